@@ -1,0 +1,3 @@
+module github.com/botgate/botgate
+
+go 1.26.8

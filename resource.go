@@ -1,0 +1,141 @@
+package botgate
+
+import (
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// ResourceType names what a membership or a resource token is on.
+type ResourceType string
+
+// The resource types.
+const (
+	ProjectResource ResourceType = "project"
+	GroupResource   ResourceType = "group"
+)
+
+// Resource points at a project or a group.
+type Resource struct {
+	Type ResourceType
+	ID   int64
+}
+
+// IsZero reports whether r points at nothing.
+func (r Resource) IsZero() bool { return r.Type == "" && r.ID == 0 }
+
+func (r Resource) String() string {
+	if r.IsZero() {
+		return ""
+	}
+	return string(r.Type) + ":" + strconv.FormatInt(r.ID, 10)
+}
+
+// Visibility is a group's or project's visibility, as GitLab names it.
+type Visibility string
+
+// The visibilities.
+const (
+	Private  Visibility = "private"
+	Internal Visibility = "internal"
+	Public   Visibility = "public"
+)
+
+// Valid reports whether v is a known visibility.
+func (v Visibility) Valid() bool { return v == Private || v == Internal || v == Public }
+
+// Group is a team: it holds members, subgroups and projects, and owns
+// service accounts and vault secrets.
+type Group struct {
+	ID          int64
+	Name        string
+	Path        string
+	FullPath    string // parent's full path + "/" + Path
+	ParentID    int64  // 0 for a top-level group
+	Description string
+	Visibility  Visibility
+	CreatedAt   time.Time
+}
+
+// GroupFilter selects groups. Zero fields do not filter.
+type GroupFilter struct {
+	IDs      []int64
+	ParentID *int64 // pointer to 0 selects top-level groups
+	Search   string
+	// MemberID selects groups the user is a direct member of.
+	MemberID int64
+	Page
+}
+
+// Project is a code project inside a group (its namespace).
+type Project struct {
+	ID                int64
+	Name              string
+	Path              string
+	PathWithNamespace string
+	NamespaceID       int64 // the group it lives in
+	Description       string
+	Visibility        Visibility
+	DefaultBranch     string
+	CreatedAt         time.Time
+}
+
+// ProjectFilter selects projects. Zero fields do not filter.
+type ProjectFilter struct {
+	IDs         []int64
+	NamespaceID int64
+	Search      string
+	MemberID    int64 // projects the user is a direct member of
+	Page
+}
+
+// Member gives a user an access level on a group or a project. A group
+// membership also applies to the group's subgroups and projects.
+type Member struct {
+	Resource    Resource
+	UserID      int64
+	AccessLevel AccessLevel
+	ExpiresAt   *time.Time // a date (00:00 UTC), or nil
+	CreatedByID int64
+	CreatedAt   time.Time
+}
+
+// MemberFilter selects memberships. Zero fields do not filter.
+type MemberFilter struct {
+	Resource *Resource
+	UserID   int64
+	Page
+}
+
+var (
+	pathRE = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,254}$`)
+	nameRE = regexp.MustCompile(`^[\p{L}\p{N}_][\p{L}\p{N}_. ()+-]{0,254}$`)
+)
+
+// ValidatePath checks a group or project path segment.
+func ValidatePath(field, s string) error {
+	if s == "" {
+		return Invalid(field, "%s is missing", field)
+	}
+	if !pathRE.MatchString(s) || s[len(s)-1] == '.' || hasSuffixFold(s, ".git") || hasSuffixFold(s, ".atom") {
+		return Invalid(field, "%s %q can contain only letters, digits, '_', '-' and '.'; it cannot start with '-' or '.', nor end in '.', '.git' or '.atom'", field, s)
+	}
+	return nil
+}
+
+// ValidateName checks a group or project display name.
+func ValidateName(field, s string) error {
+	if s == "" {
+		return Invalid(field, "%s is missing", field)
+	}
+	if !nameRE.MatchString(s) {
+		return Invalid(field, "%s %q can contain only letters, digits, emoji, '_', '.', dash, space and parentheses, and must start with a letter, digit or '_'", field, s)
+	}
+	return nil
+}
+
+// Page asks for one page of results. Limit 0 means no limit.
+type Page struct {
+	Offset int
+	Limit  int
+}

@@ -1,0 +1,134 @@
+package botgate
+
+import (
+	"context"
+	"time"
+)
+
+// Store persists botgate's state. Every backend (sqlite, postgres) passes
+// the same conformance suite in storetest.
+//
+// All reads and writes happen inside View or Update. The domain rules live
+// above the Store (in authority/), so every backend enforces the same rules;
+// the Store makes them atomic.
+type Store interface {
+	// View runs fn in a read-only transaction that sees one consistent
+	// snapshot. Errors from fn are returned unchanged.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Update runs fn in a read-write transaction, committed if fn returns
+	// nil and rolled back otherwise: nothing is half-written. Errors from fn
+	// are returned unchanged. A commit failure is KindInternal, or
+	// KindConflict if a concurrent transaction won.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Tx is one transaction. Its methods return *Error values: KindNotFound for
+// a missing row, KindConflict for a unique-key clash or a lost conditional
+// write, KindInvalid for a broken reference, KindInternal otherwise. Methods
+// that create rows assign the ID to the value passed in.
+type Tx interface {
+	// CreateUser inserts u. KindConflict if the username or email is taken.
+	CreateUser(ctx context.Context, u *User) error
+	// User returns the user with the ID, or KindNotFound.
+	User(ctx context.Context, id int64) (*User, error)
+	// UserByUsername returns the user with the username (case-insensitive),
+	// or KindNotFound.
+	UserByUsername(ctx context.Context, username string) (*User, error)
+	// FindUsers returns the users matching f, ordered by ID, and the total
+	// number that match ignoring f.Page.
+	FindUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
+	// UpdateUser writes every field of u but ID and CreatedAt. KindNotFound,
+	// KindConflict as CreateUser.
+	UpdateUser(ctx context.Context, u *User) error
+
+	// CreateGroup inserts g, computing nothing: the caller sets FullPath.
+	// KindConflict if the full path is taken, KindInvalid if the parent is
+	// missing.
+	CreateGroup(ctx context.Context, g *Group) error
+	// Group returns the group, or KindNotFound.
+	Group(ctx context.Context, id int64) (*Group, error)
+	// GroupByPath returns the group with the full path (case-insensitive),
+	// or KindNotFound.
+	GroupByPath(ctx context.Context, fullPath string) (*Group, error)
+	// FindGroups returns the groups matching f, ordered by ID, and the total.
+	FindGroups(ctx context.Context, f GroupFilter) ([]*Group, int, error)
+	// UpdateGroup writes every field of g but ID and CreatedAt.
+	UpdateGroup(ctx context.Context, g *Group) error
+	// DeleteGroup removes an empty group (no subgroups, projects, members).
+	// KindNotFound; KindConflict if it is not empty.
+	DeleteGroup(ctx context.Context, id int64) error
+
+	// CreateProject inserts p. KindConflict if the path is taken in the
+	// namespace, KindInvalid if the namespace is missing.
+	CreateProject(ctx context.Context, p *Project) error
+	// Project returns the project, or KindNotFound.
+	Project(ctx context.Context, id int64) (*Project, error)
+	// ProjectByPath returns the project by its path with namespace
+	// (case-insensitive), or KindNotFound.
+	ProjectByPath(ctx context.Context, fullPath string) (*Project, error)
+	// FindProjects returns the projects matching f, ordered by ID, and the total.
+	FindProjects(ctx context.Context, f ProjectFilter) ([]*Project, int, error)
+	// UpdateProject writes every field of p but ID and CreatedAt.
+	UpdateProject(ctx context.Context, p *Project) error
+	// DeleteProject removes a project that has no members left.
+	// KindNotFound; KindConflict if members remain.
+	DeleteProject(ctx context.Context, id int64) error
+
+	// CreateMember inserts m. KindConflict if the user is already a direct
+	// member; KindInvalid if the user or resource is missing.
+	CreateMember(ctx context.Context, m *Member) error
+	// Member returns the user's direct membership of r, or KindNotFound.
+	Member(ctx context.Context, r Resource, userID int64) (*Member, error)
+	// FindMembers returns direct memberships matching f, ordered by
+	// resource then user ID, and the total.
+	FindMembers(ctx context.Context, f MemberFilter) ([]*Member, int, error)
+	// UpdateMember writes m's AccessLevel and ExpiresAt. KindNotFound.
+	UpdateMember(ctx context.Context, m *Member) error
+	// DeleteMember removes the membership. KindNotFound.
+	DeleteMember(ctx context.Context, r Resource, userID int64) error
+
+	// CreateToken inserts t; if t.FamilyID is 0 it becomes t's own ID.
+	// KindConflict on a digest clash; KindInvalid if the user is missing.
+	CreateToken(ctx context.Context, t *Token) error
+	// Token returns the token, or KindNotFound.
+	Token(ctx context.Context, id int64) (*Token, error)
+	// TokenByDigest returns the token with the digest, or KindNotFound.
+	TokenByDigest(ctx context.Context, digest []byte) (*Token, error)
+	// FindTokens returns the tokens matching f, in f.Sort order, and the total.
+	FindTokens(ctx context.Context, f TokenFilter) ([]*Token, int, error)
+	// RevokeToken marks the token revoked at the time, only if it is not
+	// revoked yet: KindConflict if it already was (someone else won),
+	// KindNotFound if it does not exist.
+	RevokeToken(ctx context.Context, id int64, at time.Time) error
+	// RevokeTokenFamily revokes every unrevoked token of the family at the
+	// time and returns the IDs it revoked.
+	RevokeTokenFamily(ctx context.Context, familyID int64, at time.Time) ([]int64, error)
+	// RevokeUserTokens revokes every unrevoked token of the user and
+	// returns the IDs it revoked.
+	RevokeUserTokens(ctx context.Context, userID int64, at time.Time) ([]int64, error)
+	// SuccessorToken returns the token that replaced id by rotation, or
+	// KindNotFound.
+	SuccessorToken(ctx context.Context, id int64) (*Token, error)
+	// RecordTokenUsage merges coalesced usage into the tokens: LastUsedAt
+	// only moves forward; IPs and user agents are merged newest first,
+	// at most MaxRecentClients each. Unknown token IDs are ignored.
+	RecordTokenUsage(ctx context.Context, usage []TokenUsage) error
+
+	// LockAuditHead returns the head of the audit chain and holds it until
+	// the transaction ends, so that appends are serialized across
+	// processes. Only valid inside Update.
+	LockAuditHead(ctx context.Context) (AuditHead, error)
+	// AppendAudit inserts a sealed event; its Seq must be head.Seq+1
+	// (KindConflict otherwise).
+	AppendAudit(ctx context.Context, e *AuditEvent) error
+	// FindAudit returns the events matching f in Seq order (descending if
+	// asked).
+	FindAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
+
+	// Setting returns a value set by PutSetting, or KindNotFound.
+	Setting(ctx context.Context, key string) (string, error)
+	// PutSetting stores a value under key, replacing any.
+	PutSetting(ctx context.Context, key, value string) error
+}
