@@ -1,0 +1,90 @@
+package authority
+
+import (
+	"context"
+	"time"
+
+	"github.com/botgate/botgate"
+)
+
+// AccessOn returns the user's effective access level on r at now: the
+// highest of its direct membership and its memberships of the groups above
+// r. Expired memberships do not count.
+func AccessOn(ctx context.Context, tx botgate.Tx, userID int64, r botgate.Resource, now time.Time) (botgate.AccessLevel, error) {
+	best := botgate.NoAccess
+	consider := func(r botgate.Resource) error {
+		m, err := tx.Member(ctx, r, userID)
+		if botgate.IsKind(err, botgate.KindNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if m.ExpiresAt != nil && !now.Before(*m.ExpiresAt) {
+			return nil
+		}
+		best = max(best, m.AccessLevel)
+		return nil
+	}
+	groupID := r.ID
+	if r.Type == botgate.ProjectResource {
+		if err := consider(r); err != nil {
+			return 0, err
+		}
+		p, err := tx.Project(ctx, r.ID)
+		if err != nil {
+			return 0, err
+		}
+		groupID = p.NamespaceID
+	}
+	// Walk up the group tree; depth is bounded to guard against cycles.
+	for depth := 0; groupID != 0 && depth < 32; depth++ {
+		if err := consider(botgate.Resource{Type: botgate.GroupResource, ID: groupID}); err != nil {
+			return 0, err
+		}
+		g, err := tx.Group(ctx, groupID)
+		if err != nil {
+			return 0, err
+		}
+		groupID = g.ParentID
+	}
+	return best, nil
+}
+
+// accessOn is AccessOn for the actor at the service's time; admins and the
+// system have Owner access everywhere.
+func (s *Service) accessOn(ctx context.Context, tx botgate.Tx, a Actor, r botgate.Resource) (botgate.AccessLevel, error) {
+	if a.isAdmin() {
+		return botgate.OwnerAccess, nil
+	}
+	if a.User == nil {
+		return botgate.NoAccess, nil
+	}
+	return AccessOn(ctx, tx, a.User.ID, r, s.clock.Now())
+}
+
+// require checks that the actor has at least level on r. A resource the
+// actor cannot see at all reads as not found, as GitLab answers.
+func (s *Service) require(ctx context.Context, tx botgate.Tx, a Actor, r botgate.Resource, level botgate.AccessLevel) (botgate.AccessLevel, error) {
+	have, err := s.accessOn(ctx, tx, a, r)
+	if err != nil {
+		return 0, err
+	}
+	if have >= level {
+		return have, nil
+	}
+	if have == botgate.NoAccess {
+		return 0, notFound(r)
+	}
+	return have, forbidden("403 Forbidden - requires the %s role on this %s; you have %s", level, r.Type, have)
+}
+
+func notFound(r botgate.Resource) error {
+	switch r.Type {
+	case botgate.ProjectResource:
+		return botgate.NotFound("Project")
+	case botgate.GroupResource:
+		return botgate.NotFound("Group")
+	}
+	return botgate.NotFound("Resource")
+}

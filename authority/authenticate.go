@@ -1,0 +1,328 @@
+package authority
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"sync"
+	"time"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/tokenfmt"
+)
+
+// Purpose says what a credential is presented for. Presenting an
+// already-rotated token to rotate again revokes its whole family.
+type Purpose int
+
+// The purposes.
+const (
+	PurposeAPI    Purpose = iota // any ordinary use
+	PurposeRotate                // a rotate route (…/rotate)
+)
+
+// RequestMeta describes where a credential was presented.
+type RequestMeta struct {
+	IP        string
+	UserAgent string
+	Purpose   Purpose
+}
+
+// Identity is an authenticated caller. The User and Token values may be
+// shared with other callers: treat them as read-only.
+type Identity struct {
+	User  *botgate.User
+	Token *botgate.Token
+}
+
+// Actor returns the identity as an Actor for the request.
+func (id *Identity) Actor(meta RequestMeta) Actor {
+	return Actor{User: id.User, Token: id.Token, IP: meta.IP, UserAgent: meta.UserAgent}
+}
+
+// Authenticate checks a presented token and returns who it proves.
+//
+// A malformed token (wrong prefix, bad checksum) is rejected before any
+// store access. A valid token is usually answered from memory; its use is
+// recorded (last used, IP, user agent) in memory and written in batches.
+// Every failure is audited asynchronously. Errors are KindUnauthenticated
+// with a Reason: ReasonTokenMalformed, ReasonTokenUnknown,
+// ReasonTokenRevoked, ReasonTokenExpired, ReasonUserInactive; store
+// failures are KindInternal.
+func (s *Service) Authenticate(ctx context.Context, secret string, meta RequestMeta) (*Identity, error) {
+	const op = "authority.Authenticate"
+	if err := tokenfmt.Check(secret, s.prefix); err != nil {
+		s.failed(meta, nil, botgate.ReasonTokenMalformed)
+		return nil, &botgate.Error{Op: op, Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenMalformed, Message: "401 Unauthorized"}
+	}
+	digest := s.digester.Digest(secret)
+	now := s.clock.Now()
+	e, ok := s.cache.get(digest, now)
+	if !ok {
+		var err error
+		e, err = s.load(ctx, digest, now)
+		if err != nil {
+			return nil, botgate.E(op, err)
+		}
+	}
+	if e.token == nil {
+		s.failed(meta, nil, botgate.ReasonTokenUnknown)
+		return nil, &botgate.Error{Op: op, Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenUnknown, Message: "401 Unauthorized"}
+	}
+	// The digest index found the row; compare in constant time anyway so
+	// that a store which matched loosely cannot let a wrong token through.
+	if subtle.ConstantTimeCompare(e.token.Digest, digest[:]) != 1 {
+		s.failed(meta, nil, botgate.ReasonTokenUnknown)
+		return nil, &botgate.Error{Op: op, Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenUnknown, Message: "401 Unauthorized"}
+	}
+	t, u := e.token, e.user
+	switch {
+	case t.Revoked:
+		if meta.Purpose == PurposeRotate {
+			if err := s.revokeFamily(ctx, t, meta); err != nil {
+				return nil, botgate.E(op, err)
+			}
+		} else {
+			s.failed(meta, t, botgate.ReasonTokenRevoked)
+		}
+		return nil, &botgate.Error{Op: op, Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenRevoked,
+			Message: "Token was revoked. You have to re-authorize from the user."}
+	case t.Expired(now):
+		s.failed(meta, t, botgate.ReasonTokenExpired)
+		return nil, &botgate.Error{Op: op, Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenExpired,
+			Message: "Token is expired. You can either do re-authorization or token refresh."}
+	case !u.Active():
+		s.failed(meta, t, botgate.ReasonUserInactive)
+		return nil, &botgate.Error{Op: op, Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonUserInactive, Message: "401 Unauthorized"}
+	}
+	s.usage.note(t.ID, now, meta.IP, meta.UserAgent)
+	return &Identity{User: u, Token: t}, nil
+}
+
+// load reads the token and its user from the store and caches the answer,
+// including "unknown" for a short while.
+func (s *Service) load(ctx context.Context, digest [sha256.Size]byte, now time.Time) (*cacheEntry, error) {
+	e := &cacheEntry{}
+	err := s.store.View(ctx, func(tx botgate.Tx) error {
+		t, err := tx.TokenByDigest(ctx, digest[:])
+		if botgate.IsKind(err, botgate.KindNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		u, err := tx.User(ctx, t.UserID)
+		if err != nil {
+			return err
+		}
+		e.token, e.user = t, u
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.cache.put(digest, e, now)
+	return e, nil
+}
+
+// revokeFamily answers the reuse of a rotated-out token on a rotate route:
+// someone holds a copy of an old token, so every token of its family is
+// revoked, and the event recorded.
+func (s *Service) revokeFamily(ctx context.Context, t *botgate.Token, meta RequestMeta) error {
+	var revoked []int64
+	err := s.store.Update(ctx, func(tx botgate.Tx) error {
+		var err error
+		revoked, err = tx.RevokeTokenFamily(ctx, t.FamilyID, s.clock.Now())
+		if err != nil {
+			return err
+		}
+		e := s.event(Actor{IP: meta.IP, UserAgent: meta.UserAgent}, botgate.ActionTokenFamilyRevoke, "token", t.ID, t.Name)
+		e.TokenID = t.ID
+		e.ActorID = t.UserID
+		ids := make([]string, len(revoked))
+		for i, id := range revoked {
+			ids[i] = itoa(id)
+		}
+		e.Details = details("reason", "a rotated-out token was presented to rotate again", "family_id", itoa(t.FamilyID),
+			"revoked_ids", joinComma(ids))
+		return s.record(ctx, tx, e)
+	})
+	if err != nil {
+		return err
+	}
+	s.log.Warn("token family revoked after reuse of a rotated token", "token_id", t.ID, "family_id", t.FamilyID, "revoked", len(revoked), "ip", meta.IP)
+	s.changed(revoked)
+	return nil
+}
+
+func joinComma(ss []string) string {
+	n := 0
+	for _, s := range ss {
+		n += len(s) + 1
+	}
+	b := make([]byte, 0, n)
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, s...)
+	}
+	return string(b)
+}
+
+// failed queues an audit event for a failed authentication. It never
+// blocks: under a flood, events beyond the queue are counted and summarised.
+func (s *Service) failed(meta RequestMeta, t *botgate.Token, reason botgate.Reason) {
+	e := &botgate.AuditEvent{
+		Time: s.clock.Now(), Action: botgate.ActionAuthFailed, IP: meta.IP, UserAgent: meta.UserAgent,
+		Details: map[string]string{"reason": string(reason)},
+	}
+	if t != nil {
+		e.TokenID, e.ActorID, e.TargetType, e.TargetID, e.TargetName = t.ID, t.UserID, "token", t.ID, t.Name
+	}
+	s.auditor.enqueue(e)
+}
+
+// authCache maps token digests to recently loaded tokens and users.
+type authCache struct {
+	ttl    time.Duration
+	shards [64]cacheShard
+}
+
+type cacheShard struct {
+	mu sync.RWMutex
+	m  map[[sha256.Size]byte]*cacheEntry
+}
+
+type cacheEntry struct {
+	token   *botgate.Token // nil: no such token
+	user    *botgate.User
+	expires time.Time
+}
+
+// maxNegative bounds the unknown-token entries a shard keeps.
+const maxNegative = 1024
+
+func newAuthCache(ttl time.Duration) *authCache {
+	c := &authCache{ttl: ttl}
+	for i := range c.shards {
+		c.shards[i].m = make(map[[sha256.Size]byte]*cacheEntry)
+	}
+	return c
+}
+
+func (c *authCache) shard(d [sha256.Size]byte) *cacheShard { return &c.shards[d[0]&63] }
+
+func (c *authCache) get(d [sha256.Size]byte, now time.Time) (*cacheEntry, bool) {
+	sh := c.shard(d)
+	sh.mu.RLock()
+	e, ok := sh.m[d]
+	sh.mu.RUnlock()
+	if !ok || now.After(e.expires) {
+		return nil, false
+	}
+	return e, true
+}
+
+func (c *authCache) put(d [sha256.Size]byte, e *cacheEntry, now time.Time) {
+	ttl := c.ttl
+	if e.token == nil {
+		ttl = min(ttl, time.Second)
+	}
+	e.expires = now.Add(ttl)
+	sh := c.shard(d)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if e.token == nil && len(sh.m) >= maxNegative {
+		// Sweep expired entries; if still full, do not cache the miss.
+		for k, v := range sh.m {
+			if now.After(v.expires) {
+				delete(sh.m, k)
+			}
+		}
+		if len(sh.m) >= maxNegative {
+			return
+		}
+	}
+	sh.m[d] = e
+}
+
+func (c *authCache) purge() {
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		clear(sh.m)
+		sh.mu.Unlock()
+	}
+}
+
+// usageBuffer coalesces token usage between flushes.
+type usageBuffer struct {
+	mu      sync.Mutex
+	pending map[int64]*botgate.TokenUsage
+}
+
+func newUsageBuffer() *usageBuffer {
+	return &usageBuffer{pending: make(map[int64]*botgate.TokenUsage)}
+}
+
+func (b *usageBuffer) note(id int64, at time.Time, ip, ua string) {
+	b.mu.Lock()
+	u, ok := b.pending[id]
+	if !ok {
+		u = &botgate.TokenUsage{TokenID: id}
+		b.pending[id] = u
+	}
+	if at.After(u.LastUsedAt) {
+		u.LastUsedAt = at
+	}
+	if ip != "" && (len(u.IPs) == 0 || u.IPs[0] != ip) {
+		u.IPs = botgate.MergeRecent([]string{ip}, u.IPs, botgate.MaxRecentClients)
+	}
+	if ua != "" && (len(u.UserAgents) == 0 || u.UserAgents[0] != ua) {
+		u.UserAgents = botgate.MergeRecent([]string{ua}, u.UserAgents, botgate.MaxRecentClients)
+	}
+	b.mu.Unlock()
+}
+
+func (b *usageBuffer) take() []botgate.TokenUsage {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.pending) == 0 {
+		return nil
+	}
+	out := make([]botgate.TokenUsage, 0, len(b.pending))
+	for _, u := range b.pending {
+		out = append(out, *u)
+	}
+	clear(b.pending)
+	return out
+}
+
+// FlushUsage writes the coalesced usage recorded since the last flush.
+func (s *Service) FlushUsage(ctx context.Context) error {
+	batch := s.usage.take()
+	if len(batch) == 0 {
+		return nil
+	}
+	err := s.store.Update(ctx, func(tx botgate.Tx) error { return tx.RecordTokenUsage(ctx, batch) })
+	if err != nil {
+		s.log.Error("writing token usage", "tokens", len(batch), "err", err)
+		return botgate.E("authority.FlushUsage", err)
+	}
+	return nil
+}
+
+func (s *Service) usageLoop(every time.Duration) {
+	defer s.done.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			_ = s.FlushUsage(context.Background())
+		}
+	}
+}

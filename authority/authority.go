@@ -1,0 +1,275 @@
+// Package authority holds botgate's domain rules: who may create, rotate and
+// revoke which tokens, role caps, bot users, service accounts, rotation
+// families, expiry policy, authentication and the audit trail.
+//
+// Every rule lives here, above botgate.Store, so every storage backend gets
+// the same behaviour. Every state change runs in one Store.Update together
+// with its audit event: nothing is half-written, and nothing happens
+// unrecorded.
+package authority
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/tokenfmt"
+)
+
+// Config configures a Service. Store and Pepper are required.
+type Config struct {
+	Store  botgate.Store
+	Pepper []byte // at least 32 bytes, kept outside the database
+	Clock  botgate.Clock
+	Rand   io.Reader
+	Logger *slog.Logger
+	// Prefix is the token prefix (default "glpat-").
+	Prefix string
+	// Host names this instance in bot e-mail addresses
+	// ("{username}@noreply.{Host}"); default "botgate.local".
+	Host string
+	// MaxLifetime caps a token's expiry (default 365 days); a negative
+	// value removes the cap.
+	MaxLifetime time.Duration
+	// RequireExpiry makes expires_at mandatory: a token created without
+	// one gets the maximum lifetime, and a rotation without one gets 7 days,
+	// as GitLab does. Off by default: expiry is optional.
+	RequireExpiry bool
+	// CacheTTL bounds how long an authenticated token is trusted from
+	// memory before the store is asked again (default 5s). Changes made
+	// through this Service take effect at once; the TTL is the backstop for
+	// changes made by other nodes.
+	CacheTTL time.Duration
+	// UsageFlushInterval is how often coalesced usage is written (default 10s).
+	UsageFlushInterval time.Duration
+	// OnChange, if set, is called after a committed change that may
+	// invalidate authentication caches (revocation, rotation, deactivation),
+	// with the affected token IDs (nil for "anything may have changed").
+	// Multi-node deployments use it to fan out invalidations.
+	OnChange func(tokenIDs []int64)
+}
+
+// Service applies the domain rules. It is safe for concurrent use. Create it
+// with New and stop it with Close.
+type Service struct {
+	store       botgate.Store
+	clock       botgate.Clock
+	rand        io.Reader
+	log         *slog.Logger
+	prefix      string
+	host        string
+	maxLifetime time.Duration
+	requireExp  bool
+	onChange    func([]int64)
+	digester    *tokenfmt.Digester
+	auditKey    []byte
+
+	cache   *authCache
+	usage   *usageBuffer
+	auditor *asyncAuditor
+
+	stop     chan struct{}
+	done     sync.WaitGroup
+	closeOne sync.Once
+}
+
+// New returns a Service and starts its background work (usage flushing,
+// asynchronous audit of failed authentications).
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, fmt.Errorf("authority: Config.Store is required")
+	}
+	d, err := tokenfmt.NewDigester(cfg.Pepper)
+	if err != nil {
+		return nil, fmt.Errorf("authority: %w", err)
+	}
+	s := &Service{
+		store:       cfg.Store,
+		clock:       cfg.Clock,
+		rand:        cfg.Rand,
+		log:         cfg.Logger,
+		prefix:      cfg.Prefix,
+		host:        cfg.Host,
+		maxLifetime: cfg.MaxLifetime,
+		requireExp:  cfg.RequireExpiry,
+		onChange:    cfg.OnChange,
+		digester:    d,
+		auditKey:    AuditKey(cfg.Pepper),
+		stop:        make(chan struct{}),
+	}
+	if s.clock == nil {
+		s.clock = botgate.SystemClock{}
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.prefix == "" {
+		s.prefix = tokenfmt.DefaultPrefix
+	}
+	if s.host == "" {
+		s.host = "botgate.local"
+	}
+	if s.maxLifetime == 0 {
+		s.maxLifetime = 365 * 24 * time.Hour
+	}
+	ttl := cfg.CacheTTL
+	if ttl == 0 {
+		ttl = 5 * time.Second
+	}
+	flush := cfg.UsageFlushInterval
+	if flush == 0 {
+		flush = 10 * time.Second
+	}
+	s.cache = newAuthCache(ttl)
+	s.usage = newUsageBuffer()
+	s.auditor = newAsyncAuditor(s, 4096)
+	s.done.Add(2)
+	go s.usageLoop(flush)
+	go s.auditor.run(s.stop, &s.done)
+	return s, nil
+}
+
+// Close flushes pending usage and audit events and stops background work.
+func (s *Service) Close() error {
+	var err error
+	s.closeOne.Do(func() {
+		close(s.stop)
+		s.done.Wait()
+		err = s.FlushUsage(context.Background())
+	})
+	return err
+}
+
+// AuditKey derives the audit chain key from the pepper.
+func AuditKey(pepper []byte) []byte {
+	m := hmac.New(sha256.New, pepper)
+	m.Write([]byte("botgate audit chain v1"))
+	return m.Sum(nil)
+}
+
+// Prefix returns the token prefix this instance issues.
+func (s *Service) Prefix() string { return s.prefix }
+
+// Now returns the service clock's time.
+func (s *Service) Now() time.Time { return s.clock.Now() }
+
+// Actor is who asks for an operation: a user, the token they used, and where
+// the request came from. The zero Actor with System set is botgate itself
+// (init, offline CLI commands).
+type Actor struct {
+	User      *botgate.User
+	Token     *botgate.Token
+	IP        string
+	UserAgent string
+	System    bool
+}
+
+// SystemActor is botgate acting on its own behalf.
+func SystemActor() Actor { return Actor{System: true} }
+
+// isAdmin reports whether the actor has instance-wide power.
+func (a Actor) isAdmin() bool { return a.System || (a.User != nil && a.User.Admin && a.User.Active()) }
+
+func (a Actor) userID() int64 {
+	if a.User == nil {
+		return 0
+	}
+	return a.User.ID
+}
+
+func (a Actor) tokenID() int64 {
+	if a.Token == nil {
+		return 0
+	}
+	return a.Token.ID
+}
+
+// event starts an audit event for the actor.
+func (s *Service) event(a Actor, action, targetType string, targetID int64, targetName string) *botgate.AuditEvent {
+	e := &botgate.AuditEvent{
+		Time:       s.clock.Now(),
+		ActorID:    a.userID(),
+		TokenID:    a.tokenID(),
+		Action:     action,
+		TargetType: targetType,
+		TargetID:   targetID,
+		TargetName: targetName,
+		IP:         a.IP,
+		UserAgent:  a.UserAgent,
+	}
+	switch {
+	case a.User != nil:
+		e.ActorName = a.User.Username
+	case a.System:
+		e.ActorName = "botgate"
+	}
+	return e
+}
+
+// record seals and appends events inside tx, keeping the recorded chain head
+// in the settings so that a truncated log is detected.
+func (s *Service) record(ctx context.Context, tx botgate.Tx, events ...*botgate.AuditEvent) error {
+	head, err := tx.LockAuditHead(ctx)
+	if err != nil {
+		return err
+	}
+	for _, e := range events {
+		e.Seal(s.auditKey, head)
+		if err := tx.AppendAudit(ctx, e); err != nil {
+			return err
+		}
+		head = botgate.AuditHead{Seq: e.Seq, Hash: e.Hash}
+	}
+	return tx.PutSetting(ctx, settingAuditHead, strconv.FormatInt(head.Seq, 10)+":"+head.Hash)
+}
+
+const settingAuditHead = "audit_head"
+
+// changed tells the cache and any fan-out that tokens changed.
+func (s *Service) changed(ids []int64) {
+	s.cache.purge()
+	if s.onChange != nil {
+		s.onChange(ids)
+	}
+}
+
+// Purge drops every cached authentication, so that the next use of any
+// token is checked against the store. Fan-out receivers call it.
+func (s *Service) Purge() { s.cache.purge() }
+
+func (s *Service) randomHex(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return "", botgate.E("authority.randomHex", botgate.KindInternal, err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// details builds an audit details map from key/value pairs.
+func details(kv ...string) map[string]string {
+	m := make(map[string]string, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			m[kv[i]] = kv[i+1]
+		}
+	}
+	return m
+}
+
+func forbidden(format string, args ...any) error {
+	return botgate.Errorf(botgate.KindForbidden, format, args...)
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }

@@ -1,0 +1,167 @@
+package authority
+
+import (
+	"context"
+	"net/mail"
+	"strings"
+
+	"github.com/botgate/botgate"
+)
+
+// NewUser describes a human user to create.
+type NewUser struct {
+	Username string
+	Name     string
+	Email    string
+	Admin    bool
+}
+
+// Bootstrap creates the first administrator and a personal access token for
+// it, on an empty instance. KindConflict if users already exist.
+func (s *Service) Bootstrap(ctx context.Context, in NewUser) (*botgate.User, *botgate.Token, string, error) {
+	const op = "authority.Bootstrap"
+	in.Admin = true
+	var u *botgate.User
+	var t *botgate.Token
+	var secret string
+	err := s.store.Update(ctx, func(tx botgate.Tx) error {
+		_, total, err := tx.FindUsers(ctx, botgate.UserFilter{Page: botgate.Page{Limit: 1}})
+		if err != nil {
+			return err
+		}
+		if total > 0 {
+			return botgate.Errorf(botgate.KindConflict, "the instance is already initialised")
+		}
+		a := SystemActor()
+		if u, err = s.createHuman(ctx, tx, a, in); err != nil {
+			return err
+		}
+		scopes := botgate.Scopes{botgate.ScopeAPI, botgate.ScopeReadAPI, botgate.ScopeReadUser, botgate.ScopeSudo, botgate.ScopeAdminMode}
+		t, secret, err = s.insertToken(ctx, tx, a, u, &botgate.Token{
+			Kind:        botgate.PersonalToken,
+			Name:        "bootstrap admin token",
+			Description: "created by botgate init",
+			Scopes:      botgate.NormalizeScopes(scopes),
+		})
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, s.event(a, botgate.ActionInit, "user", u.ID, u.Username))
+	})
+	if err != nil {
+		return nil, nil, "", botgate.E(op, err)
+	}
+	return u, t, secret, nil
+}
+
+// CreateUser creates a human user. Only administrators may.
+func (s *Service) CreateUser(ctx context.Context, a Actor, in NewUser) (*botgate.User, error) {
+	const op = "authority.CreateUser"
+	if !a.isAdmin() {
+		return nil, botgate.E(op, forbidden("403 Forbidden - only administrators may create users"))
+	}
+	var u *botgate.User
+	err := s.store.Update(ctx, func(tx botgate.Tx) (err error) {
+		u, err = s.createHuman(ctx, tx, a, in)
+		return err
+	})
+	if err != nil {
+		return nil, botgate.E(op, err)
+	}
+	return u, nil
+}
+
+func (s *Service) createHuman(ctx context.Context, tx botgate.Tx, a Actor, in NewUser) (*botgate.User, error) {
+	if err := botgate.ValidateUsername(in.Username); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(in.Name) == "" {
+		in.Name = in.Username
+	}
+	if in.Email == "" {
+		return nil, botgate.Invalid("email", "email is missing")
+	}
+	if _, err := mail.ParseAddress(in.Email); err != nil || strings.ContainsAny(in.Email, "<> ") {
+		return nil, botgate.Invalid("email", "email %q is not a valid address", in.Email)
+	}
+	u := &botgate.User{
+		Username:    in.Username,
+		Name:        in.Name,
+		Email:       in.Email,
+		Kind:        botgate.HumanUser,
+		Admin:       in.Admin,
+		State:       botgate.UserActive,
+		CreatedByID: a.userID(),
+		CreatedAt:   s.clock.Now(),
+	}
+	if err := tx.CreateUser(ctx, u); err != nil {
+		if botgate.IsKind(err, botgate.KindConflict) {
+			return nil, botgate.Errorf(botgate.KindConflict, "Username or email has already been taken")
+		}
+		return nil, err
+	}
+	e := s.event(a, botgate.ActionUserCreate, "user", u.ID, u.Username)
+	e.Details = details("kind", string(u.Kind), "admin", boolStr(u.Admin))
+	return u, s.record(ctx, tx, e)
+}
+
+// User returns a user by ID. Every authenticated actor may read users, as
+// GitLab's public user API allows.
+func (s *Service) User(ctx context.Context, id int64) (*botgate.User, error) {
+	var u *botgate.User
+	err := s.store.View(ctx, func(tx botgate.Tx) (err error) {
+		u, err = tx.User(ctx, id)
+		return err
+	})
+	if botgate.IsKind(err, botgate.KindNotFound) {
+		return nil, botgate.NotFound("User")
+	}
+	return u, err
+}
+
+// DeactivateUser deactivates a user: it can no longer authenticate, and
+// its tokens stop working at once. Administrators only; service accounts
+// may also be deactivated by their team's Owners.
+func (s *Service) DeactivateUser(ctx context.Context, a Actor, id int64) error {
+	const op = "authority.DeactivateUser"
+	err := s.store.Update(ctx, func(tx botgate.Tx) error {
+		u, err := tx.User(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !a.isAdmin() {
+			if u.Kind != botgate.ServiceAccount || u.Owner.IsZero() {
+				return forbidden("403 Forbidden - only administrators may deactivate this user")
+			}
+			if _, err := s.require(ctx, tx, a, u.Owner, botgate.OwnerAccess); err != nil {
+				return err
+			}
+		}
+		return s.deactivate(ctx, tx, a, u, "")
+	})
+	if err != nil {
+		return botgate.E(op, err)
+	}
+	s.changed(nil)
+	return nil
+}
+
+func (s *Service) deactivate(ctx context.Context, tx botgate.Tx, a Actor, u *botgate.User, reason string) error {
+	if u.State == botgate.UserDeactivated {
+		return nil
+	}
+	u.State = botgate.UserDeactivated
+	if err := tx.UpdateUser(ctx, u); err != nil {
+		return err
+	}
+	e := s.event(a, botgate.ActionUserDeactivate, "user", u.ID, u.Username)
+	e.Details = details("kind", string(u.Kind), "reason", reason)
+	return s.record(ctx, tx, e)
+}
+
+func boolStr(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
