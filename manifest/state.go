@@ -1,0 +1,105 @@
+package manifest
+
+import (
+	"strings"
+	"time"
+
+	"github.com/botgate/botgate"
+)
+
+// State is the live instance as the planner sees it: the caller reads it
+// from the store (or a remote botgate) and passes it to Plan. Paths are full
+// paths; comparisons ignore case, as GitLab's do.
+type State struct {
+	Groups          []LiveGroup          `json:"groups,omitempty"`
+	Projects        []LiveProject        `json:"projects,omitempty"`
+	ServiceAccounts []LiveServiceAccount `json:"service_accounts,omitempty"`
+	Members         []LiveMember         `json:"members,omitempty"`
+	Automations     []LiveAutomation     `json:"automations,omitempty"`
+	// Tokens are the tokens of bots, service accounts and, if the caller
+	// wishes, people. Revoked and expired tokens may be included; the
+	// planner ignores them.
+	Tokens []LiveToken `json:"tokens,omitempty"`
+}
+
+// LiveGroup is an existing group.
+type LiveGroup struct {
+	ID       int64  `json:"id"`
+	FullPath string `json:"full_path"`
+}
+
+// LiveProject is an existing project.
+type LiveProject struct {
+	ID       int64  `json:"id"`
+	FullPath string `json:"full_path"`
+}
+
+// LiveServiceAccount is an existing service account.
+type LiveServiceAccount struct {
+	ID       int64  `json:"id"`
+	Username string `json:"username"`
+	// Owner is the full path of the owning group, "" if none.
+	Owner string `json:"owner,omitempty"`
+}
+
+// Ref points at a project or group by full path.
+type Ref struct {
+	Type botgate.ResourceType `json:"type"`
+	Path string               `json:"path"`
+}
+
+func (r Ref) String() string { return string(r.Type) + " " + r.Path }
+
+func (r Ref) key() string { return string(r.Type) + ":" + strings.ToLower(r.Path) }
+
+// LiveMember is an existing direct membership.
+type LiveMember struct {
+	Resource    Ref                 `json:"resource"`
+	User        string              `json:"user"`
+	AccessLevel botgate.AccessLevel `json:"access_level"`
+}
+
+// LiveAutomation is an automation record botgate keeps (owner, purpose,
+// limits): what PutAutomation last wrote.
+type LiveAutomation struct {
+	Name      string `json:"name"`
+	Owner     string `json:"owner"`
+	Purpose   string `json:"purpose,omitempty"`
+	Kind      Kind   `json:"kind,omitempty"`
+	Temporary bool   `json:"temporary,omitempty"`
+	// RateLimit is as the manifest writes it, "" for the default.
+	RateLimit string   `json:"rate_limit,omitempty"`
+	Upstream  string   `json:"upstream,omitempty"`
+	Routes    []string `json:"routes,omitempty"`
+}
+
+// LiveToken is an existing token (never its secret).
+type LiveToken struct {
+	ID         int64             `json:"id"`
+	Name       string            `json:"name"`
+	Automation string            `json:"automation,omitempty"`
+	Kind       botgate.TokenKind `json:"kind"`
+	// Resource is the project or group of a project or group access token.
+	Resource Ref `json:"resource,omitzero"`
+	// User is the username of the token's owner: the service account for a
+	// service account token, the person for a personal token.
+	User        string              `json:"user,omitempty"`
+	Scopes      botgate.Scopes      `json:"scopes"`
+	AccessLevel botgate.AccessLevel `json:"access_level,omitempty"`
+	ExpiresAt   *time.Time          `json:"expires_at,omitempty"`
+	CreatedAt   time.Time           `json:"created_at"`
+	Revoked     bool                `json:"revoked,omitempty"`
+}
+
+// active reports whether the token still works at now.
+func (t *LiveToken) active(now time.Time) bool {
+	return !t.Revoked && (t.ExpiresAt == nil || now.Before(*t.ExpiresAt))
+}
+
+// target describes where the token acts, for messages.
+func (t *LiveToken) target() string {
+	if t.Kind == botgate.ServiceAccountToken || t.Kind == botgate.PersonalToken {
+		return "user " + t.User
+	}
+	return t.Resource.String()
+}
