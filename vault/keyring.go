@@ -73,7 +73,7 @@ func (kr *Keyring) Has(id KeyID) bool {
 func (kr *Keyring) IDs() []KeyID { return slices.Clone(kr.order) }
 
 // String lists the key ids, the current one marked, and no key material.
-func (kr *Keyring) String() string {
+func (kr Keyring) String() string {
 	parts := make([]string, len(kr.order))
 	for i, id := range kr.order {
 		parts[i] = id.String()

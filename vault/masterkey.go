@@ -111,10 +111,10 @@ func (k *MasterKey) ID() KeyID { return k.id }
 
 // String names the key by its id only, so that printing a MasterKey by
 // mistake shows no key material.
-func (k *MasterKey) String() string { return "master key " + k.id.String() }
+func (k MasterKey) String() string { return "master key " + k.id.String() }
 
 // GoString is as String, so that %#v shows no key material either.
-func (k *MasterKey) GoString() string { return k.String() }
+func (k MasterKey) GoString() string { return k.String() }
 
 // Destroy zeroes the raw key bytes and drops the cipher, so the key can no
 // longer be used. The AES key schedule inside crypto/aes cannot be cleared
@@ -159,12 +159,12 @@ func ParseMasterKey(encoded string) (*MasterKey, error) {
 // decodeKey decodes standard base64 (padded or not) into a MasterKey,
 // zeroing its intermediate buffer.
 func decodeKey(text []byte) (*MasterKey, error) {
-	buf := make([]byte, base64.StdEncoding.DecodedLen(len(text)))
-	defer clear(buf)
 	enc := base64.StdEncoding
 	if len(text)%4 != 0 {
 		enc = base64.RawStdEncoding
 	}
+	buf := make([]byte, enc.DecodedLen(len(text)))
+	defer clear(buf)
 	n, err := enc.Decode(buf, text)
 	if err != nil {
 		// The base64 error names an offset, never the content.
