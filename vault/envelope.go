@@ -243,8 +243,8 @@ func unwrap(kr *Keyring, s Sealed, aad []byte, what string) ([]byte, error) {
 // leaving the ciphertext and its nonce as they are, so rotating the master
 // key costs one small decryption and encryption per secret and never
 // exposes the plaintext. A value already wrapped by the current key is
-// returned unchanged (a copy). The ciphertext is not checked; Open does
-// that.
+// returned unchanged (a copy) once its data key is checked. The ciphertext
+// itself is not checked; Open does that.
 //
 // Errors: as Open for the data key (ErrKeyNotLoaded, ErrCorrupt);
 // KindInternal if randomness fails.
@@ -261,18 +261,17 @@ func Rewrap(kr *Keyring, s Sealed, aad AAD) (Sealed, error) {
 }
 
 func rewrap(kr *Keyring, s Sealed, aad []byte, what string) (Sealed, error) {
-	if s.KeyID == kr.current.id {
-		if err := s.check(); err != nil {
-			return Sealed{}, corruptErr(what, err.Error())
-		}
-		return s.Clone(), nil
-	}
+	// Unwrap even when s is already current, so that a wrong aad or a
+	// damaged data key is reported the same way whatever key s is under.
 	dek, err := unwrap(kr, s, aad, what)
 	if err != nil {
 		return Sealed{}, err
 	}
 	defer clear(dek)
 	mk := kr.current
+	if s.KeyID == mk.id {
+		return s.Clone(), nil
+	}
 	if mk.aead == nil {
 		return Sealed{}, destroyedErr(mk.id)
 	}

@@ -355,6 +355,10 @@ func TestRewrap(t *testing.T) {
 			t.Error("Rewrap returned a value sharing memory with its input")
 		}
 	})
+	t.Run("already current, other secret", func(t *testing.T) {
+		_, err := Rewrap(after, r, AAD{SecretID: 99, OwnerGroupID: 7, Name: testAAD.Name})
+		wantErr(t, err, botgate.KindInternal, ErrCorrupt, "secret 99")
+	})
 	t.Run("old key missing", func(t *testing.T) {
 		_, err := Rewrap(newKeyring(t, newKey(t)), s, testAAD)
 		wantErr(t, err, botgate.KindInternal, ErrKeyNotLoaded, oldKey.ID().String())
