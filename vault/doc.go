@@ -52,14 +52,23 @@
 //	  description     TEXT NOT NULL DEFAULT '',
 //	  key_id          TEXT NOT NULL,              -- Sealed.KeyID, hex; indexed
 //	  sealed          BLOB NOT NULL,              -- Sealed.MarshalBinary()
-//	  bound_token_id  INTEGER REFERENCES tokens(id),  -- the automation token that may read it
-//	  bound_automation TEXT NOT NULL DEFAULT '',
+//	  bound_family_id INTEGER,                    -- Token.FamilyID of the automation token that may read it
+//	  bound_automation TEXT NOT NULL DEFAULT '',  -- Token.Automation, for display and checks
 //	  created_by      INTEGER NOT NULL,
 //	  created_at, updated_at, last_read_at  TIMESTAMP,
 //	  version         INTEGER NOT NULL,           -- bumped on every write, for conditional updates
 //	  UNIQUE (owner_group_id, name)
 //	)
 //	vault_meta ( canary BLOB NOT NULL, canary_key_id TEXT NOT NULL )  -- one row
+//
+// A secret is bound to a token family, not a token id, so the binding
+// survives rotation (the new token keeps FamilyID) and ends with family
+// revocation. The root package gets a Secret type holding this metadata
+// (never the value) and Tx methods along the lines of CreateSecret,
+// SecretByID, SecretByName(owner, name), ListSecrets(filter) (metadata only),
+// UpdateSealedSecret(id, version, keyID, sealed) (a conditional write that
+// reports a lost race as KindConflict), DeleteSecret, SecretsNotUnderKey(keyID,
+// afterID, limit) for rotation batches, and VaultCanary / PutVaultCanary.
 //
 // The id is part of the AAD, so a new secret is sealed after its row id is
 // known: insert the row with an empty blob and seal and update inside the
