@@ -118,7 +118,7 @@ type TokenSpec struct {
 
 func (s *TokenSpec) target() string {
 	if s.Kind == botgate.ServiceAccountToken {
-		return "user " + s.ServiceAccount
+		return "service account " + s.ServiceAccount
 	}
 	return s.Resource.String()
 }

@@ -98,7 +98,10 @@ func (t *LiveToken) active(now time.Time) bool {
 
 // target describes where the token acts, for messages.
 func (t *LiveToken) target() string {
-	if t.Kind == botgate.ServiceAccountToken || t.Kind == botgate.PersonalToken {
+	switch t.Kind {
+	case botgate.ServiceAccountToken:
+		return "service account " + t.User
+	case botgate.PersonalToken:
 		return "user " + t.User
 	}
 	return t.Resource.String()
