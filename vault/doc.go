@@ -9,8 +9,11 @@
 // a file (base64 text, mode 0600, created by GenerateMasterKeyFile during
 // `botgate init`) or in the environment variable BOTGATE_MASTER_KEY, which
 // wins when set (LoadMasterKeyEnvOrFile). LoadMasterKey refuses a key file
-// that group or others may access. A KeyID (the first 8 bytes of the key's
-// SHA-256, in hex) names a key without revealing it.
+// that group or others may read or write (writing would let them swap in a
+// key of their own). Where a secret store mounts files group-readable (a
+// Kubernetes Secret volume with fsGroup), pass the key in BOTGATE_MASTER_KEY
+// instead. A KeyID (the first 8 bytes of the key's SHA-256, in hex) names a
+// key without revealing it.
 //
 // A Keyring holds the current master key, which seals and rewraps, and old
 // keys, which only open. It also holds the random source (crypto/rand.Reader
