@@ -132,7 +132,7 @@ func dataAD(version uint8, aad []byte) []byte {
 // Seal returns.
 //
 // Errors: KindInvalid for an empty or oversized plaintext or an incomplete
-// aad; KindInternal if randomness fails.
+// aad; KindInternal if randomness fails or the current key was destroyed.
 func Seal(kr *Keyring, plaintext []byte, aad AAD) (Sealed, error) {
 	const op = "vault.Seal"
 	if err := aad.validate(); err != nil {
