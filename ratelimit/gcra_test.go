@@ -14,8 +14,8 @@ import (
 var t0 = ratelimittest.Start
 
 var (
-	tenPerSecond = botgate.Limit{Rate: 10, Period: time.Second, Burst: 10}   // T = 100 ms, τ = 1 s
-	threePerSec  = botgate.Limit{Rate: 3, Period: time.Second, Burst: 2}     // T = 333333 µs, τ = 666666 µs
+	tenPerSecond = botgate.Limit{Rate: 10, Period: time.Second, Burst: 10}     // T = 100 ms, τ = 1 s
+	threePerSec  = botgate.Limit{Rate: 3, Period: time.Second, Burst: 2}       // T = 333333 µs, τ = 666666 µs
 	gitlabCom    = botgate.Limit{Rate: 2000, Period: time.Minute, Burst: 2000} // T = 30 ms
 )
 

@@ -241,27 +241,30 @@ func TestMemoryEviction(t *testing.T) {
 
 func TestMemoryEvictionKeepsLiveKeys(t *testing.T) {
 	// A swept key that was still live would get a fresh burst: sweeping must
-	// only forget keys whose answers it cannot change.
-	live := botgate.Limit{Rate: 1, Period: time.Hour, Burst: 2}
-	short := botgate.Limit{Rate: 1000, Period: time.Second, Burst: 1}
+	// only forget keys whose answers it cannot change, even a key one
+	// microsecond from its TAT.
+	live := botgate.Limit{Rate: 1000, Period: time.Second, Burst: 2} // T = 1ms
+	short := botgate.Limit{Rate: 1_000_000, Period: time.Second, Burst: 1}
 	clock := ratelimit.NewManualClock(t0)
 	m := ratelimit.NewMemory(clock)
-	if got := drain(t, m, "live", live); got != 2 {
+	if got := drain(t, m, "live", live); got != 2 { // TAT = t0 + 2ms
 		t.Fatalf("drained %d, want 2", got)
 	}
 	for i := range 50_000 { // forces many sweeps of every shard
-		clock.Advance(time.Millisecond)
+		clock.Advance(39 * time.Nanosecond)
 		if _, err := m.Allow(context.Background(), fmt.Sprintf("short:%d", i), short, 1); err != nil {
 			t.Fatal(err)
 		}
 	}
+	clock.Set(t0.Add(2*time.Millisecond - time.Microsecond))
 	m.Sweep()
-	r, err := m.Allow(context.Background(), "live", live, 1)
+	r, err := m.Allow(context.Background(), "live", live, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Allowed {
-		t.Fatalf("a live key got a fresh budget after sweeps: %+v", r)
+	// TAT − now = 1µs: ⌊(τ − 1µs) / T⌋ = 1 left, not a fresh 2.
+	if r.Remaining != 1 || r.ResetAfter != time.Microsecond {
+		t.Fatalf("live key after sweeps: %+v, want Remaining 1, ResetAfter 1µs", r)
 	}
 }
 
