@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"hash/maphash"
 	"strconv"
 	"sync"
@@ -123,6 +124,44 @@ type Verdict struct {
 
 // Denied reports whether the request must be refused (Tripped or Blocked).
 func (v Verdict) Denied() bool { return v.Outcome != Allowed }
+
+// Err returns nil if v allows the request, else the error to refuse it with:
+// KindRateLimited, ReasonLoopDetected, and a message for the caller that
+// says a loop was detected, by what measure, and for how long the request
+// is refused. The HTTP edge renders it as a 429.
+func (v Verdict) Err() error {
+	if v.Outcome == Allowed {
+		return nil
+	}
+	return &botgate.Error{
+		Op:     "ratelimit.Breaker.Observe",
+		Kind:   botgate.KindRateLimited,
+		Reason: botgate.ReasonLoopDetected,
+		Message: fmt.Sprintf("Loop detected: this token sent the same request (method, path, query and body) "+
+			"more than %d times within %s. This request is refused for %s; other requests of this token are not affected.",
+			v.Threshold, humanDuration(v.Window), humanDuration(v.RetryAfter)),
+	}
+}
+
+// humanDuration writes d for people: "5 minutes", "90 seconds", "1.5s".
+func humanDuration(d time.Duration) string {
+	switch {
+	case d >= time.Minute && d%time.Minute == 0:
+		return plural(int64(d/time.Minute), "minute")
+	case d >= time.Second && d%time.Second == 0:
+		return plural(int64(d/time.Second), "second")
+	case d >= time.Second:
+		return d.Round(time.Second / 10).String()
+	}
+	return d.String()
+}
+
+func plural(n int64, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.FormatInt(n, 10) + " " + unit + "s"
+}
 
 // BreakerStats are a Breaker's counters since it was made; the gateway
 // exports them as metrics.

@@ -2,8 +2,10 @@ package ratelimit_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -370,5 +372,39 @@ func TestOutcomeString(t *testing.T) {
 		if got := o.String(); got != want {
 			t.Errorf("Outcome(%d).String() = %q, want %q", o, got, want)
 		}
+	}
+}
+
+func TestVerdictErr(t *testing.T) {
+	clock := ratelimit.NewManualClock(t0)
+	b := newBreaker(t, clock, ratelimit.BreakerConfig{Threshold: 2, Window: 90 * time.Second})
+	tests := []struct {
+		name    string
+		advance time.Duration
+		want    string // "" for no error
+	}{
+		{"allowed", 0, ""},
+		{"allowed at the threshold", 0, ""},
+		{"tripped", 0, "more than 2 times within 90 seconds. This request is refused for 5 minutes;"},
+		{"blocked", 1500 * time.Millisecond, "refused for 4m58.5s;"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock.Advance(tt.advance)
+			err := observe(t, b, "tok", "s").Err()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Err() = %v, want nil", err)
+				}
+				return
+			}
+			if !botgate.IsKind(err, botgate.KindRateLimited) || botgate.ReasonOf(err) != botgate.ReasonLoopDetected {
+				t.Fatalf("Err() = %v, want KindRateLimited with ReasonLoopDetected", err)
+			}
+			var e *botgate.Error
+			if !errors.As(err, &e) || !strings.Contains(e.Message, tt.want) || !strings.HasPrefix(e.Message, "Loop detected") {
+				t.Fatalf("message %q, want it to contain %q", e.Message, tt.want)
+			}
+		})
 	}
 }
