@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash/maphash"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -189,6 +190,7 @@ type BreakerStats struct {
 // Breaker is safe for concurrent use.
 type Breaker struct {
 	clock   botgate.Clock
+	base    time.Time // times are nanoseconds since base: Sub saturates, UnixNano overflows
 	cfg     BreakerConfig
 	width   int64 // nanoseconds per bucket
 	seed    maphash.Seed
@@ -210,7 +212,7 @@ type breakerShard struct {
 type tokenShapes struct {
 	shapes     map[string]*shapeCount
 	head, tail *shapeCount // head is the most recently seen
-	idleAt     int64       // ns: after this nothing of the token counts
+	idleAt     int64       // after this nothing of the token counts
 }
 
 // shapeCount counts one shape's requests in a ring of buckets.
@@ -218,7 +220,8 @@ type shapeCount struct {
 	shape        string
 	prev, next   *shapeCount
 	last         int64 // bucket number of the latest request
-	blockedUntil int64 // ns since the Unix epoch; 0 if never tripped
+	seen         bool  // whether last is set
+	blockedUntil int64 // math.MinInt64 if never tripped
 	counts       [maxBuckets]uint32
 }
 
@@ -231,6 +234,7 @@ func NewBreaker(clock botgate.Clock, cfg BreakerConfig) (*Breaker, error) {
 	}
 	b := &Breaker{
 		clock: clock,
+		base:  clock.Now(),
 		cfg:   cfg,
 		width: int64(cfg.Window) / int64(cfg.Buckets),
 		seed:  maphash.MakeSeed(),
@@ -254,7 +258,7 @@ func (b *Breaker) Config() BreakerConfig { return b.cfg }
 // that a shared (Redis) breaker can satisfy the same contract, returning
 // KindInternal when its backend fails.
 func (b *Breaker) Observe(_ context.Context, tokenKey, shape string) (Verdict, error) {
-	now := b.clock.Now().UnixNano()
+	now := b.now()
 	s := &b.shards[maphash.String(b.seed, tokenKey)%breakerShards]
 	s.mu.Lock()
 	t := s.tokens[tokenKey]
@@ -262,7 +266,7 @@ func (b *Breaker) Observe(_ context.Context, tokenKey, shape string) (Verdict, e
 		if len(s.tokens)+1 >= s.sweepAt {
 			s.sweep(now)
 		}
-		t = &tokenShapes{shapes: make(map[string]*shapeCount, 1)}
+		t = &tokenShapes{shapes: make(map[string]*shapeCount, 1), idleAt: math.MinInt64}
 		s.tokens[tokenKey] = t
 	}
 	c := t.shapes[shape]
@@ -270,14 +274,14 @@ func (b *Breaker) Observe(_ context.Context, tokenKey, shape string) (Verdict, e
 		if len(t.shapes) >= b.cfg.MaxShapes {
 			t.evict(now)
 		}
-		c = &shapeCount{shape: shape}
+		c = &shapeCount{shape: shape, blockedUntil: math.MinInt64}
 		t.shapes[shape] = c
 	} else {
 		t.unlink(c)
 	}
 	t.pushFront(c)
 
-	v := Verdict{Count: c.add(now/b.width, b.cfg.Buckets), Threshold: b.cfg.Threshold, Window: b.cfg.Window}
+	v := Verdict{Count: c.add(floorDiv(now, b.width), b.cfg.Buckets), Threshold: b.cfg.Threshold, Window: b.cfg.Window}
 	switch {
 	case now < c.blockedUntil:
 		v.Outcome = Blocked
@@ -319,7 +323,7 @@ func (b *Breaker) Len() int {
 // Sweep forgets every token that has been quiet for a window and has no
 // blocked shape. It returns the number of tokens forgotten.
 func (b *Breaker) Sweep() int {
-	now := b.clock.Now().UnixNano()
+	now := b.now()
 	removed := 0
 	for i := range b.shards {
 		s := &b.shards[i]
@@ -369,22 +373,45 @@ func (s *breakerShard) sweep(now int64) int {
 // the last n buckets, this one included.
 func (c *shapeCount) add(bucket int64, n int) int {
 	switch gap := bucket - c.last; {
+	case !c.seen:
+		c.seen = true
 	case gap >= int64(n):
 		clear(c.counts[:n])
 	case gap > 0:
 		for i := c.last + 1; i <= bucket; i++ {
-			c.counts[i%int64(n)] = 0
+			c.counts[mod(i, n)] = 0
 		}
 	case gap < 0:
 		bucket = c.last // the clock went back: count in the latest bucket
 	}
 	c.last = bucket
-	c.counts[bucket%int64(n)]++
+	c.counts[mod(bucket, n)]++
 	sum := 0
 	for _, v := range c.counts[:n] {
 		sum += int(v)
 	}
 	return sum
+}
+
+// now returns the time in nanoseconds since b.base.
+func (b *Breaker) now() int64 { return int64(b.clock.Now().Sub(b.base)) }
+
+// floorDiv returns ⌊a/b⌋ for b > 0.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b < 0 {
+		q--
+	}
+	return q
+}
+
+// mod returns a mod n in [0, n).
+func mod(a int64, n int) int {
+	m := int(a % int64(n))
+	if m < 0 {
+		m += n
+	}
+	return m
 }
 
 // evict forgets the least recently seen shape that is not blocked at now,

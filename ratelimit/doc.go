@@ -22,7 +22,8 @@
 //     microseconds since the Unix epoch (not from Redis TIME), so that tests
 //     can drive it with a ManualClock; nodes' clocks are NTP-synchronised,
 //     and a node whose clock lags only sees a slightly stricter limit;
-//   - stores TAT as an integer number of microseconds, computes
+//   - stores TAT as an integer number of microseconds (a missing key is
+//     NoTAT: tat = now, as in redis_rate), computes
 //     T = math.floor(period_µs / rate) and works only in integers below
 //     2^53 (ValidateLimit guarantees this), so Lua doubles are exact;
 //   - returns allowed, remaining = math.floor(diff / T), retry_after and

@@ -19,6 +19,9 @@ const Resolution = time.Microsecond
 // which a Lua number is an exact integer.
 const MaxSpan = time.Duration(1<<52) * Resolution
 
+// NoTAT is the tat to pass to Decide for a key that has no stored state.
+const NoTAT int64 = math.MinInt64
+
 // Decision is the outcome of one GCRA step: the caller-facing result and the
 // state the caller must keep.
 type Decision struct {
@@ -82,8 +85,8 @@ func params(l botgate.Limit) (emission, burstOffset int64, err error) {
 // go-redis/redis_rate's allowN script does, in integer microseconds.
 //
 // tat is the key's stored theoretical arrival time in microseconds since the
-// Unix epoch, or 0 if the key has none; now is the current time in the same
-// unit (time.Time.UnixMicro). n is the cost of the request; n = 0 peeks.
+// Unix epoch, or NoTAT if the key has none (any value not after now means
+// the same); now is the current time in the same unit (time.Time.UnixMicro). n is the cost of the request; n = 0 peeks.
 //
 // With T = EmissionInterval(l) and τ = T × Burst (the burst tolerance):
 //

@@ -81,7 +81,7 @@ func TestDecideHandComputed(t *testing.T) {
 	for _, tt := range handTables {
 		t.Run(tt.name, func(t *testing.T) {
 			now := t0.UnixMicro()
-			var tat int64
+			tat := ratelimit.NoTAT
 			for i, s := range tt.steps {
 				now += s.advance.Microseconds()
 				d, err := ratelimit.Decide(tat, now, tt.limit, s.n)
@@ -170,11 +170,47 @@ func TestDecideSaturates(t *testing.T) {
 	// A cost far above the burst must not overflow into an "allowed" or a
 	// negative RetryAfter.
 	l := botgate.Limit{Rate: 1, Period: time.Hour, Burst: 1}
-	d, err := ratelimit.Decide(0, t0.UnixMicro(), l, int(^uint(0)>>1))
+	d, err := ratelimit.Decide(ratelimit.NoTAT, t0.UnixMicro(), l, int(^uint(0)>>1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.Result.Allowed || d.Store || d.Result.RetryAfter <= 0 {
 		t.Fatalf("Decide(huge n) = %+v, want denied with a positive RetryAfter", d)
+	}
+}
+
+func TestClockBeforeEpoch(t *testing.T) {
+	// A zero time.Time (year 1) is a plausible fake clock: a key never seen
+	// must still get its full burst, and identical requests must still be
+	// counted and expire.
+	l := botgate.Limit{Rate: 10, Period: time.Second, Burst: 10}
+	tests := []struct {
+		name  string
+		start time.Time
+	}{
+		{"zero time", time.Time{}},
+		{"1969", time.Date(1969, time.December, 31, 23, 59, 59, 0, time.UTC)},
+		{"the Unix epoch", time.Unix(0, 0)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := ratelimit.NewManualClock(tt.start)
+			m := ratelimit.NewMemory(clock)
+			if got := drain(t, m, "k", l); got != l.Burst {
+				t.Fatalf("allowed %d, want the burst %d", got, l.Burst)
+			}
+			clock.Advance(100 * time.Millisecond)
+			if got := drain(t, m, "k", l); got != 1 {
+				t.Fatalf("after one interval allowed %d, want 1", got)
+			}
+			b := newBreaker(t, clock, ratelimit.BreakerConfig{Threshold: 3, Window: time.Minute})
+			if got := outcomes(t, b, "tok", "s", 4); got[ratelimit.Tripped] != 1 {
+				t.Fatalf("breaker: %v, want a trip", got)
+			}
+			clock.Advance(10 * time.Minute)
+			if v := observe(t, b, "tok", "s"); v.Outcome != ratelimit.Allowed || v.Count != 1 {
+				t.Fatalf("breaker after the cool-down: %+v, want allowed with count 1", v)
+			}
+		})
 	}
 }

@@ -68,7 +68,10 @@ func (m *Memory) Allow(_ context.Context, key string, l botgate.Limit, n int) (b
 	now := m.clock.Now().UnixMicro()
 	s := &m.shards[maphash.String(m.seed, key)%memoryShards]
 	s.mu.Lock()
-	tat := s.tats[key]
+	tat, ok := s.tats[key]
+	if !ok {
+		tat = NoTAT
+	}
 	d, err := Decide(tat, now, l, n)
 	if err != nil {
 		s.mu.Unlock()

@@ -35,7 +35,11 @@ func Exercise(t *testing.T, newLimiter NewLimiter) {
 type model struct{ tats map[string]int64 }
 
 func (m *model) allow(key string, now time.Time, l botgate.Limit, n int) (botgate.LimitResult, error) {
-	d, err := ratelimit.Decide(m.tats[key], now.UnixMicro(), l, n)
+	tat, ok := m.tats[key]
+	if !ok {
+		tat = ratelimit.NoTAT
+	}
+	d, err := ratelimit.Decide(tat, now.UnixMicro(), l, n)
 	if err != nil {
 		return botgate.LimitResult{}, err
 	}
