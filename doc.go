@@ -7,3 +7,6 @@
 // the domain rules that decide who may do what live in authority/, and the
 // HTTP edges live in httpapi/ and gateway/.
 package botgate
+
+// Version is botgate's version.
+const Version = "0.1.0"

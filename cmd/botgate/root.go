@@ -1,0 +1,90 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/datadir"
+)
+
+func newRootCmd(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "botgate",
+		Short: "Least-privilege tokens, rate limits and audit for every automation",
+		Long: `botgate gives every automation its own identity and least-privilege token in
+GitLab's model (project and group access tokens with bot users, service accounts,
+personal access tokens), serves a GitLab-compatible /api/v4 for managing them,
+and audits every change in a tamper-evident log.
+
+Start a server on the embedded SQLite store:
+  botgate serve
+
+API clients use BOTGATE_URL and BOTGATE_TOKEN.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+		newInitCmd(e),
+		newServeCmd(e),
+		newAuditCmd(e),
+		newVersionCmd(e),
+	)
+	return root
+}
+
+// envOr returns the environment variable's value, or def.
+func envOr(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// dataDirFlag registers --data-dir with its environment default.
+func dataDirFlag(cmd *cobra.Command, e *env, dst *string) {
+	cmd.Flags().StringVar(dst, "data-dir", envOr(e.getenv, "BOTGATE_DATA_DIR", datadir.Default(e.getenv)),
+		"data directory (database, pepper, master key) [env BOTGATE_DATA_DIR]")
+}
+
+// outputFlag registers --output text|json.
+func outputFlag(cmd *cobra.Command, dst *string) {
+	cmd.Flags().StringVarP(dst, "output", "o", "text", "output format: text or json")
+}
+
+func checkOutput(o string) error {
+	if o != "text" && o != "json" {
+		return fmt.Errorf("--output must be text or json, not %q", o)
+	}
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func newVersionCmd(e *env) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "version",
+		Short: "Print botgate's version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			if output == "json" {
+				return writeJSON(e.stdout, map[string]string{"version": botgate.Version})
+			}
+			_, err := fmt.Fprintln(e.stdout, "botgate", botgate.Version)
+			return err
+		},
+	}
+	outputFlag(cmd, &output)
+	return cmd
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/datadir"
+	"github.com/botgate/botgate/httpapi"
+)
+
+type serveOptions struct {
+	listen    string
+	dataDir   string
+	tokenFile string
+	logLevel  string
+}
+
+func newServeCmd(e *env) *cobra.Command {
+	var o serveOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the botgate server",
+		Long: `serve runs the botgate server: the GitLab-compatible API under /api/v4, botgate's
+own API under /api/botgate/v1, and health endpoints /-/health, /-/liveness and
+/-/readiness. On first start it initialises the data directory like 'botgate init'
+(the admin token is printed once, or written to --admin-token-file).
+
+It stops gracefully on SIGTERM or SIGINT: in-flight requests finish, pending usage
+records and audit events are written.`,
+		Example: `  botgate serve
+  botgate serve --listen 127.0.0.1:9000 --data-dir /var/lib/botgate`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return serve(cmd.Context(), e, o) },
+	}
+	cmd.Flags().StringVar(&o.listen, "listen", envOr(e.getenv, "BOTGATE_LISTEN", "127.0.0.1:8080"), "address to listen on [env BOTGATE_LISTEN]")
+	dataDirFlag(cmd, e, &o.dataDir)
+	cmd.Flags().StringVar(&o.tokenFile, "admin-token-file", envOr(e.getenv, "BOTGATE_ADMIN_TOKEN_FILE", ""), "on first start, write the admin token here (0600) [env BOTGATE_ADMIN_TOKEN_FILE]")
+	cmd.Flags().StringVar(&o.logLevel, "log-level", envOr(e.getenv, "BOTGATE_LOG_LEVEL", "info"), "debug, info, warn or error [env BOTGATE_LOG_LEVEL]")
+	return cmd
+}
+
+func serve(ctx context.Context, e *env, o serveOptions) error {
+	log := newLogger(e, o.logLevel)
+	if !(datadir.Dir{Path: o.dataDir}).Initialized() {
+		res, err := initialize(ctx, o.dataDir, o.tokenFile, "root", "admin@botgate.local", log)
+		if err != nil {
+			return err
+		}
+		if res.TokenFile != "" {
+			fmt.Fprintf(e.stderr, "botgate: initialised %s; admin token written to %s\n", res.DataDir, res.TokenFile)
+		} else {
+			fmt.Fprintf(e.stderr, "botgate: initialised %s; admin token (shown once, store it now):\n%s\n", res.DataDir, res.Token)
+		}
+	}
+	in, err := openInstance(ctx, o.dataDir, log)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+
+	api := httpapi.New(httpapi.Config{
+		Authority: in.auth, Store: in.store, Logger: log, Version: botgate.Version,
+		Ready: func(ctx context.Context) error {
+			return in.store.View(ctx, func(tx botgate.Tx) error {
+				_, err := tx.Setting(ctx, "audit_head")
+				if botgate.IsKind(err, botgate.KindNotFound) {
+					return nil
+				}
+				return err
+			})
+		},
+	})
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", o.listen, err)
+	}
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          nil,
+	}
+	log.Info("botgate listening", "addr", ln.Addr().String(), "data_dir", o.dataDir, "version", botgate.Version)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
