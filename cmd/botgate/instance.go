@@ -101,4 +101,3 @@ func newLogger(e *env, level string) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: l}))
 }
-
