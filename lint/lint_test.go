@@ -221,6 +221,25 @@ func TestRules(t *testing.T) {
 	}
 }
 
+func TestClientFamily(t *testing.T) {
+	for _, tt := range []struct{ ua, want string }{
+		{"danger-js/11.3.1", "danger-js"},
+		{"python-gitlab/4.4.0", "python-gitlab"},
+		{"Go-http-client/1.1", "go-http-client"},
+		{"Gitlab Ruby Gem 4.19.0", "gitlab-ruby-gem"},
+		{"gitlab-triage/1.44.0 (ruby 3.3)", "gitlab-triage"},
+		{"Mozilla/5.0 (X11; Linux x86_64)", "browser"},
+		{"curl", "curl"},
+		{"", "unknown"},
+	} {
+		t.Run(tt.ua, func(t *testing.T) {
+			if got := ClientFamily(tt.ua); got != tt.want {
+				t.Errorf("ClientFamily(%q) = %q, want %q", tt.ua, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestLeastScopes(t *testing.T) {
 	for _, tt := range []struct {
 		in, want string

@@ -79,8 +79,10 @@ func tokenSubject(t *Token) Subject { return Subject{Type: "token", Name: t.Name
 
 // ClientFamily reduces a user agent to the client it names: the first
 // product token without its version, lower-cased ("danger-js/11.3.1" and
-// "danger-js/12.0.0" are one family). Browsers are "browser"; an empty
-// user agent is "unknown".
+// "danger-js/12.0.0" are one family). A user agent of plain words is named
+// by the words before the version ("Gitlab Ruby Gem 4.19.0" is
+// "gitlab-ruby-gem"). Browsers are "browser"; an empty user agent is
+// "unknown".
 func ClientFamily(ua string) string {
 	ua = strings.TrimSpace(ua)
 	if ua == "" {
@@ -89,9 +91,18 @@ func ClientFamily(ua string) string {
 	if strings.HasPrefix(ua, "Mozilla/") {
 		return "browser"
 	}
-	product, _, _ := strings.Cut(ua, " ")
-	name, _, _ := strings.Cut(product, "/")
-	return strings.ToLower(name)
+	words := strings.Fields(ua)
+	if name, _, ok := strings.Cut(words[0], "/"); ok || len(words) == 1 {
+		return strings.ToLower(name)
+	}
+	var parts []string
+	for _, w := range words {
+		if w[0] >= '0' && w[0] <= '9' || strings.ContainsAny(w, "/();") {
+			break
+		}
+		parts = append(parts, strings.ToLower(w))
+	}
+	return strings.Join(parts, "-")
 }
 
 func families(u *Usage) []string {
