@@ -27,6 +27,9 @@ type Applier interface {
 	// SetMember adds the user to the resource at the level, or changes the
 	// level of an existing membership.
 	SetMember(ctx context.Context, m MemberSpec) error
+	// RemoveMember takes the user off the resource (KindNotFound if not a
+	// member).
+	RemoveMember(ctx context.Context, m MemberSpec) error
 	// PutAutomation creates or replaces the automation record (owner,
 	// purpose, kind, rate limit, upstream, routes).
 	PutAutomation(ctx context.Context, a Automation) error
@@ -143,6 +146,12 @@ func applyOne(ctx context.Context, a *Action, ap Applier) (*Issued, error) {
 		return nil, ap.CreateServiceAccount(ctx, *a.ServiceAccount)
 	case OpSetMember:
 		return nil, ap.SetMember(ctx, *a.Member)
+	case OpRemoveMember:
+		err := ap.RemoveMember(ctx, *a.Member)
+		if botgate.IsKind(err, botgate.KindNotFound) {
+			return nil, nil // already gone: the goal holds
+		}
+		return nil, err
 	case OpPutAutomation:
 		return nil, ap.PutAutomation(ctx, *a.Spec)
 	case OpCreateToken:

@@ -19,8 +19,11 @@ const (
 	OpCreateProject        Op = "create_project"
 	OpCreateServiceAccount Op = "create_service_account"
 	OpSetMember            Op = "set_member"
-	OpPutAutomation        Op = "put_automation"
-	OpCreateToken          Op = "create_token"
+	// OpRemoveMember takes a service account off a resource no declared
+	// automation needs it on (always a Prune step).
+	OpRemoveMember  Op = "remove_member"
+	OpPutAutomation Op = "put_automation"
+	OpCreateToken   Op = "create_token"
 	// OpRotateToken replaces a token by rotation: same name and scopes, a
 	// new secret and expiry; the old one is revoked.
 	OpRotateToken Op = "rotate_token"
@@ -129,6 +132,9 @@ type Changes struct {
 	// At is the time the plan was made for.
 	At      time.Time `json:"at"`
 	Actions []Action  `json:"actions"`
+	// Warnings are differences apply does not change, for a person to
+	// look at (such as a service account owned by another team).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Empty reports whether there is nothing to do.
@@ -137,7 +143,7 @@ func (c *Changes) Empty() bool { return len(c.Actions) == 0 }
 // WithoutPrune returns the plan without its Prune steps: what apply does
 // unless asked to prune.
 func (c *Changes) WithoutPrune() *Changes {
-	out := &Changes{At: c.At}
+	out := &Changes{At: c.At, Warnings: c.Warnings}
 	for _, a := range c.Actions {
 		if !a.Prune {
 			out.Actions = append(out.Actions, a)
@@ -172,7 +178,8 @@ func (c *Changes) Summary() Summary {
 // Plan compares the manifest with the live state at now and returns the
 // steps that make them agree, in a safe order: groups (parents first),
 // projects, service accounts, memberships, automation records, tokens to
-// create, rotate or replace, and last the revocations.
+// create, rotate or replace, and last the revocations and the removal of
+// service-account memberships no automation needs.
 //
 // A token is matched to an automation by its Automation name. A matching
 // token with other scopes, access level, kind or target is replaced (scopes
@@ -193,6 +200,9 @@ func Plan(m *Manifest, live State, now time.Time) *Changes {
 	pl.members()
 	pl.automations()
 	pl.tokens()
+	for _, r := range pl.removals {
+		pl.add(r)
+	}
 	return pl.out
 }
 
@@ -202,6 +212,7 @@ type planner struct {
 	now          time.Time
 	rotateBefore int
 	out          *Changes
+	removals     []Action // memberships to remove, emitted last
 }
 
 func (pl *planner) add(a Action) { pl.out.Actions = append(pl.out.Actions, a) }
@@ -238,11 +249,16 @@ func (pl *planner) projects() {
 
 func (pl *planner) serviceAccounts() {
 	have := map[string]bool{}
+	owners := map[string]string{}
 	for _, s := range pl.live.ServiceAccounts {
 		have[strings.ToLower(s.Username)] = true
+		owners[strings.ToLower(s.Username)] = s.Owner
 	}
 	for _, s := range pl.m.ServiceAccounts {
 		if have[strings.ToLower(s.Name)] {
+			if o := owners[strings.ToLower(s.Name)]; !strings.EqualFold(o, s.Owner) {
+				pl.out.Warnings = append(pl.out.Warnings, fmt.Sprintf("service account %s is owned by %q, the manifest says %q: apply does not move ownership; do it by hand or fix the manifest", s.Name, o, s.Owner))
+			}
 			continue
 		}
 		pl.add(Action{Op: OpCreateServiceAccount, Reason: "declared service account does not exist",
@@ -295,6 +311,19 @@ func (pl *planner) members() {
 	for _, mem := range pl.live.Members {
 		have[mem.Resource.key()+"|"+strings.ToLower(mem.User)] = mem.AccessLevel
 	}
+	defer func() {
+		// Service accounts on declared resources no automation gives them:
+		// access someone added by hand.
+		managed := pl.managedRefs()
+		for _, mem := range pl.live.Members {
+			k := mem.Resource.key() + "|" + strings.ToLower(mem.User)
+			if _, wanted := index[k]; wanted || !managed[mem.Resource.key()] || pl.m.ServiceAccountByName(mem.User) == nil {
+				continue
+			}
+			pl.removals = append(pl.removals, Action{Op: OpRemoveMember, Prune: true, Member: &MemberSpec{Resource: mem.Resource, User: mem.User, AccessLevel: mem.AccessLevel},
+				Reason: fmt.Sprintf("drift: no declared automation gives service account %s access to %s", mem.User, mem.Resource)})
+		}
+	}()
 	for _, w := range wants {
 		cur, ok := have[w.ref.key()+"|"+strings.ToLower(w.user)]
 		switch {
@@ -470,13 +499,7 @@ func (pl *planner) tokens() {
 // managedScope reports whether a token sits where the manifest rules: on
 // a declared project or group, or owned by a declared service account.
 func (pl *planner) managedScope() func(*LiveToken) bool {
-	refs := map[string]bool{}
-	for _, t := range pl.m.Teams {
-		refs[Ref{botgate.GroupResource, t.FullPath()}.key()] = true
-	}
-	for _, p := range pl.m.Projects {
-		refs[Ref{botgate.ProjectResource, p.FullPath()}.key()] = true
-	}
+	refs := pl.managedRefs()
 	return func(t *LiveToken) bool {
 		switch t.Kind {
 		case botgate.ProjectAccessToken, botgate.GroupAccessToken:
@@ -486,6 +509,18 @@ func (pl *planner) managedScope() func(*LiveToken) bool {
 		}
 		return false
 	}
+}
+
+// managedRefs are the declared groups and projects, by key.
+func (pl *planner) managedRefs() map[string]bool {
+	refs := map[string]bool{}
+	for _, t := range pl.m.Teams {
+		refs[Ref{botgate.GroupResource, t.FullPath()}.key()] = true
+	}
+	for _, p := range pl.m.Projects {
+		refs[Ref{botgate.ProjectResource, p.FullPath()}.key()] = true
+	}
+	return refs
 }
 
 // rotation says why the token must be rotated, or "".

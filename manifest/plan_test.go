@@ -210,7 +210,7 @@ func TestPlanDrift(t *testing.T) {
 		}, nil, nil},
 		{"automation removed from the manifest", func(s *State, m *Manifest) {
 			m.Automations = slices.DeleteFunc(m.Automations, func(a Automation) bool { return a.Name == "security-mirror" })
-		}, []Op{OpRevokeToken}, func(t *testing.T, c *Changes) {
+		}, []Op{OpRevokeToken, OpRemoveMember, OpRemoveMember}, func(t *testing.T, c *Changes) {
 			if a := c.Actions[0]; !a.Prune || a.Automation != "security-mirror" {
 				t.Errorf("action = %+v", a)
 			}
@@ -248,6 +248,27 @@ func TestPlanDrift(t *testing.T) {
 				}
 			}
 		}, []Op{OpSetMember, OpSetMember}, nil},
+		{"service account added to a project by hand", func(s *State, m *Manifest) {
+			s.Members = append(s.Members, LiveMember{Resource: Ref{botgate.ProjectResource, "gitlab-org/runner/gitlab-runner"}, User: "mirror-bot", AccessLevel: botgate.OwnerAccess})
+		}, []Op{OpRemoveMember}, func(t *testing.T, c *Changes) {
+			if a := c.Actions[0]; !a.Prune || a.Member.User != "mirror-bot" || !strings.Contains(a.Reason, "drift") {
+				t.Errorf("action = %+v", a)
+			}
+		}},
+		{"person added to a project is left alone", func(s *State, m *Manifest) {
+			s.Members = append(s.Members, LiveMember{Resource: Ref{botgate.ProjectResource, "gitlab-org/gitlab"}, User: "alice", AccessLevel: botgate.DeveloperAccess})
+		}, nil, nil},
+		{"service account owned elsewhere", func(s *State, m *Manifest) {
+			for i := range s.ServiceAccounts {
+				if s.ServiceAccounts[i].Username == "release-bot" {
+					s.ServiceAccounts[i].Owner = "gitlab-org"
+				}
+			}
+		}, nil, func(t *testing.T, c *Changes) {
+			if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], `release-bot is owned by "gitlab-org"`) || !strings.Contains(c.Text(), "Warning: ") {
+				t.Errorf("warnings = %v", c.Warnings)
+			}
+		}},
 		{"service account deleted", func(s *State, m *Manifest) {
 			s.ServiceAccounts = slices.DeleteFunc(s.ServiceAccounts, func(a LiveServiceAccount) bool { return a.Username == "tooling-bot" })
 		}, []Op{OpCreateServiceAccount}, nil},

@@ -12,7 +12,7 @@ import (
 // symbol is the plan mark of the action: + create, ~ change, - revoke.
 func (a *Action) symbol() string {
 	switch a.Op {
-	case OpRevokeToken:
+	case OpRevokeToken, OpRemoveMember:
 		return "-"
 	case OpRotateToken, OpReplaceToken:
 		return "~"
@@ -41,6 +41,8 @@ func (a *Action) Title() string {
 		return fmt.Sprintf("service account %s (owner %s)", a.ServiceAccount.Name, a.ServiceAccount.Owner)
 	case OpSetMember:
 		return fmt.Sprintf("member %s on %s as %s", a.Member.User, a.Member.Resource, LevelName(a.Member.AccessLevel))
+	case OpRemoveMember:
+		return fmt.Sprintf("member %s on %s (%s): remove", a.Member.User, a.Member.Resource, LevelName(a.Member.AccessLevel))
 	case OpPutAutomation:
 		return fmt.Sprintf("automation %s (owner %s)", a.Spec.Name, a.Spec.Owner)
 	case OpCreateToken:
@@ -70,6 +72,12 @@ func tokenLine(s *TokenSpec) string {
 // any field changes below it, and a summary.
 func (c *Changes) WriteText(w io.Writer) error {
 	var b strings.Builder
+	for _, warn := range c.Warnings {
+		fmt.Fprintf(&b, "Warning: %s\n", warn)
+	}
+	if len(c.Warnings) > 0 {
+		b.WriteString("\n")
+	}
 	if c.Empty() {
 		b.WriteString("No changes. The live state matches the manifest.\n")
 		_, err := io.WriteString(w, b.String())
@@ -110,9 +118,10 @@ func (c *Changes) Text() string {
 
 // planJSON is the JSON shape of a plan.
 type planJSON struct {
-	At      string       `json:"at"`
-	Summary Summary      `json:"summary"`
-	Actions []actionJSON `json:"actions"`
+	At       string       `json:"at"`
+	Summary  Summary      `json:"summary"`
+	Warnings []string     `json:"warnings,omitempty"`
+	Actions  []actionJSON `json:"actions"`
 }
 
 type actionJSON struct {
@@ -124,7 +133,7 @@ type actionJSON struct {
 // MarshalJSON renders the plan with a summary and, on every action, its
 // mark and title.
 func (c *Changes) MarshalJSON() ([]byte, error) {
-	out := planJSON{At: c.At.UTC().Format("2006-01-02T15:04:05Z07:00"), Summary: c.Summary(), Actions: []actionJSON{}}
+	out := planJSON{At: c.At.UTC().Format("2006-01-02T15:04:05Z07:00"), Summary: c.Summary(), Warnings: c.Warnings, Actions: []actionJSON{}}
 	for i := range c.Actions {
 		a := &c.Actions[i]
 		out.Actions = append(out.Actions, actionJSON{Symbol: a.symbol(), Title: a.Title(), Action: *a})

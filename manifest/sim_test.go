@@ -11,6 +11,8 @@ import (
 	"github.com/botgate/botgate"
 )
 
+var _ Applier = (*stateApplier)(nil)
+
 // stateApplier is an Applier over an in-memory State: applying a plan
 // through it gives the state a real apply would produce. It stands in for
 // the live instance until the authority is wired; it enforces the same
@@ -99,6 +101,19 @@ func (ap *stateApplier) SetMember(_ context.Context, m MemberSpec) error {
 	}
 	ap.s.Members = append(ap.s.Members, LiveMember{Resource: m.Resource, User: m.User, AccessLevel: m.AccessLevel})
 	return nil
+}
+
+func (ap *stateApplier) RemoveMember(_ context.Context, m MemberSpec) error {
+	if err := ap.fail("RemoveMember"); err != nil {
+		return err
+	}
+	for i, cur := range ap.s.Members {
+		if cur.Resource.key() == m.Resource.key() && strings.EqualFold(cur.User, m.User) {
+			ap.s.Members = append(ap.s.Members[:i:i], ap.s.Members[i+1:]...)
+			return nil
+		}
+	}
+	return botgate.NotFound("Member")
 }
 
 func (ap *stateApplier) PutAutomation(_ context.Context, a Automation) error {
