@@ -3,6 +3,7 @@ package migrate
 import (
 	"bytes"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -370,6 +371,52 @@ func TestClassify(t *testing.T) {
 			c := classify(&Request{Method: tt.method, Path: tt.path, Route: tt.route})
 			if c.scope != tt.scope || c.level != tt.level || c.resource != tt.resource {
 				t.Errorf("got %s %v %s, want %s %v %s", c.scope, c.level, c.resource, tt.scope, tt.level, tt.resource)
+			}
+		})
+	}
+}
+
+// TestTokenUsageFeedsLint: the shared bot's log, folded per token, makes
+// lint report the reuse that migration fixes.
+func TestTokenUsageFeedsLint(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		format  Format
+		tokenID int64
+	}{
+		{"api_json", GitLabAPIJSON, 9876543},
+		{"usage records", BotgateUsage, 11},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := GenerateSample(&b, 4, 900, tc.format); err != nil {
+				t.Fatal(err)
+			}
+			reqs, err := Read(&b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			usage := TokenUsage(reqs)
+			u, ok := usage[tc.tokenID]
+			if !ok || len(usage) != 1 {
+				t.Fatalf("usage for tokens %v", slices.Collect(maps.Keys(usage)))
+			}
+			if u.Calls() == 0 || u.Calls() > len(reqs) || !u.Until.After(u.Since) {
+				t.Errorf("usage %d calls from %v to %v", u.Calls(), u.Since, u.Until)
+			}
+			at := u.Until.Add(time.Hour)
+			snap := &lint.Snapshot{At: at, Tokens: []lint.Token{{ID: tc.tokenID, Name: "gitlab-bot", Kind: botgate.PersonalToken,
+				Scopes: botgate.Scopes{botgate.ScopeAPI, botgate.ScopeWriteRepository, botgate.ScopeReadRegistry}, CreatedAt: at.AddDate(-1, 0, 0), LastUsedAt: &u.Until, Usage: u}}}
+			rep := lint.Run(snap, lint.Config{})
+			found := map[string]string{}
+			for _, f := range rep.Findings {
+				found[f.RuleID] = f.Message
+			}
+			if !strings.Contains(found["BG001"], "5 different clients (danger-js, gitlab-ruby-gem, gitlab-triage, go-http-client, python-gitlab)") {
+				t.Errorf("BG001 = %q", found["BG001"])
+			}
+			if !strings.Contains(found["BG004"], "only needed api write_repository") {
+				t.Errorf("BG004 = %q", found["BG004"])
 			}
 		})
 	}

@@ -62,6 +62,8 @@ type Request struct {
 	// Scope is the least scope the call needed ("" to infer it).
 	Scope  botgate.Scope
 	Client string
+	// TokenID is the token the call was made with, 0 if not logged.
+	TokenID int64
 	// Line is the line number in the input.
 	Line int
 }
@@ -87,6 +89,7 @@ type logLine struct {
 	Scope        string          `json:"scope"`
 	Client       string          `json:"client"`
 	Params       []logParam      `json:"params"`
+	TokenID      int64           `json:"token_id"`
 }
 
 type logParam struct {
@@ -185,7 +188,7 @@ func (l *logLine) request(line int) (Request, error) {
 	}
 	req := Request{Time: t.UTC(), Method: method, Path: path, Query: query, Route: route, Status: status,
 		UserAgent: firstNonEmpty(l.UserAgent, l.UA), RemoteIP: firstNonEmpty(l.RemoteIP, l.MetaRemoteIP),
-		Project: firstNonEmpty(l.Project, l.MetaProject), Group: l.Group, Client: l.Client, Line: line}
+		Project: firstNonEmpty(l.Project, l.MetaProject), Group: l.Group, Client: l.Client, TokenID: l.TokenID, Line: line}
 	if l.Scope != "" {
 		s := botgate.Scope(l.Scope)
 		if !s.Known() {
