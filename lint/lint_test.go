@@ -501,3 +501,26 @@ func TestSARIFStructure(t *testing.T) {
 		t.Error("no result points into the manifest")
 	}
 }
+
+func TestTokenFromStore(t *testing.T) {
+	tok := &botgate.Token{ID: 5, UserID: 9, Kind: botgate.PersonalToken, Name: "bot", Scopes: botgate.Scopes{botgate.ScopeAPI},
+		CreatedAt: days(-60), LastUsedAt: ptr(days(-1)), Digest: []byte("secret-digest"),
+		UserAgents: []string{"danger-js/11.3.1", "gitlab-triage/1.44.0"}, Automation: "danger"}
+	routes := []botgate.RouteUsage{
+		{TokenID: 5, Method: "GET", Route: "/api/v4/projects/:id/merge_requests", Scope: botgate.ScopeReadAPI, Count: 40, FirstSeen: days(-20), LastSeen: days(-1)},
+		{TokenID: 5, Method: "GET", Route: "/api/v4/projects/:id/issues", Scope: botgate.ScopeReadAPI, Count: 4, FirstSeen: days(-25), LastSeen: days(-3)},
+		{TokenID: 6, Method: "POST", Route: "/api/v4/projects/:id/issues", Scope: botgate.ScopeAPI, Count: 1, FirstSeen: days(-2), LastSeen: days(-2)},
+	}
+	lt := TokenFromStore(tok, &botgate.User{ID: 9, Username: "gitlab-bot", Kind: botgate.HumanUser}, routes)
+	if lt.Username != "gitlab-bot" || lt.Usage == nil || lt.Usage.Calls() != 44 || !lt.Usage.Since.Equal(days(-25)) || !lt.Usage.Until.Equal(days(-1)) {
+		t.Fatalf("converted: %+v usage %+v", lt, lt.Usage)
+	}
+	rep := Run(&Snapshot{At: now, Users: []User{UserFromStore(&botgate.User{ID: 9, Username: "gitlab-bot", Kind: botgate.HumanUser})}, Tokens: []Token{lt}}, Config{})
+	var ids []string
+	for _, f := range rep.Findings {
+		ids = append(ids, f.RuleID)
+	}
+	if want := []string{"BG001", "BG002", "BG004"}; !slices.Equal(ids, want) {
+		t.Errorf("rules %v, want %v", ids, want)
+	}
+}
