@@ -115,6 +115,14 @@ type Tx interface {
 	// only moves forward; IPs and user agents are merged newest first,
 	// at most MaxRecentClients each. Unknown token IDs are ignored.
 	RecordTokenUsage(ctx context.Context, usage []TokenUsage) error
+	// RecordRouteUsage merges coalesced route usage: for each (TokenID,
+	// Method, Route) it adds Count, keeps the earliest FirstSeen and the
+	// latest LastSeen, and sets Scope from the record with the latest
+	// LastSeen. Unknown token IDs are ignored. Only valid inside Update.
+	RecordRouteUsage(ctx context.Context, usage []RouteUsage) error
+	// FindRouteUsage returns the token's route usage, most recently seen
+	// first (ties by method, then route). An unknown token has none.
+	FindRouteUsage(ctx context.Context, tokenID int64) ([]RouteUsage, error)
 
 	// LockAuditHead returns the head of the audit chain and holds it until
 	// the transaction ends, so that appends are serialized across
@@ -131,4 +139,48 @@ type Tx interface {
 	Setting(ctx context.Context, key string) (string, error)
 	// PutSetting stores a value under key, replacing any.
 	PutSetting(ctx context.Context, key, value string) error
+
+	// CreateSecret inserts s and sets its ID and Version (1). KindConflict if
+	// the owner already has a secret with the name; KindInvalid if the owner
+	// group is missing.
+	CreateSecret(ctx context.Context, s *Secret) error
+	// Secret returns the secret, or KindNotFound.
+	Secret(ctx context.Context, id int64) (*Secret, error)
+	// SecretByName returns the owner's secret with the name, or KindNotFound.
+	SecretByName(ctx context.Context, ownerGroupID int64, name string) (*Secret, error)
+	// FindSecrets returns the secrets matching f, ordered by ID, and the total.
+	FindSecrets(ctx context.Context, f SecretFilter) ([]*Secret, int, error)
+	// UpdateSecret writes s's Description, KeyID, Sealed, BoundFamilyID,
+	// BoundAutomation, UpdatedAt and LastReadAt only if the stored Version
+	// is still s.Version, and then increments s.Version. KindConflict if the
+	// version changed (a concurrent write won); KindNotFound.
+	UpdateSecret(ctx context.Context, s *Secret) error
+	// DeleteSecret removes the secret. KindNotFound.
+	DeleteSecret(ctx context.Context, id int64) error
+
+	// CreateUpstreamCredential inserts c and sets its ID and Version (1).
+	// KindConflict if the owner already has one for the automation.
+	CreateUpstreamCredential(ctx context.Context, c *UpstreamCredential) error
+	// UpstreamCredential returns the credential, or KindNotFound.
+	UpstreamCredential(ctx context.Context, id int64) (*UpstreamCredential, error)
+	// FindUpstreamCredentials returns the credentials matching f, ordered
+	// by ID, and the total.
+	FindUpstreamCredentials(ctx context.Context, f UpstreamCredentialFilter) ([]*UpstreamCredential, int, error)
+	// UpdateUpstreamCredential writes every field of c but ID, OwnerGroupID,
+	// Automation, CreatedByID and CreatedAt, only if the stored Version is
+	// still c.Version, and then increments c.Version. KindConflict if the
+	// version changed; KindNotFound.
+	UpdateUpstreamCredential(ctx context.Context, c *UpstreamCredential) error
+	// DeleteUpstreamCredential removes the credential. KindNotFound.
+	DeleteUpstreamCredential(ctx context.Context, id int64) error
+
+	// AcquireLease takes or renews the named lease for holder until
+	// now+ttl, in one conditional write: it succeeds if nobody holds the
+	// lease, if holder already holds it, or if the lease expired before
+	// now. KindConflict (naming the current holder) if someone else holds
+	// it; KindInvalid for an empty name or holder or a ttl <= 0.
+	AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (Lease, error)
+	// ReleaseLease gives the lease up if holder holds it; otherwise it
+	// does nothing.
+	ReleaseLease(ctx context.Context, name, holder string) error
 }
