@@ -97,6 +97,22 @@ func TestParseValid(t *testing.T) {
 				t.Errorf("got level %v lifetime %d limit %+v", a.Level(), a.Lifetime(), a.Limit())
 			}
 		}},
+		{"empty sections", "version: 1\nteams:\nprojects: []\n", func(t *testing.T, m *Manifest) {
+			if len(m.Teams)+len(m.Projects)+len(m.Automations) != 0 {
+				t.Errorf("got %+v", m)
+			}
+		}},
+		{"anchors and aliases", strings.Replace(validBase, "    scopes: [read_api]", "    scopes: &ro [read_api]", 1) + `  - name: second
+    purpose: Same scopes.
+    owner: org
+    projects: [org/app]
+    scopes: *ro
+    access_level: reporter
+`, func(t *testing.T, m *Manifest) {
+			if got := m.Automation("second").ScopeSet().String(); got != "read_api" {
+				t.Errorf("aliased scopes = %q", got)
+			}
+		}},
 		{"project token default kind", validBase + `  - name: one
     purpose: One project.
     owner: org
@@ -164,6 +180,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad automation name", strings.Replace(validBase, "name: poller", "name: Poller Bot", 1), []string{"automation name \"Poller Bot\" must be"}},
 		{"parent after child", "version: 1\nteams:\n  - path: b\n    parent: a\n  - path: a\n", []string{"must be declared before its subgroup"}},
 		{"missing purpose", strings.Replace(validBase, "    purpose: Polls pipelines.\n", "", 1), []string{"purpose is missing"}},
+		{"document is a list", "- version: 1\n", []string{"m.yaml:1:1: expected a mapping of keys (version, policy, teams, projects, service_accounts, automations) at the document, found a list"}},
+		{"version as text", strings.Replace(validBase, "version: 1", `version: "1"`, 1), []string{"m.yaml:1:10: version: expected a whole number"}},
+		{"merge keys are not supported", validBase + "  - <<: {name: x}\n    purpose: y\n", []string{`unknown key "<<"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
