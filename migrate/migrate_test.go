@@ -147,6 +147,9 @@ func TestPlanDeterministic(t *testing.T) {
 	if err := p.WriteJSON(&j); err != nil {
 		t.Fatal(err)
 	}
+	if len(p.SharedTokens) != 1 || p.SharedTokens[0].ID != 9876543 || p.SharedTokens[0].User != "gitlab-bot" || p.SharedTokens[0].Requests != 1500 {
+		t.Errorf("shared tokens = %+v", p.SharedTokens)
+	}
 	golden(t, "seed1.manifest.yaml", m.Bytes())
 	golden(t, "seed1.report.txt", r.Bytes())
 	golden(t, "seed1.proposal.json", j.Bytes())

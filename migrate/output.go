@@ -83,6 +83,19 @@ func (p *Proposal) WriteReport(w io.Writer) error {
 			fmt.Fprintf(&b, "    %-6s %-60s %6d  %s\n", r.Method, r.Route, r.Calls, r.Scope)
 		}
 	}
+	if len(p.SharedTokens) > 0 {
+		b.WriteString("\nOnce every client runs on its own token, revoke what they shared:\n")
+		for _, t := range p.SharedTokens {
+			switch {
+			case t.ID != 0 && t.User != "":
+				fmt.Fprintf(&b, "  token #%d of user %s (%d requests)\n", t.ID, t.User, t.Requests)
+			case t.ID != 0:
+				fmt.Fprintf(&b, "  token #%d (%d requests)\n", t.ID, t.Requests)
+			default:
+				fmt.Fprintf(&b, "  the tokens of user %s (%d requests)\n", t.User, t.Requests)
+			}
+		}
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

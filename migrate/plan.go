@@ -77,12 +77,22 @@ type Client struct {
 // Proposal is the migration plan: the clients found and the manifest that
 // gives each its own token.
 type Proposal struct {
-	From     time.Time          `json:"from"`
-	To       time.Time          `json:"to"`
-	Requests int                `json:"requests"`
-	Owner    string             `json:"owner"`
-	Clients  []Client           `json:"clients"`
-	Manifest *manifest.Manifest `json:"-"`
+	From     time.Time `json:"from"`
+	To       time.Time `json:"to"`
+	Requests int       `json:"requests"`
+	Owner    string    `json:"owner"`
+	Clients  []Client  `json:"clients"`
+	// SharedTokens are the tokens the log shows in use, to revoke once
+	// every client has moved to its own.
+	SharedTokens []SharedToken      `json:"shared_tokens,omitempty"`
+	Manifest     *manifest.Manifest `json:"-"`
+}
+
+// SharedToken is a token the shared bot's clients used.
+type SharedToken struct {
+	ID       int64  `json:"id,omitempty"`
+	User     string `json:"user,omitempty"`
+	Requests int    `json:"requests"`
 }
 
 // Plan groups the requests by client and proposes one automation per
@@ -111,8 +121,12 @@ func Plan(reqs []Request, opts Options) (*Proposal, error) {
 	}
 	byKey := map[string]*acc{}
 	var order []string
+	shared := map[SharedToken]int{}
 	for i := range reqs {
 		r := &reqs[i]
+		if r.TokenID != 0 || r.User != "" {
+			shared[SharedToken{ID: r.TokenID, User: r.User}]++
+		}
 		if r.Time.Before(p.From) {
 			p.From = r.Time
 		}
@@ -176,6 +190,13 @@ func Plan(reqs []Request, opts Options) (*Proposal, error) {
 		})
 		p.Clients = append(p.Clients, *c)
 	}
+	for k, n := range shared {
+		k.Requests = n
+		p.SharedTokens = append(p.SharedTokens, k)
+	}
+	slices.SortFunc(p.SharedTokens, func(a, b SharedToken) int {
+		return cmp.Or(cmp.Compare(b.Requests, a.Requests), cmp.Compare(a.ID, b.ID), cmp.Compare(a.User, b.User))
+	})
 	owner := opts.Owner
 	if owner == "" {
 		owner = defaultOwner(p.Clients)

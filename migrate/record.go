@@ -64,6 +64,8 @@ type Request struct {
 	Client string
 	// TokenID is the token the call was made with, 0 if not logged.
 	TokenID int64
+	// User is the username the call was authenticated as, if logged.
+	User string
 	// Line is the line number in the input.
 	Line int
 }
@@ -90,6 +92,8 @@ type logLine struct {
 	Client       string          `json:"client"`
 	Params       []logParam      `json:"params"`
 	TokenID      int64           `json:"token_id"`
+	Username     string          `json:"username"`
+	MetaUser     string          `json:"meta.user"`
 }
 
 type logParam struct {
@@ -188,7 +192,7 @@ func (l *logLine) request(line int) (Request, error) {
 	}
 	req := Request{Time: t.UTC(), Method: method, Path: path, Query: query, Route: route, Status: status,
 		UserAgent: firstNonEmpty(l.UserAgent, l.UA), RemoteIP: firstNonEmpty(l.RemoteIP, l.MetaRemoteIP),
-		Project: firstNonEmpty(l.Project, l.MetaProject), Group: l.Group, Client: l.Client, TokenID: l.TokenID, Line: line}
+		Project: firstNonEmpty(l.Project, l.MetaProject), Group: l.Group, Client: l.Client, TokenID: l.TokenID, User: firstNonEmpty(l.Username, l.MetaUser), Line: line}
 	if l.Scope != "" {
 		s := botgate.Scope(l.Scope)
 		if !s.Known() {
