@@ -255,6 +255,9 @@ func TestPlanSplitsAndSkips(t *testing.T) {
 			{Time: at, Method: "PUT", Path: "/v2/a/x/manifests/latest", UserAgent: "docker/27.0", Project: "a/x", Status: 201},
 			{Time: at, Method: "GET", Path: "/v2/a/x/manifests/latest", UserAgent: "docker/27.0", Project: "a/x", Status: 200},
 		}, map[string]string{"docker-registry": "project_token a/x write_registry"}},
+		{"numeric ids the log does not resolve", []Request{
+			{Time: at, Method: "GET", Path: "/api/v4/projects/42/issues", UserAgent: "tool/1", Status: 200},
+		}, map[string]string{"tool-issues": ""}},
 		{"instance-wide calls only", []Request{
 			{Time: at, Method: "GET", Path: "/api/v4/user", UserAgent: "tool/1", Status: 200},
 			{Time: at, Method: "GET", Path: "/api/v4/projects/a%2Fx", UserAgent: "other/1", Status: 200},
@@ -268,7 +271,7 @@ func TestPlanSplitsAndSkips(t *testing.T) {
 					tt.reqs[i].Project, tt.reqs[i].Group = p, g
 				}
 			}
-			p, err := Plan(tt.reqs, Options{})
+			p, err := Plan(tt.reqs, Options{Owner: "a"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -276,6 +279,9 @@ func TestPlanSplitsAndSkips(t *testing.T) {
 			for _, c := range p.Clients {
 				if c.Skipped != "" {
 					got[c.Name] = ""
+					if c.Unresolved > 0 && !strings.Contains(c.Skipped, "numeric IDs") {
+						t.Errorf("skip reason %q does not name the unresolved IDs", c.Skipped)
+					}
 					continue
 				}
 				target := c.Target

@@ -54,7 +54,10 @@ type Client struct {
 	Requests    int      `json:"requests"`
 	// Failed counts requests answered 4xx/5xx; they do not count towards
 	// scopes and targets.
-	Failed        int                 `json:"failed"`
+	Failed int `json:"failed"`
+	// Unresolved counts calls that named a project or group by a numeric
+	// ID the log does not resolve to a path; their targets are unknown.
+	Unresolved    int                 `json:"unresolved,omitempty"`
 	First         time.Time           `json:"first"`
 	Last          time.Time           `json:"last"`
 	PeakPerMinute int                 `json:"peak_per_minute"`
@@ -167,6 +170,9 @@ func Plan(reqs []Request, opts Options) (*Proposal, error) {
 			a.routes[k] = rs
 		}
 		rs.Calls++
+		if r.Project == "" && r.Group == "" && (strings.HasPrefix(cl.route, "/projects/:id") || strings.HasPrefix(cl.route, "/groups/:id")) {
+			c.Unresolved++
+		}
 		if r.Project != "" {
 			a.proj[r.Project] = true
 		}
@@ -289,7 +295,13 @@ func infer(c *Client, names map[string]bool) {
 	}
 	if len(c.Projects)+len(c.Groups) == 0 {
 		c.Skipped = "it touched no project or group (only instance-wide endpoints); give it a service account by hand if it still needs one"
+		if c.Unresolved > 0 {
+			c.Skipped = fmt.Sprintf("its %d project or group calls name numeric IDs the log does not resolve to paths; use a log with meta.project (GitLab) or project/group (botgate)", c.Unresolved)
+		}
 		return
+	}
+	if c.Unresolved > 0 {
+		c.Why = append(c.Why, fmt.Sprintf("%d calls named a project or group by an ID the log does not resolve; the targets below may be incomplete", c.Unresolved))
 	}
 	c.Scopes = lint.LeastScopes(needed)
 	var writes, reads []string
