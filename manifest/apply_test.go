@@ -120,3 +120,33 @@ func TestApplyReplaceKeepsNewSecret(t *testing.T) {
 		t.Errorf("revokes #%d, want the old #%d", c2.Actions[0].Old.ID, c.Actions[0].Old.ID)
 	}
 }
+
+func TestApplyStopsWhenCancelled(t *testing.T) {
+	m := example(t)
+	var s State
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res, err := Apply(ctx, Plan(m, State{}, t0), newStateApplier(&s, t0, 3), nil)
+	if err == nil || len(res.Steps) != 0 || len(s.Groups) != 0 {
+		t.Errorf("apply ran on a cancelled context: err=%v steps=%d", err, len(res.Steps))
+	}
+}
+
+func TestApplyTreatsAlreadyDoneAsDone(t *testing.T) {
+	m := example(t)
+	s, err := Simulate(Plan(m, State{}, t0), State{}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Tokens = append(s.Tokens, LiveToken{ID: 9100, Name: "stray", Kind: botgate.GroupAccessToken,
+		Resource: Ref{botgate.GroupResource, "gitlab-org"}, Scopes: botgate.Scopes{botgate.ScopeAPI}, CreatedAt: t0})
+	c := Plan(m, s, t0)
+	// Someone revokes the stray token between plan and apply.
+	ap := newStateApplier(&s, t0, 4)
+	if err := ap.RevokeToken(context.Background(), 9100); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Apply(context.Background(), c, ap, nil); err != nil {
+		t.Errorf("apply failed on an already revoked token: %v", err)
+	}
+}
