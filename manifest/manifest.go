@@ -274,6 +274,7 @@ type Position struct {
 	Column int    `json:"column"`
 }
 
+// String writes the position as file:line:column.
 func (p Position) String() string {
 	f := p.File
 	if f == "" {

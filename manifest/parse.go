@@ -26,6 +26,7 @@ type Problem struct {
 	Message string `json:"message"`
 }
 
+// String writes the problem as "file:line:column: path: message".
 func (p *Problem) String() string {
 	if p.Path == "" {
 		return p.Position.String() + ": " + p.Message
@@ -39,6 +40,7 @@ type Errors struct {
 	Problems []*Problem
 }
 
+// Error lists the problems, one per line.
 func (e *Errors) Error() string {
 	lines := make([]string, len(e.Problems))
 	for i, p := range e.Problems {

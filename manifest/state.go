@@ -48,6 +48,7 @@ type Ref struct {
 	Path string               `json:"path"`
 }
 
+// String writes the reference as "project a/b" or "group a".
 func (r Ref) String() string { return string(r.Type) + " " + r.Path }
 
 func (r Ref) key() string { return string(r.Type) + ":" + strings.ToLower(r.Path) }
