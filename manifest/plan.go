@@ -429,7 +429,9 @@ func (pl *planner) tokens() {
 	}
 	for i := range pl.live.Tokens {
 		t := &pl.live.Tokens[i]
-		if !t.active(pl.now) {
+		if !t.active(pl.now) || t.Kind == botgate.PersonalToken {
+			// A person's own token is never replaced or revoked by a plan,
+			// even one used by an automation: lint (BG002) reports that.
 			continue
 		}
 		if t.Automation != "" && declared[t.Automation] {

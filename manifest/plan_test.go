@@ -204,6 +204,15 @@ func TestPlanDrift(t *testing.T) {
 			s.Tokens = append(s.Tokens, LiveToken{ID: 9002, Name: "laptop", Kind: botgate.PersonalToken, User: "alice",
 				Scopes: botgate.Scopes{botgate.ScopeAPI}, CreatedAt: t0})
 		}, nil, nil},
+		{"automation on a person's token gets its own, the person's is kept", func(s *State, m *Manifest) {
+			for i := range s.Tokens {
+				if s.Tokens[i].Automation == "danger-review" {
+					s.Tokens[i].Revoked = true
+				}
+			}
+			s.Tokens = append(s.Tokens, LiveToken{ID: 9005, Name: "alice ci", Automation: "danger-review", Kind: botgate.PersonalToken, User: "alice",
+				Scopes: botgate.Scopes{botgate.ScopeAPI}, CreatedAt: t0})
+		}, []Op{OpCreateToken}, nil},
 		{"token on an undeclared project is left alone", func(s *State, m *Manifest) {
 			s.Tokens = append(s.Tokens, LiveToken{ID: 9003, Name: "other", Kind: botgate.ProjectAccessToken,
 				Resource: Ref{botgate.ProjectResource, "elsewhere/app"}, Scopes: botgate.Scopes{botgate.ScopeAPI}, CreatedAt: t0})
