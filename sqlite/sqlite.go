@@ -18,9 +18,16 @@
 // and refuses a database whose recorded version is newer than the newest
 // migration this binary knows (it was written by a newer botgate).
 //
-// To change the schema, add the next file, e.g. migrations/0002_vault.sql,
-// holding plain SQL statements; never edit a migration that has shipped.
-// Nothing else needs registering: the file is picked up by its number.
+// To change the schema, add the next file (numbers run 1, 2, 3, ... without
+// gaps), e.g. migrations/0004_automations.sql, holding plain SQL statements;
+// never edit a migration that has shipped. Nothing else needs registering:
+// the file is picked up by its number. All pending migrations run in one
+// transaction, so a failing one leaves the database as it was; for the same
+// reason a migration must not use statements SQLite refuses inside a
+// transaction (VACUUM, PRAGMA foreign_keys, PRAGMA journal_mode). Keep the
+// storage conventions of 0001_init.sql: times as integer Unix microseconds
+// in UTC, optional references as NULL, case-insensitive names with
+// COLLATE NOCASE.
 //
 // # Errors
 //
@@ -160,7 +167,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	writer.SetConnMaxIdleTime(0)
 
 	s := &Store{writer: writer, log: o.log, stmts: make(map[stmtKey]*sql.Stmt)}
-	if err := s.migrate(ctx, o.clock); err != nil {
+	ms, err := migrations(migrationFS)
+	if err != nil {
+		writer.Close()
+		return nil, botgate.E(op, botgate.KindInternal, err)
+	}
+	if err := s.migrate(ctx, o.clock, ms); err != nil {
 		writer.Close()
 		return nil, err
 	}
@@ -264,9 +276,9 @@ type migration struct {
 	sql     string
 }
 
-// migrations returns the embedded migrations in version order.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+// migrations reads migrations/*.sql from fsys in version order.
+func migrations(fsys fs.FS) ([]migration, error) {
+	names, err := fs.Glob(fsys, "migrations/*.sql")
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +290,7 @@ func migrations() ([]migration, error) {
 		if !ok || err != nil || v <= 0 {
 			return nil, fmt.Errorf("migration file %s is not named NNNN_description.sql", base)
 		}
-		body, err := migrationFS.ReadFile(n)
+		body, err := fs.ReadFile(fsys, n)
 		if err != nil {
 			return nil, err
 		}
@@ -293,13 +305,10 @@ func migrations() ([]migration, error) {
 	return ms, nil
 }
 
-// migrate applies the pending migrations in one transaction.
-func (s *Store) migrate(ctx context.Context, clock botgate.Clock) error {
+// migrate applies the pending migrations of ms in one transaction: either
+// all of them are applied, or none.
+func (s *Store) migrate(ctx context.Context, clock botgate.Clock, ms []migration) error {
 	const op = "sqlite.Open"
-	ms, err := migrations()
-	if err != nil {
-		return botgate.E(op, botgate.KindInternal, err)
-	}
 	sqlTx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return dbError(op, err)
