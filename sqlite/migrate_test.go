@@ -109,6 +109,8 @@ func TestOpenBadPath(t *testing.T) {
 		kind botgate.Kind
 	}{
 		{"empty", "", botgate.KindInvalid},
+		{"memory", ":memory:", botgate.KindInvalid},
+		{"URI", "file:x.db", botgate.KindInvalid},
 		{"query string", filepath.Join(t.TempDir(), "x.db?mode=ro"), botgate.KindInvalid},
 		{"missing directory", filepath.Join(t.TempDir(), "no", "such", "dir", "x.db"), botgate.KindInternal},
 	}

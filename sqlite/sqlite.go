@@ -139,8 +139,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if path == "" || strings.ContainsRune(path, '?') {
-		return nil, botgate.Invalid("path", "database path %q is empty or contains '?'", path)
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.ContainsRune(path, '?') {
+		return nil, botgate.Invalid("path", "database path %q must name a file (not empty, not :memory:, no file: URI, no '?')", path)
 	}
 
 	params := func(write bool) string {
@@ -216,7 +216,9 @@ func (s *Store) View(ctx context.Context, fn func(botgate.Tx) error) error {
 }
 
 // Update runs fn in a write transaction, committed if fn returns nil and
-// rolled back otherwise.
+// rolled back otherwise. Updates are serialized, also across processes
+// sharing the file; fn must not call Update or View itself (a nested Update
+// would wait for the write lock its caller holds).
 func (s *Store) Update(ctx context.Context, fn func(botgate.Tx) error) error {
 	return s.run(ctx, "sqlite.Update", true, fn)
 }

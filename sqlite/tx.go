@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -126,13 +127,25 @@ func (w *where) add(cond string, args ...any) {
 	w.args = append(w.args, args...)
 }
 
-// in adds "col IN (...)"; an empty list adds nothing.
+// in adds "col IN (...)"; an empty list adds nothing. Long lists travel as
+// one JSON array parameter, so that no list exceeds SQLite's limit on bound
+// parameters.
 func in[T any](w *where, col string, vals []T) {
-	if len(vals) == 0 {
+	switch {
+	case len(vals) == 0:
 		return
+	case len(vals) > maxInlineList:
+		b, err := json.Marshal(vals)
+		if err == nil {
+			w.add(col+" IN (SELECT value FROM json_each(?))", string(b))
+			return
+		}
 	}
 	w.add(col+" IN ("+strings.TrimSuffix(strings.Repeat("?,", len(vals)), ",")+")", anys(vals)...)
 }
+
+// maxInlineList is the longest list bound as one parameter per value.
+const maxInlineList = 64
 
 func anys[T any](vals []T) []any {
 	out := make([]any, len(vals))

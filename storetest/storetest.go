@@ -233,6 +233,19 @@ func dump(v any) string {
 	return string(b)
 }
 
+// longIDs returns real among 40,000 IDs that match nothing: more than one
+// query parameter per ID allows in SQLite or PostgreSQL.
+func longIDs(real ...int64) []int64 {
+	out := make([]int64, 0, 40_000+len(real))
+	for i := range 40_000 {
+		out = append(out, 1_000_000_000_000+int64(i))
+		if i == 20_000 {
+			out = append(out, real...)
+		}
+	}
+	return out
+}
+
 // ids returns the IDs of the values, in order.
 func ids[T any](vals []*T, id func(*T) int64) []int64 {
 	out := make([]int64, 0, len(vals))

@@ -177,6 +177,7 @@ func testFindTokens(t *testing.T, s botgate.Store) {
 		{"name_desc", botgate.TokenFilter{Sort: "name_desc"}, id(5, 3, 2, 1, 4, 0), 6},
 		// Filters.
 		{"IDs", botgate.TokenFilter{IDs: id(0, 2)}, id(2, 0), 2},
+		{"IDs, a long list", botgate.TokenFilter{IDs: longIDs(id(0, 2)...)}, id(2, 0), 2},
 		{"UserID", botgate.TokenFilter{UserID: f.ann.ID}, id(4, 1, 0), 3},
 		{"Kinds", botgate.TokenFilter{Kinds: []botgate.TokenKind{botgate.ProjectAccessToken, botgate.GroupAccessToken}}, id(3, 2), 2},
 		{"Resource project", botgate.TokenFilter{Resource: &pr}, id(2), 1},

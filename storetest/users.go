@@ -192,6 +192,7 @@ func testFindUsers(t *testing.T, s botgate.Store) {
 	}{
 		{"all", botgate.UserFilter{}, id(0, 1, 2, 3, 4), 5},
 		{"IDs", botgate.UserFilter{IDs: id(3, 0)}, id(0, 3), 2},
+		{"IDs, a long list", botgate.UserFilter{IDs: longIDs(id(3, 0)...)}, id(0, 3), 2},
 		{"IDs with unknown", botgate.UserFilter{IDs: []int64{us[4].ID + 1000}}, nil, 0},
 		{"Username any case", botgate.UserFilter{Username: "BOB"}, id(1), 1},
 		{"Username is exact", botgate.UserFilter{Username: "bo"}, nil, 0},
