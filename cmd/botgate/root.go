@@ -33,6 +33,10 @@ API clients use BOTGATE_URL and BOTGATE_TOKEN.`,
 		newAuditCmd(e),
 		newVersionCmd(e),
 	)
+	root.AddCommand(
+		newLoginCmd(e), newLogoutCmd(e),
+		newTokenCmd(e), newUserCmd(e), newGroupCmd(e), newProjectCmd(e), newMemberCmd(e), newServiceAccountCmd(e),
+	)
 	return root
 }
 

@@ -1,0 +1,306 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/apiclient"
+)
+
+// Exit codes of the API commands. 1 is any other failure; 3 is taken by
+// 'audit verify' for a broken chain.
+const (
+	exitUsage    = 2 // bad flags or arguments
+	exitAuth     = 4 // token missing, rejected, or lacking scope or role
+	exitNotFound = 5 // the thing named does not exist or is hidden
+	exitServer   = 6 // the server failed or could not be reached
+)
+
+// apiCmd is the state shared by the commands of one API command group.
+type apiCmd struct {
+	e      *env
+	url    string
+	output string
+}
+
+// newAPIGroup returns a command group whose subcommands talk to the API; it
+// carries the persistent --url flag.
+func newAPIGroup(e *env, use, short, long string) (*cobra.Command, *apiCmd) {
+	a := &apiCmd{e: e}
+	cmd := &cobra.Command{Use: use, Short: short, Long: long}
+	cmd.PersistentFlags().StringVar(&a.url, "url", "", "botgate server URL (default: $BOTGATE_URL, else the one stored by botgate login)")
+	return cmd, a
+}
+
+// withOutput registers --output on a data-printing command.
+func (a *apiCmd) withOutput(cmd *cobra.Command) *cobra.Command {
+	outputFlag(cmd, &a.output)
+	return cmd
+}
+
+// json reports whether JSON output was asked for, checking the flag.
+func (a *apiCmd) json() (bool, error) {
+	if a.output == "" {
+		return false, nil
+	}
+	if err := checkOutput(a.output); err != nil {
+		return false, usageErr("%v", err)
+	}
+	return a.output == "json", nil
+}
+
+// client resolves the connection and builds the GitLab client.
+func (a *apiCmd) client() (*gitlab.Client, error) {
+	r, err := apiclient.Resolve(a.e.getenv, a.url)
+	if err != nil {
+		return nil, cliErr(err)
+	}
+	c, err := apiclient.New(r, apiclient.Options{})
+	if err != nil {
+		return nil, cliErr(err)
+	}
+	return c, nil
+}
+
+// shown displays a *botgate.Error by its caller-facing message alone; the
+// full error stays in the chain.
+type shown struct{ err error }
+
+func (s shown) Error() string {
+	if m := botgate.MessageOf(s.err); m != "" {
+		return m
+	}
+	return s.err.Error()
+}
+func (s shown) Unwrap() error { return s.err }
+
+// cliErr wraps err in an exitError whose code follows its kind.
+func cliErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	code := 1
+	switch botgate.KindOf(err) {
+	case botgate.KindUnauthenticated, botgate.KindForbidden:
+		code = exitAuth
+	case botgate.KindNotFound:
+		code = exitNotFound
+	case botgate.KindInternal, botgate.KindRateLimited:
+		code = exitServer
+	}
+	return &exitError{code: code, err: shown{err}}
+}
+
+// apiErr explains a client-go error about what and gives it an exit code.
+func apiErr(err error, resp *gitlab.Response, what string) error {
+	return cliErr(apiclient.Explain(err, resp, what))
+}
+
+// usageErr is a usage error (exit status 2).
+func usageErr(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: shown{botgate.Errorf(botgate.KindInvalid, format, args...)}}
+}
+
+// idOrPath returns a numeric ID as int64 and anything else as the string
+// path; client-go accepts both for projects and groups.
+func idOrPath(s string) any {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
+		return n
+	}
+	return s
+}
+
+// describe names a project or group for messages, e.g. `project "team/app"`.
+func describe(kind, ref string) string {
+	if _, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		return kind + " " + ref
+	}
+	return fmt.Sprintf("%s %q", kind, ref)
+}
+
+// parseID parses a positive numeric ID argument.
+func parseID(what, s string) (int64, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, usageErr("%s must be a positive number, not %q", what, s)
+	}
+	return n, nil
+}
+
+// parseDate parses --expires-at and similar YYYY-MM-DD flags.
+func parseDate(flag, s string) (*gitlab.ISOTime, error) {
+	if s == "" {
+		return nil, nil
+	}
+	t, err := gitlab.ParseISOTime(s)
+	if err != nil {
+		return nil, usageErr("--%s must be a date like 2026-12-31, not %q", flag, s)
+	}
+	return &t, nil
+}
+
+// accessLevels maps role names to GitLab access levels.
+var accessLevels = []struct {
+	name  string
+	level gitlab.AccessLevelValue
+}{
+	{"guest", gitlab.GuestPermissions},
+	{"planner", gitlab.PlannerPermissions},
+	{"reporter", gitlab.ReporterPermissions},
+	{"developer", gitlab.DeveloperPermissions},
+	{"maintainer", gitlab.MaintainerPermissions},
+	{"owner", gitlab.OwnerPermissions},
+}
+
+// parseAccessLevel accepts a role name or its number.
+func parseAccessLevel(s string) (gitlab.AccessLevelValue, error) {
+	ls := strings.ToLower(strings.TrimSpace(s))
+	for _, l := range accessLevels {
+		if ls == l.name || ls == strconv.Itoa(int(l.level)) {
+			return l.level, nil
+		}
+	}
+	return 0, usageErr("--access-level must be guest, planner, reporter, developer, maintainer or owner (or 10, 15, 20, 30, 40, 50), not %q", s)
+}
+
+// roleName names an access level.
+func roleName(l gitlab.AccessLevelValue) string {
+	for _, x := range accessLevels {
+		if x.level == l {
+			return x.name
+		}
+	}
+	if l == 0 {
+		return ""
+	}
+	return strconv.Itoa(int(l))
+}
+
+// parseScopes splits a comma-separated scope list.
+func parseScopes(s string) ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		return nil, usageErr("--scopes is required: a comma-separated list such as read_api or api,read_repository")
+	}
+	return out, nil
+}
+
+// pageFlags are the list commands' paging flags.
+type pageFlags struct {
+	all     bool
+	page    int64
+	perPage int64
+}
+
+func (p *pageFlags) register(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&p.all, "all", false, "fetch every page")
+	cmd.Flags().Int64Var(&p.page, "page", 1, "page to fetch (ignored with --all)")
+	cmd.Flags().Int64Var(&p.perPage, "per-page", 20, "items per page (1-100)")
+}
+
+// collect fetches one page, or every page with --all, calling fetch with
+// the list options to use.
+func collect[T any](p pageFlags, what string, fetch func(gitlab.ListOptions) ([]T, *gitlab.Response, error)) ([]T, error) {
+	if p.perPage < 1 || p.perPage > 100 {
+		return nil, usageErr("--per-page must be between 1 and 100")
+	}
+	if p.page < 1 {
+		return nil, usageErr("--page must be 1 or more")
+	}
+	opt := gitlab.ListOptions{Page: p.page, PerPage: p.perPage}
+	if p.all {
+		opt.Page = 1
+	}
+	var out []T
+	for pages := 0; ; pages++ {
+		items, resp, err := fetch(opt)
+		if err != nil {
+			return nil, apiErr(err, resp, what)
+		}
+		out = append(out, items...)
+		if !p.all || resp == nil || resp.NextPage == 0 || resp.NextPage <= opt.Page || len(items) == 0 {
+			return out, nil
+		}
+		if pages > 100000 {
+			return nil, cliErr(botgate.Errorf(botgate.KindInternal, "the server keeps returning pages; stopped after %d", pages))
+		}
+		opt.Page = resp.NextPage
+	}
+}
+
+// table writes rows under a header, aligned in columns.
+func table(w io.Writer, header []string, rows [][]string) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
+// fields writes one object as aligned "name: value" lines.
+func fields(w io.Writer, kv [][2]string) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
+	for _, f := range kv {
+		fmt.Fprintf(tw, "%s:\t%s\n", f[0], f[1])
+	}
+	return tw.Flush()
+}
+
+// orDash shows an empty value as "-".
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// fmtTime formats a timestamp for tables, in UTC.
+func fmtTime(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04")
+}
+
+// fmtDate formats a GitLab date.
+func fmtDate(t *gitlab.ISOTime) string {
+	if t == nil || time.Time(*t).IsZero() {
+		return "-"
+	}
+	return t.String()
+}
+
+// dateString is fmtDate for JSON, nil when absent.
+func dateString(t *gitlab.ISOTime) *string {
+	if t == nil || time.Time(*t).IsZero() {
+		return nil
+	}
+	s := t.String()
+	return &s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

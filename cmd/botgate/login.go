@@ -1,0 +1,188 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/apiclient"
+	"github.com/botgate/botgate/datadir"
+)
+
+// loginResult is what login reports; it never holds the token.
+type loginResult struct {
+	URL             string   `json:"url"`
+	UserID          int64    `json:"user_id"`
+	Username        string   `json:"username"`
+	TokenID         int64    `json:"token_id,omitempty"`
+	TokenName       string   `json:"token_name,omitempty"`
+	Scopes          []string `json:"scopes,omitempty"`
+	ExpiresAt       *string  `json:"expires_at"`
+	CredentialsFile string   `json:"credentials_file"`
+}
+
+func newLoginCmd(e *env) *cobra.Command {
+	var url, tokenFile, output string
+	cmd := &cobra.Command{
+		Use:   "login",
+		Short: "Store a server URL and token for the API commands",
+		Long: `login checks a token against a botgate server and stores the URL and token in
+$XDG_CONFIG_HOME/botgate/credentials.json (else ~/.config/botgate/credentials.json),
+mode 0600, for the API commands (token, user, group, project, member,
+service-account) to use.
+
+The token is read from --token-file, or from standard input: never from a flag,
+where it would land in shell history and the process list. BOTGATE_URL and
+BOTGATE_TOKEN, when set, take precedence over the stored values; a stored token
+is only ever sent to the URL it was stored for.`,
+		Example: `  # with the admin token written by 'botgate init --admin-token-file'
+  botgate login --url http://127.0.0.1:8080 --token-file ./admin.token
+
+  # from a password manager, through standard input
+  pass show botgate/admin | botgate login --url https://botgate.example.com`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return usageErr("%v", err)
+			}
+			if url == "" {
+				url = e.getenv(apiclient.EnvURL)
+			}
+			if url == "" {
+				return usageErr("--url is required (or set %s): the botgate server, e.g. http://127.0.0.1:8080", apiclient.EnvURL)
+			}
+			u, err := apiclient.NormalizeURL(url)
+			if err != nil {
+				return usageErr("%s", botgate.MessageOf(err))
+			}
+			token, err := readToken(e, tokenFile)
+			if err != nil {
+				return err
+			}
+			path, err := apiclient.CredentialsPath(e.getenv)
+			if err != nil {
+				return cliErr(err)
+			}
+			r := apiclient.Resolved{URL: u, Token: token, URLSource: apiclient.SourceFlag, TokenSource: apiclient.SourceFlag}
+			c, err := apiclient.New(r, apiclient.Options{})
+			if err != nil {
+				return cliErr(err)
+			}
+			me, resp, err := c.Users.CurrentUser(gitlab.WithContext(cmd.Context()))
+			if err != nil {
+				return apiErr(err, resp, "the current user")
+			}
+			res := loginResult{URL: u, UserID: me.ID, Username: me.Username, CredentialsFile: path}
+			// A personal, project or group access token can describe itself.
+			if t, _, err := c.PersonalAccessTokens.GetSinglePersonalAccessToken(gitlab.WithContext(cmd.Context())); err == nil {
+				res.TokenID, res.TokenName, res.Scopes, res.ExpiresAt = t.ID, t.Name, t.Scopes, dateString(t.ExpiresAt)
+			}
+			if err := apiclient.SaveCredentials(path, apiclient.Credentials{URL: u, Token: token}); err != nil {
+				return cliErr(err)
+			}
+			if output == "json" {
+				return writeJSON(e.stdout, res)
+			}
+			fmt.Fprintf(e.stdout, "Logged in to %s as %s (user %d).\n", u, me.Username, me.ID)
+			if res.TokenID != 0 {
+				exp := "never expires"
+				if res.ExpiresAt != nil {
+					exp = "expires " + *res.ExpiresAt
+				}
+				fmt.Fprintf(e.stdout, "Token %d %q, scopes %s, %s.\n", res.TokenID, res.TokenName, strings.Join(res.Scopes, ","), exp)
+			}
+			fmt.Fprintf(e.stdout, "Credentials stored in %s (mode 0600).\n", path)
+			if s := e.getenv(apiclient.EnvToken); s != "" {
+				fmt.Fprintf(e.stderr, "botgate: note: %s is set and takes precedence over the stored token\n", apiclient.EnvToken)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&url, "url", "", "botgate server URL [env BOTGATE_URL]")
+	cmd.Flags().StringVar(&tokenFile, "token-file", "", "read the token from this file (mode 0600); - or omitted reads standard input")
+	outputFlag(cmd, &output)
+	return cmd
+}
+
+// readToken reads a token from file, or from standard input when file is
+// "" or "-".
+func readToken(e *env, file string) (string, error) {
+	var b []byte
+	var err error
+	if file != "" && file != "-" {
+		b, err = datadir.ReadSecretFile(file)
+		if err != nil {
+			return "", usageErr("reading --token-file: %v", err)
+		}
+	} else {
+		if f, ok := e.stdin.(*os.File); ok {
+			if fi, serr := f.Stat(); serr == nil && fi.Mode()&os.ModeCharDevice != 0 {
+				fmt.Fprint(e.stderr, "Paste the token and press Enter: ")
+			}
+		}
+		b, err = io.ReadAll(io.LimitReader(e.stdin, 4096))
+		if err != nil {
+			return "", usageErr("reading the token from standard input: %v", err)
+		}
+	}
+	token := strings.TrimSpace(string(b))
+	if i := strings.IndexAny(token, "\r\n"); i >= 0 {
+		token = strings.TrimSpace(token[:i])
+	}
+	if token == "" {
+		return "", usageErr("no token given: use --token-file FILE, or pipe the token on standard input")
+	}
+	return token, nil
+}
+
+func newLogoutCmd(e *env) *cobra.Command {
+	var revoke bool
+	cmd := &cobra.Command{
+		Use:   "logout",
+		Short: "Forget the stored server URL and token",
+		Long: `logout deletes the credentials file written by botgate login. With --revoke it
+first revokes the stored token on the server (DELETE /personal_access_tokens/self),
+so a copy of the file left elsewhere is useless too.`,
+		Example: `  botgate logout
+  botgate logout --revoke`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path, err := apiclient.CredentialsPath(e.getenv)
+			if err != nil {
+				return cliErr(err)
+			}
+			if revoke {
+				c, err := apiclient.LoadCredentials(path)
+				if err != nil {
+					return cliErr(botgate.Errorf(botgate.KindUnauthenticated, "nothing to revoke: %v", err))
+				}
+				cl, err := apiclient.New(apiclient.Resolved{URL: c.URL, Token: c.Token}, apiclient.Options{})
+				if err != nil {
+					return cliErr(err)
+				}
+				resp, err := cl.PersonalAccessTokens.RevokePersonalAccessTokenSelf(gitlab.WithContext(cmd.Context()))
+				if err != nil {
+					return apiErr(err, resp, "the stored token")
+				}
+				fmt.Fprintf(e.stdout, "Revoked the stored token on %s.\n", c.URL)
+			}
+			had, err := apiclient.RemoveCredentials(path)
+			if err != nil {
+				return cliErr(err)
+			}
+			if had {
+				fmt.Fprintf(e.stdout, "Removed %s.\n", path)
+			} else {
+				fmt.Fprintf(e.stdout, "Not logged in (no %s).\n", path)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&revoke, "revoke", false, "revoke the stored token on the server first")
+	return cmd
+}
