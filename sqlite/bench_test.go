@@ -96,3 +96,34 @@ func BenchmarkTokenByDigest(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkUpdateCommit measures one small durable write: an Update that
+// revokes one token, committed with synchronous=FULL (an fsync per commit).
+// It is the floor under every state change and the reason token usage is
+// written coalesced.
+func BenchmarkUpdateCommit(b *testing.B) {
+	ctx := b.Context()
+	s, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var user botgate.User
+	if err := s.Update(ctx, func(tx botgate.Tx) error {
+		user = botgate.User{Username: "bench", Kind: botgate.HumanUser, State: botgate.UserActive}
+		return tx.CreateUser(ctx, &user)
+	}); err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	for b.Loop() {
+		err := s.Update(ctx, func(tx botgate.Tx) error {
+			return tx.CreateToken(ctx, &botgate.Token{UserID: user.ID, Kind: botgate.PersonalToken,
+				Name: "t", Digest: benchDigest(i), CreatedAt: time.Now()})
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

@@ -79,6 +79,10 @@ func ExerciseTwo(t *testing.T, open2 func(t *testing.T) (botgate.Store, botgate.
 		a, b := open2(t)
 		testVisibleAcross(t, a, b)
 	})
+	t.Run("ViewIsOneSnapshot", func(t *testing.T) {
+		a, b := open2(t)
+		testViewSnapshot(t, b, a)
+	})
 	t.Run("RevokeRace", func(t *testing.T) {
 		a, b := open2(t)
 		testRevokeRace(t, []botgate.Store{a, b})

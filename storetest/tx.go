@@ -147,40 +147,8 @@ func testTransactions(t *testing.T, open func(t *testing.T) botgate.Store) {
 	})
 
 	t.Run("ViewIsOneSnapshot", func(t *testing.T) {
-		s, ctx := open(t), t.Context()
-		update(t, s, func(tx botgate.Tx) error {
-			mustCreateUser(ctx, t, tx, newUser("before", botgate.HumanUser))
-			return nil
-		})
-		view(t, s, func(tx botgate.Tx) error {
-			_, n1, err := tx.FindUsers(ctx, botgate.UserFilter{})
-			if err != nil {
-				return err
-			}
-			// Commit from another goroutine while this View is open.
-			done := make(chan error, 1)
-			go func() {
-				done <- s.Update(ctx, func(tx botgate.Tx) error {
-					return tx.CreateUser(ctx, newUser("during", botgate.HumanUser))
-				})
-			}()
-			if err := <-done; err != nil {
-				t.Fatalf("Update during a View: %v", err)
-			}
-			_, n2, err := tx.FindUsers(ctx, botgate.UserFilter{})
-			if err != nil {
-				return err
-			}
-			if n1 != 1 || n2 != n1 {
-				t.Errorf("one View counted %d then %d users; want 1 both times", n1, n2)
-			}
-			return nil
-		})
-		view(t, s, func(tx botgate.Tx) error {
-			_, n, err := tx.FindUsers(ctx, botgate.UserFilter{})
-			wantTotal(t, "users after the View", n, 2)
-			return err
-		})
+		s := open(t)
+		testViewSnapshot(t, s, s)
 	})
 }
 
@@ -366,4 +334,43 @@ func testAuditRace(t *testing.T, stores []botgate.Store) {
 		}
 		seen[k] = true
 	}
+}
+
+// testViewSnapshot checks that a View through r does not see a commit made
+// through w while it runs.
+func testViewSnapshot(t *testing.T, r, w botgate.Store) {
+	ctx := t.Context()
+	update(t, w, func(tx botgate.Tx) error {
+		mustCreateUser(ctx, t, tx, newUser("before", botgate.HumanUser))
+		return nil
+	})
+	view(t, r, func(tx botgate.Tx) error {
+		_, n1, err := tx.FindUsers(ctx, botgate.UserFilter{})
+		if err != nil {
+			return err
+		}
+		// Commit from another goroutine while this View is open.
+		done := make(chan error, 1)
+		go func() {
+			done <- w.Update(ctx, func(tx botgate.Tx) error {
+				return tx.CreateUser(ctx, newUser("during", botgate.HumanUser))
+			})
+		}()
+		if err := <-done; err != nil {
+			t.Fatalf("Update during a View: %v", err)
+		}
+		_, n2, err := tx.FindUsers(ctx, botgate.UserFilter{})
+		if err != nil {
+			return err
+		}
+		if n1 != 1 || n2 != n1 {
+			t.Errorf("one View counted %d then %d users; want 1 both times", n1, n2)
+		}
+		return nil
+	})
+	view(t, r, func(tx botgate.Tx) error {
+		_, n, err := tx.FindUsers(ctx, botgate.UserFilter{})
+		wantTotal(t, "users after the View", n, 2)
+		return err
+	})
 }
