@@ -2,11 +2,45 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/botgate/botgate"
 )
+
+// timeLayout is GitLab's date-time format: UTC with milliseconds.
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+// ts formats a time as GitLab does ("2026-11-24T10:11:12.123Z").
+func ts(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// tsPtr formats an optional time; nil stays null.
+func tsPtr(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	v := ts(*t)
+	return &v
+}
+
+// datePtr formats an optional date ("2026-11-24"); nil stays null.
+func datePtr(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	v := t.UTC().Format(botgate.DateFormat)
+	return &v
+}
+
+// emptyNil returns nil for "", so that it encodes as null.
+func emptyNil(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
 
 // WriteJSON writes v as JSON with the status.
 func WriteJSON(w http.ResponseWriter, status int, v any) error {
@@ -24,6 +58,9 @@ func WriteError(w http.ResponseWriter, err error) {
 
 // ErrorBody returns the status code and GitLab-shaped JSON body for err.
 func ErrorBody(err error) (int, any) {
+	if errors.Is(err, errBodyTooLarge) {
+		return http.StatusRequestEntityTooLarge, map[string]string{"message": "413 Request Entity Too Large"}
+	}
 	msg := botgate.MessageOf(err)
 	switch botgate.KindOf(err) {
 	case botgate.KindInvalid:

@@ -1,9 +1,112 @@
 package httpapi
 
+import (
+	"strings"
+
+	"github.com/botgate/botgate"
+)
+
 // routes registers every route. Keep them all here, in one place.
 func (s *Server) routes() {
 	s.mux.Handle("GET /-/health", s.adapt(s.handleHealth))
 	s.mux.Handle("GET /-/liveness", s.adapt(s.handleHealth))
 	s.mux.Handle("GET /-/readiness", s.adapt(s.handleReadiness))
-	s.mux.Handle("GET /api/v4/version", s.adapt(s.handleVersion))
+
+	// GitLab-compatible API.
+	v4 := func(pattern string, n need, h authedFunc) {
+		method, path, _ := strings.Cut(pattern, " ")
+		s.mux.Handle(method+" /api/v4"+path, s.adapt(s.authed(n, h)))
+	}
+	s.mux.Handle("/api/v4/", s.adapt(s.handleNotFound))
+	v4("GET /version", needRead, s.handleVersion)
+
+	// Users.
+	v4("GET /user", needUser, s.handleCurrentUser)
+	v4("GET /users", needUser, s.handleListUsers)
+	v4("POST /users", needWrite, s.handleCreateUser)
+	v4("GET /users/{id}", needUser, s.handleGetUser)
+	v4("DELETE /users/{id}", needWrite, s.handleDeleteUser)
+
+	// Groups and projects, and their members.
+	v4("GET /groups", needRead, s.handleListGroups)
+	v4("POST /groups", needWrite, s.handleCreateGroup)
+	v4("GET /groups/{id}", needRead, s.handleGetGroup)
+	v4("PUT /groups/{id}", needWrite, s.handleUpdateGroup)
+	v4("DELETE /groups/{id}", needWrite, s.handleDeleteGroup)
+	v4("GET /groups/{id}/subgroups", needRead, s.handleListSubgroups)
+	v4("GET /groups/{id}/projects", needRead, s.handleListGroupProjects)
+	v4("GET /projects", needRead, s.handleListProjects)
+	v4("POST /projects", needWrite, s.handleCreateProject)
+	v4("GET /projects/{id}", needRead, s.handleGetProject)
+	v4("PUT /projects/{id}", needWrite, s.handleUpdateProject)
+	v4("DELETE /projects/{id}", needWrite, s.handleDeleteProject)
+	for _, res := range []struct {
+		prefix string
+		typ    botgate.ResourceType
+	}{{"/groups/{id}", botgate.GroupResource}, {"/projects/{id}", botgate.ProjectResource}} {
+		p, t := res.prefix, res.typ
+		v4("GET "+p+"/members", needRead, s.handleListMembers(t))
+		v4("POST "+p+"/members", needWrite, s.handleAddMember(t))
+		v4("GET "+p+"/members/{user_id}", needRead, s.handleGetMember(t))
+		v4("PUT "+p+"/members/{user_id}", needWrite, s.handleUpdateMember(t))
+		v4("DELETE "+p+"/members/{user_id}", needWrite, s.handleRemoveMember(t))
+
+		// Project and group access tokens.
+		v4("GET "+p+"/access_tokens", needRead, s.handleListResourceTokens(t))
+		v4("POST "+p+"/access_tokens", needWrite, s.handleCreateResourceToken(t))
+		v4("GET "+p+"/access_tokens/{token_id}", needRead, s.handleGetResourceToken(t))
+		v4("POST "+p+"/access_tokens/{token_id}/rotate", needWrite, s.handleRotateResourceToken(t))
+		v4("POST "+p+"/access_tokens/self/rotate", needSelfRotate, s.handleRotateSelfResourceToken(t))
+		v4("DELETE "+p+"/access_tokens/{token_id}", needWrite, s.handleRevokeResourceToken(t))
+
+		// Group and project service accounts.
+		serviceAccountRoutes(v4, s, p, t)
+	}
+
+	// Personal access tokens.
+	v4("GET /personal_access_tokens", needRead, s.handleListPATs)
+	v4("GET /personal_access_tokens/self", needAny, s.handleGetSelfPAT)
+	v4("GET /personal_access_tokens/{id}", needRead, s.handleGetPAT)
+	v4("POST /personal_access_tokens/self/rotate", needSelfRotate, s.handleRotateSelfPAT)
+	v4("POST /personal_access_tokens/{id}/rotate", needWrite, s.handleRotatePAT)
+	v4("DELETE /personal_access_tokens/self", needAny, s.handleRevokeSelfPAT)
+	v4("DELETE /personal_access_tokens/{id}", needWrite, s.handleRevokePAT)
+	v4("POST /users/{user_id}/personal_access_tokens", needWrite, s.handleCreateUserPAT)
+	v4("POST /user/personal_access_tokens", needWrite, s.handleCreateCurrentUserPAT)
+
+	// Instance service accounts.
+	serviceAccountRoutes(v4, s, "", "")
+
+	// Admin token API.
+	v4("POST /admin/token", needRead, s.handleAdminTokenLookup)
+	v4("DELETE /admin/token", needWrite, s.handleAdminTokenRevoke)
+
+	// botgate's own API.
+	v1 := func(pattern string, n need, h authedFunc) {
+		method, path, _ := strings.Cut(pattern, " ")
+		s.mux.Handle(method+" /api/botgate/v1"+path, s.adapt(s.authed(n, h)))
+	}
+	s.mux.Handle("/api/botgate/v1/", s.adapt(s.handleNotFound))
+	v1("GET /tokens/{id}", needRead, s.handleBotgateToken)
+	v1("GET /audit/events", needRead, s.handleAuditEvents)
+	v1("GET /audit/verify", needRead, s.handleAuditVerify)
+}
+
+// serviceAccountRoutes registers the service account routes under prefix
+// ("" for the instance's).
+func serviceAccountRoutes(v4 func(string, need, authedFunc), s *Server, prefix string, t botgate.ResourceType) {
+	p := prefix + "/service_accounts"
+	v4("GET "+p, needRead, s.handleListServiceAccounts(t))
+	v4("POST "+p, needWrite, s.handleCreateServiceAccount(t))
+	if t == "" {
+		v4("PATCH "+p+"/{id}", needWrite, s.handleUpdateServiceAccount(t))
+		return
+	}
+	u := p + "/{user_id}"
+	v4("PATCH "+u, needWrite, s.handleUpdateServiceAccount(t))
+	v4("DELETE "+u, needWrite, s.handleDeleteServiceAccount(t))
+	v4("GET "+u+"/personal_access_tokens", needRead, s.handleListServiceAccountTokens(t))
+	v4("POST "+u+"/personal_access_tokens", needWrite, s.handleCreateServiceAccountToken(t))
+	v4("DELETE "+u+"/personal_access_tokens/{token_id}", needWrite, s.handleRevokeServiceAccountToken(t))
+	v4("POST "+u+"/personal_access_tokens/{token_id}/rotate", needWrite, s.handleRotateServiceAccountToken(t))
 }

@@ -3,6 +3,10 @@
 // health endpoints. Handlers return errors through one adapter, which maps
 // botgate error kinds to GitLab's status codes and bodies, logs internal
 // causes with a request id, and never shows them.
+//
+// Credentials are accepted as GitLab accepts them (PRIVATE-TOKEN,
+// Authorization: Bearer, JOB-TOKEN, and the private_token, access_token and
+// job_token query parameters); the request log never shows them.
 package httpapi
 
 import (
@@ -11,6 +15,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/botgate/botgate"
@@ -26,6 +31,12 @@ type Config struct {
 	// Ready reports whether the node can serve (store reachable, limiter
 	// up); nil means always ready.
 	Ready func(ctx context.Context) error
+	// TrustedProxies are the addresses of reverse proxies whose
+	// X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Host headers are
+	// believed. Requests from anywhere else are taken at face value.
+	TrustedProxies []netip.Prefix
+	// MaxBodyBytes limits request bodies (default 1 MiB).
+	MaxBodyBytes int64
 }
 
 // Server serves botgate's HTTP API.
@@ -35,24 +46,32 @@ type Server struct {
 	log     *slog.Logger
 	version string
 	ready   func(ctx context.Context) error
+	proxies []netip.Prefix
+	maxBody int64
 	mux     *http.ServeMux
+	handler http.Handler
 }
 
 // New returns a Server with every route registered.
 func New(cfg Config) *Server {
 	s := &Server{
 		auth: cfg.Authority, store: cfg.Store, log: cfg.Logger, version: cfg.Version, ready: cfg.Ready,
+		proxies: cfg.TrustedProxies, maxBody: cfg.MaxBodyBytes,
 		mux: http.NewServeMux(),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	if s.maxBody <= 0 {
+		s.maxBody = 1 << 20
+	}
 	s.routes()
+	s.handler = s.logRequests(s.mux)
 	return s
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // Handle registers an extra handler (the gateway's /-/auth, /metrics) on
 // the server's mux.
@@ -65,8 +84,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 // renders errors in GitLab's shapes and logs internal causes.
 func (s *Server) adapt(h handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		reqID := requestID()
-		w.Header().Set("X-Request-Id", reqID)
+		reqID := w.Header().Get("X-Request-Id")
 		defer func() {
 			if p := recover(); p != nil {
 				s.log.Error("panic in handler", "request_id", reqID, "method", r.Method, "path", r.URL.Path, "panic", p)
@@ -79,6 +97,55 @@ func (s *Server) adapt(h handlerFunc) http.Handler {
 			}
 			WriteError(w, err)
 		}
+	})
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// logRequests assigns a request id and logs every request once it is
+// served. The query string is logged with credentials redacted; headers
+// and bodies are never logged.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		reqID := requestID()
+		w.Header().Set("X-Request-Id", reqID)
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		status := rec.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("request_id", reqID),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.String("query", redactQuery(r.URL.RawQuery)),
+			slog.Int("status", status),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("ip", s.clientIP(r)),
+		)
 	})
 }
 
@@ -104,6 +171,10 @@ func (s *Server) handleReadiness(w http.ResponseWriter, r *http.Request) error {
 	return WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-func (s *Server) handleVersion(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) handleVersion(w http.ResponseWriter, r *http.Request, c *call) error {
 	return WriteJSON(w, http.StatusOK, map[string]string{"version": s.version, "revision": "botgate"})
+}
+
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) error {
+	return WriteJSON(w, http.StatusNotFound, map[string]string{"error": "404 Not Found"})
 }
