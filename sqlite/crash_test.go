@@ -182,6 +182,30 @@ func TestCrashLosesNoCommittedWrite(t *testing.T) {
 		}
 		return nil
 	})
+
+	// The chain goes on from the recovered head.
+	err = s.Update(t.Context(), func(tx botgate.Tx) error {
+		head, err := tx.LockAuditHead(t.Context())
+		if err != nil {
+			return err
+		}
+		e := &botgate.AuditEvent{Time: time.Now(), Action: botgate.ActionInit}
+		e.Seal(crashKey, head)
+		return tx.AppendAudit(t.Context(), e)
+	})
+	if err != nil {
+		t.Fatalf("appending after recovery: %v", err)
+	}
+	view(t, s, func(tx botgate.Tx) error {
+		events, err := tx.FindAudit(t.Context(), botgate.AuditFilter{})
+		if err != nil {
+			return err
+		}
+		if _, brk := botgate.VerifyChain(crashKey, botgate.AuditHead{}, events); brk != nil {
+			t.Errorf("audit chain after recovery breaks at %d: %s", brk.Seq, brk.Reason)
+		}
+		return nil
+	})
 }
 
 func view(t *testing.T, s botgate.Store, fn func(tx botgate.Tx) error) {
