@@ -127,9 +127,25 @@ type parser struct {
 	// shapeBroken is set when a value has the wrong YAML kind; unknown or
 	// repeated keys leave the rest checkable.
 	shapeBroken bool
+	// visited counts the values walked, aliases expanded, against
+	// maxValues: a few aliases must not make the walk explode.
+	visited int
+	// dropped counts problems beyond maxProblems.
+	dropped int
 }
 
+// maxProblems is the most problems reported at once.
+const maxProblems = 100
+
+// maxValues bounds the values a manifest may hold once its aliases are
+// expanded.
+const maxValues = 200_000
+
 func (p *parser) add(pos Position, path, msg string) {
+	if len(p.problems) >= maxProblems {
+		p.dropped++
+		return
+	}
 	pos.File = p.file
 	p.problems = append(p.problems, &Problem{Position: pos, Path: path, Message: msg})
 }
@@ -167,6 +183,10 @@ func (p *parser) errors() error {
 		}
 		return a.Column < b.Column
 	})
+	if p.dropped > 0 {
+		last := p.problems[len(p.problems)-1].Position
+		p.problems = append(p.problems, &Problem{Position: last, Message: fmt.Sprintf("and %d more problems: fix these first", p.dropped)})
+	}
 	return &Errors{Problems: p.problems}
 }
 
@@ -211,6 +231,13 @@ func (p *parser) walk(n *yaml.Node, t reflect.Type, path string) {
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
+	p.visited++
+	if p.visited == maxValues {
+		p.shape(Position{Line: n.Line, Column: n.Column}, path, fmt.Sprintf("the manifest holds more than %d values once its aliases are expanded: write it out plainly", maxValues))
+	}
+	if p.visited >= maxValues {
+		return
+	}
 	pos := Position{Line: n.Line, Column: n.Column}
 	if path != "" {
 		if _, ok := p.positions[path]; !ok {
@@ -234,8 +261,9 @@ func (p *parser) walk(n *yaml.Node, t reflect.Type, path string) {
 		}
 		names, index := yamlFields(t)
 		seen := map[string]int{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
+		for i := 0; i+1 < len(n.Content) && p.visited < maxValues; i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
+			p.visited++
 			kpos := Position{Line: k.Line, Column: k.Column}
 			child := k.Value
 			if path != "" {

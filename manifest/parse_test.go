@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -182,6 +183,8 @@ func TestParseErrors(t *testing.T) {
 		{"missing purpose", strings.Replace(validBase, "    purpose: Polls pipelines.\n", "", 1), []string{"purpose is missing"}},
 		{"document is a list", "- version: 1\n", []string{"m.yaml:1:1: expected a mapping of keys (version, policy, teams, projects, service_accounts, automations) at the document, found a list"}},
 		{"version as text", strings.Replace(validBase, "version: 1", `version: "1"`, 1), []string{"m.yaml:1:10: version: expected a whole number"}},
+		{"alias expansion bomb", "version: 1\nprojects: &p [" + strings.Repeat("{path: a, group: b},", 2000) + "]\nteams: &t [" + strings.Repeat("{path: x, members: *p},", 200) + "]\n",
+			[]string{"and 1", "more problems: fix these first"}},
 		{"merge keys are not supported", validBase + "  - <<: {name: x}\n    purpose: y\n", []string{`unknown key "<<"`}},
 	}
 	for _, tt := range tests {
@@ -209,6 +212,19 @@ func TestParseErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestParseBoundsAliasExpansion(t *testing.T) {
+	// Valid members, expanded many times over by aliases.
+	in := "version: 1\nteams:\n  - path: a\n    members: &m [" + strings.Repeat("{user: u, access_level: guest},", 1000) + "]\n" +
+		"  - path: b\n    members: *m\n"
+	for i := 0; i < 300; i++ {
+		in += fmt.Sprintf("  - path: c%d\n    members: *m\n", i)
+	}
+	_, err := ParseNamed("m.yaml", strings.NewReader(in))
+	if err == nil || !strings.Contains(err.Error(), "more than 200000 values once its aliases are expanded") {
+		t.Fatalf("err = %v", err)
 	}
 }
 

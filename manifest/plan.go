@@ -187,7 +187,8 @@ func (c *Changes) Summary() Summary {
 // or later than the declared lifetime allows, is rotated. Tokens no
 // declared automation claims are revoked as Prune steps when they were
 // made for an automation or sit on a declared project, group or service
-// account (drift); other people's personal tokens are left alone.
+// account (drift). Personal tokens are never touched, even when an
+// automation uses one: lint reports that (BG002).
 func Plan(m *Manifest, live State, now time.Time) *Changes {
 	pl := &planner{m: m, live: live, now: now, out: &Changes{At: now}}
 	pl.rotateBefore = DefaultRotateBefore

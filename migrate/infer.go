@@ -37,8 +37,12 @@ func normalizeRoute(r *Request) string {
 			switch {
 			case i > 0 && (segs[i-1] == "projects" || segs[i-1] == "groups") && s != "":
 				segs[i] = ":id"
-			case numericRE.MatchString(s):
-				segs[i] = ":" + strings.TrimSuffix(singular(segs[i-1]), "s") + "_id"
+			case i > 0 && numericRE.MatchString(s):
+				if name := singular(segs[i-1]); name == "iid" {
+					segs[i] = ":iid"
+				} else {
+					segs[i] = ":" + name + "_id"
+				}
 			}
 		}
 		route = strings.Join(segs, "/")

@@ -359,6 +359,24 @@ func TestGenerateRejectsTinyLogs(t *testing.T) {
 	}
 }
 
+func TestNormalizeRoute(t *testing.T) {
+	for _, tt := range []struct{ path, route, want string }{
+		{"/api/v4/projects/12/merge_requests/34/notes", "", "/projects/:id/merge_requests/:iid/notes"},
+		{"/api/v4/projects/a%2Fb/pipelines/99/jobs", "", "/projects/:id/pipelines/:pipeline_id/jobs"},
+		{"/api/v4/groups/g/issues", "", "/groups/:id/issues"},
+		{"/x", "/api/:version/projects/:id/issues", "/projects/:id/issues"},
+		{"/a/b.git/info/refs", "", "/:namespace/:project.git/info/refs"},
+		{"0", "", "0"},
+		{"", "", "/"},
+	} {
+		t.Run(tt.path, func(t *testing.T) {
+			if got := normalizeRoute(&Request{Path: tt.path, Route: tt.route}); got != tt.want {
+				t.Errorf("normalizeRoute(%q) = %q, want %q", tt.path, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestClassify(t *testing.T) {
 	for _, tt := range []struct {
 		method, path, route string

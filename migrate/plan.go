@@ -170,14 +170,22 @@ func Plan(reqs []Request, opts Options) (*Proposal, error) {
 			a.routes[k] = rs
 		}
 		rs.Calls++
-		if r.Project == "" && r.Group == "" && (strings.HasPrefix(cl.route, "/projects/:id") || strings.HasPrefix(cl.route, "/groups/:id")) {
+		project, group := r.Project, r.Group
+		if !validPath(project, true) {
+			project = ""
+		}
+		if !validPath(group, false) {
+			group = ""
+		}
+		if project == "" && group == "" && (r.Project != "" || r.Group != "" ||
+			strings.HasPrefix(cl.route, "/projects/:id") || strings.HasPrefix(cl.route, "/groups/:id")) {
 			c.Unresolved++
 		}
-		if r.Project != "" {
-			a.proj[r.Project] = true
+		if project != "" {
+			a.proj[project] = true
 		}
-		if r.Group != "" {
-			a.grp[r.Group] = true
+		if group != "" {
+			a.grp[group] = true
 		}
 	}
 	slices.Sort(order)
@@ -230,6 +238,24 @@ func Plan(reqs []Request, opts Options) (*Proposal, error) {
 	return p, nil
 }
 
+// validPath reports whether s is a full path botgate accepts: segments
+// that are valid paths, and for a project at least a namespace and a name.
+func validPath(s string, project bool) bool {
+	if s == "" {
+		return false
+	}
+	segs := strings.Split(s, "/")
+	if project && len(segs) < 2 {
+		return false
+	}
+	for _, seg := range segs {
+		if botgate.ValidatePath("path", seg) != nil {
+			return false
+		}
+	}
+	return true
+}
+
 // defaultOwner is the top-level group most requests touched.
 func defaultOwner(clients []Client) string {
 	counts := map[string]int{}
@@ -278,9 +304,12 @@ func infer(c *Client, names map[string]bool) {
 	if dominant != "" && !strings.HasSuffix(base, strings.ReplaceAll(dominant, "_", "-")) {
 		base += "-" + strings.ReplaceAll(dominant, "_", "-")
 	}
-	base = strings.Trim(base, "-._")
+	base = strings.Trim(nameCleanRE.ReplaceAllString(strings.ToLower(base), "-"), "-._")
 	if len(base) > 56 {
-		base = base[:56]
+		base = strings.Trim(base[:56], "-._")
+	}
+	if base == "" {
+		base = "client"
 	}
 	name := base
 	for n := 2; names[name] || name == ""; n++ {
