@@ -1,0 +1,134 @@
+package postgres
+
+import (
+	"context"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/botgate/botgate"
+)
+
+const groupCols = `id, name, path, full_path, COALESCE(parent_id, 0), description, visibility, created_at`
+
+func scanGroup(r scanner) (*botgate.Group, error) {
+	var (
+		g       botgate.Group
+		created int64
+	)
+	if err := r.Scan(&g.ID, &g.Name, &g.Path, &g.FullPath, &g.ParentID, &g.Description, &g.Visibility, &created); err != nil {
+		return nil, err
+	}
+	g.CreatedAt = fromMicro(created)
+	return &g, nil
+}
+
+// CreateGroup inserts g and sets its ID.
+func (t *tx) CreateGroup(ctx context.Context, g *botgate.Group) error {
+	const op = "postgres.CreateGroup"
+	if err := t.writable(op); err != nil {
+		return err
+	}
+	truncate(&g.CreatedAt)
+	id, err := t.insertID(ctx, `INSERT INTO groups (name, path, full_path, parent_id, description, visibility, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		g.Name, g.Path, g.FullPath, nullID(g.ParentID), g.Description, string(g.Visibility), toMicro(g.CreatedAt))
+	if err != nil {
+		return refError(dbError(op, err), "parent_id", "parent group does not exist")
+	}
+	g.ID = id
+	return nil
+}
+
+// Group returns the group with the ID.
+func (t *tx) Group(ctx context.Context, id int64) (*botgate.Group, error) {
+	const op = "postgres.Group"
+	row := t.queryRow(ctx, `SELECT `+groupCols+` FROM groups WHERE id = ?`, id)
+	g, err := scanGroup(row)
+	if err != nil {
+		return nil, notFound(op, "Group", err)
+	}
+	return g, nil
+}
+
+// GroupByPath returns the group with the full path, ignoring case.
+func (t *tx) GroupByPath(ctx context.Context, fullPath string) (*botgate.Group, error) {
+	const op = "postgres.GroupByPath"
+	row := t.queryRow(ctx, `SELECT `+groupCols+` FROM groups WHERE lower(full_path) = lower(?)`, fullPath)
+	g, err := scanGroup(row)
+	if err != nil {
+		return nil, notFound(op, "Group", err)
+	}
+	return g, nil
+}
+
+// FindGroups returns the groups matching f, ordered by ID, and their total.
+func (t *tx) FindGroups(ctx context.Context, f botgate.GroupFilter) ([]*botgate.Group, int, error) {
+	var w where
+	in(&w, "id", f.IDs)
+	if f.ParentID != nil {
+		if *f.ParentID == 0 {
+			w.add("parent_id IS NULL")
+		} else {
+			w.add("parent_id = ?", *f.ParentID)
+		}
+	}
+	w.search(f.Search, "name", "full_path")
+	if f.MemberID != 0 {
+		w.add("id IN (SELECT group_id FROM members WHERE user_id = ? AND group_id IS NOT NULL)", f.MemberID)
+	}
+	return find(ctx, t, "postgres.FindGroups", groupCols, "groups", &w, "id", f.Page, scanGroup)
+}
+
+// UpdateGroup writes every field of g but ID and CreatedAt.
+func (t *tx) UpdateGroup(ctx context.Context, g *botgate.Group) error {
+	const op = "postgres.UpdateGroup"
+	if err := t.writable(op); err != nil {
+		return err
+	}
+	n, err := t.execGuarded(ctx, `UPDATE groups SET name = ?, path = ?, full_path = ?, parent_id = ?, description = ?, visibility = ?
+		WHERE id = ?`,
+		g.Name, g.Path, g.FullPath, nullID(g.ParentID), g.Description, string(g.Visibility), g.ID)
+	if err != nil {
+		return refError(dbError(op, err), "parent_id", "parent group does not exist")
+	}
+	if n == 0 {
+		return notFound(op, "Group", pgx.ErrNoRows)
+	}
+	return nil
+}
+
+// DeleteGroup removes a group with no subgroups, projects or members.
+func (t *tx) DeleteGroup(ctx context.Context, id int64) error {
+	const op = "postgres.DeleteGroup"
+	if err := t.writable(op); err != nil {
+		return err
+	}
+	var exists, children, projects, members bool
+	row := t.queryRow(ctx, `SELECT
+		EXISTS (SELECT 1 FROM groups WHERE id = ?1),
+		EXISTS (SELECT 1 FROM groups WHERE parent_id = ?1),
+		EXISTS (SELECT 1 FROM projects WHERE namespace_id = ?1),
+		EXISTS (SELECT 1 FROM members WHERE group_id = ?1)`, id)
+	if err := row.Scan(&exists, &children, &projects, &members); err != nil {
+		return dbError(op, err)
+	}
+	switch {
+	case !exists:
+		return notFound(op, "Group", pgx.ErrNoRows)
+	case children || projects || members:
+		return &botgate.Error{Op: op, Kind: botgate.KindConflict,
+			Message: "group is not empty: remove its subgroups, projects and members first"}
+	}
+	if _, err := t.exec(ctx, `DELETE FROM groups WHERE id = ?`, id); err != nil {
+		return dbError(op, err)
+	}
+	return nil
+}
+
+// refError refines a KindInvalid foreign-key error with the field and a
+// message a person can act on.
+func refError(err error, field, msg string) error {
+	if e, ok := err.(*botgate.Error); ok && e.Kind == botgate.KindInvalid {
+		e.Field, e.Message = field, msg
+	}
+	return err
+}

@@ -1,0 +1,149 @@
+package postgres
+
+import (
+	"context"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/botgate/botgate"
+)
+
+// A membership row names its resource in group_id or project_id.
+const memberCols = `CASE WHEN group_id IS NOT NULL THEN 'group' ELSE 'project' END,
+	COALESCE(group_id, project_id), user_id, access_level, expires_at, created_by_id, created_at`
+
+// memberOrder orders memberships by resource (groups, then projects, each
+// by ID), then by user ID.
+const memberOrder = `group_id IS NULL, COALESCE(group_id, project_id), user_id`
+
+func scanMember(r scanner) (*botgate.Member, error) {
+	var (
+		m       botgate.Member
+		typ     string
+		expires *int64
+		created int64
+	)
+	if err := r.Scan(&typ, &m.Resource.ID, &m.UserID, &m.AccessLevel, &expires, &m.CreatedByID, &created); err != nil {
+		return nil, err
+	}
+	m.Resource.Type = botgate.ResourceType(typ)
+	m.ExpiresAt = fromMicroPtr(expires)
+	m.CreatedAt = fromMicro(created)
+	return &m, nil
+}
+
+// resourceCol returns the column that references r's type.
+func resourceCol(op string, r botgate.Resource) (string, error) {
+	switch r.Type {
+	case botgate.GroupResource:
+		return "group_id", nil
+	case botgate.ProjectResource:
+		return "project_id", nil
+	}
+	return "", &botgate.Error{Op: op, Kind: botgate.KindInvalid, Field: "resource",
+		Message: "resource type " + string(r.Type) + " is neither group nor project"}
+}
+
+// CreateMember inserts m.
+func (t *tx) CreateMember(ctx context.Context, m *botgate.Member) error {
+	const op = "postgres.CreateMember"
+	if err := t.writable(op); err != nil {
+		return err
+	}
+	col, err := resourceCol(op, m.Resource)
+	if err != nil {
+		return err
+	}
+	truncate(&m.CreatedAt)
+	m.ExpiresAt = truncatePtr(m.ExpiresAt)
+	_, err = t.execGuarded(ctx, `INSERT INTO members (`+col+`, user_id, access_level, expires_at, created_by_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`,
+		m.Resource.ID, m.UserID, int(m.AccessLevel), toMicroPtr(m.ExpiresAt), m.CreatedByID, toMicro(m.CreatedAt))
+	if err != nil {
+		err = dbError(op, err)
+		if e, ok := err.(*botgate.Error); ok {
+			switch e.Kind {
+			case botgate.KindConflict:
+				e.Field, e.Message = "user_id", "Member already exists"
+			case botgate.KindInvalid:
+				e.Message = "user or " + string(m.Resource.Type) + " does not exist"
+			}
+		}
+		return err
+	}
+	return nil
+}
+
+// Member returns the user's direct membership of r.
+func (t *tx) Member(ctx context.Context, r botgate.Resource, userID int64) (*botgate.Member, error) {
+	const op = "postgres.Member"
+	col, err := resourceCol(op, r)
+	if err != nil {
+		return nil, err
+	}
+	row := t.queryRow(ctx, `SELECT `+memberCols+` FROM members WHERE `+col+` = ? AND user_id = ?`, r.ID, userID)
+	m, err := scanMember(row)
+	if err != nil {
+		return nil, notFound(op, "Member", err)
+	}
+	return m, nil
+}
+
+// FindMembers returns the memberships matching f, ordered by resource then
+// user ID, and their total.
+func (t *tx) FindMembers(ctx context.Context, f botgate.MemberFilter) ([]*botgate.Member, int, error) {
+	const op = "postgres.FindMembers"
+	var w where
+	if f.Resource != nil {
+		col, err := resourceCol(op, *f.Resource)
+		if err != nil {
+			return nil, 0, err
+		}
+		w.add(col+" = ?", f.Resource.ID)
+	}
+	if f.UserID != 0 {
+		w.add("user_id = ?", f.UserID)
+	}
+	return find(ctx, t, op, memberCols, "members", &w, memberOrder, f.Page, scanMember)
+}
+
+// UpdateMember writes m's AccessLevel and ExpiresAt.
+func (t *tx) UpdateMember(ctx context.Context, m *botgate.Member) error {
+	const op = "postgres.UpdateMember"
+	if err := t.writable(op); err != nil {
+		return err
+	}
+	col, err := resourceCol(op, m.Resource)
+	if err != nil {
+		return err
+	}
+	m.ExpiresAt = truncatePtr(m.ExpiresAt)
+	tag, err := t.exec(ctx, `UPDATE members SET access_level = ?, expires_at = ? WHERE `+col+` = ? AND user_id = ?`,
+		int(m.AccessLevel), toMicroPtr(m.ExpiresAt), m.Resource.ID, m.UserID)
+	if err != nil {
+		return dbError(op, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound(op, "Member", pgx.ErrNoRows)
+	}
+	return nil
+}
+
+// DeleteMember removes the user's direct membership of r.
+func (t *tx) DeleteMember(ctx context.Context, r botgate.Resource, userID int64) error {
+	const op = "postgres.DeleteMember"
+	if err := t.writable(op); err != nil {
+		return err
+	}
+	col, err := resourceCol(op, r)
+	if err != nil {
+		return err
+	}
+	tag, err := t.exec(ctx, `DELETE FROM members WHERE `+col+` = ? AND user_id = ?`, r.ID, userID)
+	if err != nil {
+		return dbError(op, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound(op, "Member", pgx.ErrNoRows)
+	}
+	return nil
+}

@@ -1,0 +1,390 @@
+// Package postgres is botgate's Store for several nodes: one PostgreSQL
+// database shared by every botgate process, accessed through pgx (v5) and
+// its connection pool. It passes the same conformance suite (storetest) as
+// the embedded SQLite store and keeps the same tables, so the domain rules
+// in authority/ behave identically on either.
+//
+// # Transactions and isolation
+//
+// View runs in a REPEATABLE READ, READ ONLY transaction: it sees one
+// snapshot of the database, as SQLite's readers do. Update runs at READ
+// COMMITTED; the security state changes are single conditional writes
+// (UPDATE tokens SET revoked = true … WHERE revoked = false, UPDATE …
+// WHERE version = $n) whose rows-affected count says who won, so that two
+// nodes rotating or revoking one token at the same time get exactly one
+// winner and one KindConflict. A row read to be merged (RecordTokenUsage)
+// is locked with FOR UPDATE. LockAuditHead takes a transaction-scoped
+// advisory lock (pg_advisory_xact_lock), which serializes appends to the
+// audit chain across every node until the transaction ends.
+//
+// A statement that fails on a constraint does not abort the transaction, as
+// in SQLite: writes that can clash run inside a savepoint, so the caller may
+// handle the error and carry on.
+//
+// # Migrations
+//
+// The schema lives in migrations/NNNN_description.sql, embedded in the
+// binary, one file per file of the SQLite store's migrations (the same
+// tables, in PostgreSQL types). Open applies, in one transaction and in
+// version order, every migration the database has not recorded in its
+// schema_migrations table, holding an advisory lock so that two nodes that
+// start at once do not race; it refuses a database whose recorded version
+// is newer than the newest migration this binary knows.
+//
+// The store lives in the connection's search_path (by default the public
+// schema); add search_path=NAME to the URL to keep botgate in its own
+// schema.
+//
+// # Errors
+//
+// PostgreSQL errors become *botgate.Error values, as the SQLite store's do:
+// a unique violation is KindConflict, a broken foreign key, check or NOT
+// NULL constraint KindInvalid, a serialization failure or deadlock
+// KindConflict (a concurrent transaction won), anything else KindInternal
+// with the cause wrapped. Connection strings, which may hold a password,
+// never appear in errors or logs.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"log/slog"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/botgate/botgate"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+var _ botgate.Store = (*Store)(nil)
+
+// Store is a botgate.Store kept in a PostgreSQL database. It is safe for
+// concurrent use, also by several Store values (or processes, or nodes)
+// sharing the database.
+type Store struct {
+	pool *pgxpool.Pool
+	log  *slog.Logger
+
+	// auditLock and migrateLock are the advisory lock keys, derived from
+	// the schema the store lives in, so that stores in different schemas
+	// of one database do not serialize each other.
+	auditLock   int64
+	migrateLock int64
+}
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	maxConns int32
+	log      *slog.Logger
+	clock    botgate.Clock
+}
+
+// WithMaxConns sets the size of the connection pool (default: pgxpool's,
+// the larger of 4 and the number of CPUs, unless the URL sets
+// pool_max_conns).
+func WithMaxConns(n int) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.maxConns = int32(n)
+		}
+	}
+}
+
+// WithLogger sets the logger (default: discard).
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.log = l
+		}
+	}
+}
+
+// WithClock sets the clock that stamps applied migrations (default: the
+// system clock).
+func WithClock(c botgate.Clock) Option {
+	return func(o *options) {
+		if c != nil {
+			o.clock = c
+		}
+	}
+}
+
+// Open connects to the database named by url (postgres://user@host:port/db?
+// sslmode=…, or a key=value connection string) and brings its schema up to
+// date. It fails with KindInvalid if url cannot be parsed or the database was
+// written by a newer botgate, and KindInternal if the database cannot be
+// reached.
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	const op = "postgres.Open"
+	o := options{log: slog.New(slog.DiscardHandler), clock: botgate.SystemClock{}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx's parse errors can quote the connection string, password
+		// included: say only that it is malformed.
+		return nil, &botgate.Error{Op: op, Kind: botgate.KindInvalid, Field: "store",
+			Message: "the PostgreSQL connection string cannot be parsed"}
+	}
+	if o.maxConns > 0 {
+		cfg.MaxConns = o.maxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, botgate.E(op, botgate.KindInternal, redact(err))
+	}
+	s := &Store{pool: pool, log: o.log}
+	var schema string
+	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		pool.Close()
+		return nil, dbError(op, err)
+	}
+	s.auditLock = lockKey(schema, "audit")
+	s.migrateLock = lockKey(schema, "migrate")
+	if err := s.migrate(ctx, o.clock); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// lockKey derives an advisory lock key from the schema and the lock's
+// purpose.
+func lockKey(schema, purpose string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("botgate\x00" + schema + "\x00" + purpose))
+	return int64(h.Sum64())
+}
+
+// redact drops a connection error's detail that could name the server's
+// address or user; it keeps the PostgreSQL error code and message.
+func redact(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return fmt.Errorf("cannot connect to PostgreSQL: %w", errors.Unwrap(ce))
+	}
+	return err
+}
+
+// Pool returns the store's connection pool, for the LISTEN/NOTIFY
+// invalidation fan-out that shares the database.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Close closes the pool. Transactions in flight fail.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// View runs fn in a read-only transaction on one snapshot of the database.
+func (s *Store) View(ctx context.Context, fn func(botgate.Tx) error) error {
+	return s.run(ctx, "postgres.View", false, fn)
+}
+
+// Update runs fn in a read-write transaction, committed if fn returns nil
+// and rolled back otherwise.
+func (s *Store) Update(ctx context.Context, fn func(botgate.Tx) error) error {
+	return s.run(ctx, "postgres.Update", true, fn)
+}
+
+func (s *Store) run(ctx context.Context, op string, write bool, fn func(botgate.Tx) error) error {
+	opts := pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite}
+	if !write {
+		opts = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+	}
+	pgTx, err := s.pool.BeginTx(ctx, opts)
+	if err != nil {
+		return dbError(op, redact(err))
+	}
+	done := false
+	defer func() {
+		if !done {
+			// fn failed or panicked: nothing is written. The rollback must
+			// run even if ctx is cancelled.
+			pgTx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	if err := fn(&tx{s: s, tx: pgTx, write: write}); err != nil {
+		return err
+	}
+	done = true
+	if err := pgTx.Commit(ctx); err != nil {
+		return dbError(op, err)
+	}
+	return nil
+}
+
+// migration is one schema change.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations returns the embedded migrations in version order.
+func migrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, n := range names {
+		base := path.Base(n)
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration file %s is not named NNNN_description.sql", base)
+		}
+		body, err := migrationFS.ReadFile(n)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: strings.TrimSuffix(base, ".sql"), sql: string(body)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	for i := range ms {
+		if ms[i].version != i+1 {
+			return nil, fmt.Errorf("migration versions must be 1, 2, 3, ...: found %s at position %d", ms[i].name, i+1)
+		}
+	}
+	return ms, nil
+}
+
+// migrate applies the pending migrations in one transaction, under an
+// advisory lock: a second node starting at the same time waits, then finds
+// the schema current.
+func (s *Store) migrate(ctx context.Context, clock botgate.Clock) error {
+	const op = "postgres.Open"
+	ms, err := migrations()
+	if err != nil {
+		return botgate.E(op, botgate.KindInternal, err)
+	}
+	pgTx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return dbError(op, redact(err))
+	}
+	defer pgTx.Rollback(context.WithoutCancel(ctx))
+
+	if _, err := pgTx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.migrateLock); err != nil {
+		return dbError(op, err)
+	}
+	if _, err := pgTx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT    NOT NULL,
+		applied_at BIGINT  NOT NULL
+	)`); err != nil {
+		return dbError(op, err)
+	}
+	var current int
+	if err := pgTx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return dbError(op, err)
+	}
+	if current > len(ms) {
+		return &botgate.Error{Op: op, Kind: botgate.KindInvalid, Message: fmt.Sprintf(
+			"database schema version %d is newer than this botgate supports (%d): it was written by a newer botgate; upgrade botgate",
+			current, len(ms))}
+	}
+	for _, m := range ms[current:] {
+		if _, err := pgTx.Exec(ctx, m.sql); err != nil {
+			return botgate.E(op, botgate.KindInternal, fmt.Errorf("migration %s: %w", m.name, err))
+		}
+		if _, err := pgTx.Exec(ctx,
+			`INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+			m.version, m.name, clock.Now().UTC().UnixMicro()); err != nil {
+			return dbError(op, err)
+		}
+		s.log.Info("applied database migration", "migration", m.name)
+	}
+	if err := pgTx.Commit(ctx); err != nil {
+		return dbError(op, err)
+	}
+	return nil
+}
+
+// SchemaVersion returns the newest migration applied to the database.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	if err := s.pool.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return 0, dbError("postgres.SchemaVersion", err)
+	}
+	return v, nil
+}
+
+// PostgreSQL error codes botgate maps to kinds.
+const (
+	codeUniqueViolation      = "23505"
+	codeForeignKeyViolation  = "23503"
+	codeCheckViolation       = "23514"
+	codeNotNullViolation     = "23502"
+	codeSerializationFailure = "40001"
+	codeDeadlockDetected     = "40P01"
+	codeReadOnlyTransaction  = "25006"
+)
+
+// constraintFields names the column a person chose for each unique index,
+// as the SQLite store names it.
+var constraintFields = map[string]string{
+	"users_username_key":                        "username",
+	"users_email_key":                           "email",
+	"groups_full_path_key":                      "full_path",
+	"projects_path_with_namespace_key":          "path",
+	"projects_namespace_path_key":               "path",
+	"members_group_user_key":                    "user_id",
+	"members_project_user_key":                  "user_id",
+	"tokens_digest_key":                         "digest",
+	"secrets_owner_name_key":                    "name",
+	"upstream_credentials_owner_automation_key": "automation",
+}
+
+// dbError turns a database error into a *botgate.Error.
+func dbError(op string, err error) error {
+	var be *botgate.Error
+	if errors.As(err, &be) {
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// The cause names the constraint, never the row's values (a
+		// unique violation's detail quotes them, a token digest included).
+		cause := fmt.Errorf("PostgreSQL error %s on %s", pe.Code, pe.ConstraintName)
+		switch pe.Code {
+		case codeUniqueViolation:
+			field := constraintFields[pe.ConstraintName]
+			msg := "already exists"
+			if field != "" {
+				msg = field + " has already been taken"
+			}
+			return &botgate.Error{Op: op, Kind: botgate.KindConflict, Field: field, Message: msg, Err: cause}
+		case codeForeignKeyViolation:
+			return &botgate.Error{Op: op, Kind: botgate.KindInvalid, Message: "a referenced record does not exist", Err: cause}
+		case codeCheckViolation, codeNotNullViolation:
+			return &botgate.Error{Op: op, Kind: botgate.KindInvalid, Message: "the record breaks a constraint", Err: cause}
+		case codeSerializationFailure, codeDeadlockDetected:
+			return &botgate.Error{Op: op, Kind: botgate.KindConflict,
+				Message: "a concurrent change won; try again", Err: err}
+		case codeReadOnlyTransaction:
+			return &botgate.Error{Op: op, Kind: botgate.KindInternal,
+				Message: "write attempted in a read-only (View) transaction", Err: err}
+		}
+	}
+	return botgate.E(op, botgate.KindInternal, err)
+}

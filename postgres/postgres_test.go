@@ -1,0 +1,243 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/postgres"
+	"github.com/botgate/botgate/storetest"
+)
+
+// testURL returns the database the suite runs against, or skips the test.
+func testURL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv("BOTGATE_TEST_POSTGRES_URL")
+	if u == "" {
+		t.Skip("set BOTGATE_TEST_POSTGRES_URL to run the PostgreSQL suite")
+	}
+	return u
+}
+
+// freshSchema creates an empty schema with a random name, drops it when the
+// test ends, and returns a URL whose connections use it.
+func freshSchema(t *testing.T) string {
+	t.Helper()
+	base := testURL(t)
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "botgate_test_" + hex.EncodeToString(b[:])
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("connecting to BOTGATE_TEST_POSTGRES_URL: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("CREATE SCHEMA: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+		}
+	})
+	return withParam(t, base, "search_path", schema)
+}
+
+// withParam adds a query parameter to a postgres:// URL.
+func withParam(t *testing.T, raw, key, value string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatalf("BOTGATE_TEST_POSTGRES_URL must be a postgres:// URL: %v", err)
+	}
+	q := u.Query()
+	q.Set(key, value)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func open(t *testing.T, url string) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(t.Context(), url, postgres.WithMaxConns(8))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	testURL(t)
+	storetest.Exercise(t, func(t *testing.T) botgate.Store { return open(t, freshSchema(t)) })
+}
+
+func TestConformanceTwoStores(t *testing.T) {
+	testURL(t)
+	storetest.ExerciseTwo(t, func(t *testing.T) (botgate.Store, botgate.Store) {
+		u := freshSchema(t)
+		return open(t, u), open(t, u)
+	})
+}
+
+func TestRouteUsageConformance(t *testing.T) {
+	testURL(t)
+	storetest.ExerciseRouteUsage(t, func(t *testing.T) botgate.Store { return open(t, freshSchema(t)) })
+}
+
+func TestMigrations(t *testing.T) {
+	t.Run("concurrent opens apply each migration once", func(t *testing.T) {
+		u := freshSchema(t)
+		const n = 4
+		errs := make(chan error, n)
+		stores := make(chan *postgres.Store, n)
+		for range n {
+			go func() {
+				s, err := postgres.Open(t.Context(), u)
+				errs <- err
+				stores <- s
+			}()
+		}
+		for range n {
+			if err := <-errs; err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			s := <-stores
+			t.Cleanup(func() { s.Close() })
+		}
+		s := open(t, u)
+		v, err := s.SchemaVersion(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries, err := os.ReadDir("migrations")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v != len(entries) {
+			t.Errorf("SchemaVersion = %d, want %d (one per file in migrations/)", v, len(entries))
+		}
+		var rows int
+		if err := s.Pool().QueryRow(t.Context(), `SELECT COUNT(*) FROM schema_migrations`).Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		if rows != len(entries) {
+			t.Errorf("schema_migrations has %d rows, want %d", rows, len(entries))
+		}
+	})
+	t.Run("newer database refused", func(t *testing.T) {
+		u := freshSchema(t)
+		s := open(t, u)
+		if _, err := s.Pool().Exec(t.Context(),
+			`INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, '9999_future', 0)`); err != nil {
+			t.Fatal(err)
+		}
+		_, err := postgres.Open(t.Context(), u)
+		if botgate.KindOf(err) != botgate.KindInvalid || !strings.Contains(err.Error(), "newer") {
+			t.Fatalf("Open of a newer database: %v, want KindInvalid naming a newer schema", err)
+		}
+	})
+	t.Run("same tables as sqlite", func(t *testing.T) {
+		// Every SQLite migration has its PostgreSQL twin, by file name.
+		sq, err := os.ReadDir("../sqlite/migrations")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pg, err := os.ReadDir("migrations")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a, b []string
+		for _, e := range sq {
+			a = append(a, e.Name())
+		}
+		for _, e := range pg {
+			b = append(b, e.Name())
+		}
+		if strings.Join(a, ",") != strings.Join(b, ",") {
+			t.Errorf("migrations differ:\nsqlite   %v\npostgres %v", a, b)
+		}
+	})
+}
+
+func TestOpenErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		url  string
+		kind botgate.Kind
+	}{
+		{"malformed", "postgres://user:s3cret@[::1", botgate.KindInvalid},
+		{"unreachable", "postgres://user:s3cret@127.0.0.1:1/db?connect_timeout=1", botgate.KindInternal},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := postgres.Open(t.Context(), tt.url)
+			if botgate.KindOf(err) != tt.kind {
+				t.Fatalf("Open(%s) = %v, want kind %v", tt.name, err, tt.kind)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("error quotes the password: %v", err)
+			}
+		})
+	}
+}
+
+func TestFailedStatementLeavesTransactionUsable(t *testing.T) {
+	s := open(t, freshSchema(t))
+	ctx := t.Context()
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	err := s.Update(ctx, func(tx botgate.Tx) error {
+		u := &botgate.User{Username: "alice", Kind: botgate.HumanUser, State: botgate.UserActive, CreatedAt: now}
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		tk := &botgate.Token{UserID: u.ID, Kind: botgate.PersonalToken, Name: "a", Digest: []byte("secret-digest-bytes"), CreatedAt: now}
+		if err := tx.CreateToken(ctx, tk); err != nil {
+			return err
+		}
+		clash := *tk
+		err := tx.CreateToken(ctx, &clash)
+		if botgate.KindOf(err) != botgate.KindConflict {
+			t.Errorf("CreateToken with a taken digest: %v, want KindConflict", err)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret-digest") {
+			t.Errorf("error quotes the digest: %v", err)
+		}
+		dup := &botgate.User{Username: "ALICE", Kind: botgate.HumanUser, State: botgate.UserActive, CreatedAt: now}
+		if err := tx.CreateUser(ctx, dup); botgate.KindOf(err) != botgate.KindConflict {
+			t.Errorf("CreateUser with a taken username: %v, want KindConflict", err)
+		}
+		// The transaction goes on after both failures, as in SQLite.
+		return tx.CreateUser(ctx, &botgate.User{Username: "bob", Kind: botgate.HumanUser, State: botgate.UserActive, CreatedAt: now})
+	})
+	if err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	err = s.View(ctx, func(tx botgate.Tx) error {
+		_, total, err := tx.FindUsers(ctx, botgate.UserFilter{})
+		if total != 2 {
+			t.Errorf("users after the transaction: %d, want 2", total)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,135 @@
+package postgres
+
+import (
+	"context"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/botgate/botgate"
+)
+
+const projectCols = `id, name, path, path_with_namespace, namespace_id, description, visibility, default_branch, created_at`
+
+func scanProject(r scanner) (*botgate.Project, error) {
+	var (
+		p       botgate.Project
+		created int64
+	)
+	if err := r.Scan(&p.ID, &p.Name, &p.Path, &p.PathWithNamespace, &p.NamespaceID, &p.Description,
+		&p.Visibility, &p.DefaultBranch, &created); err != nil {
+		return nil, err
+	}
+	p.CreatedAt = fromMicro(created)
+	return &p, nil
+}
+
+// CreateProject inserts p and sets its ID.
+func (t *tx) CreateProject(ctx context.Context, p *botgate.Project) error {
+	const op = "postgres.CreateProject"
+	if err := t.writable(op); err != nil {
+		return err
+	}
+	truncate(&p.CreatedAt)
+	id, err := t.insertID(ctx, `INSERT INTO projects (name, path, path_with_namespace, namespace_id, description, visibility, default_branch, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		p.Name, p.Path, p.PathWithNamespace, p.NamespaceID, p.Description, string(p.Visibility), p.DefaultBranch, toMicro(p.CreatedAt))
+	if err != nil {
+		return projectError(dbError(op, err))
+	}
+	p.ID = id
+	return nil
+}
+
+// projectError names the fields of a project's constraint errors.
+func projectError(err error) error {
+	e, ok := err.(*botgate.Error)
+	if !ok {
+		return err
+	}
+	switch e.Kind {
+	case botgate.KindInvalid:
+		e.Field, e.Message = "namespace_id", "namespace does not exist"
+	case botgate.KindConflict:
+		e.Field, e.Message = "path", "path has already been taken"
+	}
+	return err
+}
+
+// Project returns the project with the ID.
+func (t *tx) Project(ctx context.Context, id int64) (*botgate.Project, error) {
+	const op = "postgres.Project"
+	row := t.queryRow(ctx, `SELECT `+projectCols+` FROM projects WHERE id = ?`, id)
+	p, err := scanProject(row)
+	if err != nil {
+		return nil, notFound(op, "Project", err)
+	}
+	return p, nil
+}
+
+// ProjectByPath returns the project with the path with namespace, ignoring
+// case.
+func (t *tx) ProjectByPath(ctx context.Context, fullPath string) (*botgate.Project, error) {
+	const op = "postgres.ProjectByPath"
+	row := t.queryRow(ctx, `SELECT `+projectCols+` FROM projects WHERE lower(path_with_namespace) = lower(?)`, fullPath)
+	p, err := scanProject(row)
+	if err != nil {
+		return nil, notFound(op, "Project", err)
+	}
+	return p, nil
+}
+
+// FindProjects returns the projects matching f, ordered by ID, and their
+// total.
+func (t *tx) FindProjects(ctx context.Context, f botgate.ProjectFilter) ([]*botgate.Project, int, error) {
+	var w where
+	in(&w, "id", f.IDs)
+	if f.NamespaceID != 0 {
+		w.add("namespace_id = ?", f.NamespaceID)
+	}
+	w.search(f.Search, "name", "path_with_namespace")
+	if f.MemberID != 0 {
+		w.add("id IN (SELECT project_id FROM members WHERE user_id = ? AND project_id IS NOT NULL)", f.MemberID)
+	}
+	return find(ctx, t, "postgres.FindProjects", projectCols, "projects", &w, "id", f.Page, scanProject)
+}
+
+// UpdateProject writes every field of p but ID and CreatedAt.
+func (t *tx) UpdateProject(ctx context.Context, p *botgate.Project) error {
+	const op = "postgres.UpdateProject"
+	if err := t.writable(op); err != nil {
+		return err
+	}
+	n, err := t.execGuarded(ctx, `UPDATE projects SET name = ?, path = ?, path_with_namespace = ?, namespace_id = ?,
+		description = ?, visibility = ?, default_branch = ? WHERE id = ?`,
+		p.Name, p.Path, p.PathWithNamespace, p.NamespaceID, p.Description, string(p.Visibility), p.DefaultBranch, p.ID)
+	if err != nil {
+		return projectError(dbError(op, err))
+	}
+	if n == 0 {
+		return notFound(op, "Project", pgx.ErrNoRows)
+	}
+	return nil
+}
+
+// DeleteProject removes a project with no members.
+func (t *tx) DeleteProject(ctx context.Context, id int64) error {
+	const op = "postgres.DeleteProject"
+	if err := t.writable(op); err != nil {
+		return err
+	}
+	var exists, members bool
+	row := t.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM projects WHERE id = ?1),
+		EXISTS (SELECT 1 FROM members WHERE project_id = ?1)`, id)
+	if err := row.Scan(&exists, &members); err != nil {
+		return dbError(op, err)
+	}
+	switch {
+	case !exists:
+		return notFound(op, "Project", pgx.ErrNoRows)
+	case members:
+		return &botgate.Error{Op: op, Kind: botgate.KindConflict, Message: "project still has members: remove them first"}
+	}
+	if _, err := t.exec(ctx, `DELETE FROM projects WHERE id = ?`, id); err != nil {
+		return dbError(op, err)
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package postgres
+
+import (
+	"context"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/botgate/botgate"
+)
+
+const userCols = `id, username, name, email, kind, admin, state, owner_type, owner_id, created_by_id, created_at`
+
+const userByIDQuery = `SELECT ` + userCols + ` FROM users WHERE id = ?`
+
+func scanUser(r scanner) (*botgate.User, error) {
+	var (
+		u       botgate.User
+		email   *string
+		owner   string
+		created int64
+	)
+	if err := r.Scan(&u.ID, &u.Username, &u.Name, &email, &u.Kind, &u.Admin, &u.State,
+		&owner, &u.Owner.ID, &u.CreatedByID, &created); err != nil {
+		return nil, err
+	}
+	if email != nil {
+		u.Email = *email
+	}
+	u.Owner.Type = botgate.ResourceType(owner)
+	u.CreatedAt = fromMicro(created)
+	return &u, nil
+}
+
+// CreateUser inserts u and sets its ID.
+func (t *tx) CreateUser(ctx context.Context, u *botgate.User) error {
+	const op = "postgres.CreateUser"
+	if err := t.writable(op); err != nil {
+		return err
+	}
+	truncate(&u.CreatedAt)
+	id, err := t.insertID(ctx, `INSERT INTO users (username, name, email, kind, admin, state, owner_type, owner_id, created_by_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		u.Username, u.Name, nullString(u.Email), string(u.Kind), u.Admin, string(u.State),
+		string(u.Owner.Type), u.Owner.ID, u.CreatedByID, toMicro(u.CreatedAt))
+	if err != nil {
+		return dbError(op, err)
+	}
+	u.ID = id
+	return nil
+}
+
+// User returns the user with the ID.
+func (t *tx) User(ctx context.Context, id int64) (*botgate.User, error) {
+	const op = "postgres.User"
+	row := t.queryRow(ctx, userByIDQuery, id)
+	u, err := scanUser(row)
+	if err != nil {
+		return nil, notFound(op, "User", err)
+	}
+	return u, nil
+}
+
+// UserByUsername returns the user with the username, ignoring case.
+func (t *tx) UserByUsername(ctx context.Context, username string) (*botgate.User, error) {
+	const op = "postgres.UserByUsername"
+	row := t.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE lower(username) = lower(?)`, username)
+	u, err := scanUser(row)
+	if err != nil {
+		return nil, notFound(op, "User", err)
+	}
+	return u, nil
+}
+
+// FindUsers returns the users matching f, ordered by ID, and their total.
+func (t *tx) FindUsers(ctx context.Context, f botgate.UserFilter) ([]*botgate.User, int, error) {
+	var w where
+	in(&w, "id", f.IDs)
+	if f.Username != "" {
+		w.add("lower(username) = lower(?)", f.Username)
+	}
+	w.search(f.Search, "username", "name", "email")
+	in(&w, "kind", f.Kinds)
+	if f.Owner != nil {
+		w.add("owner_type = ? AND owner_id = ?", string(f.Owner.Type), f.Owner.ID)
+	}
+	if f.Admin != nil {
+		w.add("admin = ?", *f.Admin)
+	}
+	if f.State != "" {
+		w.add("state = ?", string(f.State))
+	}
+	return find(ctx, t, "postgres.FindUsers", userCols, "users", &w, "id", f.Page, scanUser)
+}
+
+// UpdateUser writes every field of u but ID and CreatedAt.
+func (t *tx) UpdateUser(ctx context.Context, u *botgate.User) error {
+	const op = "postgres.UpdateUser"
+	if err := t.writable(op); err != nil {
+		return err
+	}
+	n, err := t.execGuarded(ctx, `UPDATE users SET username = ?, name = ?, email = ?, kind = ?, admin = ?, state = ?,
+		owner_type = ?, owner_id = ?, created_by_id = ? WHERE id = ?`,
+		u.Username, u.Name, nullString(u.Email), string(u.Kind), u.Admin, string(u.State),
+		string(u.Owner.Type), u.Owner.ID, u.CreatedByID, u.ID)
+	if err != nil {
+		return dbError(op, err)
+	}
+	if n == 0 {
+		return notFound(op, "User", pgx.ErrNoRows)
+	}
+	return nil
+}
