@@ -109,10 +109,10 @@ func (t *tx) CreateToken(ctx context.Context, tk *botgate.Token) error {
 		VALUES ((SELECT id FROM next), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
 			CASE WHEN ?::BIGINT = 0 THEN (SELECT id FROM next) ELSE ?::BIGINT END, ?)
 		RETURNING id, family_id`),
-		tk.UserID, string(tk.Kind), tk.Name, tk.Description, tk.Scopes.String(), int(tk.AccessLevel),
-		string(tk.Resource.Type), tk.Resource.ID, tk.Digest, tk.Revoked, toMicroPtr(tk.RevokedAt),
-		toMicroPtr(tk.ExpiresAt), toMicro(tk.CreatedAt), tk.CreatedByID, toMicroPtr(tk.LastUsedAt),
-		ips, agents, nullID(tk.PreviousID), tk.FamilyID, tk.FamilyID, tk.Automation).Scan(&id, &family)
+			tk.UserID, string(tk.Kind), tk.Name, tk.Description, tk.Scopes.String(), int(tk.AccessLevel),
+			string(tk.Resource.Type), tk.Resource.ID, tk.Digest, tk.Revoked, toMicroPtr(tk.RevokedAt),
+			toMicroPtr(tk.ExpiresAt), toMicro(tk.CreatedAt), tk.CreatedByID, toMicroPtr(tk.LastUsedAt),
+			ips, agents, nullID(tk.PreviousID), tk.FamilyID, tk.FamilyID, tk.Automation).Scan(&id, &family)
 	})
 	if err != nil {
 		err = dbError(op, err)
