@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bytes"
 	"io"
 	"strings"
 
@@ -32,17 +33,32 @@ func Encode(w io.Writer, m *Manifest, header string, notes map[string]string) er
 				if j < len(m.Automations) {
 					if n, ok := notes[m.Automations[j].Name]; ok && n != "" {
 						item.HeadComment = comment(n)
+						if j > 0 {
+							item.HeadComment = "\n" + item.HeadComment
+						}
 					}
 				}
 			}
 		}
 	}
-	enc := yaml.NewEncoder(w)
+	flowScalarLists(&doc)
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
 	if err := enc.Encode(&doc); err != nil {
 		return botgate.E("manifest.Encode", botgate.KindInternal, err)
 	}
-	return enc.Close()
+	if err := enc.Close(); err != nil {
+		return botgate.E("manifest.Encode", botgate.KindInternal, err)
+	}
+	// The encoder indents the blank lines between items; drop that
+	// trailing space.
+	lines := strings.Split(buf.String(), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
+	}
+	_, err := io.WriteString(w, strings.Join(lines, "\n"))
+	return err
 }
 
 func comment(s string) string {
@@ -51,4 +67,23 @@ func comment(s string) string {
 		lines[i] = strings.TrimRight("# "+l, " ")
 	}
 	return strings.Join(lines, "\n")
+}
+
+// flowScalarLists writes lists of plain values on one line ("[api]"), as
+// people write them.
+func flowScalarLists(n *yaml.Node) {
+	if n.Kind == yaml.SequenceNode && len(n.Content) > 0 {
+		flat := true
+		for _, c := range n.Content {
+			if c.Kind != yaml.ScalarNode {
+				flat = false
+			}
+		}
+		if flat {
+			n.Style = yaml.FlowStyle
+		}
+	}
+	for _, c := range n.Content {
+		flowScalarLists(c)
+	}
 }

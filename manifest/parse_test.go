@@ -3,6 +3,7 @@ package manifest
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -283,5 +284,27 @@ func TestValues(t *testing.T) {
 				t.Errorf("LevelName(%v) = %q", l, LevelName(l))
 			}
 		})
+	}
+}
+
+func TestEncodeRoundTrip(t *testing.T) {
+	m := example(t)
+	var b strings.Builder
+	if err := Encode(&b, m, "header line", map[string]string{"danger-review": "why danger"}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"# header line\n", "  # why danger\n  - name: danger-review\n", "    scopes: [api]\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("encoded manifest lacks %q:\n%s", want, out)
+		}
+	}
+	back, err := Parse(strings.NewReader(out))
+	if err != nil {
+		t.Fatalf("encoded manifest does not parse: %v", err)
+	}
+	if !reflect.DeepEqual(back.Automations, m.Automations) || !reflect.DeepEqual(back.Teams, m.Teams) ||
+		!reflect.DeepEqual(back.ServiceAccounts, m.ServiceAccounts) || back.Policy != m.Policy {
+		t.Error("round trip changed the manifest")
 	}
 }
