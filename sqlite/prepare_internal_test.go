@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,4 +63,43 @@ func BenchmarkPreparedLookup(b *testing.B) {
 			return err
 		})
 	})
+}
+
+// TestHotQueriesUseIndexes checks that each hot lookup is one search on an
+// index, not a scan, whatever the table size.
+func TestHotQueriesUseIndexes(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "plan.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tests := []struct {
+		name, query string
+		arg         any
+	}{
+		{"TokenByDigest", tokenByDigestQuery, []byte("d")},
+		{"Token", tokenByIDQuery, int64(1)},
+		{"User", userByIDQuery, int64(1)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows, err := s.reader.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+tt.query, tt.arg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var steps []string
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				steps = append(steps, detail)
+			}
+			if len(steps) != 1 || !strings.HasPrefix(steps[0], "SEARCH ") {
+				t.Errorf("plan %q, want one SEARCH step", steps)
+			}
+		})
+	}
 }
