@@ -187,6 +187,20 @@ func TestRules(t *testing.T) {
 			{Name: "gitlab-admin", Readers: []string{"a", "b", "c", "d", "e", "f"}},
 			{Name: "ok", Readers: []string{"a", "b", "c", "d", "e", "e", "e"}},
 		}}, []string{"secret/gitlab-admin"}, "readable by 6 identities (at most 5 allowed)"},
+		{"group token used on one project", "BG013", Snapshot{Tokens: []Token{
+			{ID: 30, Name: "narrow", Kind: botgate.GroupAccessToken, Automation: "narrow", CreatedAt: days(-40), LastUsedAt: ptr(now),
+				Usage: &Usage{Since: days(-30), Until: now, Routes: []RouteUse{
+					{Method: "GET", Route: "/projects/:id/issues", Project: "org/app", Needed: botgate.ScopeReadAPI, Calls: 30},
+					{Method: "PUT", Route: "/projects/:id/issues/:iid", Project: "org/app", Needed: botgate.ScopeAPI, Calls: 3}}}},
+			{ID: 31, Name: "wide", Kind: botgate.GroupAccessToken, Automation: "wide", CreatedAt: days(-40), LastUsedAt: ptr(now),
+				Usage: &Usage{Since: days(-30), Until: now, Routes: []RouteUse{
+					{Method: "GET", Route: "/projects/:id/issues", Project: "org/app", Needed: botgate.ScopeReadAPI, Calls: 30},
+					{Method: "GET", Route: "/projects/:id/issues", Project: "org/web", Needed: botgate.ScopeReadAPI, Calls: 3}}}},
+			{ID: 32, Name: "grouplevel", Kind: botgate.GroupAccessToken, Automation: "grouplevel", CreatedAt: days(-40), LastUsedAt: ptr(now),
+				Usage: &Usage{Since: days(-30), Until: now, Routes: []RouteUse{
+					{Method: "GET", Route: "/projects/:id/issues", Project: "org/app", Needed: botgate.ScopeReadAPI, Calls: 30},
+					{Method: "GET", Route: "/groups/:id/issues", Group: "org", Needed: botgate.ScopeReadAPI, Calls: 3}}}},
+		}}, []string{"token/30"}, "only touched project org/app"},
 		{"bot token without automation", "BG012", Snapshot{
 			Tokens: []Token{
 				{ID: 22, Name: "manual", Kind: botgate.GroupAccessToken, CreatedAt: days(-1)},

@@ -62,6 +62,9 @@ func Rules() []Rule {
 		{ID: "BG012", Name: "token-without-automation", Severity: SeverityNote, check: tokenWithoutAutomation,
 			Summary: "A bot or service account token does not name the automation it serves.",
 			Help:    "Declare the automation in the manifest so its token is named, owned and checked for reuse."},
+		{ID: "BG013", Name: "group-token-single-project", Severity: SeverityNote, check: groupTokenSingleProject,
+			Summary: "A group access token's recorded use touched a single project, where a project access token would do.",
+			Help:    "Change the automation to `kind: project_token` on that project: a leaked token then reaches one project, not the whole group."},
 	}
 }
 
@@ -428,4 +431,34 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+func groupTokenSingleProject(s *Snapshot, _ Config) []Finding {
+	var out []Finding
+	for i := range s.Tokens {
+		t := &s.Tokens[i]
+		if t.Kind != botgate.GroupAccessToken || t.Usage == nil || t.Usage.Calls() == 0 || !t.active(s.At) {
+			continue
+		}
+		var projects []string
+		groupCalls := false
+		for _, r := range t.Usage.Routes {
+			if r.Calls == 0 {
+				continue
+			}
+			switch {
+			case r.Group != "" || r.Project == "":
+				groupCalls = true
+			case !slices.Contains(projects, r.Project):
+				projects = append(projects, r.Project)
+			}
+		}
+		if groupCalls || len(projects) != 1 {
+			continue
+		}
+		out = append(out, Finding{Subject: tokenSubject(t), Position: declaredPosition(s, t.Automation),
+			Message: fmt.Sprintf("%s is a group access token, but its %d calls over %d days only touched project %s: a project access token on it would do (`kind: project_token`)",
+				t.label(), t.Usage.Calls(), daysBetween(t.Usage.Since, t.Usage.Until), projects[0])})
+	}
+	return out
 }
