@@ -107,7 +107,7 @@ func (s *Service) CreateResourceToken(ctx context.Context, a Actor, r botgate.Re
 			return err
 		}
 		if level > have {
-			return botgate.Invalid("access_level", "access_level %d (%s) exceeds your own role on this %s (%s); choose %d or lower", level, level, r.Type, have, have)
+			return botgate.Invalid("access_level", "Access level of the token contains permissions not held by the creating user: %d (%s) exceeds your own role on this %s (%s); choose %d or lower", level, level, r.Type, have, have)
 		}
 		hex, err := s.randomHex(16)
 		if err != nil {
