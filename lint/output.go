@@ -125,8 +125,10 @@ const SARIFSchema = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/
 
 // WriteSARIF writes the report as a SARIF 2.1.0 log with one run: the rules
 // that ran in tool.driver.rules and one result per finding, located
-// logically at its subject ("token/12", "automation/danger-review") and,
-// when declared in a manifest, physically at file:line:column.
+// logically at its subject ("token/12", "automation/danger-review") and
+// physically at file:line:column when declared in a manifest; other
+// findings of a run over a manifest point at its first line, since
+// code-scanning services (GitHub's among them) want a file on every result.
 func (r *Report) WriteSARIF(w io.Writer) error {
 	rules := r.Rules
 	if rules == nil {
@@ -146,9 +148,15 @@ func (r *Report) WriteSARIF(w io.Writer) error {
 			name = f.Subject.FullName()
 		}
 		loc := sarifLocation{LogicalLocations: []sarifLogical{{Name: name, FullyQualifiedName: f.Subject.FullName(), Kind: "resource"}}}
-		if f.Position != nil && f.Position.Line > 0 && f.Position.File != "" {
+		switch {
+		case f.Position != nil && f.Position.Line > 0 && f.Position.File != "":
 			loc.PhysicalLocation = &sarifPhysical{ArtifactLocation: sarifArtifact{URI: f.Position.File},
 				Region: sarifRegion{StartLine: f.Position.Line, StartColumn: f.Position.Column}}
+		case r.Source != "":
+			// A live-state finding (a token, a secret) has no line of its
+			// own; code-scanning services need a file, so it points at the
+			// manifest the run checked.
+			loc.PhysicalLocation = &sarifPhysical{ArtifactLocation: sarifArtifact{URI: r.Source}, Region: sarifRegion{StartLine: 1}}
 		}
 		res := sarifResult{RuleID: f.RuleID, RuleIndex: index[f.RuleID], Level: string(f.Severity), Message: sarifText{f.Message},
 			Locations:           []sarifLocation{loc},
