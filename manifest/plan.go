@@ -312,19 +312,6 @@ func (pl *planner) members() {
 	for _, mem := range pl.live.Members {
 		have[mem.Resource.key()+"|"+strings.ToLower(mem.User)] = mem.AccessLevel
 	}
-	defer func() {
-		// Service accounts on declared resources no automation gives them:
-		// access someone added by hand.
-		managed := pl.managedRefs()
-		for _, mem := range pl.live.Members {
-			k := mem.Resource.key() + "|" + strings.ToLower(mem.User)
-			if _, wanted := index[k]; wanted || !managed[mem.Resource.key()] || pl.m.ServiceAccountByName(mem.User) == nil {
-				continue
-			}
-			pl.removals = append(pl.removals, Action{Op: OpRemoveMember, Prune: true, Member: &MemberSpec{Resource: mem.Resource, User: mem.User, AccessLevel: mem.AccessLevel},
-				Reason: fmt.Sprintf("drift: no declared automation gives service account %s access to %s", mem.User, mem.Resource)})
-		}
-	}()
 	for _, w := range wants {
 		cur, ok := have[w.ref.key()+"|"+strings.ToLower(w.user)]
 		switch {
@@ -334,6 +321,20 @@ func (pl *planner) members() {
 			pl.add(Action{Op: OpSetMember, Reason: w.why, Member: &MemberSpec{Resource: w.ref, User: w.user, AccessLevel: w.level, From: cur},
 				Diffs: []Diff{{"access_level", LevelName(cur), LevelName(w.level)}}})
 		}
+	}
+	// Service accounts on declared resources no automation gives them:
+	// access someone added by hand. Its owning team is exempt: owning is
+	// not acting.
+	managed := pl.managedRefs()
+	for _, mem := range pl.live.Members {
+		k := mem.Resource.key() + "|" + strings.ToLower(mem.User)
+		sa := pl.m.ServiceAccountByName(mem.User)
+		if _, wanted := index[k]; wanted || !managed[mem.Resource.key()] || sa == nil ||
+			(mem.Resource.Type == botgate.GroupResource && strings.EqualFold(mem.Resource.Path, sa.Owner)) {
+			continue
+		}
+		pl.removals = append(pl.removals, Action{Op: OpRemoveMember, Prune: true, Member: &MemberSpec{Resource: mem.Resource, User: mem.User, AccessLevel: mem.AccessLevel},
+			Reason: fmt.Sprintf("drift: no declared automation gives service account %s access to %s", mem.User, mem.Resource)})
 	}
 }
 

@@ -264,6 +264,9 @@ func TestPlanDrift(t *testing.T) {
 				t.Errorf("action = %+v", a)
 			}
 		}},
+		{"service account member of its owning team is left alone", func(s *State, m *Manifest) {
+			s.Members = append(s.Members, LiveMember{Resource: Ref{botgate.GroupResource, "gitlab-org/delivery"}, User: "mirror-bot", AccessLevel: botgate.GuestAccess})
+		}, nil, nil},
 		{"person added to a project is left alone", func(s *State, m *Manifest) {
 			s.Members = append(s.Members, LiveMember{Resource: Ref{botgate.ProjectResource, "gitlab-org/gitlab"}, User: "alice", AccessLevel: botgate.DeveloperAccess})
 		}, nil, nil},
