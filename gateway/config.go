@@ -1,0 +1,330 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/ratelimit"
+)
+
+// FileConfig is the gateway's configuration file (YAML). Every field is
+// optional; LoadConfig fills in the defaults documented on each field.
+//
+//	trusted_proxies: [127.0.0.1/32, 10.0.0.0/8]
+//	envoy_prefix: /-/auth/envoy
+//	limits:
+//	  default: {rate: 2000, period: 1m, burst: 2000}
+//	  automations: {triage: {rate: 600, period: 1m}}
+//	  tokens: {42: {rate: 60, period: 1m}}
+//	loop: {threshold: 50, window: 1m, cooldown: 5m, suspend: true}
+//	webhooks: {platform/tooling: https://hooks.example.com/botgate}
+//	routes:
+//	  - name: gitlab
+//	    upstream: https://gitlab.example.com
+//	    gitlab: true
+//	    credential: env:GITLAB_UPSTREAM_TOKEN
+//	    rules:
+//	      - {method: POST, path: /api/v4/projects/:id/statuses/:sha, scopes: [api]}
+//	      - {path: /api/v4/admin/*, deny: true}
+type FileConfig struct {
+	// TrustedProxies are the addresses or CIDR prefixes whose
+	// X-Forwarded-For is believed. From any other peer the client address
+	// is the peer's own.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// EnvoyPrefix is the path prefix under which Envoy ext_authz (HTTP
+	// mode, path_prefix) sends the original request (default
+	// "/-/auth/envoy").
+	EnvoyPrefix string `yaml:"envoy_prefix"`
+	// AllowQueryToken accepts a token in the private_token or access_token
+	// query parameter, as GitLab does. Off by default: a token in a URL
+	// ends up in access logs, so such requests are refused.
+	AllowQueryToken bool `yaml:"allow_query_token"`
+	// Limits are the per-token rate limits.
+	Limits LimitsConfig `yaml:"limits"`
+	// Loop configures the loop breaker.
+	Loop LoopConfig `yaml:"loop"`
+	// Webhooks maps a team (a group's full path) to the URL told when one
+	// of its tokens trips the loop breaker. A team's webhook also serves
+	// its subgroups; the key "*" serves every token without one.
+	Webhooks map[string]string `yaml:"webhooks"`
+	// MembershipTTL is how long a membership answer is cached (default
+	// 10s); MembershipCacheSize bounds the cache (default 65536).
+	MembershipTTL       time.Duration `yaml:"membership_ttl"`
+	MembershipCacheSize int           `yaml:"membership_cache_size"`
+	// UsageFlushInterval is how often route usage is written (default 10s).
+	UsageFlushInterval time.Duration `yaml:"usage_flush_interval"`
+	// MaxTokenLength refuses longer credentials without looking at them
+	// (default 512 bytes).
+	MaxTokenLength int `yaml:"max_token_length"`
+	// Routes map requests (by host and path prefix) to upstreams and
+	// policies. Without routes, forward-auth uses one default route with
+	// GitLab membership checks and the proxy has nowhere to send requests.
+	Routes []RouteConfig `yaml:"routes"`
+}
+
+// LimitsConfig holds the default limit and its overrides. An override for
+// the token wins over one for its automation, which wins over the default.
+// There is no "unlimited": every limit must have a positive rate.
+type LimitsConfig struct {
+	// Default applies to every token without an override (default 2000 a
+	// minute with a burst of 2000, GitLab.com's authenticated API limit).
+	Default     *LimitConfig           `yaml:"default"`
+	Automations map[string]LimitConfig `yaml:"automations"`
+	Tokens      map[int64]LimitConfig  `yaml:"tokens"`
+}
+
+// LimitConfig is one limit: Rate requests per Period, bursts of Burst
+// (default Burst = Rate, Period = 1m).
+type LimitConfig struct {
+	Rate   int           `yaml:"rate"`
+	Period time.Duration `yaml:"period"`
+	Burst  int           `yaml:"burst"`
+}
+
+// LoopConfig configures the loop breaker; zero fields take the defaults of
+// ratelimit.BreakerConfig (more than 50 identical requests in 1 minute
+// trip it; the shape is then refused for 5 minutes).
+type LoopConfig struct {
+	Threshold int           `yaml:"threshold"`
+	Window    time.Duration `yaml:"window"`
+	Cooldown  time.Duration `yaml:"cooldown"`
+	MaxShapes int           `yaml:"max_shapes"`
+	// Suspend revokes a token whose loop trips the breaker (as the system,
+	// audited) instead of only refusing the looping request.
+	Suspend bool `yaml:"suspend"`
+	// BodyBytes is how much of a request body counts towards its shape
+	// (default 64 KiB); the length of a longer body counts too.
+	BodyBytes int `yaml:"body_bytes"`
+}
+
+// RouteConfig is one route: the requests it takes, where they go and
+// what they need.
+type RouteConfig struct {
+	// Name identifies the route in metrics and logs (required, unique).
+	Name string `yaml:"name"`
+	// Host, if set, restricts the route to that Host (without port).
+	Host string `yaml:"host"`
+	// PathPrefix restricts the route to paths below it (default "/").
+	PathPrefix string `yaml:"path_prefix"`
+	// Upstream is the base URL requests are forwarded to; empty for a
+	// route used by forward-auth only.
+	Upstream string `yaml:"upstream"`
+	// GitLab turns on membership checks of /api/v4/projects/:id/… and
+	// /api/v4/groups/:id/… paths.
+	GitLab bool `yaml:"gitlab"`
+	// Credential references the upstream credential the proxy injects:
+	// "env:NAME" or "file:PATH" (the vault adds its own references).
+	Credential string `yaml:"credential"`
+	// CredentialHeader is the header it is sent in (default PRIVATE-TOKEN);
+	// CredentialPrefix is put before it (e.g. "Bearer " for Authorization).
+	CredentialHeader string `yaml:"credential_header"`
+	CredentialPrefix string `yaml:"credential_prefix"`
+	// Timeout bounds the wait for the upstream's response headers (default
+	// 60s); DialTimeout the connection (default 10s).
+	Timeout     time.Duration `yaml:"timeout"`
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// Rules override the default scope policy (reads need read_api or api,
+	// writes need api); the first rule that matches wins.
+	Rules []RuleConfig `yaml:"rules"`
+}
+
+// RuleConfig sets the scopes a method and path pattern need. The pattern
+// is matched against the URL-escaped path, segment by segment: ":name"
+// matches one segment, a final "*" matches the rest (or nothing). An empty
+// method or "*" matches every method.
+type RuleConfig struct {
+	Method string `yaml:"method"`
+	Path   string `yaml:"path"`
+	// Scopes the call needs: any one of them, weakest first (the first is
+	// recorded as the scope the call needed).
+	Scopes []string `yaml:"scopes"`
+	// Deny refuses the route to every token.
+	Deny bool `yaml:"deny"`
+}
+
+// DefaultEnvoyPrefix is where Envoy ext_authz sends original requests.
+const DefaultEnvoyPrefix = "/-/auth/envoy"
+
+// DefaultLimit is GitLab.com's authenticated API limit.
+var defaultLimit = botgate.Limit{Rate: 2000, Period: time.Minute, Burst: 2000}
+
+// ParseConfig reads a YAML configuration, refusing unknown fields.
+func ParseConfig(data []byte) (*FileConfig, error) {
+	var c FileConfig
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, botgate.E("gateway.ParseConfig", botgate.Invalid("config", "gateway configuration: %v", err))
+	}
+	return &c, nil
+}
+
+// LoadConfig reads and parses the configuration file at path.
+func LoadConfig(path string) (*FileConfig, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, botgate.E("gateway.LoadConfig", botgate.KindInvalid, err)
+	}
+	return ParseConfig(data)
+}
+
+// compiled is a validated configuration.
+type compiled struct {
+	trusted         []netip.Prefix
+	envoyPrefix     string
+	allowQueryToken bool
+	defaultLimit    botgate.Limit
+	tokenLimits     map[int64]botgate.Limit
+	autoLimits      map[string]botgate.Limit
+	breaker         ratelimit.BreakerConfig
+	suspend         bool
+	bodyBytes       int
+	webhooks        map[string]string
+	membershipTTL   time.Duration
+	membershipMax   int
+	flushEvery      time.Duration
+	maxTokenLen     int
+	routes          []*route
+}
+
+func (c *FileConfig) compile() (*compiled, error) {
+	const op = "gateway.New"
+	bad := func(field, format string, args ...any) error {
+		return botgate.E(op, botgate.Invalid(field, format, args...))
+	}
+	out := &compiled{
+		envoyPrefix:     strings.TrimSuffix(c.EnvoyPrefix, "/"),
+		allowQueryToken: c.AllowQueryToken,
+		defaultLimit:    defaultLimit,
+		tokenLimits:     map[int64]botgate.Limit{},
+		autoLimits:      map[string]botgate.Limit{},
+		breaker: ratelimit.BreakerConfig{Threshold: c.Loop.Threshold, Window: c.Loop.Window,
+			Cooldown: c.Loop.Cooldown, MaxShapes: c.Loop.MaxShapes},
+		suspend:       c.Loop.Suspend,
+		bodyBytes:     c.Loop.BodyBytes,
+		webhooks:      map[string]string{},
+		membershipTTL: c.MembershipTTL,
+		membershipMax: c.MembershipCacheSize,
+		flushEvery:    c.UsageFlushInterval,
+		maxTokenLen:   c.MaxTokenLength,
+	}
+	if out.envoyPrefix == "" {
+		out.envoyPrefix = DefaultEnvoyPrefix
+	}
+	if !strings.HasPrefix(out.envoyPrefix, "/-/auth/") {
+		return nil, bad("envoy_prefix", "envoy_prefix must start with /-/auth/, got %q", c.EnvoyPrefix)
+	}
+	if out.bodyBytes <= 0 {
+		out.bodyBytes = 64 << 10
+	}
+	if out.membershipTTL <= 0 {
+		out.membershipTTL = 10 * time.Second
+	}
+	if out.membershipMax <= 0 {
+		out.membershipMax = 65536
+	}
+	if out.flushEvery <= 0 {
+		out.flushEvery = 10 * time.Second
+	}
+	if out.maxTokenLen <= 0 {
+		out.maxTokenLen = 512
+	}
+	for _, p := range c.TrustedProxies {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return nil, bad("trusted_proxies", "trusted proxy %q is neither an address nor a CIDR prefix", p)
+			}
+			pfx = netip.PrefixFrom(a, a.BitLen())
+		}
+		out.trusted = append(out.trusted, pfx.Masked())
+	}
+	limit := func(field string, l LimitConfig) (botgate.Limit, error) {
+		if l.Period == 0 {
+			l.Period = time.Minute
+		}
+		if l.Burst == 0 {
+			l.Burst = l.Rate
+		}
+		bl := botgate.Limit{Rate: l.Rate, Period: l.Period, Burst: l.Burst}
+		if err := ratelimit.ValidateLimit(bl); err != nil {
+			return bl, bad(field, "%s: %s (there is no unlimited: give every token a positive rate)", field, botgate.MessageOf(err))
+		}
+		return bl, nil
+	}
+	var err error
+	if c.Limits.Default != nil {
+		if out.defaultLimit, err = limit("limits.default", *c.Limits.Default); err != nil {
+			return nil, err
+		}
+	}
+	for name, l := range c.Limits.Automations {
+		if out.autoLimits[name], err = limit("limits.automations."+name, l); err != nil {
+			return nil, err
+		}
+	}
+	for id, l := range c.Limits.Tokens {
+		if out.tokenLimits[id], err = limit(fmt.Sprintf("limits.tokens.%d", id), l); err != nil {
+			return nil, err
+		}
+	}
+	for team, u := range c.Webhooks {
+		pu, err := url.Parse(u)
+		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return nil, bad("webhooks", "the webhook of %q is not an http(s) URL", team)
+		}
+		out.webhooks[strings.ToLower(strings.Trim(team, "/"))] = u
+	}
+	routes := c.Routes
+	if len(routes) == 0 {
+		routes = []RouteConfig{{Name: "default", GitLab: true}}
+	}
+	names := map[string]bool{}
+	for i, rc := range routes {
+		r, err := compileRoute(rc)
+		if err != nil {
+			return nil, botgate.E(op, fmt.Errorf("routes[%d]: %w", i, err))
+		}
+		if names[r.name] {
+			return nil, bad("routes", "route name %q is used twice", r.name)
+		}
+		names[r.name] = true
+		out.routes = append(out.routes, r)
+	}
+	return out, nil
+}
+
+// limitFor returns the limit of a token.
+func (c *compiled) limitFor(t *botgate.Token) botgate.Limit {
+	if l, ok := c.tokenLimits[t.ID]; ok {
+		return l
+	}
+	if t.Automation != "" {
+		if l, ok := c.autoLimits[t.Automation]; ok {
+			return l
+		}
+	}
+	return c.defaultLimit
+}
+
+// trustedPeer reports whether addr is a configured proxy.
+func (c *compiled) trustedPeer(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	for _, p := range c.trusted {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,375 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/httpapi"
+	"github.com/botgate/botgate/ratelimit"
+)
+
+// LoopBreaker is the loop breaker's contract (ratelimit.Breaker in memory;
+// a shared one can satisfy it too): Observe counts one request of a shape
+// from a token and says whether it belongs to a runaway loop.
+type LoopBreaker interface {
+	Observe(ctx context.Context, tokenKey, shape string) (ratelimit.Verdict, error)
+}
+
+// Options are what a Gateway is built from. Authority and Store are
+// required.
+type Options struct {
+	Authority *authority.Service
+	Store     botgate.Store
+	// Config is the gateway configuration; nil for the defaults.
+	Config *FileConfig
+	// Limiter enforces per-token limits (default: ratelimit.Memory).
+	Limiter botgate.Limiter
+	// Breaker is the loop breaker (default: a ratelimit.Breaker built from
+	// Config.Loop).
+	Breaker LoopBreaker
+	// Credentials supplies upstream credentials (default:
+	// ConfigCredentials reading Getenv and files).
+	Credentials CredentialSource
+	Getenv      func(string) string
+	Clock       botgate.Clock
+	Logger      *slog.Logger
+	// WebhookClient posts loop webhooks (default: a client with a 10s
+	// timeout).
+	WebhookClient *http.Client
+}
+
+// Gateway decides on third-party API requests for forward-auth proxies
+// (ForwardAuth) and forwards them itself (Proxy). Create it with New and
+// stop it with Close, which writes pending usage.
+type Gateway struct {
+	auth    *authority.Service
+	store   botgate.Store
+	cfg     *compiled
+	limiter botgate.Limiter
+	breaker LoopBreaker
+	creds   CredentialSource
+	clock   botgate.Clock
+	log     *slog.Logger
+	webhook *http.Client
+	members *memberships
+	usage   *usageBuffer
+	metrics *metrics
+	counts  [2]map[string]prometheus.Counter
+	latency [2]prometheus.Observer
+	proxies map[*route]http.Handler
+	// fallback serves forward-auth requests no configured route matches:
+	// the default policy, with GitLab membership checks.
+	fallback *route
+
+	stop      context.CancelFunc
+	bg        sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// The decision modes, for metrics.
+const (
+	modeAuth = iota
+	modeProxy
+)
+
+var modeNames = [2]string{"auth", "proxy"}
+
+// New validates the configuration and returns a Gateway with its
+// background work (usage flushing, limiter and breaker janitors) running.
+// Errors are KindInvalid, naming the offending configuration field.
+func New(o Options) (*Gateway, error) {
+	const op = "gateway.New"
+	if o.Authority == nil || o.Store == nil {
+		return nil, botgate.E(op, botgate.Invalid("options", "the gateway needs an authority and a store"))
+	}
+	fc := o.Config
+	if fc == nil {
+		fc = &FileConfig{}
+	}
+	cfg, err := fc.compile()
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{
+		auth: o.Authority, store: o.Store, cfg: cfg, limiter: o.Limiter, breaker: o.Breaker,
+		creds: o.Credentials, clock: o.Clock, log: o.Logger, webhook: o.WebhookClient,
+		metrics: newMetrics(),
+	}
+	if g.clock == nil {
+		g.clock = botgate.SystemClock{}
+	}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	if g.webhook == nil {
+		g.webhook = &http.Client{Timeout: 10 * time.Second}
+	}
+	if g.creds == nil {
+		g.creds = &ConfigCredentials{Getenv: o.Getenv}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	g.stop = cancel
+	if g.limiter == nil {
+		m := ratelimit.NewMemory(g.clock)
+		g.limiter = m
+		g.goBG(func() { _ = m.Run(ctx, time.Minute) })
+	}
+	if g.breaker == nil {
+		b, err := ratelimit.NewBreaker(g.clock, cfg.breaker)
+		if err != nil {
+			cancel()
+			return nil, botgate.E(op, err)
+		}
+		g.breaker = b
+		g.goBG(func() { _ = b.Run(ctx, time.Minute) })
+	}
+	for i, mode := range modeNames {
+		g.counts[i] = map[string]prometheus.Counter{}
+		for _, r := range []string{resultAllowed, resultUnauthenticated, resultForbidden, resultRateLimited,
+			resultLoop, resultInvalid, resultNoRoute, resultError} {
+			g.counts[i][r] = g.metrics.decisions.WithLabelValues(mode, r)
+		}
+		g.latency[i] = g.metrics.latency.WithLabelValues(mode)
+	}
+	g.members = newMemberships(o.Store, cfg.membershipTTL, cfg.membershipMax)
+	g.usage = newUsageBuffer(maxUsageKeys, g.metrics.usageDropped)
+	g.proxies = make(map[*route]http.Handler)
+	g.fallback = &route{name: "default", prefix: "/", gitlab: true}
+	for _, rt := range cfg.routes {
+		if rt.upstream != nil {
+			g.proxies[rt] = g.newProxy(rt)
+		}
+	}
+	g.goBG(func() { g.flushLoop(ctx, cfg.flushEvery) })
+	return g, nil
+}
+
+func (g *Gateway) goBG(fn func()) {
+	g.bg.Add(1)
+	go func() {
+		defer g.bg.Done()
+		fn()
+	}()
+}
+
+// Close stops background work, waits for webhooks in flight and writes
+// pending usage.
+func (g *Gateway) Close() error {
+	var err error
+	g.closeOnce.Do(func() {
+		g.stop()
+		g.bg.Wait()
+		err = g.FlushUsage(context.Background())
+	})
+	return err
+}
+
+// PurgeMemberships forgets cached membership answers, so that a change of
+// memberships takes effect at once.
+func (g *Gateway) PurgeMemberships() { g.members.purge() }
+
+// decision is the outcome of decide.
+type decision struct {
+	id       *authority.Identity
+	route    *route
+	limit    botgate.LimitResult
+	hasLimit bool
+	// retryAfter, when set, overrides Retry-After (loop refusals).
+	retryAfter time.Duration
+	err        error
+	result     string
+}
+
+// decide runs the checks on one request: path, token, loop breaker, rate
+// limit, scope policy and resource membership, in that order.
+func (g *Gateway) decide(ctx context.Context, o *original, rt *route) (d decision) {
+	d.route = rt
+	segs, err := splitPath(o.path)
+	if err != nil {
+		return d.fail(err, resultInvalid)
+	}
+	if o.token == "" {
+		return d.fail(errNoToken, resultUnauthenticated)
+	}
+	id, err := g.auth.Authenticate(ctx, o.token, authority.RequestMeta{IP: o.ip, UserAgent: o.userAgent})
+	if err != nil {
+		if botgate.IsKind(err, botgate.KindUnauthenticated) {
+			return d.fail(err, resultUnauthenticated)
+		}
+		return d.fail(err, resultError)
+	}
+	d.id = id
+	key := tokenKey(id.Token.ID)
+	limit := g.cfg.limitFor(id.Token)
+
+	// The loop breaker looks first, so that a blocked loop does not spend
+	// the token's budget: its other requests carry on.
+	var shape string
+	if o.bodyLen != -1 {
+		shape = ratelimit.Shape(o.method, o.path, o.rawQuery+"\x00len="+strconv.FormatInt(o.bodyLen, 10), o.body)
+	} else {
+		shape = ratelimit.Shape(o.method, o.path, o.rawQuery, o.body)
+	}
+	v, err := g.breaker.Observe(ctx, key, shape)
+	if err != nil {
+		return d.fail(err, resultError)
+	}
+	if v.Denied() {
+		if res, err := g.limiter.Allow(ctx, key, limit, 0); err == nil {
+			d.limit, d.hasLimit = res, true
+		}
+		d.retryAfter = v.RetryAfter
+		return d.fail(g.loopDetected(ctx, o, segs, rt, id, shape, v), resultLoop)
+	}
+
+	res, err := g.limiter.Allow(ctx, key, limit, 1)
+	if err != nil {
+		return d.fail(err, resultError)
+	}
+	d.limit, d.hasLimit = res, true
+	if !res.Allowed {
+		g.metrics.limiterDenials.Inc()
+		return d.fail(botgate.Errorf(botgate.KindRateLimited,
+			"This token has exceeded its rate limit of %d requests per minute. Try again in %s.",
+			ratelimit.PerMinute(limit), ceilDuration(res.RetryAfter)), resultRateLimited)
+	}
+
+	pol := rt.policyFor(o.method, segs)
+	if pol.deny {
+		return d.fail(botgate.Errorf(botgate.KindForbidden, "403 Forbidden - the gateway does not allow %s on this route", o.method), resultForbidden)
+	}
+	if !id.Token.Scopes.HasAny(pol.scopes...) {
+		return d.fail(&botgate.Error{Kind: botgate.KindForbidden, Reason: botgate.ReasonInsufficientScope,
+			Message: pol.scopes.String()}, resultForbidden)
+	}
+	if rt.gitlab && !(id.User.Admin && id.User.Active()) {
+		if typ, ref, ok := resourceRef(segs); ok {
+			level, err := g.members.level(ctx, id.User.ID, typ, ref, g.clock.Now())
+			if err != nil {
+				return d.fail(err, resultError)
+			}
+			if level <= botgate.NoAccess {
+				return d.fail(botgate.Errorf(botgate.KindForbidden,
+					"403 Forbidden - this token's user is not a member of this %s", typ), resultForbidden)
+			}
+		}
+	}
+	pattern := pol.pattern
+	if pattern == "" {
+		pattern = normalize(segs)
+	}
+	var needed botgate.Scope
+	if len(pol.scopes) > 0 {
+		needed = pol.scopes[0]
+	}
+	g.usage.note(id.Token.ID, o.method, pattern, needed, g.clock.Now())
+	d.result = resultAllowed
+	return d
+}
+
+func (d decision) fail(err error, result string) decision {
+	d.err, d.result = err, result
+	return d
+}
+
+func tokenKey(id int64) string { return "token:" + strconv.FormatInt(id, 10) }
+
+// ceilDuration rounds d up to a whole second, at least one.
+func ceilDuration(d time.Duration) time.Duration {
+	s := (d + time.Second - 1) / time.Second
+	return max(s, 1) * time.Second
+}
+
+// writeDecision writes the headers every decision carries and, for a
+// refusal, the GitLab-style error body. It reports whether the request
+// was allowed.
+func (g *Gateway) writeDecision(w http.ResponseWriter, r *http.Request, d decision) bool {
+	h := w.Header()
+	if d.hasLimit {
+		ratelimit.Headers(h, d.limit, g.clock.Now())
+	}
+	if d.err == nil {
+		return true
+	}
+	if d.retryAfter > 0 {
+		h.Set(ratelimit.HeaderRetryAfter, strconv.FormatInt(int64(ceilDuration(d.retryAfter)/time.Second), 10))
+	}
+	if d.result == resultError {
+		g.log.Error("gateway decision failed", "method", r.Method, "path", r.URL.Path, "err", d.err)
+	}
+	httpapi.WriteError(w, d.err)
+	return false
+}
+
+// observe records the decision's metrics.
+func (g *Gateway) observe(mode int, result string, start time.Time) {
+	if c, ok := g.counts[mode][result]; ok {
+		c.Inc()
+	}
+	g.latency[mode].Observe(time.Since(start).Seconds())
+}
+
+// ForwardAuth returns the forward-auth handler, to be mounted at /-/auth
+// and below (the Envoy prefix). It answers 200 with X-Botgate-User,
+// X-Botgate-Token-Id, X-Botgate-Automation and X-Botgate-Scopes when the
+// original request may proceed; 401, 403 or 429 with a GitLab-style JSON
+// body when not; and the rate-limit headers on every decision about a
+// valid token.
+func (g *Gateway) ForwardAuth() http.Handler {
+	return http.HandlerFunc(g.serveAuth)
+}
+
+func (g *Gateway) serveAuth(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	o, err := forwardAuthOriginal(r, g.cfg)
+	if err != nil {
+		g.writeDecision(w, r, decision{err: err, result: resultInvalid})
+		g.observe(modeAuth, resultInvalid, start)
+		return
+	}
+	o.ip = clientIP(r.RemoteAddr, r.Header, g.cfg)
+	o.token, err = tokenOf(r.Header, o.rawQuery, g.cfg)
+	if err != nil && !errors.Is(err, errNoToken) {
+		result := resultUnauthenticated
+		if botgate.IsKind(err, botgate.KindInvalid) {
+			result = resultInvalid
+		}
+		g.writeDecision(w, r, decision{err: err, result: result})
+		g.observe(modeAuth, result, start)
+		return
+	}
+	// Envoy may send the body (with_request_body); nginx and Traefik do
+	// not. It counts towards the request's shape.
+	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
+		head, complete, err := readBody(r.Body, r.ContentLength, g.cfg.bodyBytes)
+		if err != nil {
+			g.writeDecision(w, r, decision{err: botgate.Invalid("body", "the request body could not be read completely"), result: resultInvalid})
+			g.observe(modeAuth, resultInvalid, start)
+			return
+		}
+		o.setBody(head, complete, r.ContentLength, g.cfg.bodyBytes)
+	}
+	rt := matchRoute(g.cfg.routes, o.host, o.path)
+	if rt == nil {
+		rt = g.fallback
+	}
+	d := g.decide(r.Context(), &o, rt)
+	if g.writeDecision(w, r, d) {
+		h := w.Header()
+		h.Set(HeaderUser, d.id.User.Username)
+		h.Set(HeaderTokenID, strconv.FormatInt(d.id.Token.ID, 10))
+		h.Set(HeaderAutomation, d.id.Token.Automation)
+		h.Set(HeaderScopes, d.id.Token.Scopes.String())
+		w.WriteHeader(http.StatusOK)
+	}
+	g.observe(modeAuth, d.result, start)
+}

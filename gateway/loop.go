@@ -1,0 +1,201 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/ratelimit"
+)
+
+// LoopEvent is the JSON body of the webhook posted to a token's owning
+// team when the token trips the loop breaker. It holds no secret.
+type LoopEvent struct {
+	Event        string    `json:"event"` // "gateway.loop_tripped"
+	Time         time.Time `json:"time"`
+	TokenID      int64     `json:"token_id"`
+	TokenName    string    `json:"token_name"`
+	Automation   string    `json:"automation,omitempty"`
+	Username     string    `json:"username"`
+	Team         string    `json:"team,omitempty"` // the owning group's full path
+	Method       string    `json:"method"`
+	Route        string    `json:"route"`
+	Shape        string    `json:"shape"`
+	Count        int       `json:"count"`
+	Threshold    int       `json:"threshold"`
+	WindowSecs   float64   `json:"window_seconds"`
+	BlockedUntil time.Time `json:"blocked_until"`
+	Suspended    bool      `json:"suspended"`
+	IP           string    `json:"ip,omitempty"`
+}
+
+// loopDetected handles a request the breaker denied: on a trip it records
+// the one audit event, suspends the token if configured and tells the
+// owning team; it returns the 429 error for the caller.
+func (g *Gateway) loopDetected(ctx context.Context, o *original, segs []string, rt *route, id *authority.Identity,
+	shape string, v ratelimit.Verdict) error {
+	now := g.clock.Now()
+	until := now.Add(v.RetryAfter)
+	pattern := rt.policyFor(o.method, segs).pattern
+	if pattern == "" {
+		pattern = normalize(segs)
+	}
+	suspended := false
+	if v.Outcome == ratelimit.Tripped {
+		g.metrics.loopTrips.Inc()
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		var err error
+		suspended, err = g.auth.RecordGatewayEvent(actx, authority.GatewayEvent{
+			Action: authority.ActionGatewayLoopTripped, Token: id.Token, User: id.User,
+			IP: o.ip, UserAgent: o.userAgent,
+			Details: map[string]string{
+				"method": o.method, "route": pattern, "shape": shape,
+				"count": strconv.Itoa(v.Count), "threshold": strconv.Itoa(v.Threshold),
+				"window": v.Window.String(), "blocked_until": until.UTC().Format(time.RFC3339),
+				"route_name": rt.name,
+			},
+			Suspend:       g.cfg.suspend,
+			SuspendReason: "runaway loop detected by the gateway",
+		})
+		cancel()
+		if err != nil {
+			g.log.Error("recording a loop trip", "token_id", id.Token.ID, "err", err)
+		}
+		if suspended {
+			g.metrics.suspensions.Inc()
+		}
+		g.log.Warn("runaway loop cut off", "token_id", id.Token.ID, "automation", id.Token.Automation,
+			"method", o.method, "route", pattern, "count", v.Count, "suspended", suspended)
+		ev := LoopEvent{
+			Event: authority.ActionGatewayLoopTripped, Time: now.UTC(), TokenID: id.Token.ID, TokenName: id.Token.Name,
+			Automation: id.Token.Automation, Username: id.User.Username, Method: o.method, Route: pattern,
+			Shape: shape, Count: v.Count, Threshold: v.Threshold, WindowSecs: v.Window.Seconds(),
+			BlockedUntil: until.UTC(), Suspended: suspended, IP: o.ip,
+		}
+		g.goBG(func() { g.notify(ev, id) })
+	} else {
+		g.metrics.loopBlocked.Inc()
+	}
+	what := fmt.Sprintf("Loop detected: this token sent the same request (%s %s, shape %s) %d times within %s; "+
+		"more than %d identical requests in that time is treated as a runaway loop.",
+		o.method, pattern, shape, v.Count, humanDuration(v.Window), v.Threshold)
+	var msg string
+	if suspended {
+		msg = what + " The token has been suspended (revoked) and its owners told; ask them for a new token once the loop is fixed."
+	} else {
+		msg = what + fmt.Sprintf(" This request is refused until %s (%s); the token's other requests are not affected.",
+			until.UTC().Format(time.RFC3339), humanDuration(ceilDuration(v.RetryAfter)))
+	}
+	return &botgate.Error{Op: "gateway.loop", Kind: botgate.KindRateLimited, Reason: botgate.ReasonLoopDetected, Message: msg}
+}
+
+// humanDuration writes d for people: "5 minutes", "90 seconds".
+func humanDuration(d time.Duration) string {
+	switch {
+	case d >= time.Minute && d%time.Minute == 0:
+		return plural(int64(d/time.Minute), "minute")
+	case d >= time.Second && d%time.Second == 0:
+		return plural(int64(d/time.Second), "second")
+	}
+	return d.String()
+}
+
+func plural(n int64, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.FormatInt(n, 10) + " " + unit + "s"
+}
+
+// notify posts the loop event to the owning team's webhook, if one is
+// configured. Failures are logged and counted, never retried forever.
+func (g *Gateway) notify(ev LoopEvent, id *authority.Identity) {
+	if len(g.cfg.webhooks) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	team, url := g.webhookFor(ctx, id)
+	if url == "" {
+		return
+	}
+	ev.Team = team
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			break
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("User-Agent", "botgate-gateway")
+		req.Header.Set("X-Botgate-Event", ev.Event)
+		resp, err := g.webhook.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode < 300 {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			attempt = 3
+		case <-time.After(time.Duration(attempt+1) * 500 * time.Millisecond):
+		}
+	}
+	g.metrics.webhookErrors.Inc()
+	// The URL may embed a secret (chat webhooks do): log the team only.
+	g.log.Error("loop webhook not delivered", "team", team, "token_id", ev.TokenID)
+}
+
+// webhookFor finds the webhook of the token's owning team: the group of
+// its project or group (for resource tokens) or the owner of its user
+// (service accounts), or the nearest group above it with a webhook; else
+// the "*" webhook.
+func (g *Gateway) webhookFor(ctx context.Context, id *authority.Identity) (team, url string) {
+	owner := id.Token.Resource
+	if owner.IsZero() {
+		owner = id.User.Owner
+	}
+	var paths []string
+	_ = g.store.View(ctx, func(tx botgate.Tx) error {
+		groupID := int64(0)
+		switch owner.Type {
+		case botgate.ProjectResource:
+			p, err := tx.Project(ctx, owner.ID)
+			if err != nil {
+				return err
+			}
+			groupID = p.NamespaceID
+		case botgate.GroupResource:
+			groupID = owner.ID
+		}
+		for depth := 0; groupID != 0 && depth < 32; depth++ {
+			gr, err := tx.Group(ctx, groupID)
+			if err != nil {
+				return err
+			}
+			paths = append(paths, gr.FullPath)
+			groupID = gr.ParentID
+		}
+		return nil
+	})
+	if len(paths) > 0 {
+		team = paths[0]
+	}
+	for _, p := range paths {
+		if u, ok := g.cfg.webhooks[strings.ToLower(p)]; ok {
+			return team, u
+		}
+	}
+	return team, g.cfg.webhooks["*"]
+}

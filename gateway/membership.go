@@ -1,0 +1,115 @@
+package gateway
+
+import (
+	"context"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/authority"
+)
+
+// memberships answers "may this user reach this project or group?" from
+// the store, caching answers for a short TTL in a bounded map.
+type memberships struct {
+	store botgate.Store
+	ttl   time.Duration
+	max   int
+
+	mu sync.RWMutex
+	m  map[memberKey]memberAnswer
+}
+
+type memberKey struct {
+	userID int64
+	typ    botgate.ResourceType
+	ref    string // the escaped path segment: an id or an encoded full path
+}
+
+type memberAnswer struct {
+	level   botgate.AccessLevel
+	expires time.Time
+}
+
+func newMemberships(store botgate.Store, ttl time.Duration, max int) *memberships {
+	return &memberships{store: store, ttl: ttl, max: max, m: make(map[memberKey]memberAnswer)}
+}
+
+// level returns the user's effective access level on the resource the
+// escaped reference names; NoAccess if the resource does not exist.
+func (c *memberships) level(ctx context.Context, userID int64, typ botgate.ResourceType, ref string, now time.Time) (botgate.AccessLevel, error) {
+	k := memberKey{userID, typ, ref}
+	c.mu.RLock()
+	a, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok && now.Before(a.expires) {
+		return a.level, nil
+	}
+	level, err := c.load(ctx, userID, typ, ref, now)
+	if err != nil {
+		return 0, err
+	}
+	c.mu.Lock()
+	if len(c.m) >= c.max {
+		for k, v := range c.m {
+			if !now.Before(v.expires) {
+				delete(c.m, k)
+			}
+		}
+		if len(c.m) >= c.max {
+			clear(c.m) // bounded: start over rather than grow
+		}
+	}
+	c.m[k] = memberAnswer{level: level, expires: now.Add(c.ttl)}
+	c.mu.Unlock()
+	return level, nil
+}
+
+func (c *memberships) load(ctx context.Context, userID int64, typ botgate.ResourceType, ref string, now time.Time) (botgate.AccessLevel, error) {
+	level := botgate.NoAccess
+	err := c.store.View(ctx, func(tx botgate.Tx) error {
+		r := botgate.Resource{Type: typ}
+		if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+			r.ID = id
+		} else {
+			path, err := url.PathUnescape(ref)
+			if err != nil {
+				return nil
+			}
+			switch typ {
+			case botgate.ProjectResource:
+				p, err := tx.ProjectByPath(ctx, path)
+				if botgate.IsKind(err, botgate.KindNotFound) {
+					return nil
+				} else if err != nil {
+					return err
+				}
+				r.ID = p.ID
+			case botgate.GroupResource:
+				g, err := tx.GroupByPath(ctx, path)
+				if botgate.IsKind(err, botgate.KindNotFound) {
+					return nil
+				} else if err != nil {
+					return err
+				}
+				r.ID = g.ID
+			}
+		}
+		l, err := authority.AccessOn(ctx, tx, userID, r, now)
+		if botgate.IsKind(err, botgate.KindNotFound) {
+			return nil
+		}
+		level = l
+		return err
+	})
+	return level, err
+}
+
+// purge forgets every answer.
+func (c *memberships) purge() {
+	c.mu.Lock()
+	clear(c.m)
+	c.mu.Unlock()
+}

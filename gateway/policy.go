@@ -1,0 +1,311 @@
+package gateway
+
+import (
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/botgate/botgate"
+)
+
+// route is a compiled RouteConfig.
+type route struct {
+	name        string
+	host        string
+	prefix      string
+	upstream    *url.URL // nil: forward-auth only
+	gitlab      bool
+	credential  string
+	credHeader  string
+	credPrefix  string
+	timeout     time.Duration
+	dialTimeout time.Duration
+	rules       []rule
+}
+
+// Name returns the route's configured name.
+func (r *route) Name() string { return r.name }
+
+// rule is a compiled RuleConfig.
+type rule struct {
+	method  string // "" for any
+	pattern string
+	segs    []string
+	rest    bool // the pattern ends in "*"
+	scopes  botgate.Scopes
+	deny    bool
+}
+
+func compileRoute(rc RouteConfig) (*route, error) {
+	bad := func(field, format string, args ...any) error { return botgate.Invalid(field, format, args...) }
+	if rc.Name == "" {
+		return nil, bad("name", "a route needs a name")
+	}
+	r := &route{
+		name:        rc.Name,
+		host:        strings.ToLower(rc.Host),
+		prefix:      rc.PathPrefix,
+		gitlab:      rc.GitLab,
+		credential:  rc.Credential,
+		credHeader:  rc.CredentialHeader,
+		credPrefix:  rc.CredentialPrefix,
+		timeout:     rc.Timeout,
+		dialTimeout: rc.DialTimeout,
+	}
+	if r.prefix == "" {
+		r.prefix = "/"
+	}
+	if !strings.HasPrefix(r.prefix, "/") {
+		return nil, bad("path_prefix", "route %q: path_prefix must start with /", rc.Name)
+	}
+	if r.credHeader == "" {
+		r.credHeader = "PRIVATE-TOKEN"
+	}
+	if r.timeout <= 0 {
+		r.timeout = 60 * time.Second
+	}
+	if r.dialTimeout <= 0 {
+		r.dialTimeout = 10 * time.Second
+	}
+	if rc.Upstream != "" {
+		u, err := url.Parse(rc.Upstream)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, bad("upstream", "route %q: upstream %q is not an http(s) URL", rc.Name, rc.Upstream)
+		}
+		r.upstream = u
+	}
+	if rc.Credential != "" && !strings.HasPrefix(rc.Credential, "env:") && !strings.HasPrefix(rc.Credential, "file:") &&
+		!strings.Contains(rc.Credential, ":") {
+		return nil, bad("credential", "route %q: credential must be a reference such as env:NAME or file:PATH, never the secret itself", rc.Name)
+	}
+	for i, rc2 := range rc.Rules {
+		ru, err := compileRule(rc2)
+		if err != nil {
+			return nil, bad("rules", "route %q rule %d: %s", rc.Name, i, botgate.MessageOf(err))
+		}
+		r.rules = append(r.rules, ru)
+	}
+	return r, nil
+}
+
+func compileRule(rc RuleConfig) (rule, error) {
+	ru := rule{method: strings.ToUpper(rc.Method), pattern: rc.Path, deny: rc.Deny}
+	if ru.method == "*" {
+		ru.method = ""
+	}
+	if !strings.HasPrefix(rc.Path, "/") {
+		return ru, botgate.Invalid("path", "path pattern %q must start with /", rc.Path)
+	}
+	segs := strings.Split(rc.Path[1:], "/")
+	if segs[len(segs)-1] == "*" {
+		ru.rest = true
+		segs = segs[:len(segs)-1]
+	}
+	for _, s := range segs {
+		if s == "*" {
+			return ru, botgate.Invalid("path", "in %q, * may only end a pattern", rc.Path)
+		}
+	}
+	ru.segs = segs
+	switch {
+	case rc.Deny && len(rc.Scopes) > 0:
+		return ru, botgate.Invalid("scopes", "a deny rule takes no scopes")
+	case rc.Deny:
+	default:
+		if len(rc.Scopes) == 0 {
+			return ru, botgate.Invalid("scopes", "a rule needs scopes (any one of them is enough) or deny: true")
+		}
+		for _, s := range rc.Scopes {
+			sc := botgate.Scope(strings.TrimSpace(s))
+			if !sc.Known() {
+				return ru, botgate.Invalid("scopes", "unknown scope %q", s)
+			}
+			ru.scopes = append(ru.scopes, sc) // kept in the written order: weakest first
+		}
+	}
+	return ru, nil
+}
+
+// matches reports whether the rule matches the method and the escaped
+// path's segments.
+func (ru *rule) matches(method string, segs []string) bool {
+	if ru.method != "" && ru.method != method {
+		return false
+	}
+	if len(segs) < len(ru.segs) || (!ru.rest && len(segs) != len(ru.segs)) {
+		return false
+	}
+	for i, p := range ru.segs {
+		if strings.HasPrefix(p, ":") {
+			if segs[i] == "" {
+				return false
+			}
+			continue
+		}
+		if p != segs[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Scopes needed by default: reads need read_api or api, writes need api.
+var (
+	readScopes  = botgate.Scopes{botgate.ScopeReadAPI, botgate.ScopeAPI}
+	writeScopes = botgate.Scopes{botgate.ScopeAPI}
+)
+
+// policy is what a request needs.
+type policy struct {
+	scopes  botgate.Scopes // any one of them; weakest first
+	deny    bool
+	pattern string // the matched rule's pattern, or "" to normalize the path
+}
+
+// policyFor returns the policy for the method and path segments.
+func (r *route) policyFor(method string, segs []string) policy {
+	for i := range r.rules {
+		ru := &r.rules[i]
+		if ru.matches(method, segs) {
+			return policy{scopes: ru.scopes, deny: ru.deny, pattern: ru.pattern}
+		}
+	}
+	switch method {
+	case "GET", "HEAD", "OPTIONS":
+		return policy{scopes: readScopes}
+	}
+	return policy{scopes: writeScopes}
+}
+
+// matchRoute returns the first route for the host and path, or nil.
+func matchRoute(routes []*route, host, path string) *route {
+	if h, _, ok := strings.Cut(host, ":"); ok {
+		host = h
+	}
+	for _, r := range routes {
+		if r.host != "" && !strings.EqualFold(r.host, host) {
+			continue
+		}
+		if strings.HasPrefix(path, r.prefix) {
+			return r
+		}
+	}
+	return nil
+}
+
+// splitPath checks an escaped path and returns its segments (still
+// escaped), without the leading slash. It refuses anything that is not an
+// absolute path, and path traversal: a segment that is, or decodes once or
+// twice to something containing, "." or ".." as a path element.
+func splitPath(escaped string) ([]string, error) {
+	if !strings.HasPrefix(escaped, "/") {
+		return nil, botgate.Invalid("path", "the request path must start with /")
+	}
+	if strings.ContainsAny(escaped, "\\\x00") {
+		return nil, botgate.Invalid("path", "the request path contains a backslash or a NUL byte")
+	}
+	segs := strings.Split(escaped[1:], "/")
+	for _, s := range segs {
+		if traverses(s) {
+			return nil, botgate.Invalid("path", "path traversal is not allowed")
+		}
+		if strings.IndexByte(s, '%') < 0 {
+			continue
+		}
+		d, err := url.PathUnescape(s)
+		if err != nil {
+			return nil, botgate.Invalid("path", "the request path is not validly escaped")
+		}
+		if traverses(d) || strings.ContainsAny(d, "\\\x00") {
+			return nil, botgate.Invalid("path", "path traversal is not allowed")
+		}
+		if strings.IndexByte(d, '%') >= 0 {
+			if dd, err := url.PathUnescape(d); err == nil && (traverses(dd) || strings.ContainsAny(dd, "\\\x00")) {
+				return nil, botgate.Invalid("path", "path traversal (double-encoded) is not allowed")
+			}
+		}
+	}
+	return segs, nil
+}
+
+// traverses reports whether s, split at '/', has a "." or ".." element.
+func traverses(s string) bool {
+	for {
+		el, rest, more := strings.Cut(s, "/")
+		if el == "." || el == ".." {
+			return true
+		}
+		if !more {
+			return false
+		}
+		s = rest
+	}
+}
+
+// resourceRef returns the project or group a GitLab API path addresses:
+// /api/v4/projects/:id/… or /api/v4/groups/:id/…, with a numeric id or a
+// URL-encoded full path. ok is false for other paths.
+func resourceRef(segs []string) (typ botgate.ResourceType, ref string, ok bool) {
+	if len(segs) < 4 || segs[0] != "api" || segs[1] != "v4" || segs[3] == "" {
+		return "", "", false
+	}
+	switch segs[2] {
+	case "projects":
+		typ = botgate.ProjectResource
+	case "groups":
+		typ = botgate.GroupResource
+	default:
+		return "", "", false
+	}
+	return typ, segs[3], true
+}
+
+// normalize turns a path into a route pattern for usage records:
+// resource ids and paths, numbers, hex digests and encoded paths become
+// parameters, so that the calls of one endpoint count together and no
+// identifier values are recorded.
+func normalize(segs []string) string {
+	var b strings.Builder
+	for i, s := range segs {
+		b.WriteByte('/')
+		switch {
+		case i > 0 && (segs[i-1] == "projects" || segs[i-1] == "groups" || segs[i-1] == "users" ||
+			segs[i-1] == "namespaces") && s != "":
+			b.WriteString(":id")
+		case isDigits(s):
+			b.WriteString(":id")
+		case len(s) >= 7 && len(s) <= 64 && isHex(s) && !isDigits(s):
+			b.WriteString(":sha")
+		case strings.IndexByte(s, '%') >= 0 || len(s) > 64:
+			b.WriteString(":param")
+		default:
+			b.WriteString(s)
+		}
+	}
+	if len(segs) == 0 {
+		return "/"
+	}
+	return b.String()
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,222 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/ratelimit"
+)
+
+// proxyState is what the handler decided, handed to the ReverseProxy hooks
+// through the request's context.
+type proxyState struct {
+	d          decision
+	credHeader string
+	credValue  string
+	trusted    bool // the peer is a trusted proxy: keep its X-Forwarded-*
+}
+
+type proxyStateKey struct{}
+
+// Proxy returns the reverse proxy handler: each request is matched to a
+// route, decided on exactly as ForwardAuth decides, and if allowed
+// forwarded to the route's upstream with the caller's token removed and
+// the route's upstream credential put in its place.
+func (g *Gateway) Proxy() http.Handler { return http.HandlerFunc(g.serveProxy) }
+
+func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	path := r.URL.EscapedPath()
+	rt := matchRoute(g.cfg.routes, r.Host, path)
+	var proxy http.Handler
+	if rt != nil {
+		proxy = g.proxies[rt]
+	}
+	if proxy == nil {
+		writeStatus(w, http.StatusNotFound, "404 Not Found - no gateway route for this host and path")
+		g.observe(modeProxy, resultNoRoute, start)
+		return
+	}
+	o := original{method: r.Method, path: path, rawQuery: r.URL.RawQuery, host: r.Host,
+		ip: clientIP(r.RemoteAddr, r.Header, g.cfg), userAgent: r.UserAgent(), bodyLen: -1}
+	var err error
+	o.token, err = tokenOf(r.Header, o.rawQuery, g.cfg)
+	if err != nil && !errors.Is(err, errNoToken) {
+		result := resultUnauthenticated
+		if botgate.IsKind(err, botgate.KindInvalid) {
+			result = resultInvalid
+		}
+		g.writeDecision(w, r, decision{err: err, result: result})
+		g.observe(modeProxy, result, start)
+		return
+	}
+	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
+		head, complete, err := readBody(r.Body, r.ContentLength, g.cfg.bodyBytes)
+		if err != nil {
+			// The client went away mid-body (or sent a broken one):
+			// nothing is forwarded.
+			g.writeDecision(w, r, decision{err: botgate.Invalid("body", "the request body could not be read completely"), result: resultInvalid})
+			g.observe(modeProxy, resultInvalid, start)
+			return
+		}
+		o.setBody(head, complete, r.ContentLength, g.cfg.bodyBytes)
+		r.Body = &restoredBody{head: head, rest: r.Body, complete: complete}
+	}
+	d := g.decide(r.Context(), &o, rt)
+	if !g.writeDecision(w, r, d) {
+		g.observe(modeProxy, d.result, start)
+		return
+	}
+	st := &proxyState{d: d}
+	st.credHeader, st.credValue, err = g.creds.Credential(r.Context(), Route{
+		Name: rt.name, Upstream: rt.upstream.String(), Credential: rt.credential, Header: rt.credHeader, Prefix: rt.credPrefix,
+	}, d.id)
+	if err != nil {
+		g.log.Error("upstream credential unavailable", "route", rt.name, "err", err)
+		writeStatus(w, http.StatusBadGateway, "502 Bad Gateway - the upstream credential of route "+rt.name+" is not available")
+		g.observe(modeProxy, resultError, start)
+		return
+	}
+	if a, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		st.trusted = g.cfg.trustedPeer(a.Addr())
+	}
+	g.observe(modeProxy, d.result, start)
+	proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), proxyStateKey{}, st)))
+}
+
+// newProxy builds the route's ReverseProxy.
+func (g *Gateway) newProxy(rt *route) http.Handler {
+	tr := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           (&net.Dialer{Timeout: rt.dialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: rt.timeout,
+		ExpectContinueTimeout: time.Second,
+	}
+	return &httputil.ReverseProxy{
+		Transport:     tr,
+		FlushInterval: -1, // stream: flush every write
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			st, _ := pr.In.Context().Value(proxyStateKey{}).(*proxyState)
+			pr.SetURL(rt.upstream)
+			if st != nil && st.trusted {
+				pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
+			}
+			pr.SetXForwarded()
+			h := pr.Out.Header
+			h.Del(headerPrivateToken)
+			h.Del(headerAuth)
+			h.Del(headerJobToken)
+			for k := range h {
+				if strings.HasPrefix(k, "X-Botgate-") {
+					delete(h, k) // never let a caller speak for botgate
+				}
+			}
+			pr.Out.URL.RawQuery = stripQueryTokens(pr.Out.URL.RawQuery)
+			if st == nil {
+				return
+			}
+			id := st.d.id
+			h.Set(HeaderUser, id.User.Username)
+			h.Set(HeaderTokenID, strconv.FormatInt(id.Token.ID, 10))
+			if id.Token.Automation != "" {
+				h.Set(HeaderAutomation, id.Token.Automation)
+			}
+			if st.credHeader != "" {
+				h.Set(st.credHeader, st.credValue)
+			}
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			st, _ := resp.Request.Context().Value(proxyStateKey{}).(*proxyState)
+			if st == nil || !st.d.hasLimit {
+				return nil
+			}
+			for _, k := range []string{ratelimit.HeaderLimit, ratelimit.HeaderRemaining, ratelimit.HeaderObserved,
+				ratelimit.HeaderReset, ratelimit.HeaderResetTime} {
+				resp.Header.Del(k)
+			}
+			ratelimit.Headers(resp.Header, st.d.limit, g.clock.Now())
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() != nil {
+				// The client went away: nobody to answer.
+				return
+			}
+			kind, status, msg := "unavailable", http.StatusBadGateway, "502 Bad Gateway - the upstream of route "+rt.name+" is unavailable"
+			var ne net.Error
+			if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+				kind, status, msg = "timeout", http.StatusGatewayTimeout, "504 Gateway Timeout - the upstream of route "+rt.name+" did not answer in time"
+			}
+			g.metrics.upstreamErrors.WithLabelValues(rt.name, kind).Inc()
+			g.log.Warn("upstream request failed", "route", rt.name, "kind", kind, "err", err)
+			writeStatus(w, status, msg)
+		},
+		ErrorLog: nil,
+	}
+}
+
+// writeStatus writes a GitLab-style {"message": msg} body.
+func writeStatus(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, `{"message":`+strconv.Quote(msg)+"}\n")
+}
+
+// readBody reads up to limit bytes of a body, plus one to learn whether
+// there is more. It returns what it read and whether that is the whole
+// body; err is set if the body broke off (the client went away mid-body,
+// or sent a malformed chunk).
+func readBody(body io.Reader, contentLength int64, limit int) (buf []byte, complete bool, err error) {
+	size := limit + 1
+	if contentLength >= 0 && contentLength < int64(limit) {
+		size = int(contentLength) + 1
+	}
+	buf = make([]byte, size)
+	n := 0
+	for n < len(buf) {
+		m, err := body.Read(buf[n:])
+		n += m
+		if errors.Is(err, io.EOF) {
+			return buf[:n], true, nil
+		}
+		if err != nil {
+			return buf[:n], false, err
+		}
+	}
+	return buf[:n], false, nil
+}
+
+// restoredBody replays the bytes read for the breaker, then the rest.
+type restoredBody struct {
+	head     []byte
+	rest     io.ReadCloser
+	complete bool
+}
+
+func (p *restoredBody) Read(b []byte) (int, error) {
+	if len(p.head) > 0 {
+		n := copy(b, p.head)
+		p.head = p.head[n:]
+		return n, nil
+	}
+	if p.complete {
+		return 0, io.EOF
+	}
+	return p.rest.Read(b)
+}
+
+func (p *restoredBody) Close() error { return p.rest.Close() }

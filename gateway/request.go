@@ -1,0 +1,278 @@
+package gateway
+
+import (
+	"crypto/subtle"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+
+	"github.com/botgate/botgate"
+)
+
+// original is the request a decision is about.
+type original struct {
+	method    string
+	path      string // escaped
+	rawQuery  string
+	host      string
+	token     string
+	ip        string
+	userAgent string
+	body      []byte // the first bytes of the body, for the loop breaker
+	bodyLen   int64  // the body's length if longer than body, else -1
+}
+
+// Header names.
+const (
+	headerPrivateToken = "Private-Token"
+	headerJobToken     = "Job-Token"
+	headerAuth         = "Authorization"
+
+	HeaderUser       = "X-Botgate-User"
+	HeaderTokenID    = "X-Botgate-Token-Id"
+	HeaderAutomation = "X-Botgate-Automation"
+	HeaderScopes     = "X-Botgate-Scopes"
+)
+
+// queryTokenParams are the query parameters GitLab takes a token from.
+var queryTokenParams = []string{"private_token", "access_token"}
+
+// errNoToken is the answer to a request without credentials.
+var errNoToken = &botgate.Error{Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenUnknown, Message: "401 Unauthorized"}
+
+// tokenOf extracts the caller's token from PRIVATE-TOKEN, Authorization:
+// Bearer or JOB-TOKEN (and, if allowed, the query). Several different
+// tokens, an overlong one, or one in the query when not allowed are
+// refused.
+func tokenOf(h http.Header, rawQuery string, c *compiled) (string, error) {
+	var found string
+	add := func(v string) error {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			return nil
+		}
+		if len(v) > c.maxTokenLen {
+			return &botgate.Error{Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenMalformed, Message: "401 Unauthorized"}
+		}
+		if found != "" && subtle.ConstantTimeCompare([]byte(found), []byte(v)) != 1 {
+			return &botgate.Error{Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenMalformed,
+				Message: "401 Unauthorized - several different tokens were presented"}
+		}
+		found = v
+		return nil
+	}
+	for _, v := range h.Values(headerPrivateToken) {
+		if err := add(v); err != nil {
+			return "", err
+		}
+	}
+	for _, v := range h.Values(headerAuth) {
+		scheme, cred, ok := strings.Cut(strings.TrimSpace(v), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return "", &botgate.Error{Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenMalformed,
+				Message: "401 Unauthorized - use Authorization: Bearer <token>"}
+		}
+		if err := add(cred); err != nil {
+			return "", err
+		}
+	}
+	for _, v := range h.Values(headerJobToken) {
+		if err := add(v); err != nil {
+			return "", err
+		}
+	}
+	if hasQueryToken(rawQuery) {
+		if !c.allowQueryToken {
+			return "", &botgate.Error{Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenMalformed,
+				Message: "401 Unauthorized - tokens in the URL are refused (they end up in logs): send it in the PRIVATE-TOKEN or Authorization header"}
+		}
+		q, err := url.ParseQuery(rawQuery)
+		if err != nil {
+			return "", botgate.Invalid("query", "the query string is malformed")
+		}
+		for _, p := range queryTokenParams {
+			for _, v := range q[p] {
+				if err := add(v); err != nil {
+					return "", err
+				}
+			}
+		}
+	}
+	if found == "" {
+		return "", errNoToken
+	}
+	return found, nil
+}
+
+// hasQueryToken reports whether the raw query has a token parameter.
+func hasQueryToken(rawQuery string) bool {
+	if rawQuery == "" {
+		return false
+	}
+	for _, p := range queryTokenParams {
+		for i := 0; ; {
+			j := strings.Index(rawQuery[i:], p+"=")
+			if j < 0 {
+				break
+			}
+			j += i
+			if j == 0 || rawQuery[j-1] == '&' || rawQuery[j-1] == ';' {
+				return true
+			}
+			i = j + 1
+		}
+	}
+	return false
+}
+
+// stripQueryTokens removes the token parameters from a raw query, leaving
+// the rest untouched.
+func stripQueryTokens(rawQuery string) string {
+	if !hasQueryToken(rawQuery) {
+		return rawQuery
+	}
+	parts := strings.Split(rawQuery, "&")
+	out := parts[:0]
+	for _, p := range parts {
+		name, _, _ := strings.Cut(p, "=")
+		if n, err := url.QueryUnescape(name); err == nil && (n == "private_token" || n == "access_token") {
+			continue
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, "&")
+}
+
+// clientIP returns the client's address: the peer's, unless the peer is a
+// trusted proxy, in which case the rightmost untrusted X-Forwarded-For
+// entry (or X-Real-IP).
+func clientIP(remoteAddr string, h http.Header, c *compiled) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	peer = peer.Unmap()
+	if len(c.trusted) == 0 || !c.trustedPeer(peer) {
+		return peer.String()
+	}
+	xff := h.Values("X-Forwarded-For")
+	for i := len(xff) - 1; i >= 0; i-- {
+		hops := strings.Split(xff[i], ",")
+		for j := len(hops) - 1; j >= 0; j-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(hops[j]))
+			if err != nil {
+				return peer.String() // malformed: believe nothing further
+			}
+			a = a.Unmap()
+			if !c.trustedPeer(a) {
+				return a.String()
+			}
+			peer = a
+		}
+	}
+	if rip := h.Get("X-Real-Ip"); rip != "" {
+		if a, err := netip.ParseAddr(strings.TrimSpace(rip)); err == nil {
+			return a.Unmap().String()
+		}
+	}
+	return peer.String()
+}
+
+// forwardAuthOriginal reads the original request of a forward-auth call:
+// nginx auth_request (X-Original-Method, X-Original-URI), Traefik
+// ForwardAuth (X-Forwarded-Method, X-Forwarded-Uri, X-Forwarded-Host) or
+// Envoy ext_authz HTTP (the request's own method and path below the Envoy
+// prefix).
+func forwardAuthOriginal(r *http.Request, c *compiled) (original, error) {
+	o := original{host: r.Host, userAgent: r.UserAgent(), bodyLen: -1}
+	switch {
+	case r.Header.Get("X-Original-Uri") != "":
+		o.method = r.Header.Get("X-Original-Method")
+		if o.method == "" {
+			o.method = r.Method
+		}
+		if h := r.Header.Get("X-Original-Host"); h != "" {
+			o.host = h
+		} else if h := r.Header.Get("X-Forwarded-Host"); h != "" {
+			o.host = h
+		}
+		if err := setURI(&o, r.Header.Get("X-Original-Uri")); err != nil {
+			return o, err
+		}
+	case r.Header.Get("X-Forwarded-Uri") != "":
+		o.method = r.Header.Get("X-Forwarded-Method")
+		if o.method == "" {
+			o.method = r.Method
+		}
+		if h := r.Header.Get("X-Forwarded-Host"); h != "" {
+			o.host = h
+		}
+		if err := setURI(&o, r.Header.Get("X-Forwarded-Uri")); err != nil {
+			return o, err
+		}
+	case strings.HasPrefix(r.URL.Path, c.envoyPrefix+"/") || r.URL.Path == c.envoyPrefix:
+		o.method = r.Method
+		o.path = strings.TrimPrefix(r.URL.EscapedPath(), c.envoyPrefix)
+		if o.path == "" {
+			o.path = "/"
+		}
+		o.rawQuery = r.URL.RawQuery
+	default:
+		return o, botgate.Invalid("request", "the forward-auth request does not say which request it is about: "+
+			"send X-Original-Method and X-Original-URI (nginx), X-Forwarded-Method and X-Forwarded-Uri (Traefik), "+
+			"or use the Envoy prefix %s", c.envoyPrefix)
+	}
+	if !validMethod(o.method) {
+		return o, botgate.Invalid("method", "the original method is not a valid HTTP method")
+	}
+	return o, nil
+}
+
+// setURI splits a request URI into the escaped path and the raw query.
+func setURI(o *original, uri string) error {
+	if !strings.HasPrefix(uri, "/") || strings.ContainsAny(uri, " \t\r\n") {
+		return botgate.Invalid("uri", "the original URI must be an absolute path")
+	}
+	path, query, _ := strings.Cut(uri, "?")
+	if i := strings.IndexByte(query, '#'); i >= 0 {
+		query = query[:i]
+	}
+	o.path, o.rawQuery = path, query
+	return nil
+}
+
+// validMethod reports whether m is an HTTP token of at most 16 bytes.
+func validMethod(m string) bool {
+	if m == "" || len(m) > 16 {
+		return false
+	}
+	for i := 0; i < len(m); i++ {
+		c := m[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// setBody records the body's first bytes for the loop breaker: all of it
+// if it is complete, else the first limit bytes and the body's length
+// (-2 if unknown), so that long bodies that differ only after the prefix
+// still differ when their lengths do.
+func (o *original) setBody(head []byte, complete bool, contentLength int64, limit int) {
+	if complete {
+		o.body, o.bodyLen = head, -1
+		return
+	}
+	o.body = head[:min(len(head), limit)]
+	o.bodyLen = contentLength
+	if o.bodyLen < 0 {
+		o.bodyLen = -2
+	}
+}
