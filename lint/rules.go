@@ -274,10 +274,15 @@ func excessScopes(s *Snapshot, _ Config) []Finding {
 		if !narrower {
 			continue
 		}
-		days := int(t.Usage.Until.Sub(t.Usage.Since).Hours() / 24)
+		window := "in under a day"
+		if days := daysBetween(t.Usage.Since, t.Usage.Until); days == 1 {
+			window = "over 1 day"
+		} else if days > 1 {
+			window = fmt.Sprintf("over %d days", days)
+		}
 		out = append(out, Finding{Subject: tokenSubject(t), Position: declaredPosition(s, t.Automation), Suggested: least,
-			Message: fmt.Sprintf("%s holds scopes %s but its %d calls over %d days only needed %s: set `scopes: [%s]`",
-				t.label(), botgate.NormalizeScopes(t.Scopes), t.Usage.Calls(), days, least, strings.Join(least.Strings(), ", "))})
+			Message: fmt.Sprintf("%s holds scopes %s but its %d calls %s only needed %s: set `scopes: [%s]`",
+				t.label(), botgate.NormalizeScopes(t.Scopes), t.Usage.Calls(), window, least, strings.Join(least.Strings(), ", "))})
 	}
 	return out
 }

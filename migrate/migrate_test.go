@@ -2,10 +2,12 @@ package migrate
 
 import (
 	"bytes"
+	"compress/gzip"
 	"flag"
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -349,6 +351,34 @@ func TestRead(t *testing.T) {
 			}
 			tt.check(t, r)
 		})
+	}
+}
+
+func TestReadGzip(t *testing.T) {
+	var plain, packed bytes.Buffer
+	if err := GenerateSampleLog(&plain, 9, 300); err != nil {
+		t.Fatal(err)
+	}
+	zw := gzip.NewWriter(&packed)
+	if _, err := zw.Write(plain.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Read(bytes.NewReader(plain.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Read(&packed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) != 300 || !reflect.DeepEqual(a, b) {
+		t.Errorf("gzip read %d requests, plain %d, equal %v", len(b), len(a), reflect.DeepEqual(a, b))
+	}
+	if _, err := Read(bytes.NewReader([]byte{0x1f, 0x8b, 0, 0})); !botgate.IsKind(err, botgate.KindInvalid) {
+		t.Errorf("broken gzip: %v", err)
 	}
 }
 

@@ -9,6 +9,7 @@ package migrate
 
 import (
 	"bufio"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -107,10 +108,22 @@ const MaxLineSize = 1 << 20
 // Read parses a request log, one JSON object per line, in either format:
 // GitLab's api_json.log (fields time, method, path, route, status, ua or
 // user_agent, remote_ip, meta.caller_id, meta.project, ...) or botgate's
-// UsageRecord. Blank lines are skipped. A malformed line is a KindInvalid
+// UsageRecord, plain or gzip-compressed. Blank lines are skipped. A malformed line is a KindInvalid
 // error naming its line number; no line content is echoed, since logs may
 // hold secrets.
 func Read(r io.Reader) ([]Request, error) {
+	br := bufio.NewReader(r)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		// A rotated log (api_json.log.1.gz).
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, botgate.E("migrate.Read", botgate.KindInvalid, err)
+		}
+		defer zr.Close()
+		r = zr
+	} else {
+		r = br
+	}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), MaxLineSize)
 	var out []Request
