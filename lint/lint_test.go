@@ -538,3 +538,27 @@ func TestTokenFromStore(t *testing.T) {
 		t.Errorf("rules %v, want %v", ids, want)
 	}
 }
+
+// TestSnapshotJSON: a snapshot written as JSON (say by `botgate lint
+// --snapshot`) reads back to the same findings.
+func TestSnapshotJSON(t *testing.T) {
+	s := sharedBotSnapshot(t)
+	data, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Snapshot
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	var a, b bytes.Buffer
+	if err := Run(s, Config{}).WriteJSON(&a); err != nil {
+		t.Fatal(err)
+	}
+	if err := Run(&back, Config{}).WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	if a.String() != b.String() {
+		t.Errorf("findings differ after a JSON round trip:\n%s\n---\n%s", a.String(), b.String())
+	}
+}
