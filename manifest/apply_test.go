@@ -2,6 +2,8 @@ package manifest
 
 import (
 	"bytes"
+	"fmt"
+	"log/slog"
 	"context"
 	"strings"
 	"testing"
@@ -148,5 +150,22 @@ func TestApplyTreatsAlreadyDoneAsDone(t *testing.T) {
 	}
 	if _, err := Apply(context.Background(), c, ap, nil); err != nil {
 		t.Errorf("apply failed on an already revoked token: %v", err)
+	}
+}
+
+func TestIssuedNeverLogsSecret(t *testing.T) {
+	is := Issued{Automation: "danger-review", TokenID: 12, Secret: "glpat-very-secret-value"}
+	var b bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&b, nil))
+	log.Info("issued", "token", is)
+	log.Info("issued", slog.Any("token", is))
+	text := slog.New(slog.NewTextHandler(&b, nil))
+	text.Info("issued", "token", is)
+	out := b.String() + is.String() + fmt.Sprint(is) + fmt.Sprintf("%+v", is)
+	if strings.Contains(out, is.Secret) {
+		t.Errorf("secret leaked: %s", out)
+	}
+	if !strings.Contains(b.String(), `"token_id":12`) {
+		t.Errorf("log lacks the token id: %s", b.String())
 	}
 }

@@ -243,6 +243,27 @@ func TestPlanDrift(t *testing.T) {
 				t.Errorf("new expiry %v, want %v", c.Actions[0].Token.ExpiresAt, want)
 			}
 		}},
+		{"kind and target changed", func(s *State, m *Manifest) {
+			a := m.Automation("realtime-triage")
+			a.Kind, a.Groups, a.Projects = KindProjectToken, nil, []string{"gitlab-org/gitlab"}
+		}, []Op{OpPutAutomation, OpReplaceToken}, func(t *testing.T, c *Changes) {
+			var fields []string
+			for _, d := range c.Actions[1].Diffs {
+				fields = append(fields, d.Field+":"+d.From+"->"+d.To)
+			}
+			want := []string{"kind:group_access->project_access", "target:group gitlab-org->project gitlab-org/gitlab"}
+			if !slices.Equal(fields, want) {
+				t.Errorf("diffs %v, want %v", fields, want)
+			}
+		}},
+		{"service account swapped", func(s *State, m *Manifest) {
+			m.Automation("async-retrospectives").ServiceAccount = "pipeline-bot"
+		}, []Op{OpSetMember, OpReplaceToken, OpRemoveMember, OpRemoveMember, OpRemoveMember}, func(t *testing.T, c *Changes) {
+			// pipeline-bot is already on two of the three projects.
+			if d := c.Actions[1].Diffs; len(d) != 1 || d[0].Field != "service_account" || d[0].From != "tooling-bot" {
+				t.Errorf("diffs = %+v", d)
+			}
+		}},
 		{"rate limit changed", func(s *State, m *Manifest) {
 			m.Automation("danger-review").RateLimit = "900/min"
 		}, []Op{OpPutAutomation}, func(t *testing.T, c *Changes) {
