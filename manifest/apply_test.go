@@ -2,9 +2,9 @@ package manifest
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
-	"context"
 	"strings"
 	"testing"
 
