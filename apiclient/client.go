@@ -73,9 +73,13 @@ func New(r Resolved, o Options) (*gitlab.Client, error) {
 // maxErrorBody bounds how much of an error body is kept.
 const maxErrorBody = 64 << 10
 
-// keepBody buffers the body of 404 responses so that it can still be read
-// after client-go has closed it (client-go replaces any 404 with its
-// ErrNotFound sentinel and discards GitLab's message).
+// keptMessageHeader is a response header, set only inside this client, that
+// carries the message of a 404 body.
+const keptMessageHeader = "X-Botgate-Cli-Not-Found-Message"
+
+// keepBody keeps the message of 404 responses, which client-go replaces
+// with its ErrNotFound sentinel, dropping GitLab's words (e.g. "404 Project
+// Not Found"): it stores the message in a response header for Explain.
 type keepBody struct{ next http.RoundTripper }
 
 func (k keepBody) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -86,6 +90,13 @@ func (k keepBody) RoundTrip(req *http.Request) (*http.Response, error) {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(b))
+	if msg := strings.Join(strings.Fields(parseBody(b).text), " "); msg != "" {
+		resp.Header = resp.Header.Clone()
+		if resp.Header == nil {
+			resp.Header = http.Header{}
+		}
+		resp.Header.Set(keptMessageHeader, msg)
+	}
 	return resp, nil
 }
 
@@ -125,8 +136,8 @@ func Explain(err error, resp *gitlab.Response, what string) error {
 	var hdr http.Header
 	if resp != nil && resp.Response != nil {
 		hdr = resp.Header
-		if status == http.StatusNotFound && resp.Body != nil {
-			body, _ = io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		if m := resp.Header.Get(keptMessageHeader); m != "" && status == http.StatusNotFound {
+			body, _ = json.Marshal(map[string]string{"message": m})
 		}
 	}
 	if er.Response != nil {

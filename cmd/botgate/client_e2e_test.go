@@ -1,0 +1,474 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// decode parses a command's JSON output into v, failing on invalid JSON.
+func decode[T any](t *testing.T, r cliResult) T {
+	t.Helper()
+	var v T
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("output is not the expected JSON: %v\n%v", err, r)
+	}
+	if dec.More() {
+		t.Fatalf("trailing output after the JSON value:\n%v", r)
+	}
+	return v
+}
+
+// noSecretKey checks that a JSON output has no "token" key anywhere.
+func noSecretKey(t *testing.T, r cliResult) {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil {
+		t.Fatalf("invalid JSON: %v\n%v", err, r)
+	}
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if _, ok := v["token"]; ok {
+				t.Errorf("JSON output carries a token:\n%v", r)
+			}
+			for _, x := range v {
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(v)
+}
+
+func fileMode(t *testing.T, path string) os.FileMode {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Mode().Perm()
+}
+
+// TestCLIEndToEnd drives a real botgate server through the CLI, which uses
+// the GitLab Go client: the typical session of docs/cli.md and more.
+func TestCLIEndToEnd(t *testing.T) {
+	srv := startServer(t)
+	adminFile := filepath.Join(srv.dir, "admin.token")
+	expires := time.Now().UTC().AddDate(0, 0, 30).Format("2006-01-02")
+	admin := newSession(t, nil)
+	var secrets []struct {
+		name, secret string
+		printed      int // how many outputs may show it
+	}
+	remember := func(name, secret string, printed int) {
+		if !strings.HasPrefix(secret, "glpat-") {
+			t.Fatalf("%s: %q is not a glpat- token", name, secret)
+		}
+		secrets = append(secrets, struct {
+			name, secret string
+			printed      int
+		}{name, secret, printed})
+	}
+	var sessions []*session
+	sessions = append(sessions, admin)
+
+	t.Run("login", func(t *testing.T) {
+		r := admin.ok("login", "--url", srv.url+"/", "--token-file", adminFile)
+		if !strings.Contains(r.stdout, "Logged in to "+srv.url+" as root") {
+			t.Errorf("login output:\n%v", r)
+		}
+		cred := filepath.Join(admin.env["XDG_CONFIG_HOME"], "botgate", "credentials.json")
+		if m := fileMode(t, cred); m != 0o600 {
+			t.Errorf("credentials file mode %v, want 0600", m)
+		}
+		me := decode[userView](t, admin.ok("user", "whoami", "--output", "json"))
+		if me.Username != "root" || !me.IsAdmin || me.Bot {
+			t.Errorf("whoami = %+v, want the admin root", me)
+		}
+	})
+
+	var projectID int64
+	t.Run("groups and projects", func(t *testing.T) {
+		g := decode[groupView](t, admin.ok("group", "create", "--name", "Team A", "--path", "team-a", "-o", "json"))
+		if g.FullPath != "team-a" || g.Name != "Team A" || g.ID == 0 {
+			t.Errorf("group = %+v", g)
+		}
+		sub := decode[groupView](t, admin.ok("group", "create", "--name", "Platform", "--parent", "team-a", "-o", "json"))
+		if sub.FullPath != "team-a/platform" || sub.ParentID != g.ID {
+			t.Errorf("subgroup = %+v, want team-a/platform under %d", sub, g.ID)
+		}
+		p := decode[projectView](t, admin.ok("project", "create", "--namespace", "team-a", "--name", "App", "-o", "json"))
+		if p.PathWithNamespace != "team-a/app" || p.NamespaceID != g.ID {
+			t.Errorf("project = %+v", p)
+		}
+		projectID = p.ID
+		shown := decode[projectView](t, admin.ok("project", "show", "team-a/app", "-o", "json"))
+		if shown.ID != p.ID {
+			t.Errorf("project show by path: %+v, want id %d", shown, p.ID)
+		}
+		golden(t, "group_show.txt", admin.ok("group", "show", "team-a/platform").stdout)
+		list := decode[[]groupView](t, admin.ok("group", "list", "--all", "-o", "json"))
+		if len(list) < 2 {
+			t.Errorf("group list has %d groups, want at least 2", len(list))
+		}
+	})
+
+	var deploy tokenView
+	t.Run("project access token", func(t *testing.T) {
+		r := admin.ok("token", "create", "--project", "team-a/app", "--name", "ci-deploy", "--scopes", "api",
+			"--access-level", "developer", "--expires-at", expires, "--description", "deploys app", "-o", "json")
+		deploy = decode[tokenView](t, r)
+		if deploy.Kind != "project" || deploy.AccessLevel != 30 || deploy.Name != "ci-deploy" || !deploy.Active ||
+			deploy.ExpiresAt == nil || *deploy.ExpiresAt != expires || deploy.Description != "deploys app" {
+			t.Errorf("created token = %+v", deploy)
+		}
+		remember("ci-deploy", deploy.Token, 1)
+
+		file := filepath.Join(t.TempDir(), "reader.token")
+		r = admin.ok("token", "create", "--project", fmt.Sprint(projectID), "--name", "ci-reader", "--scopes", "read_api",
+			"--access-level", "reporter", "--token-file", file)
+		if m := fileMode(t, file); m != 0o600 {
+			t.Errorf("--token-file mode %v, want 0600", m)
+		}
+		b, _ := os.ReadFile(file)
+		remember("ci-reader", strings.TrimSpace(string(b)), 0)
+		golden(t, "token_create_file.txt", strings.ReplaceAll(r.stdout, file, "<FILE>"))
+
+		// The bot uses its own token.
+		bot := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": deploy.Token})
+		sessions = append(sessions, bot)
+		me := decode[userView](t, bot.ok("user", "whoami", "-o", "json"))
+		if !me.Bot || me.Name != "ci-deploy" || me.ID != deploy.UserID {
+			t.Errorf("the bot's whoami = %+v, want bot %d named ci-deploy", me, deploy.UserID)
+		}
+		self := bot.ok("token", "show", "self", "-o", "json")
+		noSecretKey(t, self)
+		if v := decode[tokenView](t, self); v.ID != deploy.ID {
+			t.Errorf("token show self = %+v, want id %d", v, deploy.ID)
+		}
+
+		list := admin.ok("token", "list", "--project", "team-a/app", "-o", "json")
+		noSecretKey(t, list)
+		views := decode[[]tokenView](t, list)
+		if len(views) != 2 {
+			t.Fatalf("project token list has %d tokens, want 2:\n%v", len(views), list)
+		}
+		golden(t, "token_list_project.txt", admin.ok("token", "list", "--project", "team-a/app").stdout)
+		golden(t, "token_show_project.json", admin.ok("token", "show", fmt.Sprint(deploy.ID), "--project", "team-a/app", "-o", "json").stdout)
+
+		members := decode[[]memberView](t, admin.ok("member", "list", "--project", "team-a/app", "-o", "json"))
+		found := false
+		for _, m := range members {
+			if m.ID == deploy.UserID {
+				found = m.AccessLevel == 30 && m.Role == "developer"
+			}
+		}
+		if !found {
+			t.Errorf("the bot %d is not a developer member of team-a/app: %+v", deploy.UserID, members)
+		}
+	})
+
+	t.Run("rotate and revoke", func(t *testing.T) {
+		r := admin.ok("token", "rotate", fmt.Sprint(deploy.ID), "--project", "team-a/app", "--expires-at", expires, "-o", "json")
+		rotated := decode[tokenView](t, r)
+		if rotated.ID == deploy.ID || rotated.Name != "ci-deploy" || rotated.UserID != deploy.UserID || rotated.Token == deploy.Token {
+			t.Errorf("rotated = %+v, want a new id and secret for the same bot", rotated)
+		}
+		remember("ci-deploy rotated", rotated.Token, 1)
+
+		old := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": deploy.Token})
+		sessions = append(sessions, old)
+		old.fail(exitAuth, []string{"botgate login"}, "user", "whoami")
+
+		cur := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": rotated.Token})
+		sessions = append(sessions, cur)
+		cur.ok("user", "whoami")
+
+		r = admin.ok("token", "revoke", fmt.Sprint(rotated.ID), "--project", "team-a/app")
+		if !strings.Contains(r.stdout, fmt.Sprintf("Revoked project access token %d", rotated.ID)) {
+			t.Errorf("revoke output:\n%v", r)
+		}
+		cur.fail(exitAuth, []string{"botgate login"}, "user", "whoami")
+		gone := decode[[]tokenView](t, admin.ok("token", "list", "--project", "team-a/app", "--state", "active", "-o", "json"))
+		for _, v := range gone {
+			if v.ID == rotated.ID || v.ID == deploy.ID {
+				t.Errorf("revoked token %d still listed as active", v.ID)
+			}
+		}
+	})
+
+	t.Run("group access token", func(t *testing.T) {
+		v := decode[tokenView](t, admin.ok("token", "create", "--group", "team-a", "--name", "triage", "--scopes", "read_api",
+			"--access-level", "reporter", "--expires-at", expires, "-o", "json"))
+		if v.Kind != "group" || v.AccessLevel != 20 {
+			t.Errorf("group token = %+v", v)
+		}
+		remember("triage", v.Token, 1)
+		list := decode[[]tokenView](t, admin.ok("token", "list", "--group", "team-a", "-o", "json"))
+		if len(list) != 1 || list[0].ID != v.ID {
+			t.Errorf("group token list = %+v, want just %d", list, v.ID)
+		}
+		admin.ok("token", "revoke", fmt.Sprint(v.ID), "--group", "team-a")
+	})
+
+	t.Run("service account", func(t *testing.T) {
+		sa := decode[serviceAccountView](t, admin.ok("service-account", "create", "--group", "team-a", "--name", "release-bot", "-o", "json"))
+		if sa.ID == 0 || sa.Name != "release-bot" {
+			t.Fatalf("service account = %+v", sa)
+		}
+		list := decode[[]serviceAccountView](t, admin.ok("sa", "list", "--group", "team-a", "-o", "json"))
+		if len(list) != 1 || list[0].ID != sa.ID {
+			t.Errorf("service accounts = %+v, want just %d", list, sa.ID)
+		}
+		id := fmt.Sprint(sa.ID)
+		v := decode[tokenView](t, admin.ok("service-account", "token", "create", id, "--group", "team-a", "--name", "release",
+			"--scopes", "api", "--expires-at", expires, "-o", "json"))
+		if v.UserID != sa.ID || v.Kind != "service_account" {
+			t.Errorf("service account token = %+v", v)
+		}
+		remember("release", v.Token, 1)
+		toks := decode[[]tokenView](t, admin.ok("token", "list", "--service-account", id, "--group", "team-a", "-o", "json"))
+		if len(toks) != 1 || toks[0].ID != v.ID {
+			t.Errorf("service account tokens = %+v, want just %d", toks, v.ID)
+		}
+		shown := decode[tokenView](t, admin.ok("token", "show", fmt.Sprint(v.ID), "--service-account", id, "--group", "team-a", "-o", "json"))
+		if shown.ID != v.ID {
+			t.Errorf("token show = %+v", shown)
+		}
+		rot := decode[tokenView](t, admin.ok("service-account", "token", "rotate", id, fmt.Sprint(v.ID), "--group", "team-a", "-o", "json"))
+		remember("release rotated", rot.Token, 1)
+		admin.ok("service-account", "token", "revoke", id, fmt.Sprint(rot.ID), "--group", "team-a")
+		active := decode[[]tokenView](t, admin.ok("service-account", "token", "list", id, "--group", "team-a", "--state", "active", "-o", "json"))
+		if len(active) != 0 {
+			t.Errorf("active tokens after revoke: %+v", active)
+		}
+	})
+
+	t.Run("users and members", func(t *testing.T) {
+		u := decode[userView](t, admin.ok("user", "create", "--username", "alice", "--name", "Alice", "--email", "alice@example.com", "-o", "json"))
+		if u.Username != "alice" || u.Bot || u.IsAdmin {
+			t.Errorf("user = %+v", u)
+		}
+		if got := decode[userView](t, admin.ok("user", "show", "alice", "-o", "json")); got.ID != u.ID {
+			t.Errorf("user show alice = %+v, want id %d", got, u.ID)
+		}
+		admin.ok("member", "add", "alice", "--project", "team-a/app", "--access-level", "developer")
+		members := decode[[]memberView](t, admin.ok("member", "list", "--project", "team-a/app", "-o", "json"))
+		if !hasMember(members, u.ID, 30) {
+			t.Errorf("alice is not a developer of team-a/app: %+v", members)
+		}
+		admin.ok("member", "remove", "alice", "--project", "team-a/app")
+		members = decode[[]memberView](t, admin.ok("member", "list", "--project", "team-a/app", "-o", "json"))
+		if hasMember(members, u.ID, 0) {
+			t.Errorf("alice is still a member: %+v", members)
+		}
+
+		// A personal token for alice, made by the admin, then alice's own.
+		pat := decode[tokenView](t, admin.ok("token", "create", "--user", fmt.Sprint(u.ID), "--name", "laptop", "--scopes", "api",
+			"--expires-at", expires, "-o", "json"))
+		remember("alice laptop", pat.Token, 1)
+		list := decode[[]tokenView](t, admin.ok("token", "list", "--user", fmt.Sprint(u.ID), "--search", "lap", "-o", "json"))
+		if len(list) != 1 || list[0].ID != pat.ID {
+			t.Errorf("alice's tokens = %+v, want %d", list, pat.ID)
+		}
+
+		// alice logs in from stdin, rotates her own token: the stored
+		// credentials follow and the new secret is not printed.
+		alice := newSession(t, nil)
+		sessions = append(sessions, alice)
+		if r := alice.runIn(pat.Token+"\n", "login", "--url", srv.url); r.err != nil {
+			t.Fatalf("login from stdin:\n%v", r)
+		}
+		r := alice.ok("token", "rotate", "self")
+		if !strings.Contains(r.stdout, "stored credentials now hold the new token") || strings.Contains(r.stdout, "glpat-") {
+			t.Errorf("self rotation output:\n%v", r)
+		}
+		if me := decode[userView](t, alice.ok("user", "whoami", "-o", "json")); me.ID != u.ID {
+			t.Errorf("after self rotation whoami = %+v", me)
+		}
+		alice.ok("logout", "--revoke")
+		alice.fail(exitAuth, []string{"not logged in"}, "user", "whoami")
+	})
+
+	t.Run("secrets are shown only where they are created", func(t *testing.T) {
+		for _, s := range secrets {
+			n := 0
+			for _, sess := range sessions {
+				for _, r := range sess.seen {
+					if strings.Contains(r.all(), s.secret) {
+						n++
+						if !isSecretOutput(r.args) {
+							t.Errorf("%s's secret shown by: botgate %s", s.name, strings.Join(r.args, " "))
+						}
+					}
+				}
+			}
+			if n != s.printed {
+				t.Errorf("%s's secret shown %d times, want %d", s.name, n, s.printed)
+			}
+		}
+		if strings.Contains(srv.log.String(), "glpat-") {
+			t.Errorf("the server log shows a token")
+		}
+	})
+}
+
+// isSecretOutput reports whether a command is one that may print a secret.
+func isSecretOutput(args []string) bool {
+	for _, a := range args {
+		if a == "create" || a == "rotate" {
+			return true
+		}
+	}
+	return false
+}
+
+func hasMember(ms []memberView, id, level int64) bool {
+	for _, m := range ms {
+		if m.ID == id && (level == 0 || m.AccessLevel == level) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestCLIErrors checks that failures say what to do and exit with the
+// right status.
+func TestCLIErrors(t *testing.T) {
+	srv := startServer(t)
+	admin := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": srv.adminToken})
+	admin.ok("group", "create", "--name", "Team B", "--path", "team-b")
+	admin.ok("project", "create", "--namespace", "team-b", "--name", "svc")
+	reader := decode[tokenView](t, admin.ok("token", "create", "--project", "team-b/svc", "--name", "reader", "--scopes", "read_api",
+		"--access-level", "reporter", "-o", "json"))
+
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		code int
+		want []string
+	}{
+		{name: "not logged in", args: []string{"user", "whoami"}, code: exitAuth,
+			want: []string{"not logged in", "botgate login"}},
+		{name: "rejected token", env: map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": "glpat-not-a-real-token"},
+			args: []string{"user", "whoami"}, code: exitAuth,
+			want: []string{"the token was rejected (expired or revoked?): run botgate login"}},
+		{name: "unknown project", env: admin.env, args: []string{"project", "show", "nope/nope"}, code: exitNotFound,
+			want: []string{`project "nope/nope" not found`}},
+		{name: "unknown group for a token", env: admin.env,
+			args: []string{"token", "create", "--group", "nope", "--name", "x", "--scopes", "api", "--access-level", "guest"},
+			code: exitNotFound, want: []string{`group "nope"`, "not found"}},
+		{name: "unknown token", env: admin.env, args: []string{"token", "show", "999999"}, code: exitNotFound,
+			want: []string{"token 999999 not found"}},
+		{name: "read_api token cannot write", env: map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": reader.Token},
+			args: []string{"group", "create", "--name", "x"}, code: exitAuth, want: []string{"needs the api scope"}},
+		{name: "access level required", env: admin.env,
+			args: []string{"token", "create", "--project", "team-b/svc", "--name", "x", "--scopes", "api"}, code: exitUsage,
+			want: []string{"--access-level is required"}},
+		{name: "bad access level", env: admin.env,
+			args: []string{"token", "create", "--project", "team-b/svc", "--name", "x", "--scopes", "api", "--access-level", "boss"},
+			code: exitUsage, want: []string{"--access-level must be"}},
+		{name: "bad date", env: admin.env,
+			args: []string{"token", "create", "--name", "x", "--scopes", "api", "--expires-at", "31/12/2026"}, code: exitUsage,
+			want: []string{"--expires-at must be a date like"}},
+		{name: "no scopes", env: admin.env, args: []string{"token", "create", "--name", "x"}, code: exitUsage,
+			want: []string{"--scopes is required"}},
+		{name: "bad output", env: admin.env, args: []string{"user", "whoami", "--output", "yaml"}, code: exitUsage,
+			want: []string{"--output must be text or json"}},
+		{name: "non-numeric token id", env: admin.env, args: []string{"token", "revoke", "abc"}, code: exitUsage,
+			want: []string{"must be a positive number"}},
+		{name: "project and group", env: admin.env, args: []string{"token", "list", "--project", "a", "--group", "b"}, code: exitUsage,
+			want: []string{"not both"}},
+		{name: "server down", env: map[string]string{"BOTGATE_URL": "http://127.0.0.1:1", "BOTGATE_TOKEN": "glpat-x"},
+			args: []string{"user", "whoami"}, code: exitServer, want: []string{"cannot reach botgate at http://127.0.0.1:1"}},
+		{name: "login without token", env: map[string]string{"BOTGATE_URL": srv.url}, args: []string{"login"}, code: exitUsage,
+			want: []string{"no token given"}},
+		{name: "login rejects a bad token", args: []string{"login", "--url", srv.url, "--token-file", "-"}, code: exitAuth,
+			want: []string{"the token was rejected"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSession(t, tt.env)
+			stdin := ""
+			if tt.name == "login rejects a bad token" {
+				stdin = "glpat-not-a-real-token\n"
+			}
+			r := s.runIn(stdin, tt.args...)
+			if r.err == nil {
+				t.Fatalf("succeeded, want exit %d:\n%v", tt.code, r)
+			}
+			if r.code() != tt.code {
+				t.Errorf("exit %d, want %d:\n%v", r.code(), tt.code, r)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(r.err.Error(), w) {
+					t.Errorf("error %q lacks %q", r.err.Error(), w)
+				}
+			}
+			for _, secret := range []string{srv.adminToken, reader.Token, "glpat-not-a-real-token"} {
+				if strings.Contains(r.all(), secret) {
+					t.Errorf("output shows a token:\n%v", r)
+				}
+			}
+			if tt.name == "login rejects a bad token" {
+				if _, err := os.Stat(filepath.Join(s.env["XDG_CONFIG_HOME"], "botgate", "credentials.json")); err == nil {
+					t.Errorf("a rejected token was stored")
+				}
+			}
+		})
+	}
+}
+
+// TestCLIHelp checks that every API command documents itself with an
+// example and accepts --output where it prints data.
+func TestCLIHelp(t *testing.T) {
+	root := newRootCmd(&env{getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: &syncBuffer{}, stderr: &syncBuffer{}})
+	groups := map[string]bool{"login": true, "logout": true, "token": true, "user": true, "group": true, "project": true, "member": true, "service-account": true}
+	var visit func(c *cobra.Command)
+	n := 0
+	visit = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			visit(sub)
+		}
+		if !c.Runnable() {
+			return
+		}
+		n++
+		t.Run(c.CommandPath(), func(t *testing.T) {
+			if strings.TrimSpace(c.Example) == "" {
+				t.Errorf("%s has no Example", c.CommandPath())
+			}
+			if c.Name() != "logout" && c.Flags().Lookup("output") == nil {
+				t.Errorf("%s has no --output", c.CommandPath())
+			}
+			s := newSession(t, nil)
+			args := append(strings.Fields(strings.TrimPrefix(c.CommandPath(), "botgate ")), "--help")
+			r := s.run(args...)
+			if r.err != nil || !strings.Contains(r.stdout, "Examples:") {
+				t.Errorf("--help output lacks Examples:\n%v", r)
+			}
+		})
+	}
+	for _, c := range root.Commands() {
+		if groups[c.Name()] {
+			visit(c)
+		}
+	}
+	if n < 25 {
+		t.Errorf("visited %d commands, want every API command (25+)", n)
+	}
+}
