@@ -205,6 +205,9 @@ type Config struct {
 	MaxSecretReaders int
 	// Disabled lists rule IDs not to run.
 	Disabled []string
+	// Severity overrides rules' severities by ID, for a team that wants,
+	// say, BG004 to fail its pipeline.
+	Severity map[string]Severity
 }
 
 func (c Config) withDefaults() Config {
@@ -291,6 +294,9 @@ func Run(s *Snapshot, cfg Config) *Report {
 			f.RuleID, f.Rule = r.ID, r.Name
 			if f.Severity == "" {
 				f.Severity = r.Severity
+			}
+			if sev, ok := cfg.Severity[r.ID]; ok && sev.rank() > 0 {
+				f.Severity = sev
 			}
 			rep.Findings = append(rep.Findings, f)
 		}

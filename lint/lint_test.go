@@ -286,11 +286,16 @@ func TestConfig(t *testing.T) {
 		{"defaults", Config{}, nil},
 		{"tighter thresholds", Config{UnusedDays: 15, ExpiringDays: 30}, []string{"BG007", "BG008"}},
 		{"disabled", Config{UnusedDays: 15, ExpiringDays: 30, Disabled: []string{"BG007"}}, []string{"BG008"}},
+		{"severity raised", Config{UnusedDays: 15, ExpiringDays: 30, Severity: map[string]Severity{"BG008": SeverityError}}, []string{"BG008:error", "BG007"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []string
 			for _, f := range Run(s, tt.cfg).Findings {
-				if f.RuleID != "BG012" {
+				switch {
+				case f.RuleID == "BG012":
+				case f.Severity != Rules()[ruleIndex(f.RuleID)].Severity:
+					got = append(got, f.RuleID+":"+string(f.Severity))
+				default:
 					got = append(got, f.RuleID)
 				}
 			}
@@ -561,4 +566,8 @@ func TestSnapshotJSON(t *testing.T) {
 	if a.String() != b.String() {
 		t.Errorf("findings differ after a JSON round trip:\n%s\n---\n%s", a.String(), b.String())
 	}
+}
+
+func ruleIndex(id string) int {
+	return slices.IndexFunc(Rules(), func(r Rule) bool { return r.ID == id })
 }
