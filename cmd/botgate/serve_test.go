@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+)
+
+var addrRE = regexp.MustCompile(`msg="botgate listening" addr=(\S+)`)
+
+// startServe runs 'botgate serve' on a free port and returns its base URL
+// and a function that stops it and returns run's error.
+func startServe(t *testing.T, args ...string) (string, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), func(string) string { return "" }, strings.NewReader(""), io.Discard, pw)
+		pw.Close()
+	}()
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if m := addrRE.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case addr <- m[1]:
+				default:
+				}
+			}
+		}
+	}()
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve exited early: %v", err)
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatal("serve did not start within 60s")
+	}
+	var once bool
+	stop := func() error {
+		if once {
+			return nil
+		}
+		once = true
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(30 * time.Second):
+			return errors.New("serve did not stop within 30s")
+		}
+	}
+	t.Cleanup(func() { _ = stop() })
+	return base, stop
+}
+
+func runCmd(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, func(string) string { return "" }, strings.NewReader(""), &out, &errOut)
+	return out.String() + errOut.String(), err
+}
+
+func TestServeInitialisesAnswersHealthAndStops(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	tokenFile := filepath.Join(t.TempDir(), "admin.token")
+	base, stop := startServe(t, "--data-dir", dir, "--admin-token-file", tokenFile)
+
+	for _, path := range []string{"/-/health", "/-/liveness", "/-/readiness"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]string
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || body["status"] != "ok" {
+			t.Fatalf("%s: %d %v %v", path, resp.StatusCode, body, err)
+		}
+	}
+	fi, err := os.Stat(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("token file mode = %v, want 0600", fi.Mode().Perm())
+	}
+	tok, _ := os.ReadFile(tokenFile)
+	if !strings.HasPrefix(string(tok), "glpat-") {
+		t.Fatal("token file does not hold a token")
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("graceful stop: %v", err)
+	}
+
+	out, err := runCmd(t, "audit", "verify", "--data-dir", dir)
+	if err != nil || !strings.Contains(out, "audit log intact") {
+		t.Fatalf("audit verify: %v\n%s", err, out)
+	}
+	out, err = runCmd(t, "audit", "verify", "--data-dir", dir, "--output", "json")
+	var res map[string]any
+	if err != nil || json.Unmarshal([]byte(out), &res) != nil || res["ok"] != true {
+		t.Fatalf("audit verify --output json: %v\n%s", err, out)
+	}
+
+	// Edit one event behind botgate's back: verify must fail with exit 3.
+	db, err := sql.Open("sqlite", filepath.Join(dir, "botgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("UPDATE audit_events SET actor_name = 'mallory' WHERE seq = 1"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	out, err = runCmd(t, "audit", "verify", "--data-dir", dir)
+	if exitCode(err) != 3 || !strings.Contains(out, "BROKEN at event 1") {
+		t.Fatalf("tampered log: exit %d, %v\n%s", exitCode(err), err, out)
+	}
+}
+
+func TestInitRefusesToOverwrite(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	out, err := runCmd(t, "init", "--data-dir", dir, "--output", "json")
+	if err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	var res map[string]any
+	if err := json.Unmarshal([]byte(out), &res); err != nil || !strings.HasPrefix(res["token"].(string), "glpat-") {
+		t.Fatalf("init --output json: %v\n%s", err, out)
+	}
+	pepper, _ := os.ReadFile(filepath.Join(dir, "pepper"))
+	out, err = runCmd(t, "init", "--data-dir", dir)
+	if err == nil || !strings.Contains(err.Error(), "already initialised") {
+		t.Fatalf("second init: %v\n%s", err, out)
+	}
+	again, _ := os.ReadFile(filepath.Join(dir, "pepper"))
+	if !bytes.Equal(pepper, again) {
+		t.Fatal("second init changed the pepper")
+	}
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	out, err := runCmd(t, "version", "--output", "json")
+	if err != nil || !strings.Contains(out, `"version"`) {
+		t.Fatalf("version: %v %s", err, out)
+	}
+	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"init", "--help"}, {"audit", "verify", "--help"}} {
+		out, err := runCmd(t, args...)
+		if err != nil || !strings.Contains(out, "Usage:") {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	if _, err := runCmd(t, "version", "--output", "yaml"); err == nil {
+		t.Fatal("bad --output accepted")
+	}
+}
