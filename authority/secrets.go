@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/vault"
@@ -140,42 +141,9 @@ func (v *Vault) PutSecret(ctx context.Context, a Actor, in NewSecret) (*botgate.
 	}
 	var out *botgate.Secret
 	created := false
-	err := v.s.store.Update(ctx, func(tx botgate.Tx) error {
-		g, err := v.writable(ctx, tx, a, in.GroupID)
-		if err != nil {
-			return err
-		}
-		now := v.s.clock.Now()
-		sec, err := tx.SecretByName(ctx, g.ID, in.Name)
-		switch {
-		case botgate.IsKind(err, botgate.KindNotFound):
-			created = true
-			// The id is part of the AAD: insert first, then seal and write.
-			sec = &botgate.Secret{OwnerGroupID: g.ID, Name: in.Name, Description: in.Description,
-				KeyID: v.kr.Current().String(), CreatedByID: a.userID(), CreatedAt: now, UpdatedAt: now}
-			if err := tx.CreateSecret(ctx, sec); err != nil {
-				return err
-			}
-		case err != nil:
-			return err
-		default:
-			if in.Description != "" {
-				sec.Description = in.Description
-			}
-			sec.UpdatedAt = now
-		}
-		if err := v.seal(sec, in.Value); err != nil {
-			return err
-		}
-		if err := tx.UpdateSecret(ctx, sec); err != nil {
-			return err
-		}
-		action := botgate.ActionSecretUpdate
-		if created {
-			action = botgate.ActionSecretCreate
-		}
-		out = sec
-		return v.s.record(ctx, tx, v.event(a, action, sec, g))
+	err := v.s.store.Update(ctx, func(tx botgate.Tx) (err error) {
+		out, created, err = v.PutSecretTx(ctx, tx, a, in)
+		return err
 	})
 	if err != nil {
 		v.denied(ctx, a, botgate.ActionSecretDenied, in.GroupID, in.Name, err)
@@ -183,6 +151,80 @@ func (v *Vault) PutSecret(ctx context.Context, a Actor, in NewSecret) (*botgate.
 	}
 	return metadata(out), created, nil
 }
+
+// PutSecretTx is PutSecret inside the caller's transaction, so that a
+// value and the state that refers to it (an upstream credential) change
+// together. It neither validates the input as PutSecret does nor records
+// denials; the returned Secret still holds its sealed value.
+func (v *Vault) PutSecretTx(ctx context.Context, tx botgate.Tx, a Actor, in NewSecret) (*botgate.Secret, bool, error) {
+	if err := botgate.ValidateSecretName(in.Name); err != nil {
+		return nil, false, err
+	}
+	g, err := v.writable(ctx, tx, a, in.GroupID)
+	if err != nil {
+		return nil, false, err
+	}
+	now := v.s.clock.Now()
+	created := false
+	sec, err := tx.SecretByName(ctx, g.ID, in.Name)
+	switch {
+	case botgate.IsKind(err, botgate.KindNotFound):
+		created = true
+		// The id is part of the AAD: insert first, then seal and write.
+		sec = &botgate.Secret{OwnerGroupID: g.ID, Name: in.Name, Description: in.Description,
+			KeyID: v.kr.Current().String(), CreatedByID: a.userID(), CreatedAt: now, UpdatedAt: now}
+		if err := tx.CreateSecret(ctx, sec); err != nil {
+			return nil, false, err
+		}
+	case err != nil:
+		return nil, false, err
+	default:
+		if in.Description != "" {
+			sec.Description = in.Description
+		}
+		sec.UpdatedAt = now
+	}
+	if err := v.seal(sec, in.Value); err != nil {
+		return nil, false, err
+	}
+	if err := tx.UpdateSecret(ctx, sec); err != nil {
+		return nil, false, err
+	}
+	action := botgate.ActionSecretUpdate
+	if created {
+		action = botgate.ActionSecretCreate
+	}
+	return sec, created, v.s.record(ctx, tx, v.event(a, action, sec, g))
+}
+
+// DeleteSecretTx removes a secret by id inside the caller's transaction,
+// with its audit event. KindNotFound.
+func (v *Vault) DeleteSecretTx(ctx context.Context, tx botgate.Tx, a Actor, id int64) error {
+	sec, err := tx.Secret(ctx, id)
+	if err != nil {
+		return err
+	}
+	g, err := v.writable(ctx, tx, a, sec.OwnerGroupID)
+	if err != nil {
+		return err
+	}
+	if err := tx.DeleteSecret(ctx, id); err != nil {
+		return err
+	}
+	return v.s.record(ctx, tx, v.event(a, botgate.ActionSecretDelete, sec, g))
+}
+
+// Audit records an event for the actor inside tx, for services built on the
+// vault (the upstream broker) that change state and record it atomically.
+// details must never hold a secret value.
+func (v *Vault) Audit(ctx context.Context, tx botgate.Tx, a Actor, action, targetType string, targetID int64, targetName string, details map[string]string) error {
+	e := v.s.event(a, action, targetType, targetID, targetName)
+	e.Details = details
+	return v.s.record(ctx, tx, e)
+}
+
+// Now returns the time on the vault's clock.
+func (v *Vault) Now() time.Time { return v.s.clock.Now() }
 
 // seal seals value for sec under the current master key, in place.
 func (v *Vault) seal(sec *botgate.Secret, value []byte) error {

@@ -1,0 +1,587 @@
+package broker_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/broker"
+	"github.com/botgate/botgate/httpapi"
+	"github.com/botgate/botgate/sqlite"
+	"github.com/botgate/botgate/vault"
+)
+
+// clock is a settable clock shared by both botgates.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// syncBuffer collects log output from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// upstream is a second, real botgate serving /api/v4, in front of which
+// faults can be switched on.
+type upstream struct {
+	auth    *authority.Service
+	store   *sqlite.Store
+	srv     *httptest.Server
+	admin   string // the upstream admin's token
+	adminA  authority.Actor
+	group   *botgate.Group
+	project *botgate.Project
+	creates atomic.Int64 // token-creating requests seen
+	failing atomic.Bool  // answer token-creating requests with 502
+}
+
+func newUpstream(t *testing.T, c *clock, logs io.Writer) *upstream {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "upstream.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	auth, err := authority.New(authority.Config{Store: st, Pepper: []byte("upstream pepper, thirty-two byte"), Clock: c, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { auth.Close() })
+	u, _, secret, err := auth.Bootstrap(ctx, authority.NewUser{Username: "root", Email: "root@upstream.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := &upstream{auth: auth, store: st, admin: secret, adminA: authority.Actor{User: u}}
+	if up.group, err = auth.CreateGroup(ctx, up.adminA, authority.NewGroup{Name: "Acme", Path: "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if up.project, err = auth.CreateProject(ctx, up.adminA, authority.NewProject{Name: "App", Path: "app", NamespaceID: up.group.ID}); err != nil {
+		t.Fatal(err)
+	}
+	api := httpapi.New(httpapi.Config{Authority: auth, Store: st, Logger: log, Version: botgate.Version})
+	up.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		creating := r.Method == http.MethodPost && (strings.HasSuffix(r.URL.Path, "/access_tokens") || strings.HasSuffix(r.URL.Path, "/personal_access_tokens"))
+		if creating {
+			up.creates.Add(1)
+			if up.failing.Load() {
+				http.Error(w, `{"message":"502 Bad Gateway"}`, http.StatusBadGateway)
+				return
+			}
+		}
+		api.ServeHTTP(w, r)
+	}))
+	t.Cleanup(up.srv.Close)
+	return up
+}
+
+// works reports whether a token authenticates on the upstream.
+func (up *upstream) works(t *testing.T, secret string) bool {
+	t.Helper()
+	up.auth.Purge()
+	_, err := up.auth.Authenticate(context.Background(), secret, authority.RequestMeta{})
+	return err == nil
+}
+
+// local is the botgate that brokers: its store, vault and broker.
+type local struct {
+	store *sqlite.Store
+	auth  *authority.Service
+	vault *authority.Vault
+	b     *broker.Broker
+	owner authority.Actor
+	team  *botgate.Group
+	dev   authority.Actor
+}
+
+func newLocal(t *testing.T, c *clock, path string, logs io.Writer, bootstrap bool) *local {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	auth, err := authority.New(authority.Config{Store: st, Pepper: []byte("local pepper, thirty-two bytes.."), Clock: c, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { auth.Close() })
+	mk, err := vault.NewMasterKey(bytes.Repeat([]byte{7}, vault.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kr, err := vault.NewKeyring(rand.Reader, mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &local{store: st, auth: auth, vault: auth.Vault(kr)}
+	l.b, err = broker.New(broker.Config{Store: st, Vault: l.vault, Clock: c, Logger: log, BackoffBase: time.Minute, BackoffMax: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bootstrap {
+		return l
+	}
+	if _, _, _, err := auth.Bootstrap(ctx, authority.NewUser{Username: "root", Email: "root@local.example"}); err != nil {
+		t.Fatal(err)
+	}
+	ou, err := auth.CreateUser(ctx, authority.SystemActor(), authority.NewUser{Username: "olivia", Email: "olivia@local.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.owner = authority.Actor{User: ou}
+	if l.team, err = auth.CreateGroup(ctx, l.owner, authority.NewGroup{Name: "Platform", Path: "platform"}); err != nil {
+		t.Fatal(err)
+	}
+	du, err := auth.CreateUser(ctx, authority.SystemActor(), authority.NewUser{Username: "dana", Email: "dana@local.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.dev = authority.Actor{User: du}
+	if _, err := auth.AddMember(ctx, l.owner, botgate.Resource{Type: botgate.GroupResource, ID: l.team.ID}, du.ID, botgate.DeveloperAccess, nil); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// value reads the automation's minted token from the vault.
+func (l *local) value(t *testing.T, automation string) string {
+	t.Helper()
+	v, _, err := l.vault.ReadSecret(context.Background(), l.owner, l.team.ID, broker.SecretName(automation))
+	if err != nil {
+		t.Fatalf("reading the minted token of %s: %v", automation, err)
+	}
+	return string(v)
+}
+
+func (l *local) audit(t *testing.T, action string) []*botgate.AuditEvent {
+	t.Helper()
+	var out []*botgate.AuditEvent
+	if err := l.store.View(context.Background(), func(tx botgate.Tx) (err error) {
+		out, err = tx.FindAudit(context.Background(), botgate.AuditFilter{Action: action})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+type fixture struct {
+	clock *clock
+	logs  *syncBuffer
+	up    *upstream
+	l     *local
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{clock: &clock{now: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}}
+	f.up = newUpstream(t, f.clock, f.logs)
+	f.l = newLocal(t, f.clock, filepath.Join(t.TempDir(), "local.db"), f.logs, true)
+	if _, _, err := f.l.vault.PutSecret(context.Background(), f.l.owner, authority.NewSecret{
+		GroupID: f.l.team.ID, Name: "gitlab-admin", Value: []byte(f.up.admin)}); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fixture) create(t *testing.T, in broker.NewCredential) *botgate.UpstreamCredential {
+	t.Helper()
+	in.GroupID, in.UpstreamURL, in.AdminSecret = f.l.team.ID, f.up.srv.URL, "gitlab-admin"
+	c, err := f.l.b.Create(context.Background(), f.l.owner, in)
+	if err != nil {
+		t.Fatalf("Create(%s): %v", in.Automation, err)
+	}
+	return c
+}
+
+func TestBrokerMintRotateRevoke(t *testing.T) {
+	kinds := []struct {
+		name   string
+		kind   botgate.TokenKind
+		target func(up *upstream) string
+		check  func(t *testing.T, up *upstream, u *botgate.User)
+	}{
+		{"project access token", botgate.ProjectAccessToken, func(up *upstream) string { return "acme/app" },
+			func(t *testing.T, up *upstream, u *botgate.User) {
+				if u.Kind != botgate.ProjectBot || u.Owner != (botgate.Resource{Type: botgate.ProjectResource, ID: up.project.ID}) {
+					t.Fatalf("minted token proves %+v, want a bot of project %d", u, up.project.ID)
+				}
+			}},
+		{"group access token", botgate.GroupAccessToken, func(up *upstream) string { return fmt.Sprint(up.group.ID) },
+			func(t *testing.T, up *upstream, u *botgate.User) {
+				if u.Kind != botgate.GroupBot || u.Owner.ID != up.group.ID {
+					t.Fatalf("minted token proves %+v, want a bot of group %d", u, up.group.ID)
+				}
+			}},
+		{"service account token", botgate.ServiceAccountToken, func(up *upstream) string { return "acme" },
+			func(t *testing.T, up *upstream, u *botgate.User) {
+				if u.Kind != botgate.ServiceAccount || u.Owner.ID != up.group.ID {
+					t.Fatalf("minted token proves %+v, want a service account of group %d", u, up.group.ID)
+				}
+			}},
+	}
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			f := newFixture(t)
+			ctx := context.Background()
+			c := f.create(t, broker.NewCredential{
+				Automation: "triage", Kind: k.kind, Target: k.target(f.up), TokenName: "triage bot",
+				Scopes: []string{"read_api", "read_repository"}, AccessLevel: botgate.ReporterAccess,
+				Lifetime: 30 * 24 * time.Hour, RotateBefore: 7 * 24 * time.Hour, AutoRotate: true,
+			})
+			if c.State != botgate.UpstreamActive || c.UpstreamTokenID == 0 || c.ExpiresAt == nil {
+				t.Fatalf("after Create: %+v", c)
+			}
+			if want := botgate.Date(f.clock.Now()).AddDate(0, 0, 30); !c.ExpiresAt.Equal(want) {
+				t.Fatalf("expires %v, want %v", c.ExpiresAt, want)
+			}
+			first := f.l.value(t, "triage")
+			id, err := f.up.auth.Authenticate(ctx, first, authority.RequestMeta{})
+			if err != nil {
+				t.Fatalf("the minted token does not authenticate upstream: %v", err)
+			}
+			k.check(t, f.up, id.User)
+			if id.Token.ID != c.UpstreamTokenID || id.Token.Name != "triage bot" || id.Token.Scopes.String() != "read_api read_repository" {
+				t.Fatalf("upstream token = %+v", id.Token)
+			}
+
+			// Outside the lead time, the scheduler leaves it alone.
+			s, err := broker.NewScheduler(broker.SchedulerConfig{Broker: f.l.b, Holder: "server-a", NotifyWithin: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Add(22 * 24 * time.Hour)
+			if rep, err := s.RunOnce(ctx); err != nil || len(rep.Rotated) != 0 {
+				t.Fatalf("run 8 days before expiry: %+v, %v", rep, err)
+			}
+			// Inside it, the token is rotated upstream before it expires.
+			f.clock.Add(24 * time.Hour)
+			rep, err := s.RunOnce(ctx)
+			if err != nil || len(rep.Rotated) != 1 || len(rep.Failed) != 0 {
+				t.Fatalf("run 7 days before expiry: %+v, %v", rep, err)
+			}
+			second := f.l.value(t, "triage")
+			if second == first || !f.up.works(t, second) || f.up.works(t, first) {
+				t.Fatalf("after rotation: new token works=%v, old token works=%v", f.up.works(t, second), f.up.works(t, first))
+			}
+			got, err := f.l.b.Credential(ctx, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.PendingRevokeID != 0 || got.UpstreamTokenID == c.UpstreamTokenID || !got.ExpiresAt.After(*c.ExpiresAt) {
+				t.Fatalf("after rotation: %+v", got)
+			}
+			if k.kind == botgate.ServiceAccountToken && got.ServiceAccountID != c.ServiceAccountID {
+				t.Fatalf("service account changed on rotation: %d -> %d", c.ServiceAccountID, got.ServiceAccountID)
+			}
+			if ev := f.l.audit(t, botgate.ActionUpstreamRotate); len(ev) != 1 {
+				t.Fatalf("rotate audit events: %d", len(ev))
+			}
+
+			// Removing the automation revokes upstream and drops the stored token.
+			if err := f.l.b.RemoveAutomation(ctx, f.l.owner, f.l.team.ID, "triage"); err != nil {
+				t.Fatal(err)
+			}
+			if f.up.works(t, second) {
+				t.Fatal("the token still works upstream after the automation was removed")
+			}
+			if _, _, err := f.l.vault.ReadSecret(ctx, f.l.owner, f.l.team.ID, broker.SecretName("triage")); !botgate.IsKind(err, botgate.KindNotFound) {
+				t.Fatalf("minted token still in the vault: %v", err)
+			}
+			for _, a := range []string{botgate.ActionUpstreamCreate, botgate.ActionUpstreamMint, botgate.ActionUpstreamRevoke} {
+				if len(f.l.audit(t, a)) == 0 {
+					t.Errorf("no %s audit event", a)
+				}
+			}
+			// The admin credential is still there, and was never shown.
+			assertNoSecrets(t, f, first, second)
+		})
+	}
+}
+
+// assertNoSecrets scans logs and the local audit log for the admin
+// credential and the given token values.
+func assertNoSecrets(t *testing.T, f *fixture, values ...string) {
+	t.Helper()
+	var hay strings.Builder
+	hay.WriteString(f.logs.String())
+	for _, e := range f.l.audit(t, "") {
+		fmt.Fprintf(&hay, "%+v\n", *e)
+	}
+	if !strings.Contains(hay.String(), "upstream.") {
+		t.Fatal("the scan saw no broker audit events; it would catch nothing")
+	}
+	for _, v := range append([]string{f.up.admin}, values...) {
+		if v != "" && strings.Contains(hay.String(), v) {
+			t.Errorf("a secret value appears in logs or audit: %.12s…", v)
+		}
+	}
+}
+
+func TestBrokerUpstreamFailureMidRotationKeepsOldToken(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	c := f.create(t, broker.NewCredential{Automation: "release", Kind: botgate.ProjectAccessToken, Target: "acme/app",
+		Scopes: []string{"api"}, AutoRotate: true})
+	old := f.l.value(t, "release")
+	s, err := broker.NewScheduler(broker.SchedulerConfig{Broker: f.l.b, Holder: "a", NotifyWithin: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(24 * 24 * time.Hour) // inside the 7-day lead time of a 30-day token
+	f.up.failing.Store(true)
+	rep, err := s.RunOnce(ctx)
+	if err != nil || len(rep.Failed) != 1 || len(rep.Rotated) != 0 {
+		t.Fatalf("run against a failing upstream: %+v, %v", rep, err)
+	}
+	got, _ := f.l.b.Credential(ctx, c.ID)
+	if got.UpstreamTokenID != c.UpstreamTokenID || got.Attempts != 1 || got.NextAttemptAt == nil ||
+		!got.NextAttemptAt.Equal(f.clock.Now().Add(time.Minute)) || !strings.Contains(got.LastError, "502") {
+		t.Fatalf("after a failed rotation: %+v", got)
+	}
+	if f.l.value(t, "release") != old || !f.up.works(t, old) {
+		t.Fatal("the old token was replaced or stopped working although no new one was stored")
+	}
+	if ev := f.l.audit(t, botgate.ActionUpstreamRotateFailed); len(ev) != 1 || ev[0].Details["attempt"] != "1" {
+		t.Fatalf("rotate_failed audit = %+v", ev)
+	}
+	// Backoff: no retry before the next attempt time, then twice as long.
+	creates := f.up.creates.Load()
+	if rep, _ := s.RunOnce(ctx); len(rep.Failed)+len(rep.Rotated) != 0 || f.up.creates.Load() != creates {
+		t.Fatalf("retried before the backoff elapsed: %+v", rep)
+	}
+	f.clock.Add(time.Minute)
+	s.RunOnce(ctx)
+	got, _ = f.l.b.Credential(ctx, c.ID)
+	if got.Attempts != 2 || !got.NextAttemptAt.Equal(f.clock.Now().Add(2*time.Minute)) {
+		t.Fatalf("second failure: attempts %d next %v", got.Attempts, got.NextAttemptAt)
+	}
+	// The upstream recovers: the rotation goes through.
+	f.up.failing.Store(false)
+	f.clock.Add(2 * time.Minute)
+	rep, err = s.RunOnce(ctx)
+	if err != nil || len(rep.Rotated) != 1 {
+		t.Fatalf("run after recovery: %+v, %v", rep, err)
+	}
+	fresh := f.l.value(t, "release")
+	if fresh == old || !f.up.works(t, fresh) || f.up.works(t, old) {
+		t.Fatal("after recovery the new token should work and the old one not")
+	}
+	got, _ = f.l.b.Credential(ctx, c.ID)
+	if got.Attempts != 0 || got.NextAttemptAt != nil || got.LastError != "" {
+		t.Fatalf("after success the failure state remains: %+v", got)
+	}
+	assertNoSecrets(t, f, old, fresh)
+}
+
+func TestBrokerRefusals(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	base := broker.NewCredential{GroupID: f.l.team.ID, Automation: "x", UpstreamURL: f.up.srv.URL, AdminSecret: "gitlab-admin",
+		Kind: botgate.ProjectAccessToken, Target: "acme/app", Scopes: []string{"api"}}
+	tests := []struct {
+		name  string
+		actor authority.Actor
+		edit  func(*broker.NewCredential)
+		want  botgate.Kind
+	}{
+		{"developer", f.l.dev, nil, botgate.KindForbidden},
+		{"no scopes", f.l.owner, func(n *broker.NewCredential) { n.Scopes = nil }, botgate.KindInvalid},
+		{"bad kind", f.l.owner, func(n *broker.NewCredential) { n.Kind = botgate.PersonalToken }, botgate.KindInvalid},
+		{"credentials in url", f.l.owner, func(n *broker.NewCredential) { n.UpstreamURL = "https://u:p@gitlab.example" }, botgate.KindInvalid},
+		{"unknown admin secret", f.l.owner, func(n *broker.NewCredential) { n.AdminSecret = "nope" }, botgate.KindInvalid},
+		{"lead time too long", f.l.owner, func(n *broker.NewCredential) { n.RotateBefore = 40 * 24 * time.Hour }, botgate.KindInvalid},
+		{"unknown upstream project", f.l.owner, func(n *broker.NewCredential) { n.Target = "acme/nothing" }, botgate.KindNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := base
+			in.Automation = strings.ReplaceAll(tt.name, " ", "-")
+			if tt.edit != nil {
+				tt.edit(&in)
+			}
+			_, err := f.l.b.Create(ctx, tt.actor, in)
+			if !botgate.IsKind(err, tt.want) {
+				t.Fatalf("Create: %v (kind %v), want %v", err, botgate.KindOf(err), tt.want)
+			}
+		})
+	}
+	// A credential whose mint failed stays pending with the reason.
+	var pending []*botgate.UpstreamCredential
+	pending, err := f.l.b.List(ctx, f.l.owner, f.l.team.ID)
+	if err != nil || len(pending) != 1 || pending[0].State != botgate.UpstreamPending || !strings.Contains(pending[0].LastError, "404") {
+		t.Fatalf("pending credentials = %+v, %v", pending, err)
+	}
+}
+
+func TestSchedulerLeaseTwoServers(t *testing.T) {
+	c := &clock{now: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+	logs := &syncBuffer{}
+	up := newUpstream(t, c, logs)
+	path := filepath.Join(t.TempDir(), "shared.db")
+	a := newLocal(t, c, path, logs, true)
+	b := newLocal(t, c, path, logs, false) // a second server on the same database
+	ctx := context.Background()
+	if _, _, err := a.vault.PutSecret(ctx, a.owner, authority.NewSecret{GroupID: a.team.ID, Name: "gitlab-admin", Value: []byte(up.admin)}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 3
+	for i := range n {
+		if _, err := a.b.Create(ctx, a.owner, broker.NewCredential{GroupID: a.team.ID, Automation: fmt.Sprintf("bot-%d", i),
+			UpstreamURL: up.srv.URL, AdminSecret: "gitlab-admin", Kind: botgate.ProjectAccessToken, Target: "acme/app",
+			Scopes: []string{"read_api"}, AutoRotate: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sa, _ := broker.NewScheduler(broker.SchedulerConfig{Broker: a.b, Holder: "server-a", Interval: time.Minute, NotifyWithin: -1})
+	sb, _ := broker.NewScheduler(broker.SchedulerConfig{Broker: b.b, Holder: "server-b", Interval: time.Minute, NotifyWithin: -1})
+	c.Add(24 * 24 * time.Hour)
+	before := up.creates.Load()
+	var wg sync.WaitGroup
+	reps := make([]broker.Report, 2)
+	errs := make([]error, 2)
+	for i, s := range []*broker.Scheduler{sa, sb} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			reps[i], errs[i] = s.RunOnce(ctx)
+		}()
+	}
+	wg.Wait()
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatalf("RunOnce: %v, %v", errs[0], errs[1])
+	}
+	if reps[0].Skipped == reps[1].Skipped {
+		t.Fatalf("both or neither server ran: %+v / %+v", reps[0], reps[1])
+	}
+	rotated := len(reps[0].Rotated) + len(reps[1].Rotated)
+	if rotated != n || up.creates.Load()-before != n {
+		t.Fatalf("rotated %d credentials with %d upstream creates, want %d each", rotated, up.creates.Load()-before, n)
+	}
+	// The lease holder keeps it; the other server takes over once it lapses.
+	winner, loser := sa, sb
+	if reps[0].Skipped {
+		winner, loser = sb, sa
+	}
+	if rep, _ := loser.RunOnce(ctx); !rep.Skipped {
+		t.Fatal("the other server ran while the lease was held")
+	}
+	if rep, _ := winner.RunOnce(ctx); rep.Skipped {
+		t.Fatal("the lease holder could not renew")
+	}
+	c.Add(4 * time.Minute)
+	if rep, _ := loser.RunOnce(ctx); rep.Skipped || len(rep.Rotated) != 0 {
+		t.Fatalf("after the lease lapsed: %+v (want a run that rotates nothing more)", rep)
+	}
+}
+
+func TestSchedulerWebhookForExpiringTokens(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var (
+		mu      sync.Mutex
+		notices []broker.ExpiryNotice
+		status  atomic.Int64
+	)
+	status.Store(http.StatusInternalServerError)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n broker.ExpiryNotice
+		if r.Header.Get("X-Botgate-Event") != "upstream_token_expiring" || json.NewDecoder(r.Body).Decode(&n) != nil {
+			http.Error(w, "bad notice", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		notices = append(notices, n)
+		mu.Unlock()
+		w.WriteHeader(int(status.Load()))
+	}))
+	defer hook.Close()
+	c := f.create(t, broker.NewCredential{Automation: "mirror", Kind: botgate.ProjectAccessToken, Target: "acme/app",
+		Scopes: []string{"read_repository"}, Notify: hook.URL, AutoRotate: false})
+	s, err := broker.NewScheduler(broker.SchedulerConfig{Broker: f.l.b, Holder: "a", NotifyWithin: 10 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name     string
+		advance  time.Duration
+		status   int
+		notified int
+		failed   int
+		received int
+	}{
+		{"not yet within notice", 19 * 24 * time.Hour, 200, 0, 0, 0},
+		{"within notice, hook fails", 24 * time.Hour, 500, 0, 1, 1},
+		{"hook recovers", time.Minute, 200, 1, 0, 2},
+		{"told once per token", time.Hour, 200, 0, 0, 2},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			f.clock.Add(st.advance)
+			status.Store(int64(st.status))
+			rep, err := s.RunOnce(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			got := len(notices)
+			mu.Unlock()
+			if len(rep.Notified) != st.notified || len(rep.Failed) != st.failed || got != st.received || len(rep.Rotated) != 0 {
+				t.Fatalf("report %+v, webhook received %d; want notified %d failed %d received %d", rep, got, st.notified, st.failed, st.received)
+			}
+		})
+	}
+	mu.Lock()
+	n := notices[len(notices)-1]
+	mu.Unlock()
+	if n.Automation != "mirror" || n.UpstreamTokenID != c.UpstreamTokenID || n.DaysLeft != 10 || n.ExpiresAt != c.ExpiresAt.Format(botgate.DateFormat) {
+		t.Fatalf("notice = %+v", n)
+	}
+	if ev := f.l.audit(t, botgate.ActionUpstreamExpiring); len(ev) != 1 {
+		t.Fatalf("expiry audit events: %d", len(ev))
+	}
+}
