@@ -224,6 +224,11 @@ func TestPlanOptions(t *testing.T) {
 	if _, err := Plan(reqs, Options{ExpiresIn: "forever"}); !botgate.IsKind(err, botgate.KindInvalid) {
 		t.Errorf("bad expiry accepted: %v", err)
 	}
+	for _, o := range []Options{{ExpiresIn: "7d"}, {ExpiresIn: "400d"}, {Owner: "not a path"}, {Upstream: "ftp://x"}, {Upstream: "https://u:p@gitlab.example.com"}} {
+		if _, err := Plan(reqs, o); !botgate.IsKind(err, botgate.KindInvalid) {
+			t.Errorf("options %+v accepted: %v", o, err)
+		}
+	}
 	if _, err := Plan(nil, Options{}); !botgate.IsKind(err, botgate.KindInvalid) {
 		t.Errorf("empty log accepted: %v", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -109,8 +110,18 @@ func Plan(reqs []Request, opts Options) (*Proposal, error) {
 		return nil, botgate.Errorf(botgate.KindInvalid, "the log holds no requests: nothing to migrate")
 	}
 	opts.ExpiresIn = cmp.Or(opts.ExpiresIn, "90d")
-	if _, err := manifest.ParseDays(opts.ExpiresIn); err != nil {
+	if d, err := manifest.ParseDays(opts.ExpiresIn); err != nil {
 		return nil, err
+	} else if d > manifest.MaxLifetimeDays || d <= manifest.DefaultRotateBefore {
+		return nil, botgate.Invalid("expires_in", "expires_in %s must be longer than %dd (the rotation lead time) and at most %dd", opts.ExpiresIn, manifest.DefaultRotateBefore, manifest.MaxLifetimeDays)
+	}
+	if opts.Owner != "" && !validPath(opts.Owner, false) {
+		return nil, botgate.Invalid("owner", "owner %q is not a group's full path (such as gitlab-org/engineering-productivity)", opts.Owner)
+	}
+	if opts.Upstream != "" {
+		if u, err := url.Parse(opts.Upstream); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			return nil, botgate.Invalid("upstream", "upstream %q must be an absolute http(s) URL without credentials", opts.Upstream)
+		}
 	}
 	p := &Proposal{Requests: len(reqs), From: reqs[0].Time, To: reqs[0].Time}
 	type acc struct {
