@@ -128,7 +128,7 @@ const (
 	KindServiceAccount Kind = "service_account"
 )
 
-// Kinds lists the valid kinds.
+// kinds lists the valid kinds.
 var kinds = []Kind{KindProjectToken, KindGroupToken, KindServiceAccount}
 
 // TokenKind is the botgate token kind an automation of kind k is issued.
