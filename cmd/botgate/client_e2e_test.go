@@ -221,7 +221,21 @@ func TestCLIEndToEnd(t *testing.T) {
 		if len(list) != 1 || list[0].ID != v.ID {
 			t.Errorf("group token list = %+v, want just %d", list, v.ID)
 		}
-		admin.ok("token", "revoke", fmt.Sprint(v.ID), "--group", "team-a")
+
+		// Rotate, then present the rotated-out token to rotate again: the
+		// whole family is revoked, as someone holds a stolen copy.
+		v2 := decode[tokenView](t, admin.ok("token", "rotate", fmt.Sprint(v.ID), "--group", "team-a", "-o", "json"))
+		remember("triage rotated", v2.Token, 1)
+		thief := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": v.Token})
+		owner := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": v2.Token})
+		sessions = append(sessions, thief, owner)
+		owner.ok("user", "whoami")
+		thief.fail(exitAuth, []string{"botgate login"}, "token", "rotate", "self", "--group", "team-a")
+		owner.fail(exitAuth, []string{"botgate login"}, "user", "whoami")
+		active := decode[[]tokenView](t, admin.ok("token", "list", "--group", "team-a", "--state", "active", "-o", "json"))
+		if len(active) != 0 {
+			t.Errorf("active group tokens after family revocation: %+v", active)
+		}
 	})
 
 	t.Run("service account", func(t *testing.T) {
@@ -471,4 +485,42 @@ func TestCLIHelp(t *testing.T) {
 	if n < 25 {
 		t.Errorf("visited %d commands, want every API command (25+)", n)
 	}
+}
+
+// TestCLIPagination checks that list commands fetch one page, a chosen page,
+// or every page with --all.
+func TestCLIPagination(t *testing.T) {
+	srv := startServer(t)
+	admin := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": srv.adminToken})
+	const n = 23
+	for i := range n {
+		admin.ok("group", "create", "--name", fmt.Sprintf("g%02d", i))
+	}
+	tests := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{name: "default page", args: nil, want: 20},
+		{name: "per page", args: []string{"--per-page", "10"}, want: 10},
+		{name: "last page", args: []string{"--per-page", "10", "--page", "3"}, want: 3},
+		{name: "all pages", args: []string{"--per-page", "10", "--all"}, want: n},
+		{name: "all pages ignore --page", args: []string{"--per-page", "7", "--page", "3", "--all"}, want: n},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			gs := decode[[]groupView](t, admin.ok(append([]string{"group", "list", "-o", "json"}, tt.args...)...))
+			seen := map[int64]bool{}
+			for _, g := range gs {
+				if seen[g.ID] {
+					t.Errorf("group %d listed twice", g.ID)
+				}
+				seen[g.ID] = true
+			}
+			if len(gs) != tt.want {
+				t.Errorf("listed %d groups, want %d", len(gs), tt.want)
+			}
+		})
+	}
+	admin.fail(exitUsage, []string{"--per-page must be between 1 and 100"}, "group", "list", "--per-page", "101")
 }

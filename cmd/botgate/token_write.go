@@ -284,7 +284,7 @@ the stored credentials are updated with the new token.`,
 			if err != nil {
 				return cliErr(err)
 			}
-			updateStored := self && r.TokenSource == apiclient.SourceFile && tokenFile == ""
+			updateStored := self && r.TokenSource == apiclient.SourceFile
 			sink, err := openSecretSink(tokenFile)
 			if err != nil {
 				return err
@@ -354,16 +354,22 @@ the stored credentials are updated with the new token.`,
 				return cliErr(botgate.Errorf(botgate.KindInternal, "the server rotated to token %d but returned no secret: rotate or revoke it", v.ID))
 			}
 			headline := fmt.Sprintf("Rotated token %s: its successor is token %d %q; the old secret no longer works.", ref, v.ID, v.Name)
+			stored := false
 			if updateStored {
+				// The old token is revoked now: keep the stored credentials working.
 				if err := apiclient.SaveCredentials(r.File, apiclient.Credentials{URL: r.URL, Token: v.Token}); err != nil {
-					// Do not lose the new secret: show it.
+					// Do not lose the new secret: it is shown below.
 					fmt.Fprintf(a.e.stderr, "botgate: could not update %s: %v\n", r.File, err)
 				} else {
-					v.Token, v.TokenFile = "", r.File
+					stored = true
 					headline += " The stored credentials now hold the new token."
 				}
-			} else if err := sink.store(&v); err != nil {
+			}
+			if err := sink.store(&v); err != nil {
 				return err
+			}
+			if stored && v.TokenFile == "" {
+				v.Token, v.TokenFile = "", r.File
 			}
 			if self && r.TokenSource == apiclient.SourceEnv {
 				fmt.Fprintf(a.e.stderr, "botgate: %s still holds the old, now revoked token: replace it with the new one\n", apiclient.EnvToken)
