@@ -109,7 +109,7 @@ func ErrorBody(err error) (int, any) {
 // ("name is missing", "scopes does not have a valid value").
 func isParamError(msg, field string) bool {
 	return len(msg) > len(field) && msg[:len(field)] == field &&
-		(strings.Contains(msg, " is missing") || strings.Contains(msg, " does not have a valid value") || strings.Contains(msg, " is invalid"))
+		(strings.Contains(msg, " is missing") || strings.Contains(msg, " are missing") || strings.Contains(msg, " does not have a valid value") || strings.Contains(msg, " is invalid"))
 }
 
 func prefixed(code, msg string) string {

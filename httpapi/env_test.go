@@ -288,3 +288,5 @@ func newFixture(t *testing.T) *fixture {
 	}))
 	return f
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -170,7 +170,13 @@ func (s *Server) handleGetPAT(w http.ResponseWriter, r *http.Request, c *call) e
 }
 
 func (s *Server) handleGetSelfPAT(w http.ResponseWriter, r *http.Request, c *call) error {
-	return WriteJSON(w, http.StatusOK, tokenEntity(c.id.Token, s.auth.Now()))
+	// Read the token afresh: the authenticated copy may be cached, without
+	// the latest usage.
+	t, err := s.auth.Token(r.Context(), c.actor, c.id.Token.ID)
+	if err != nil {
+		return err
+	}
+	return WriteJSON(w, http.StatusOK, tokenEntity(t, s.auth.Now()))
 }
 
 func (s *Server) rotate(w http.ResponseWriter, r *http.Request, c *call, id int64) error {
