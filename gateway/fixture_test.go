@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -156,6 +157,9 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 
 	f.up = newUpstream(t, o.upstream)
 	cfgText := strings.ReplaceAll(o.config, "{{UPSTREAM}}", f.up.URL)
+	for name, id := range f.ids {
+		cfgText = strings.ReplaceAll(cfgText, "{{ID:"+name+"}}", strconv.FormatInt(id, 10))
+	}
 	if cfgText == "" {
 		cfgText = "routes:\n  - {name: gitlab, upstream: " + f.up.URL + ", gitlab: true, credential: 'env:UPSTREAM_TOKEN'}\n"
 	}
@@ -262,4 +266,30 @@ func jsonBody(t *testing.T, s string) map[string]any {
 		t.Fatalf("body %q is not a JSON object: %v", s, err)
 	}
 	return m
+}
+
+// metrics returns the /metrics page.
+func (f *fixture) metrics() string {
+	f.t.Helper()
+	resp, err := http.Get(f.authSrv.URL + "/metrics")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// token reads the named token from the store.
+func (f *fixture) token(name string) *botgate.Token {
+	f.t.Helper()
+	var tk *botgate.Token
+	err := f.store.View(context.Background(), func(tx botgate.Tx) (err error) {
+		tk, err = tx.Token(context.Background(), f.ids[name])
+		return err
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return tk
 }
