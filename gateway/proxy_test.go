@@ -31,7 +31,7 @@ routes:
 		t.Run(tc.name, func(t *testing.T) {
 			req := f.proxyReq("POST", uri, "", `{"title":"t"}`)
 			tc.set(req)
-			req.Header.Set("X-Botgate-User", "root")                   // spoofing attempt
+			req.Header.Set("X-Botgate-User", "root")                    // spoofing attempt
 			req.Header.Set("X-Forwarded-For", "203.0.113.7, 127.0.0.1") // from a trusted peer
 			req.Header.Set("User-Agent", "triage-bot/1.0")
 			resp, body := do(t, req)
