@@ -20,6 +20,7 @@ import (
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/broker"
+	"github.com/botgate/botgate/gateway"
 	"github.com/botgate/botgate/httpapi"
 	"github.com/botgate/botgate/sqlite"
 	"github.com/botgate/botgate/vault"
@@ -583,5 +584,80 @@ func TestSchedulerWebhookForExpiringTokens(t *testing.T) {
 	}
 	if ev := f.l.audit(t, botgate.ActionUpstreamExpiring); len(ev) != 1 {
 		t.Fatalf("expiry audit events: %d", len(ev))
+	}
+}
+
+func TestVaultCredentialsForGateway(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.create(t, broker.NewCredential{Automation: "triage", Kind: botgate.ProjectAccessToken, Target: "acme/app", Scopes: []string{"read_api"}})
+	minted := f.l.value(t, "triage")
+	p, err := f.l.auth.CreateProject(ctx, f.l.owner, authority.NewProject{Name: "Triage", Path: "triage", NamespaceID: f.l.team.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := botgate.Resource{Type: botgate.ProjectResource, ID: p.ID}
+	bound, err := f.l.auth.CreateResourceToken(ctx, f.l.owner, res, authority.NewToken{Name: "triage", Scopes: []string{"read_api", "read_secret"}, Automation: "triage"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another automation's token claiming the same label is not bound.
+	imposter, err := f.l.auth.CreateResourceToken(ctx, f.l.owner, res, authority.NewToken{Name: "other", Scopes: []string{"read_api", "read_secret"}, Automation: "triage"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.l.vault.BindSecret(ctx, f.l.owner, f.l.team.ID, broker.SecretName("triage"), bound.Token.ID); err != nil {
+		t.Fatal(err)
+	}
+	src := &broker.VaultCredentials{Vault: f.l.vault, Clock: f.clock, TTL: time.Minute}
+	perAutomation := gateway.Route{Name: "gitlab", Credential: "vault:platform/upstream-{automation}", Header: "Private-Token"}
+	routeWide := gateway.Route{Name: "gitlab-admin", Credential: "vault:platform/gitlab-admin", Header: "Authorization", Prefix: "Bearer "}
+	tests := []struct {
+		name   string
+		route  gateway.Route
+		id     *authority.Identity
+		header string
+		value  string
+		want   botgate.Kind // KindOther: allowed
+	}{
+		{"bound automation gets its own token", perAutomation, &authority.Identity{User: bound.User, Token: bound.Token}, "Private-Token", minted, botgate.KindOther},
+		{"unbound token with the same label", perAutomation, &authority.Identity{User: imposter.User, Token: imposter.Token}, "", "", botgate.KindNotFound},
+		{"route credential read by botgate", routeWide, &authority.Identity{User: imposter.User, Token: imposter.Token}, "Authorization", "Bearer " + f.up.admin, botgate.KindOther},
+		{"not a vault reference", gateway.Route{Name: "x", Credential: "env:X"}, nil, "", "", botgate.KindNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, v, err := src.Credential(ctx, tt.route, tt.id)
+			if tt.want != botgate.KindOther {
+				if !botgate.IsKind(err, tt.want) || v != "" {
+					t.Fatalf("Credential = %q, %v; want kind %v", v, err, tt.want)
+				}
+				if strings.Contains(err.Error(), minted) {
+					t.Fatal("the error shows the secret")
+				}
+				return
+			}
+			if err != nil || h != tt.header || v != tt.value {
+				t.Fatalf("Credential = %q, %.14q…, %v", h, v, err)
+			}
+		})
+	}
+	// Within the TTL the value comes from memory: no further vault read.
+	reads := len(f.l.audit(t, botgate.ActionSecretRead))
+	id := &authority.Identity{User: bound.User, Token: bound.Token}
+	for range 5 {
+		if _, _, err := src.Credential(ctx, perAutomation, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := len(f.l.audit(t, botgate.ActionSecretRead)); got != reads {
+		t.Fatalf("cached credential read the vault %d more times", got-reads)
+	}
+	f.clock.Add(2 * time.Minute)
+	if _, _, err := src.Credential(ctx, perAutomation, id); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(f.l.audit(t, botgate.ActionSecretRead)); got != reads+1 {
+		t.Fatalf("after the TTL: %d new vault reads, want 1", got-reads)
 	}
 }

@@ -1,0 +1,119 @@
+package broker
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/gateway"
+)
+
+// AutomationPlaceholder in a vault reference stands for the calling
+// token's automation label, so that one route injects each automation's
+// own upstream token: "vault:platform/upstream-{automation}".
+const AutomationPlaceholder = "{automation}"
+
+// VaultCredentials is the gateway's credential source for "vault:"
+// references (plug it in as gateway.ConfigCredentials.Next):
+//
+//   - "vault:<group-path>/<name>" is a route's own upstream credential,
+//     configured by whoever configures the gateway; botgate reads it as
+//     itself.
+//   - "vault:<group-path>/<prefix>{automation}<suffix>" is the calling
+//     automation's own credential; it is read on behalf of the caller, so
+//     the vault's rules apply: the secret must be bound to the caller's
+//     token (family), which holds read_secret.
+//
+// Every read from the vault is audited; values are kept in memory for TTL
+// so that the proxy does not write an audit event per request.
+type VaultCredentials struct {
+	Vault *authority.Vault
+	// TTL bounds how long a value is reused (default 1 minute). A rotated
+	// upstream token reaches the proxy within TTL; the replaced token is
+	// revoked upstream only after the new one is stored, and the proxy
+	// retries nothing, so keep TTL short.
+	TTL   time.Duration
+	Clock botgate.Clock
+
+	mu    sync.Mutex
+	cache map[cacheKey]cachedValue
+}
+
+type cacheKey struct {
+	ref    string
+	family int64 // the caller's token family, for per-automation references
+}
+
+type cachedValue struct {
+	value string
+	until time.Time
+}
+
+var _ gateway.CredentialSource = (*VaultCredentials)(nil)
+
+// Credential implements gateway.CredentialSource.
+func (v *VaultCredentials) Credential(ctx context.Context, r gateway.Route, id *authority.Identity) (string, string, error) {
+	const op = "broker.VaultCredentials"
+	if !strings.HasPrefix(r.Credential, botgate.SecretRefPrefix) {
+		return "", "", botgate.E(op, botgate.Errorf(botgate.KindNotFound, "route %s: %q is not a vault reference", r.Name, schemeOf(r.Credential)))
+	}
+	ref, actor, key := r.Credential, authority.SystemActor(), cacheKey{ref: r.Credential}
+	if strings.Contains(ref, AutomationPlaceholder) {
+		if id == nil || id.Token == nil || id.Token.Automation == "" {
+			return "", "", botgate.E(op, botgate.Errorf(botgate.KindForbidden, "route %s injects the caller's own upstream credential, and this token names no automation", r.Name))
+		}
+		if botgate.ValidateSecretName(id.Token.Automation) != nil {
+			return "", "", botgate.E(op, botgate.Errorf(botgate.KindForbidden, "route %s: the token's automation label cannot name a secret", r.Name))
+		}
+		ref = strings.ReplaceAll(ref, AutomationPlaceholder, id.Token.Automation)
+		actor = authority.Actor{User: id.User, Token: id.Token}
+		key = cacheKey{ref: ref, family: id.Token.FamilyID}
+	}
+	now := v.now()
+	v.mu.Lock()
+	c, ok := v.cache[key]
+	v.mu.Unlock()
+	if ok && now.Before(c.until) {
+		return r.Header, r.Prefix + c.value, nil
+	}
+	b, _, err := v.Vault.ReadSecretRef(ctx, actor, ref)
+	if err != nil {
+		return "", "", botgate.E(op, err)
+	}
+	value := strings.TrimRight(string(b), "\r\n")
+	clear(b)
+	ttl := v.TTL
+	if ttl <= 0 {
+		ttl = time.Minute
+	}
+	v.mu.Lock()
+	if v.cache == nil {
+		v.cache = make(map[cacheKey]cachedValue)
+	}
+	v.cache[key] = cachedValue{value: value, until: now.Add(ttl)}
+	v.mu.Unlock()
+	return r.Header, r.Prefix + value, nil
+}
+
+// Forget drops every cached value, so that the next request reads the
+// vault again (after a rotation, for instance).
+func (v *VaultCredentials) Forget() {
+	v.mu.Lock()
+	v.cache = nil
+	v.mu.Unlock()
+}
+
+func (v *VaultCredentials) now() time.Time {
+	if v.Clock != nil {
+		return v.Clock.Now()
+	}
+	return time.Now()
+}
+
+func schemeOf(ref string) string {
+	s, _, _ := strings.Cut(ref, ":")
+	return s
+}
