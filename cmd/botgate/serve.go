@@ -20,6 +20,7 @@ type serveOptions struct {
 	dataDir   string
 	tokenFile string
 	logLevel  string
+	gateway   gatewayOptions
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -42,6 +43,7 @@ records and audit events are written.`,
 	cmd.Flags().StringVar(&o.listen, "listen", envOr(e.getenv, "BOTGATE_LISTEN", "127.0.0.1:8080"), "address to listen on [env BOTGATE_LISTEN]")
 	dataDirFlag(cmd, e, &o.dataDir)
 	cmd.Flags().StringVar(&o.tokenFile, "admin-token-file", envOr(e.getenv, "BOTGATE_ADMIN_TOKEN_FILE", ""), "on first start, write the admin token here (0600) [env BOTGATE_ADMIN_TOKEN_FILE]")
+	gatewayFlags(cmd, e, &o.gateway)
 	cmd.Flags().StringVar(&o.logLevel, "log-level", envOr(e.getenv, "BOTGATE_LOG_LEVEL", "info"), "debug, info, warn or error [env BOTGATE_LOG_LEVEL]")
 	return cmd
 }
@@ -77,6 +79,11 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 			})
 		},
 	})
+	gw, err := startGateway(e, o.gateway, in, api, log)
+	if err != nil {
+		return err
+	}
+	defer gw.Close()
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", o.listen, err)

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/botgate/botgate/gateway"
+	"github.com/botgate/botgate/httpapi"
+)
+
+// gatewayOptions are serve's gateway flags.
+type gatewayOptions struct {
+	proxyListen string
+	upstream    string
+	credential  string
+	config      string
+}
+
+// gatewayFlags registers serve's gateway flags.
+func gatewayFlags(cmd *cobra.Command, e *env, o *gatewayOptions) {
+	f := cmd.Flags()
+	f.StringVar(&o.proxyListen, "proxy-listen", envOr(e.getenv, "BOTGATE_PROXY_LISTEN", ""),
+		"also run the gateway's reverse proxy on this address [env BOTGATE_PROXY_LISTEN]")
+	f.StringVar(&o.upstream, "upstream", envOr(e.getenv, "BOTGATE_UPSTREAM", ""),
+		"the proxy's upstream base URL (a GitLab instance), when there is no --gateway-config [env BOTGATE_UPSTREAM]")
+	f.StringVar(&o.credential, "upstream-credential", envOr(e.getenv, "BOTGATE_UPSTREAM_CREDENTIAL", ""),
+		"reference to the upstream credential the proxy injects, env:NAME or file:PATH [env BOTGATE_UPSTREAM_CREDENTIAL]")
+	f.StringVar(&o.config, "gateway-config", envOr(e.getenv, "BOTGATE_GATEWAY_CONFIG", ""),
+		"gateway configuration file (YAML: routes, limits, loop breaker, webhooks, trusted proxies) [env BOTGATE_GATEWAY_CONFIG]")
+}
+
+// runningGateway is the gateway of a running server.
+type runningGateway struct {
+	gw    *gateway.Gateway
+	proxy *http.Server
+	log   *slog.Logger
+}
+
+// startGateway builds the gateway, mounts /-/auth (and the Envoy prefix
+// below it) and /metrics on the API server, and starts the proxy listener
+// if one is asked for.
+func startGateway(e *env, o gatewayOptions, in *instance, api *httpapi.Server, log *slog.Logger) (*runningGateway, error) {
+	var cfg *gateway.FileConfig
+	switch {
+	case o.config != "" && o.upstream != "":
+		return nil, fmt.Errorf("--upstream and --gateway-config do not go together: put the upstream in the configuration's routes")
+	case o.config != "":
+		var err error
+		if cfg, err = gateway.LoadConfig(o.config); err != nil {
+			return nil, err
+		}
+	case o.upstream != "":
+		cfg = &gateway.FileConfig{Routes: []gateway.RouteConfig{{
+			Name: "upstream", Upstream: o.upstream, GitLab: true, Credential: o.credential,
+		}}}
+	}
+	gw, err := gateway.New(gateway.Options{
+		Authority: in.auth, Store: in.store, Config: cfg, Getenv: e.getenv, Logger: log.With("component", "gateway"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	api.Handle("/-/auth", gw.ForwardAuth())
+	api.Handle("/-/auth/", gw.ForwardAuth())
+	api.Handle("GET /metrics", gw.MetricsHandler())
+	rg := &runningGateway{gw: gw, log: log}
+	if o.proxyListen == "" {
+		return rg, nil
+	}
+	ln, err := net.Listen("tcp", o.proxyListen)
+	if err != nil {
+		gw.Close()
+		return nil, fmt.Errorf("listening on %s: %w", o.proxyListen, err)
+	}
+	rg.proxy = &http.Server{
+		Handler:           gw.Proxy(),
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		IdleTimeout:       2 * time.Minute,
+	}
+	log.Info("botgate proxy listening", "addr", ln.Addr().String())
+	go func() {
+		if err := rg.proxy.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("proxy listener stopped", "err", err)
+		}
+	}()
+	return rg, nil
+}
+
+// Close stops the proxy listener gracefully and writes pending usage.
+func (rg *runningGateway) Close() error {
+	if rg.proxy != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := rg.proxy.Shutdown(ctx); err != nil {
+			rg.log.Warn("proxy shutdown", "err", err)
+		}
+	}
+	return rg.gw.Close()
+}
