@@ -256,22 +256,32 @@ func (c *authCache) purge() {
 	}
 }
 
-// usageBuffer coalesces token usage between flushes.
+// usageBuffer coalesces token usage between flushes. It is sharded by
+// token ID so that concurrent requests for different tokens do not contend.
 type usageBuffer struct {
+	shards [16]usageShard
+}
+
+type usageShard struct {
 	mu      sync.Mutex
 	pending map[int64]*botgate.TokenUsage
 }
 
 func newUsageBuffer() *usageBuffer {
-	return &usageBuffer{pending: make(map[int64]*botgate.TokenUsage)}
+	b := &usageBuffer{}
+	for i := range b.shards {
+		b.shards[i].pending = make(map[int64]*botgate.TokenUsage)
+	}
+	return b
 }
 
 func (b *usageBuffer) note(id int64, at time.Time, ip, ua string) {
-	b.mu.Lock()
-	u, ok := b.pending[id]
+	sh := &b.shards[uint64(id)%uint64(len(b.shards))]
+	sh.mu.Lock()
+	u, ok := sh.pending[id]
 	if !ok {
 		u = &botgate.TokenUsage{TokenID: id}
-		b.pending[id] = u
+		sh.pending[id] = u
 	}
 	if at.After(u.LastUsedAt) {
 		u.LastUsedAt = at
@@ -282,20 +292,20 @@ func (b *usageBuffer) note(id int64, at time.Time, ip, ua string) {
 	if ua != "" && (len(u.UserAgents) == 0 || u.UserAgents[0] != ua) {
 		u.UserAgents = botgate.MergeRecent([]string{ua}, u.UserAgents, botgate.MaxRecentClients)
 	}
-	b.mu.Unlock()
+	sh.mu.Unlock()
 }
 
 func (b *usageBuffer) take() []botgate.TokenUsage {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if len(b.pending) == 0 {
-		return nil
+	var out []botgate.TokenUsage
+	for i := range b.shards {
+		sh := &b.shards[i]
+		sh.mu.Lock()
+		for _, u := range sh.pending {
+			out = append(out, *u)
+		}
+		clear(sh.pending)
+		sh.mu.Unlock()
 	}
-	out := make([]botgate.TokenUsage, 0, len(b.pending))
-	for _, u := range b.pending {
-		out = append(out, *u)
-	}
-	clear(b.pending)
 	return out
 }
 

@@ -178,7 +178,13 @@ func pad36(v uint64, width int) string {
 // Digester computes token digests: HMAC-SHA256 under the pepper. It is safe
 // for concurrent use and reuses hash state to keep the hot path cheap.
 type Digester struct {
-	pool sync.Pool
+	pool sync.Pool // of *digestState
+}
+
+type digestState struct {
+	h   hash.Hash
+	buf []byte
+	sum [sha256.Size]byte
 }
 
 // NewDigester returns a Digester for the pepper, which must be at least 32
@@ -189,17 +195,17 @@ func NewDigester(pepper []byte) (*Digester, error) {
 	}
 	key := append([]byte(nil), pepper...)
 	d := &Digester{}
-	d.pool.New = func() any { return hmac.New(sha256.New, key) }
+	d.pool.New = func() any { return &digestState{h: hmac.New(sha256.New, key), buf: make([]byte, 0, 128)} }
 	return d, nil
 }
 
 // Digest returns HMAC-SHA256(pepper, token).
 func (d *Digester) Digest(token string) [sha256.Size]byte {
-	h := d.pool.Get().(hash.Hash)
-	h.Reset()
-	io.WriteString(h, token)
-	var out [sha256.Size]byte
-	h.Sum(out[:0])
-	d.pool.Put(h)
+	st := d.pool.Get().(*digestState)
+	st.h.Reset()
+	st.buf = append(st.buf[:0], token...)
+	st.h.Write(st.buf)
+	out := [sha256.Size]byte(st.h.Sum(st.sum[:0]))
+	d.pool.Put(st)
 	return out
 }
