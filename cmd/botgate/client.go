@@ -36,7 +36,19 @@ type apiCmd struct {
 // carries the persistent --url flag.
 func newAPIGroup(e *env, use, short, long string) (*cobra.Command, *apiCmd) {
 	a := &apiCmd{e: e}
-	cmd := &cobra.Command{Use: use, Short: short, Long: long}
+	cmd := &cobra.Command{
+		Use: use, Short: short, Long: long,
+		// Without a subcommand, show the help; with an unknown one, fail
+		// as a usage error (cobra would print the help and succeed).
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErr("unknown command %q for %q: see '%s --help'", args[0], cmd.CommandPath(), cmd.CommandPath())
+			}
+			return cmd.Help()
+		},
+	}
+	cmd.SetFlagErrorFunc(flagError)
 	cmd.PersistentFlags().StringVar(&a.url, "url", "", "botgate server URL (default: $BOTGATE_URL, else the one stored by botgate login)")
 	return cmd, a
 }
@@ -107,6 +119,11 @@ func cliErr(err error) error {
 // apiErr explains a client-go error about what and gives it an exit code.
 func apiErr(err error, resp *gitlab.Response, what string) error {
 	return cliErr(apiclient.Explain(err, resp, what))
+}
+
+// flagError makes a bad flag a usage error (exit status 2).
+func flagError(cmd *cobra.Command, err error) error {
+	return usageErr("%v: see '%s --help'", err, cmd.CommandPath())
 }
 
 // usageErr is a usage error (exit status 2).

@@ -405,6 +405,10 @@ func TestCLIErrors(t *testing.T) {
 			want: []string{"--output must be text or json"}},
 		{name: "non-numeric token id", env: admin.env, args: []string{"token", "revoke", "abc"}, code: exitUsage,
 			want: []string{"must be a positive number"}},
+		{name: "unknown flag", env: admin.env, args: []string{"token", "list", "--frob"}, code: exitUsage,
+			want: []string{"unknown flag: --frob", "botgate token list --help"}},
+		{name: "unknown subcommand", env: admin.env, args: []string{"token", "frob"}, code: exitUsage,
+			want: []string{`unknown command "frob" for "botgate token"`}},
 		{name: "project and group", env: admin.env, args: []string{"token", "list", "--project", "a", "--group", "b"}, code: exitUsage,
 			want: []string{"not both"}},
 		{name: "server down", env: map[string]string{"BOTGATE_URL": "http://127.0.0.1:1", "BOTGATE_TOKEN": "glpat-x"},
@@ -458,7 +462,7 @@ func TestCLIHelp(t *testing.T) {
 		for _, sub := range c.Commands() {
 			visit(sub)
 		}
-		if !c.Runnable() {
+		if !c.Runnable() || c.HasSubCommands() {
 			return
 		}
 		n++

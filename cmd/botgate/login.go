@@ -103,6 +103,7 @@ is only ever sent to the URL it was stored for.`,
 			return nil
 		},
 	}
+	cmd.SetFlagErrorFunc(flagError)
 	cmd.Flags().StringVar(&url, "url", "", "botgate server URL [env BOTGATE_URL]")
 	cmd.Flags().StringVar(&tokenFile, "token-file", "", "read the token from this file (mode 0600); - or omitted reads standard input")
 	outputFlag(cmd, &output)
@@ -183,6 +184,7 @@ so a copy of the file left elsewhere is useless too.`,
 			return nil
 		},
 	}
+	cmd.SetFlagErrorFunc(flagError)
 	cmd.Flags().BoolVar(&revoke, "revoke", false, "revoke the stored token on the server first")
 	return cmd
 }

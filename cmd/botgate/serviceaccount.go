@@ -202,6 +202,13 @@ func (a *apiCmd) saCreateCmd() *cobra.Command {
 func (a *apiCmd) saTokenCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "token",
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageErr("unknown command %q for %q: see '%s --help'", args[0], cmd.CommandPath(), cmd.CommandPath())
+			}
+			return cmd.Help()
+		},
 		Short: "List, create, rotate and revoke a service account's tokens",
 		Long: `token manages a service account's personal access tokens; it is the same as
 'botgate token ... --service-account ID'.`,
