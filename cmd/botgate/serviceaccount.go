@@ -201,8 +201,8 @@ func (a *apiCmd) saCreateCmd() *cobra.Command {
 // service account as the first argument.
 func (a *apiCmd) saTokenCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "token",
-		Args:  cobra.ArbitraryArgs,
+		Use:  "token",
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usageErr("unknown command %q for %q: see '%s --help'", args[0], cmd.CommandPath(), cmd.CommandPath())
