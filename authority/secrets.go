@@ -770,3 +770,20 @@ func (v *Vault) rewrapOne(ctx context.Context, a Actor, id int64) (bool, error) 
 		return err == nil, err
 	}
 }
+
+// GroupID resolves a group reference (a numeric id or a full path) for the
+// vault's callers. KindNotFound if there is no such group; callers' next
+// step checks access and answers not found alike for groups the actor may
+// not see.
+func (v *Vault) GroupID(ctx context.Context, ref string) (int64, error) {
+	var id int64
+	err := v.s.store.View(ctx, func(tx botgate.Tx) error {
+		g, err := groupByRef(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		id = g.ID
+		return nil
+	})
+	return id, err
+}
