@@ -115,6 +115,9 @@ type Tx interface {
 	// only moves forward; IPs and user agents are merged newest first,
 	// at most MaxRecentClients each. Unknown token IDs are ignored.
 	RecordTokenUsage(ctx context.Context, usage []TokenUsage) error
+	// SetTokenAutomation sets the token's Automation label (botgate's own
+	// field; "" clears it). KindNotFound if the token does not exist.
+	SetTokenAutomation(ctx context.Context, id int64, automation string) error
 	// RecordRouteUsage merges coalesced route usage: for each (TokenID,
 	// Method, Route) it adds Count, keeps the earliest FirstSeen and the
 	// latest LastSeen, and sets Scope from the record with the latest
