@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/botgate/botgate/datadir"
+)
+
+var proxyListenRE = regexp.MustCompile(`msg="botgate proxy listening" addr=(\S+)`)
+
+// startGatewayServer runs 'botgate serve' with the gateway configured by
+// configYAML and a proxy listener, and returns the API URL, the proxy URL
+// and the admin token.
+func startGatewayServer(t *testing.T, configYAML string, env map[string]string) (apiURL, proxyURL, admin string) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "gateway.yaml")
+	if err := os.WriteFile(cfg, []byte(configYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tokenFile := filepath.Join(dir, "admin.token")
+	log := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--proxy-listen", "127.0.0.1:0",
+			"--gateway-config", cfg, "--data-dir", filepath.Join(dir, "data"), "--admin-token-file", tokenFile},
+			func(k string) string { return env[k] }, strings.NewReader(""), &syncBuffer{}, log)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Errorf("serve did not stop")
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", log.String())
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for apiURL == "" || proxyURL == "" {
+		if m := listenRE.FindStringSubmatch(log.String()); m != nil {
+			apiURL = "http://" + m[1]
+		}
+		if m := proxyListenRE.FindStringSubmatch(log.String()); m != nil {
+			proxyURL = "http://" + m[1]
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve exited early: %v\n%s", err, log.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not report its addresses:\n%s", log.String())
+		}
+	}
+	b, err := datadir.ReadSecretFile(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return apiURL, proxyURL, strings.TrimSpace(string(b))
+}
+
+func TestServeGatewayAndTokenUsage(t *testing.T) {
+	upstreamAuth := make(chan string, 10)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		upstreamAuth <- r.Header.Get("PRIVATE-TOKEN") + "|" + r.Header.Get("Authorization")
+		_, _ = io.WriteString(w, `{"version":"17.0.0"}`)
+	}))
+	defer up.Close()
+	apiURL, proxyURL, admin := startGatewayServer(t, `
+usage_flush_interval: 50ms
+routes:
+  - {name: gitlab, upstream: "`+up.URL+`", gitlab: true, credential: "env:GITLAB_UPSTREAM_TOKEN"}
+`, map[string]string{"GITLAB_UPSTREAM_TOKEN": "the-upstream-credential"})
+
+	t.Run("ForwardAuth", func(t *testing.T) {
+		req, _ := http.NewRequest("GET", apiURL+"/-/auth", nil)
+		req.Header.Set("X-Original-Method", "GET")
+		req.Header.Set("X-Original-URI", "/api/v4/projects/1/issues")
+		req.Header.Set("PRIVATE-TOKEN", admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("X-Botgate-User") != "root" || resp.Header.Get("RateLimit-Limit") == "" {
+			t.Fatalf("forward-auth: %d %v", resp.StatusCode, resp.Header)
+		}
+	})
+	t.Run("Proxy", func(t *testing.T) {
+		req, _ := http.NewRequest("POST", proxyURL+"/api/v4/projects/1/notes", strings.NewReader(`{"body":"x"}`))
+		req.Header.Set("Authorization", "Bearer "+admin)
+		req.Header.Set("User-Agent", "release-bot/3")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("proxy: %d", resp.StatusCode)
+		}
+		if got := <-upstreamAuth; got != "the-upstream-credential|" {
+			t.Errorf("upstream credentials %q, want the route's credential and no Authorization", got)
+		}
+	})
+	t.Run("Metrics", func(t *testing.T) {
+		resp, err := http.Get(apiURL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), `botgate_gateway_decisions_total{mode="proxy",result="allowed"} 1`) {
+			t.Errorf("metrics:\n%s", b)
+		}
+	})
+	t.Run("TokenUsage", func(t *testing.T) {
+		s := newSession(t, map[string]string{"BOTGATE_URL": apiURL, "BOTGATE_TOKEN": admin})
+		var u tokenUsage
+		deadline := time.Now().Add(10 * time.Second)
+		for len(u.Routes) < 2 {
+			r := s.ok("token", "usage", "1", "--output", "json")
+			if err := json.Unmarshal([]byte(r.stdout), &u); err != nil {
+				t.Fatalf("usage JSON: %v\n%s", err, r.stdout)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("usage never recorded: %s", r.stdout)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if strings.Join(u.ScopesUsed, " ") != "api read_api" || u.Calls != 2 {
+			t.Errorf("usage %+v", u)
+		}
+		text := s.ok("token", "usage", "1").stdout
+		for _, want := range []string{"POST", "/api/v4/projects/:id/notes", "GET", "/api/v4/projects/:id/issues", "release-bot/3", "scopes used:"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("text output lacks %q:\n%s", want, text)
+			}
+		}
+		s.fail(exitNotFound, []string{"token 999 not found"}, "token", "usage", "999")
+		s.fail(exitUsage, nil, "token", "usage", "abc")
+	})
+}
