@@ -30,6 +30,8 @@ type apiCmd struct {
 	e      *env
 	url    string
 	output string
+	// c is the client the running command built, for refine's probe.
+	c *gitlab.Client
 }
 
 // newAPIGroup returns a command group whose subcommands talk to the API; it
@@ -76,11 +78,46 @@ func (a *apiCmd) client() (*gitlab.Client, error) {
 	if err != nil {
 		return nil, cliErr(err)
 	}
+	return a.newClient(r)
+}
+
+// newClient builds the GitLab client for r and remembers it.
+func (a *apiCmd) newClient(r apiclient.Resolved) (*gitlab.Client, error) {
 	c, err := apiclient.New(r, apiclient.Options{})
 	if err != nil {
 		return nil, cliErr(err)
 	}
+	a.c = c
 	return c, nil
+}
+
+// refine improves a 401 from the server. GitLab answers 401 not only for a
+// bad token but also for a token it will not let the caller manage (another
+// user's token, for a non-admin); so when the token still works for GET
+// /user, say that instead of sending the user to log in again.
+func (a *apiCmd) refine(cmd *cobra.Command, err error) error {
+	var er *gitlab.ErrorResponse
+	if err == nil || a.c == nil || !botgate.IsKind(err, botgate.KindUnauthenticated) ||
+		botgate.ReasonOf(err) != "" || !errors.As(err, &er) {
+		return err
+	}
+	me, _, perr := a.c.Users.CurrentUser(gitlab.WithContext(cmd.Context()))
+	if perr != nil {
+		return err
+	}
+	return &exitError{code: exitAuth, err: shown{&botgate.Error{Kind: botgate.KindForbidden, Err: er, Message: fmt.Sprintf(
+		"the server refused this for %s (HTTP 401): the token works, but may not act on that; "+
+			"tokens of other users need an administrator", me.Username)}}}
+}
+
+// refineAll wraps the RunE of cmd and its subcommands with a.refine.
+func (a *apiCmd) refineAll(cmd *cobra.Command) {
+	for _, sub := range cmd.Commands() {
+		a.refineAll(sub)
+	}
+	if inner := cmd.RunE; inner != nil {
+		cmd.RunE = func(c *cobra.Command, args []string) error { return a.refine(c, inner(c, args)) }
+	}
 }
 
 // shown displays a *botgate.Error by its caller-facing message alone; the

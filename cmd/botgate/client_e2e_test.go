@@ -369,6 +369,10 @@ func TestCLIErrors(t *testing.T) {
 	reader := decode[tokenView](t, admin.ok("token", "create", "--project", "team-b/svc", "--name", "reader", "--scopes", "read_api",
 		"--access-level", "reporter", "-o", "json"))
 
+	bob := decode[userView](t, admin.ok("user", "create", "--username", "bob", "--email", "bob@example.com", "-o", "json"))
+	bobPAT := decode[tokenView](t, admin.ok("token", "create", "--user", fmt.Sprint(bob.ID), "--name", "bob", "--scopes", "api", "-o", "json"))
+	bobEnv := map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": bobPAT.Token}
+
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -376,6 +380,12 @@ func TestCLIErrors(t *testing.T) {
 		code int
 		want []string
 	}{
+		// GitLab answers 401 when a non-admin asks for someone else's
+		// token: the CLI checks the token still works and says so.
+		{name: "someone else's token", env: bobEnv, args: []string{"token", "show", "1"}, code: exitAuth,
+			want: []string{"refused this for bob (HTTP 401): the token works"}},
+		{name: "someone else's tokens", env: bobEnv, args: []string{"token", "list", "--user", "1"}, code: exitAuth,
+			want: []string{"refused this for bob"}},
 		{name: "not logged in", args: []string{"user", "whoami"}, code: exitAuth,
 			want: []string{"not logged in", "botgate login"}},
 		{name: "rejected token", env: map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": "glpat-not-a-real-token"},
@@ -437,7 +447,7 @@ func TestCLIErrors(t *testing.T) {
 					t.Errorf("error %q lacks %q", r.err.Error(), w)
 				}
 			}
-			for _, secret := range []string{srv.adminToken, reader.Token, "glpat-not-a-real-token"} {
+			for _, secret := range []string{srv.adminToken, reader.Token, bobPAT.Token, "glpat-not-a-real-token"} {
 				if strings.Contains(r.all(), secret) {
 					t.Errorf("output shows a token:\n%v", r)
 				}

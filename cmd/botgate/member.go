@@ -46,6 +46,7 @@ func newMemberCmd(e *env) *cobra.Command {
 planner, reporter, developer, maintainer, owner). Bot users of access tokens are
 members too: removing one cuts its token off from the resource.`)
 	cmd.AddCommand(a.memberListCmd(), a.memberAddCmd(), a.memberRemoveCmd())
+	a.refineAll(cmd)
 	return cmd
 }
 

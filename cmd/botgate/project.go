@@ -50,6 +50,7 @@ func newProjectCmd(e *env) *cobra.Command {
 	cmd, a := newAPIGroup(e, "project", "List, show and create projects", `project manages projects. Give each automation working on a project its own
 project access token: 'botgate token create --project PATH ...'.`)
 	cmd.AddCommand(a.projectListCmd(), a.projectShowCmd(), a.projectCreateCmd())
+	a.refineAll(cmd)
 	return cmd
 }
 

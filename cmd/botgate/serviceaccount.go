@@ -49,6 +49,7 @@ service account is owned by a team (--group); its Owners and Maintainers manage
 it. Without --group or --project, the instance's service accounts (admin only).`)
 	cmd.Aliases = []string{"sa"}
 	cmd.AddCommand(a.saListCmd(), a.saCreateCmd(), a.saTokenCmd())
+	a.refineAll(cmd)
 	return cmd
 }
 

@@ -132,6 +132,7 @@ A token's secret is shown exactly once, by create and rotate, or written to
 automation, with the fewest scopes and the lowest role it needs.`)
 	cmd.AddCommand(a.tokenListCmd(), a.tokenShowCmd(), a.tokenCreateCmd(), a.tokenRotateCmd(), a.tokenRevokeCmd(),
 		a.tokenUsageCmd())
+	a.refineAll(cmd)
 	return cmd
 }
 

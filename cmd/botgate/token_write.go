@@ -289,10 +289,10 @@ the stored credentials are updated with the new token.`,
 			if err != nil {
 				return err
 			}
-			c, err := apiclient.New(r, apiclient.Options{})
+			c, err := a.newClient(r)
 			if err != nil {
 				sink.abort()
-				return cliErr(err)
+				return err
 			}
 			ctx := gitlab.WithContext(cmd.Context())
 			what := t.tokenWhat(ref)
@@ -416,9 +416,9 @@ func (a *apiCmd) tokenRevokeCmd() *cobra.Command {
 			if err != nil {
 				return cliErr(err)
 			}
-			c, err := apiclient.New(r, apiclient.Options{})
+			c, err := a.newClient(r)
 			if err != nil {
-				return cliErr(err)
+				return err
 			}
 			ctx := gitlab.WithContext(cmd.Context())
 			var resp *gitlab.Response

@@ -46,6 +46,7 @@ func newUserCmd(e *env) *cobra.Command {
 human users. Bot users are made by creating project or group access tokens;
 service accounts by 'botgate service-account create'.`)
 	cmd.AddCommand(a.userWhoamiCmd(), a.userListCmd(), a.userShowCmd(), a.userCreateCmd())
+	a.refineAll(cmd)
 	return cmd
 }
 
