@@ -459,3 +459,56 @@ func (s *Service) RevokeTokenBySecret(ctx context.Context, a Actor, secret strin
 	}
 	return s.RevokeToken(ctx, a, t.ID)
 }
+
+// ActionTokenAutomation is the audit action for a change of a token's
+// automation label.
+const ActionTokenAutomation = "token.automation"
+
+// MaxAutomationLength bounds an automation label.
+const MaxAutomationLength = 255
+
+// SetAutomation labels a token with the automation it serves ("" clears
+// the label). Whoever may manage the token may label it; the label stays
+// with the token's rotation family only for tokens rotated afterwards.
+func (s *Service) SetAutomation(ctx context.Context, a Actor, id int64, automation string) (*botgate.Token, error) {
+	const op = "authority.SetAutomation"
+	automation = strings.TrimSpace(automation)
+	if len(automation) > MaxAutomationLength {
+		return nil, botgate.E(op, botgate.Invalid("automation", "automation is too long (maximum is %d characters)", MaxAutomationLength))
+	}
+	if strings.ContainsFunc(automation, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return nil, botgate.E(op, botgate.Invalid("automation", "automation is invalid: it must not contain control characters"))
+	}
+	var t *botgate.Token
+	err := s.store.Update(ctx, func(tx botgate.Tx) error {
+		var err error
+		t, err = tx.Token(ctx, id)
+		if botgate.IsKind(err, botgate.KindNotFound) {
+			return botgate.NotFound("Token")
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.canManageToken(ctx, tx, a, t); err != nil {
+			if botgate.IsKind(err, botgate.KindForbidden) {
+				return botgate.NotFound("Token")
+			}
+			return err
+		}
+		if t.Automation == automation {
+			return nil
+		}
+		if err := tx.SetTokenAutomation(ctx, id, automation); err != nil {
+			return err
+		}
+		e := s.event(a, ActionTokenAutomation, "token", t.ID, t.Name)
+		e.Details = details("from", t.Automation, "to", automation)
+		t.Automation = automation
+		return s.record(ctx, tx, e)
+	})
+	if err != nil {
+		return nil, botgate.E(op, err)
+	}
+	s.changed([]int64{id})
+	return t, nil
+}

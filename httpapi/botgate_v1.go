@@ -149,3 +149,21 @@ func (s *Server) handleAuditVerify(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	return WriteJSON(w, http.StatusOK, out)
 }
+
+func (s *Server) handleSetAutomation(w http.ResponseWriter, r *http.Request, c *call) error {
+	id, err := pathID(r, "id", "Token")
+	if err != nil {
+		return err
+	}
+	p, err := s.readParams(w, r)
+	if err != nil {
+		return err
+	}
+	if !p.has("automation") {
+		return botgate.Invalid("automation", "automation is missing")
+	}
+	if _, err := s.auth.SetAutomation(r.Context(), c.actor, id, p.str("automation")); err != nil {
+		return err
+	}
+	return s.handleBotgateToken(w, r, c)
+}

@@ -140,6 +140,40 @@ func TestBotgateV1(t *testing.T) {
 			t.Fatalf("a developer reads the token: %d", res.status)
 		}
 	})
+	t.Run("automation label", func(t *testing.T) {
+		path := fmt.Sprintf("/api/botgate/v1/tokens/%d/automation", rot.ID)
+		res := f.postJSON("PUT", path, f.aliceTok, map[string]string{"automation": "scheduled-triage"})
+		if res.status != http.StatusOK || res.json(t)["automation"] != "scheduled-triage" {
+			t.Fatalf("set automation: %d %s", res.status, res.body)
+		}
+		if got := f.do("GET", fmt.Sprintf("/api/botgate/v1/tokens/%d", rot.ID), f.aliceTok, "", nil).json(t); got["automation"] != "scheduled-triage" {
+			t.Fatalf("after set: %v", got)
+		}
+		tests := []struct {
+			name   string
+			token  string
+			body   any
+			status int
+		}{
+			{"developer", f.bobTok, map[string]string{"automation": "mine"}, http.StatusNotFound},
+			{"missing", f.aliceTok, map[string]string{}, http.StatusBadRequest},
+			{"control characters", f.aliceTok, map[string]string{"automation": "a\nb"}, http.StatusBadRequest},
+			{"too long", f.aliceTok, map[string]string{"automation": strings.Repeat("a", 256)}, http.StatusBadRequest},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				if res := f.postJSON("PUT", path, tt.token, tt.body); res.status != tt.status {
+					t.Fatalf("%d %s, want %d", res.status, res.body, tt.status)
+				}
+			})
+		}
+		// Rotation carries the label to the successor.
+		next := must[*gitlab.ProjectAccessToken](t)(f.alice.ProjectAccessTokens.RotateProjectAccessToken(f.project.ID, rot.ID, nil))
+		f.remember(next.Token)
+		if got := f.do("GET", fmt.Sprintf("/api/botgate/v1/tokens/%d", next.ID), f.aliceTok, "", nil).json(t); got["automation"] != "scheduled-triage" {
+			t.Fatalf("rotated token's automation = %v", got["automation"])
+		}
+	})
 	t.Run("audit events", func(t *testing.T) {
 		res := f.do("GET", "/api/botgate/v1/audit/events?action=token.rotate&per_page=5", f.root, "", nil)
 		if res.status != http.StatusOK {
@@ -149,7 +183,7 @@ func TestBotgateV1(t *testing.T) {
 		if err := jsonUnmarshal(res.body, &events); err != nil {
 			t.Fatal(err)
 		}
-		if len(events) != 1 || events[0]["target_id"] != float64(rot.ID) || events[0]["actor_name"] != "alice" {
+		if len(events) != 2 || events[0]["target_id"] != float64(rot.ID) || events[0]["actor_name"] != "alice" {
 			t.Fatalf("rotate events = %s", res.body)
 		}
 		all := f.do("GET", "/api/botgate/v1/audit/events?per_page=3", f.root, "", nil)

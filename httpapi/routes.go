@@ -88,6 +88,7 @@ func (s *Server) routes() {
 	}
 	s.mux.Handle("/api/botgate/v1/", s.adapt(s.handleNotFound))
 	v1("GET /tokens/{id}", needRead, s.handleBotgateToken)
+	v1("PUT /tokens/{id}/automation", needWrite, s.handleSetAutomation)
 	v1("GET /tokens/{id}/usage", needRead, s.handleTokenUsage)
 	v1("GET /audit/events", needRead, s.handleAuditEvents)
 	v1("GET /audit/verify", needRead, s.handleAuditVerify)
