@@ -177,6 +177,21 @@ type Tx interface {
 	// DeleteUpstreamCredential removes the credential. KindNotFound.
 	DeleteUpstreamCredential(ctx context.Context, id int64) error
 
+	// CreateAutomation inserts a and sets its ID. KindConflict if the name
+	// is taken; KindInvalid if the owner group is missing.
+	CreateAutomation(ctx context.Context, a *Automation) error
+	// AutomationByName returns the automation record with the name, or
+	// KindNotFound.
+	AutomationByName(ctx context.Context, name string) (*Automation, error)
+	// FindAutomations returns the automation records matching f, ordered by
+	// name, and the total.
+	FindAutomations(ctx context.Context, f AutomationFilter) ([]*Automation, int, error)
+	// UpdateAutomation writes every field of a but ID, Name and CreatedAt.
+	// KindNotFound; KindInvalid if the owner group is missing.
+	UpdateAutomation(ctx context.Context, a *Automation) error
+	// DeleteAutomation removes the record. KindNotFound.
+	DeleteAutomation(ctx context.Context, id int64) error
+
 	// AcquireLease takes or renews the named lease for holder until
 	// now+ttl, in one conditional write: it succeeds if nobody holds the
 	// lease, if holder already holds it, or if the lease expired before

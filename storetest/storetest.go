@@ -54,6 +54,7 @@ func Exercise(t *testing.T, open func(t *testing.T) botgate.Store) {
 	t.Run("Members", func(t *testing.T) { testMembers(t, open) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open) })
 	t.Run("TokenAutomation", func(t *testing.T) { testTokenAutomation(t, open(t)) })
+	t.Run("Automations", func(t *testing.T) { testAutomations(t, open(t)) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open(t)) })
 	t.Run("Transactions", func(t *testing.T) { testTransactions(t, open) })
