@@ -97,6 +97,9 @@ func (s *Service) CreateResourceToken(ctx context.Context, a Actor, r botgate.Re
 	if r.Type == botgate.GroupResource {
 		need = botgate.OwnerAccess
 	}
+	if err := noBotMinting(a); err != nil {
+		return nil, botgate.E(op, err)
+	}
 	var out Created
 	err = s.store.Update(ctx, func(tx botgate.Tx) error {
 		if err := resourceExists(ctx, tx, r); err != nil {
@@ -160,6 +163,9 @@ type NewServiceAccount struct {
 // instance one an administrator.
 func (s *Service) CreateServiceAccount(ctx context.Context, a Actor, owner botgate.Resource, in NewServiceAccount) (*botgate.User, error) {
 	const op = "authority.CreateServiceAccount"
+	if err := noBotMinting(a); err != nil {
+		return nil, botgate.E(op, err)
+	}
 	if in.Username != "" {
 		if err := botgate.ValidateUsername(in.Username); err != nil {
 			return nil, botgate.E(op, err)
@@ -231,6 +237,9 @@ func (s *Service) CreateServiceAccount(ctx context.Context, a Actor, owner botga
 // a project service account) and administrators may.
 func (s *Service) CreateServiceAccountToken(ctx context.Context, a Actor, saID int64, in NewToken) (*Created, error) {
 	const op = "authority.CreateServiceAccountToken"
+	if err := noBotMinting(a); err != nil {
+		return nil, botgate.E(op, err)
+	}
 	scopes, exp, err := s.validateNew(in, false)
 	if err != nil {
 		return nil, botgate.E(op, err)
@@ -263,6 +272,16 @@ func (s *Service) CreateServiceAccountToken(ctx context.Context, a Actor, saID i
 		return nil, botgate.E(op, err)
 	}
 	return &out, nil
+}
+
+// noBotMinting refuses the creation of identities and tokens by a project
+// or group bot, as GitLab does: a leaked resource token cannot make itself
+// new, longer-lived credentials. (Rotation of its own token stays allowed.)
+func noBotMinting(a Actor) error {
+	if !a.isAdmin() && a.User != nil && (a.User.Kind == botgate.ProjectBot || a.User.Kind == botgate.GroupBot) {
+		return forbidden("403 Forbidden - project and group access tokens cannot create tokens or service accounts; use a personal or service account token")
+	}
+	return nil
 }
 
 // canManageUser reports whether the actor may manage the user's tokens:

@@ -76,7 +76,10 @@ type env struct {
 	secrets []string // every token secret the test has seen
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with a chance to adjust the server's configuration.
+func newEnvWith(t *testing.T, configure func(*httpapi.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	logs := &syncBuffer{}
@@ -98,7 +101,11 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := httpapi.New(httpapi.Config{Authority: auth, Store: st, Logger: log, Version: "test"})
+	cfg := httpapi.Config{Authority: auth, Store: st, Logger: log, Version: "test"}
+	if configure != nil {
+		configure(&cfg)
+	}
+	api := httpapi.New(cfg)
 	srv := httptest.NewServer(api)
 	e := &env{t: t, srv: srv, auth: auth, store: st, clock: clock, logs: logs, root: secret, rootID: tok.ID}
 	e.remember(secret)

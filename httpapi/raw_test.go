@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+
+	"github.com/botgate/botgate/httpapi"
 )
 
 // These tests speak raw HTTP, as curl and scripts do.
@@ -310,6 +313,44 @@ func TestRawPaginationHeaders(t *testing.T) {
 			}
 			if strings.Contains(link, "private_token") || !strings.HasPrefix(link, "<"+f.srv.URL+"/api/v4/personal_access_tokens?") {
 				t.Errorf("Link = %q (must be absolute and carry no credential)", link)
+			}
+		})
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	e := newEnvWith(t, func(c *httpapi.Config) {
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	})
+	tests := []struct {
+		name, xff, proto, host string
+		wantIP, wantBase       string
+	}{
+		{"nearest untrusted hop", "198.51.100.7, 203.0.113.5, 127.0.0.2", "https", "botgate.example.com", "203.0.113.5", "https://botgate.example.com"},
+		{"no header", "", "", "", "127.0.0.1", e.srv.URL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", e.srv.URL+"/api/v4/personal_access_tokens?per_page=1", nil)
+			req.Header.Set("PRIVATE-TOKEN", e.root)
+			if tt.xff != "" {
+				req.Header.Set("X-Forwarded-For", tt.xff)
+				req.Header.Set("X-Forwarded-Proto", tt.proto)
+				req.Header.Set("X-Forwarded-Host", tt.host)
+			}
+			res := e.send(req)
+			if res.status != http.StatusOK {
+				t.Fatalf("%d %s", res.status, res.body)
+			}
+			if link := res.header.Get("Link"); !strings.HasPrefix(link, "<"+tt.wantBase+"/api/v4/personal_access_tokens?") {
+				t.Fatalf("Link = %q, want base %s", link, tt.wantBase)
+			}
+			if err := e.auth.FlushUsage(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			got := e.do("GET", "/api/v4/personal_access_tokens/self", e.root, "", nil).json(t)
+			if ips := fmt.Sprint(got["last_used_ips"]); !strings.HasPrefix(ips, "["+tt.wantIP) {
+				t.Fatalf("last_used_ips = %s, want %s first", ips, tt.wantIP)
 			}
 		})
 	}
