@@ -9,6 +9,7 @@ import (
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/broker"
 	"github.com/botgate/botgate/datadir"
 	"github.com/botgate/botgate/sqlite"
 )
@@ -19,6 +20,9 @@ type instance struct {
 	store  botgate.Store
 	auth   *authority.Service
 	pepper []byte
+	// vaultCreds resolves vault: references for the gateway, once the
+	// vault is open (serve).
+	vaultCreds *broker.VaultCredentials
 }
 
 // openInstance opens the data directory's store and starts the authority.
@@ -71,6 +75,9 @@ func initialize(ctx context.Context, dir, tokenFile, username, email string, log
 		return nil, err
 	}
 	defer in.Close()
+	if err := initVault(ctx, in); err != nil {
+		return nil, fmt.Errorf("creating the vault master key: %w", err)
+	}
 	u, t, secret, err := in.auth.Bootstrap(ctx, authority.NewUser{Username: username, Name: "Administrator", Email: email})
 	if err != nil {
 		return nil, err

@@ -37,6 +37,7 @@ API clients use BOTGATE_URL and BOTGATE_TOKEN.`,
 		newLoginCmd(e), newLogoutCmd(e),
 		newTokenCmd(e), newUserCmd(e), newGroupCmd(e), newProjectCmd(e), newMemberCmd(e), newServiceAccountCmd(e),
 	)
+	root.AddCommand(newVaultCmd(e), newSecretCmd(e), newBrokerCmd(e))
 	return root
 }
 

@@ -21,6 +21,7 @@ type serveOptions struct {
 	tokenFile string
 	logLevel  string
 	gateway   gatewayOptions
+	vault     vaultOptions
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -44,6 +45,7 @@ records and audit events are written.`,
 	dataDirFlag(cmd, e, &o.dataDir)
 	cmd.Flags().StringVar(&o.tokenFile, "admin-token-file", envOr(e.getenv, "BOTGATE_ADMIN_TOKEN_FILE", ""), "on first start, write the admin token here (0600) [env BOTGATE_ADMIN_TOKEN_FILE]")
 	gatewayFlags(cmd, e, &o.gateway)
+	vaultFlags(cmd, e, &o.vault)
 	cmd.Flags().StringVar(&o.logLevel, "log-level", envOr(e.getenv, "BOTGATE_LOG_LEVEL", "info"), "debug, info, warn or error [env BOTGATE_LOG_LEVEL]")
 	return cmd
 }
@@ -79,6 +81,11 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 			})
 		},
 	})
+	vlt, err := startVault(ctx, e, o.vault, in, api, log)
+	if err != nil {
+		return err
+	}
+	defer vlt.Close()
 	gw, err := startGateway(e, o.gateway, in, api, log)
 	if err != nil {
 		return err

@@ -63,6 +63,7 @@ func startGateway(e *env, o gatewayOptions, in *instance, api *httpapi.Server, l
 	}
 	gw, err := gateway.New(gateway.Options{
 		Authority: in.auth, Store: in.store, Config: cfg, Getenv: e.getenv, Logger: log.With("component", "gateway"),
+		Credentials: in.gatewayCredentials(e),
 	})
 	if err != nil {
 		return nil, err

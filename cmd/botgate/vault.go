@@ -1,0 +1,407 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/broker"
+	"github.com/botgate/botgate/datadir"
+	"github.com/botgate/botgate/gateway"
+	"github.com/botgate/botgate/httpapi"
+	"github.com/botgate/botgate/vault"
+)
+
+// vaultOptions are the vault and rotation scheduler flags of serve.
+type vaultOptions struct {
+	keyFile      string
+	oldKeyFiles  []string
+	interval     time.Duration
+	notifyWithin time.Duration
+	noScheduler  bool
+}
+
+// vaultFlags registers the vault flags on a command.
+func vaultFlags(cmd *cobra.Command, e *env, o *vaultOptions) {
+	f := cmd.Flags()
+	f.StringVar(&o.keyFile, "master-key-file", envOr(e.getenv, "BOTGATE_MASTER_KEY_FILE", ""),
+		"vault master key file (default: master.key in the data directory; "+vault.EnvMasterKey+" wins when set) [env BOTGATE_MASTER_KEY_FILE]")
+	f.StringArrayVar(&o.oldKeyFiles, "old-master-key-file", nil,
+		"a previous master key that still opens secrets not yet rewrapped (repeatable; used during 'botgate vault rotate-master-key')")
+	if cmd.Name() != "serve" {
+		return
+	}
+	f.DurationVar(&o.interval, "rotation-interval", 5*time.Minute, "how often the rotation scheduler runs")
+	f.DurationVar(&o.notifyWithin, "expiry-notice", 14*24*time.Hour, "webhook notice period for upstream tokens about to expire")
+	f.BoolVar(&o.noScheduler, "no-rotation-scheduler", false, "do not run the upstream token rotation scheduler on this server")
+}
+
+// initVault creates the master key file (0600) beside the pepper and stores
+// the canary sealed under it. init calls it on a new data directory.
+func initVault(ctx context.Context, in *instance) error {
+	path := in.dir.MasterKeyPath()
+	k, err := vault.GenerateMasterKeyFile(path, rand.Reader)
+	if botgate.IsKind(err, botgate.KindConflict) {
+		k, err = vault.LoadMasterKey(path)
+	}
+	if err != nil {
+		return err
+	}
+	kr, err := vault.NewKeyring(rand.Reader, k)
+	if err != nil {
+		return err
+	}
+	defer kr.Destroy()
+	_, err = in.auth.Vault(kr).EnsureCanary(ctx)
+	return err
+}
+
+// loadKeyring loads the current master key (BOTGATE_MASTER_KEY, else the
+// key file) and the old ones. created reports a key file made just now for
+// a data directory initialised before the vault existed.
+func loadKeyring(ctx context.Context, e *env, o vaultOptions, in *instance) (kr *vault.Keyring, source string, err error) {
+	path := o.keyFile
+	if path == "" {
+		path = in.dir.MasterKeyPath()
+	}
+	source = path
+	if e.getenv(vault.EnvMasterKey) != "" {
+		source = vault.EnvMasterKey
+	}
+	cur, err := vault.LoadMasterKeyEnvOrFile(e.getenv, path)
+	if botgate.IsKind(err, botgate.KindNotFound) && o.keyFile == "" && !hasCanary(ctx, in) {
+		// A data directory from before the vault: give it a key now.
+		cur, err = vault.GenerateMasterKeyFile(path, rand.Reader)
+	}
+	if err != nil {
+		return nil, "", errors.New("vault: " + errMessage(err))
+	}
+	var old []*vault.MasterKey
+	for _, f := range o.oldKeyFiles {
+		k, err := vault.LoadMasterKey(f)
+		if err != nil {
+			cur.Destroy()
+			return nil, "", errors.New("vault: " + errMessage(err))
+		}
+		old = append(old, k)
+	}
+	kr, err = vault.NewKeyring(rand.Reader, cur, old...)
+	if err != nil {
+		return nil, "", errors.New("vault: " + errMessage(err))
+	}
+	return kr, source, nil
+}
+
+func hasCanary(ctx context.Context, in *instance) bool {
+	err := in.store.View(ctx, func(tx botgate.Tx) error { _, err := tx.Setting(ctx, "vault_canary"); return err })
+	return err == nil
+}
+
+// errMessage is an error's caller-facing message, or its text.
+func errMessage(err error) string {
+	if m := botgate.MessageOf(err); m != "" {
+		return m
+	}
+	return err.Error()
+}
+
+// openVault loads the keyring and checks it against the database's canary,
+// so that a wrong master key stops botgate here, with a message naming the
+// expected key, and never yields garbage later.
+func openVault(ctx context.Context, e *env, o vaultOptions, in *instance, log *slog.Logger) (*authority.Vault, error) {
+	kr, source, err := loadKeyring(ctx, e, o, in)
+	if err != nil {
+		return nil, err
+	}
+	v := in.auth.Vault(kr)
+	stored, err := v.EnsureCanary(ctx)
+	if err != nil {
+		kr.Destroy()
+		return nil, fmt.Errorf("vault: %s", errMessage(err))
+	}
+	if stored {
+		log.Info("vault canary stored", "master_key_id", kr.Current().String())
+	}
+	if err := v.VerifyMasterKey(ctx); err != nil {
+		kr.Destroy()
+		return nil, fmt.Errorf("botgate cannot start: %s (master key from %s)", errMessage(err), source)
+	}
+	log.Info("vault ready", "master_key_id", kr.Current().String(), "keys", kr.String())
+	return v, nil
+}
+
+// runningVault is the vault of a running server and its scheduler.
+type runningVault struct {
+	v      *authority.Vault
+	creds  *broker.VaultCredentials
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// startVault opens and checks the vault, serves its API on api, and runs
+// the rotation scheduler in the background.
+func startVault(ctx context.Context, e *env, o vaultOptions, in *instance, api *httpapi.Server, log *slog.Logger) (*runningVault, error) {
+	v, err := openVault(ctx, e, o, in, log)
+	if err != nil {
+		return nil, err
+	}
+	api.EnableVault(v)
+	rv := &runningVault{v: v, creds: &broker.VaultCredentials{Vault: v}, done: make(chan struct{})}
+	in.vaultCreds = rv.creds
+	if o.noScheduler {
+		close(rv.done)
+		rv.cancel = func() {}
+		return rv, nil
+	}
+	b, err := broker.New(broker.Config{Store: in.store, Vault: v, Logger: log.With("component", "broker")})
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	s, err := broker.NewScheduler(broker.SchedulerConfig{Broker: b, Holder: fmt.Sprintf("%s/%d", host, os.Getpid()),
+		Interval: o.interval, NotifyWithin: o.notifyWithin, Logger: log.With("component", "rotation-scheduler")})
+	if err != nil {
+		return nil, err
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	rv.cancel = cancel
+	go func() {
+		defer close(rv.done)
+		s.Run(sctx)
+	}()
+	return rv, nil
+}
+
+// Close stops the scheduler and drops the keys from memory.
+func (rv *runningVault) Close() {
+	rv.cancel()
+	<-rv.done
+	rv.v.Keyring().Destroy()
+}
+
+// gatewayCredentials is the gateway's credential source: env: and file:
+// references as configured, vault: references from the vault once it is
+// open. nil (the gateway's default) before.
+func (in *instance) gatewayCredentials(e *env) gateway.CredentialSource {
+	if in.vaultCreds == nil {
+		return nil
+	}
+	return &gateway.ConfigCredentials{Getenv: e.getenv, Next: in.vaultCreds}
+}
+
+func newVaultCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "vault",
+		Short: "Manage the vault's master key",
+		Long: `The vault keeps team-owned secrets encrypted with a data key per secret, wrapped
+by a master key that lives outside the database: the data directory's master.key
+(0600), or the environment variable ` + vault.EnvMasterKey + `.`,
+	}
+	cmd.AddCommand(newVaultRotateCmd(e), newVaultStatusCmd(e))
+	return cmd
+}
+
+func newVaultRotateCmd(e *env) *cobra.Command {
+	var (
+		dir, newKey, output string
+		o                   vaultOptions
+		batch               int
+		keep                bool
+	)
+	cmd := &cobra.Command{
+		Use:   "rotate-master-key --new-key-file FILE",
+		Short: "Re-wrap every secret's data key under a new master key, online",
+		Long: `rotate-master-key re-wraps every secret's data key under the master key in
+--new-key-file (created, 0600, when it does not exist), in batches, each secret
+with a conditional write, while servers keep running. The values themselves are
+never decrypted. The canary moves last, so the old key stays usable until every
+secret has moved; a secret that does not open is reported and left as it was
+(and the canary stays, so the old key is still required).
+
+Without downtime:
+  1. restart each server with the new key current and the old one still loaded:
+       botgate serve --master-key-file new.key --old-master-key-file DATA/master.key
+  2. botgate vault rotate-master-key --new-key-file new.key
+     (rewraps everything, then installs new.key as DATA/master.key, keeping the
+     old one as master.key.<id>.retired unless --keep-current)
+  3. restart the servers without --old-master-key-file.`,
+		Example: `  botgate vault rotate-master-key --new-key-file /secure/new.key --data-dir /var/lib/botgate`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			if newKey == "" {
+				return usageErr("--new-key-file is required")
+			}
+			ctx := cmd.Context()
+			in, err := openInstance(ctx, dir, newLogger(e, "warn"))
+			if err != nil {
+				return err
+			}
+			defer in.Close()
+			oldRing, source, err := loadKeyring(ctx, e, o, in)
+			if err != nil {
+				return err
+			}
+			defer oldRing.Destroy()
+			next, err := vault.LoadMasterKey(newKey)
+			if botgate.IsKind(err, botgate.KindNotFound) {
+				next, err = vault.GenerateMasterKeyFile(newKey, rand.Reader)
+			}
+			if err != nil {
+				return errors.New(errMessage(err))
+			}
+			// The old keys stay loaded until every secret has moved.
+			var old []*vault.MasterKey
+			for _, f := range append([]string{source}, o.oldKeyFiles...) {
+				if f == vault.EnvMasterKey {
+					k, err := vault.ParseMasterKey(e.getenv(vault.EnvMasterKey))
+					if err != nil {
+						return errors.New(errMessage(err))
+					}
+					old = append(old, k)
+					continue
+				}
+				k, err := vault.LoadMasterKey(f)
+				if err != nil {
+					return errors.New(errMessage(err))
+				}
+				old = append(old, k)
+			}
+			kr, err := vault.NewKeyring(rand.Reader, next, old...)
+			if err != nil {
+				return errors.New(errMessage(err))
+			}
+			defer kr.Destroy()
+			v := in.auth.Vault(kr)
+			if err := v.VerifyMasterKey(ctx); err != nil {
+				return fmt.Errorf("refusing to rotate: %s", errMessage(err))
+			}
+			from := oldRing.Current().String()
+			rep, err := v.Rewrap(ctx, authority.SystemActor(), batch)
+			if err != nil {
+				return err
+			}
+			installed := ""
+			if rep.Canary && source == in.dir.MasterKeyPath() && !keep && from != kr.Current().String() {
+				if installed, err = installKey(in.dir, newKey, from); err != nil {
+					return err
+				}
+			}
+			res := map[string]any{"from_key_id": from, "to_key_id": kr.Current().String(), "rewrapped": rep.Rewrapped,
+				"failed": rep.Failed, "canary_moved": rep.Canary, "installed": installed}
+			if output == "json" {
+				if err := writeJSON(e.stdout, res); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintf(e.stdout, "rewrapped %d secrets from master key %s to %s\n", rep.Rewrapped, from, kr.Current())
+				for _, f := range rep.Failed {
+					fmt.Fprintf(e.stdout, "  FAILED %s\n", f)
+				}
+				if rep.Canary {
+					fmt.Fprintf(e.stdout, "the canary is under %s: the old key is no longer needed\n", kr.Current())
+				}
+				if installed != "" {
+					fmt.Fprintf(e.stdout, "installed the new key as %s (old key kept as %s); restart servers without --old-master-key-file\n", in.dir.MasterKeyPath(), installed)
+				}
+			}
+			if len(rep.Failed) > 0 {
+				return &exitError{code: 3, err: fmt.Errorf("%d secrets could not be rewrapped; the old key is still required", len(rep.Failed))}
+			}
+			return nil
+		},
+	}
+	dataDirFlag(cmd, e, &dir)
+	vaultFlags(cmd, e, &o)
+	cmd.Flags().StringVar(&newKey, "new-key-file", "", "the new master key (created 0600 if missing)")
+	cmd.Flags().IntVar(&batch, "batch", 100, "secrets per batch")
+	cmd.Flags().BoolVar(&keep, "keep-current", false, "do not install the new key as the data directory's master.key")
+	outputFlag(cmd, &output)
+	return cmd
+}
+
+// installKey makes newKey the data directory's master key, keeping the old
+// one as master.key.<id>.retired (0600). It returns the retired path.
+func installKey(d datadir.Dir, newKey, oldID string) (string, error) {
+	retired := filepath.Join(d.Path, datadir.MasterKeyFile+"."+oldID+".retired")
+	b, err := datadir.ReadSecretFile(newKey)
+	if err != nil {
+		return "", err
+	}
+	defer clear(b)
+	tmp := d.MasterKeyPath() + ".new"
+	os.Remove(tmp)
+	if err := datadir.WriteSecretFile(tmp, b); err != nil {
+		return "", err
+	}
+	if err := os.Rename(d.MasterKeyPath(), retired); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	if err := os.Rename(tmp, d.MasterKeyPath()); err != nil {
+		return "", err
+	}
+	return retired, nil
+}
+
+func newVaultStatusCmd(e *env) *cobra.Command {
+	var (
+		dir, output string
+		o           vaultOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Check the master key against the database and count secrets per key",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			in, err := openInstance(ctx, dir, newLogger(e, "warn"))
+			if err != nil {
+				return err
+			}
+			defer in.Close()
+			v, err := openVault(ctx, e, o, in, newLogger(e, "warn"))
+			if err != nil {
+				return err
+			}
+			defer v.Keyring().Destroy()
+			perKey := map[string]int{}
+			err = in.store.View(ctx, func(tx botgate.Tx) error {
+				all, _, err := tx.FindSecrets(ctx, botgate.SecretFilter{})
+				for _, s := range all {
+					perKey[s.KeyID]++
+				}
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				return writeJSON(e.stdout, map[string]any{"master_key_id": v.Keyring().Current().String(), "secrets_per_key": perKey})
+			}
+			fmt.Fprintf(e.stdout, "master key %s opens the vault\n", v.Keyring().Current())
+			for k, n := range perKey {
+				fmt.Fprintf(e.stdout, "  %d secrets under %s\n", n, k)
+			}
+			return nil
+		},
+	}
+	dataDirFlag(cmd, e, &dir)
+	vaultFlags(cmd, e, &o)
+	outputFlag(cmd, &output)
+	return cmd
+}
