@@ -61,6 +61,7 @@ type Gateway struct {
 	log     *slog.Logger
 	webhook *http.Client
 	members *memberships
+	paths   *pathCache
 	usage   *usageBuffer
 	metrics *metrics
 	counts  [2]map[string]prometheus.Counter
@@ -140,6 +141,7 @@ func New(o Options) (*Gateway, error) {
 		}
 		g.latency[i] = g.metrics.latency.WithLabelValues(mode)
 	}
+	g.paths = newPathCache(8192)
 	g.members = newMemberships(o.Store, cfg.membershipTTL, cfg.membershipMax)
 	g.usage = newUsageBuffer(maxUsageKeys, g.metrics.usageDropped)
 	g.proxies = make(map[*route]http.Handler)
@@ -193,10 +195,11 @@ type decision struct {
 // limit, scope policy and resource membership, in that order.
 func (g *Gateway) decide(ctx context.Context, o *original, rt *route) (d decision) {
 	d.route = rt
-	segs, err := splitPath(o.path)
+	pi, err := g.paths.get(o.path)
 	if err != nil {
 		return d.fail(err, resultInvalid)
 	}
+	segs := pi.segs
 	if o.token == "" {
 		return d.fail(errNoToken, resultUnauthenticated)
 	}
@@ -265,7 +268,7 @@ func (g *Gateway) decide(ctx context.Context, o *original, rt *route) (d decisio
 	}
 	pattern := pol.pattern
 	if pattern == "" {
-		pattern = normalize(segs)
+		pattern = pi.pattern
 	}
 	var needed botgate.Scope
 	if len(pol.scopes) > 0 {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/botgate/botgate"
@@ -308,4 +309,44 @@ func isHex(s string) bool {
 		}
 	}
 	return true
+}
+
+// pathInfo is what the gateway derives from an escaped path.
+type pathInfo struct {
+	segs    []string
+	pattern string // normalize(segs)
+}
+
+// pathCache remembers checked and normalized paths, which repeat a lot
+// (a poller asks for the same paths all day). It is bounded: when full it
+// starts over. Refused paths are not cached.
+type pathCache struct {
+	max int
+	mu  sync.RWMutex
+	m   map[string]*pathInfo
+}
+
+func newPathCache(max int) *pathCache { return &pathCache{max: max, m: make(map[string]*pathInfo)} }
+
+func (c *pathCache) get(escaped string) (*pathInfo, error) {
+	c.mu.RLock()
+	pi := c.m[escaped]
+	c.mu.RUnlock()
+	if pi != nil {
+		return pi, nil
+	}
+	segs, err := splitPath(escaped)
+	if err != nil {
+		return nil, err
+	}
+	pi = &pathInfo{segs: segs, pattern: normalize(segs)}
+	if len(escaped) <= 512 {
+		c.mu.Lock()
+		if len(c.m) >= c.max {
+			clear(c.m)
+		}
+		c.m[escaped] = pi
+		c.mu.Unlock()
+	}
+	return pi, nil
 }

@@ -157,10 +157,13 @@ func clientIP(remoteAddr string, h http.Header, c *compiled) string {
 	if err != nil {
 		return host
 	}
-	peer = peer.Unmap()
 	if len(c.trusted) == 0 || !c.trustedPeer(peer) {
-		return peer.String()
+		if peer.Is4In6() || peer.Zone() != "" {
+			return peer.Unmap().WithZone("").String()
+		}
+		return host
 	}
+	peer = peer.Unmap()
 	xff := h.Values("X-Forwarded-For")
 	for i := len(xff) - 1; i >= 0; i-- {
 		hops := strings.Split(xff[i], ",")

@@ -12,30 +12,49 @@ func (t *tx) RecordRouteUsage(ctx context.Context, usage []botgate.RouteUsage) e
 	if err := t.writable(op); err != nil {
 		return err
 	}
+	if len(usage) == 0 {
+		return nil
+	}
+	// One statement each, prepared once per batch: a batch can hold tens of
+	// thousands of records.
+	exists, err := t.tx.PrepareContext(ctx, `SELECT COUNT(*) FROM tokens WHERE id = ?`)
+	if err != nil {
+		return dbError(op, err)
+	}
+	defer exists.Close()
+	upsert, err := t.tx.PrepareContext(ctx, `INSERT INTO route_usage (token_id, method, route, scope, count, first_seen, last_seen)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (token_id, method, route) DO UPDATE SET
+	count      = count + excluded.count,
+	first_seen = MIN(first_seen, excluded.first_seen),
+	scope      = CASE WHEN excluded.last_seen >= last_seen THEN excluded.scope ELSE scope END,
+	last_seen  = MAX(last_seen, excluded.last_seen)`)
+	if err != nil {
+		return dbError(op, err)
+	}
+	defer upsert.Close()
+	known := make(map[int64]bool)
 	for _, u := range usage {
 		if u.Count <= 0 || u.Method == "" || u.Route == "" {
 			continue
 		}
-		var exists int
-		if err := t.queryRow(ctx, `SELECT COUNT(*) FROM tokens WHERE id = ?`, u.TokenID).Scan(&exists); err != nil {
-			return dbError(op, err)
+		ok, seen := known[u.TokenID]
+		if !seen {
+			var n int
+			if err := exists.QueryRowContext(ctx, u.TokenID).Scan(&n); err != nil {
+				return dbError(op, err)
+			}
+			ok = n > 0
+			known[u.TokenID] = ok
 		}
-		if exists == 0 {
+		if !ok {
 			continue // unknown tokens are ignored
 		}
 		first, last := toMicro(u.FirstSeen), toMicro(u.LastSeen)
 		if u.FirstSeen.IsZero() {
 			first = last
 		}
-		_, err := t.exec(ctx, `INSERT INTO route_usage (token_id, method, route, scope, count, first_seen, last_seen)
-VALUES (?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (token_id, method, route) DO UPDATE SET
-	count      = count + excluded.count,
-	first_seen = MIN(first_seen, excluded.first_seen),
-	scope      = CASE WHEN excluded.last_seen >= last_seen THEN excluded.scope ELSE scope END,
-	last_seen  = MAX(last_seen, excluded.last_seen)`,
-			u.TokenID, u.Method, u.Route, string(u.Scope), u.Count, first, last)
-		if err != nil {
+		if _, err := upsert.ExecContext(ctx, u.TokenID, u.Method, u.Route, string(u.Scope), u.Count, first, last); err != nil {
 			return dbError(op, err)
 		}
 	}
