@@ -137,6 +137,8 @@ func TestRawBadInput(t *testing.T) {
 			status: 400, want: `{"error":"created_after is invalid"}`},
 		{name: "unknown route", method: "GET", path: "/api/v4/nothing/here", token: f.aliceTok,
 			status: 404, want: `{"error":"404 Not Found"}`},
+		{name: "unsupported method", method: "PATCH", path: "/api/v4/user", token: f.aliceTok,
+			status: 404, want: `{"error":"404 Not Found"}`},
 		{name: "non-numeric token id", method: "GET", path: "/api/v4/personal_access_tokens/abc", token: f.aliceTok,
 			status: 401, want: `{"message":"401 Unauthorized"}`},
 		{name: "developer adds an owner", method: "POST", path: fmt.Sprintf("/api/v4/projects/%d/members", f.project.ID), token: f.bobTok,
