@@ -86,6 +86,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	sessions = append(sessions, admin)
 
 	t.Run("login", func(t *testing.T) {
+		admin := admin.in(t)
 		r := admin.ok("login", "--url", srv.url+"/", "--token-file", adminFile)
 		if !strings.Contains(r.stdout, "Logged in to "+srv.url+" as root") {
 			t.Errorf("login output:\n%v", r)
@@ -102,6 +103,7 @@ func TestCLIEndToEnd(t *testing.T) {
 
 	var projectID int64
 	t.Run("groups and projects", func(t *testing.T) {
+		admin := admin.in(t)
 		g := decode[groupView](t, admin.ok("group", "create", "--name", "Team A", "--path", "team-a", "-o", "json"))
 		if g.FullPath != "team-a" || g.Name != "Team A" || g.ID == 0 {
 			t.Errorf("group = %+v", g)
@@ -128,6 +130,7 @@ func TestCLIEndToEnd(t *testing.T) {
 
 	var deploy tokenView
 	t.Run("project access token", func(t *testing.T) {
+		admin := admin.in(t)
 		r := admin.ok("token", "create", "--project", "team-a/app", "--name", "ci-deploy", "--scopes", "api",
 			"--access-level", "developer", "--expires-at", expires, "--description", "deploys app", "-o", "json")
 		deploy = decode[tokenView](t, r)
@@ -182,6 +185,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	})
 
 	t.Run("rotate and revoke", func(t *testing.T) {
+		admin := admin.in(t)
 		r := admin.ok("token", "rotate", fmt.Sprint(deploy.ID), "--project", "team-a/app", "--expires-at", expires, "-o", "json")
 		rotated := decode[tokenView](t, r)
 		if rotated.ID == deploy.ID || rotated.Name != "ci-deploy" || rotated.UserID != deploy.UserID || rotated.Token == deploy.Token {
@@ -211,6 +215,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	})
 
 	t.Run("group access token", func(t *testing.T) {
+		admin := admin.in(t)
 		v := decode[tokenView](t, admin.ok("token", "create", "--group", "team-a", "--name", "triage", "--scopes", "read_api",
 			"--access-level", "reporter", "--expires-at", expires, "-o", "json"))
 		if v.Kind != "group" || v.AccessLevel != 20 {
@@ -239,6 +244,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	})
 
 	t.Run("service account", func(t *testing.T) {
+		admin := admin.in(t)
 		sa := decode[serviceAccountView](t, admin.ok("service-account", "create", "--group", "team-a", "--name", "release-bot", "-o", "json"))
 		if sa.ID == 0 || sa.Name != "release-bot" {
 			t.Fatalf("service account = %+v", sa)
@@ -272,6 +278,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	})
 
 	t.Run("users and members", func(t *testing.T) {
+		admin := admin.in(t)
 		u := decode[userView](t, admin.ok("user", "create", "--username", "alice", "--name", "Alice", "--email", "alice@example.com", "-o", "json"))
 		if u.Username != "alice" || u.Bot || u.IsAdmin {
 			t.Errorf("user = %+v", u)
@@ -317,11 +324,37 @@ func TestCLIEndToEnd(t *testing.T) {
 		alice.fail(exitAuth, []string{"not logged in"}, "user", "whoami")
 	})
 
+	t.Run("admin lookup and revoke by secret", func(t *testing.T) {
+		admin := admin.in(t)
+		v := decode[tokenView](t, admin.ok("token", "create", "--name", "leaky", "--scopes", "read_api", "-o", "json"))
+		remember("leaky", v.Token, 1)
+		r := admin.runIn(v.Token+"\n", "token", "lookup", "-o", "json")
+		if r.err != nil {
+			t.Fatalf("lookup:\n%v", r)
+		}
+		noSecretKey(t, r)
+		if got := decode[tokenView](t, r); got.ID != v.ID || got.Name != "leaky" || !got.Active || got.Revoked {
+			t.Errorf("lookup = %+v, want active token %d", got, v.ID)
+		}
+		file := filepath.Join(t.TempDir(), "leaked.txt")
+		if err := os.WriteFile(file, []byte(v.Token+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		admin.ok("token", "revoke", "--secret-file", file)
+		leaky := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": v.Token})
+		sessions = append(sessions, leaky)
+		leaky.fail(exitAuth, []string{"botgate login"}, "user", "whoami")
+		if got := decode[tokenView](t, admin.ok("token", "lookup", "--secret-file", file, "-o", "json")); got.Active || !got.Revoked {
+			t.Errorf("after revoke, lookup = %+v", got)
+		}
+		admin.fail(exitUsage, []string{"--secret-file takes no token ID"}, "token", "revoke", "5", "--secret-file", file)
+	})
+
 	t.Run("secrets are shown only where they are created", func(t *testing.T) {
 		for _, s := range secrets {
 			n := 0
 			for _, sess := range sessions {
-				for _, r := range sess.seen {
+				for _, r := range *sess.seen {
 					if strings.Contains(r.all(), s.secret) {
 						n++
 						if !isSecretOutput(r.args) {

@@ -146,8 +146,16 @@ func (r cliResult) String() string {
 type session struct {
 	t   *testing.T
 	env map[string]string
-	// seen collects every output, to check where secrets appear.
-	seen []cliResult
+	// seen collects every output, to check where secrets appear; it is
+	// shared by the copies that in makes.
+	seen *[]cliResult
+}
+
+// in returns the session reporting to t (a subtest), sharing its history.
+func (s *session) in(t *testing.T) *session {
+	c := *s
+	c.t = t
+	return &c
 }
 
 func newSession(t *testing.T, env map[string]string) *session {
@@ -156,7 +164,7 @@ func newSession(t *testing.T, env map[string]string) *session {
 	for k, v := range env {
 		e[k] = v
 	}
-	return &session{t: t, env: e}
+	return &session{t: t, env: e, seen: new([]cliResult)}
 }
 
 // run executes one command with stdin.
@@ -167,7 +175,7 @@ func (s *session) runIn(stdin string, args ...string) cliResult {
 	defer cancel()
 	err := run(ctx, args, func(k string) string { return s.env[k] }, strings.NewReader(stdin), &out, &errb)
 	r := cliResult{args: args, stdout: out.String(), stderr: errb.String(), err: err}
-	s.seen = append(s.seen, r)
+	*s.seen = append(*s.seen, r)
 	return r
 }
 

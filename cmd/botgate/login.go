@@ -60,7 +60,7 @@ is only ever sent to the URL it was stored for.`,
 			if err != nil {
 				return usageErr("%s", botgate.MessageOf(err))
 			}
-			token, err := readToken(e, tokenFile)
+			token, err := readToken(e, tokenFile, true)
 			if err != nil {
 				return err
 			}
@@ -111,14 +111,19 @@ is only ever sent to the URL it was stored for.`,
 }
 
 // readToken reads a token from file, or from standard input when file is
-// "" or "-".
-func readToken(e *env, file string) (string, error) {
+// "" or "-". A credential file must not be readable by others; a file
+// holding a leaked secret (strict false) may be.
+func readToken(e *env, file string, strict bool) (string, error) {
 	var b []byte
 	var err error
 	if file != "" && file != "-" {
-		b, err = datadir.ReadSecretFile(file)
+		if strict {
+			b, err = datadir.ReadSecretFile(file)
+		} else {
+			b, err = os.ReadFile(file)
+		}
 		if err != nil {
-			return "", usageErr("reading --token-file: %v", err)
+			return "", usageErr("reading %s: %v", file, err)
 		}
 	} else {
 		if f, ok := e.stdin.(*os.File); ok {
@@ -136,7 +141,7 @@ func readToken(e *env, file string) (string, error) {
 		token = strings.TrimSpace(token[:i])
 	}
 	if token == "" {
-		return "", usageErr("no token given: use --token-file FILE, or pipe the token on standard input")
+		return "", usageErr("no token given: name a file holding it, or pipe it on standard input")
 	}
 	return token, nil
 }

@@ -131,7 +131,7 @@ A token's secret is shown exactly once, by create and rotate, or written to
 --token-file (mode 0600) instead. Prefer one project access token per
 automation, with the fewest scopes and the lowest role it needs.`)
 	cmd.AddCommand(a.tokenListCmd(), a.tokenShowCmd(), a.tokenCreateCmd(), a.tokenRotateCmd(), a.tokenRevokeCmd(),
-		a.tokenUsageCmd())
+		a.tokenUsageCmd(), a.tokenLookupCmd())
 	a.refineAll(cmd)
 	return cmd
 }

@@ -385,14 +385,19 @@ the stored credentials are updated with the new token.`,
 
 func (a *apiCmd) tokenRevokeCmd() *cobra.Command {
 	var t tokenTarget
+	var secretFile string
 	cmd := &cobra.Command{
 		Use:   "revoke ID|self",
 		Short: "Revoke a token; a project or group token's bot user is deactivated",
+		Long: `revoke revokes a token by its ID, or the token in use ('self'). Administrators
+can also revoke a token by its secret, e.g. one found leaked, with --secret-file
+(DELETE /admin/token).`,
 		Example: `  botgate token revoke 42
   botgate token revoke 42 --project team/app
   botgate token revoke 57 --service-account 12 --group team
-  botgate token revoke self`,
-		Args: cobra.ExactArgs(1),
+  botgate token revoke self
+  botgate token revoke --secret-file ./leaked.txt      # admin`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			asJSON, err := a.json()
 			if err != nil {
@@ -401,6 +406,15 @@ func (a *apiCmd) tokenRevokeCmd() *cobra.Command {
 			kind, err := t.check()
 			if err != nil {
 				return err
+			}
+			if cmd.Flags().Changed("secret-file") {
+				if len(args) != 0 || kind != kindPersonal {
+					return usageErr("--secret-file takes no token ID, --project, --group or --service-account")
+				}
+				return a.revokeBySecret(cmd, secretFile, asJSON)
+			}
+			if len(args) != 1 {
+				return usageErr("give the token ID, or self, or --secret-file")
 			}
 			ref := args[0]
 			self := ref == "self"
@@ -463,5 +477,8 @@ func (a *apiCmd) tokenRevokeCmd() *cobra.Command {
 		},
 	}
 	t.register(cmd)
+	if cmd.Flags().Lookup("secret-file") == nil {
+		cmd.Flags().StringVar(&secretFile, "secret-file", "", "revoke the token with the secret in this `FILE` (- for standard input; admin)")
+	}
 	return a.withOutput(cmd)
 }
