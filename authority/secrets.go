@@ -787,3 +787,47 @@ func (v *Vault) GroupID(ctx context.Context, ref string) (int64, error) {
 	})
 	return id, err
 }
+
+// Damaged names a secret whose value does not open.
+type Damaged struct {
+	ID      int64
+	GroupID int64
+	Name    string
+	Reason  string // "corrupted or copied from another secret", "master key not loaded"
+}
+
+// Check opens every secret, in pages, and reports those that do not open,
+// without stopping at them: a server runs it after start so that damage is
+// reported per secret (and logged) while every other secret keeps working.
+// Values are zeroed at once and never leave the function.
+func (v *Vault) Check(ctx context.Context) ([]Damaged, error) {
+	var out []Damaged
+	var after int64
+	for {
+		var page []*botgate.Secret
+		err := v.s.store.View(ctx, func(tx botgate.Tx) (err error) {
+			page, _, err = tx.FindSecrets(ctx, botgate.SecretFilter{AfterID: after, Page: botgate.Page{Limit: 200}})
+			return err
+		})
+		if err != nil {
+			return out, botgate.E("authority.Vault.Check", err)
+		}
+		if len(page) == 0 {
+			return out, nil
+		}
+		for _, sec := range page {
+			after = sec.ID
+			s, err := vault.ParseSealed(sec.Sealed)
+			var pt []byte
+			if err == nil {
+				pt, err = vault.Open(v.kr, s, aadOf(sec))
+			}
+			clear(pt)
+			if err != nil {
+				d := Damaged{ID: sec.ID, GroupID: sec.OwnerGroupID, Name: sec.Name, Reason: corruptReason(err)}
+				v.s.log.Error("vault secret does not open", "secret_id", sec.ID, "group_id", sec.OwnerGroupID, "name", sec.Name, "reason", d.Reason)
+				out = append(out, d)
+			}
+		}
+	}
+}

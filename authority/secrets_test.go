@@ -468,3 +468,43 @@ func TestVaultNoPlaintextInLogsErrorsOrAudit(t *testing.T) {
 		}
 	}
 }
+
+func TestVaultCheckReportsDamagePerSecret(t *testing.T) {
+	ve := newVaultEnv(t)
+	for _, n := range []string{"a", "b", "c", "d"} {
+		ve.put(ve.w.maint, n, "value-of-"+n)
+	}
+	var damaged []int64
+	err := ve.store.Update(ve.ctx, func(tx botgate.Tx) error {
+		for _, n := range []string{"b", "d"} {
+			s, err := tx.SecretByName(ve.ctx, ve.w.group.ID, n)
+			if err != nil {
+				return err
+			}
+			s.Sealed[vault.Overhead-20] ^= 0x40
+			if err := tx.UpdateSecret(ve.ctx, s); err != nil {
+				return err
+			}
+			damaged = append(damaged, s.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ve.v.Check(ve.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].ID != damaged[0] || got[1].ID != damaged[1] || got[0].Reason != "corrupted or copied from another secret" {
+		t.Fatalf("Check = %+v, want secrets %v", got, damaged)
+	}
+	for _, n := range []string{"a", "c"} {
+		if v, _, err := ve.v.ReadSecret(ve.ctx, ve.w.maint, ve.w.group.ID, n); err != nil || string(v) != "value-of-"+n {
+			t.Fatalf("intact secret %s: %q, %v", n, v, err)
+		}
+	}
+	if strings.Contains(ve.logs.String(), "value-of-") {
+		t.Fatal("Check logged a value")
+	}
+}

@@ -155,6 +155,16 @@ func startVault(ctx context.Context, e *env, o vaultOptions, in *instance, api *
 		return nil, err
 	}
 	api.EnableVault(v)
+	// Damage is reported per secret and never stops the server.
+	go func() {
+		damaged, err := v.Check(context.WithoutCancel(ctx))
+		switch {
+		case err != nil:
+			log.Error("vault check failed", "err", err)
+		case len(damaged) > 0:
+			log.Error("vault secrets that do not open; every other secret works", "count", len(damaged))
+		}
+	}()
 	rv := &runningVault{v: v, creds: &broker.VaultCredentials{Vault: v}, done: make(chan struct{})}
 	in.vaultCreds = rv.creds
 	if o.noScheduler {
@@ -362,8 +372,11 @@ func newVaultStatusCmd(e *env) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Check the master key against the database and count secrets per key",
-		Args:  cobra.NoArgs,
+		Short: "Check the master key, open every secret, and count secrets per key",
+		Long: `status checks the master key against the database's canary, opens every secret
+(values are never shown) and reports each one that does not open. Exit status 3 when
+some do not.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
@@ -390,12 +403,28 @@ func newVaultStatusCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if output == "json" {
-				return writeJSON(e.stdout, map[string]any{"master_key_id": v.Keyring().Current().String(), "secrets_per_key": perKey})
+			damaged, err := v.Check(ctx)
+			if err != nil {
+				return err
 			}
-			fmt.Fprintf(e.stdout, "master key %s opens the vault\n", v.Keyring().Current())
-			for k, n := range perKey {
-				fmt.Fprintf(e.stdout, "  %d secrets under %s\n", n, k)
+			if output == "json" {
+				if damaged == nil {
+					damaged = []authority.Damaged{}
+				}
+				if err := writeJSON(e.stdout, map[string]any{"master_key_id": v.Keyring().Current().String(), "secrets_per_key": perKey, "damaged": damaged}); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintf(e.stdout, "master key %s opens the vault\n", v.Keyring().Current())
+				for k, n := range perKey {
+					fmt.Fprintf(e.stdout, "  %d secrets under %s\n", n, k)
+				}
+				for _, d := range damaged {
+					fmt.Fprintf(e.stdout, "  DAMAGED secret %d (%s of group %d): %s\n", d.ID, d.Name, d.GroupID, d.Reason)
+				}
+			}
+			if len(damaged) > 0 {
+				return &exitError{code: 3, err: fmt.Errorf("%d secrets do not open", len(damaged))}
 			}
 			return nil
 		},
