@@ -1,6 +1,7 @@
 package authority
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strconv"
@@ -584,7 +585,7 @@ func (s *Service) ServiceAccounts(ctx context.Context, a Actor, q ServiceAccount
 			return err
 		}
 		slices.SortStableFunc(all, func(x, y *botgate.User) int {
-			c := int(x.ID - y.ID)
+			c := cmp.Compare(x.ID, y.ID)
 			if q.OrderBy == "username" {
 				c = strings.Compare(x.Username, y.Username)
 			}

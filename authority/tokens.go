@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/tokenfmt"
@@ -351,10 +352,16 @@ func (s *Service) insertToken(ctx context.Context, tx botgate.Tx, a Actor, u *bo
 	return t, secret, s.record(ctx, tx, e)
 }
 
+// MaxDescriptionLength bounds a token's description, as GitLab's.
+const MaxDescriptionLength = 255
+
 // validateNew checks a new token's name, scopes and expiry.
 func (s *Service) validateNew(in NewToken, resourceBot bool) (botgate.Scopes, *time.Time, error) {
 	if err := botgate.ValidateTokenName(in.Name); err != nil {
 		return nil, nil, err
+	}
+	if utf8.RuneCountInString(in.Description) > MaxDescriptionLength {
+		return nil, nil, botgate.Invalid("description", "description is too long (maximum is %d characters)", MaxDescriptionLength)
 	}
 	scopes, err := botgate.ParseScopes(in.Scopes)
 	if err != nil {

@@ -74,6 +74,7 @@ func TestRawBadInput(t *testing.T) {
 	f := newFixture(t)
 	today := f.clock.Now().UTC().Truncate(24 * time.Hour)
 	ptok := fmt.Sprintf("/api/v4/projects/%d/access_tokens", f.project.ID)
+	aliceTokID := must[*gitlab.PersonalAccessToken](t)(f.alice.PersonalAccessTokens.GetSinglePersonalAccessToken()).ID
 	tests := []struct {
 		name   string
 		method string
@@ -104,6 +105,15 @@ func TestRawBadInput(t *testing.T) {
 		{name: "expiry beyond the maximum", method: "POST", path: ptok, token: f.aliceTok,
 			body:   map[string]any{"name": "x", "scopes": []string{"api"}, "expires_at": today.AddDate(1, 1, 0).Format("2006-01-02")},
 			status: 400, prefix: `{"message":"400 Bad request - Expires at must be before ` + today.AddDate(0, 0, 366).Format("2006-01-02")},
+		{name: "description too long", method: "POST", path: ptok, token: f.aliceTok,
+			body: map[string]any{"name": "x", "scopes": []string{"api"}, "description": strings.Repeat("d", 256)},
+			status: 400, prefix: `{"message":"400 Bad request - description is too long`},
+		{name: "rotate beyond the maximum", method: "POST", path: fmt.Sprintf("/api/v4/personal_access_tokens/%d/rotate", aliceTokID), token: f.aliceTok,
+			body: map[string]any{"expires_at": today.AddDate(2, 0, 0).Format("2006-01-02")},
+			status: 400, prefix: `{"message":"400 Bad request - Expires at must be before`},
+		{name: "rotate into the past", method: "POST", path: fmt.Sprintf("/api/v4/personal_access_tokens/%d/rotate", aliceTokID), token: f.aliceTok,
+			body: map[string]any{"expires_at": today.Format("2006-01-02")},
+			status: 400, prefix: `{"message":"400 Bad request - Expiration date`},
 		{name: "invalid date", method: "POST", path: ptok, token: f.aliceTok, body: map[string]any{"name": "x", "scopes": []string{"api"}, "expires_at": "next week"},
 			status: 400, want: `{"error":"expires_at is invalid"}`},
 		{name: "invalid JSON", method: "POST", path: ptok, token: f.aliceTok, body: "{not json",
@@ -175,6 +185,10 @@ func TestRawBadInput(t *testing.T) {
 		list := must[[]*gitlab.ProjectAccessToken](t)(f.alice.ProjectAccessTokens.ListProjectAccessTokens(f.project.ID, nil))
 		if len(list) != 0 {
 			t.Fatalf("failed creations left tokens: %+v", list)
+		}
+		// alice's token survived the refused rotations.
+		if me := must[*gitlab.User](t)(f.alice.Users.CurrentUser()); me.ID != f.aliceID {
+			t.Fatalf("alice = %+v", me)
 		}
 		members := must[[]*gitlab.ProjectMember](t)(f.alice.ProjectMembers.ListProjectMembers(f.project.ID, nil))
 		if len(members) != 2 {
