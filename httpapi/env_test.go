@@ -64,7 +64,7 @@ func (b *syncBuffer) String() string {
 // authority, the real HTTP handler behind httptest, and the bootstrap
 // administrator's token.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *httptest.Server
 	auth    *authority.Service
 	store   *sqlite.Store
@@ -76,10 +76,10 @@ type env struct {
 	secrets []string // every token secret the test has seen
 }
 
-func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+func newEnv(t testing.TB) *env { return newEnvWith(t, nil) }
 
 // newEnvWith is newEnv with a chance to adjust the server's configuration.
-func newEnvWith(t *testing.T, configure func(*httpapi.Config)) *env {
+func newEnvWith(t testing.TB, configure func(*httpapi.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	logs := &syncBuffer{}
@@ -168,7 +168,7 @@ type response struct {
 }
 
 // json decodes the body into a generic value.
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var v map[string]any
 	if err := json.Unmarshal(r.body, &v); err != nil {
@@ -226,7 +226,7 @@ func (e *env) postJSON(method, path, token string, v any) response {
 // must returns a function that takes a client-go call's three results,
 // fails the test on an error and returns the value:
 // must[*gitlab.User](t)(c.Users.CurrentUser()).
-func must[T any](t *testing.T) func(T, *gitlab.Response, error) T {
+func must[T any](t testing.TB) func(T, *gitlab.Response, error) T {
 	return func(v T, _ *gitlab.Response, err error) T {
 		t.Helper()
 		if err != nil {
@@ -237,7 +237,7 @@ func must[T any](t *testing.T) func(T, *gitlab.Response, error) T {
 }
 
 // wantStatus checks a client-go error's HTTP status.
-func wantStatus(t *testing.T, what string, resp *gitlab.Response, err error, status int) {
+func wantStatus(t testing.TB, what string, resp *gitlab.Response, err error, status int) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("%s: succeeded, want HTTP %d", what, status)
@@ -264,7 +264,7 @@ type fixture struct {
 	project           *gitlab.Project
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	e := newEnv(t)
 	f := &fixture{env: e, admin: e.client(e.root)}
