@@ -124,7 +124,6 @@ var noop = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Wri
 //	go test -run '^$' -bench ForwardAuthDecision -cpu 1 ./gateway/
 func BenchmarkForwardAuthDecision(b *testing.B) {
 	e := newBenchEnv(b, "")
-	const uris = 64
 	reqs := make([]*http.Request, benchTokens*2)
 	for i := range reqs {
 		r := httptest.NewRequest("GET", "/-/auth", nil)
@@ -135,7 +134,6 @@ func BenchmarkForwardAuthDecision(b *testing.B) {
 		r.Header.Set("User-Agent", "bench/1.0")
 		reqs[i] = r
 	}
-	_ = uris
 	h := e.gw.ForwardAuth()
 	// Warm the caches: every token authenticated once.
 	for _, r := range reqs[:benchTokens] {
@@ -287,10 +285,14 @@ func BenchmarkLoadForwardAuth(b *testing.B) {
 func BenchmarkLoadProxy(b *testing.B) {
 	e := newBenchEnv(b, "")
 	target, _ := url.Parse(e.up.URL)
-	bare := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
-		pr.SetURL(target)
-		pr.SetXForwarded()
-	}})
+	// The bare proxy gets the same connection pool as the gateway's.
+	bare := httptest.NewServer(&httputil.ReverseProxy{
+		Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second},
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.SetXForwarded()
+		},
+	})
 	defer bare.Close()
 	gw := httptest.NewServer(e.gw.Proxy())
 	defer gw.Close()
