@@ -44,64 +44,41 @@
 // Data keys and decoded key bytes are zeroed after use; the AES key schedule
 // inside crypto/aes cannot be cleared from Go.
 //
-// # Design for the parts that come next
+// # The layers above
 //
-// Storage. One table, in every Store backend (sqlite/, postgres/):
+// This package seals and opens; the rest of the vault lives elsewhere:
 //
-//	secrets (
-//	  id              INTEGER PRIMARY KEY,        -- the AAD's secret id
-//	  owner_group_id  INTEGER NOT NULL REFERENCES groups(id),
-//	  name            TEXT NOT NULL,              -- unique per owner
-//	  description     TEXT NOT NULL DEFAULT '',
-//	  key_id          TEXT NOT NULL,              -- Sealed.KeyID, hex; indexed
-//	  sealed          BLOB NOT NULL,              -- Sealed.MarshalBinary()
-//	  bound_family_id INTEGER,                    -- Token.FamilyID of the automation token that may read it
-//	  bound_automation TEXT NOT NULL DEFAULT '',  -- Token.Automation, for display and checks
-//	  created_by      INTEGER NOT NULL,
-//	  created_at, updated_at, last_read_at  TIMESTAMP,
-//	  version         INTEGER NOT NULL,           -- bumped on every write, for conditional updates
-//	  UNIQUE (owner_group_id, name)
-//	)
-//	vault_meta ( canary BLOB NOT NULL, canary_key_id TEXT NOT NULL )  -- one row
-//
-// A secret is bound to a token family, not a token id, so the binding
-// survives rotation (the new token keeps FamilyID) and ends with family
-// revocation. The root package gets a Secret type holding this metadata
-// (never the value) and Tx methods along the lines of CreateSecret,
-// SecretByID, SecretByName(owner, name), ListSecrets(filter) (metadata only),
-// UpdateSealedSecret(id, version, keyID, sealed) (a conditional write that
-// reports a lost race as KindConflict), DeleteSecret, SecretsNotUnderKey(keyID,
-// afterID, limit) for rotation batches, and VaultCanary / PutVaultCanary.
-//
-// The id is part of the AAD, so a new secret is sealed after its row id is
-// known: insert the row with an empty blob and seal and update inside the
-// same transaction (or reserve the id from a sequence first). Key material
-// is never a column. Renaming or moving a secret to another team uses
-// Rebind in the same transaction as the metadata change.
-//
-// Reads and audit. Only the owner group's Maintainers and Owners, admins,
-// and the bound automation's token holding the read_secret scope may read a
-// value; listing returns metadata only (never the blob). Every read, write,
-// bind, delete and denied attempt is an audit event (secret.read,
-// secret.create, secret.update, secret.bind, secret.delete,
-// secret.read_denied) whose details hold the secret id, owner, name and
-// key id, never the value. A secret that fails to open (ErrCorrupt) is
-// reported for that secret (audit event and log with its id) and does not
-// stop the server.
-//
-// Start. `botgate init` generates the master key file and stores
-// NewCanary's result; `botgate serve` loads the keyring (current key from
-// BOTGATE_MASTER_KEY or the key file; old keys from repeatable
-// --old-master-key-file flags) and calls VerifyMasterKey before serving, so
-// a wrong key stops it with a message naming the expected key id.
-//
-// Rotation (`botgate vault rotate-master-key`). Generate the new key file
-// (GenerateMasterKeyFile) and restart or reload with the new key current and
-// the old one as an old key; then, online and in batches, for each row whose
-// key_id differs from Keyring.Current, Rewrap and store it with a
-// conditional update (WHERE id = ? AND version = ?; a lost race is simply
-// retried). Rewrap the canary last (RewrapCanary). When no row references
-// the old key id, the old key can be dropped. Each master key wraps one data
-// key per secret and per rewrap with a random 96-bit nonce; stay far below
-// 2^32 wraps per key (rotate long before).
+//   - Storage: the secrets table of every Store backend (botgate.Secret,
+//     Tx.CreateSecret, SecretByName, FindSecrets, UpdateSecret — a write
+//     conditional on the row's version — and DeleteSecret), holding the
+//     sealed encoding and the key id, never key material. The canary is the
+//     setting "vault_canary". A new secret's row is inserted first and sealed
+//     in the same transaction, since its id is part of the AAD.
+//   - Rules and audit: authority.Vault. The owning team's Maintainers and
+//     Owners (people), administrators, and the automation token the secret
+//     is bound to (by token family, so the binding survives rotation; the
+//     token must hold read_secret) read values; members at Reporter and up
+//     list metadata. Every read, write, bind, delete and refused attempt is
+//     an audit event (secret.read, secret.create, secret.update,
+//     secret.bind, secret.delete, secret.read_denied, secret.write_denied)
+//     naming the secret by id, owner, name and key id, never its value. A
+//     secret that does not open is reported for itself (secret.corrupt, a
+//     log line with its id; authority.Vault.Check at start) and the server
+//     goes on.
+//   - Start: `botgate init` writes the key file and the canary; `botgate
+//     serve` loads the keyring (BOTGATE_MASTER_KEY or the key file, plus
+//     --old-master-key-file) and calls VerifyMasterKey before listening, so
+//     a wrong key stops it with a message naming the expected key id.
+//   - Rotation: `botgate vault rotate-master-key --new-key-file F` runs
+//     authority.Vault.Rewrap: batches of secrets not under the current
+//     key, each rewrapped and written with the conditional update (a lost
+//     race is read again and retried), the canary last and only when every
+//     secret moved. Servers restarted with the new key current and the old
+//     one as --old-master-key-file keep serving throughout. Each master key
+//     wraps one data key per secret and per rewrap with a random 96-bit
+//     nonce; stay far below 2^32 wraps per key (rotate long before).
+//   - Use: httpapi (/api/botgate/v1/secrets), `botgate secret`, the
+//     upstream broker (package broker), which keeps minted upstream tokens
+//     here, and the gateway, which injects vault: references
+//     (broker.VaultCredentials).
 package vault
