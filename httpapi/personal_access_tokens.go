@@ -158,7 +158,7 @@ func (s *Server) handleListPATs(w http.ResponseWriter, r *http.Request, c *call)
 }
 
 func (s *Server) handleGetPAT(w http.ResponseWriter, r *http.Request, c *call) error {
-	id, err := pathID(r, "id", "Not found")
+	id, err := pathID(r, "id", "Token")
 	if err != nil {
 		return hideFromNonAdmin(c, err)
 	}
@@ -196,7 +196,7 @@ func (s *Server) rotate(w http.ResponseWriter, r *http.Request, c *call, id int6
 }
 
 func (s *Server) handleRotatePAT(w http.ResponseWriter, r *http.Request, c *call) error {
-	id, err := pathID(r, "id", "Not found")
+	id, err := pathID(r, "id", "Token")
 	if err != nil {
 		return hideFromNonAdmin(c, err)
 	}
@@ -211,13 +211,14 @@ func (s *Server) handleRotateSelfPAT(w http.ResponseWriter, r *http.Request, c *
 }
 
 func (s *Server) handleRevokePAT(w http.ResponseWriter, r *http.Request, c *call) error {
-	id, err := pathID(r, "id", "Not found")
+	id, err := pathID(r, "id", "Token")
 	if err != nil {
 		return err
 	}
 	if err := s.auth.RevokeToken(r.Context(), c.actor, id); err != nil {
 		if botgate.IsKind(err, botgate.KindNotFound) {
-			return botgate.NotFound("Not found")
+			// GitLab's wording on this route.
+			return &botgate.Error{Kind: botgate.KindNotFound, Message: "Not found", Err: err}
 		}
 		return err
 	}

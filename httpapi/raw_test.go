@@ -371,3 +371,63 @@ func TestTrustedProxies(t *testing.T) {
 		})
 	}
 }
+
+// TestNotFoundEverywhere checks unknown ids on every kind of route, and
+// that resources the caller may not see read as missing (404, not 403).
+func TestNotFoundEverywhere(t *testing.T) {
+	f := newFixture(t)
+	gid, pid := f.group.ID, f.project.ID
+	sa := must[*gitlab.GroupServiceAccount](t)(f.alice.Groups.CreateServiceAccount(gid, &gitlab.CreateServiceAccountOptions{Name: gitlab.Ptr("sa")}))
+	tests := []struct {
+		method, path, token, want string
+	}{
+		{"GET", "/api/v4/groups/99999", f.aliceTok, `{"message":"404 Group Not Found"}`},
+		{"PUT", "/api/v4/groups/99999", f.aliceTok, `{"message":"404 Group Not Found"}`},
+		{"DELETE", "/api/v4/groups/99999", f.aliceTok, `{"message":"404 Group Not Found"}`},
+		{"GET", "/api/v4/groups/99999/subgroups", f.aliceTok, `{"message":"404 Group Not Found"}`},
+		{"GET", "/api/v4/groups/99999/projects", f.aliceTok, `{"message":"404 Group Not Found"}`},
+		{"GET", "/api/v4/groups/99999/members", f.aliceTok, `{"message":"404 Group Not Found"}`},
+		{"GET", "/api/v4/groups/99999/access_tokens", f.aliceTok, `{"message":"404 Group Not Found"}`},
+		{"GET", "/api/v4/groups/99999/service_accounts", f.aliceTok, `{"message":"404 Group Not Found"}`},
+		{"GET", "/api/v4/groups/no%2Fsuch", f.aliceTok, `{"message":"404 Group Not Found"}`},
+		{"PUT", "/api/v4/projects/99999", f.aliceTok, `{"message":"404 Project Not Found"}`},
+		{"DELETE", "/api/v4/projects/99999", f.aliceTok, `{"message":"404 Project Not Found"}`},
+		{"GET", "/api/v4/projects/99999/members/1", f.aliceTok, `{"message":"404 Project Not Found"}`},
+		{"GET", fmt.Sprintf("/api/v4/projects/%d/members/99999", pid), f.aliceTok, `{"message":"404 Member Not Found"}`},
+		{"PUT", fmt.Sprintf("/api/v4/projects/%d/members/99999", pid), f.aliceTok, `{"message":"404 Member Not Found"}`},
+		{"DELETE", fmt.Sprintf("/api/v4/projects/%d/members/99999", pid), f.aliceTok, `{"message":"404 Member Not Found"}`},
+		{"POST", fmt.Sprintf("/api/v4/projects/%d/access_tokens/99999/rotate", pid), f.root, `{"message":"404 project Access Token Not Found"}`},
+		{"DELETE", fmt.Sprintf("/api/v4/groups/%d/access_tokens/99999", gid), f.aliceTok, `{"message":"404 group Access Token Not Found"}`},
+		{"PATCH", fmt.Sprintf("/api/v4/groups/%d/service_accounts/99999", gid), f.aliceTok, `{"message":"404 User Not Found"}`},
+		{"GET", fmt.Sprintf("/api/v4/groups/%d/service_accounts/%d/personal_access_tokens", gid+1, sa.ID), f.aliceTok, `{"message":"404 User Not Found"}`},
+		{"DELETE", fmt.Sprintf("/api/v4/groups/%d/service_accounts/%d/personal_access_tokens/99999", gid, sa.ID), f.aliceTok, `{"message":"404 Token Not Found"}`},
+		{"POST", fmt.Sprintf("/api/v4/groups/%d/service_accounts/%d/personal_access_tokens/99999/rotate", gid, sa.ID), f.aliceTok, `{"message":"404 Token Not Found"}`},
+		{"GET", "/api/v4/users/99999", f.aliceTok, `{"message":"404 User Not Found"}`},
+		{"POST", "/api/v4/users/99999/personal_access_tokens", f.root, `{"message":"404 User Not Found"}`},
+		{"DELETE", "/api/v4/personal_access_tokens/99999", f.root, `{"message":"404 Not found"}`},
+		{"POST", "/api/v4/personal_access_tokens/99999/rotate", f.root, `{"message":"404 Token Not Found"}`},
+		{"PATCH", "/api/v4/service_accounts/99999", f.root, `{"message":"404 User Not Found"}`},
+		{"GET", "/api/botgate/v1/tokens/99999", f.aliceTok, `{"message":"404 Token Not Found"}`},
+		// bob belongs to the project only: alice's private group is hidden.
+		{"GET", fmt.Sprintf("/api/v4/groups/%d", gid), f.bobTok, `{"message":"404 Group Not Found"}`},
+		{"GET", fmt.Sprintf("/api/v4/groups/%d/members", gid), f.bobTok, `{"message":"404 Group Not Found"}`},
+		{"POST", fmt.Sprintf("/api/v4/groups/%d/access_tokens", gid), f.bobTok, `{"message":"404 Group Not Found"}`},
+		{"GET", fmt.Sprintf("/api/v4/groups/%d/service_accounts", gid), f.bobTok, `{"message":"404 Group Not Found"}`},
+		{"PATCH", fmt.Sprintf("/api/v4/groups/%d/service_accounts/%d", gid, sa.ID), f.bobTok, `{"message":"404 Group Not Found"}`},
+		{"GET", fmt.Sprintf("/api/botgate/v1/tokens/%d", 1), f.bobTok, `{"message":"404 Token Not Found"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			res := f.postJSON(tt.method, tt.path, tt.token, map[string]any{"name": "x", "scopes": []string{"api"}, "description": "x", "access_level": 30})
+			if res.status != http.StatusNotFound || strings.TrimSpace(string(res.body)) != tt.want {
+				t.Fatalf("%d %s, want 404 %s", res.status, res.body, tt.want)
+			}
+		})
+	}
+	t.Run("project in a hidden namespace", func(t *testing.T) {
+		res := f.postJSON("POST", "/api/v4/projects", f.bobTok, map[string]any{"name": "sneaky", "namespace_id": gid})
+		if res.status != http.StatusNotFound || strings.TrimSpace(string(res.body)) != `{"message":"404 Namespace Not Found"}` {
+			t.Fatalf("%d %s", res.status, res.body)
+		}
+	})
+}

@@ -1,0 +1,377 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/botgate/botgate/gateway"
+	"github.com/botgate/botgate/loadgen"
+)
+
+// benchServer is a loopback HTTP server for one side of a benchmark,
+// configured like botgate serve's listeners.
+type benchServer struct {
+	srv *http.Server
+	url string
+}
+
+func startBenchServer(h http.Handler) (*benchServer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &benchServer{
+		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+			MaxHeaderBytes: 64 << 10, ErrorLog: nil},
+		url: "http://" + ln.Addr().String(),
+	}
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
+}
+
+func (s *benchServer) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.srv.Shutdown(ctx)
+}
+
+// noopHandler is the baseline: it answers 200 with no body.
+func noopHandler(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }
+
+// authShapes are forward-auth requests as nginx auth_request sends them,
+// for the token's own project: a mix of reads and a write, each token
+// moving to the next page on every lap (so the loop breaker sees a
+// paginating client, not a loop).
+func authShapes(path string) []loadgen.Shape {
+	orig := func(method, uri string) loadgen.Shape {
+		return loadgen.Shape{Method: http.MethodGet, Path: path, Header: http.Header{
+			"X-Original-Method": {method}, "X-Original-Uri": {uri}, "User-Agent": {"botgate-bench/1"}}}
+	}
+	return []loadgen.Shape{
+		orig("GET", "/api/v4/projects/{tag}/issues?state=opened&page={n}"),
+		orig("GET", "/api/v4/projects/{tag}/merge_requests?page={n}"),
+		orig("POST", "/api/v4/projects/{tag}/statuses/{n}?state=success"),
+		orig("GET", "/api/v4/projects/{tag}/pipelines?page={n}"),
+	}
+}
+
+// proxyShapes are the same calls sent to a reverse proxy.
+func proxyShapes() []loadgen.Shape {
+	h := http.Header{"User-Agent": {"botgate-bench/1"}}
+	return []loadgen.Shape{
+		{Method: "GET", Path: "/api/v4/projects/{tag}/issues?state=opened&page={n}", Header: h},
+		{Method: "GET", Path: "/api/v4/projects/{tag}/merge_requests?page={n}", Header: h},
+		{Method: "POST", Path: "/api/v4/projects/{tag}/statuses/{n}?state=success", Header: h},
+		{Method: "GET", Path: "/api/v4/projects/{tag}/pipelines?page={n}", Header: h},
+	}
+}
+
+// benchScenario is one scenario's outcome.
+type benchScenario struct {
+	Name   string `json:"name"`
+	What   string `json:"what"`
+	Metric string `json:"metric"`
+	// Target is the issue's goal for the median ratio, met when the
+	// median is ≥ Target (throughput) or ≤ Target (latency).
+	Target    float64          `json:"target"`
+	AtMost    bool             `json:"target_is_upper_bound"`
+	Met       bool             `json:"met"`
+	Outcome   loadgen.Outcome  `json:"outcome"`
+	Notes     []string         `json:"notes,omitempty"`
+	Secondary []loadgen.Result `json:"secondary,omitempty"`
+}
+
+// benchRunner runs scenarios against one world.
+type benchRunner struct {
+	o    benchOptions
+	w    *benchWorld
+	log  *slog.Logger
+	prog io.Writer
+}
+
+// trial returns a loadgen trial of one load.
+func (b *benchRunner) trial(name string, c loadgen.Config) loadgen.Trial {
+	return loadgen.Trial{Name: name, Run: func(ctx context.Context) (loadgen.Result, error) {
+		res, err := loadgen.Run(ctx, c)
+		if err != nil {
+			return res, err
+		}
+		return res, checkResult(res)
+	}}
+}
+
+// checkResult refuses a result with failures: a comparison of a load
+// that got errors, or refusals where none were expected, measures the
+// wrong thing.
+func checkResult(r loadgen.Result) error {
+	if r.Errors > 0 {
+		return fmt.Errorf("%s: %d requests failed: %s", r.Name, r.Errors, r.FirstError)
+	}
+	if r.Unexpected > 0 {
+		return fmt.Errorf("%s: %d of %d responses had an unexpected status (%s)", r.Name, r.Unexpected, r.Requests, statusString(r.Status))
+	}
+	if r.Requests == 0 {
+		return fmt.Errorf("%s: no request completed", r.Name)
+	}
+	return nil
+}
+
+func statusString(m map[int]int64) string {
+	codes := make([]int, 0, len(m))
+	for c := range m {
+		codes = append(codes, c)
+	}
+	sort.Ints(codes)
+	var parts []string
+	for _, c := range codes {
+		parts = append(parts, fmt.Sprintf("%d×%d", m[c], c))
+	}
+	return strings.Join(parts, " ")
+}
+
+// warm sends every token once through fn so that the first round does not
+// pay for loading them all.
+func (b *benchRunner) warm(ctx context.Context, target string, fn loadgen.RequestFunc, n int) error {
+	res, err := loadgen.Run(ctx, loadgen.Config{Name: "warm-up", Target: target, Connections: b.o.connections,
+		MaxRequests: int64(n), Request: fn})
+	if err != nil {
+		return err
+	}
+	return checkResult(res)
+}
+
+func (b *benchRunner) progress(scenario string, rounds int) func(loadgen.Round) {
+	return func(r loadgen.Round) {
+		fmt.Fprintf(b.prog, "%s round %d/%d: %s | %s → ratio %.3f\n", scenario, r.N, rounds, resultLine(r.A), resultLine(r.B), r.Ratio)
+	}
+}
+
+func resultLine(r loadgen.Result) string {
+	return fmt.Sprintf("%s %.0f req/s p50 %s p99 %s", r.Name, r.Throughput, fmtDur(r.P50), fmtDur(r.P99))
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
+	default:
+		return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond))
+	}
+}
+
+// newGateway builds a gateway on the world, as botgate serve does.
+func (b *benchRunner) newGateway(cfg *gateway.FileConfig, getenv func(string) string) (*gateway.Gateway, error) {
+	return gateway.New(gateway.Options{Authority: b.w.auth, Store: b.w.store, Config: cfg, Getenv: getenv, Logger: b.log})
+}
+
+// auth compares the forward-auth endpoint with a no-op handler on the same
+// server, mux and connection count.
+func (b *benchRunner) auth(ctx context.Context) (*benchScenario, error) {
+	gw, err := b.newGateway(nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer gw.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/-/auth", gw.ForwardAuth())
+	mux.Handle("/-/auth/", gw.ForwardAuth())
+	mux.HandleFunc("/-/noop", noopHandler)
+	srv, err := startBenchServer(mux)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Close()
+	authFn, err := loadgen.Rotation{Target: srv.url, Tokens: b.w.tokens, Shapes: authShapes("/-/auth")}.Func()
+	if err != nil {
+		return nil, err
+	}
+	noopFn, err := loadgen.Rotation{Target: srv.url, Tokens: b.w.tokens, Shapes: authShapes("/-/noop")}.Func()
+	if err != nil {
+		return nil, err
+	}
+	if err := b.warm(ctx, srv.url, authFn, len(b.w.tokens)); err != nil {
+		return nil, err
+	}
+	load := func(name string, fn loadgen.RequestFunc) loadgen.Config {
+		return loadgen.Config{Name: name, Target: srv.url, Connections: b.o.connections, Duration: b.o.duration,
+			Warmup: b.o.warmup, Request: fn}
+	}
+	out, err := loadgen.Compare(ctx, loadgen.Comparison{Rounds: b.o.rounds,
+		A: b.trial("auth", load("auth", authFn)), B: b.trial("noop", load("noop", noopFn)),
+		Ratio: loadgen.ThroughputRatio, Progress: b.progress("auth", b.o.rounds)})
+	if err != nil {
+		return nil, err
+	}
+	return &benchScenario{Name: "auth",
+		What: fmt.Sprintf("GET /-/auth (nginx auth_request headers) with %d distinct valid tokens vs a no-op handler on the same server and mux, %d connections",
+			len(b.w.tokens), b.o.connections),
+		Metric: "throughput of /-/auth ÷ throughput of the no-op handler", Target: 0.9, Outcome: out,
+		Met: out.Median >= 0.9}, nil
+}
+
+// proxy compares the gateway's reverse proxy with a bare
+// httputil.ReverseProxy to the same trivial upstream.
+func (b *benchRunner) proxy(ctx context.Context) (*benchScenario, error) {
+	up, err := startBenchServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"ok":true}`)
+	}))
+	if err != nil {
+		return nil, err
+	}
+	defer up.Close()
+	upURL, err := url.Parse(up.url)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &gateway.FileConfig{Routes: []gateway.RouteConfig{{Name: "api", Upstream: up.url, GitLab: true,
+		Credential: "env:BENCH_UPSTREAM_TOKEN"}}}
+	gw, err := b.newGateway(cfg, func(k string) string {
+		if k == "BENCH_UPSTREAM_TOKEN" {
+			return "bench-upstream-credential"
+		}
+		return ""
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer gw.Close()
+	gwSrv, err := startBenchServer(gw.Proxy())
+	if err != nil {
+		return nil, err
+	}
+	defer gwSrv.Close()
+	// The bare proxy gets the same upstream transport settings as the
+	// gateway's (http.DefaultTransport keeps only 2 idle connections per
+	// host, which would handicap it).
+	bare := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(upURL); pr.SetXForwarded() },
+		Transport: &http.Transport{
+			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			ForceAttemptHTTP2:   true,
+			MaxIdleConns:        1024,
+			MaxIdleConnsPerHost: 256,
+			IdleConnTimeout:     90 * time.Second,
+		},
+	}
+	bareSrv, err := startBenchServer(bare)
+	if err != nil {
+		return nil, err
+	}
+	defer bareSrv.Close()
+	gwFn, err := loadgen.Rotation{Target: gwSrv.url, Tokens: b.w.tokens, Shapes: proxyShapes()}.Func()
+	if err != nil {
+		return nil, err
+	}
+	bareFn, err := loadgen.Rotation{Target: bareSrv.url, Tokens: b.w.tokens, Shapes: proxyShapes()}.Func()
+	if err != nil {
+		return nil, err
+	}
+	if err := b.warm(ctx, gwSrv.url, gwFn, len(b.w.tokens)); err != nil {
+		return nil, err
+	}
+	load := func(name, target string, fn loadgen.RequestFunc) loadgen.Config {
+		return loadgen.Config{Name: name, Target: target, Connections: b.o.connections, Duration: b.o.duration,
+			Warmup: b.o.warmup, Request: fn}
+	}
+	out, err := loadgen.Compare(ctx, loadgen.Comparison{Rounds: b.o.rounds,
+		A:     b.trial("gateway-proxy", load("gateway-proxy", gwSrv.url, gwFn)),
+		B:     b.trial("bare-proxy", load("bare-proxy", bareSrv.url, bareFn)),
+		Ratio: loadgen.ThroughputRatio, Progress: b.progress("proxy", b.o.rounds)})
+	if err != nil {
+		return nil, err
+	}
+	return &benchScenario{Name: "proxy",
+		What: fmt.Sprintf("the gateway's reverse proxy (decision, token swap, rate-limit headers) vs a bare httputil.ReverseProxy, same trivial upstream, %d tokens, %d connections",
+			len(b.w.tokens), b.o.connections),
+		Metric: "throughput through the gateway ÷ throughput through the bare proxy", Target: 0.8, Outcome: out,
+		Met: out.Median >= 0.8}, nil
+}
+
+// runaway measures the quiet tokens' p99 latency at a steady rate, alone
+// and with one token looping at full speed alongside them.
+func (b *benchRunner) runaway(ctx context.Context) (*benchScenario, error) {
+	gw, err := b.newGateway(nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer gw.Close()
+	mux := http.NewServeMux()
+	mux.Handle("/-/auth", gw.ForwardAuth())
+	srv, err := startBenchServer(mux)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Close()
+	quietTokens := b.w.tokens[:min(b.o.quietTokens, len(b.w.tokens))]
+	quietFn, err := loadgen.Rotation{Target: srv.url, Tokens: quietTokens, Shapes: authShapes("/-/auth")}.Func()
+	if err != nil {
+		return nil, err
+	}
+	// The runaway sends one request over and over: the same method,
+	// path and query, as a script stuck in a loop does.
+	looper := b.w.named["runaway"]
+	runawayFn, err := loadgen.Rotation{Target: srv.url, Tokens: []loadgen.Token{looper}, Shapes: []loadgen.Shape{{
+		Method: http.MethodGet, Path: "/-/auth", Header: http.Header{
+			"X-Original-Method": {"GET"}, "X-Original-Uri": {"/api/v4/projects/{tag}/pipelines?ref=main"},
+			"User-Agent": {"looping-script/1"}}}}}.Func()
+	if err != nil {
+		return nil, err
+	}
+	if err := b.warm(ctx, srv.url, quietFn, len(quietTokens)); err != nil {
+		return nil, err
+	}
+	quiet := loadgen.Config{Name: "quiet", Target: srv.url, Connections: b.o.connections, Duration: b.o.duration,
+		Warmup: b.o.warmup, Rate: b.o.quietRate, Request: quietFn}
+	runaway := loadgen.Config{Name: "runaway", Target: srv.url, Connections: b.o.runawayConns, Duration: b.o.duration,
+		Warmup: b.o.warmup, Request: runawayFn,
+		OK: func(s int) bool { return s == http.StatusOK || s == http.StatusTooManyRequests }}
+	var runs []loadgen.Result
+	with := loadgen.Trial{Name: "quiet+runaway", Run: func(ctx context.Context) (loadgen.Result, error) {
+		rs, err := loadgen.RunGroups(ctx, []loadgen.Config{quiet, runaway})
+		if err != nil {
+			return loadgen.Result{}, err
+		}
+		if err := errors.Join(checkResult(rs[0]), checkResult(rs[1])); err != nil {
+			return loadgen.Result{}, err
+		}
+		rs[0].Name = "quiet+runaway"
+		runs = append(runs, rs[1])
+		return rs[0], nil
+	}}
+	out, err := loadgen.Compare(ctx, loadgen.Comparison{Rounds: b.o.rounds,
+		A: b.trial("quiet", quiet), B: with,
+		// The ratio is the quiet tokens' p99 with the runaway over without.
+		Ratio: func(a, bb loadgen.Result) float64 { return loadgen.P99Ratio(bb, a) },
+		Progress: func(r loadgen.Round) {
+			rw := runs[len(runs)-1]
+			fmt.Fprintf(b.prog, "runaway round %d/%d: %s | %s | runaway %.0f req/s (%s) → p99 ratio %.3f\n", r.N, b.o.rounds,
+				resultLine(r.A), resultLine(r.B), rw.Throughput, statusString(rw.Status), r.Ratio)
+		}})
+	if err != nil {
+		return nil, err
+	}
+	sc := &benchScenario{Name: "runaway",
+		What: fmt.Sprintf("%d quiet tokens at %.0f req/s in total over %d connections through /-/auth, alone and with one token looping on one request at full speed over %d connection(s)",
+			len(quietTokens), b.o.quietRate, b.o.connections, b.o.runawayConns),
+		Metric: "quiet tokens' p99 with the runaway ÷ without", Target: 1.1, AtMost: true, Outcome: out,
+		Met: out.Median <= 1.1, Secondary: runs}
+	var blocked, total int64
+	for _, r := range runs {
+		blocked += r.Status[http.StatusTooManyRequests]
+		total += r.Requests
+	}
+	sc.Notes = append(sc.Notes, fmt.Sprintf("the runaway sent %d requests in the measured phases; %d were refused with 429 (loop breaker)", total, blocked))
+	return sc, nil
+}
