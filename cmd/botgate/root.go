@@ -33,6 +33,7 @@ API clients use BOTGATE_URL and BOTGATE_TOKEN.`,
 		newAuditCmd(e),
 		newVersionCmd(e),
 	)
+	root.AddCommand(newBenchCmd(e))
 	root.AddCommand(
 		newLoginCmd(e), newLogoutCmd(e),
 		newTokenCmd(e), newUserCmd(e), newGroupCmd(e), newProjectCmd(e), newMemberCmd(e), newServiceAccountCmd(e),
