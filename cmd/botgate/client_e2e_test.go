@@ -459,8 +459,9 @@ func TestCLIErrors(t *testing.T) {
 		{name: "login without token", env: map[string]string{"BOTGATE_URL": srv.url}, args: []string{"login"}, code: exitUsage,
 			want: []string{"no token given"}},
 		{name: "login rejects a bad token", args: []string{"login", "--url", srv.url, "--token-file", "-"}, code: exitAuth,
-			want: []string{"the token was rejected"}},
+			want: []string{"the server rejected this token", "nothing was stored"}},
 	}
+	var messages strings.Builder
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newSession(t, tt.env)
@@ -475,6 +476,7 @@ func TestCLIErrors(t *testing.T) {
 			if r.code() != tt.code {
 				t.Errorf("exit %d, want %d:\n%v", r.code(), tt.code, r)
 			}
+			fmt.Fprintf(&messages, "%s (exit %d):\n  botgate: %s\n", tt.name, r.code(), r.err)
 			for _, w := range tt.want {
 				if !strings.Contains(r.err.Error(), w) {
 					t.Errorf("error %q lacks %q", r.err.Error(), w)
@@ -492,6 +494,7 @@ func TestCLIErrors(t *testing.T) {
 			}
 		})
 	}
+	golden(t, "errors.txt", messages.String())
 }
 
 // TestCLIHelp checks that every API command documents itself with an

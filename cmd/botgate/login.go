@@ -75,7 +75,12 @@ is only ever sent to the URL it was stored for.`,
 			}
 			me, resp, err := c.Users.CurrentUser(gitlab.WithContext(cmd.Context()))
 			if err != nil {
-				return apiErr(err, resp, "the current user")
+				err = apiclient.Explain(err, resp, "the current user")
+				if botgate.IsKind(err, botgate.KindUnauthenticated) {
+					err = &botgate.Error{Kind: botgate.KindUnauthenticated, Err: err,
+						Message: "the server rejected this token (mistyped, expired or revoked?); nothing was stored"}
+				}
+				return cliErr(err)
 			}
 			res := loginResult{URL: u, UserID: me.ID, Username: me.Username, CredentialsFile: path}
 			// A personal, project or group access token can describe itself.
