@@ -45,6 +45,9 @@ type Options struct {
 	// WebhookClient posts loop webhooks (default: a client with a 10s
 	// timeout).
 	WebhookClient *http.Client
+	// AutomationLimits, if set, supplies automations' own rate limits
+	// (botgate's automation records); see Gateway.limitOf for precedence.
+	AutomationLimits AutomationLimits
 }
 
 // Gateway decides on third-party API requests for forward-auth proxies
@@ -70,6 +73,9 @@ type Gateway struct {
 	// fallback serves forward-auth requests no configured route matches:
 	// the default policy, with GitLab membership checks.
 	fallback *route
+
+	// autoLimits supplies automations' own limits (nil: none).
+	autoLimits AutomationLimits
 
 	stop      context.CancelFunc
 	bg        sync.WaitGroup
@@ -103,7 +109,7 @@ func New(o Options) (*Gateway, error) {
 	g := &Gateway{
 		auth: o.Authority, store: o.Store, cfg: cfg, limiter: o.Limiter, breaker: o.Breaker,
 		creds: o.Credentials, clock: o.Clock, log: o.Logger, webhook: o.WebhookClient,
-		metrics: newMetrics(),
+		metrics: newMetrics(), autoLimits: o.AutomationLimits,
 	}
 	if g.clock == nil {
 		g.clock = botgate.SystemClock{}
@@ -212,7 +218,7 @@ func (g *Gateway) decide(ctx context.Context, o *original, rt *route) (d decisio
 	}
 	d.id = id
 	key := tokenKey(id.Token.ID)
-	limit := g.cfg.limitFor(id.Token)
+	limit := g.limitOf(ctx, id.Token)
 
 	// The loop breaker looks first, so that a blocked loop does not spend
 	// the token's budget: its other requests carry on.

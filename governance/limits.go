@@ -1,0 +1,95 @@
+package governance
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/gateway"
+)
+
+// Limits supplies the gateway with each automation's own rate limit from
+// its automation record (gateway.AutomationLimits). Answers are kept in
+// memory for a short time, so that the gateway's hot path reads the store
+// at most once per automation per TTL; a change made by `botgate apply`
+// takes effect within the TTL, or at once after Purge.
+type Limits struct {
+	store botgate.Store
+	clock botgate.Clock
+	ttl   time.Duration
+	log   *slog.Logger
+
+	mu      sync.RWMutex
+	entries map[string]limitEntry
+}
+
+type limitEntry struct {
+	limit   botgate.Limit
+	ok      bool
+	expires time.Time
+}
+
+var _ gateway.AutomationLimits = (*Limits)(nil)
+
+// maxLimitEntries bounds the cache; it is emptied when full.
+const maxLimitEntries = 1 << 16
+
+// NewLimits returns a Limits reading store, caching answers for ttl
+// (default 10s) on clock (default the system clock).
+func NewLimits(store botgate.Store, clock botgate.Clock, ttl time.Duration, log *slog.Logger) *Limits {
+	if clock == nil {
+		clock = botgate.SystemClock{}
+	}
+	if ttl <= 0 {
+		ttl = 10 * time.Second
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Limits{store: store, clock: clock, ttl: ttl, log: log, entries: map[string]limitEntry{}}
+}
+
+// AutomationLimit returns the automation's recorded limit; ok is false if
+// it has no record or its record sets no limit. A store failure is logged
+// and answered with ok false (the default limit applies), not cached.
+func (l *Limits) AutomationLimit(ctx context.Context, automation string) (botgate.Limit, bool) {
+	now := l.clock.Now()
+	l.mu.RLock()
+	e, hit := l.entries[automation]
+	l.mu.RUnlock()
+	if hit && now.Before(e.expires) {
+		return e.limit, e.ok
+	}
+	var rec *botgate.Automation
+	err := l.store.View(ctx, func(tx botgate.Tx) error {
+		var err error
+		rec, err = tx.AutomationByName(ctx, automation)
+		return err
+	})
+	switch {
+	case botgate.IsKind(err, botgate.KindNotFound):
+		e = limitEntry{}
+	case err != nil:
+		l.log.Warn("reading an automation's rate limit", "automation", automation, "err", err)
+		return botgate.Limit{}, false
+	default:
+		e = limitEntry{limit: rec.RateLimit, ok: !rec.RateLimit.IsZero()}
+	}
+	e.expires = now.Add(l.ttl)
+	l.mu.Lock()
+	if len(l.entries) >= maxLimitEntries {
+		clear(l.entries)
+	}
+	l.entries[automation] = e
+	l.mu.Unlock()
+	return e.limit, e.ok
+}
+
+// Purge forgets every cached answer.
+func (l *Limits) Purge() {
+	l.mu.Lock()
+	clear(l.entries)
+	l.mu.Unlock()
+}
