@@ -1,191 +1,362 @@
 package gateway_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/authority"
 )
 
-// nginxConf puts nginx in front of the test upstream, asking botgate's
-// /-/auth about every request with auth_request, as the gateway's
-// documentation tells operators to. A 429 from botgate reaches nginx as an
-// "unexpected status" (500); the error page turns it back into a 429 with
-// botgate's Retry-After.
-const nginxConf = `
-daemon off;
-master_process off;
-worker_processes 1;
-pid {{DIR}}/nginx.pid;
-error_log {{DIR}}/error.log warn;
-events { worker_connections 128; }
-http {
-	access_log off;
-	client_body_temp_path {{DIR}}/body;
-	proxy_temp_path {{DIR}}/proxy;
-	fastcgi_temp_path {{DIR}}/fastcgi;
-	uwsgi_temp_path {{DIR}}/uwsgi;
-	scgi_temp_path {{DIR}}/scgi;
-	server {
-		listen {{LISTEN}};
-		location / {
-			auth_request /_botgate;
-			auth_request_set $botgate_user $upstream_http_x_botgate_user;
-			auth_request_set $botgate_token_id $upstream_http_x_botgate_token_id;
-			auth_request_set $botgate_status $upstream_status;
-			auth_request_set $botgate_retry_after $upstream_http_retry_after;
-			auth_request_set $botgate_limit $upstream_http_ratelimit_limit;
-			auth_request_set $botgate_remaining $upstream_http_ratelimit_remaining;
-			proxy_hide_header RateLimit-Limit;
-			proxy_hide_header RateLimit-Remaining;
-			add_header RateLimit-Limit $botgate_limit always;
-			add_header RateLimit-Remaining $botgate_remaining always;
-			proxy_set_header X-Botgate-User $botgate_user;
-			proxy_set_header X-Botgate-Token-Id $botgate_token_id;
-			proxy_set_header PRIVATE-TOKEN "";
-			proxy_set_header Authorization "";
-			proxy_set_header JOB-TOKEN "";
-			proxy_pass {{UPSTREAM}};
-			error_page 500 = @botgate_refused;
-		}
-		location = /_botgate {
-			internal;
-			proxy_pass {{AUTH}}/-/auth;
-			proxy_pass_request_body off;
-			proxy_set_header Content-Length "";
-			proxy_set_header X-Original-URI $request_uri;
-			proxy_set_header X-Original-Method $request_method;
-			proxy_set_header X-Forwarded-For $remote_addr;
-		}
-		location @botgate_refused {
-			default_type application/json;
-			if ($botgate_status = 429) {
-				add_header Retry-After $botgate_retry_after always;
-				add_header RateLimit-Limit $botgate_limit always;
-				add_header RateLimit-Remaining $botgate_remaining always;
-				return 429 '{"message":{"error":"This token is rate limited by botgate."}}';
-			}
-			return 500 '{"message":"500 Internal Server Error"}';
+// nginxBinary finds nginx on PATH or where Debian installs it.
+func nginxBinary() string {
+	if p, err := exec.LookPath("nginx"); err == nil {
+		return p
+	}
+	for _, p := range []string{"/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
 		}
 	}
+	return ""
 }
-`
 
-func TestNginxAuthRequest(t *testing.T) {
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		t.Skip("nginx is not installed (apt-get install nginx-light)")
-	}
-	f := newFixture(t, fixtureOpts{config: `
-limits: {tokens: {{{ID:proj-api}}: {rate: 3, period: 1m}}}
-routes: [{name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true}]
-`})
-	dir := t.TempDir()
+// freeLoopbackAddr returns a loopback address with a port nobody listens
+// on at the moment.
+func freeLoopbackAddr(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	listen := ln.Addr().String()
-	ln.Close()
-	conf := strings.NewReplacer("{{DIR}}", dir, "{{LISTEN}}", listen, "{{UPSTREAM}}", f.up.URL, "{{AUTH}}", f.authSrv.URL).Replace(nginxConf)
-	confPath := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startNginx writes the configuration from testdata/nginx.conf.tmpl and
+// runs nginx in the foreground as a child process, killed when the test
+// ends. It returns nginx's base URL.
+func startNginx(t *testing.T, botgateAddr, upstreamAddr string) string {
+	t.Helper()
+	bin := nginxBinary()
+	if bin == "" {
+		t.Skip("nginx not found: install the Debian package nginx-light (it has the auth_request module); CI installs it")
+	}
+	tmpl, err := os.ReadFile(filepath.Join("testdata", "nginx.conf.tmpl"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "-p", dir, "-c", confPath, "-e", filepath.Join(dir, "error.log"))
-	out := &strings.Builder{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
-		if t.Failed() {
-			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Logf("nginx output:\n%s\nerror.log:\n%s", out, log)
+	// The port is free when chosen but may be taken before nginx binds
+	// it: try a few.
+	var lastLog string
+	for attempt := 0; attempt < 3; attempt++ {
+		dir := t.TempDir()
+		listen := freeLoopbackAddr(t)
+		conf := strings.NewReplacer("{{DIR}}", dir, "{{LISTEN}}", listen, "{{BOTGATE}}", botgateAddr,
+			"{{UPSTREAM}}", upstreamAddr).Replace(string(tmpl))
+		confPath := filepath.Join(dir, "nginx.conf")
+		if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
 		}
-	})
-	base := "http://" + listen
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.Dial("tcp", listen)
+		cmd := exec.Command(bin, "-p", dir, "-e", filepath.Join(dir, "error.log"), "-c", confPath, "-g", "daemon off;")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("starting nginx: %v", err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		stop := func() {
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		if waitListening(listen, exited, 10*time.Second) {
+			t.Cleanup(func() {
+				stop()
+				if t.Failed() {
+					logNginx(t, dir)
+				}
+			})
+			return "http://" + listen
+		}
+		stop()
+		errLog, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+		lastLog = out.String() + string(errLog)
+	}
+	t.Fatalf("nginx did not start:\n%s", lastLog)
+	return ""
+}
+
+// waitListening polls addr until it accepts a connection, nginx exits or
+// the timeout passes.
+func waitListening(addr string, exited <-chan error, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return false
+		default:
+		}
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx did not start: %v\n%s", err, out)
+			return true
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	get := func(method, uri, token string) *http.Response {
+	return false
+}
+
+func logNginx(t *testing.T, dir string) {
+	for _, name := range []string{"error.log", "access.log"} {
+		if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
+			t.Logf("nginx %s:\n%s", name, b)
+		}
+	}
+}
+
+// TestNginxAuthRequest runs a real nginx (auth_request) in front of a test
+// upstream, asking a real botgate's /-/auth, and proves allow, deny and
+// limit end to end.
+func TestNginxAuthRequest(t *testing.T) {
+	f := newFixture(t, fixtureOpts{config: `
+routes:
+  - {name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true}
+limits:
+  automations:
+    steady: {rate: 3, period: 1m, burst: 3}
+`})
+	nginx := startNginx(t, strings.TrimPrefix(f.authSrv.URL, "http://"), strings.TrimPrefix(f.up.URL, "http://"))
+	client := &http.Client{Timeout: 10 * time.Second}
+
+	send := func(t *testing.T, method, uri string, header http.Header) (*http.Response, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, base+uri, nil)
-		if token != "" {
-			req.Header.Set("PRIVATE-TOKEN", f.secrets[token])
+		req, err := http.NewRequest(method, nginx+uri, nil)
+		if err != nil {
+			t.Fatal(err)
 		}
-		resp, _ := do(t, req)
-		return resp
+		for k, vs := range header {
+			req.Header[k] = vs
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s through nginx: %v", method, uri, err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, string(b)
 	}
-	own := fmt.Sprintf("/api/v4/projects/%d/issues", f.proj.ID)
-	cases := []struct {
-		name, method, uri, token string
-		want                     int
-	}{
-		{"Allowed", "GET", own, "proj-read", 200},
-		{"NoToken", "GET", own, "", 401},
-		{"BadToken", "GET", own, "nope", 401},
-		{"ScopeMissing", "POST", own, "proj-read", 403},
-		{"OtherProject", "GET", fmt.Sprintf("/api/v4/projects/%d/issues", f.other.ID), "proj-read", 403},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			before := len(f.up.requests())
-			resp := get(tc.method, tc.uri, tc.token)
-			if resp.StatusCode != tc.want {
-				t.Fatalf("status %d, want %d", resp.StatusCode, tc.want)
+	token := func(name string) http.Header { return http.Header{"Private-Token": {f.secrets[name]}} }
+	own := func(rest string) string { return fmt.Sprintf("/api/v4/projects/%d/%s", f.proj.ID, rest) }
+	usernameOf := func(t *testing.T, name string) string {
+		t.Helper()
+		var u *botgate.User
+		err := f.store.View(context.Background(), func(tx botgate.Tx) error {
+			tk, err := tx.Token(context.Background(), f.ids[name])
+			if err != nil {
+				return err
 			}
-			reqs := f.up.requests()
-			if tc.want != 200 {
-				if len(reqs) != before {
-					t.Errorf("a refused request reached the upstream")
-				}
-				return
-			}
-			got := reqs[len(reqs)-1]
-			if got.Header.Get("Private-Token") != "" || !strings.HasPrefix(got.Header.Get("X-Botgate-User"), "project_") ||
-				got.Header.Get("X-Botgate-Token-Id") == "" {
-				t.Errorf("upstream headers %v: want the bot named and the token stripped", got.Header)
-			}
-			if resp.Header.Get("RateLimit-Limit") != "2000" {
-				t.Errorf("RateLimit-Limit %q through nginx", resp.Header.Get("RateLimit-Limit"))
-			}
+			u, err = tx.User(context.Background(), tk.UserID)
+			return err
 		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.Username
 	}
-	t.Run("Limited", func(t *testing.T) {
-		for i := 0; i < 3; i++ {
-			if resp := get("GET", fmt.Sprintf("%s?page=%d", own, i), "proj-api"); resp.StatusCode != 200 {
-				t.Fatalf("request %d: %d", i+1, resp.StatusCode)
+	// reached reports whether the upstream received a request for uri
+	// among those after the first `before`.
+	reached := func(before int, uri string) (seen, bool) {
+		reqs := f.up.requests()
+		for _, r := range reqs[before:] {
+			if r.URI == uri {
+				return r, true
 			}
 		}
-		resp := get("GET", own+"?page=9", "proj-api")
-		if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
-			t.Fatalf("status %d Retry-After %q, want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+		return seen{}, false
+	}
+
+	t.Run("Allow", func(t *testing.T) {
+		tests := []struct {
+			name, token, method, uri string
+			bearer                   bool // send the token as Authorization: Bearer
+			header                   http.Header
+			scopes                   string
+		}{
+			{"PrivateTokenRead", "proj-api", "GET", own("issues?state=opened"), false, nil, "api"},
+			{"BearerRead", "proj-read", "GET", own("merge_requests?page=2"), true, nil, "read_api"},
+			{"Write", "proj-api", "POST", own("notes"), false, nil, "api"},
+			// A client cannot speak for botgate: its X-Botgate-User is
+			// replaced by the one botgate established.
+			{"SpoofedIdentity", "proj-read", "GET", own("issues?spoof=1"), false, http.Header{"X-Botgate-User": {"root"}}, "read_api"},
 		}
-		if resp.Header.Get("RateLimit-Remaining") != "0" {
-			t.Errorf("RateLimit-Remaining %q, want 0", resp.Header.Get("RateLimit-Remaining"))
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				h := token(tc.token)
+				if tc.bearer {
+					h = http.Header{"Authorization": {"Bearer " + f.secrets[tc.token]}}
+				}
+				for k, vs := range tc.header {
+					h[k] = vs
+				}
+				before := len(f.up.requests())
+				resp, body := send(t, tc.method, tc.uri, h)
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("status %d, want 200; body %s", resp.StatusCode, body)
+				}
+				if !strings.Contains(body, `"ok":true`) {
+					t.Errorf("body %q is not the upstream's", body)
+				}
+				got, ok := reached(before, tc.uri)
+				if !ok {
+					t.Fatalf("the upstream did not receive %s", tc.uri)
+				}
+				if got.Method != tc.method {
+					t.Errorf("upstream saw %s, want %s", got.Method, tc.method)
+				}
+				checks := map[string]string{
+					"X-Botgate-User":     usernameOf(t, tc.token),
+					"X-Botgate-Token-Id": strconv.FormatInt(f.ids[tc.token], 10),
+					"X-Botgate-Scopes":   tc.scopes,
+					"Private-Token":      "",
+					"Authorization":      "",
+				}
+				for k, want := range checks {
+					if v := got.Header.Get(k); v != want {
+						t.Errorf("upstream saw %s %q, want %q", k, v, want)
+					}
+				}
+				if got.Header.Get("X-Botgate-Automation") == "" {
+					t.Error("upstream saw no X-Botgate-Automation")
+				}
+				// The default limit, 2000 a minute: botgate's, not the
+				// upstream's own RateLimit-Limit (999999), which nginx hides.
+				if got := resp.Header.Values("RateLimit-Limit"); len(got) != 1 || got[0] != "2000" || resp.Header.Get("RateLimit-Remaining") == "" {
+					t.Errorf("the client got RateLimit-Limit %q, RateLimit-Remaining %q; want botgate's alone",
+						got, resp.Header.Get("RateLimit-Remaining"))
+				}
+			})
 		}
-		// Other tokens carry on.
-		if resp := get("GET", own, "proj-read"); resp.StatusCode != 200 {
-			t.Errorf("another token: %d", resp.StatusCode)
+	})
+
+	t.Run("Deny", func(t *testing.T) {
+		tests := []struct {
+			name, method, uri string
+			header            http.Header
+			want              int
+		}{
+			{"NoToken", "GET", own("issues?deny=1"), nil, http.StatusUnauthorized},
+			{"UnknownToken", "GET", own("issues?deny=2"), http.Header{"Private-Token": {"glpat-0123456789abcdefghij0123456789ab.01.0a1b2c3d4"}}, http.StatusUnauthorized},
+			{"GarbageToken", "GET", own("issues?deny=3"), http.Header{"Private-Token": {"not-a-token"}}, http.StatusUnauthorized},
+			{"TokenInQuery", "GET", own("issues?private_token=" + url.QueryEscape(f.secrets["proj-api"])), nil, http.StatusUnauthorized},
+			{"ReadTokenWrites", "POST", own("issues"), token("proj-read"), http.StatusForbidden},
+			{"RepositoryScopeCallsAPI", "GET", own("issues?deny=4"), token("proj-repo"), http.StatusForbidden},
+			{"OtherProject", "GET", fmt.Sprintf("/api/v4/projects/%d/issues", f.other.ID), token("proj-api"), http.StatusForbidden},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				before := len(f.up.requests())
+				resp, body := send(t, tc.method, tc.uri, tc.header)
+				if resp.StatusCode != tc.want {
+					t.Fatalf("status %d, want %d; body %s", resp.StatusCode, tc.want, body)
+				}
+				jsonBody(t, body)
+				if n := len(f.up.requests()) - before; n != 0 {
+					t.Errorf("a refused request reached the upstream (%d requests)", n)
+				}
+			})
+		}
+	})
+
+	t.Run("Limit", func(t *testing.T) {
+		// loop-b's automation "steady" may send 3 requests a minute (a
+		// burst of 3); the gateway's clock stands still, so nothing is
+		// refilled.
+		before := len(f.up.requests())
+		for i := 1; i <= 3; i++ {
+			resp, body := send(t, "GET", own(fmt.Sprintf("pipelines?page=%d", i)), token("loop-b"))
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("request %d within the burst: status %d; body %s", i, resp.StatusCode, body)
+			}
+			if got, want := resp.Header.Get("RateLimit-Remaining"), strconv.Itoa(3-i); got != want {
+				t.Errorf("request %d: RateLimit-Remaining %q, want %q", i, got, want)
+			}
+		}
+		resp, body := send(t, "GET", own("pipelines?page=4"), token("loop-b"))
+		if resp.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("request after the burst: status %d, want 429; body %s", resp.StatusCode, body)
+		}
+		jsonBody(t, body)
+		if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 {
+			t.Errorf("Retry-After %q, want a positive number of seconds", resp.Header.Get("Retry-After"))
+		}
+		if resp.Header.Get("RateLimit-Remaining") != "0" || resp.Header.Get("RateLimit-Limit") == "" {
+			t.Errorf("rate-limit headers on the 429: %v", resp.Header)
+		}
+		if n := len(f.up.requests()) - before; n != 3 {
+			t.Errorf("the upstream received %d requests, want the 3 within the burst", n)
+		}
+		// Other tokens are not affected.
+		if resp, body := send(t, "GET", own("pipelines?page=4"), token("proj-api")); resp.StatusCode != http.StatusOK {
+			t.Errorf("another token after loop-b's limit: status %d; body %s", resp.StatusCode, body)
+		}
+	})
+
+	t.Run("LoopBreaker", func(t *testing.T) {
+		// More than 50 identical requests from one token within a minute
+		// is a runaway loop: the 51st is refused with 429, once audited.
+		uri := own("jobs?scope=running")
+		var last *http.Response
+		for i := 1; i <= 51; i++ {
+			resp, body := send(t, "GET", uri, token("loop-a"))
+			last = resp
+			if i <= 50 && resp.StatusCode != http.StatusOK {
+				t.Fatalf("identical request %d: status %d, want 200; body %s", i, resp.StatusCode, body)
+			}
+		}
+		if last.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("identical request 51: status %d, want 429", last.StatusCode)
+		}
+		if last.Header.Get("Retry-After") == "" {
+			t.Error("the loop refusal carries no Retry-After")
+		}
+		if resp, body := send(t, "GET", own("jobs?scope=finished"), token("loop-a")); resp.StatusCode != http.StatusOK {
+			t.Errorf("the looping token's other request: status %d, want 200; body %s", resp.StatusCode, body)
+		}
+		if resp, body := send(t, "GET", uri, token("proj-api")); resp.StatusCode != http.StatusOK {
+			t.Errorf("another token's identical request: status %d, want 200; body %s", resp.StatusCode, body)
+		}
+		if evs := f.audit(authority.ActionGatewayLoopTripped); len(evs) != 1 {
+			t.Errorf("%d gateway.loop_tripped audit events, want 1", len(evs))
+		}
+	})
+
+	t.Run("BotgateDown", func(t *testing.T) {
+		// nginx fails closed when it cannot ask botgate: a 500, and the
+		// upstream is not reached.
+		f.authSrv.Close()
+		before := len(f.up.requests())
+		resp, body := send(t, "GET", own("issues?down=1"), token("proj-api"))
+		if resp.StatusCode != http.StatusInternalServerError {
+			t.Fatalf("status %d with botgate down, want 500; body %s", resp.StatusCode, body)
+		}
+		if n := len(f.up.requests()) - before; n != 0 {
+			t.Errorf("%d requests reached the upstream with botgate down", n)
 		}
 	})
 }
