@@ -20,6 +20,7 @@ import (
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/broker"
+	"github.com/botgate/botgate/broker/vaultcred"
 	"github.com/botgate/botgate/gateway"
 	"github.com/botgate/botgate/httpapi"
 	"github.com/botgate/botgate/sqlite"
@@ -609,7 +610,7 @@ func TestVaultCredentialsForGateway(t *testing.T) {
 	if _, err := f.l.vault.BindSecret(ctx, f.l.owner, f.l.team.ID, broker.SecretName("triage"), bound.Token.ID); err != nil {
 		t.Fatal(err)
 	}
-	src := &broker.VaultCredentials{Vault: f.l.vault, Clock: f.clock, TTL: time.Minute}
+	src := &vaultcred.Source{Vault: f.l.vault, Clock: f.clock, TTL: time.Minute}
 	perAutomation := gateway.Route{Name: "gitlab", Credential: "vault:platform/upstream-{automation}", Header: "Private-Token"}
 	routeWide := gateway.Route{Name: "gitlab-admin", Credential: "vault:platform/gitlab-admin", Header: "Authorization", Prefix: "Bearer "}
 	tests := []struct {

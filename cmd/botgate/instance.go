@@ -9,7 +9,7 @@ import (
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
-	"github.com/botgate/botgate/broker"
+	"github.com/botgate/botgate/broker/vaultcred"
 	"github.com/botgate/botgate/datadir"
 	"github.com/botgate/botgate/sqlite"
 )
@@ -22,7 +22,7 @@ type instance struct {
 	pepper []byte
 	// vaultCreds resolves vault: references for the gateway, once the
 	// vault is open (serve).
-	vaultCreds *broker.VaultCredentials
+	vaultCreds *vaultcred.Source
 }
 
 // openInstance opens the data directory's store and starts the authority.

@@ -15,6 +15,7 @@ import (
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/broker"
+	"github.com/botgate/botgate/broker/vaultcred"
 	"github.com/botgate/botgate/datadir"
 	"github.com/botgate/botgate/gateway"
 	"github.com/botgate/botgate/httpapi"
@@ -142,7 +143,7 @@ func openVault(ctx context.Context, e *env, o vaultOptions, in *instance, log *s
 // runningVault is the vault of a running server and its scheduler.
 type runningVault struct {
 	v      *authority.Vault
-	creds  *broker.VaultCredentials
+	creds  *vaultcred.Source
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -165,7 +166,7 @@ func startVault(ctx context.Context, e *env, o vaultOptions, in *instance, api *
 			log.Error("vault secrets that do not open; every other secret works", "count", len(damaged))
 		}
 	}()
-	rv := &runningVault{v: v, creds: &broker.VaultCredentials{Vault: v}, done: make(chan struct{})}
+	rv := &runningVault{v: v, creds: &vaultcred.Source{Vault: v}, done: make(chan struct{})}
 	in.vaultCreds = rv.creds
 	if o.noScheduler {
 		close(rv.done)

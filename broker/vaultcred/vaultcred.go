@@ -1,4 +1,8 @@
-package broker
+// Package vaultcred is the gateway's source of upstream credentials held
+// in the vault: it resolves "vault:<group-path>/<name>" references, reading
+// them under the vault's rules, and keeps values briefly in memory so that
+// proxied requests do not each write an audit event.
+package vaultcred
 
 import (
 	"context"
@@ -16,7 +20,7 @@ import (
 // own upstream token: "vault:platform/upstream-{automation}".
 const AutomationPlaceholder = "{automation}"
 
-// VaultCredentials is the gateway's credential source for "vault:"
+// Source is the gateway's credential source for "vault:"
 // references (plug it in as gateway.ConfigCredentials.Next):
 //
 //   - "vault:<group-path>/<name>" is a route's own upstream credential,
@@ -29,7 +33,7 @@ const AutomationPlaceholder = "{automation}"
 //
 // Every read from the vault is audited; values are kept in memory for TTL
 // so that the proxy does not write an audit event per request.
-type VaultCredentials struct {
+type Source struct {
 	Vault *authority.Vault
 	// TTL bounds how long a value is reused (default 1 minute). A rotated
 	// upstream token reaches the proxy within TTL; the replaced token is
@@ -52,11 +56,11 @@ type cachedValue struct {
 	until time.Time
 }
 
-var _ gateway.CredentialSource = (*VaultCredentials)(nil)
+var _ gateway.CredentialSource = (*Source)(nil)
 
 // Credential implements gateway.CredentialSource.
-func (v *VaultCredentials) Credential(ctx context.Context, r gateway.Route, id *authority.Identity) (string, string, error) {
-	const op = "broker.VaultCredentials"
+func (v *Source) Credential(ctx context.Context, r gateway.Route, id *authority.Identity) (string, string, error) {
+	const op = "vaultcred.Source"
 	if !strings.HasPrefix(r.Credential, botgate.SecretRefPrefix) {
 		return "", "", botgate.E(op, botgate.Errorf(botgate.KindNotFound, "route %s: %q is not a vault reference", r.Name, schemeOf(r.Credential)))
 	}
@@ -100,13 +104,13 @@ func (v *VaultCredentials) Credential(ctx context.Context, r gateway.Route, id *
 
 // Forget drops every cached value, so that the next request reads the
 // vault again (after a rotation, for instance).
-func (v *VaultCredentials) Forget() {
+func (v *Source) Forget() {
 	v.mu.Lock()
 	v.cache = nil
 	v.mu.Unlock()
 }
 
-func (v *VaultCredentials) now() time.Time {
+func (v *Source) now() time.Time {
 	if v.Clock != nil {
 		return v.Clock.Now()
 	}
