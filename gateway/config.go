@@ -200,7 +200,9 @@ type compiled struct {
 func (c *FileConfig) compile() (*compiled, error) {
 	const op = "gateway.New"
 	bad := func(field, format string, args ...any) error {
-		return botgate.E(op, botgate.Invalid(field, format, args...))
+		e := botgate.Invalid(field, format, args...)
+		e.Op = op
+		return e
 	}
 	out := &compiled{
 		envoyPrefix:     strings.TrimSuffix(c.EnvoyPrefix, "/"),
@@ -294,7 +296,7 @@ func (c *FileConfig) compile() (*compiled, error) {
 	for i, rc := range routes {
 		r, err := compileRoute(rc)
 		if err != nil {
-			return nil, botgate.E(op, fmt.Errorf("routes[%d]: %w", i, err))
+			return nil, bad(botgate.FieldOf(err), "routes[%d]: %s", i, botgate.MessageOf(err))
 		}
 		if names[r.name] {
 			return nil, bad("routes", "route name %q is used twice", r.name)
