@@ -5,10 +5,12 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/ratelimit"
 )
 
 // need is the scope a route requires; the token must hold one of the
@@ -94,6 +96,9 @@ func (s *Server) authed(n need, h authedFunc) handlerFunc {
 		id, err := s.auth.Authenticate(r.Context(), secret, meta)
 		if err != nil {
 			return err
+		}
+		if limited := s.rateLimit(w, r, id); limited {
+			return nil
 		}
 		if want := n.scopes(); len(want) > 0 && !id.Token.Scopes.HasAny(want...) {
 			return &botgate.Error{Kind: botgate.KindForbidden, Reason: botgate.ReasonInsufficientScope, Message: botgate.Scopes(want).String()}
@@ -218,4 +223,29 @@ func isCredentialParam(k string) bool {
 		}
 	}
 	return false
+}
+
+// rateLimit applies the per-user API limit, if one is configured: it sets
+// GitLab's RateLimit-* headers and, when the user is over the limit,
+// answers 429 as GitLab's Rack::Attack does and reports true. A failing
+// limiter lets the request through (and is logged): the limit protects the
+// service, it does not guard access.
+func (s *Server) rateLimit(w http.ResponseWriter, r *http.Request, id *authority.Identity) bool {
+	if s.limiter == nil {
+		return false
+	}
+	res, err := s.limiter.Allow(r.Context(), "api:user:"+strconv.FormatInt(id.User.ID, 10), s.limit, 1)
+	if err != nil {
+		s.log.Error("rate limiter failed; request allowed", "request_id", w.Header().Get("X-Request-Id"), "err", err)
+		return false
+	}
+	w.Header().Set("RateLimit-Name", "throttle_authenticated_api")
+	ratelimit.Headers(w.Header(), res, s.clock.Now())
+	if res.Allowed {
+		return false
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(http.StatusTooManyRequests)
+	_, _ = w.Write([]byte("Retry later\n"))
+	return true
 }

@@ -101,7 +101,7 @@ func newEnvWith(t testing.TB, configure func(*httpapi.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := httpapi.Config{Authority: auth, Store: st, Logger: log, Version: "test"}
+	cfg := httpapi.Config{Authority: auth, Store: st, Logger: log, Version: "test", Clock: clock}
 	if configure != nil {
 		configure(&cfg)
 	}

@@ -37,6 +37,16 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// MaxBodyBytes limits request bodies (default 1 MiB).
 	MaxBodyBytes int64
+	// Limiter, if set, limits authenticated API requests per user (each
+	// bot, service account and person has its own budget) to APILimit,
+	// with GitLab's RateLimit-* headers on every answer and 429 beyond.
+	Limiter botgate.Limiter
+	// APILimit is the per-user limit (default GitLab's authenticated API
+	// limit when enabled: 7200 requests per hour, bursts of 600).
+	APILimit botgate.Limit
+	// Clock tells the time for rate-limit headers (default the system
+	// clock).
+	Clock botgate.Clock
 }
 
 // Server serves botgate's HTTP API.
@@ -48,6 +58,9 @@ type Server struct {
 	ready   func(ctx context.Context) error
 	proxies []netip.Prefix
 	maxBody int64
+	limiter botgate.Limiter
+	limit   botgate.Limit
+	clock   botgate.Clock
 	mux     *http.ServeMux
 	handler http.Handler
 }
@@ -57,7 +70,14 @@ func New(cfg Config) *Server {
 	s := &Server{
 		auth: cfg.Authority, store: cfg.Store, log: cfg.Logger, version: cfg.Version, ready: cfg.Ready,
 		proxies: cfg.TrustedProxies, maxBody: cfg.MaxBodyBytes,
+		limiter: cfg.Limiter, limit: cfg.APILimit, clock: cfg.Clock,
 		mux: http.NewServeMux(),
+	}
+	if s.limit.IsZero() {
+		s.limit = botgate.Limit{Rate: 7200, Period: time.Hour, Burst: 600}
+	}
+	if s.clock == nil {
+		s.clock = botgate.SystemClock{}
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
