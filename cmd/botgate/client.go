@@ -155,6 +155,10 @@ func cliErr(err error) error {
 
 // apiErr explains a client-go error about what and gives it an exit code.
 func apiErr(err error, resp *gitlab.Response, what string) error {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return err
+	}
 	return cliErr(apiclient.Explain(err, resp, what))
 }
 

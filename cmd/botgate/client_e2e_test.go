@@ -291,6 +291,9 @@ func TestCLIEndToEnd(t *testing.T) {
 		if !hasMember(members, u.ID, 30) {
 			t.Errorf("alice is not a developer of team-a/app: %+v", members)
 		}
+		if m := decode[memberView](t, admin.ok("member", "update", "alice", "--project", "team-a/app", "--access-level", "reporter", "-o", "json")); m.AccessLevel != 20 || m.Role != "reporter" {
+			t.Errorf("member update = %+v, want reporter", m)
+		}
 		admin.ok("member", "remove", "alice", "--project", "team-a/app")
 		members = decode[[]memberView](t, admin.ok("member", "list", "--project", "team-a/app", "-o", "json"))
 		if hasMember(members, u.ID, 0) {
@@ -348,6 +351,49 @@ func TestCLIEndToEnd(t *testing.T) {
 			t.Errorf("after revoke, lookup = %+v", got)
 		}
 		admin.fail(exitUsage, []string{"--secret-file takes no token ID"}, "token", "revoke", "5", "--secret-file", file)
+	})
+
+	t.Run("delete", func(t *testing.T) {
+		admin := admin.in(t)
+		admin.ok("group", "create", "--name", "Tmp")
+		admin.ok("project", "create", "--namespace", "tmp", "--name", "x")
+		v := decode[tokenView](t, admin.ok("token", "create", "--project", "tmp/x", "--name", "doomed", "--scopes", "read_api",
+			"--access-level", "guest", "-o", "json"))
+		remember("doomed", v.Token, 1)
+		doomed := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": v.Token})
+		sessions = append(sessions, doomed)
+		doomed.ok("user", "whoami")
+
+		admin.fail(exitUsage, []string{"add --yes"}, "project", "delete", "tmp/x")
+		admin.ok("project", "show", "tmp/x")
+		admin.ok("project", "delete", "tmp/x", "--yes")
+		admin.fail(exitNotFound, []string{`project "tmp/x" not found`}, "project", "show", "tmp/x")
+		doomed.fail(exitAuth, []string{"botgate login"}, "user", "whoami")
+
+		admin.ok("group", "delete", "tmp", "--yes")
+		admin.fail(exitNotFound, []string{`group "tmp" not found`}, "group", "show", "tmp")
+
+		sa := decode[serviceAccountView](t, admin.ok("service-account", "create", "--group", "team-a", "--name", "temp-bot", "-o", "json"))
+		admin.fail(exitUsage, []string{"exactly one of --group or --project"}, "service-account", "delete", fmt.Sprint(sa.ID), "--yes")
+		sat := decode[tokenView](t, admin.ok("service-account", "token", "create", fmt.Sprint(sa.ID), "--group", "team-a",
+			"--name", "temp", "--scopes", "read_api", "-o", "json"))
+		remember("temp", sat.Token, 1)
+		admin.ok("service-account", "delete", fmt.Sprint(sa.ID), "--group", "team-a", "--yes")
+		// botgate keeps a deleted account, deactivated, for the audit
+		// trail (GitLab removes it); either way its tokens must stop working.
+		gone := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": sat.Token})
+		sessions = append(sessions, gone)
+		gone.fail(exitAuth, []string{"botgate login"}, "user", "whoami")
+
+		admin.ok("user", "create", "--username", "carol", "--email", "carol@example.com")
+		admin.ok("user", "delete", "carol", "--yes")
+		if r := admin.run("user", "show", "carol", "-o", "json"); r.err == nil {
+			if u := decode[userView](t, r); u.State == "active" {
+				t.Errorf("deleted user still active: %+v", u)
+			}
+		} else if r.code() != exitNotFound {
+			t.Errorf("user show after delete:\n%v", r)
+		}
 	})
 
 	t.Run("secrets are shown only where they are created", func(t *testing.T) {

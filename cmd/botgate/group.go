@@ -48,7 +48,7 @@ func (a *apiCmd) writeGroup(asJSON bool, v groupView) error {
 func newGroupCmd(e *env) *cobra.Command {
 	cmd, a := newAPIGroup(e, "group", "List, show and create groups (teams)", `group manages groups and subgroups. A group is a team: it owns projects,
 service accounts and group access tokens.`)
-	cmd.AddCommand(a.groupListCmd(), a.groupShowCmd(), a.groupCreateCmd())
+	cmd.AddCommand(a.groupListCmd(), a.groupShowCmd(), a.groupCreateCmd(), a.groupDeleteCmd())
 	a.refineAll(cmd)
 	return cmd
 }

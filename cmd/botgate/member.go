@@ -45,7 +45,7 @@ func newMemberCmd(e *env) *cobra.Command {
 	cmd, a := newAPIGroup(e, "member", "List, add and remove members of a project or group", `member manages who belongs to a project or group, and at which role (guest,
 planner, reporter, developer, maintainer, owner). Bot users of access tokens are
 members too: removing one cuts its token off from the resource.`)
-	cmd.AddCommand(a.memberListCmd(), a.memberAddCmd(), a.memberRemoveCmd())
+	cmd.AddCommand(a.memberListCmd(), a.memberAddCmd(), a.memberUpdateCmd(), a.memberRemoveCmd())
 	a.refineAll(cmd)
 	return cmd
 }
@@ -230,5 +230,77 @@ func (a *apiCmd) memberRemoveCmd() *cobra.Command {
 		},
 	}
 	m.register(cmd)
+	return a.withOutput(cmd)
+}
+
+func (a *apiCmd) memberUpdateCmd() *cobra.Command {
+	var m memberTarget
+	var level, expires string
+	cmd := &cobra.Command{
+		Use:   "update USER",
+		Short: "Change a member's role or membership expiry",
+		Example: `  botgate member update alice --project team-a/app --access-level reporter
+  botgate member update 12 --group team-a --access-level developer --expires-at 2026-12-31`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			asJSON, err := a.json()
+			if err != nil {
+				return err
+			}
+			if err := m.check(); err != nil {
+				return err
+			}
+			if level == "" && expires == "" {
+				return usageErr("give --access-level, --expires-at or both")
+			}
+			var lvl *gitlab.AccessLevelValue
+			if level != "" {
+				l, err := parseAccessLevel(level)
+				if err != nil {
+					return err
+				}
+				lvl = &l
+			}
+			if _, err := parseDate("expires-at", expires); err != nil {
+				return err
+			}
+			var exp *string
+			if expires != "" {
+				exp = &expires
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			uid, err := resolveUser(cmd, c, args[0])
+			if err != nil {
+				return err
+			}
+			ctx := gitlab.WithContext(cmd.Context())
+			what := fmt.Sprintf("member %s of %s", args[0], m.what())
+			var v memberView
+			if m.project != "" {
+				x, resp, err := c.ProjectMembers.EditProjectMember(idOrPath(m.project), uid, &gitlab.EditProjectMemberOptions{AccessLevel: lvl, ExpiresAt: exp}, ctx)
+				if err != nil {
+					return apiErr(err, resp, what)
+				}
+				v = memberView{ID: x.ID, Username: x.Username, Name: x.Name, State: x.State, AccessLevel: int64(x.AccessLevel), Role: roleName(x.AccessLevel), ExpiresAt: dateString(x.ExpiresAt)}
+			} else {
+				x, resp, err := c.GroupMembers.EditGroupMember(idOrPath(m.group), uid, &gitlab.EditGroupMemberOptions{AccessLevel: lvl, ExpiresAt: exp}, ctx)
+				if err != nil {
+					return apiErr(err, resp, what)
+				}
+				v = memberView{ID: x.ID, Username: x.Username, Name: x.Name, State: x.State, AccessLevel: int64(x.AccessLevel), Role: roleName(x.AccessLevel), ExpiresAt: dateString(x.ExpiresAt)}
+			}
+			if asJSON {
+				return writeJSON(a.e.stdout, v)
+			}
+			_, err = fmt.Fprintf(a.e.stdout, "%s (user %d) is now %s of %s.\n", v.Username, v.ID, v.Role, m.what())
+			return err
+		},
+	}
+	m.register(cmd)
+	cmd.Flags().StringVar(&level, "access-level", "", "new role: guest, planner, reporter, developer, maintainer, owner (or 10-50)")
+	cmd.Flags().StringVar(&expires, "expires-at", "", "membership expiry `DATE` (YYYY-MM-DD)")
 	return a.withOutput(cmd)
 }

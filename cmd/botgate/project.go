@@ -49,7 +49,7 @@ func (a *apiCmd) writeProject(asJSON bool, v projectView) error {
 func newProjectCmd(e *env) *cobra.Command {
 	cmd, a := newAPIGroup(e, "project", "List, show and create projects", `project manages projects. Give each automation working on a project its own
 project access token: 'botgate token create --project PATH ...'.`)
-	cmd.AddCommand(a.projectListCmd(), a.projectShowCmd(), a.projectCreateCmd())
+	cmd.AddCommand(a.projectListCmd(), a.projectShowCmd(), a.projectCreateCmd(), a.projectDeleteCmd())
 	a.refineAll(cmd)
 	return cmd
 }

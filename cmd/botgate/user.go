@@ -45,7 +45,7 @@ func newUserCmd(e *env) *cobra.Command {
 	cmd, a := newAPIGroup(e, "user", "Show and manage users", `user shows the current user (whoami) and, for administrators, lists and creates
 human users. Bot users are made by creating project or group access tokens;
 service accounts by 'botgate service-account create'.`)
-	cmd.AddCommand(a.userWhoamiCmd(), a.userListCmd(), a.userShowCmd(), a.userCreateCmd())
+	cmd.AddCommand(a.userWhoamiCmd(), a.userListCmd(), a.userShowCmd(), a.userCreateCmd(), a.userDeleteCmd())
 	a.refineAll(cmd)
 	return cmd
 }
