@@ -431,3 +431,48 @@ func TestNotFoundEverywhere(t *testing.T) {
 		}
 	})
 }
+
+// TestAuthErrorBodies checks GitLab's exact bodies for scope, revocation
+// and expiry failures.
+func TestAuthErrorBodies(t *testing.T) {
+	f := newFixture(t)
+	today := f.clock.Now().UTC().Truncate(24 * time.Hour)
+	mk := func(name string, scopes ...string) *gitlab.PersonalAccessToken {
+		tok := must[*gitlab.PersonalAccessToken](t)(f.admin.Users.CreatePersonalAccessToken(f.aliceID, &gitlab.CreatePersonalAccessTokenOptions{
+			Name: gitlab.Ptr(name), Scopes: &scopes, ExpiresAt: gitlab.Ptr(gitlab.ISOTime(today.AddDate(0, 0, 1))),
+		}))
+		f.remember(tok.Token)
+		return tok
+	}
+	reader, profile, revoked, expiring := mk("reader", "read_api"), mk("profile", "read_user"), mk("revoked", "api"), mk("expiring", "api")
+	if _, err := f.alice.PersonalAccessTokens.RevokePersonalAccessTokenByID(revoked.ID); err != nil {
+		t.Fatal(err)
+	}
+	const scopeDesc = `"error_description":"The request requires higher privileges than provided by the access token."`
+	tests := []struct {
+		name, method, path, token string
+		status                    int
+		want                      string
+	}{
+		{"read_api writes", "POST", "/api/v4/groups", reader.Token, 403, `{"error":"insufficient_scope",` + scopeDesc + `,"scope":"api"}`},
+		{"read_user reads a project", "GET", fmt.Sprintf("/api/v4/projects/%d", f.project.ID), profile.Token, 403, `{"error":"insufficient_scope",` + scopeDesc + `,"scope":"api read_api"}`},
+		{"read_api rotates itself", "POST", "/api/v4/personal_access_tokens/self/rotate", reader.Token, 403, `{"error":"insufficient_scope",` + scopeDesc + `,"scope":"api self_rotate"}`},
+		{"revoked", "GET", "/api/v4/user", revoked.Token, 401, `{"error":"invalid_token","error_description":"Token was revoked. You have to re-authorize from the user."}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := f.do(tt.method, tt.path, tt.token, "", nil)
+			if res.status != tt.status || strings.TrimSpace(string(res.body)) != tt.want {
+				t.Fatalf("%d %s\nwant %d %s", res.status, res.body, tt.status, tt.want)
+			}
+		})
+	}
+	t.Run("expired", func(t *testing.T) {
+		f.clock.Advance(24 * time.Hour)
+		res := f.do("GET", "/api/v4/user", expiring.Token, "", nil)
+		want := `{"error":"invalid_token","error_description":"Token is expired. You can either do re-authorization or token refresh."}`
+		if res.status != 401 || strings.TrimSpace(string(res.body)) != want {
+			t.Fatalf("%d %s", res.status, res.body)
+		}
+	})
+}
