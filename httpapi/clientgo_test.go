@@ -218,3 +218,56 @@ func TestClientGoProjectAccessTokenLifecycle(t *testing.T) {
 		}
 	})
 }
+
+// TestConcurrentRotation rotates one token from many clients at once:
+// exactly one rotation wins, the others are refused, and one token is left
+// active.
+func TestConcurrentRotation(t *testing.T) {
+	f := newFixture(t)
+	pid := f.project.ID
+	tok := must[*gitlab.ProjectAccessToken](t)(f.alice.ProjectAccessTokens.CreateProjectAccessToken(pid, &gitlab.CreateProjectAccessTokenOptions{
+		Name: gitlab.Ptr("contended"), Scopes: &[]string{"api"},
+	}))
+	f.remember(tok.Token)
+	const n = 8
+	type result struct {
+		status int
+		token  string
+	}
+	results := make(chan result, n)
+	start := make(chan struct{})
+	for range n {
+		go func() {
+			<-start
+			rot, resp, err := f.alice.ProjectAccessTokens.RotateProjectAccessToken(pid, tok.ID, nil)
+			r := result{}
+			if resp != nil {
+				r.status = resp.StatusCode
+			}
+			if err == nil {
+				r.token = rot.Token
+			}
+			results <- r
+		}()
+	}
+	close(start)
+	wins := 0
+	for range n {
+		r := <-results
+		f.remember(r.token)
+		switch r.status {
+		case http.StatusOK:
+			wins++
+		case http.StatusBadRequest, http.StatusConflict:
+		default:
+			t.Errorf("a losing rotation answered %d", r.status)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d rotations won, want exactly 1", wins)
+	}
+	active := must[[]*gitlab.ProjectAccessToken](t)(f.alice.ProjectAccessTokens.ListProjectAccessTokens(pid, &gitlab.ListProjectAccessTokensOptions{State: gitlab.Ptr("active")}))
+	if len(active) != 1 {
+		t.Fatalf("%d active tokens after the race, want 1", len(active))
+	}
+}
