@@ -284,6 +284,32 @@ func (b *Broker) Credential(ctx context.Context, id int64) (*botgate.UpstreamCre
 	return c, nil
 }
 
+// Get returns one credential, for those who may manage its team's
+// credentials. One they may not reads as not found.
+func (b *Broker) Get(ctx context.Context, a authority.Actor, id int64) (*botgate.UpstreamCredential, error) {
+	var c *botgate.UpstreamCredential
+	err := b.store.View(ctx, func(tx botgate.Tx) (err error) {
+		c, err = tx.UpstreamCredential(ctx, id)
+		if botgate.IsKind(err, botgate.KindNotFound) {
+			return botgate.NotFound("Upstream credential")
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := b.authorize(ctx, tx, a, c.OwnerGroupID); err != nil {
+			if botgate.IsKind(err, botgate.KindNotFound) {
+				return botgate.NotFound("Upstream credential")
+			}
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, botgate.E("broker.Get", err)
+	}
+	return c, nil
+}
+
 // List returns the team's upstream credentials, for those who may manage
 // them.
 func (b *Broker) List(ctx context.Context, a authority.Actor, groupID int64) ([]*botgate.UpstreamCredential, error) {

@@ -3,9 +3,11 @@ package httpapi
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/broker"
 )
 
 // The vault's API, under /api/botgate/v1/secrets. {group} is a numeric id
@@ -208,4 +210,202 @@ func (h *secretHandlers) unbind(w http.ResponseWriter, r *http.Request, c *call)
 		return err
 	}
 	return WriteJSON(w, http.StatusOK, secretEntity(sec))
+}
+
+// The upstream broker's API, under /api/botgate/v1/upstream_credentials:
+//
+//	GET    /upstream_credentials?group=G     the team's credentials
+//	POST   /upstream_credentials             register one and mint its token
+//	GET    /upstream_credentials/{id}        one credential
+//	POST   /upstream_credentials/{id}/rotate rotate its upstream token now
+//	DELETE /upstream_credentials/{id}        revoke upstream and forget it
+//
+// No answer ever holds a token value or the upstream admin credential: the
+// minted token is in the team's vault (upstream-<automation>).
+
+// upstreamJSON is a credential's state.
+type upstreamJSON struct {
+	ID               int64    `json:"id"`
+	GroupID          int64    `json:"group_id"`
+	Automation       string   `json:"automation"`
+	UpstreamURL      string   `json:"upstream_url"`
+	Kind             string   `json:"kind"`
+	Target           string   `json:"target"`
+	ServiceAccountID int64    `json:"service_account_id"`
+	TokenName        string   `json:"token_name"`
+	Scopes           []string `json:"scopes"`
+	AccessLevel      int      `json:"access_level"`
+	LifetimeDays     int      `json:"lifetime_days"`
+	RotateBeforeDays int      `json:"rotate_before_days"`
+	AutoRotate       bool     `json:"auto_rotate"`
+	Notify           string   `json:"notify"`
+	State            string   `json:"state"`
+	UpstreamTokenID  int64    `json:"upstream_token_id"`
+	ExpiresAt        *string  `json:"expires_at"`
+	SecretID         int64    `json:"secret_id"`
+	SecretName       string   `json:"secret_name"`
+	AdminSecretID    int64    `json:"admin_secret_id"`
+	PendingRevokeID  int64    `json:"pending_revoke_id"`
+	Attempts         int      `json:"attempts"`
+	NextAttemptAt    *string  `json:"next_attempt_at"`
+	LastError        string   `json:"last_error"`
+	CreatedAt        string   `json:"created_at"`
+	UpdatedAt        string   `json:"updated_at"`
+}
+
+func upstreamEntity(c *botgate.UpstreamCredential) upstreamJSON {
+	return upstreamJSON{
+		ID: c.ID, GroupID: c.OwnerGroupID, Automation: c.Automation, UpstreamURL: c.UpstreamURL, Kind: string(c.Kind),
+		Target: c.Target, ServiceAccountID: c.ServiceAccountID, TokenName: c.TokenName, Scopes: c.Scopes.Strings(),
+		AccessLevel: int(c.AccessLevel), LifetimeDays: int(c.Lifetime / (24 * time.Hour)), RotateBeforeDays: int(c.RotateBefore / (24 * time.Hour)),
+		AutoRotate: c.AutoRotate, Notify: c.Notify, State: string(c.State), UpstreamTokenID: c.UpstreamTokenID,
+		ExpiresAt: datePtr(c.ExpiresAt), SecretID: c.SecretID, SecretName: broker.SecretName(c.Automation),
+		AdminSecretID: c.AdminSecretID, PendingRevokeID: c.PendingRevokeID, Attempts: c.Attempts,
+		NextAttemptAt: tsPtr(c.NextAttemptAt), LastError: c.LastError, CreatedAt: ts(c.CreatedAt), UpdatedAt: ts(c.UpdatedAt),
+	}
+}
+
+// EnableBroker registers the upstream broker's routes, served by b, and
+// resolving groups through v.
+func (s *Server) EnableBroker(b *broker.Broker, v *authority.Vault) {
+	h := &upstreamHandlers{s: s, b: b, v: v}
+	route := func(pattern string, n need, fn authedFunc) {
+		method, path, _ := strings.Cut(pattern, " ")
+		s.mux.Handle(method+" /api/botgate/v1"+path, s.adapt(s.authed(n, fn)))
+	}
+	route("GET /upstream_credentials", needRead, h.list)
+	route("POST /upstream_credentials", needWrite, h.create)
+	route("GET /upstream_credentials/{id}", needRead, h.get)
+	route("POST /upstream_credentials/{id}/rotate", needWrite, h.rotate)
+	route("DELETE /upstream_credentials/{id}", needWrite, h.remove)
+}
+
+type upstreamHandlers struct {
+	s *Server
+	b *broker.Broker
+	v *authority.Vault
+}
+
+func (h *upstreamHandlers) list(w http.ResponseWriter, r *http.Request, c *call) error {
+	p, err := h.s.readParams(w, r)
+	if err != nil {
+		return err
+	}
+	if err := p.missing("group"); err != nil {
+		return err
+	}
+	gid, err := h.v.GroupID(r.Context(), p.str("group"))
+	if err != nil {
+		return err
+	}
+	all, err := h.b.List(r.Context(), c.actor, gid)
+	if err != nil {
+		return err
+	}
+	out := make([]upstreamJSON, len(all))
+	for i, u := range all {
+		out[i] = upstreamEntity(u)
+	}
+	return WriteJSON(w, http.StatusOK, out)
+}
+
+func (h *upstreamHandlers) create(w http.ResponseWriter, r *http.Request, c *call) error {
+	p, err := h.s.readParams(w, r)
+	if err != nil {
+		return err
+	}
+	if err := p.missing("group", "automation", "upstream_url", "admin_secret", "kind", "target", "scopes"); err != nil {
+		return err
+	}
+	gid, err := h.v.GroupID(r.Context(), p.str("group"))
+	if err != nil {
+		return err
+	}
+	in := broker.NewCredential{
+		GroupID: gid, Automation: p.str("automation"), UpstreamURL: p.str("upstream_url"), AdminSecret: p.str("admin_secret"),
+		Kind: botgate.TokenKind(p.str("kind")), Target: p.str("target"), TokenName: p.str("token_name"), Scopes: p.list("scopes"),
+		Notify: p.str("notify"),
+	}
+	ints := []struct {
+		name string
+		set  func(int64)
+	}{
+		{"access_level", func(v int64) { in.AccessLevel = botgate.AccessLevel(v) }},
+		{"service_account_id", func(v int64) { in.ServiceAccountID = v }},
+		{"lifetime_days", func(v int64) { in.Lifetime = time.Duration(v) * 24 * time.Hour }},
+		{"rotate_before_days", func(v int64) { in.RotateBefore = time.Duration(v) * 24 * time.Hour }},
+	}
+	for _, f := range ints {
+		if !p.has(f.name) {
+			continue
+		}
+		v, err := p.int64(f.name)
+		if err != nil {
+			return err
+		}
+		if v < 0 || v > 1<<20 {
+			return invalidParam(f.name)
+		}
+		f.set(v)
+	}
+	if auto, err := p.boolPtr("auto_rotate"); err != nil {
+		return err
+	} else if auto != nil {
+		in.AutoRotate = *auto
+	}
+	cred, err := h.b.Create(r.Context(), c.actor, in)
+	if err != nil {
+		if cred == nil {
+			return err
+		}
+		// Registered, but the first mint failed: the scheduler retries.
+		h.s.log.Warn("upstream credential registered, first mint failed", "credential_id", cred.ID, "err", botgate.MessageOf(err))
+		return WriteJSON(w, http.StatusAccepted, upstreamEntity(cred))
+	}
+	return WriteJSON(w, http.StatusCreated, upstreamEntity(cred))
+}
+
+func (h *upstreamHandlers) get(w http.ResponseWriter, r *http.Request, c *call) error {
+	id, err := pathID(r, "id", "Upstream credential")
+	if err != nil {
+		return err
+	}
+	cred, err := h.b.Get(r.Context(), c.actor, id)
+	if err != nil {
+		return err
+	}
+	return WriteJSON(w, http.StatusOK, upstreamEntity(cred))
+}
+
+func (h *upstreamHandlers) rotate(w http.ResponseWriter, r *http.Request, c *call) error {
+	id, err := pathID(r, "id", "Upstream credential")
+	if err != nil {
+		return err
+	}
+	if _, err := h.b.Get(r.Context(), c.actor, id); err != nil {
+		return err
+	}
+	if err := h.b.Rotate(r.Context(), c.actor, id); err != nil {
+		return err
+	}
+	cred, err := h.b.Get(r.Context(), c.actor, id)
+	if err != nil {
+		return err
+	}
+	return WriteJSON(w, http.StatusOK, upstreamEntity(cred))
+}
+
+func (h *upstreamHandlers) remove(w http.ResponseWriter, r *http.Request, c *call) error {
+	id, err := pathID(r, "id", "Upstream credential")
+	if err != nil {
+		return err
+	}
+	if _, err := h.b.Get(r.Context(), c.actor, id); err != nil {
+		return err
+	}
+	if err := h.b.Remove(r.Context(), c.actor, id); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

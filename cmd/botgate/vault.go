@@ -168,14 +168,15 @@ func startVault(ctx context.Context, e *env, o vaultOptions, in *instance, api *
 	}()
 	rv := &runningVault{v: v, creds: &vaultcred.Source{Vault: v}, done: make(chan struct{})}
 	in.vaultCreds = rv.creds
+	b, err := broker.New(broker.Config{Store: in.store, Vault: v, Logger: log.With("component", "broker")})
+	if err != nil {
+		return nil, err
+	}
+	api.EnableBroker(b, v)
 	if o.noScheduler {
 		close(rv.done)
 		rv.cancel = func() {}
 		return rv, nil
-	}
-	b, err := broker.New(broker.Config{Store: in.store, Vault: v, Logger: log.With("component", "broker")})
-	if err != nil {
-		return nil, err
 	}
 	host, _ := os.Hostname()
 	s, err := broker.NewScheduler(broker.SchedulerConfig{Broker: b, Holder: fmt.Sprintf("%s/%d", host, os.Getpid()),
