@@ -451,6 +451,7 @@ func TestCLIErrors(t *testing.T) {
 	bob := decode[userView](t, admin.ok("user", "create", "--username", "bob", "--email", "bob@example.com", "-o", "json"))
 	bobPAT := decode[tokenView](t, admin.ok("token", "create", "--user", fmt.Sprint(bob.ID), "--name", "bob", "--scopes", "api", "-o", "json"))
 	bobEnv := map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": bobPAT.Token}
+	admin.ok("member", "add", "bob", "--project", "team-b/svc", "--access-level", "maintainer")
 
 	tests := []struct {
 		name string
@@ -463,6 +464,9 @@ func TestCLIErrors(t *testing.T) {
 		// token: the CLI checks the token still works and says so.
 		{name: "someone else's token", env: bobEnv, args: []string{"token", "show", "1"}, code: exitAuth,
 			want: []string{"refused this for bob (HTTP 401): the token works"}},
+		{name: "maintainer cannot create an owner token", env: bobEnv,
+			args: []string{"token", "create", "--project", "team-b/svc", "--name", "x", "--scopes", "api", "--access-level", "owner"},
+			code: 1, want: []string{"the server refused the request: 400 Bad request - Access level of the token contains permissions not held by the creating user"}},
 		{name: "someone else's tokens", env: bobEnv, args: []string{"token", "list", "--user", "1"}, code: exitAuth,
 			want: []string{"refused this for bob"}},
 		{name: "not logged in", args: []string{"user", "whoami"}, code: exitAuth,
