@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/broker"
 	"github.com/botgate/botgate/httpapi"
 	"github.com/botgate/botgate/vault"
 )
@@ -212,4 +214,63 @@ func TestSecretsAPI(t *testing.T) {
 			t.Fatal("the audit log holds the value")
 		}
 	})
+}
+
+func TestUpstreamCredentialsAPI(t *testing.T) {
+	ve := newVaultEnv(t)
+	b, err := broker.New(broker.Config{Store: ve.store, Vault: ve.v, Clock: ve.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ve.srv.Config.Handler.(*httpapi.Server).EnableBroker(b, ve.v)
+	const admin = "glpat-upstream-admin-never-shown"
+	ve.remember(admin)
+	if r := ve.send("PUT", "/api/botgate/v1/secrets/platform/gitlab-admin", "maintainer", map[string]string{"value": admin}); r.status != http.StatusCreated {
+		t.Fatalf("put admin secret = %d %s", r.status, r.body)
+	}
+	// An upstream that is not there: the credential is registered, pending.
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+	body := map[string]any{"group": "platform", "automation": "triage", "upstream_url": deadURL, "admin_secret": "gitlab-admin",
+		"kind": "project_access", "target": "acme/app", "scopes": []string{"read_api"}, "lifetime_days": 10, "rotate_before_days": 2}
+	steps := []struct {
+		name   string
+		method string
+		path   string
+		role   string
+		body   any
+		status int
+	}{
+		{"developer cannot register", "POST", "/api/botgate/v1/upstream_credentials", "developer", body, http.StatusForbidden},
+		{"outsider cannot register", "POST", "/api/botgate/v1/upstream_credentials", "outsider", body, http.StatusNotFound},
+		{"missing scopes", "POST", "/api/botgate/v1/upstream_credentials", "maintainer", map[string]any{"group": "platform"}, http.StatusBadRequest},
+		{"maintainer registers; the mint fails", "POST", "/api/botgate/v1/upstream_credentials", "maintainer", body, http.StatusAccepted},
+		{"duplicate automation", "POST", "/api/botgate/v1/upstream_credentials", "owner", body, http.StatusConflict},
+		{"developer cannot list", "GET", "/api/botgate/v1/upstream_credentials?group=platform", "developer", nil, http.StatusForbidden},
+		{"owner lists", "GET", "/api/botgate/v1/upstream_credentials?group=platform", "owner", nil, http.StatusOK},
+		{"outsider cannot see it", "GET", "/api/botgate/v1/upstream_credentials/1", "outsider", nil, http.StatusNotFound},
+		{"maintainer sees it", "GET", "/api/botgate/v1/upstream_credentials/1", "maintainer", nil, http.StatusOK},
+		{"a pending credential does not rotate", "POST", "/api/botgate/v1/upstream_credentials/1/rotate", "maintainer", nil, http.StatusConflict},
+		{"developer cannot remove", "DELETE", "/api/botgate/v1/upstream_credentials/1", "developer", nil, http.StatusForbidden},
+		{"maintainer removes", "DELETE", "/api/botgate/v1/upstream_credentials/1", "maintainer", nil, http.StatusNoContent},
+		{"gone", "GET", "/api/botgate/v1/upstream_credentials/1", "maintainer", nil, http.StatusNotFound},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			r := ve.send(st.method, st.path, st.role, st.body)
+			if r.status != st.status {
+				t.Fatalf("%s %s as %s = %d %s, want %d", st.method, st.path, st.role, r.status, r.body, st.status)
+			}
+			if bytes.Contains(r.body, []byte(admin)) {
+				t.Fatal("the answer holds the upstream admin credential")
+			}
+			if st.status == http.StatusAccepted {
+				j := r.json(t)
+				if j["state"] != "pending" || j["last_error"] == "" || j["secret_name"] != "upstream-triage" {
+					t.Fatalf("pending credential = %v", j)
+				}
+			}
+		})
+	}
 }
