@@ -38,6 +38,15 @@ func TestClientGoUsersGroupsProjects(t *testing.T) {
 		if len(us) != 1 || us[0].ID != f.bobID || us[0].Email != "bob@example.com" {
 			t.Fatalf("ListUsers(username=bob) = %+v", us)
 		}
+		if us := must[[]*gitlab.User](t)(f.bob.Users.ListUsers(&gitlab.ListUsersOptions{Search: gitlab.Ptr("example.com")})); len(us) != 0 {
+			t.Fatalf("a non-admin searched by e-mail: %+v", us)
+		}
+		if us := must[[]*gitlab.User](t)(f.bob.Users.ListUsers(&gitlab.ListUsersOptions{Search: gitlab.Ptr("CAR")})); len(us) != 1 || us[0].ID != f.carolID {
+			t.Fatalf("search by name: %+v", us)
+		}
+		if us := must[[]*gitlab.User](t)(f.admin.Users.ListUsers(&gitlab.ListUsersOptions{Search: gitlab.Ptr("example.com")})); len(us) != 3 {
+			t.Fatalf("admin search by e-mail: %d users", len(us))
+		}
 		u := must[*gitlab.User](t)(f.bob.Users.GetUser(f.aliceID, nil))
 		if u.Username != "alice" || u.Email != "" {
 			t.Fatalf("bob sees alice as %+v (e-mail must be hidden)", u)
