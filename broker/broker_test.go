@@ -75,6 +75,8 @@ type upstream struct {
 	project *botgate.Project
 	creates atomic.Int64 // token-creating requests seen
 	failing atomic.Bool  // answer token-creating requests with 502
+	// onCreate, if set, runs before each token-creating request is served.
+	onCreate atomic.Pointer[func()]
 }
 
 func newUpstream(t *testing.T, c *clock, logs io.Writer) *upstream {
@@ -107,6 +109,9 @@ func newUpstream(t *testing.T, c *clock, logs io.Writer) *upstream {
 		creating := r.Method == http.MethodPost && (strings.HasSuffix(r.URL.Path, "/access_tokens") || strings.HasSuffix(r.URL.Path, "/personal_access_tokens"))
 		if creating {
 			up.creates.Add(1)
+			if f := up.onCreate.Load(); f != nil {
+				(*f)()
+			}
 			if up.failing.Load() {
 				http.Error(w, `{"message":"502 Bad Gateway"}`, http.StatusBadGateway)
 				return
@@ -660,5 +665,49 @@ func TestVaultCredentialsForGateway(t *testing.T) {
 	}
 	if got := len(f.l.audit(t, botgate.ActionSecretRead)); got != reads+1 {
 		t.Fatalf("after the TTL: %d new vault reads, want 1", got-reads)
+	}
+}
+
+func TestSchedulerStopsWhenItLosesTheLease(t *testing.T) {
+	c := &clock{now: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+	logs := &syncBuffer{}
+	up := newUpstream(t, c, logs)
+	path := filepath.Join(t.TempDir(), "shared.db")
+	a := newLocal(t, c, path, logs, true)
+	b := newLocal(t, c, path, logs, false)
+	ctx := context.Background()
+	if _, _, err := a.vault.PutSecret(ctx, a.owner, authority.NewSecret{GroupID: a.team.ID, Name: "gitlab-admin", Value: []byte(up.admin)}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := a.b.Create(ctx, a.owner, broker.NewCredential{GroupID: a.team.ID, Automation: fmt.Sprintf("bot-%d", i),
+			UpstreamURL: up.srv.URL, AdminSecret: "gitlab-admin", Kind: botgate.ProjectAccessToken, Target: "acme/app",
+			Scopes: []string{"read_api"}, AutoRotate: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sa, _ := broker.NewScheduler(broker.SchedulerConfig{Broker: a.b, Holder: "server-a", Interval: time.Minute, NotifyWithin: -1})
+	c.Add(24 * 24 * time.Hour)
+	// While server a mints its first replacement, it stalls past its lease
+	// and server b takes the lease over.
+	var once sync.Once
+	hook := func() {
+		once.Do(func() {
+			c.Add(10 * time.Minute)
+			if err := b.store.Update(ctx, func(tx botgate.Tx) error {
+				_, err := tx.AcquireLease(ctx, broker.LeaseName, "server-b", c.Now(), 3*time.Minute)
+				return err
+			}); err != nil {
+				t.Errorf("server b taking the lapsed lease: %v", err)
+			}
+		})
+	}
+	up.onCreate.Store(&hook)
+	rep, err := sa.RunOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Rotated) != 1 || rep.Skipped {
+		t.Fatalf("server a after losing its lease: %+v; want it to finish the step in hand and stop", rep)
 	}
 }

@@ -109,6 +109,20 @@ func (s *Scheduler) RunOnce(ctx context.Context) (Report, error) {
 		if ctx.Err() != nil {
 			return rep, ctx.Err()
 		}
+		// Renew the lease before each step, so that a long run keeps it
+		// and a run that lost it (it lapsed, another server took over)
+		// stops at once.
+		err := s.b.store.Update(ctx, func(tx botgate.Tx) error {
+			_, err := tx.AcquireLease(ctx, LeaseName, s.holder, s.b.clock.Now(), 3*s.interval)
+			return err
+		})
+		if botgate.IsKind(err, botgate.KindConflict) {
+			s.log.Warn("rotation scheduler lost its lease mid-run; stopping", "holder", s.holder)
+			return rep, nil
+		}
+		if err != nil {
+			return rep, botgate.E(op, err)
+		}
 		s.step(ctx, c, now, &rep)
 	}
 	return rep, nil
