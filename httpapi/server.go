@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/botgate/botgate"
@@ -157,7 +158,11 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if status == 0 {
 			status = http.StatusOK
 		}
-		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		level := slog.LevelInfo
+		if strings.HasPrefix(r.URL.Path, "/-/") && status < 400 {
+			level = slog.LevelDebug // health probes and forward-auth answers
+		}
+		s.log.LogAttrs(r.Context(), level, "request",
 			slog.String("request_id", reqID),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
