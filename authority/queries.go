@@ -420,7 +420,7 @@ func (s *Service) findTokens(ctx context.Context, tx botgate.Tx, q TokenQuery) (
 	f := q.TokenFilter
 	page := f.Page
 	f.Page = botgate.Page{Limit: maxScan}
-	if q.State == "active" {
+	if q.State == "active" && f.Revoked == nil {
 		no := false
 		f.Revoked = &no
 	}
