@@ -27,6 +27,7 @@ type benchOptions struct {
 	quietTokens  int
 	quietRate    float64
 	runawayConns int
+	runawayRate  float64
 	output       string
 	cpuProfile   string
 }
@@ -60,6 +61,7 @@ report to stdout. Without arguments every scenario runs.`,
   botgate bench auth --rounds 7 --duration 5s
   botgate bench proxy --connections 32 --output json > proxy.json
   botgate bench runaway --quiet-rate 2000 --runaway-connections 1
+  botgate bench runaway --runaway-rate 5000
   botgate bench auth --cpuprofile auth.pprof && go tool pprof -top botgate auth.pprof`,
 		ValidArgs: benchScenarios(),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -78,6 +80,7 @@ report to stdout. Without arguments every scenario runs.`,
 	f.IntVar(&o.quietTokens, "quiet-tokens", 1000, "runaway: tokens of the quiet load")
 	f.Float64Var(&o.quietRate, "quiet-rate", 2000, "runaway: the quiet load's rate, requests per second in total")
 	f.IntVar(&o.runawayConns, "runaway-connections", 1, "runaway: connections of the looping client (each as fast as it can)")
+	f.Float64Var(&o.runawayRate, "runaway-rate", 0, "runaway: pace the looping client at this many requests per second (0: full speed)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (server and load generator) to this file")
 	outputFlag(cmd, &o.output)
 	return cmd
@@ -118,8 +121,8 @@ func runBench(ctx context.Context, e *env, o benchOptions, args []string) error 
 		return fmt.Errorf("--connections and --runaway-connections must be at least 1")
 	case o.tokens < 1 || o.quietTokens < 1:
 		return fmt.Errorf("--tokens and --quiet-tokens must be at least 1")
-	case o.quietRate <= 0:
-		return fmt.Errorf("--quiet-rate must be positive")
+	case o.quietRate <= 0 || o.runawayRate < 0:
+		return fmt.Errorf("--quiet-rate must be positive and --runaway-rate not negative")
 	}
 	if o.cpuProfile != "" {
 		pf, err := os.Create(o.cpuProfile)
@@ -134,8 +137,8 @@ func runBench(ctx context.Context, e *env, o benchOptions, args []string) error 
 	}
 	rep := &benchReport{Started: time.Now().UTC(), Machine: machine(), Tokens: o.tokens, Connections: o.connections,
 		Rounds: o.rounds, Duration: o.duration.String(),
-		Command: fmt.Sprintf("botgate bench %s --rounds %d --duration %s --warmup %s --connections %d --tokens %d --quiet-tokens %d --quiet-rate %g --runaway-connections %d",
-			strings.Join(scenarios, " "), o.rounds, o.duration, o.warmup, o.connections, o.tokens, o.quietTokens, o.quietRate, o.runawayConns)}
+		Command: fmt.Sprintf("botgate bench %s --rounds %d --duration %s --warmup %s --connections %d --tokens %d --quiet-tokens %d --quiet-rate %g --runaway-connections %d --runaway-rate %g",
+			strings.Join(scenarios, " "), o.rounds, o.duration, o.warmup, o.connections, o.tokens, o.quietTokens, o.quietRate, o.runawayConns, o.runawayRate)}
 	log := slog.New(slog.DiscardHandler)
 	fmt.Fprintf(e.stderr, "bench: creating %d tokens in a temporary botgate\n", o.tokens)
 	start := time.Now()

@@ -335,7 +335,7 @@ func (b *benchRunner) runaway(ctx context.Context) (*benchScenario, error) {
 	quiet := loadgen.Config{Name: "quiet", Target: srv.url, Connections: b.o.connections, Duration: b.o.duration,
 		Warmup: b.o.warmup, Rate: b.o.quietRate, Request: quietFn}
 	runaway := loadgen.Config{Name: "runaway", Target: srv.url, Connections: b.o.runawayConns, Duration: b.o.duration,
-		Warmup: b.o.warmup, Request: runawayFn,
+		Warmup: b.o.warmup, Rate: b.o.runawayRate, Request: runawayFn,
 		OK: func(s int) bool { return s == http.StatusOK || s == http.StatusTooManyRequests }}
 	var runs []loadgen.Result
 	with := loadgen.Trial{Name: "quiet+runaway", Run: func(ctx context.Context) (loadgen.Result, error) {
@@ -362,9 +362,13 @@ func (b *benchRunner) runaway(ctx context.Context) (*benchScenario, error) {
 	if err != nil {
 		return nil, err
 	}
+	speed := "at full speed"
+	if b.o.runawayRate > 0 {
+		speed = fmt.Sprintf("at %.0f req/s", b.o.runawayRate)
+	}
 	sc := &benchScenario{Name: "runaway",
-		What: fmt.Sprintf("%d quiet tokens at %.0f req/s in total over %d connections through /-/auth, alone and with one token looping on one request at full speed over %d connection(s)",
-			len(quietTokens), b.o.quietRate, b.o.connections, b.o.runawayConns),
+		What: fmt.Sprintf("%d quiet tokens at %.0f req/s in total over %d connections through /-/auth, alone and with one token looping on one request %s over %d connection(s)",
+			len(quietTokens), b.o.quietRate, b.o.connections, speed, b.o.runawayConns),
 		Metric: "quiet tokens' p99 with the runaway ÷ without", Target: 1.1, AtMost: true, Outcome: out,
 		Met: out.Median <= 1.1, Secondary: runs}
 	var blocked, total int64
