@@ -623,7 +623,8 @@ func (v *Vault) denied(ctx context.Context, a Actor, action string, groupID int6
 	e := v.s.event(a, action, "secret", 0, what)
 	e.Details = details("owner_group_id", idStr(groupID), "name", what, "reason", strings.ToLower(k.String()),
 		"message", botgate.MessageOf(cause))
-	if err := v.s.store.Update(context.WithoutCancel(ctx), func(tx botgate.Tx) error { return v.s.record(ctx, tx, e) }); err != nil {
+	wctx := context.WithoutCancel(ctx) // a caller that gave up is still recorded
+	if err := v.s.store.Update(wctx, func(tx botgate.Tx) error { return v.s.record(wctx, tx, e) }); err != nil {
 		v.s.log.Error("recording a vault denial", "action", action, "err", err)
 	}
 }

@@ -499,7 +499,8 @@ func (b *Broker) failed(ctx context.Context, id int64, action string, cause erro
 	if msg == "" {
 		msg = botgate.KindOf(cause).String()
 	}
-	err := b.store.Update(context.WithoutCancel(ctx), func(tx botgate.Tx) error {
+	ctx = context.WithoutCancel(ctx) // a failure is recorded even if the caller gave up
+	err := b.store.Update(ctx, func(tx botgate.Tx) error {
 		cur, err := tx.UpstreamCredential(ctx, id)
 		if err != nil {
 			return err
