@@ -711,3 +711,26 @@ func TestSchedulerStopsWhenItLosesTheLease(t *testing.T) {
 		t.Fatalf("server a after losing its lease: %+v; want it to finish the step in hand and stop", rep)
 	}
 }
+
+func TestBrokerScrubsAnEchoedAdminCredential(t *testing.T) {
+	f := newFixture(t)
+	// An upstream that echoes the credential it was given in its error.
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]string{"message": "token " + r.Header.Get("Private-Token") + " is not allowed here"})
+	}))
+	defer echo.Close()
+	c, err := f.l.b.Create(context.Background(), f.l.owner, broker.NewCredential{GroupID: f.l.team.ID, Automation: "echo",
+		UpstreamURL: echo.URL, AdminSecret: "gitlab-admin", Kind: botgate.GroupAccessToken, Target: "acme", Scopes: []string{"api"}})
+	if err == nil || c == nil || c.State != botgate.UpstreamPending {
+		t.Fatalf("Create against a refusing upstream: %+v, %v", c, err)
+	}
+	if strings.Contains(err.Error(), f.up.admin) || strings.Contains(c.LastError, f.up.admin) {
+		t.Fatal("the upstream admin credential leaked into an error")
+	}
+	if !strings.Contains(c.LastError, "[REDACTED]") || !strings.Contains(c.LastError, "HTTP 400") {
+		t.Fatalf("last error %q should keep the upstream's message, redacted", c.LastError)
+	}
+	assertNoSecrets(t, f)
+}
