@@ -122,6 +122,26 @@ func TestCLIEndToEnd(t *testing.T) {
 			t.Errorf("project show by path: %+v, want id %d", shown, p.ID)
 		}
 		golden(t, "group_show.txt", admin.ok("group", "show", "team-a/platform").stdout)
+		subs := decode[[]groupView](t, admin.ok("group", "list", "--parent", "team-a", "-o", "json"))
+		if len(subs) != 1 || subs[0].ID != sub.ID {
+			t.Errorf("subgroups of team-a = %+v, want just %d", subs, sub.ID)
+		}
+		inGroup := decode[[]projectView](t, admin.ok("project", "list", "--group", "team-a", "-o", "json"))
+		if len(inGroup) != 1 || inGroup[0].ID != p.ID {
+			t.Errorf("projects of team-a = %+v, want just %d", inGroup, p.ID)
+		}
+		if none := decode[[]projectView](t, admin.ok("project", "list", "--group", "team-a/platform", "-o", "json")); len(none) != 0 {
+			t.Errorf("projects of team-a/platform = %+v, want none", none)
+		}
+		up := decode[groupView](t, admin.ok("group", "update", "team-a/platform", "--description", "platform tooling", "-o", "json"))
+		if up.Description != "platform tooling" || up.Name != "Platform" {
+			t.Errorf("group update = %+v", up)
+		}
+		pu := decode[projectView](t, admin.ok("project", "update", "team-a/app", "--description", "the app", "-o", "json"))
+		if pu.Description != "the app" || pu.Name != "App" {
+			t.Errorf("project update = %+v", pu)
+		}
+		admin.fail(exitUsage, []string{"nothing to change"}, "project", "update", "team-a/app")
 		list := decode[[]groupView](t, admin.ok("group", "list", "--all", "-o", "json"))
 		if len(list) < 2 {
 			t.Errorf("group list has %d groups, want at least 2", len(list))
@@ -248,6 +268,9 @@ func TestCLIEndToEnd(t *testing.T) {
 		sa := decode[serviceAccountView](t, admin.ok("service-account", "create", "--group", "team-a", "--name", "release-bot", "-o", "json"))
 		if sa.ID == 0 || sa.Name != "release-bot" {
 			t.Fatalf("service account = %+v", sa)
+		}
+		if up := decode[serviceAccountView](t, admin.ok("sa", "update", fmt.Sprint(sa.ID), "--group", "team-a", "--name", "release-bot-2", "-o", "json")); up.Name != "release-bot-2" || up.ID != sa.ID {
+			t.Errorf("service account update = %+v", up)
 		}
 		list := decode[[]serviceAccountView](t, admin.ok("sa", "list", "--group", "team-a", "-o", "json"))
 		if len(list) != 1 || list[0].ID != sa.ID {

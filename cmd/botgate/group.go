@@ -48,19 +48,20 @@ func (a *apiCmd) writeGroup(asJSON bool, v groupView) error {
 func newGroupCmd(e *env) *cobra.Command {
 	cmd, a := newAPIGroup(e, "group", "List, show and create groups (teams)", `group manages groups and subgroups. A group is a team: it owns projects,
 service accounts and group access tokens.`)
-	cmd.AddCommand(a.groupListCmd(), a.groupShowCmd(), a.groupCreateCmd(), a.groupDeleteCmd())
+	cmd.AddCommand(a.groupListCmd(), a.groupShowCmd(), a.groupCreateCmd(), a.groupUpdateCmd(), a.groupDeleteCmd())
 	a.refineAll(cmd)
 	return cmd
 }
 
 func (a *apiCmd) groupListCmd() *cobra.Command {
-	var search string
+	var search, parent string
 	var pf pageFlags
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List the groups you can see",
+		Short: "List the groups you can see, or a group's subgroups",
 		Example: `  botgate group list
-  botgate group list --search team --all --output json`,
+  botgate group list --search team --all --output json
+  botgate group list --parent team-a            # its subgroups`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			asJSON, err := a.json()
@@ -76,8 +77,15 @@ func (a *apiCmd) groupListCmd() *cobra.Command {
 				opt.Search = &search
 			}
 			ctx := gitlab.WithContext(cmd.Context())
-			gs, err := collect(pf, "the group list", func(lo gitlab.ListOptions) ([]*gitlab.Group, *gitlab.Response, error) {
+			what := "the group list"
+			if parent != "" {
+				what = describe("group", parent)
+			}
+			gs, err := collect(pf, what, func(lo gitlab.ListOptions) ([]*gitlab.Group, *gitlab.Response, error) {
 				opt.ListOptions = lo
+				if parent != "" {
+					return c.Groups.ListSubGroups(idOrPath(parent), (*gitlab.ListSubGroupsOptions)(opt), ctx)
+				}
 				return c.Groups.ListGroups(opt, ctx)
 			})
 			if err != nil {
@@ -98,6 +106,7 @@ func (a *apiCmd) groupListCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&search, "search", "", "only groups whose name or path contains this")
+	cmd.Flags().StringVar(&parent, "parent", "", "list this group's (`ID|PATH`) direct subgroups")
 	pf.register(cmd)
 	return a.withOutput(cmd)
 }

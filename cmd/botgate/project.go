@@ -49,20 +49,21 @@ func (a *apiCmd) writeProject(asJSON bool, v projectView) error {
 func newProjectCmd(e *env) *cobra.Command {
 	cmd, a := newAPIGroup(e, "project", "List, show and create projects", `project manages projects. Give each automation working on a project its own
 project access token: 'botgate token create --project PATH ...'.`)
-	cmd.AddCommand(a.projectListCmd(), a.projectShowCmd(), a.projectCreateCmd(), a.projectDeleteCmd())
+	cmd.AddCommand(a.projectListCmd(), a.projectShowCmd(), a.projectCreateCmd(), a.projectUpdateCmd(), a.projectDeleteCmd())
 	a.refineAll(cmd)
 	return cmd
 }
 
 func (a *apiCmd) projectListCmd() *cobra.Command {
-	var search string
+	var search, group string
 	var membership bool
 	var pf pageFlags
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List the projects you can see",
+		Short: "List the projects you can see, or a group's",
 		Example: `  botgate project list
-  botgate project list --search app --all --output json`,
+  botgate project list --search app --all --output json
+  botgate project list --group team-a`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			asJSON, err := a.json()
@@ -81,8 +82,15 @@ func (a *apiCmd) projectListCmd() *cobra.Command {
 				opt.Membership = gitlab.Ptr(true)
 			}
 			ctx := gitlab.WithContext(cmd.Context())
-			ps, err := collect(pf, "the project list", func(lo gitlab.ListOptions) ([]*gitlab.Project, *gitlab.Response, error) {
+			what := "the project list"
+			if group != "" {
+				what = describe("group", group)
+			}
+			ps, err := collect(pf, what, func(lo gitlab.ListOptions) ([]*gitlab.Project, *gitlab.Response, error) {
 				opt.ListOptions = lo
+				if group != "" {
+					return c.Groups.ListGroupProjects(idOrPath(group), &gitlab.ListGroupProjectsOptions{ListOptions: lo, Search: opt.Search}, ctx)
+				}
 				return c.Projects.ListProjects(opt, ctx)
 			})
 			if err != nil {
@@ -104,6 +112,7 @@ func (a *apiCmd) projectListCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&search, "search", "", "only projects whose name contains this")
 	cmd.Flags().BoolVar(&membership, "membership", false, "only projects you are a member of")
+	cmd.Flags().StringVar(&group, "group", "", "only this group's (`ID|PATH`) projects")
 	pf.register(cmd)
 	return a.withOutput(cmd)
 }

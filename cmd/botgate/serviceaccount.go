@@ -48,7 +48,7 @@ work across several projects, where one project access token cannot serve. A
 service account is owned by a team (--group); its Owners and Maintainers manage
 it. Without --group or --project, the instance's service accounts (admin only).`)
 	cmd.Aliases = []string{"sa"}
-	cmd.AddCommand(a.saListCmd(), a.saCreateCmd(), a.saDeleteCmd(), a.saTokenCmd())
+	cmd.AddCommand(a.saListCmd(), a.saCreateCmd(), a.saUpdateCmd(), a.saDeleteCmd(), a.saTokenCmd())
 	a.refineAll(cmd)
 	return cmd
 }
