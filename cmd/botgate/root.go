@@ -35,6 +35,9 @@ API clients use BOTGATE_URL and BOTGATE_TOKEN.`,
 	)
 	root.AddCommand(newBenchCmd(e))
 	root.AddCommand(
+		newPlanCmd(e), newApplyCmd(e), newLintCmd(e), newMigrateCmd(e),
+	)
+	root.AddCommand(
 		newLoginCmd(e), newLogoutCmd(e),
 		newTokenCmd(e), newUserCmd(e), newGroupCmd(e), newProjectCmd(e), newMemberCmd(e), newServiceAccountCmd(e),
 	)

@@ -22,6 +22,7 @@ type serveOptions struct {
 	logLevel  string
 	gateway   gatewayOptions
 	vault     vaultOptions
+	demo      bool
 }
 
 func newServeCmd(e *env) *cobra.Command {
@@ -46,6 +47,7 @@ records and audit events are written.`,
 	cmd.Flags().StringVar(&o.tokenFile, "admin-token-file", envOr(e.getenv, "BOTGATE_ADMIN_TOKEN_FILE", ""), "on first start, write the admin token here (0600) [env BOTGATE_ADMIN_TOKEN_FILE]")
 	gatewayFlags(cmd, e, &o.gateway)
 	vaultFlags(cmd, e, &o.vault)
+	cmd.Flags().BoolVar(&o.demo, "demo", false, "apply the example automations (examples/automations.yaml, built in) at start and print how to explore them")
 	cmd.Flags().StringVar(&o.logLevel, "log-level", envOr(e.getenv, "BOTGATE_LOG_LEVEL", "info"), "debug, info, warn or error [env BOTGATE_LOG_LEVEL]")
 	return cmd
 }
@@ -94,6 +96,10 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", o.listen, err)
+	}
+	if err := startGovernance(ctx, e, in, vlt.v, api, o.demo, ln.Addr().String(), log); err != nil {
+		ln.Close()
+		return err
 	}
 	srv := &http.Server{
 		Handler:           api,

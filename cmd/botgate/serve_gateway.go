@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/botgate/botgate/gateway"
+	"github.com/botgate/botgate/governance"
 	"github.com/botgate/botgate/httpapi"
 )
 
@@ -63,7 +64,8 @@ func startGateway(e *env, o gatewayOptions, in *instance, api *httpapi.Server, l
 	}
 	gw, err := gateway.New(gateway.Options{
 		Authority: in.auth, Store: in.store, Config: cfg, Getenv: e.getenv, Logger: log.With("component", "gateway"),
-		Credentials: in.gatewayCredentials(e),
+		Credentials:      in.gatewayCredentials(e),
+		AutomationLimits: governance.NewLimits(in.store, nil, 0, log),
 	})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/governance"
+	"github.com/botgate/botgate/manifest"
+)
+
+// applyTokenJSON is a token apply issued, as --output json shows it. The
+// secret is there only with --show-secrets.
+type applyTokenJSON struct {
+	Automation string  `json:"automation"`
+	TokenID    int64   `json:"token_id"`
+	ExpiresAt  *string `json:"expires_at"`
+	SecretRef  string  `json:"secret_ref,omitempty"`
+	Secret     string  `json:"secret,omitempty"`
+}
+
+// applyJSON is apply's --output json.
+type applyJSON struct {
+	Plan   *manifest.Changes `json:"plan"`
+	Steps  int               `json:"steps_applied"`
+	Tokens []applyTokenJSON  `json:"tokens"`
+	Error  string            `json:"error,omitempty"`
+}
+
+func newApplyCmd(e *env) *cobra.Command {
+	var (
+		o           localOptions
+		file        string
+		output      string
+		prune       bool
+		showSecrets bool
+	)
+	cmd := &cobra.Command{
+		Use:   "apply -f FILE",
+		Short: "Make the instance match an automations manifest",
+		Long: `apply plans like 'botgate plan' and carries the steps out on the local instance:
+teams, projects, service accounts, memberships, automation records, and one token per
+automation, created, rotated or replaced as the plan says. It is idempotent: a second
+apply changes nothing. Progress goes to standard error, one line per step.
+
+Nothing is revoked unless the manifest says so (a replaced token, a second token of
+one automation) or --prune is given (tokens no declared automation claims: drift,
+and automations removed from the manifest).
+
+Each new token's secret is stored in the owner team's vault as
+vault:<team>/<automation>.token (the data directory's master key, or
+BOTGATE_MASTER_KEY). --show-secrets also prints secrets once; they never appear in
+progress lines or logs.
+
+Each step is one atomic change, and a token is issued together with its vault
+secret or not at all. After a failure, run apply again: it plans from what is there
+and resumes.`,
+		Example: `  botgate apply -f examples/automations.yaml
+  botgate apply -f automations.yaml --prune
+  botgate apply -f automations.yaml --show-secrets --output json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return usageErr("%v", err)
+			}
+			m, err := readManifest(e, file)
+			if err != nil {
+				return err
+			}
+			gov, _, done, err := localGovernor(cmd.Context(), e, o)
+			if err != nil {
+				return err
+			}
+			defer done()
+			ch, err := gov.Plan(cmd.Context(), m)
+			if err != nil {
+				return err
+			}
+			for _, w := range ch.Warnings {
+				fmt.Fprintln(e.stderr, "warning:", w)
+			}
+			if !prune {
+				if n := len(ch.Actions) - len(ch.WithoutPrune().Actions); n > 0 {
+					fmt.Fprintf(e.stderr, "note: %d prune step(s) skipped; see 'botgate plan' and pass --prune to run them\n", n)
+				}
+			}
+			res, err := gov.Apply(cmd.Context(), ch, governance.ApplyOptions{Prune: prune, ShowSecrets: showSecrets, Progress: e.stderr})
+			if output == "json" {
+				out := applyJSON{Plan: ch, Tokens: []applyTokenJSON{}}
+				if res != nil && res.Result != nil {
+					out.Steps = len(res.Steps)
+				}
+				if res != nil {
+					for _, t := range res.Tokens {
+						j := applyTokenJSON{Automation: t.Automation, TokenID: t.TokenID, SecretRef: t.SecretRef, Secret: t.Secret}
+						if t.ExpiresAt != nil {
+							d := dateOf(t.ExpiresAt)
+							j.ExpiresAt = &d
+						}
+						out.Tokens = append(out.Tokens, j)
+					}
+				}
+				if err != nil {
+					out.Error = botgate.MessageOf(err)
+				}
+				if werr := writeJSON(e.stdout, out); werr != nil {
+					return werr
+				}
+				return err
+			}
+			if res != nil {
+				writeIssued(e.stdout, res.Tokens)
+			}
+			if err != nil {
+				return fmt.Errorf("%w (run apply again to resume)", err)
+			}
+			if res == nil || len(res.Steps) == 0 {
+				fmt.Fprintln(e.stdout, "No changes: the instance matches the manifest.")
+				return nil
+			}
+			fmt.Fprintf(e.stdout, "Applied %d step(s).\n", len(res.Steps))
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "", "the automations manifest (YAML; - for standard input)")
+	cmd.Flags().BoolVar(&prune, "prune", false, "also revoke tokens no declared automation claims (drift, removed automations)")
+	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "print new token secrets once (they are kept in the vault in any case)")
+	outputFlag(cmd, &output)
+	localFlags(cmd, e, &o)
+	return cmd
+}
+
+// writeIssued lists the tokens apply issued and where their secrets are.
+func writeIssued(w io.Writer, tokens []governance.Issued) {
+	for _, t := range tokens {
+		fmt.Fprintf(w, "token #%d for %s (expires %s)", t.TokenID, t.Automation, dateOf(t.ExpiresAt))
+		if t.SecretRef != "" {
+			fmt.Fprintf(w, ": secret in %s", t.SecretRef)
+		}
+		fmt.Fprintln(w)
+		if t.Secret != "" {
+			fmt.Fprintf(w, "  %s\n", t.Secret)
+		}
+	}
+}
+
+// dateOf formats an optional date.
+func dateOf(t *time.Time) string {
+	if t == nil {
+		return "never"
+	}
+	return t.UTC().Format(botgate.DateFormat)
+}

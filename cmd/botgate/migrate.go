@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/botgate/botgate/migrate"
+)
+
+func newMigrateCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Plan the move from one shared bot to one token per automation",
+		Long: `migrate reads a shared bot's request log, groups the calls by client (user agent
+family, plus the source network for generic HTTP libraries, or a declared client id)
+and proposes an automations manifest with one least-privilege automation per client:
+the least scopes its calls needed and the narrowest kind (a project token if it
+touched one project, a group token if one group, a service account otherwise).
+
+Review the proposal, then 'botgate plan -f' and 'botgate apply -f' it; once every
+client uses its own token, 'botgate apply --prune' revokes the shared token.`,
+	}
+	cmd.AddCommand(newMigratePlanCmd(e), newMigrateSampleCmd(e))
+	return cmd
+}
+
+// logFormat parses --format.
+func logFormat(s string) (migrate.Format, error) {
+	switch strings.ToLower(s) {
+	case "gitlab", "api_json":
+		return migrate.GitLabAPIJSON, nil
+	case "botgate":
+		return migrate.BotgateUsage, nil
+	}
+	return 0, usageErr("--format must be gitlab or botgate, not %q", s)
+}
+
+func newMigratePlanCmd(e *env) *cobra.Command {
+	var (
+		logFile, format, out, report string
+		opts                         migrate.Options
+	)
+	cmd := &cobra.Command{
+		Use:   "plan --log FILE",
+		Short: "Propose a manifest with one automation per client of a shared bot",
+		Long: `migrate plan reads the request log (--log FILE, - for standard input; plain or gzip)
+in either format: GitLab's api_json.log (time, method, path, route, status, ua,
+remote_ip, meta.caller_id, meta.project, ...) or botgate's usage records. Both are
+recognised line by line; --format names the one you expect and is checked against
+the file's first record.
+
+The proposed manifest goes to -o FILE (default standard output), with a comment on
+each automation saying why it looks the way it does. --report FILE writes what was
+grouped and why (JSON when FILE ends in .json); without it a summary goes to standard
+error. No line of the log is ever echoed: logs may hold secrets.`,
+		Example: `  botgate migrate plan --log /var/log/gitlab/gitlab-rails/api_json.log -o automations.yaml --report migration.txt
+  botgate migrate sample | botgate migrate plan --log - --owner gitlab-org`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if logFile == "" {
+				return usageErr("--log FILE is required: the shared bot's request log")
+			}
+			var want *migrate.Format
+			if format != "" {
+				f, err := logFormat(format)
+				if err != nil {
+					return err
+				}
+				want = &f
+			}
+			var in io.Reader = e.stdin
+			if logFile != "-" {
+				f, err := os.Open(logFile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				in = f
+			}
+			data, err := io.ReadAll(in)
+			if err != nil {
+				return err
+			}
+			if want != nil {
+				if got, ok := sniffFormat(data); ok && got != *want {
+					return usageErr("--format %s, but %s holds the other format", format, logFile)
+				}
+			}
+			reqs, err := migrate.Read(bytes.NewReader(data))
+			if err != nil {
+				return err
+			}
+			p, err := migrate.Plan(reqs, opts)
+			if err != nil {
+				return err
+			}
+			if err := writeTo(e.stdout, out, p.WriteManifest); err != nil {
+				return err
+			}
+			if report != "" {
+				write := p.WriteReport
+				if strings.HasSuffix(report, ".json") {
+					write = p.WriteJSON
+				}
+				return writeTo(e.stdout, report, write)
+			}
+			proposed := 0
+			for _, c := range p.Clients {
+				if c.Skipped == "" {
+					proposed++
+				}
+			}
+			fmt.Fprintf(e.stderr, "%d requests from %d clients between %s and %s: %d automation(s) proposed, owned by %s\n",
+				p.Requests, len(p.Clients), p.From.UTC().Format("2006-01-02 15:04"), p.To.UTC().Format("2006-01-02 15:04"), proposed, p.Owner)
+			for _, s := range p.SharedTokens {
+				who := s.User
+				if s.ID != 0 {
+					who = fmt.Sprintf("token #%d %s", s.ID, s.User)
+				}
+				fmt.Fprintf(e.stderr, "shared: %s (%d requests): revoke it once every client has its own token (apply --prune)\n", strings.TrimSpace(who), s.Requests)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&logFile, "log", "", "the shared bot's request log (- for standard input)")
+	f.StringVar(&format, "format", "", "the log's format, gitlab or botgate (default: recognised per line)")
+	f.StringVarP(&out, "out", "o", "", "write the proposed manifest here (default standard output)")
+	f.StringVar(&report, "report", "", "write the grouping report here (JSON if the name ends in .json)")
+	f.StringVar(&opts.Owner, "owner", "", "the team (group path) to own the proposed automations (default: the top-level group the log touches most)")
+	f.StringVar(&opts.ExpiresIn, "expires-in", "", "token lifetime of the proposed automations (default 90d)")
+	f.StringVar(&opts.Upstream, "upstream", "", "upstream API base URL to put on every proposed automation")
+	return cmd
+}
+
+// sniffFormat tells the format of the log's first record, if it can: a
+// GitLab api_json.log line has "ua" or "meta." keys, a botgate usage record
+// "user_agent" or "token_id".
+func sniffFormat(data []byte) (migrate.Format, bool) {
+	line, _, _ := bytes.Cut(bytes.TrimLeft(data, " \r\n\t"), []byte("\n"))
+	switch {
+	case len(line) > 1 && line[0] == 0x1f && line[1] == 0x8b: // gzip: not sniffed
+		return 0, false
+	case bytes.Contains(line, []byte(`"ua"`)) || bytes.Contains(line, []byte(`"meta.`)):
+		return migrate.GitLabAPIJSON, true
+	case bytes.Contains(line, []byte(`"user_agent"`)) || bytes.Contains(line, []byte(`"token_id"`)):
+		return migrate.BotgateUsage, true
+	}
+	return 0, false
+}
+
+// writeTo writes with write to the file, or to stdout when file is "" or "-".
+func writeTo(stdout io.Writer, file string, write func(io.Writer) error) error {
+	if file == "" || file == "-" {
+		return write(stdout)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func newMigrateSampleCmd(e *env) *cobra.Command {
+	var (
+		seed   uint64
+		lines  int
+		format string
+	)
+	cmd := &cobra.Command{
+		Use:   "sample",
+		Short: "Write a realistic sample request log of a shared bot",
+		Long: fmt.Sprintf(`migrate sample writes to standard output a week of requests of one shared bot
+(gitlab-bot) that seven automations use: Danger, scheduled triage, real-time triage,
+pipeline polling, async retrospectives, runner releases and project mirroring. The
+same seed gives the same log. --lines is at least %d.`, migrate.MinSampleLines),
+		Example: `  botgate migrate sample --seed 1 --lines 500 > api_json.log`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := logFormat(format)
+			if err != nil {
+				return err
+			}
+			if lines < migrate.MinSampleLines {
+				return usageErr("--lines must be at least %d", migrate.MinSampleLines)
+			}
+			return migrate.GenerateSample(e.stdout, seed, lines, f)
+		},
+	}
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "random seed")
+	cmd.Flags().IntVar(&lines, "lines", 500, "number of log lines")
+	cmd.Flags().StringVar(&format, "format", "gitlab", "gitlab (api_json.log) or botgate (usage records)")
+	return cmd
+}

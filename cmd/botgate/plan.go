@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/botgate/botgate/datadir"
+	"github.com/botgate/botgate/governance"
+	"github.com/botgate/botgate/manifest"
+)
+
+// localOptions are the flags of the governance commands that work on the
+// local instance: its data directory (SQLite database, pepper, master key)
+// and vault keys.
+type localOptions struct {
+	dataDir  string
+	vault    vaultOptions
+	logLevel string
+}
+
+func localFlags(cmd *cobra.Command, e *env, o *localOptions) {
+	dataDirFlag(cmd, e, &o.dataDir)
+	vaultFlags(cmd, e, &o.vault)
+	cmd.Flags().StringVar(&o.logLevel, "log-level", envOr(e.getenv, "BOTGATE_LOG_LEVEL", "warn"), "debug, info, warn or error [env BOTGATE_LOG_LEVEL]")
+}
+
+// localGovernor opens the local instance and its vault and returns a
+// Governor acting as botgate itself, and a function that closes it all.
+func localGovernor(ctx context.Context, e *env, o localOptions) (*governance.Governor, *instance, func(), error) {
+	if !(datadir.Dir{Path: o.dataDir}).Initialized() {
+		return nil, nil, nil, fmt.Errorf("%s is not a botgate data directory: run 'botgate init' (or 'botgate serve') first, or pass --data-dir", o.dataDir)
+	}
+	log := newLogger(e, o.logLevel)
+	in, err := openInstance(ctx, o.dataDir, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	v, err := openVault(ctx, e, o.vault, in, log)
+	if err != nil {
+		in.Close()
+		return nil, nil, nil, err
+	}
+	gov, err := governance.New(governance.Config{Authority: in.auth, Store: in.store, Vault: v, Logger: log})
+	if err != nil {
+		v.Keyring().Destroy()
+		in.Close()
+		return nil, nil, nil, err
+	}
+	return gov, in, func() {
+		v.Keyring().Destroy()
+		in.Close()
+	}, nil
+}
+
+// readManifest parses the manifest file ("-" for standard input).
+func readManifest(e *env, file string) (*manifest.Manifest, error) {
+	if file == "" {
+		return nil, usageErr("-f FILE is required: the manifest to plan (see examples/automations.yaml)")
+	}
+	if file == "-" {
+		return manifest.ParseNamed("<stdin>", e.stdin)
+	}
+	return manifest.ParseFile(file)
+}
+
+func newPlanCmd(e *env) *cobra.Command {
+	var (
+		o      localOptions
+		file   string
+		output string
+	)
+	cmd := &cobra.Command{
+		Use:   "plan -f FILE",
+		Short: "Show what apply would change to make the instance match a manifest",
+		Long: `plan compares the automations manifest with the local instance (the data directory's
+database) and prints the steps apply would take: + create, ~ change (rotate, replace
+a token whose scopes, level, kind or target changed, update an automation record),
+- revoke. Drift is reported: a token made by hand on a declared project, group or
+service account, or one whose automation is no longer declared, shows as a revocation
+marked [only with --prune]. Nothing is changed.
+
+plan works on the local instance like 'botgate audit verify': it opens the data
+directory (--data-dir) directly, as botgate itself. Run it on the server's host; a
+running server sees the result of a later apply within seconds.`,
+		Example: `  botgate plan -f examples/automations.yaml
+  botgate plan -f automations.yaml --output json | jq '.summary'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output); err != nil {
+				return usageErr("%v", err)
+			}
+			m, err := readManifest(e, file)
+			if err != nil {
+				return err
+			}
+			gov, _, done, err := localGovernor(cmd.Context(), e, o)
+			if err != nil {
+				return err
+			}
+			defer done()
+			ch, err := gov.Plan(cmd.Context(), m)
+			if err != nil {
+				return err
+			}
+			return writePlan(e.stdout, ch, output)
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "", "the automations manifest (YAML; - for standard input)")
+	outputFlag(cmd, &output)
+	localFlags(cmd, e, &o)
+	return cmd
+}
+
+func writePlan(w io.Writer, ch *manifest.Changes, output string) error {
+	if output == "json" {
+		return ch.WriteJSON(w)
+	}
+	return ch.WriteText(w)
+}
