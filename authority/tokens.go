@@ -456,6 +456,13 @@ func (s *Service) RotateToken(ctx context.Context, a Actor, id int64, expiresAt 
 		if err := s.canManageToken(ctx, tx, a, old); err != nil {
 			return err
 		}
+		if a.Token == nil || a.Token.ID != old.ID {
+			// A bot rotating another token would get that token's new
+			// secret: minting, which bots may not do.
+			if err := noBotMinting(a); err != nil {
+				return err
+			}
+		}
 		if old.Revoked {
 			return botgate.Invalid("token", "Token already revoked")
 		}

@@ -131,6 +131,74 @@ func TestRoleMatrix(t *testing.T) {
 			deflt:  hidden,
 		},
 	}
+	// A fresh project access token (made by alice) for each role to act on.
+	freshToken := func(r role) int64 {
+		tok := must[*gitlab.ProjectAccessToken](t)(f.alice.ProjectAccessTokens.CreateProjectAccessToken(pid, &gitlab.CreateProjectAccessTokenOptions{
+			Name: gitlab.Ptr("victim-of-" + r.name), Scopes: &[]string{"read_api"},
+		}))
+		f.remember(tok.Token)
+		return tok.ID
+	}
+	endpoints = append(endpoints, []struct {
+		name   string
+		call   func(r role) response
+		expect map[string]int
+		deflt  int
+	}{
+		{
+			name: "rotate a project access token",
+			call: func(r role) response {
+				return f.do("POST", fmt.Sprintf("/api/v4/projects/%d/access_tokens/%d/rotate", pid, freshToken(r)), r.token, "", nil)
+			},
+			// Lower roles get GitLab's 401; a bot may rotate only itself.
+			expect: map[string]int{"guest": unauth, "reporter": unauth, "developer": unauth, "project bot": forbidden,
+				"service account": hidden, "outsider": hidden},
+			deflt: ok200,
+		},
+		{
+			name: "revoke a project access token",
+			call: func(r role) response {
+				return f.do("DELETE", fmt.Sprintf("/api/v4/projects/%d/access_tokens/%d", pid, freshToken(r)), r.token, "", nil)
+			},
+			expect: map[string]int{"guest": hidden, "reporter": hidden, "developer": hidden, "service account": hidden, "outsider": hidden},
+			deflt:  204,
+		},
+		{
+			name: "change a member's role",
+			call: func(r role) response {
+				return f.postJSON("PUT", fmt.Sprintf("/api/v4/projects/%d/members/%d", pid, f.bobID), r.token, map[string]any{"access_level": 30})
+			},
+			expect: map[string]int{"guest": forbidden, "reporter": forbidden, "developer": forbidden, "service account": hidden, "outsider": hidden},
+			deflt:  ok200,
+		},
+		{
+			name: "create a group access token",
+			call: func(r role) response {
+				return f.postJSON("POST", fmt.Sprintf("/api/v4/groups/%d/access_tokens", f.group.ID), r.token,
+					map[string]any{"name": "g-" + r.name, "scopes": []string{"read_api"}, "access_level": 10})
+			},
+			expect: map[string]int{"group owner": ok201, "admin": ok201},
+			deflt:  hidden,
+		},
+		{
+			name: "add a group member",
+			call: func(r role) response {
+				return f.postJSON("POST", fmt.Sprintf("/api/v4/groups/%d/members", f.group.ID), r.token,
+					map[string]any{"user_id": targets[r.name], "access_level": 10})
+			},
+			expect: map[string]int{"group owner": ok201, "admin": ok201},
+			deflt:  hidden,
+		},
+		{
+			name: "create a project in the group",
+			call: func(r role) response {
+				return f.postJSON("POST", "/api/v4/projects", r.token,
+					map[string]any{"name": "p-" + strings.ReplaceAll(r.name, " ", "-"), "namespace_id": f.subgroup.ID})
+			},
+			expect: map[string]int{"group owner": ok201, "admin": ok201},
+			deflt:  hidden,
+		},
+	}...)
 	for _, ep := range endpoints {
 		t.Run(ep.name, func(t *testing.T) {
 			for _, r := range roles {
