@@ -269,6 +269,36 @@ func TestCLIEndToEnd(t *testing.T) {
 		if sa.ID == 0 || sa.Name != "release-bot" {
 			t.Fatalf("service account = %+v", sa)
 		}
+		// A project's own service account and its token.
+		psa := decode[serviceAccountView](t, admin.ok("service-account", "create", "--project", "team-a/app", "--name", "mirror-bot", "-o", "json"))
+		if got := decode[[]serviceAccountView](t, admin.ok("sa", "list", "--project", "team-a/app", "-o", "json")); len(got) != 1 || got[0].ID != psa.ID {
+			t.Errorf("project service accounts = %+v, want just %d", got, psa.ID)
+		}
+		pt := decode[tokenView](t, admin.ok("token", "create", "--service-account", fmt.Sprint(psa.ID), "--project", "team-a/app",
+			"--name", "mirror", "--scopes", "read_api", "-o", "json"))
+		remember("mirror", pt.Token, 1)
+		if pt.UserID != psa.ID {
+			t.Errorf("project service account token = %+v, want user %d", pt, psa.ID)
+		}
+		admin.ok("token", "revoke", fmt.Sprint(pt.ID), "--service-account", fmt.Sprint(psa.ID), "--project", "team-a/app")
+
+		// An instance service account (admin) and its token.
+		isa := decode[serviceAccountView](t, admin.ok("service-account", "create", "--name", "tooling-bot", "-o", "json"))
+		found := false
+		for _, x := range decode[[]serviceAccountView](t, admin.ok("sa", "list", "--all", "-o", "json")) {
+			found = found || x.ID == isa.ID
+		}
+		if !found {
+			t.Errorf("instance service account %d not listed", isa.ID)
+		}
+		it := decode[tokenView](t, admin.ok("token", "create", "--service-account", fmt.Sprint(isa.ID), "--name", "tooling",
+			"--scopes", "read_api", "--expires-at", expires, "-o", "json"))
+		remember("tooling", it.Token, 1)
+		if got := decode[tokenView](t, admin.ok("token", "show", fmt.Sprint(it.ID), "--service-account", fmt.Sprint(isa.ID), "-o", "json")); got.UserID != isa.ID {
+			t.Errorf("instance service account token = %+v, want user %d", got, isa.ID)
+		}
+		admin.ok("token", "revoke", fmt.Sprint(it.ID), "--service-account", fmt.Sprint(isa.ID))
+
 		if up := decode[serviceAccountView](t, admin.ok("sa", "update", fmt.Sprint(sa.ID), "--group", "team-a", "--name", "release-bot-2", "-o", "json")); up.Name != "release-bot-2" || up.ID != sa.ID {
 			t.Errorf("service account update = %+v", up)
 		}
