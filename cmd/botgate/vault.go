@@ -218,8 +218,26 @@ func newVaultCmd(e *env) *cobra.Command {
 by a master key that lives outside the database: the data directory's master.key
 (0600), or the environment variable ` + vault.EnvMasterKey + `.`,
 	}
-	cmd.AddCommand(newVaultRotateCmd(e), newVaultStatusCmd(e))
+	cmd.AddCommand(newVaultRotateCmd(e), newVaultStatusCmd(e), newVaultGenerateKeyCmd(e))
 	return cmd
+}
+
+func newVaultGenerateKeyCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:     "generate-key FILE",
+		Short:   "Create a new master key file (0600), for a rotation",
+		Example: `  botgate vault generate-key /secure/new.key`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, err := vault.GenerateMasterKeyFile(args[0], rand.Reader)
+			if err != nil {
+				return errors.New(errMessage(err))
+			}
+			defer k.Destroy()
+			_, err = fmt.Fprintf(e.stdout, "created master key %s in %s (mode 0600)\n", k.ID(), args[0])
+			return err
+		},
+	}
 }
 
 func newVaultRotateCmd(e *env) *cobra.Command {
@@ -240,6 +258,7 @@ secret has moved; a secret that does not open is reported and left as it was
 (and the canary stays, so the old key is still required).
 
 Without downtime:
+  0. botgate vault generate-key new.key
   1. restart each server with the new key current and the old one still loaded:
        botgate serve --master-key-file new.key --old-master-key-file DATA/master.key
   2. botgate vault rotate-master-key --new-key-file new.key

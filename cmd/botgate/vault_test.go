@@ -189,6 +189,19 @@ func TestVaultCLIEndToEnd(t *testing.T) {
 	t.Run("rotate master key", func(t *testing.T) {
 		oldKey, _ := os.ReadFile(filepath.Join(dir, datadir.MasterKeyFile))
 		newKey := filepath.Join(t.TempDir(), "new.key")
+		if out, _, err := runWith(t, nil, "", "vault", "generate-key", newKey); err != nil || !strings.Contains(out, "mode 0600") {
+			t.Fatalf("generate-key: %q, %v", out, err)
+		}
+		if _, _, err := runWith(t, nil, "", "vault", "generate-key", newKey); err == nil {
+			t.Fatal("generate-key overwrote an existing key")
+		}
+		// Servers restarted with the new key current and the old one loaded
+		// keep serving the secret before the rotation.
+		base, stopBoth, _ := serveWith(t, nil, "--data-dir", dir, "--master-key-file", newKey, "--old-master-key-file", filepath.Join(dir, datadir.MasterKeyFile))
+		cli["BOTGATE_URL"] = base
+		if out, _, err := runWith(t, cli, "", "secret", "get", "platform", "gitlab-admin"); err != nil || strings.TrimSpace(out) != value {
+			t.Fatalf("get with new+old keys: %q, %v", out, err)
+		}
 		out, errOut, err := runWith(t, nil, "", "vault", "rotate-master-key", "--data-dir", dir, "--new-key-file", newKey, "--output", "json")
 		if err != nil {
 			t.Fatalf("rotate: %v\n%s%s", err, out, errOut)
@@ -197,6 +210,11 @@ func TestVaultCLIEndToEnd(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &res); err != nil || res["rewrapped"] != float64(1) || res["canary_moved"] != true || res["installed"] == "" {
 			t.Fatalf("rotate result: %s (%v)", out, err)
 		}
+		// The running server kept working through the rotation.
+		if out, _, err := runWith(t, cli, "", "secret", "get", "platform", "gitlab-admin"); err != nil || strings.TrimSpace(out) != value {
+			t.Fatalf("get during rotation: %q, %v", out, err)
+		}
+		stopBoth()
 		installed, _ := os.ReadFile(filepath.Join(dir, datadir.MasterKeyFile))
 		fresh, _ := os.ReadFile(newKey)
 		if !bytes.Equal(installed, fresh) || bytes.Equal(installed, oldKey) {
