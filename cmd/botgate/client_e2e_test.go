@@ -169,6 +169,17 @@ func TestCLIEndToEnd(t *testing.T) {
 		b, _ := os.ReadFile(file)
 		remember("ci-reader", strings.TrimSpace(string(b)), 0)
 		golden(t, "token_create_file.txt", strings.ReplaceAll(r.stdout, file, "<FILE>"))
+		// An existing --token-file is refused before any token is made.
+		admin.fail(exitUsage, []string{"already exists; refusing to overwrite it"}, "token", "create", "--project", "team-a/app",
+			"--name", "ci-reader-2", "--scopes", "read_api", "--access-level", "reporter", "--token-file", file)
+		if b2, _ := os.ReadFile(file); string(b2) != string(b) {
+			t.Errorf("the existing token file was changed")
+		}
+		for _, v := range decode[[]tokenView](t, admin.ok("token", "list", "--project", "team-a/app", "-o", "json")) {
+			if v.Name == "ci-reader-2" {
+				t.Errorf("a token was created although its --token-file was refused")
+			}
+		}
 
 		// The bot uses its own token.
 		bot := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": deploy.Token})
