@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -77,6 +78,25 @@ type fixture struct {
 	proj, subProj, other   *botgate.Project
 	secrets                map[string]string
 	ids                    map[string]int64
+	logs                   *logBuffer
+}
+
+// logBuffer collects log output from several goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // fixtureTokens are the tokens every fixture has.
@@ -108,8 +128,10 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 		t.Fatalf("sqlite.Open: %v", err)
 	}
 	f.store = st
+	f.logs = &logBuffer{}
+	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f.auth, err = authority.New(authority.Config{Store: st, Pepper: bytes.Repeat([]byte("p"), 32), Clock: f.clock,
-		UsageFlushInterval: time.Hour})
+		UsageFlushInterval: time.Hour, Logger: log})
 	if err != nil {
 		t.Fatalf("authority.New: %v", err)
 	}
@@ -172,7 +194,7 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 		env[k] = v
 	}
 	f.gw, err = gateway.New(gateway.Options{Authority: f.auth, Store: st, Config: cfg, Clock: f.clock,
-		Getenv: func(k string) string { return env[k] }})
+		Getenv: func(k string) string { return env[k] }, Logger: log})
 	if err != nil {
 		t.Fatalf("gateway.New: %v", err)
 	}
@@ -192,6 +214,18 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 			t.Errorf("authority Close: %v", err)
 		}
 		st.Close()
+		// No secret ever reaches a log line.
+		logs := f.logs.String()
+		for name, secret := range f.secrets {
+			if strings.Contains(logs, secret) {
+				t.Errorf("the secret of token %s is in the logs", name)
+			}
+		}
+		for _, v := range env {
+			if strings.Contains(logs, v) {
+				t.Errorf("an upstream credential is in the logs")
+			}
+		}
 	})
 	return f
 }
