@@ -193,6 +193,10 @@ func TestVaultAccessRules(t *testing.T) {
 	ve := newVaultEnv(t)
 	const value = "s3cr3t-deploy-key-for-access-test"
 	ve.put(ve.w.owner, "deploy", value)
+	planner := ve.human("pat")
+	if _, err := ve.svc.AddMember(ve.ctx, ve.w.owner, ve.w.groupRes(), planner.User.ID, botgate.PlannerAccess, nil); err != nil {
+		t.Fatal(err)
+	}
 	boundActor, bound := ve.botToken("release-bot", "read_api", "read_secret")
 	unboundActor, _ := ve.botToken("other-bot", "read_api", "read_secret")
 	noScopeActor, _ := ve.botToken("triage-bot", "api")
@@ -228,6 +232,7 @@ func TestVaultAccessRules(t *testing.T) {
 		{"bound token (rotated)", rotatedActor, botgate.KindOther},
 		{"developer", ve.w.dev, botgate.KindForbidden},
 		{"reporter", ve.reporter, botgate.KindForbidden},
+		{"planner", planner, botgate.KindNotFound},
 		{"guest", ve.w.guest, botgate.KindNotFound},
 		{"outsider", ve.w.outsider, botgate.KindNotFound},
 		{"maintainer with read_api token", maintNarrow, botgate.KindForbidden},
@@ -269,6 +274,7 @@ func TestVaultAccessRules(t *testing.T) {
 		{"admin", ve.admin, botgate.KindOther},
 		{"developer", ve.w.dev, botgate.KindForbidden},
 		{"reporter", ve.reporter, botgate.KindForbidden},
+		{"planner", planner, botgate.KindForbidden},
 		{"guest", ve.w.guest, botgate.KindForbidden},
 		{"outsider", ve.w.outsider, botgate.KindNotFound},
 		{"bound bot", rotatedActor, botgate.KindForbidden},
