@@ -245,6 +245,32 @@ func TestCLIEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("self show and self rotation of a project token", func(t *testing.T) {
+		admin := admin.in(t)
+		v := decode[tokenView](t, admin.ok("token", "create", "--project", "team-a/app", "--name", "self-rotator", "--scopes", "api,self_rotate",
+			"--access-level", "reporter", "--expires-at", expires, "-o", "json"))
+		remember("self-rotator", v.Token, 1)
+		bot := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": v.Token})
+		sessions = append(sessions, bot)
+		if got := decode[tokenView](t, bot.ok("token", "show", "self", "--project", "team-a/app", "-o", "json")); got.ID != v.ID || got.AccessLevel != 20 {
+			t.Errorf("token show self --project = %+v, want %d at reporter", got, v.ID)
+		}
+		r := bot.ok("token", "rotate", "self", "--project", "team-a/app", "-o", "json")
+		next := decode[tokenView](t, r)
+		remember("self-rotator rotated", next.Token, 1)
+		if next.ID == v.ID || next.UserID != v.UserID {
+			t.Errorf("self rotation = %+v", next)
+		}
+		if !strings.Contains(r.stderr, "BOTGATE_TOKEN still holds the old, now revoked token") {
+			t.Errorf("self rotation with BOTGATE_TOKEN does not warn:\n%v", r)
+		}
+		bot.fail(exitAuth, []string{"botgate login"}, "user", "whoami")
+		bot.env["BOTGATE_TOKEN"] = next.Token
+		bot.ok("user", "whoami")
+		bot.ok("token", "revoke", "self")
+		bot.fail(exitAuth, []string{"botgate login"}, "user", "whoami")
+	})
+
 	t.Run("group access token", func(t *testing.T) {
 		admin := admin.in(t)
 		v := decode[tokenView](t, admin.ok("token", "create", "--group", "team-a", "--name", "triage", "--scopes", "read_api",
