@@ -117,7 +117,7 @@ func readNewToken(p *params) (authority.NewToken, error) {
 	}
 	return authority.NewToken{
 		Name: p.str("name"), Description: p.str("description"), Scopes: p.list("scopes"), ExpiresAt: exp,
-		AccessLevel: botgate.AccessLevel(level), Automation: p.str("automation"),
+		AccessLevel: botgate.AccessLevel(level),
 	}, nil
 }
 
