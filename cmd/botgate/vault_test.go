@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -242,4 +243,59 @@ func TestVaultCLIEndToEnd(t *testing.T) {
 			t.Fatalf("vault status: %q, %v", out, err)
 		}
 	})
+}
+
+func TestServeReportsACorruptSecretAndKeepsServing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	tokenFile := filepath.Join(t.TempDir(), "admin.token")
+	base, stop, _ := serveWith(t, nil, "--data-dir", dir, "--admin-token-file", tokenFile)
+	tok, _ := os.ReadFile(tokenFile)
+	admin := strings.TrimSpace(string(tok))
+	gl, err := gitlab.NewClient(admin, gitlab.WithBaseURL(base+"/api/v4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := gl.Groups.CreateGroup(&gitlab.CreateGroupOptions{Name: gitlab.Ptr("Platform"), Path: gitlab.Ptr("platform")}); err != nil {
+		t.Fatal(err)
+	}
+	cli := map[string]string{"BOTGATE_URL": base, "BOTGATE_TOKEN": admin, "HOME": t.TempDir()}
+	for _, name := range []string{"good", "bad"} {
+		if _, _, err := runWith(t, cli, "value-of-"+name, "secret", "put", "platform", name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop()
+	db, err := sql.Open("sqlite", filepath.Join(dir, datadir.DatabaseFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Flip a byte of the ciphertext, as a damaged disk or a hand edit would.
+	res, err := db.Exec(`UPDATE secrets SET sealed = substr(sealed, 1, length(sealed) - 1) || x'00' WHERE name = 'bad'`)
+	if n, _ := res.RowsAffected(); err != nil || n != 1 {
+		t.Fatalf("corrupting the row: %v (%d rows)", err, n)
+	}
+	db.Close()
+
+	base, _, logs := serveWith(t, nil, "--data-dir", dir)
+	if base == "" {
+		t.Fatalf("serve did not start with a corrupt secret:\n%s", logs)
+	}
+	cli["BOTGATE_URL"] = base
+	if out, _, err := runWith(t, cli, "", "secret", "get", "platform", "good"); err != nil || strings.TrimSpace(out) != "value-of-good" {
+		t.Fatalf("intact secret: %q, %v", out, err)
+	}
+	_, _, err = runWith(t, cli, "", "secret", "get", "platform", "bad")
+	if exitCode(err) != exitServer {
+		t.Fatalf("corrupt secret: exit %d (%v), want %d", exitCode(err), err, exitServer)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(logs.String(), `msg="vault secret does not open"`) || !strings.Contains(logs.String(), "name=bad") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the damaged secret was not reported by name:\n%s", logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if strings.Contains(logs.String(), "value-of-") {
+		t.Fatal("a value reached the log")
+	}
 }
