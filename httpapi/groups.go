@@ -101,9 +101,13 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, c *call, par
 		zero := int64(0)
 		f.ParentID = &zero
 	}
-	if owned, err := p.boolPtr("owned"); err != nil {
+	// owned and min_access_level would need the role of every group: they
+	// select the groups the caller is a direct member of, at any level.
+	owned, err := p.boolPtr("owned")
+	if err != nil {
 		return err
-	} else if owned != nil && *owned && c.actor.User != nil {
+	}
+	if (owned != nil && *owned || p.has("min_access_level")) && c.actor.User != nil {
 		f.MemberID = c.actor.User.ID
 	}
 	groups, total, err := s.auth.Groups(r.Context(), c.actor, f)
