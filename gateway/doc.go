@@ -40,7 +40,8 @@
 //     automation and per token; there is no "unlimited") — 429 with
 //     Retry-After when exceeded. RateLimit-Limit, -Remaining, -Reset and
 //     -Observed are on every answer about a valid token, proxied ones
-//     included.
+//     included. Limits and loop blocks are kept per rotation family, so
+//     rotating a token neither resets its budget nor lifts a block.
 //  5. The scope policy: reads (GET, HEAD, OPTIONS) need read_api or api,
 //     writes need api, unless a route rule says otherwise (403
 //     insufficient_scope).

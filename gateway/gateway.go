@@ -78,6 +78,8 @@ type Gateway struct {
 	autoLimits AutomationLimits
 
 	stop      context.CancelFunc
+	bgMu      sync.Mutex // guards closed and bg.Add
+	closed    bool
 	bg        sync.WaitGroup
 	closeOnce sync.Once
 }
@@ -161,7 +163,13 @@ func New(o Options) (*Gateway, error) {
 	return g, nil
 }
 
+// goBG runs fn in the background unless the gateway is closing.
 func (g *Gateway) goBG(fn func()) {
+	g.bgMu.Lock()
+	defer g.bgMu.Unlock()
+	if g.closed {
+		return
+	}
 	g.bg.Add(1)
 	go func() {
 		defer g.bg.Done()
@@ -174,6 +182,9 @@ func (g *Gateway) goBG(fn func()) {
 func (g *Gateway) Close() error {
 	var err error
 	g.closeOnce.Do(func() {
+		g.bgMu.Lock()
+		g.closed = true
+		g.bgMu.Unlock()
 		g.stop()
 		g.bg.Wait()
 		err = g.FlushUsage(context.Background())
@@ -217,7 +228,7 @@ func (g *Gateway) decide(ctx context.Context, o *original, rt *route) (d decisio
 		return d.fail(err, resultError)
 	}
 	d.id = id
-	key := tokenKey(id.Token.ID)
+	key := limitKey(id.Token)
 	limit := g.limitOf(ctx, id.Token)
 
 	// The loop breaker looks first, so that a blocked loop does not spend
@@ -290,7 +301,16 @@ func (d decision) fail(err error, result string) decision {
 	return d
 }
 
-func tokenKey(id int64) string { return "token:" + strconv.FormatInt(id, 10) }
+// limitKey is the key of a token's rate limit and loop breaker state: its
+// rotation family, so that rotating a token neither resets its budget nor
+// lifts a loop block.
+func limitKey(t *botgate.Token) string {
+	id := t.FamilyID
+	if id == 0 {
+		id = t.ID
+	}
+	return "family:" + strconv.FormatInt(id, 10)
+}
 
 // ceilDuration rounds d up to a whole second, at least one.
 func ceilDuration(d time.Duration) time.Duration {

@@ -66,6 +66,19 @@ routes: [{name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true}]
 			}
 		})
 	}
+	t.Run("RotationKeepsBudget", func(t *testing.T) {
+		// proj-read spent its 5 a minute above; its successor shares the
+		// family's budget.
+		c, err := f.auth.RotateToken(t.Context(), authority.SystemActor(), f.ids["proj-read"], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.secrets["proj-read-2"] = c.Secret
+		resp, body := do(t, f.nginxReq("GET", uri(1), "proj-read-2"))
+		if resp.StatusCode != http.StatusTooManyRequests {
+			t.Errorf("rotated token: %d %s, want 429 (the family's budget is spent)", resp.StatusCode, body)
+		}
+	})
 	t.Run("OthersUnaffected", func(t *testing.T) {
 		if resp, body := do(t, f.nginxReq("GET", uri(1), "loop-b")); resp.StatusCode != 200 {
 			t.Errorf("another token: status %d %s", resp.StatusCode, body)
@@ -82,7 +95,7 @@ routes: [{name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true}]
 			t.Errorf("after Retry-After: status %d %s", resp.StatusCode, body)
 		}
 	})
-	if !strings.Contains(f.metrics(), "botgate_gateway_limiter_denials_total 4") {
+	if !strings.Contains(f.metrics(), "botgate_gateway_limiter_denials_total 5") {
 		t.Errorf("limiter denials not counted:\n%s", grepLines(f.metrics(), "limiter"))
 	}
 }
