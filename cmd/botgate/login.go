@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+	"golang.org/x/term"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/apiclient"
@@ -130,12 +131,15 @@ func readToken(e *env, file string, strict bool) (string, error) {
 		if err != nil {
 			return "", usageErr("reading %s: %v", file, err)
 		}
-	} else {
-		if f, ok := e.stdin.(*os.File); ok {
-			if fi, serr := f.Stat(); serr == nil && fi.Mode()&os.ModeCharDevice != 0 {
-				fmt.Fprint(e.stderr, "Paste the token and press Enter: ")
-			}
+	} else if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		// Typed or pasted at a terminal: do not echo it.
+		fmt.Fprint(e.stderr, "Paste the token (it will not be shown) and press Enter: ")
+		b, err = term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(e.stderr)
+		if err != nil {
+			return "", usageErr("reading the token from the terminal: %v", err)
 		}
+	} else {
 		b, err = io.ReadAll(io.LimitReader(e.stdin, 4096))
 		if err != nil {
 			return "", usageErr("reading the token from standard input: %v", err)
