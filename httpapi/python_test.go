@@ -34,7 +34,7 @@ func TestPythonGitlab(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, systemPython, "testdata/python_gitlab_flow.py")
-	cmd.Env = append(cmd.Environ(), "BG_URL="+f.srv.URL, "BG_TOKEN="+f.aliceTok, "BG_PROJECT="+f.project.PathWithNamespace,
+	cmd.Env = append(cmd.Environ(), "BG_URL="+f.srv.URL, "BG_TOKEN="+f.aliceTok, "BG_PROJECT="+f.project.PathWithNamespace, "BG_GROUP="+f.group.FullPath,
 		"PYTHONWARNINGS=error::UserWarning")
 	stdout, err := cmd.Output()
 	if err != nil {
@@ -69,6 +69,13 @@ func TestPythonGitlab(t *testing.T) {
 		RotatedUser         int64   `json:"rotated_user"`
 		ActiveAfterRotation []int64 `json:"active_after_rotation"`
 		ActiveAfterRevoke   []int64 `json:"active_after_revoke"`
+		GroupToken          struct {
+			ID          int64 `json:"id"`
+			UserID      int64 `json:"user_id"`
+			MemberLevel int   `json:"member_level"`
+		} `json:"group_token"`
+		GroupTokensActive []int64 `json:"group_tokens_active"`
+		BadInput          string  `json:"bad_input"`
 	}
 	if err := json.Unmarshal(stdout, &got); err != nil {
 		t.Fatalf("python output %q: %v", stdout, err)
@@ -95,7 +102,10 @@ func TestPythonGitlab(t *testing.T) {
 		{"old token refused", got.OldTokenRefused},
 		{"only the new token active", slices.Equal(got.ActiveAfterRotation, []int64{got.Rotated.ID})},
 		{"revoked", len(got.ActiveAfterRevoke) == 0},
-		{"two secrets", len(got.Secrets) == 2},
+		{"three secrets", len(got.Secrets) == 3},
+		{"group bot is a member at the token's level", got.GroupToken.ID != 0 && got.GroupToken.MemberLevel == 20},
+		{"group token revoked", len(got.GroupTokensActive) == 0},
+		{"bad input", got.BadInput == "400 name is missing"},
 	}
 	for _, c := range checks {
 		if !c.ok {

@@ -1,8 +1,8 @@
 """Drive a running botgate with python-gitlab (Debian's python3-gitlab).
 
 Environment: BG_URL, BG_TOKEN (a personal token of the project's owner),
-BG_PROJECT (path with namespace), BG_PAT_COUNT (how many personal tokens
-the owner has). Prints one JSON object with what it saw and every secret it
+BG_PROJECT (path with namespace), BG_GROUP (the full path of a group the
+owner owns). Prints one JSON object with what it saw and every secret it
 was given, so that the Go test can check the logs for them.
 """
 import json
@@ -64,5 +64,29 @@ project.access_tokens.delete(rotated["id"])
 out["active_after_revoke"] = [
     t.id for t in project.access_tokens.list(state="active", get_all=True)
 ]
+
+# A group access token, and the group's members (the bot is one).
+group = gl.groups.get(os.environ["BG_GROUP"])
+gtok = group.access_tokens.create(
+    {"name": "py-group-bot", "scopes": ["read_api"], "access_level": 20}
+)
+out["secrets"].append(gtok.token)
+members = {m.id: m.access_level for m in group.members.list(get_all=True)}
+out["group_token"] = {
+    "id": gtok.id,
+    "user_id": gtok.user_id,
+    "member_level": members.get(gtok.user_id),
+}
+group.access_tokens.delete(gtok.id)
+out["group_tokens_active"] = [
+    t.id for t in group.access_tokens.list(state="active", get_all=True)
+]
+
+# Bad input comes back as python-gitlab's own exception with GitLab's text.
+try:
+    project.access_tokens.create({"name": "", "scopes": ["api"]})
+    out["bad_input"] = "accepted"
+except gitlab.exceptions.GitlabCreateError as e:
+    out["bad_input"] = f"{e.response_code} {e.error_message}"
 
 json.dump(out, sys.stdout)
