@@ -437,8 +437,24 @@ func (b *Broker) replace(ctx context.Context, c *botgate.UpstreamCredential, okA
 		if m.ServiceAccountID != 0 {
 			owner.ServiceAccountID = m.ServiceAccountID
 		}
-		if rerr := b.up.Revoke(ctx, &owner, string(admin), m.TokenID); rerr != nil {
+		rerr := b.up.Revoke(ctx, &owner, string(admin), m.TokenID)
+		if rerr != nil {
 			b.log.Error("revoking an unstored upstream token", "credential_id", c.ID, "upstream_token_id", m.TokenID, "err", rerr)
+		}
+		if botgate.IsKind(err, botgate.KindConflict) {
+			// Another rotation (another server, a person) won: the
+			// credential is fine; only this attempt's token goes.
+			d := b.details(c)
+			d["upstream_token_id"], d["reason"] = itoa(m.TokenID), "a concurrent rotation won; this attempt's token was revoked"
+			if rerr != nil {
+				d["reason"] = "a concurrent rotation won; revoking this attempt's token failed: " + botgate.MessageOf(rerr)
+			}
+			if aerr := b.store.Update(context.WithoutCancel(ctx), func(tx botgate.Tx) error {
+				return b.vault.Audit(ctx, tx, authority.SystemActor(), failAction, "upstream_credential", c.ID, c.Automation, d)
+			}); aerr != nil {
+				b.log.Error("recording a lost rotation race", "credential_id", c.ID, "err", aerr)
+			}
+			return botgate.E("broker", err)
 		}
 		return b.failed(ctx, c.ID, failAction, fmt.Errorf("storing the new token: %w", err), m.ServiceAccountID)
 	}

@@ -734,3 +734,70 @@ func TestBrokerScrubsAnEchoedAdminCredential(t *testing.T) {
 	}
 	assertNoSecrets(t, f)
 }
+
+func TestConcurrentRotationsStoreOneTokenAndRevokeTheOther(t *testing.T) {
+	c := &clock{now: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+	logs := &syncBuffer{}
+	up := newUpstream(t, c, logs)
+	path := filepath.Join(t.TempDir(), "shared.db")
+	a := newLocal(t, c, path, logs, true)
+	b := newLocal(t, c, path, logs, false)
+	ctx := context.Background()
+	if _, _, err := a.vault.PutSecret(ctx, a.owner, authority.NewSecret{GroupID: a.team.ID, Name: "gitlab-admin", Value: []byte(up.admin)}); err != nil {
+		t.Fatal(err)
+	}
+	cred, err := a.b.Create(ctx, a.owner, broker.NewCredential{GroupID: a.team.ID, Automation: "race", UpstreamURL: up.srv.URL,
+		AdminSecret: "gitlab-admin", Kind: botgate.ProjectAccessToken, Target: "acme/app", Scopes: []string{"read_api"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both servers mint before either stores: hold every create until both arrived.
+	var arrived sync.WaitGroup
+	arrived.Add(2)
+	hook := func() { arrived.Done(); arrived.Wait() }
+	up.onCreate.Store(&hook)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, br := range []*broker.Broker{a.b, b.b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = br.Rotate(ctx, authority.SystemActor(), cred.ID)
+		}()
+	}
+	wg.Wait()
+	up.onCreate.Store(nil)
+	won := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !botgate.IsKind(err, botgate.KindConflict):
+			t.Fatalf("rotation: %v, want success or conflict", err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d rotations won, want 1 (%v)", won, errs)
+	}
+	// Upstream, exactly one token of the project is active: the stored one.
+	stored := a.value(t, "race")
+	toks, total, err := func() ([]*botgate.Token, int, error) {
+		var out []*botgate.Token
+		var n int
+		err := up.store.View(ctx, func(tx botgate.Tx) (err error) {
+			out, n, err = tx.FindTokens(ctx, botgate.TokenFilter{Kinds: []botgate.TokenKind{botgate.ProjectAccessToken}, Revoked: new(bool)})
+			return err
+		})
+		return out, n, err
+	}()
+	if err != nil || total != 1 || !up.works(t, stored) {
+		t.Fatalf("active upstream tokens: %d (%v); the stored one works: %v", total, err, up.works(t, stored))
+	}
+	got, _ := a.b.Credential(ctx, cred.ID)
+	if got.UpstreamTokenID != toks[0].ID || got.Attempts != 0 || got.PendingRevokeID != 0 {
+		t.Fatalf("credential after the race: %+v (active upstream token %d)", got, toks[0].ID)
+	}
+	if ev := a.audit(t, botgate.ActionUpstreamRotateFailed); len(ev) != 1 || !strings.Contains(ev[0].Details["reason"], "concurrent rotation won") {
+		t.Fatalf("lost race audit = %+v", ev)
+	}
+}
