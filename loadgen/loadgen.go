@@ -90,8 +90,22 @@ type Result struct {
 	P99  time.Duration `json:"p99_ns"`
 	Max  time.Duration `json:"max_ns"`
 	Mean time.Duration `json:"mean_ns"`
+	// CPU is the CPU time (user and system) the whole process used during
+	// the measured phase: the generator's, and the server's when it runs
+	// in the same process. Unlike throughput it hardly depends on what
+	// other processes do with the machine's cores. Zero where the
+	// platform does not report it.
+	CPU time.Duration `json:"cpu_ns"`
 	// Latency is the full histogram.
 	Latency *Histogram `json:"-"`
+}
+
+// CPUPerRequest returns r.CPU divided by the number of requests, or 0.
+func (r Result) CPUPerRequest() time.Duration {
+	if r.Requests == 0 {
+		return 0
+	}
+	return r.CPU / time.Duration(r.Requests)
 }
 
 // validate checks c and fills in its defaults.
@@ -145,6 +159,12 @@ func RunGroups(ctx context.Context, cs []Config) ([]Result, error) {
 	start := time.Now().Add(warmup)
 	runs := make([]*run, len(cs))
 	var wg sync.WaitGroup
+	// The process's CPU time when the measured phase starts.
+	cpu0 := make(chan time.Duration, 1)
+	go func() {
+		time.Sleep(time.Until(start))
+		cpu0 <- processCPU()
+	}()
 	for i, c := range cs {
 		r := newRun(c, start)
 		runs[i] = r
@@ -157,12 +177,14 @@ func RunGroups(ctx context.Context, cs []Config) ([]Result, error) {
 		}
 	}
 	wg.Wait()
+	cpu := processCPU() - <-cpu0
 	if err := ctx.Err(); err != nil {
 		return nil, botgate.E("loadgen.Run", botgate.KindInternal, err)
 	}
 	out := make([]Result, len(runs))
 	for i, r := range runs {
 		out[i] = r.result()
+		out[i].CPU = cpu
 	}
 	return out, nil
 }

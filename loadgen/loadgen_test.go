@@ -333,6 +333,9 @@ func TestRunKeepAliveAndBounds(t *testing.T) {
 	if res.Throughput <= 0 || res.Elapsed <= 0 {
 		t.Errorf("throughput %v over %v", res.Throughput, res.Elapsed)
 	}
+	if res.CPU <= 0 || res.CPUPerRequest() != res.CPU/300 {
+		t.Errorf("CPU %v, per request %v: the process's CPU time is not measured", res.CPU, res.CPUPerRequest())
+	}
 	seen := map[string]int{}
 	for _, tok := range srv.toks {
 		seen[tok]++

@@ -223,11 +223,23 @@ func writeBenchText(w io.Writer, rep *benchReport) error {
 		}
 		fmt.Fprintf(bw, "  %s: median %.3f (min %.3f, max %.3f); target %s %.2f: %s\n", sc.Metric, sc.Outcome.Median,
 			sc.Outcome.Min, sc.Outcome.Max, cmp, sc.Target, verdict)
+		if len(sc.CPURatios) > 0 {
+			fmt.Fprintf(bw, "  CPU time per request, %s ÷ %s (the throughput ratio if CPU-bound on idle cores): median %.3f; rounds %s\n",
+				sc.Outcome.B, sc.Outcome.A, sc.CPUMedian, floats(sc.CPURatios))
+		}
 		for _, n := range sc.Notes {
 			fmt.Fprintf(bw, "  note: %s\n", n)
 		}
 	}
 	return bw.Flush()
+}
+
+func floats(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprintf("%.3f", x)
+	}
+	return strings.Join(parts, " ")
 }
 
 func resultCell(r loadgen.Result) string {

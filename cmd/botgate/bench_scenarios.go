@@ -83,10 +83,16 @@ type benchScenario struct {
 	Metric string `json:"metric"`
 	// Target is the issue's goal for the median ratio, met when the
 	// median is ≥ Target (throughput) or ≤ Target (latency).
-	Target    float64          `json:"target"`
-	AtMost    bool             `json:"target_is_upper_bound"`
-	Met       bool             `json:"met"`
-	Outcome   loadgen.Outcome  `json:"outcome"`
+	Target  float64         `json:"target"`
+	AtMost  bool            `json:"target_is_upper_bound"`
+	Met     bool            `json:"met"`
+	Outcome loadgen.Outcome `json:"outcome"`
+	// CPURatios are, per round, B's process CPU time per request over
+	// A's (throughput scenarios): the throughput ratio the two sides
+	// would have if this process had the cores to itself and were
+	// CPU-bound. Other processes barely move it.
+	CPURatios []float64        `json:"cpu_ratios,omitempty"`
+	CPUMedian float64          `json:"cpu_median_ratio,omitempty"`
 	Notes     []string         `json:"notes,omitempty"`
 	Secondary []loadgen.Result `json:"secondary,omitempty"`
 }
@@ -152,12 +158,31 @@ func (b *benchRunner) warm(ctx context.Context, target string, fn loadgen.Reques
 
 func (b *benchRunner) progress(scenario string, rounds int) func(loadgen.Round) {
 	return func(r loadgen.Round) {
-		fmt.Fprintf(b.prog, "%s round %d/%d: %s | %s → ratio %.3f\n", scenario, r.N, rounds, resultLine(r.A), resultLine(r.B), r.Ratio)
+		fmt.Fprintf(b.prog, "%s round %d/%d: %s | %s → ratio %.3f (CPU ratio %.3f)\n", scenario, r.N, rounds,
+			resultLine(r.A), resultLine(r.B), r.Ratio, cpuRatio(r))
 	}
 }
 
+// cpuRatio is B's CPU time per request over A's.
+func cpuRatio(r loadgen.Round) float64 {
+	a, b := r.A.CPUPerRequest(), r.B.CPUPerRequest()
+	if a == 0 {
+		return 0
+	}
+	return float64(b) / float64(a)
+}
+
+// withCPU fills in a throughput scenario's CPU ratios.
+func withCPU(sc *benchScenario) *benchScenario {
+	for _, r := range sc.Outcome.Rounds {
+		sc.CPURatios = append(sc.CPURatios, cpuRatio(r))
+	}
+	sc.CPUMedian = loadgen.Median(sc.CPURatios)
+	return sc
+}
+
 func resultLine(r loadgen.Result) string {
-	return fmt.Sprintf("%s %.0f req/s p50 %s p99 %s", r.Name, r.Throughput, fmtDur(r.P50), fmtDur(r.P99))
+	return fmt.Sprintf("%s %.0f req/s p50 %s p99 %s cpu/req %s", r.Name, r.Throughput, fmtDur(r.P50), fmtDur(r.P99), fmtDur(r.CPUPerRequest()))
 }
 
 func fmtDur(d time.Duration) string {
@@ -212,11 +237,11 @@ func (b *benchRunner) auth(ctx context.Context) (*benchScenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &benchScenario{Name: "auth",
+	return withCPU(&benchScenario{Name: "auth",
 		What: fmt.Sprintf("GET /-/auth (nginx auth_request headers) with %d distinct valid tokens vs a no-op handler on the same server and mux, %d connections",
 			len(b.w.tokens), b.o.connections),
 		Metric: "throughput of /-/auth ÷ throughput of the no-op handler", Target: 0.9, Outcome: out,
-		Met: out.Median >= 0.9}, nil
+		Met: out.Median >= 0.9}), nil
 }
 
 // proxy compares the gateway's reverse proxy with a bare
@@ -292,11 +317,11 @@ func (b *benchRunner) proxy(ctx context.Context) (*benchScenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &benchScenario{Name: "proxy",
+	return withCPU(&benchScenario{Name: "proxy",
 		What: fmt.Sprintf("the gateway's reverse proxy (decision, token swap, rate-limit headers) vs a bare httputil.ReverseProxy, same trivial upstream, %d tokens, %d connections",
 			len(b.w.tokens), b.o.connections),
 		Metric: "throughput through the gateway ÷ throughput through the bare proxy", Target: 0.8, Outcome: out,
-		Met: out.Median >= 0.8}, nil
+		Met: out.Median >= 0.8}), nil
 }
 
 // runaway measures the quiet tokens' p99 latency at a steady rate, alone
@@ -372,10 +397,20 @@ func (b *benchRunner) runaway(ctx context.Context) (*benchScenario, error) {
 		Metric: "quiet tokens' p99 with the runaway ÷ without", Target: 1.1, AtMost: true, Outcome: out,
 		Met: out.Median <= 1.1, Secondary: runs}
 	var blocked, total int64
-	for _, r := range runs {
+	var perRefusal []float64
+	for i, r := range runs {
 		blocked += r.Status[http.StatusTooManyRequests]
 		total += r.Requests
+		rd := out.Rounds[i]
+		if r.Requests > 0 {
+			// The CPU the runaway added (generator and server), per
+			// request.
+			perRefusal = append(perRefusal, float64(rd.B.CPU-rd.A.CPU)/float64(r.Requests))
+		}
 	}
-	sc.Notes = append(sc.Notes, fmt.Sprintf("the runaway sent %d requests in the measured phases; %d were refused with 429 (loop breaker)", total, blocked))
+	sc.Notes = append(sc.Notes,
+		fmt.Sprintf("the runaway sent %d requests in the measured phases; %d were refused with 429 (loop breaker)", total, blocked),
+		fmt.Sprintf("each runaway request added a median %s of CPU time to the process (load generator and server together)",
+			fmtDur(time.Duration(loadgen.Median(perRefusal)))))
 	return sc, nil
 }
