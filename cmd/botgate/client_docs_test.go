@@ -46,6 +46,12 @@ func TestDocsCLISession(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	s := strings.ReplaceAll(script.String(), "127.0.0.1:8080", addr)
+	// The documented expiry dates are examples: keep them in the future.
+	days := 30
+	s = regexp.MustCompile(`\b20\d\d-\d\d-\d\d\b`).ReplaceAllStringFunc(s, func(string) string {
+		days += 30
+		return time.Now().UTC().AddDate(0, 0, days).Format("2006-01-02")
+	})
 	s = strings.Replace(s, "&\n", "&\nSERVER=$!\ntrap 'kill $SERVER' EXIT\n"+
 		"for i in $(seq 100); do curl -fs http://"+addr+"/-/health >/dev/null 2>&1 && break; sleep 0.1; done\n", 1)
 	if !strings.Contains(s, "SERVER=$!") {
