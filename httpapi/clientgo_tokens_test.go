@@ -376,6 +376,30 @@ func TestClientGoGroupTokensAndServiceAccounts(t *testing.T) {
 		f.remember(tok.Token)
 		_, resp, err := f.bob.Projects.CreateProjectServiceAccount(f.project.ID, &gitlab.CreateProjectServiceAccountOptions{Name: gitlab.Ptr("dev-sa")})
 		wantStatus(t, "developer creates a project service account", resp, err, http.StatusForbidden)
+		up := must[*gitlab.ProjectServiceAccount](t)(f.carol.Projects.UpdateProjectServiceAccount(f.project.ID, sa.ID,
+			&gitlab.UpdateProjectServiceAccountOptions{Name: gitlab.Ptr("Mirror")}))
+		if up.Name != "Mirror" {
+			t.Fatalf("updated = %+v", up)
+		}
+		toks := must[[]*gitlab.PersonalAccessToken](t)(f.carol.Projects.ListProjectServiceAccountPersonalAccessTokens(f.project.ID, sa.ID, nil))
+		if len(toks) != 1 || toks[0].ID != tok.ID {
+			t.Fatalf("tokens = %+v", toks)
+		}
+		rot := must[*gitlab.PersonalAccessToken](t)(f.carol.Projects.RotateProjectServiceAccountPersonalAccessToken(f.project.ID, sa.ID, tok.ID, nil))
+		f.remember(rot.Token)
+		if resp, err := f.carol.Projects.RevokeProjectServiceAccountPersonalAccessToken(f.project.ID, sa.ID, rot.ID); err != nil || resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("revoke: %v", err)
+		}
+		if resp, err := f.carol.Projects.DeleteProjectServiceAccount(f.project.ID, sa.ID, nil); err != nil || resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("delete: %v", err)
+		}
+		if list := must[[]*gitlab.ProjectServiceAccount](t)(f.carol.Projects.ListProjectServiceAccounts(f.project.ID, nil)); len(list) != 1 {
+			// Deleting deactivates: the account stays listed, for the audit trail.
+			t.Fatalf("after delete: %+v", list)
+		}
+		if u := must[*gitlab.User](t)(f.admin.Users.GetUser(sa.ID, nil)); u.State != "deactivated" {
+			t.Fatalf("deleted project service account = %+v", u)
+		}
 	})
 
 	t.Run("instance service accounts", func(t *testing.T) {

@@ -70,6 +70,12 @@ func TestClientGoGroupsProjectsMembers(t *testing.T) {
 			UserID: gitlab.Ptr(f.carolID), AccessLevel: gitlab.Ptr(gitlab.GuestPermissions),
 		})
 		wantStatus(t, "adding twice", resp, err, http.StatusConflict)
+		gm = must[*gitlab.GroupMember](t)(f.alice.GroupMembers.EditGroupMember(f.group.ID, f.carolID, &gitlab.EditGroupMemberOptions{
+			AccessLevel: gitlab.Ptr(gitlab.ReporterPermissions),
+		}))
+		if gm.AccessLevel != gitlab.ReporterPermissions {
+			t.Fatalf("edited group member = %+v", gm)
+		}
 		gms := must[[]*gitlab.GroupMember](t)(f.alice.Groups.ListGroupMembers(f.group.ID, nil))
 		if len(gms) != 2 {
 			t.Fatalf("group members = %+v", gms)
@@ -79,6 +85,11 @@ func TestClientGoGroupsProjectsMembers(t *testing.T) {
 		}
 		_, resp, err = f.alice.GroupMembers.GetGroupMember(f.group.ID, f.carolID)
 		wantStatus(t, "removed member", resp, err, http.StatusNotFound)
+		if resp, err := f.carol.ProjectMembers.DeleteProjectMember(f.project.ID, f.bobID); err != nil || resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("remove project member: %v", err)
+		}
+		_, resp, err = f.bob.Projects.GetProject(f.project.ID, nil)
+		wantStatus(t, "removed member reads the project", resp, err, http.StatusNotFound)
 	})
 	t.Run("delete project and group", func(t *testing.T) {
 		tok := must[*gitlab.ProjectAccessToken](t)(f.alice.ProjectAccessTokens.CreateProjectAccessToken(f.project.ID, &gitlab.CreateProjectAccessTokenOptions{
