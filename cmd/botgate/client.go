@@ -205,7 +205,7 @@ func parseDate(flag, s string) (*gitlab.ISOTime, error) {
 	}
 	t, err := gitlab.ParseISOTime(s)
 	if err != nil {
-		return nil, usageErr("--%s must be a date like 2026-12-31, not %q", flag, s)
+		return nil, usageErr("--%s must be a date like 2027-12-31, not %q", flag, s)
 	}
 	return &t, nil
 }

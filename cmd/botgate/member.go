@@ -129,7 +129,7 @@ func (a *apiCmd) memberAddCmd() *cobra.Command {
 		Use:   "add USER",
 		Short: "Add a user (ID or username) at a role",
 		Example: `  botgate member add alice --project team-a/app --access-level developer
-  botgate member add 12 --group team-a --access-level maintainer --expires-at 2026-12-31`,
+  botgate member add 12 --group team-a --access-level maintainer --expires-at 2027-12-31`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			asJSON, err := a.json()
@@ -240,7 +240,7 @@ func (a *apiCmd) memberUpdateCmd() *cobra.Command {
 		Use:   "update USER",
 		Short: "Change a member's role or membership expiry",
 		Example: `  botgate member update alice --project team-a/app --access-level reporter
-  botgate member update 12 --group team-a --access-level developer --expires-at 2026-12-31`,
+  botgate member update 12 --group team-a --access-level developer --expires-at 2027-12-31`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			asJSON, err := a.json()

@@ -218,7 +218,7 @@ func (a *apiCmd) saTokenCmd() *cobra.Command {
 		saWrap(a.tokenListCmd(), "list SA_ID", 1, `  botgate service-account token list 12 --group team-a
   botgate service-account token list 12 --group team-a --state active --output json`),
 		saWrap(a.tokenCreateCmd(), "create SA_ID", 1, `  botgate service-account token create 12 --group team-a --name release --scopes api \
-    --expires-at 2026-12-31 --token-file ./release.token`),
+    --expires-at 2027-12-31 --token-file ./release.token`),
 		saWrap(a.tokenRotateCmd(), "rotate SA_ID TOKEN_ID", 2, `  botgate service-account token rotate 12 57 --group team-a`),
 		saWrap(a.tokenRevokeCmd(), "revoke SA_ID TOKEN_ID", 2, `  botgate service-account token revoke 12 57 --group team-a`),
 	)

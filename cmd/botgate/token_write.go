@@ -99,10 +99,10 @@ at --access-level: give each automation its own, with the lowest role and the
 fewest scopes it needs. A token cannot exceed its creator's own role.`,
 		Example: `  # a read-only project token for a CI automation, written straight to a file
   botgate token create --project team/app --name ci-reader --scopes read_api \
-    --access-level reporter --expires-at 2026-12-31 --token-file ./ci-reader.token
+    --access-level reporter --expires-at 2027-12-31 --token-file ./ci-reader.token
 
   botgate token create --group team --name triage-bot --scopes api --access-level developer
-  botgate token create --name laptop --scopes read_api --expires-at 2026-06-30
+  botgate token create --name laptop --scopes read_api --expires-at 2027-06-30
   botgate token create --user 7 --name backup --scopes read_api              # admin
   botgate token create --service-account 12 --group team --name release --scopes api`,
 		Args: cobra.NoArgs,
@@ -253,7 +253,7 @@ the whole family: that is how botgate notices a stolen copy.
 
 'self' rotates the token in use. When that is the token stored by botgate login,
 the stored credentials are updated with the new token.`,
-		Example: `  botgate token rotate 42 --expires-at 2026-12-31
+		Example: `  botgate token rotate 42 --expires-at 2027-12-31
   botgate token rotate 42 --project team/app --token-file ./ci-reader.token.new
   botgate token rotate self`,
 		Args: cobra.ExactArgs(1),
