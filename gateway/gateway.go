@@ -65,11 +65,13 @@ type Gateway struct {
 	webhook *http.Client
 	members *memberships
 	paths   *pathCache
-	usage   *usageBuffer
-	metrics *metrics
-	counts  [2]map[string]prometheus.Counter
-	latency [2]prometheus.Observer
-	proxies map[*route]http.Handler
+	// idHeaders keeps each identity's X-Botgate-* header values.
+	idHeaders *identityHeaderCache
+	usage     *usageBuffer
+	metrics   *metrics
+	counts    [2]map[string]prometheus.Counter
+	latency   [2]prometheus.Observer
+	proxies   map[*route]http.Handler
 	// fallback serves forward-auth requests no configured route matches:
 	// the default policy, with GitLab membership checks.
 	fallback *route
@@ -150,6 +152,7 @@ func New(o Options) (*Gateway, error) {
 		g.latency[i] = g.metrics.latency.WithLabelValues(mode)
 	}
 	g.paths = newPathCache(8192)
+	g.idHeaders = &identityHeaderCache{max: 65536, m: make(map[*botgate.Token]*identityHeaders)}
 	g.members = newMemberships(o.Store, cfg.membershipTTL, cfg.membershipMax)
 	g.usage = newUsageBuffer(maxUsageKeys, g.metrics.usageDropped)
 	g.proxies = make(map[*route]http.Handler)
@@ -393,12 +396,55 @@ func (g *Gateway) serveAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	d := g.decide(r.Context(), &o, rt)
 	if g.writeDecision(w, r, d) {
-		h := w.Header()
-		h.Set(HeaderUser, d.id.User.Username)
-		h.Set(HeaderTokenID, strconv.FormatInt(d.id.Token.ID, 10))
-		h.Set(HeaderAutomation, d.id.Token.Automation)
-		h.Set(HeaderScopes, d.id.Token.Scopes.String())
+		g.idHeaders.get(d.id).set(w.Header())
 		w.WriteHeader(http.StatusOK)
 	}
 	g.observe(modeAuth, d.result, start)
+}
+
+// identityHeaders are the X-Botgate-* values of one identity, computed
+// once. The slices are shared by every response: nothing writes to them.
+type identityHeaders struct {
+	user                          *botgate.User
+	username, tokenID, automation []string
+	scopes                        []string
+}
+
+func (ih *identityHeaders) set(h http.Header) {
+	h[HeaderUser] = ih.username
+	h[HeaderTokenID] = ih.tokenID
+	h[HeaderAutomation] = ih.automation
+	h[HeaderScopes] = ih.scopes
+}
+
+// identityHeaderCache maps the authority's token values (shared and
+// read-only while cached there) to their headers. A reloaded token is a
+// new value and gets new headers; the map starts over when full.
+type identityHeaderCache struct {
+	max int
+	mu  sync.RWMutex
+	m   map[*botgate.Token]*identityHeaders
+}
+
+func (c *identityHeaderCache) get(id *authority.Identity) *identityHeaders {
+	c.mu.RLock()
+	ih := c.m[id.Token]
+	c.mu.RUnlock()
+	if ih != nil && ih.user == id.User {
+		return ih
+	}
+	ih = &identityHeaders{
+		user:       id.User,
+		username:   []string{id.User.Username},
+		tokenID:    []string{strconv.FormatInt(id.Token.ID, 10)},
+		automation: []string{id.Token.Automation},
+		scopes:     []string{id.Token.Scopes.String()},
+	}
+	c.mu.Lock()
+	if len(c.m) >= c.max {
+		clear(c.m)
+	}
+	c.m[id.Token] = ih
+	c.mu.Unlock()
+	return ih
 }
