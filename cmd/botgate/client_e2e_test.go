@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -415,6 +416,19 @@ func TestCLIEndToEnd(t *testing.T) {
 		}
 		alice.ok("logout", "--revoke")
 		alice.fail(exitAuth, []string{"not logged in"}, "user", "whoami")
+	})
+
+	t.Run("text output of a new secret", func(t *testing.T) {
+		admin := admin.in(t)
+		r := admin.ok("token", "create", "--name", "shown-once", "--scopes", "read_api", "--description", "printed to the terminal",
+			"--expires-at", expires)
+		m := regexp.MustCompile(`(?m)^Token \(shown once, store it now\):\n(glpat-\S+)\n\z`).FindStringSubmatch(r.stdout)
+		if m == nil {
+			t.Fatalf("the secret is not the last line, after its notice:\n%v", r)
+		}
+		remember("shown-once", m[1], 1)
+		out := regexp.MustCompile(`(?m)^(ID:\s+|Created personal token )\d+`).ReplaceAllString(r.stdout, "${1}<ID>")
+		golden(t, "token_create_text.txt", out)
 	})
 
 	t.Run("admin lookup and revoke by secret", func(t *testing.T) {
