@@ -19,7 +19,10 @@
 // upstream that fails before the new token is stored leaves the old token
 // in place and valid; the attempt is audited and retried with exponential
 // backoff. A failed revocation of the old token is remembered
-// (PendingRevokeID) and retried the same way. Overlap means a project or
+// (PendingRevokeID) and retried the same way. With a RevokeGrace, the old
+// token stays valid that long after its successor is stored (readers such
+// as the gateway cache a value for a while) and the scheduler revokes it
+// afterwards. Overlap means a project or
 // group access token's rotation creates a new bot user upstream (as
 // creating any project access token does); the token's name, scopes and
 // role stay the same.
@@ -56,6 +59,11 @@ type Config struct {
 	// each further failure doubles it, up to BackoffMax (default 1 hour).
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
+	// RevokeGrace is how long a replaced upstream token stays valid after
+	// its successor is stored, for readers that cache the old value (the
+	// gateway keeps vault values for a minute). The scheduler revokes it
+	// once the grace has passed. Zero revokes at once.
+	RevokeGrace time.Duration
 }
 
 // Broker manages upstream credentials. It is safe for concurrent use.
@@ -67,6 +75,7 @@ type Broker struct {
 	log     *slog.Logger
 	base    time.Duration
 	maxWait time.Duration
+	grace   time.Duration
 }
 
 // New returns a Broker.
@@ -75,7 +84,7 @@ func New(cfg Config) (*Broker, error) {
 		return nil, fmt.Errorf("broker: Config.Store and Config.Vault are required")
 	}
 	b := &Broker{store: cfg.Store, vault: cfg.Vault, up: cfg.Upstream, clock: cfg.Clock, log: cfg.Logger,
-		base: cfg.BackoffBase, maxWait: cfg.BackoffMax}
+		base: cfg.BackoffBase, maxWait: cfg.BackoffMax, grace: max(cfg.RevokeGrace, 0)}
 	if b.up == nil {
 		b.up = &GitLab{}
 	}
@@ -414,10 +423,15 @@ func (b *Broker) replace(ctx context.Context, c *botgate.UpstreamCredential, okA
 		if m.ServiceAccountID != 0 {
 			cur.ServiceAccountID = m.ServiceAccountID
 		}
+		cur.Attempts, cur.NextAttemptAt, cur.LastError, cur.NotifiedAt, cur.UpdatedAt = 0, nil, "", nil, now
 		if old != 0 {
 			cur.PendingRevokeID = old
+			if b.grace > 0 {
+				// The scheduler revokes it once readers caching it moved on.
+				at := now.Add(b.grace)
+				cur.NextAttemptAt = &at
+			}
 		}
-		cur.Attempts, cur.NextAttemptAt, cur.LastError, cur.NotifiedAt, cur.UpdatedAt = 0, nil, "", nil, now
 		if err := tx.UpdateUpstreamCredential(ctx, cur); err != nil {
 			return err
 		}
@@ -459,7 +473,7 @@ func (b *Broker) replace(ctx context.Context, c *botgate.UpstreamCredential, okA
 		return b.failed(ctx, c.ID, failAction, fmt.Errorf("storing the new token: %w", err), m.ServiceAccountID)
 	}
 	b.log.Info("upstream token stored", "credential_id", c.ID, "automation", c.Automation, "upstream_token_id", m.TokenID, "action", okAction)
-	if c.PendingRevokeID != 0 {
+	if c.PendingRevokeID != 0 && b.grace == 0 {
 		return b.revokePending(ctx, c, admin)
 	}
 	return nil

@@ -801,3 +801,34 @@ func TestConcurrentRotationsStoreOneTokenAndRevokeTheOther(t *testing.T) {
 		t.Fatalf("lost race audit = %+v", ev)
 	}
 }
+
+func TestRevokeGraceKeepsTheOldTokenForCachingReaders(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	graced, err := broker.New(broker.Config{Store: f.l.store, Vault: f.l.vault, Clock: f.clock, RevokeGrace: 2 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.create(t, broker.NewCredential{Automation: "mirror", Kind: botgate.ProjectAccessToken, Target: "acme/app", Scopes: []string{"read_api"}})
+	old := f.l.value(t, "mirror")
+	if err := graced.Rotate(ctx, f.l.owner, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	fresh := f.l.value(t, "mirror")
+	got, _ := graced.Credential(ctx, c.ID)
+	if fresh == old || !f.up.works(t, fresh) || !f.up.works(t, old) || got.PendingRevokeID != c.UpstreamTokenID {
+		t.Fatalf("within the grace: new works=%v, old works=%v, pending revoke %d", f.up.works(t, fresh), f.up.works(t, old), got.PendingRevokeID)
+	}
+	s, _ := broker.NewScheduler(broker.SchedulerConfig{Broker: graced, Holder: "a", NotifyWithin: -1})
+	if rep, _ := s.RunOnce(ctx); len(rep.Revoked) != 0 || !f.up.works(t, old) {
+		t.Fatalf("revoked before the grace passed: %+v", rep)
+	}
+	f.clock.Add(2 * time.Minute)
+	if rep, err := s.RunOnce(ctx); err != nil || len(rep.Revoked) != 1 || f.up.works(t, old) || !f.up.works(t, fresh) {
+		t.Fatalf("after the grace: %+v, %v; old works=%v", rep, err, f.up.works(t, old))
+	}
+	got, _ = graced.Credential(ctx, c.ID)
+	if got.PendingRevokeID != 0 || got.NextAttemptAt != nil {
+		t.Fatalf("after the revocation: %+v", got)
+	}
+}

@@ -16,7 +16,8 @@ func TestBrokerCLIAgainstSecondBotgate(t *testing.T) {
 	start := func(name string) (string, string) {
 		dir := filepath.Join(t.TempDir(), name)
 		tokenFile := filepath.Join(t.TempDir(), name+".token")
-		base, _, _ := serveWith(t, nil, "--data-dir", dir, "--admin-token-file", tokenFile)
+		// No grace: a rotated-out token is revoked at once.
+		base, _, _ := serveWith(t, nil, "--data-dir", dir, "--admin-token-file", tokenFile, "--upstream-revoke-grace", "0s")
 		if base == "" {
 			t.Fatalf("%s did not start", name)
 		}

@@ -28,6 +28,7 @@ type vaultOptions struct {
 	oldKeyFiles  []string
 	interval     time.Duration
 	notifyWithin time.Duration
+	revokeGrace  time.Duration
 	noScheduler  bool
 }
 
@@ -44,6 +45,8 @@ func vaultFlags(cmd *cobra.Command, e *env, o *vaultOptions) {
 	f.DurationVar(&o.interval, "rotation-interval", 5*time.Minute, "how often the rotation scheduler runs")
 	f.DurationVar(&o.notifyWithin, "expiry-notice", 14*24*time.Hour, "webhook notice period for upstream tokens about to expire")
 	f.BoolVar(&o.noScheduler, "no-rotation-scheduler", false, "do not run the upstream token rotation scheduler on this server")
+	f.DurationVar(&o.revokeGrace, "upstream-revoke-grace", 2*time.Minute,
+		"how long a rotated-out upstream token stays valid after its successor is stored (the gateway caches vault values for a minute)")
 }
 
 // initVault creates the master key file (0600) beside the pepper and stores
@@ -168,7 +171,10 @@ func startVault(ctx context.Context, e *env, o vaultOptions, in *instance, api *
 	}()
 	rv := &runningVault{v: v, creds: &vaultcred.Source{Vault: v}, done: make(chan struct{})}
 	in.vaultCreds = rv.creds
-	b, err := broker.New(broker.Config{Store: in.store, Vault: v, Logger: log.With("component", "broker")})
+	// By default a replaced upstream token outlives its successor's
+	// storing by twice the gateway's cache time, so that no proxied call
+	// carries a token revoked under it.
+	b, err := broker.New(broker.Config{Store: in.store, Vault: v, Logger: log.With("component", "broker"), RevokeGrace: o.revokeGrace})
 	if err != nil {
 		return nil, err
 	}
