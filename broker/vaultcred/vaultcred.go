@@ -36,9 +36,9 @@ const AutomationPlaceholder = "{automation}"
 type Source struct {
 	Vault *authority.Vault
 	// TTL bounds how long a value is reused (default 1 minute). A rotated
-	// upstream token reaches the proxy within TTL; the replaced token is
-	// revoked upstream only after the new one is stored, and the proxy
-	// retries nothing, so keep TTL short.
+	// upstream token reaches the proxy within TTL; keep the broker's
+	// RevokeGrace longer than TTL, so that the replaced token is still
+	// valid while it is served from here.
 	TTL   time.Duration
 	Clock botgate.Clock
 
