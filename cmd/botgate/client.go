@@ -339,14 +339,6 @@ func fmtTime(t *time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04")
 }
 
-// fmtDate formats a GitLab date.
-func fmtDate(t *gitlab.ISOTime) string {
-	if t == nil || time.Time(*t).IsZero() {
-		return "-"
-	}
-	return t.String()
-}
-
 // dateString is fmtDate for JSON, nil when absent.
 func dateString(t *gitlab.ISOTime) *string {
 	if t == nil || time.Time(*t).IsZero() {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
@@ -23,18 +24,7 @@ func needChange(cmd *cobra.Command, flags ...string) error {
 			return nil
 		}
 	}
-	return usageErr("nothing to change: give at least one of --%s", joinFlags(flags))
-}
-
-func joinFlags(flags []string) string {
-	s := ""
-	for i, f := range flags {
-		if i > 0 {
-			s += ", --"
-		}
-		s += f
-	}
-	return s
+	return usageErr("nothing to change: give at least one of --%s", strings.Join(flags, ", --"))
 }
 
 func (a *apiCmd) groupUpdateCmd() *cobra.Command {
