@@ -118,6 +118,24 @@ routes:
 			t.Errorf("upstream credentials %q, want the route's credential and no Authorization", got)
 		}
 	})
+	t.Run("OversizedHeaders", func(t *testing.T) {
+		req, _ := http.NewRequest("GET", proxyURL+"/api/v4/projects/1", nil)
+		req.Header.Set("PRIVATE-TOKEN", admin)
+		req.Header.Set("X-Padding", strings.Repeat("a", 128<<10))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+			t.Errorf("status %d, want 431", resp.StatusCode)
+		}
+		select {
+		case got := <-upstreamAuth:
+			t.Errorf("an oversized request reached the upstream (%q)", got)
+		default:
+		}
+	})
 	t.Run("Metrics", func(t *testing.T) {
 		resp, err := http.Get(apiURL + "/metrics")
 		if err != nil {
