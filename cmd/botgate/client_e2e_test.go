@@ -555,6 +555,7 @@ func TestCLIErrors(t *testing.T) {
 	bob := decode[userView](t, admin.ok("user", "create", "--username", "bob", "--email", "bob@example.com", "-o", "json"))
 	bobPAT := decode[tokenView](t, admin.ok("token", "create", "--user", fmt.Sprint(bob.ID), "--name", "bob", "--scopes", "api", "-o", "json"))
 	bobEnv := map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": bobPAT.Token}
+	repoOnly := decode[tokenView](t, admin.ok("token", "create", "--user", fmt.Sprint(bob.ID), "--name", "git", "--scopes", "read_repository", "-o", "json"))
 	admin.ok("member", "add", "bob", "--project", "team-b/svc", "--access-level", "maintainer")
 
 	tests := []struct {
@@ -587,6 +588,9 @@ func TestCLIErrors(t *testing.T) {
 			want: []string{"token 999999 not found"}},
 		{name: "read_api token cannot write", env: map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": reader.Token},
 			args: []string{"group", "create", "--name", "x"}, code: exitAuth, want: []string{"needs the api scope"}},
+		{name: "username lookup refused", env: map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": repoOnly.Token},
+			args: []string{"member", "add", "bob", "--project", "team-b/svc", "--access-level", "guest"}, code: exitAuth,
+			want: []string{`cannot look up the username "bob"`, "give the numeric user ID instead"}},
 		{name: "access level required", env: admin.env,
 			args: []string{"token", "create", "--project", "team-b/svc", "--name", "x", "--scopes", "api"}, code: exitUsage,
 			want: []string{"--access-level is required"}},
@@ -636,7 +640,7 @@ func TestCLIErrors(t *testing.T) {
 					t.Errorf("error %q lacks %q", r.err.Error(), w)
 				}
 			}
-			for _, secret := range []string{srv.adminToken, reader.Token, bobPAT.Token, "glpat-not-a-real-token"} {
+			for _, secret := range []string{srv.adminToken, reader.Token, bobPAT.Token, repoOnly.Token, "glpat-not-a-real-token"} {
 				if strings.Contains(r.all(), secret) {
 					t.Errorf("output shows a token:\n%v", r)
 				}

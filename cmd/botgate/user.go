@@ -7,6 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/apiclient"
 )
 
 // userView is how the CLI shows a user.
@@ -142,7 +145,11 @@ func resolveUser(cmd *cobra.Command, c *gitlab.Client, ref string) (int64, error
 	}
 	us, resp, err := c.Users.ListUsers(&gitlab.ListUsersOptions{Username: &ref}, gitlab.WithContext(cmd.Context()))
 	if err != nil {
-		return 0, apiErr(err, resp, fmt.Sprintf("user %q (try the numeric user ID)", ref))
+		// Looking users up by name may need more rights than the command
+		// itself: say how to do without it.
+		e := apiclient.Explain(err, resp, fmt.Sprintf("user %q", ref))
+		return 0, cliErr(&botgate.Error{Kind: botgate.KindOf(e), Err: e,
+			Message: fmt.Sprintf("cannot look up the username %q (%s): give the numeric user ID instead", ref, botgate.MessageOf(e))})
 	}
 	for _, u := range us {
 		if u.Username == ref {
