@@ -26,6 +26,7 @@ routes:
 		{"PrivateToken", func(r *http.Request) { r.Header.Set("PRIVATE-TOKEN", f.secrets["proj-api"]) }},
 		{"Bearer", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+f.secrets["proj-api"]) }},
 		{"JobToken", func(r *http.Request) { r.Header.Set("JOB-TOKEN", f.secrets["proj-api"]) }},
+		{"BasicPassword", func(r *http.Request) { r.SetBasicAuth("oauth2", f.secrets["proj-api"]) }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -99,14 +100,36 @@ func TestProxyQueryToken(t *testing.T) {
 allow_query_token: true
 routes: [{name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true, credential: "env:UPSTREAM_TOKEN"}]
 `})
-	uri := fmt.Sprintf("/api/v4/projects/%d/jobs?scope=failed&private_token=%s&per_page=5", f.proj.ID, url.QueryEscape(f.secrets["proj-read"]))
-	if resp, body := do(t, f.proxyReq("GET", uri, "", "")); resp.StatusCode != 200 {
-		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	secret := url.QueryEscape(f.secrets["proj-read"])
+	cases := []struct{ name, query, want string }{
+		{"PrivateToken", "scope=failed&private_token=" + secret + "&per_page=5", "scope=failed&per_page=5"},
+		{"AccessToken", "scope=failed&access_token=" + secret + "&per_page=5", "scope=failed&per_page=5"},
+		{"EscapedName", "scope=failed&private%5Ftoken=" + secret + "&per_page=5", "scope=failed&per_page=5"},
+		// ReverseProxy drops a parameter pair joined by ';' (parameter
+		// smuggling); the token goes with it either way.
+		{"SemicolonAndHeaderToo", "scope=failed;job_token=" + secret + "&per_page=5", "per_page=5"},
 	}
-	reqs := f.up.requests()
-	if got, want := reqs[len(reqs)-1].URI, fmt.Sprintf("/api/v4/projects/%d/jobs?scope=failed&per_page=5", f.proj.ID); got != want {
-		t.Errorf("upstream URI %q, want %q (token parameter stripped)", got, want)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := f.proxyReq("GET", fmt.Sprintf("/api/v4/projects/%d/jobs?%s", f.proj.ID, tc.query), "", "")
+			if tc.name == "SemicolonAndHeaderToo" {
+				req.Header.Set("PRIVATE-TOKEN", f.secrets["proj-read"])
+			}
+			if resp, body := do(t, req); resp.StatusCode != 200 {
+				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+			reqs := f.up.requests()
+			if got, want := reqs[len(reqs)-1].URI, fmt.Sprintf("/api/v4/projects/%d/jobs?%s", f.proj.ID, tc.want); got != want {
+				t.Errorf("upstream URI %q, want %q (token parameter stripped)", got, want)
+			}
+		})
 	}
+	t.Run("DifferentTokenInHeader", func(t *testing.T) {
+		req := f.proxyReq("GET", fmt.Sprintf("/api/v4/projects/%d/jobs?private_token=%s", f.proj.ID, secret), "proj-api", "")
+		if resp, body := do(t, req); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("status %d %s, want 401 for two different tokens", resp.StatusCode, body)
+		}
+	})
 }
 
 func TestProxyStreams(t *testing.T) {

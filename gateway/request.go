@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"crypto/subtle"
+	"encoding/base64"
 	"net"
 	"net/http"
 	"net/netip"
@@ -37,13 +38,14 @@ const (
 )
 
 // queryTokenParams are the query parameters GitLab takes a token from.
-var queryTokenParams = []string{"private_token", "access_token"}
+var queryTokenParams = []string{"private_token", "access_token", "job_token"}
 
 // errNoToken is the answer to a request without credentials.
 var errNoToken = &botgate.Error{Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenUnknown, Message: "401 Unauthorized"}
 
 // tokenOf extracts the caller's token from PRIVATE-TOKEN, Authorization:
-// Bearer or JOB-TOKEN (and, if allowed, the query). Several different
+// Bearer (or Basic, the token as the password, as git sends it) or
+// JOB-TOKEN (and, if allowed, the query). Several different
 // tokens, an overlong one, or one in the query when not allowed are
 // refused.
 func tokenOf(h http.Header, rawQuery string, c *compiled) (string, error) {
@@ -70,7 +72,18 @@ func tokenOf(h http.Header, rawQuery string, c *compiled) (string, error) {
 	}
 	for _, v := range h.Values(headerAuth) {
 		scheme, cred, ok := strings.Cut(strings.TrimSpace(v), " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
+		switch {
+		case ok && strings.EqualFold(scheme, "Bearer"):
+		case ok && strings.EqualFold(scheme, "Basic"):
+			// Git over HTTPS sends the token as the password, as GitLab
+			// accepts it.
+			raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
+			_, pass, hasPass := strings.Cut(string(raw), ":")
+			if err != nil || !hasPass {
+				return "", &botgate.Error{Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenMalformed, Message: "401 Unauthorized"}
+			}
+			cred = pass
+		default:
 			return "", &botgate.Error{Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenMalformed,
 				Message: "401 Unauthorized - use Authorization: Bearer <token>"}
 		}
@@ -88,15 +101,10 @@ func tokenOf(h http.Header, rawQuery string, c *compiled) (string, error) {
 			return "", &botgate.Error{Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenMalformed,
 				Message: "401 Unauthorized - tokens in the URL are refused (they end up in logs): send it in the PRIVATE-TOKEN or Authorization header"}
 		}
-		q, err := url.ParseQuery(rawQuery)
-		if err != nil {
-			return "", botgate.Invalid("query", "the query string is malformed")
-		}
-		for _, p := range queryTokenParams {
-			for _, v := range q[p] {
-				if err := add(v); err != nil {
-					return "", err
-				}
+		values, _ := queryTokens(rawQuery)
+		for _, v := range values {
+			if err := add(v); err != nil {
+				return "", err
 			}
 		}
 	}
@@ -106,22 +114,60 @@ func tokenOf(h http.Header, rawQuery string, c *compiled) (string, error) {
 	return found, nil
 }
 
+// isTokenParam reports whether a raw query parameter name is one GitLab
+// takes a token from, however it is escaped or capitalised.
+func isTokenParam(name string) bool {
+	if strings.ContainsAny(name, "%+") {
+		if n, err := url.QueryUnescape(name); err == nil {
+			name = n
+		}
+	}
+	for _, p := range queryTokenParams {
+		if strings.EqualFold(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// cutParam splits a raw query at its first parameter separator ('&' or
+// ';', which some servers also accept).
+func cutParam(raw string) (param, rest string) {
+	if i := strings.IndexAny(raw, "&;"); i >= 0 {
+		return raw[:i], raw[i+1:]
+	}
+	return raw, ""
+}
+
+// queryTokens returns the values of the raw query's token parameters.
+func queryTokens(rawQuery string) (values []string, found bool) {
+	for rest := rawQuery; rest != ""; {
+		var p string
+		p, rest = cutParam(rest)
+		name, v, _ := strings.Cut(p, "=")
+		if !isTokenParam(name) {
+			continue
+		}
+		found = true
+		if dv, err := url.QueryUnescape(v); err == nil {
+			v = dv
+		}
+		values = append(values, v)
+	}
+	return values, found
+}
+
 // hasQueryToken reports whether the raw query has a token parameter.
 func hasQueryToken(rawQuery string) bool {
 	if rawQuery == "" {
 		return false
 	}
-	for _, p := range queryTokenParams {
-		for i := 0; ; {
-			j := strings.Index(rawQuery[i:], p+"=")
-			if j < 0 {
-				break
-			}
-			j += i
-			if j == 0 || rawQuery[j-1] == '&' || rawQuery[j-1] == ';' {
-				return true
-			}
-			i = j + 1
+	for rest := rawQuery; rest != ""; {
+		var p string
+		p, rest = cutParam(rest)
+		name, _, _ := strings.Cut(p, "=")
+		if isTokenParam(name) {
+			return true
 		}
 	}
 	return false
@@ -133,16 +179,16 @@ func stripQueryTokens(rawQuery string) string {
 	if !hasQueryToken(rawQuery) {
 		return rawQuery
 	}
-	parts := strings.Split(rawQuery, "&")
-	out := parts[:0]
-	for _, p := range parts {
+	var kept []string
+	for rest := rawQuery; rest != ""; {
+		var p string
+		p, rest = cutParam(rest)
 		name, _, _ := strings.Cut(p, "=")
-		if n, err := url.QueryUnescape(name); err == nil && (n == "private_token" || n == "access_token") {
-			continue
+		if !isTokenParam(name) {
+			kept = append(kept, p)
 		}
-		out = append(out, p)
 	}
-	return strings.Join(out, "&")
+	return strings.Join(kept, "&")
 }
 
 // clientIP returns the client's address: the peer's, unless the peer is a
