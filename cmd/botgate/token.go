@@ -285,7 +285,7 @@ func (a *apiCmd) tokenListCmd() *cobra.Command {
 }
 
 func tokenTable(a *apiCmd, views []tokenView, withRole bool) error {
-	header := []string{"ID", "NAME", "SCOPES", "ACTIVE", "EXPIRES", "LAST USED", "USER"}
+	header := []string{"ID", "NAME", "SCOPES", "STATE", "EXPIRES", "LAST USED", "USER"}
 	if withRole {
 		header = append(header, "ROLE")
 	}
@@ -295,13 +295,24 @@ func tokenTable(a *apiCmd, views []tokenView, withRole bool) error {
 		if v.ExpiresAt != nil {
 			exp = *v.ExpiresAt
 		}
-		r := []string{fmt.Sprint(v.ID), v.Name, strings.Join(v.Scopes, ","), yesNo(v.Active), exp, fmtTime(v.LastUsedAt), fmt.Sprint(v.UserID)}
+		r := []string{fmt.Sprint(v.ID), v.Name, strings.Join(v.Scopes, ","), tokenState(v), exp, fmtTime(v.LastUsedAt), fmt.Sprint(v.UserID)}
 		if withRole {
 			r = append(r, roleName(gitlab.AccessLevelValue(v.AccessLevel)))
 		}
 		rows = append(rows, r)
 	}
 	return table(a.e.stdout, header, rows)
+}
+
+// tokenState names a token's state: active, revoked, or expired.
+func tokenState(v tokenView) string {
+	switch {
+	case v.Revoked:
+		return "revoked"
+	case !v.Active:
+		return "expired"
+	}
+	return "active"
 }
 
 // tokenFields writes one token, without its secret.
@@ -322,8 +333,7 @@ func tokenFields(a *apiCmd, v tokenView) error {
 		kv = append(kv, [2]string{"Role", fmt.Sprintf("%s (%d)", roleName(gitlab.AccessLevelValue(v.AccessLevel)), v.AccessLevel)})
 	}
 	kv = append(kv,
-		[2]string{"Active", yesNo(v.Active)},
-		[2]string{"Revoked", yesNo(v.Revoked)},
+		[2]string{"State", tokenState(v)},
 		[2]string{"Created", fmtTime(v.CreatedAt)},
 		[2]string{"Last used", fmtTime(v.LastUsedAt)},
 		[2]string{"Expires", exp},
