@@ -137,6 +137,12 @@ func TestForwardAuthBodies(t *testing.T) {
 			t.Errorf("got %d %s, want 401 without the token echoed", resp.StatusCode, body)
 		}
 	})
+	t.Run("EscapedQueryTokenRefused", func(t *testing.T) {
+		req := f.nginxReq("GET", uri+"?a=1&PRIVATE%5Ftoken="+url.QueryEscape(f.secrets["proj-api"]), "")
+		if resp, body := do(t, req); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("got %d %s, want 401", resp.StatusCode, body)
+		}
+	})
 	t.Run("OversizedToken", func(t *testing.T) {
 		req := f.nginxReq("GET", uri, "")
 		req.Header.Set("PRIVATE-TOKEN", "glpat-"+strings.Repeat("a", 4000))
