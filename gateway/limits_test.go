@@ -283,6 +283,38 @@ routes: [{name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true}]
 	}
 }
 
+func TestForwardAuthLoopShape(t *testing.T) {
+	f := newFixture(t, fixtureOpts{config: `
+loop: {threshold: 3}
+routes: [{name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true}]
+`})
+	notes := fmt.Sprintf("/api/v4/projects/%d/notes", f.proj.ID)
+	cases := []struct {
+		name    string
+		length  func(i int) string
+		tripsAt int
+	}{
+		{"SameLength", func(int) string { return "17" }, 4},
+		{"DifferentLengths", func(i int) string { return strconv.Itoa(100 + i) }, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for i := 1; i <= 5; i++ {
+				req := f.nginxReq("POST", notes+"?case="+tc.name, "loop-b")
+				req.Header.Set("X-Original-Content-Length", tc.length(i))
+				resp, body := do(t, req)
+				want := 200
+				if tc.tripsAt != 0 && i >= tc.tripsAt {
+					want = 429
+				}
+				if resp.StatusCode != want {
+					t.Fatalf("request %d: %d %s, want %d", i, resp.StatusCode, body, want)
+				}
+			}
+		})
+	}
+}
+
 func TestUsageRecords(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	calls := []struct{ method, uri, token, ua string }{

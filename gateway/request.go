@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/botgate/botgate"
@@ -279,6 +280,13 @@ func forwardAuthOriginal(r *http.Request, c *compiled) (original, error) {
 	}
 	if !validMethod(o.method) {
 		return o, botgate.Invalid("method", "the original method is not a valid HTTP method")
+	}
+	// nginx and Traefik do not send the body; its length, when the proxy
+	// passes it, still tells different writes apart for the loop breaker.
+	if v := r.Header.Get("X-Original-Content-Length"); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+			o.bodyLen = n
+		}
 	}
 	return o, nil
 }
