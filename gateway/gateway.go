@@ -251,7 +251,7 @@ func (g *Gateway) decide(ctx context.Context, o *original, rt *route) (d decisio
 			d.limit, d.hasLimit = res, true
 		}
 		d.retryAfter = v.RetryAfter
-		return d.fail(g.loopDetected(ctx, o, segs, rt, id, shape, v), resultLoop)
+		return d.fail(g.loopDetected(ctx, o, pi, rt, id, shape, v), resultLoop)
 	}
 
 	res, err := g.limiter.Allow(ctx, key, limit, 1)

@@ -39,13 +39,13 @@ type LoopEvent struct {
 // loopDetected handles a request the breaker denied: on a trip it records
 // the one audit event, suspends the token if configured and tells the
 // owning team; it returns the 429 error for the caller.
-func (g *Gateway) loopDetected(ctx context.Context, o *original, segs []string, rt *route, id *authority.Identity,
+func (g *Gateway) loopDetected(ctx context.Context, o *original, pi *pathInfo, rt *route, id *authority.Identity,
 	shape string, v ratelimit.Verdict) error {
 	now := g.clock.Now()
 	until := now.Add(v.RetryAfter)
-	pattern := rt.policyFor(o.method, segs).pattern
+	pattern := rt.policyFor(o.method, pi.segs).pattern
 	if pattern == "" {
-		pattern = normalize(segs)
+		pattern = pi.pattern
 	}
 	suspended := false
 	if v.Outcome == ratelimit.Tripped {
