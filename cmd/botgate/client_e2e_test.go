@@ -202,6 +202,11 @@ func TestCLIEndToEnd(t *testing.T) {
 			t.Fatalf("project token list has %d tokens, want 2:\n%v", len(views), list)
 		}
 		golden(t, "token_list_project.txt", admin.ok("token", "list", "--project", "team-a/app").stdout)
+		// --search is applied by the server, across pages.
+		searched := decode[[]tokenView](t, admin.ok("token", "list", "--project", "team-a/app", "--search", "deploy", "--per-page", "1", "-o", "json"))
+		if len(searched) != 1 || searched[0].Name != "ci-deploy" {
+			t.Errorf("token list --search deploy --per-page 1 = %+v, want ci-deploy", searched)
+		}
 		golden(t, "token_show_project.json", admin.ok("token", "show", fmt.Sprint(deploy.ID), "--project", "team-a/app", "-o", "json").stdout)
 
 		members := decode[[]memberView](t, admin.ok("member", "list", "--project", "team-a/app", "-o", "json"))

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/go-retryablehttp"
 	"github.com/spf13/cobra"
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 )
@@ -208,16 +209,15 @@ func (a *apiCmd) tokenListCmd() *cobra.Command {
 				}
 				ts, err := collect(pf, describe("project", t.project), func(lo gitlab.ListOptions) ([]*gitlab.ProjectAccessToken, *gitlab.Response, error) {
 					opt.ListOptions = lo
-					return c.ProjectAccessTokens.ListProjectAccessTokens(idOrPath(t.project), opt, ctx)
+					// client-go's options lack GitLab's search parameter
+					// for project tokens: add it to the query.
+					return c.ProjectAccessTokens.ListProjectAccessTokens(idOrPath(t.project), opt, ctx, withQuery("search", search))
 				})
 				if err != nil {
 					return err
 				}
 				for _, x := range ts {
-					// client-go has no search option for project tokens; filter here.
-					if search == "" || strings.Contains(strings.ToLower(x.Name), strings.ToLower(search)) {
-						views = append(views, resourceView(&x.PersonalAccessToken, x.AccessLevel, kind))
-					}
+					views = append(views, resourceView(&x.PersonalAccessToken, x.AccessLevel, kind))
 				}
 			case kind == kindGroup:
 				opt := &gitlab.ListGroupAccessTokensOptions{}
@@ -282,6 +282,18 @@ func (a *apiCmd) tokenListCmd() *cobra.Command {
 	cmd.Flags().StringVar(&search, "search", "", "only tokens whose name contains this")
 	pf.register(cmd)
 	return a.withOutput(cmd)
+}
+
+// withQuery adds a query parameter to a client-go request, when v is set.
+func withQuery(k, v string) gitlab.RequestOptionFunc {
+	return func(req *retryablehttp.Request) error {
+		if v != "" {
+			q := req.URL.Query()
+			q.Set(k, v)
+			req.URL.RawQuery = q.Encode()
+		}
+		return nil
+	}
 }
 
 func tokenTable(a *apiCmd, views []tokenView, withRole bool) error {
