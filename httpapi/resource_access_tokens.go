@@ -83,6 +83,11 @@ func (s *Server) handleCreateResourceToken(typ botgate.ResourceType) authedFunc 
 			return err
 		}
 		out, err := s.auth.CreateResourceToken(r.Context(), c.actor, res, in)
+		if botgate.IsKind(err, botgate.KindForbidden) {
+			// GitLab answers a member without the right role with 400 and
+			// this message (ResourceAccessTokens::CreateService).
+			return botgate.Errorf(botgate.KindInvalid, "User does not have permission to create %s access token", typ)
+		}
 		if err != nil {
 			return err
 		}
