@@ -84,7 +84,7 @@ func TestRoleMatrix(t *testing.T) {
 				return f.postJSON("POST", fmt.Sprintf("/api/v4/projects/%d/access_tokens", pid), r.token,
 					map[string]any{"name": "by-" + r.name, "scopes": []string{"read_api"}, "access_level": 10})
 			},
-			expect: map[string]int{"guest": badRequest, "reporter": badRequest, "developer": badRequest, "project bot": forbidden,
+			expect: map[string]int{"guest": badRequest, "reporter": badRequest, "developer": badRequest, "project bot": badRequest,
 				"service account": hidden, "outsider": hidden},
 			deflt: ok201,
 		},
@@ -118,7 +118,7 @@ func TestRoleMatrix(t *testing.T) {
 			call: func(r role) response {
 				return f.postJSON("POST", fmt.Sprintf("/api/v4/projects/%d/service_accounts", pid), r.token, map[string]any{"name": "sa-" + r.name})
 			},
-			expect: map[string]int{"guest": badRequest, "reporter": badRequest, "developer": badRequest, "project bot": forbidden,
+			expect: map[string]int{"guest": forbidden, "reporter": forbidden, "developer": forbidden, "project bot": forbidden,
 				"service account": hidden, "outsider": hidden},
 			deflt: ok201,
 		},
