@@ -17,7 +17,7 @@ import (
 // and, with --demo, applies the embedded example manifest and prints how to
 // explore the instance.
 func startGovernance(ctx context.Context, e *env, in *instance, v *authority.Vault, api *httpapi.Server,
-	demo bool, addr string, log *slog.Logger) error {
+	demo bool, addr, dataDir string, log *slog.Logger) error {
 	gov, err := governance.New(governance.Config{Authority: in.auth, Store: in.store, Vault: v, Logger: log.With("component", "governance")})
 	if err != nil {
 		return err
@@ -33,12 +33,12 @@ func startGovernance(ctx context.Context, e *env, in *instance, v *authority.Vau
 	if err != nil {
 		return fmt.Errorf("applying the demo manifest: %w", err)
 	}
-	writeDemo(e.stderr, res, addr)
+	writeDemo(e.stderr, res, addr, dataDir)
 	return nil
 }
 
 // writeDemo tells a newcomer what the demo set up and how to look at it.
-func writeDemo(w io.Writer, res *governance.ApplyResult, addr string) {
+func writeDemo(w io.Writer, res *governance.ApplyResult, addr, dataDir string) {
 	base := "http://" + addr
 	fmt.Fprintf(w, "\nbotgate demo: %s applied (teams, projects, service accounts, one token per automation).\n", governance.ExampleManifestName)
 	if len(res.Steps) == 0 {
@@ -55,11 +55,12 @@ Explore it (ADMIN is the admin token printed when the data directory was initial
   curl -s -H "PRIVATE-TOKEN: $ADMIN" %[1]s/api/v4/groups | jq '.[].full_path'
   curl -s -H "PRIVATE-TOKEN: $ADMIN" '%[1]s/api/v4/groups/gitlab-org/access_tokens' | jq '.[] | {id, name, scopes}'
   curl -s -H "PRIVATE-TOKEN: $ADMIN" %[1]s/api/botgate/v1/lint | jq '.counts'
-  botgate lint --data-dir DIR                      # the same report, as text
-  botgate plan -f examples/automations.yaml --data-dir DIR   # no changes
+  botgate lint --data-dir %[2]s      # the same report, as text
+  botgate plan -f examples/automations.yaml --data-dir %[2]s   # no changes
+  botgate secret get gitlab-org/engineering-productivity danger-review.token   # an automation's token, from its team's vault
 
 Ask the gateway as an automation would (forward-auth, as nginx auth_request does):
   curl -si -H "PRIVATE-TOKEN: $DANGER_REVIEW_TOKEN" -H 'X-Original-Method: POST' \
     -H 'X-Original-URI: /api/v4/projects/gitlab-org%%2Fgitlab/merge_requests/1/notes' %[1]s/-/auth
-`, base)
+`, base, dataDir)
 }

@@ -97,7 +97,7 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", o.listen, err)
 	}
-	if err := startGovernance(ctx, e, in, vlt.v, api, o.demo, ln.Addr().String(), log); err != nil {
+	if err := startGovernance(ctx, e, in, vlt.v, api, o.demo, ln.Addr().String(), o.dataDir, log); err != nil {
 		ln.Close()
 		return err
 	}
