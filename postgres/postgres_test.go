@@ -241,3 +241,51 @@ func TestFailedStatementLeavesTransactionUsable(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestNotifier(t *testing.T) {
+	u := freshSchema(t)
+	a, b := open(t, u), open(t, u)
+	na, err := a.Notifier(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb, err := b.Notifier(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	type got struct {
+		node string
+		ids  []int64
+	}
+	events := make(chan got, 16)
+	done := make(chan struct{}, 2)
+	for _, n := range []*postgres.Notifier{na, nb} {
+		ready := make(chan struct{})
+		go func() {
+			n.Subscribe(ctx, func(ids []int64) { events <- got{n.Node(), ids} }, ready)
+			done <- struct{}{}
+		}()
+		<-ready
+		if e := <-events; e.ids != nil {
+			t.Fatalf("first purge: %v, want everything (nil)", e.ids)
+		}
+	}
+	na.Publish(ctx, []int64{7})
+	select {
+	case e := <-events:
+		if e.node != nb.Node() || len(e.ids) != 1 || e.ids[0] != 7 {
+			t.Errorf("received %+v, want token 7 on node b", e)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("node b did not receive the invalidation")
+	}
+	select {
+	case e := <-events:
+		t.Errorf("unexpected delivery %+v: the sender must not purge on its own message", e)
+	case <-time.After(200 * time.Millisecond):
+	}
+	cancel()
+	<-done
+	<-done
+}
