@@ -255,6 +255,10 @@ type Report struct {
 	Findings []Finding `json:"findings"`
 	// Rules are the rules that ran, for SARIF's rule table.
 	Rules []Rule `json:"-"`
+	// Tool names SARIF's tool.driver (default "botgate-lint"); other
+	// botgate checkers that write their findings through WriteSARIF, such
+	// as the leak scanner, name themselves here.
+	Tool string `json:"-"`
 }
 
 // Counts is the number of findings per severity.

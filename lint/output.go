@@ -135,7 +135,11 @@ func (r *Report) WriteSARIF(w io.Writer) error {
 		rules = Rules()
 	}
 	index := map[string]int{}
-	driver := sarifDriver{Name: "botgate-lint", InformationURI: "https://github.com/botgate/botgate", Rules: []sarifRule{}}
+	tool := r.Tool
+	if tool == "" {
+		tool = "botgate-lint"
+	}
+	driver := sarifDriver{Name: tool, InformationURI: "https://github.com/botgate/botgate", Rules: []sarifRule{}}
 	for i, rl := range rules {
 		index[rl.ID] = i
 		driver.Rules = append(driver.Rules, sarifRule{ID: rl.ID, Name: rl.Name, ShortDescription: sarifText{rl.Summary},
