@@ -20,7 +20,7 @@ import (
 // env is a real botgate instance: a SQLite file, the authority, and
 // (optionally) a vault with a fresh master key, governed as botgate itself.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	store *sqlite.Store
 	auth  *authority.Service
 	clock *ratelimit.ManualClock
@@ -29,7 +29,7 @@ type env struct {
 	gov   *governance.Governor
 }
 
-func newEnv(t *testing.T, withVault bool) *env {
+func newEnv(t testing.TB, withVault bool) *env {
 	t.Helper()
 	ctx := t.Context()
 	e := &env{t: t, clock: ratelimit.NewManualClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))}
@@ -68,7 +68,7 @@ func newEnv(t *testing.T, withVault bool) *env {
 }
 
 // example parses the embedded example manifest.
-func example(t *testing.T) *manifest.Manifest {
+func example(t testing.TB) *manifest.Manifest {
 	t.Helper()
 	m, err := governance.ExampleManifest()
 	if err != nil {
