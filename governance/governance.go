@@ -15,7 +15,6 @@ package governance
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -152,10 +151,15 @@ func (g *Governor) Apply(ctx context.Context, ch *manifest.Changes, opts ApplyOp
 	res, err := manifest.Apply(ctx, ch, ap, progress)
 	out := &ApplyResult{Result: res}
 	if res != nil {
-		for _, is := range res.Issued() {
-			it := Issued{Issued: is, SecretRef: ap.refs[is.TokenID]}
+		for i := range res.Steps {
+			is := res.Steps[i].Issued
+			if is == nil {
+				continue
+			}
+			it := Issued{Issued: *is, SecretRef: ap.refs[is.TokenID]}
 			if it.SecretRef != "" && !opts.ShowSecrets {
-				it.Secret = ""
+				// The vault keeps it; nothing else holds it from here on.
+				it.Secret, is.Secret = "", ""
 			}
 			out.Tokens = append(out.Tokens, it)
 		}
@@ -263,9 +267,4 @@ func lifetime(days int) string {
 		return "never"
 	}
 	return manifest.FormatDays(days)
-}
-
-// errf wraps a cause for op with a message naming what failed.
-func errf(op, format string, args ...any) error {
-	return botgate.E(op, fmt.Errorf(format, args...))
 }

@@ -63,6 +63,11 @@ func TestApplyExample(t *testing.T) {
 		if len(res.Tokens) != len(m.Automations) {
 			t.Fatalf("Apply issued %d tokens, want %d", len(res.Tokens), len(m.Automations))
 		}
+		for _, is := range res.Issued() {
+			if is.Secret != "" {
+				t.Errorf("%s: secret left in the apply's steps although the vault keeps it and ShowSecrets is off", is.Automation)
+			}
+		}
 		for _, is := range res.Tokens {
 			if is.Secret != "" {
 				t.Errorf("%s: secret handed back although the vault keeps it and ShowSecrets is off", is.Automation)

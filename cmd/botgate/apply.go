@@ -70,7 +70,7 @@ and resumes.`,
 			if err != nil {
 				return err
 			}
-			gov, _, done, err := localGovernor(cmd.Context(), e, o)
+			gov, _, done, err := localGovernor(cmd.Context(), e, o, true)
 			if err != nil {
 				return err
 			}
@@ -129,7 +129,7 @@ and resumes.`,
 	cmd.Flags().BoolVar(&prune, "prune", false, "also revoke tokens no declared automation claims (drift, removed automations)")
 	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "print new token secrets once (they are kept in the vault in any case)")
 	outputFlag(cmd, &output)
-	localFlags(cmd, e, &o)
+	localFlags(cmd, e, &o, true)
 	return cmd
 }
 

@@ -70,7 +70,7 @@ warnings (or notes) do, 2 when there is an error. lint works on the local instan
 					return err
 				}
 			}
-			gov, _, done, err := localGovernor(cmd.Context(), e, o)
+			gov, _, done, err := localGovernor(cmd.Context(), e, o, false)
 			if err != nil {
 				return err
 			}
@@ -105,7 +105,7 @@ warnings (or notes) do, 2 when there is an error. lint works on the local instan
 	f.IntVar(&cfg.UnusedDays, "unused-days", 0, "report tokens unused this many days (default 30)")
 	f.IntVar(&cfg.ExpiringDays, "expiring-days", 0, "report tokens expiring within this many days (default 14)")
 	f.StringSliceVar(&disabled, "disable", nil, "rule IDs not to run (repeatable or comma-separated)")
-	localFlags(cmd, e, &o)
+	localFlags(cmd, e, &o, false)
 	return cmd
 }
 

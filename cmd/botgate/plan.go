@@ -21,15 +21,19 @@ type localOptions struct {
 	logLevel string
 }
 
-func localFlags(cmd *cobra.Command, e *env, o *localOptions) {
+func localFlags(cmd *cobra.Command, e *env, o *localOptions, withVault bool) {
 	dataDirFlag(cmd, e, &o.dataDir)
-	vaultFlags(cmd, e, &o.vault)
+	if withVault {
+		vaultFlags(cmd, e, &o.vault)
+	}
 	cmd.Flags().StringVar(&o.logLevel, "log-level", envOr(e.getenv, "BOTGATE_LOG_LEVEL", "warn"), "debug, info, warn or error [env BOTGATE_LOG_LEVEL]")
 }
 
-// localGovernor opens the local instance and its vault and returns a
-// Governor acting as botgate itself, and a function that closes it all.
-func localGovernor(ctx context.Context, e *env, o localOptions) (*governance.Governor, *instance, func(), error) {
+// localGovernor opens the local instance (and, withVault, its vault) and
+// returns a Governor acting as botgate itself, and a function that closes
+// it all. plan and lint read no secret value, so they do without the vault
+// and never create a master key.
+func localGovernor(ctx context.Context, e *env, o localOptions, withVault bool) (*governance.Governor, *instance, func(), error) {
 	if !(datadir.Dir{Path: o.dataDir}).Initialized() {
 		return nil, nil, nil, fmt.Errorf("%s is not a botgate data directory: run 'botgate init' (or 'botgate serve') first, or pass --data-dir", o.dataDir)
 	}
@@ -38,21 +42,26 @@ func localGovernor(ctx context.Context, e *env, o localOptions) (*governance.Gov
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	v, err := openVault(ctx, e, o.vault, in, log)
+	cfg := governance.Config{Authority: in.auth, Store: in.store, Logger: log}
+	done := func() { in.Close() }
+	if withVault {
+		v, err := openVault(ctx, e, o.vault, in, log)
+		if err != nil {
+			in.Close()
+			return nil, nil, nil, err
+		}
+		cfg.Vault = v
+		done = func() {
+			v.Keyring().Destroy()
+			in.Close()
+		}
+	}
+	gov, err := governance.New(cfg)
 	if err != nil {
-		in.Close()
+		done()
 		return nil, nil, nil, err
 	}
-	gov, err := governance.New(governance.Config{Authority: in.auth, Store: in.store, Vault: v, Logger: log})
-	if err != nil {
-		v.Keyring().Destroy()
-		in.Close()
-		return nil, nil, nil, err
-	}
-	return gov, in, func() {
-		v.Keyring().Destroy()
-		in.Close()
-	}, nil
+	return gov, in, done, nil
 }
 
 // readManifest parses the manifest file ("-" for standard input).
@@ -96,7 +105,7 @@ running server sees the result of a later apply within seconds.`,
 			if err != nil {
 				return err
 			}
-			gov, _, done, err := localGovernor(cmd.Context(), e, o)
+			gov, _, done, err := localGovernor(cmd.Context(), e, o, false)
 			if err != nil {
 				return err
 			}
@@ -110,7 +119,7 @@ running server sees the result of a later apply within seconds.`,
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "the automations manifest (YAML; - for standard input)")
 	outputFlag(cmd, &output)
-	localFlags(cmd, e, &o)
+	localFlags(cmd, e, &o, false)
 	return cmd
 }
 
