@@ -30,6 +30,10 @@ const (
 	// ScopeReadSecret is botgate's own: it lets an automation read the vault
 	// secrets bound to it.
 	ScopeReadSecret Scope = "read_secret"
+	// ScopeRevokeLeaked is botgate's own: it lets a secret-detection
+	// pipeline report leaked tokens (POST /api/botgate/v1/leaks), which
+	// revokes them, and nothing else.
+	ScopeRevokeLeaked Scope = "revoke_leaked"
 )
 
 // allScopes is every scope, in GitLab's documentation order.
@@ -37,7 +41,7 @@ var allScopes = []Scope{
 	ScopeAPI, ScopeReadAPI, ScopeReadUser, ScopeReadRepository, ScopeWriteRepository,
 	ScopeReadRegistry, ScopeWriteRegistry, ScopeReadVirtualRegistry, ScopeWriteVirtualRegistry,
 	ScopeCreateRunner, ScopeManageRunner, ScopeK8sProxy, ScopeSelfRotate, ScopeAIFeatures,
-	ScopeAdminMode, ScopeSudo, ScopeReadServicePing, ScopeReadSecret,
+	ScopeAdminMode, ScopeSudo, ScopeReadServicePing, ScopeReadSecret, ScopeRevokeLeaked,
 }
 
 // adminScopes may be held only by an administrator's personal token.

@@ -127,6 +127,12 @@ func (g *Gateway) notify(ev LoopEvent, id *authority.Identity) {
 		return
 	}
 	ev.Team = team
+	g.deliver(ctx, team, url, ev.Event, ev.TokenID, ev)
+}
+
+// deliver posts ev as JSON to a team's webhook, trying three times.
+// Failures are logged and counted, never retried forever.
+func (g *Gateway) deliver(ctx context.Context, team, url, event string, tokenID int64, ev any) {
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return
@@ -138,7 +144,7 @@ func (g *Gateway) notify(ev LoopEvent, id *authority.Identity) {
 		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("User-Agent", "botgate-gateway")
-		req.Header.Set("X-Botgate-Event", ev.Event)
+		req.Header.Set("X-Botgate-Event", event)
 		resp, err := g.webhook.Do(req)
 		if err == nil {
 			resp.Body.Close()
@@ -154,7 +160,7 @@ func (g *Gateway) notify(ev LoopEvent, id *authority.Identity) {
 	}
 	g.metrics.webhookErrors.Inc()
 	// The URL may embed a secret (chat webhooks do): log the team only.
-	g.log.Error("loop webhook not delivered", "team", team, "token_id", ev.TokenID)
+	g.log.Error("webhook not delivered", "event", event, "team", team, "token_id", tokenID)
 }
 
 // webhookFor finds the webhook of the token's owning team: the group of

@@ -92,6 +92,7 @@ func (s *Server) routes() {
 	v1("GET /tokens/{id}/usage", needRead, s.handleTokenUsage)
 	v1("GET /audit/events", needRead, s.handleAuditEvents)
 	v1("GET /audit/verify", needRead, s.handleAuditVerify)
+	v1("POST /leaks", needAny, s.handleLeaks)
 }
 
 // serviceAccountRoutes registers the service account routes under prefix

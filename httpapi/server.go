@@ -64,6 +64,8 @@ type Server struct {
 	clock   botgate.Clock
 	mux     *http.ServeMux
 	handler http.Handler
+	// leakNotify is told of tokens revoked as leaked (see leaks.go).
+	leakNotify leakNotifierSlot
 }
 
 // New returns a Server with every route registered.

@@ -73,6 +73,7 @@ func startGateway(e *env, o gatewayOptions, in *instance, api *httpapi.Server, l
 	api.Handle("/-/auth", gw.ForwardAuth())
 	api.Handle("/-/auth/", gw.ForwardAuth())
 	api.Handle("GET /metrics", gw.MetricsHandler())
+	api.SetLeakNotifier(gw)
 	rg := &runningGateway{gw: gw, log: log}
 	if o.proxyListen == "" {
 		return rg, nil

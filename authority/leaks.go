@@ -1,0 +1,145 @@
+package authority
+
+import (
+	"context"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/tokenfmt"
+)
+
+// ActionTokenLeaked is the audit action recorded when a token of this
+// instance is reported leaked. Its details hold where the token was found,
+// never the token.
+const ActionTokenLeaked = "token.leaked"
+
+// LeakStatus is what reporting a leaked token did.
+type LeakStatus string
+
+// The leak statuses.
+const (
+	// LeakRevoked: the token was active and is now revoked.
+	LeakRevoked LeakStatus = "revoked"
+	// LeakInactive: the token was already revoked or expired.
+	LeakInactive LeakStatus = "already_inactive"
+	// LeakUnknown: the string is not a token of this instance.
+	LeakUnknown LeakStatus = "unknown"
+)
+
+// LeakReport is a token reported as leaked by a secret scanner.
+type LeakReport struct {
+	Secret string
+	// Location says where it was found (a URL such as
+	// "https://host/group/project/-/blob/sha/file#L3"); it is recorded in
+	// the audit event with any copy of the secret removed.
+	Location string
+}
+
+// LeakResult is the outcome of a report. Token and User are set unless the
+// status is LeakUnknown.
+type LeakResult struct {
+	Status LeakStatus
+	Token  *botgate.Token
+	User   *botgate.User
+	// Location is the reported location as recorded: safe to pass on.
+	Location string
+}
+
+// MaxLeakLocation bounds the location recorded for a leak.
+const MaxLeakLocation = 2048
+
+// MayReportLeaks reports whether the actor may report leaked tokens: an
+// administrator, or any caller whose token holds the revoke_leaked scope.
+func MayReportLeaks(a Actor) bool {
+	return a.isAdmin() || (a.Token != nil && a.Token.Scopes.Has(botgate.ScopeRevokeLeaked))
+}
+
+// ReportLeak handles one token reported leaked: if it is an active token of
+// this instance it is revoked (a project or group token's bot is
+// deactivated with it); whenever it is a token of this instance, known
+// active or not, a token.leaked event records where it was found. Reporting
+// the same token again is harmless: it is LeakInactive. A string that is
+// not a well-formed token of this instance's prefix is LeakUnknown without
+// any store access. Errors: KindForbidden unless MayReportLeaks, KindInternal
+// from the store. The secret never reaches a log, an error or the audit.
+func (s *Service) ReportLeak(ctx context.Context, a Actor, r LeakReport) (LeakResult, error) {
+	const op = "authority.ReportLeak"
+	if !MayReportLeaks(a) {
+		return LeakResult{}, botgate.E(op, forbidden("403 Forbidden"))
+	}
+	if tokenfmt.Check(r.Secret, s.prefix) != nil {
+		return LeakResult{Status: LeakUnknown}, nil
+	}
+	loc := cleanLocation(r.Location, r.Secret)
+	d := s.digester.Digest(r.Secret)
+	var res LeakResult
+	var err error
+	// A concurrent report may revoke the token between the read and the
+	// write; the second attempt then sees it inactive.
+	for attempt := 0; attempt < 2; attempt++ {
+		err = s.store.Update(ctx, func(tx botgate.Tx) error {
+			res = LeakResult{Status: LeakUnknown, Location: loc}
+			t, err := tx.TokenByDigest(ctx, d[:])
+			if botgate.IsKind(err, botgate.KindNotFound) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			u, err := tx.User(ctx, t.UserID)
+			if err != nil {
+				return err
+			}
+			res.Token, res.User = t, u
+			active := t.Active(s.clock.Now())
+			e := s.event(a, ActionTokenLeaked, "token", t.ID, t.Name)
+			e.Details = details("location", loc, "kind", string(t.Kind), "automation", t.Automation, "was_active", boolStr(active))
+			if err := s.record(ctx, tx, e); err != nil {
+				return err
+			}
+			if !active {
+				res.Status = LeakInactive
+				return nil
+			}
+			if err := s.revoke(ctx, tx, a, t, "reported leaked"); err != nil {
+				return err
+			}
+			res.Status = LeakRevoked
+			return nil
+		})
+		if !botgate.IsKind(err, botgate.KindConflict) {
+			break
+		}
+	}
+	if err != nil {
+		return LeakResult{}, botgate.E(op, err)
+	}
+	if res.Status == LeakRevoked {
+		s.log.Warn("leaked token revoked", "token_id", res.Token.ID, "automation", res.Token.Automation)
+		s.changed([]int64{res.Token.ID})
+	}
+	return res, nil
+}
+
+// cleanLocation makes a reported location safe to record: any copy of the
+// secret removed, control characters dropped, length bounded.
+func cleanLocation(loc, secret string) string {
+	if secret != "" {
+		loc = strings.ReplaceAll(loc, secret, "[REDACTED]")
+	}
+	loc = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(loc))
+	if len(loc) > MaxLeakLocation {
+		cut := MaxLeakLocation
+		for cut > 0 && !utf8.RuneStart(loc[cut]) {
+			cut--
+		}
+		loc = loc[:cut]
+	}
+	return loc
+}

@@ -1,0 +1,131 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/scan"
+)
+
+// LeakNotifier tells a token's owning team that the token was reported
+// leaked and revoked. The gateway implements it with the team webhooks of
+// its configuration. NotifyLeak must not block: deliver in the background.
+type LeakNotifier interface {
+	NotifyLeak(t *botgate.Token, u *botgate.User, location string)
+}
+
+// leakNotifierSlot holds the server's LeakNotifier, set after the server
+// is built (the gateway is built on top of it).
+type leakNotifierSlot struct{ v atomic.Value }
+
+type leakNotifierBox struct{ n LeakNotifier }
+
+// SetLeakNotifier sets who is told when POST /api/botgate/v1/leaks revokes
+// a token; nil tells no one.
+func (s *Server) SetLeakNotifier(n LeakNotifier) { s.leakNotify.v.Store(leakNotifierBox{n}) }
+
+func (s *Server) leakNotifier() LeakNotifier {
+	b, _ := s.leakNotify.v.Load().(leakNotifierBox)
+	return b.n
+}
+
+// LeakTokenType is the one token type the leaks endpoint handles, in the
+// words of GitLab's secret detection and token revocation API.
+const LeakTokenType = "gitlab_personal_access_token"
+
+// MaxLeakItems bounds the items of one POST /api/botgate/v1/leaks.
+const MaxLeakItems = 100
+
+// leakItem is one reported token, as GitLab's token revocation API sends
+// it.
+type leakItem struct {
+	Type  string `json:"type"`
+	Token string `json:"token"`
+	URL   string `json:"url"`
+}
+
+// leakAnswer is the outcome for one item. It never holds the token.
+type leakAnswer struct {
+	Type string `json:"type"`
+	URL  string `json:"url,omitempty"`
+	// Status is revoked, already_inactive, unknown, unsupported_type or
+	// invalid.
+	Status      string `json:"status"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	TokenID     int64  `json:"token_id,omitempty"`
+}
+
+// mayReportLeaks says whether the credential itself may use the leaks
+// endpoint: a token with revoke_leaked, or an administrator's token with
+// api (as DELETE /admin/token needs).
+func mayReportLeaks(c *call) bool {
+	t := c.id.Token
+	return t.Scopes.Has(botgate.ScopeRevokeLeaked) || (c.id.User.Admin && t.Scopes.Has(botgate.ScopeAPI))
+}
+
+// handleLeaks is POST /api/botgate/v1/leaks: a secret-detection pipeline
+// reports tokens it found; each active token of this instance is revoked,
+// audited (token.leaked, with the URL) and its team told. A caller that may
+// not report leaks is refused before the body is read, so it learns
+// nothing about any string.
+func (s *Server) handleLeaks(w http.ResponseWriter, r *http.Request, c *call) error {
+	if !mayReportLeaks(c) {
+		return &botgate.Error{Kind: botgate.KindForbidden, Reason: botgate.ReasonInsufficientScope,
+			Message: string(botgate.ScopeRevokeLeaked) + " " + string(botgate.ScopeAPI)}
+	}
+	var items []leakItem
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.maxBody))
+	if err := dec.Decode(&items); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return errBodyTooLarge
+		}
+		if errors.Is(err, io.EOF) {
+			return botgate.Invalid("", "the body must be a JSON array of {type, token, url}")
+		}
+		return botgate.Invalid("", "the body must be a JSON array of {type, token, url}: %s", jsonProblem(err))
+	}
+	if len(items) > MaxLeakItems {
+		return botgate.Invalid("", "at most %d tokens per request", MaxLeakItems)
+	}
+	out := make([]leakAnswer, 0, len(items))
+	notify := s.leakNotifier()
+	for _, it := range items {
+		a := leakAnswer{Type: it.Type, URL: it.URL}
+		switch {
+		case it.Type != "" && it.Type != LeakTokenType:
+			a.Status = "unsupported_type"
+		case it.Token == "":
+			a.Status = "invalid"
+		default:
+			a.Fingerprint = scan.Fingerprint(it.Token)
+			res, err := s.auth.ReportLeak(r.Context(), c.actor, authority.LeakReport{Secret: it.Token, Location: it.URL})
+			if err != nil {
+				return err
+			}
+			a.Status = string(res.Status)
+			if res.Token != nil {
+				a.TokenID = res.Token.ID
+			}
+			if res.Status == authority.LeakRevoked && notify != nil {
+				notify.NotifyLeak(res.Token, res.User, res.Location)
+			}
+		}
+		out = append(out, a)
+	}
+	return WriteJSON(w, http.StatusOK, out)
+}
+
+// jsonProblem describes a JSON decoding error without quoting the input.
+func jsonProblem(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		return "a value has the wrong type"
+	}
+	return "it is not valid JSON"
+}
