@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -189,6 +190,19 @@ type load struct {
 	errs     int
 	rps      float64
 	p50, p99 time.Duration
+	// cpuPerReq is the process's CPU time (user + system, client and
+	// server together) per request: less disturbed by other processes on
+	// a shared machine than throughput.
+	cpuPerReq time.Duration
+}
+
+// cpuTime returns the process's user + system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // drive sends requests over conns keep-alive connections for d and
@@ -197,6 +211,7 @@ func drive(client *http.Client, conns int, d time.Duration, mk func(w, i int) *h
 	var wg sync.WaitGroup
 	lat := make([][]time.Duration, conns)
 	var errs atomic.Int64
+	cpu0 := cpuTime()
 	start := time.Now()
 	stop := start.Add(d)
 	for w := 0; w < conns; w++ {
@@ -221,6 +236,7 @@ func drive(client *http.Client, conns int, d time.Duration, mk func(w, i int) *h
 	}
 	wg.Wait()
 	el := time.Since(start)
+	cpu := cpuTime() - cpu0
 	var all []time.Duration
 	for _, l := range lat {
 		all = append(all, l...)
@@ -229,6 +245,7 @@ func drive(client *http.Client, conns int, d time.Duration, mk func(w, i int) *h
 	res := load{n: len(all), errs: int(errs.Load()), rps: float64(len(all)) / el.Seconds()}
 	if len(all) > 0 {
 		res.p50, res.p99 = all[len(all)/2], all[len(all)*99/100]
+		res.cpuPerReq = cpu / time.Duration(len(all))
 	}
 	return res
 }
@@ -386,7 +403,7 @@ func BenchmarkLoadRunaway(b *testing.B) {
 // reports each one's median throughput and p50/p99, and the median of the
 // per-round ratios B/A.
 func reportInterleaved(b *testing.B, aName, bName string, client *http.Client, mkA, mkB func(w, i int) *http.Request) {
-	var aRPS, bRPS, ratios, aP50, aP99, bP50, bP99 []float64
+	var aRPS, bRPS, ratios, cpuRatios, aCPU, bCPU, aP50, aP99, bP50, bP99 []float64
 	for round := 0; round < loadRounds; round++ {
 		ra := drive(client, loadConns, loadRound, mkA)
 		rb := drive(client, loadConns, loadRound, mkB)
@@ -395,14 +412,20 @@ func reportInterleaved(b *testing.B, aName, bName string, client *http.Client, m
 		}
 		aRPS, bRPS = append(aRPS, ra.rps), append(bRPS, rb.rps)
 		ratios = append(ratios, rb.rps/ra.rps)
+		cpuRatios = append(cpuRatios, float64(ra.cpuPerReq)/float64(rb.cpuPerReq))
+		aCPU, bCPU = append(aCPU, float64(ra.cpuPerReq.Nanoseconds())/1e3), append(bCPU, float64(rb.cpuPerReq.Nanoseconds())/1e3)
 		aP50, aP99 = append(aP50, float64(ra.p50.Microseconds())), append(aP99, float64(ra.p99.Microseconds()))
 		bP50, bP99 = append(bP50, float64(rb.p50.Microseconds())), append(bP99, float64(rb.p99.Microseconds()))
-		b.Logf("round %d: %s %.0f req/s (p50 %v, p99 %v); %s %.0f req/s (p50 %v, p99 %v); ratio %.3f",
-			round, aName, ra.rps, ra.p50, ra.p99, bName, rb.rps, rb.p50, rb.p99, rb.rps/ra.rps)
+		b.Logf("round %d: %s %.0f req/s (p50 %v, p99 %v, CPU %v/req); %s %.0f req/s (p50 %v, p99 %v, CPU %v/req); ratio %.3f, CPU ratio %.3f",
+			round, aName, ra.rps, ra.p50, ra.p99, ra.cpuPerReq, bName, rb.rps, rb.p50, rb.p99, rb.cpuPerReq,
+			rb.rps/ra.rps, float64(ra.cpuPerReq)/float64(rb.cpuPerReq))
 	}
 	b.ReportMetric(median(aRPS), aName+"-req/s")
 	b.ReportMetric(median(bRPS), bName+"-req/s")
 	b.ReportMetric(median(aP99), aName+"-p99-µs")
 	b.ReportMetric(median(bP99), bName+"-p99-µs")
+	b.ReportMetric(median(aCPU), aName+"-cpu-µs/req")
+	b.ReportMetric(median(bCPU), bName+"-cpu-µs/req")
 	b.ReportMetric(median(ratios), "ratio")
+	b.ReportMetric(median(cpuRatios), "cpu-ratio")
 }

@@ -15,15 +15,10 @@ func (t *tx) RecordRouteUsage(ctx context.Context, usage []botgate.RouteUsage) e
 	if len(usage) == 0 {
 		return nil
 	}
-	// One statement each, prepared once per batch: a batch can hold tens of
-	// thousands of records.
-	exists, err := t.tx.PrepareContext(ctx, `SELECT COUNT(*) FROM tokens WHERE id = ?`)
-	if err != nil {
-		return dbError(op, err)
-	}
-	defer exists.Close()
+	// One statement, prepared once per batch (a batch can hold tens of
+	// thousands of records); it inserts nothing for an unknown token.
 	upsert, err := t.tx.PrepareContext(ctx, `INSERT INTO route_usage (token_id, method, route, scope, count, first_seen, last_seen)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM tokens WHERE id = ?1)
 ON CONFLICT (token_id, method, route) DO UPDATE SET
 	count      = count + excluded.count,
 	first_seen = MIN(first_seen, excluded.first_seen),
@@ -33,22 +28,9 @@ ON CONFLICT (token_id, method, route) DO UPDATE SET
 		return dbError(op, err)
 	}
 	defer upsert.Close()
-	known := make(map[int64]bool)
 	for _, u := range usage {
 		if u.Count <= 0 || u.Method == "" || u.Route == "" {
 			continue
-		}
-		ok, seen := known[u.TokenID]
-		if !seen {
-			var n int
-			if err := exists.QueryRowContext(ctx, u.TokenID).Scan(&n); err != nil {
-				return dbError(op, err)
-			}
-			ok = n > 0
-			known[u.TokenID] = ok
-		}
-		if !ok {
-			continue // unknown tokens are ignored
 		}
 		first, last := toMicro(u.FirstSeen), toMicro(u.LastSeen)
 		if u.FirstSeen.IsZero() {
