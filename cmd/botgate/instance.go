@@ -11,7 +11,6 @@ import (
 	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/broker/vaultcred"
 	"github.com/botgate/botgate/datadir"
-	"github.com/botgate/botgate/sqlite"
 )
 
 // instance is an opened botgate installation: its store and services.
@@ -23,29 +22,49 @@ type instance struct {
 	// vaultCreds resolves vault: references for the gateway, once the
 	// vault is open (serve).
 	vaultCreds *vaultcred.Source
+	// scale is what the node shares with other nodes (serve_scale.go).
+	scale *scaleOut
 }
 
 // openInstance opens the data directory's store and starts the authority.
 func openInstance(ctx context.Context, dir string, log *slog.Logger) (*instance, error) {
+	return openInstanceWith(ctx, dir, scaleOptions{}, log)
+}
+
+// openInstanceWith opens the store so selects (store_select.go), connects
+// what the node shares with others (serve_scale.go) and starts the
+// authority.
+func openInstanceWith(ctx context.Context, dir string, so scaleOptions, log *slog.Logger) (*instance, error) {
 	d := datadir.Dir{Path: dir}
 	pepper, err := d.Pepper()
 	if err != nil {
 		return nil, err
 	}
-	st, err := sqlite.Open(ctx, d.DatabasePath(), sqlite.WithLogger(log))
+	st, err := openStore(ctx, so.store, d, log)
 	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", d.DatabasePath(), err)
+		return nil, err
 	}
-	auth, err := authority.New(authority.Config{Store: st, Pepper: pepper, Logger: log})
+	scale, err := newScaleOut(ctx, so, st, botgate.SystemClock{}, log)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	return &instance{dir: d, store: st, auth: auth, pepper: pepper}, nil
+	auth, err := authority.New(authority.Config{Store: st, Pepper: pepper, Logger: log,
+		CacheTTL: so.cacheTTL, OnChange: scale.onChange})
+	if err != nil {
+		scale.Close()
+		st.Close()
+		return nil, err
+	}
+	scale.start(auth)
+	return &instance{dir: d, store: st, auth: auth, pepper: pepper, scale: scale}, nil
 }
 
 func (in *instance) Close() error {
 	err := in.auth.Close()
+	if cerr := in.scale.Close(); err == nil {
+		err = cerr
+	}
 	if cerr := in.store.Close(); err == nil {
 		err = cerr
 	}
@@ -63,14 +82,23 @@ type initResult struct {
 
 // initialize creates the data directory, the pepper and the first admin.
 func initialize(ctx context.Context, dir, tokenFile, username, email string, log *slog.Logger) (*initResult, error) {
+	return initializeWith(ctx, dir, scaleOptions{}, tokenFile, username, email, log)
+}
+
+// initializeWith is initialize on the store so selects. It refuses a shared
+// store that another node has initialised already.
+func initializeWith(ctx context.Context, dir string, so scaleOptions, tokenFile, username, email string, log *slog.Logger) (*initResult, error) {
 	d := datadir.Dir{Path: dir}
 	if d.Initialized() {
 		return nil, fmt.Errorf("%s is already initialised", dir)
 	}
+	if err := refuseSharedReinit(ctx, so, d, log); err != nil {
+		return nil, err
+	}
 	if err := d.Create(rand.Reader); err != nil {
 		return nil, err
 	}
-	in, err := openInstance(ctx, dir, log)
+	in, err := openInstanceWith(ctx, dir, so, log)
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,7 @@ type serveOptions struct {
 	logLevel  string
 	gateway   gatewayOptions
 	vault     vaultOptions
+	scale     scaleOptions
 	demo      bool
 }
 
@@ -47,6 +48,7 @@ records and audit events are written.`,
 	cmd.Flags().StringVar(&o.tokenFile, "admin-token-file", envOr(e.getenv, "BOTGATE_ADMIN_TOKEN_FILE", ""), "on first start, write the admin token here (0600) [env BOTGATE_ADMIN_TOKEN_FILE]")
 	gatewayFlags(cmd, e, &o.gateway)
 	vaultFlags(cmd, e, &o.vault)
+	scaleFlags(cmd, e, &o.scale)
 	cmd.Flags().BoolVar(&o.demo, "demo", false, "apply the example automations (examples/automations.yaml, built in) at start and print how to explore them")
 	cmd.Flags().StringVar(&o.logLevel, "log-level", envOr(e.getenv, "BOTGATE_LOG_LEVEL", "info"), "debug, info, warn or error [env BOTGATE_LOG_LEVEL]")
 	return cmd
@@ -55,7 +57,7 @@ records and audit events are written.`,
 func serve(ctx context.Context, e *env, o serveOptions) error {
 	log := newLogger(e, o.logLevel)
 	if !(datadir.Dir{Path: o.dataDir}).Initialized() {
-		res, err := initialize(ctx, o.dataDir, o.tokenFile, "root", "admin@botgate.local", log)
+		res, err := initializeWith(ctx, o.dataDir, o.scale, o.tokenFile, "root", "admin@botgate.local", log)
 		if err != nil {
 			return err
 		}
@@ -65,7 +67,7 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 			fmt.Fprintf(e.stderr, "botgate: initialised %s; admin token (shown once, store it now):\n%s\n", res.DataDir, res.Token)
 		}
 	}
-	in, err := openInstance(ctx, o.dataDir, log)
+	in, err := openInstanceWith(ctx, o.dataDir, o.scale, log)
 	if err != nil {
 		return err
 	}
@@ -74,6 +76,9 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	api := httpapi.New(httpapi.Config{
 		Authority: in.auth, Store: in.store, Logger: log, Version: botgate.Version,
 		Ready: func(ctx context.Context) error {
+			if err := in.scale.ready(ctx); err != nil {
+				return err
+			}
 			return in.store.View(ctx, func(tx botgate.Tx) error {
 				_, err := tx.Setting(ctx, "audit_head")
 				if botgate.IsKind(err, botgate.KindNotFound) {
@@ -102,7 +107,7 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           api,
+		Handler:           in.scale.readiness(api),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          nil,

@@ -1,0 +1,275 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/spf13/cobra"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/gateway"
+	"github.com/botgate/botgate/postgres"
+	"github.com/botgate/botgate/ratelimit"
+	"github.com/botgate/botgate/redis"
+)
+
+// scaleOptions choose what a node shares with the others: the store
+// (--store), the rate limits, loop breaker and invalidations (--redis).
+type scaleOptions struct {
+	store       string // "" or "sqlite", or a postgres:// URL
+	redis       string // a redis:// URL, or "" for none
+	redisPrefix string
+	redisFail   string // open or closed
+	cacheTTL    time.Duration
+}
+
+// scaleFlags registers serve's scale-out flags. The URLs' defaults are read
+// from the environment at run time, not shown in --help: they may hold
+// passwords.
+func scaleFlags(cmd *cobra.Command, e *env, o *scaleOptions) {
+	f := cmd.Flags()
+	f.StringVar(&o.store, "store", "",
+		"the store: sqlite (the data directory's database, the default) or a postgres:// URL shared by several nodes [env BOTGATE_STORE]")
+	f.StringVar(&o.redis, "redis", "",
+		"a redis:// URL: share rate limits, the loop breaker and revocations with the other nodes [env BOTGATE_REDIS]")
+	f.StringVar(&o.redisPrefix, "redis-prefix", envOr(e.getenv, "BOTGATE_REDIS_PREFIX", "botgate:"),
+		"prefix of botgate's Redis keys and channel, for installations sharing one Redis [env BOTGATE_REDIS_PREFIX]")
+	f.StringVar(&o.redisFail, "redis-fail", envOr(e.getenv, "BOTGATE_REDIS_FAIL", "open"),
+		"while Redis is unreachable: open (limit per node, stay ready) or closed (refuse, not ready) [env BOTGATE_REDIS_FAIL]")
+	ttl := 5 * time.Second
+	if v, err := time.ParseDuration(e.getenv("BOTGATE_AUTH_CACHE_TTL")); err == nil && v > 0 {
+		ttl = v
+	}
+	f.DurationVar(&o.cacheTTL, "auth-cache-ttl", ttl,
+		"how long an authenticated token is trusted from memory; the backstop when an invalidation from another node is lost [env BOTGATE_AUTH_CACHE_TTL]")
+	cmd.PreRunE = chainPreRun(cmd.PreRunE, func(*cobra.Command, []string) error {
+		if o.store == "" {
+			o.store = e.getenv("BOTGATE_STORE")
+		}
+		if o.redis == "" {
+			o.redis = e.getenv("BOTGATE_REDIS")
+		}
+		if _, err := storeKind(o.store); err != nil {
+			return err
+		}
+		if _, err := redis.ParseFailMode(o.redisFail); err != nil {
+			return fmt.Errorf("%s", botgate.MessageOf(err))
+		}
+		return nil
+	})
+}
+
+func chainPreRun(a, b func(*cobra.Command, []string) error) func(*cobra.Command, []string) error {
+	if a == nil {
+		return b
+	}
+	return func(cmd *cobra.Command, args []string) error {
+		if err := a(cmd, args); err != nil {
+			return err
+		}
+		return b(cmd, args)
+	}
+}
+
+// scaleOut is what a node shares with the others: a Redis limiter and
+// breaker, and the invalidation fan-out (Redis pub/sub, else PostgreSQL
+// LISTEN/NOTIFY). On one node with SQLite it holds nothing and every method
+// is a no-op.
+type scaleOut struct {
+	log      *slog.Logger
+	clock    botgate.Clock
+	redis    *redis.Client
+	notifier *postgres.Notifier
+	// limiter is the shared limiter; nil leaves the gateway its own.
+	limiter botgate.Limiter
+	publish func(context.Context, []int64)
+
+	mu      sync.Mutex
+	purgers []func()
+
+	ctx    context.Context // background work; cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// newScaleOut connects to what o names. st is the node's store.
+func newScaleOut(ctx context.Context, o scaleOptions, st botgate.Store, clock botgate.Clock, log *slog.Logger) (*scaleOut, error) {
+	s := &scaleOut{log: log, clock: clock}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	pg, shared := st.(*postgres.Store)
+	switch {
+	case o.redis != "":
+		mode, err := redis.ParseFailMode(o.redisFail)
+		if err != nil {
+			s.cancel()
+			return nil, err
+		}
+		c, err := redis.Open(ctx, redis.Options{URL: o.redis, Prefix: o.redisPrefix, FailMode: mode, Clock: clock,
+			Logger: log.With("component", "redis")})
+		if err != nil {
+			s.cancel()
+			return nil, fmt.Errorf("--redis: %w", err)
+		}
+		local := ratelimit.NewMemory(clock)
+		s.goBG(func() { _ = local.Run(s.ctx, time.Minute) })
+		s.redis, s.limiter, s.publish = c, c.Limiter(local), c.Publish
+		log.Info("scale-out: rate limits, loop breaker and revocations shared through Redis",
+			"redis_fail", mode.String(), "store_shared", shared)
+	case shared:
+		n, err := pg.Notifier(nil, log.With("component", "notify"))
+		if err != nil {
+			s.cancel()
+			return nil, err
+		}
+		s.notifier, s.publish = n, n.Publish
+		log.Warn("scale-out: revocations shared through PostgreSQL LISTEN/NOTIFY; without --redis, rate limits and the loop breaker hold per node")
+	}
+	return s, nil
+}
+
+func (s *scaleOut) goBG(fn func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		fn()
+	}()
+}
+
+// onChange is authority.Config.OnChange: it tells the other nodes.
+func (s *scaleOut) onChange(tokenIDs []int64) {
+	if s.publish == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, 2*time.Second)
+	defer cancel()
+	s.publish(ctx, tokenIDs)
+}
+
+// onPurge adds fn to what an invalidation from another node purges (the
+// gateway's membership cache, say).
+func (s *scaleOut) onPurge(fn func()) {
+	s.mu.Lock()
+	s.purgers = append(s.purgers, fn)
+	s.mu.Unlock()
+}
+
+// start listens for the other nodes' invalidations, purging auth's cache.
+func (s *scaleOut) start(auth *authority.Service) {
+	purge := func([]int64) {
+		auth.Purge()
+		s.mu.Lock()
+		fns := append([]func(){}, s.purgers...)
+		s.mu.Unlock()
+		for _, fn := range fns {
+			fn()
+		}
+	}
+	switch {
+	case s.redis != nil:
+		s.goBG(func() { _ = s.redis.Subscribe(s.ctx, purge, nil) })
+	case s.notifier != nil:
+		s.goBG(func() { _ = s.notifier.Subscribe(s.ctx, purge, nil) })
+	}
+}
+
+// breaker returns the shared loop breaker configured as cfg's loop
+// section, or nil (the gateway's own) without Redis.
+func (s *scaleOut) breaker(cfg *gateway.FileConfig) (gateway.LoopBreaker, error) {
+	if s.redis == nil {
+		return nil, nil
+	}
+	var bc ratelimit.BreakerConfig
+	if cfg != nil {
+		bc = ratelimit.BreakerConfig{Threshold: cfg.Loop.Threshold, Window: cfg.Loop.Window,
+			Cooldown: cfg.Loop.Cooldown, MaxShapes: cfg.Loop.MaxShapes}
+	}
+	local, err := ratelimit.NewBreaker(s.clock, bc)
+	if err != nil {
+		return nil, err
+	}
+	s.goBG(func() { _ = local.Run(s.ctx, time.Minute) })
+	return s.redis.Breaker(bc, local)
+}
+
+// register adds the Redis metrics to reg.
+func (s *scaleOut) register(reg prometheus.Registerer) error {
+	if s.redis == nil || reg == nil {
+		return nil
+	}
+	for _, c := range s.redis.Collectors() {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ready is the node's readiness as far as Redis goes (see redis.Client.Ready).
+func (s *scaleOut) ready(ctx context.Context) error {
+	if s.redis == nil {
+		return nil
+	}
+	return s.redis.Ready(ctx)
+}
+
+// readiness wraps the API so that /-/readiness says, in the
+// Botgate-Redis header, whether limits are shared (ok) or per node
+// (degraded; fail open) while Redis is unreachable.
+func (s *scaleOut) readiness(next http.Handler) http.Handler {
+	if s.redis == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/-/readiness" {
+			// Ready (called by the handler) pings first; look afterwards.
+			rw := &headerOnWrite{ResponseWriter: w, set: func(h http.Header) {
+				state := "ok"
+				if s.redis.Degraded() {
+					state = "degraded; fail " + s.redis.FailMode().String()
+				}
+				h.Set("Botgate-Redis", state)
+			}}
+			next.ServeHTTP(rw, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// headerOnWrite calls set just before the headers are written.
+type headerOnWrite struct {
+	http.ResponseWriter
+	set  func(http.Header)
+	done bool
+}
+
+func (h *headerOnWrite) WriteHeader(code int) {
+	if !h.done {
+		h.done = true
+		h.set(h.Header())
+	}
+	h.ResponseWriter.WriteHeader(code)
+}
+
+func (h *headerOnWrite) Write(b []byte) (int, error) {
+	if !h.done {
+		h.WriteHeader(http.StatusOK)
+	}
+	return h.ResponseWriter.Write(b)
+}
+
+// Close stops the background work and the Redis connections.
+func (s *scaleOut) Close() error {
+	s.cancel()
+	s.wg.Wait()
+	if s.redis != nil {
+		return s.redis.Close()
+	}
+	return nil
+}
