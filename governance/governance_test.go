@@ -341,6 +341,63 @@ automations:
 			t.Fatalf("the vault does not hold the rotated secret: %v", err)
 		}
 	})
+
+	t.Run("RotatedBeforeExpiry", func(t *testing.T) {
+		m := mk("read_api", "30d", "60/min")
+		before := e.activeTokens()["deploy-notifier"][0]
+		e.clock.Advance(20 * 24 * time.Hour) // 10 days left, within the 14-day lead time
+		ch := e.plan(m)
+		if len(ch.Actions) != 1 || ch.Actions[0].Op != manifest.OpRotateToken || ch.Actions[0].Old.ID != before.ID {
+			t.Fatalf("plan 10 days before expiry = %q; want one rotation of token %d", ops(ch), before.ID)
+		}
+		e.apply(m, governance.ApplyOptions{})
+		after := e.activeTokens()["deploy-notifier"]
+		want := botgate.Date(e.clock.Now()).AddDate(0, 0, 30)
+		if len(after) != 1 || after[0].ExpiresAt == nil || !after[0].ExpiresAt.Equal(want) {
+			t.Fatalf("after rotation: %d tokens, expiry %v; want one expiring %v", len(after), after[0].ExpiresAt, want)
+		}
+	})
+
+	t.Run("ServiceAccountAccessNoLongerDeclared", func(t *testing.T) {
+		src := `version: 1
+teams: [{path: infra}]
+projects: [{path: deploy, group: infra}, {path: web, group: infra}]
+service_accounts: [{name: deploy-bot, owner: infra}]
+automations:
+  - name: deployer
+    purpose: Deploys.
+    owner: infra
+    kind: service_account
+    service_account: deploy-bot
+    projects: [infra/deploy, infra/web]
+    scopes: [api]
+    access_level: developer
+`
+		e2 := newEnv(t, true)
+		e2.apply(parse(t, src), governance.ApplyOptions{})
+		narrower := parse(t, strings.Replace(src, "projects: [infra/deploy, infra/web]", "projects: [infra/deploy]", 1))
+		ch := e2.plan(narrower)
+		var remove *manifest.Action
+		for i, a := range ch.Actions {
+			if a.Op == manifest.OpRemoveMember {
+				remove = &ch.Actions[i]
+			}
+		}
+		if remove == nil || !remove.Prune || remove.Member.User != "deploy-bot" || remove.Member.Resource.Path != "infra/web" {
+			t.Fatalf("plan after narrowing = %q; want a prune step taking deploy-bot off infra/web", ops(ch))
+		}
+		e2.apply(narrower, governance.ApplyOptions{Prune: true})
+		st, err := e2.gov.State(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(st.Members, func(m manifest.LiveMember) bool { return m.User == "deploy-bot" && m.Resource.Path == "infra/web" }) {
+			t.Fatal("deploy-bot is still a member of infra/web after apply --prune")
+		}
+		if ch := e2.plan(narrower); !ch.Empty() {
+			t.Fatalf("plan after pruning: %q", ops(ch))
+		}
+	})
 }
 
 func TestLimits(t *testing.T) {
@@ -394,6 +451,63 @@ automations:
 		e.clock.Advance(time.Minute)
 		if got, _ := lim.AutomationLimit(ctx, "fast"); got.Rate != 30 {
 			t.Fatalf("after the TTL AutomationLimit = %+v, want 30/min", got)
+		}
+	})
+}
+
+func TestNewChecksTheActor(t *testing.T) {
+	e := newEnv(t, false)
+	ctx := t.Context()
+	admin, err := e.auth.CreateUser(ctx, authority.SystemActor(), authority.NewUser{Username: "boss", Name: "Boss", Email: "boss@example.com", Admin: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	person, err := e.auth.CreateUser(ctx, authority.SystemActor(), authority.NewUser{Username: "dev", Name: "Dev", Email: "dev@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocked := *admin
+	blocked.State = botgate.UserBlocked
+	tests := []struct {
+		name  string
+		actor *authority.Actor
+		ok    bool
+	}{
+		{"DefaultIsBotgate", nil, true},
+		{"System", &authority.Actor{System: true}, true},
+		{"Administrator", &authority.Actor{User: admin}, true},
+		{"Person", &authority.Actor{User: person}, false},
+		{"BlockedAdministrator", &authority.Actor{User: &blocked}, false},
+		{"Nobody", &authority.Actor{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := governance.New(governance.Config{Authority: e.auth, Store: e.store, Actor: tt.actor})
+			if (err == nil) != tt.ok || (err != nil && !botgate.IsKind(err, botgate.KindInvalid)) {
+				t.Fatalf("New with actor %s: %v, want ok=%v", tt.name, err, tt.ok)
+			}
+		})
+	}
+	t.Run("AdministratorAppliesAndIsAudited", func(t *testing.T) {
+		g, err := governance.New(governance.Config{Authority: e.auth, Store: e.store, Actor: &authority.Actor{User: admin}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := parse(t, "version: 1\nteams: [{path: infra}]\n")
+		ch, err := g.Plan(ctx, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := g.Apply(ctx, ch, governance.ApplyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		evs, err := e.auth.AuditEvents(ctx, authority.SystemActor(), botgate.AuditFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(evs, func(ev *botgate.AuditEvent) bool { return ev.Action == botgate.ActionGroupCreate && ev.TargetName == "infra" })
+		if i < 0 || evs[i].ActorName != "boss" {
+			t.Fatalf("group creation not audited as boss: %+v", evs)
 		}
 	})
 }
