@@ -505,7 +505,9 @@ func TestNewChecksTheActor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		i := slices.IndexFunc(evs, func(ev *botgate.AuditEvent) bool { return ev.Action == botgate.ActionGroupCreate && ev.TargetName == "infra" })
+		i := slices.IndexFunc(evs, func(ev *botgate.AuditEvent) bool {
+			return ev.Action == botgate.ActionGroupCreate && ev.TargetName == "infra"
+		})
 		if i < 0 || evs[i].ActorName != "boss" {
 			t.Fatalf("group creation not audited as boss: %+v", evs)
 		}
