@@ -203,10 +203,16 @@ var seedCalls = map[string]struct {
 // (which revokes exactly the shared token), moves the clients to their own
 // tokens and finds lint clean again.
 func TestEndToEnd(t *testing.T) {
+	for _, backend := range backends() {
+		t.Run(backend, func(t *testing.T) { testEndToEnd(t, backend) })
+	}
+}
+
+func testEndToEnd(t *testing.T, backend string) {
 	ctx := t.Context()
 
 	t.Run("Example", func(t *testing.T) {
-		e := newEnv(t, true)
+		e := newEnvOn(t, backend, true)
 		m := example(t)
 		e.apply(m, governance.ApplyOptions{})
 		if ch := e.plan(m); !ch.Empty() {
@@ -283,7 +289,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("SharedBotMigration", func(t *testing.T) {
-		e := newEnv(t, true)
+		e := newEnvOn(t, backend, true)
 		// The teams and projects exist; every automation shares one group
 		// token made by hand, as teams do before botgate.
 		e.apply(parse(t, `version: 1

@@ -2,16 +2,23 @@ package governance_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/governance"
 	"github.com/botgate/botgate/manifest"
+	"github.com/botgate/botgate/postgres"
 	"github.com/botgate/botgate/ratelimit"
 	"github.com/botgate/botgate/sqlite"
 	"github.com/botgate/botgate/vault"
@@ -21,7 +28,7 @@ import (
 // (optionally) a vault with a fresh master key, governed as botgate itself.
 type env struct {
 	t     testing.TB
-	store *sqlite.Store
+	store botgate.Store
 	auth  *authority.Service
 	clock *ratelimit.ManualClock
 	vault *authority.Vault
@@ -30,12 +37,36 @@ type env struct {
 }
 
 func newEnv(t testing.TB, withVault bool) *env {
+	return newEnvOn(t, "sqlite", withVault)
+}
+
+// backends are the stores the end-to-end test runs on: SQLite always,
+// PostgreSQL when BOTGATE_TEST_POSTGRES_URL names a server.
+func backends() []string {
+	if os.Getenv("BOTGATE_TEST_POSTGRES_URL") != "" {
+		return []string{"sqlite", "postgres"}
+	}
+	return []string{"sqlite"}
+}
+
+// newEnvOn is newEnv on the named backend; a PostgreSQL instance gets a
+// schema of its own, dropped at the end.
+func newEnvOn(t testing.TB, backend string, withVault bool) *env {
 	t.Helper()
 	ctx := t.Context()
 	e := &env{t: t, clock: ratelimit.NewManualClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))}
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "botgate.db"))
+	var (
+		st  botgate.Store
+		err error
+	)
+	switch backend {
+	case "postgres":
+		st, err = postgres.Open(ctx, freshSchema(t))
+	default:
+		st, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "botgate.db"))
+	}
 	if err != nil {
-		t.Fatalf("sqlite.Open: %v", err)
+		t.Fatalf("opening the %s store: %v", backend, err)
 	}
 	e.store = st
 	e.auth, err = authority.New(authority.Config{Store: st, Pepper: bytes.Repeat([]byte("k"), 32), Clock: e.clock,
@@ -65,6 +96,45 @@ func newEnv(t testing.TB, withVault bool) *env {
 		t.Fatalf("governance.New: %v", err)
 	}
 	return e
+}
+
+// freshSchema creates a schema with a random name on the test server,
+// drops it when the test ends, and returns a URL whose connections use it.
+func freshSchema(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv("BOTGATE_TEST_POSTGRES_URL")
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "botgate_gov_" + hex.EncodeToString(b[:])
+	conn, err := pgx.Connect(t.Context(), base)
+	if err != nil {
+		t.Fatalf("connecting to BOTGATE_TEST_POSTGRES_URL: %v", err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(t.Context(), "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("CREATE SCHEMA: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("dropping schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("BOTGATE_TEST_POSTGRES_URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // example parses the embedded example manifest.
