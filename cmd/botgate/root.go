@@ -42,6 +42,7 @@ API clients use BOTGATE_URL and BOTGATE_TOKEN.`,
 		newTokenCmd(e), newUserCmd(e), newGroupCmd(e), newProjectCmd(e), newMemberCmd(e), newServiceAccountCmd(e),
 	)
 	root.AddCommand(newVaultCmd(e), newSecretCmd(e), newBrokerCmd(e))
+	root.AddCommand(newScanCmd(e))
 	return root
 }
 

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/botgate/botgate/scan"
+)
+
+// scanOptions are botgate scan's flags.
+type scanOptions struct {
+	git      bool
+	stdin    bool
+	output   string
+	revoke   bool
+	prefixes []string
+	ignore   []string
+	maxSize  int64
+}
+
+func newScanCmd(e *env) *cobra.Command {
+	var o scanOptions
+	a := &apiCmd{e: e}
+	cmd := &cobra.Command{
+		Use:   "scan [PATH...]",
+		Short: "Find leaked botgate/GitLab tokens in files, directories, stdin or git history",
+		Long: `scan looks for access tokens in GitLab's layout ("glpat-" and any --prefix) in files
+and directory trees (default: the current directory), standard input (--stdin) or,
+with --git, the whole history of the repositories named (git log -p --all: every
+line ever added, on every branch, with the commit that added it).
+
+A candidate counts only if its checksum is valid, so look-alikes are not reported;
+GitLab's legacy 20-character tokens have no checksum and are reported as warnings.
+Findings show a redacted form (prefix, first 4, …, last 4) and a fingerprint, never
+the token. Directory walks skip .git, binary files, symbolic links, files over
+--max-size and paths matching --ignore or the root's .botgateignore.
+
+--revoke sends every checksum-valid token found to the botgate server
+(POST /api/botgate/v1/leaks, with BOTGATE_URL and BOTGATE_TOKEN: an administrator's
+token with api, or a token with the revoke_leaked scope) and reports, per finding:
+revoked, already inactive, or unknown to this instance.
+
+The exit status is 0 when nothing is found, 1 when tokens are found.`,
+		Example: `  botgate scan .
+  botgate scan --git --output sarif . > leaks.sarif
+  kubectl logs deploy/app | botgate scan --stdin
+  botgate scan --revoke config/`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch o.output {
+			case "text", "json", "sarif":
+			default:
+				return usageErr("--output must be text, json or sarif, not %q", o.output)
+			}
+			if o.git && o.stdin {
+				return usageErr("--git and --stdin do not go together")
+			}
+			if len(args) == 0 && !o.stdin {
+				args = []string{"."}
+			}
+			maxSize := o.maxSize
+			if maxSize == 0 {
+				maxSize = -1
+			}
+			s, err := scan.New(scan.Config{Prefixes: o.prefixes, Ignore: o.ignore, MaxFileSize: maxSize})
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			ctx := cmd.Context()
+			res := &scan.Result{}
+			if o.stdin {
+				if err := s.Stdin(ctx, e.stdin, res); err != nil {
+					return cliErr(err)
+				}
+			}
+			for _, p := range args {
+				if o.git {
+					err = s.GitHistory(ctx, p, res)
+				} else {
+					err = s.Path(ctx, p, res)
+				}
+				if err != nil {
+					return cliErr(err)
+				}
+			}
+			var revokeErr error
+			if o.revoke {
+				revokeErr = a.revokeFindings(cmd, res)
+			}
+			switch o.output {
+			case "json":
+				err = res.WriteJSON(e.stdout)
+			case "sarif":
+				err = res.WriteSARIF(e.stdout)
+			default:
+				err = res.WriteText(e.stdout)
+			}
+			if err != nil {
+				return err
+			}
+			if revokeErr != nil {
+				return revokeErr
+			}
+			if n := len(res.Findings); n > 0 {
+				return &exitError{code: 1, err: fmt.Errorf("scan: %d token(s) found", n)}
+			}
+			return nil
+		},
+	}
+	cmd.SetFlagErrorFunc(flagError)
+	f := cmd.Flags()
+	f.BoolVar(&o.git, "git", false, "scan the git history of each PATH (a repository) instead of its files")
+	f.BoolVar(&o.stdin, "stdin", false, "scan standard input")
+	f.StringVarP(&o.output, "output", "o", "text", "output format: text, json or sarif")
+	f.BoolVar(&o.revoke, "revoke", false, "revoke every checksum-valid token found through the botgate server")
+	f.StringSliceVar(&o.prefixes, "prefix", nil, "also look for tokens with this custom prefix (repeatable)")
+	f.StringSliceVar(&o.ignore, "ignore", nil, "skip paths matching this pattern (repeatable; 'dir/' for directories, 'a/*.txt' for paths)")
+	f.Int64Var(&o.maxSize, "max-size", 100<<20, "skip files larger than this many bytes when walking a directory (0: no limit)")
+	f.StringVar(&a.url, "url", "", "botgate server URL for --revoke (default: $BOTGATE_URL, else the one stored by botgate login)")
+	return cmd
+}
+
+// leakItem is one token sent to POST /api/botgate/v1/leaks.
+type leakItem struct {
+	Type  string `json:"type"`
+	Token string `json:"token"`
+	URL   string `json:"url"`
+}
+
+// leakAnswer is the server's answer for one item.
+type leakAnswer struct {
+	Status string `json:"status"`
+}
+
+// revocationWords are how scan shows the server's statuses.
+var revocationWords = map[string]string{
+	"revoked":          "revoked",
+	"already_inactive": "already inactive",
+	"unknown":          "unknown to this instance",
+}
+
+// revokeFindings sends each distinct checksum-valid token found to the
+// server, in batches, and records the outcome on every finding of it.
+// Legacy-format tokens are never botgate's and are not sent.
+func (a *apiCmd) revokeFindings(cmd *cobra.Command, res *scan.Result) error {
+	var items []leakItem
+	var fps []string
+	seen := map[string]bool{}
+	for i := range res.Findings {
+		f := &res.Findings[i]
+		if f.Format != scan.FormatRoutable {
+			f.Revocation = "not sent (legacy format)"
+			continue
+		}
+		if seen[f.Fingerprint] {
+			continue
+		}
+		seen[f.Fingerprint] = true
+		loc := f.Path + "#L" + strconv.Itoa(f.Line)
+		if f.Commit != "" {
+			loc = f.Commit + "/" + loc
+		}
+		items = append(items, leakItem{Type: "gitlab_personal_access_token", Token: f.Secret(), URL: loc})
+		fps = append(fps, f.Fingerprint)
+	}
+	outcome := map[string]string{}
+	var err error
+	for start := 0; start < len(items) && err == nil; start += 100 {
+		end := min(start+100, len(items))
+		var answers []leakAnswer
+		err = a.botgateCall(cmd.Context(), http.MethodPost, "/api/botgate/v1/leaks", items[start:end], &answers, "the leaks endpoint")
+		if err == nil && len(answers) != end-start {
+			err = cliErr(fmt.Errorf("the server answered %d items for %d tokens", len(answers), end-start))
+		}
+		if err != nil {
+			break
+		}
+		for i, ans := range answers {
+			w, ok := revocationWords[ans.Status]
+			if !ok {
+				w = ans.Status
+			}
+			outcome[fps[start+i]] = w
+		}
+	}
+	for i := range res.Findings {
+		f := &res.Findings[i]
+		if f.Format != scan.FormatRoutable {
+			continue
+		}
+		if w, ok := outcome[f.Fingerprint]; ok {
+			f.Revocation = w
+		} else {
+			f.Revocation = "not revoked"
+		}
+	}
+	return err
+}
