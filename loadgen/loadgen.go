@@ -19,6 +19,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -96,6 +97,10 @@ type Result struct {
 	// other processes do with the machine's cores. Zero where the
 	// platform does not report it.
 	CPU time.Duration `json:"cpu_ns"`
+	// HeapBytes is the process's live heap when the run ended
+	// (runtime.MemStats.HeapAlloc): state that grows from round to round
+	// shows here.
+	HeapBytes uint64 `json:"heap_bytes"`
 	// Latency is the full histogram.
 	Latency *Histogram `json:"-"`
 }
@@ -178,6 +183,8 @@ func RunGroups(ctx context.Context, cs []Config) ([]Result, error) {
 	}
 	wg.Wait()
 	cpu := processCPU() - <-cpu0
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
 	if err := ctx.Err(); err != nil {
 		return nil, botgate.E("loadgen.Run", botgate.KindInternal, err)
 	}
@@ -185,6 +192,7 @@ func RunGroups(ctx context.Context, cs []Config) ([]Result, error) {
 	for i, r := range runs {
 		out[i] = r.result()
 		out[i].CPU = cpu
+		out[i].HeapBytes = ms.HeapAlloc
 	}
 	return out, nil
 }

@@ -498,3 +498,34 @@ func TestRunHonoursCancellation(t *testing.T) {
 		t.Fatal("Run did not stop when its context was cancelled")
 	}
 }
+
+func TestRotationPages(t *testing.T) {
+	tests := []struct {
+		name  string
+		pages uint64
+		want  []string // {n} for requests 0, 3, 6, … (token a, laps 0, 1, 2, …)
+	}{
+		{"unbounded", 0, []string{"0", "1", "2", "3", "4"}},
+		{"three pages", 3, []string{"0", "1", "2", "0", "1"}},
+		{"one page", 1, []string{"0", "0", "0", "0", "0"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fn, err := loadgen.Rotation{Target: "http://127.0.0.1:1", Pages: tc.pages,
+				Tokens: []loadgen.Token{{Secret: "a"}, {Secret: "b"}, {Secret: "c"}},
+				Shapes: []loadgen.Shape{{Path: "/x?page={n}"}}}.Func()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for lap, want := range tc.want {
+				req, err := fn(uint64(lap * 3))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := req.URL.Query().Get("page"); got != want || req.Header.Get("Private-Token") != "a" {
+					t.Errorf("lap %d: page %q token %q, want page %q token a", lap, got, req.Header.Get("Private-Token"), want)
+				}
+			}
+		})
+	}
+}

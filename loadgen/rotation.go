@@ -41,6 +41,11 @@ type Rotation struct {
 	TokenHeader string
 	Tokens      []Token
 	Shapes      []Shape
+	// Pages, if positive, makes "{n}" count laps modulo Pages, so that
+	// each token sends at most Pages × len(Shapes) distinct requests, as a
+	// client polling the same few pages does. Zero leaves "{n}" growing
+	// without bound: every lap is new, as a crawler's is.
+	Pages uint64
 }
 
 // Func validates the rotation and returns its RequestFunc.
@@ -71,7 +76,11 @@ func (r Rotation) Func() (RequestFunc, error) {
 		tok := r.Tokens[n%tokens]
 		lap := n / tokens
 		s := r.Shapes[lap%shapes]
-		lapStr := strconv.FormatUint(lap, 10)
+		page := lap
+		if r.Pages > 0 {
+			page %= r.Pages
+		}
+		lapStr := strconv.FormatUint(page, 10)
 		expand := func(v string) string {
 			if strings.IndexByte(v, '{') < 0 {
 				return v

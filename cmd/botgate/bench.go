@@ -28,6 +28,9 @@ type benchOptions struct {
 	quietRate    float64
 	runawayConns int
 	runawayRate  float64
+	pages        uint64
+	authTTL      time.Duration
+	memberTTL    time.Duration
 	output       string
 	cpuProfile   string
 }
@@ -62,6 +65,7 @@ report to stdout. Without arguments every scenario runs.`,
   botgate bench proxy --connections 32 --output json > proxy.json
   botgate bench runaway --quiet-rate 2000 --runaway-connections 1
   botgate bench runaway --runaway-rate 5000
+  botgate bench auth --auth-cache-ttl 1m --membership-ttl 1m
   botgate bench auth --cpuprofile auth.pprof && go tool pprof -top botgate auth.pprof`,
 		ValidArgs: benchScenarios(),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -80,6 +84,9 @@ report to stdout. Without arguments every scenario runs.`,
 	f.IntVar(&o.quietTokens, "quiet-tokens", 1000, "runaway: tokens of the quiet load")
 	f.Float64Var(&o.quietRate, "quiet-rate", 2000, "runaway: the quiet load's rate, requests per second in total")
 	f.IntVar(&o.runawayConns, "runaway-connections", 1, "runaway: connections of the looping client (each as fast as it can)")
+	f.Uint64Var(&o.pages, "pages", 0, "pages each token cycles through (0: a new page on every lap, so the loop breaker tracks ever more request shapes)")
+	f.DurationVar(&o.authTTL, "auth-cache-ttl", 0, "the authority's token cache TTL (0: botgate's default, 5s)")
+	f.DurationVar(&o.memberTTL, "membership-ttl", 0, "the gateway's membership cache TTL (0: botgate's default, 10s)")
 	f.Float64Var(&o.runawayRate, "runaway-rate", 0, "runaway: pace the looping client at this many requests per second (0: full speed)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (server and load generator) to this file")
 	outputFlag(cmd, &o.output)
@@ -121,6 +128,8 @@ func runBench(ctx context.Context, e *env, o benchOptions, args []string) error 
 		return fmt.Errorf("--connections and --runaway-connections must be at least 1")
 	case o.tokens < 1 || o.quietTokens < 1:
 		return fmt.Errorf("--tokens and --quiet-tokens must be at least 1")
+	case o.authTTL < 0 || o.memberTTL < 0:
+		return fmt.Errorf("--auth-cache-ttl and --membership-ttl must not be negative")
 	case o.quietRate <= 0 || o.runawayRate < 0:
 		return fmt.Errorf("--quiet-rate must be positive and --runaway-rate not negative")
 	}
@@ -137,12 +146,12 @@ func runBench(ctx context.Context, e *env, o benchOptions, args []string) error 
 	}
 	rep := &benchReport{Started: time.Now().UTC(), Machine: machine(), Tokens: o.tokens, Connections: o.connections,
 		Rounds: o.rounds, Duration: o.duration.String(),
-		Command: fmt.Sprintf("botgate bench %s --rounds %d --duration %s --warmup %s --connections %d --tokens %d --quiet-tokens %d --quiet-rate %g --runaway-connections %d --runaway-rate %g",
-			strings.Join(scenarios, " "), o.rounds, o.duration, o.warmup, o.connections, o.tokens, o.quietTokens, o.quietRate, o.runawayConns, o.runawayRate)}
+		Command: fmt.Sprintf("botgate bench %s --rounds %d --duration %s --warmup %s --connections %d --tokens %d --quiet-tokens %d --quiet-rate %g --runaway-connections %d --runaway-rate %g --pages %d --auth-cache-ttl %s --membership-ttl %s",
+			strings.Join(scenarios, " "), o.rounds, o.duration, o.warmup, o.connections, o.tokens, o.quietTokens, o.quietRate, o.runawayConns, o.runawayRate, o.pages, o.authTTL, o.memberTTL)}
 	log := slog.New(slog.DiscardHandler)
 	fmt.Fprintf(e.stderr, "bench: creating %d tokens in a temporary botgate\n", o.tokens)
 	start := time.Now()
-	w, err := newBenchWorld(ctx, o.tokens, []string{"runaway"}, log)
+	w, err := newBenchWorld(ctx, o.tokens, []string{"runaway"}, o.authTTL, log)
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,8 @@ type benchWorld struct {
 // newBenchWorld creates the world with n bulk tokens (api scope, each a
 // project bot member of one of benchProjects projects) and the named
 // tokens, each through the authority as a user would create them.
-func newBenchWorld(ctx context.Context, n int, named []string, log *slog.Logger) (w *benchWorld, err error) {
+// cacheTTL is the authority's CacheTTL (0: its default).
+func newBenchWorld(ctx context.Context, n int, named []string, cacheTTL time.Duration, log *slog.Logger) (w *benchWorld, err error) {
 	dir, err := os.MkdirTemp("", "botgate-bench-")
 	if err != nil {
 		return nil, err
@@ -56,9 +57,9 @@ func newBenchWorld(ctx context.Context, n int, named []string, log *slog.Logger)
 	if w.store, err = sqlite.Open(ctx, filepath.Join(dir, "botgate.db")); err != nil {
 		return nil, err
 	}
-	// The authority as botgate serve builds it: default cache TTL and
-	// usage flushing.
-	if w.auth, err = authority.New(authority.Config{Store: w.store, Pepper: pepper, Logger: log}); err != nil {
+	// The authority as botgate serve builds it (unless the cache TTL is
+	// changed to measure its effect).
+	if w.auth, err = authority.New(authority.Config{Store: w.store, Pepper: pepper, Logger: log, CacheTTL: cacheTTL}); err != nil {
 		return nil, err
 	}
 	admin, adminTok, _, err := w.auth.Bootstrap(ctx, authority.NewUser{Username: "root", Name: "Root", Email: "root@bench.local"})

@@ -182,7 +182,8 @@ func withCPU(sc *benchScenario) *benchScenario {
 }
 
 func resultLine(r loadgen.Result) string {
-	return fmt.Sprintf("%s %.0f req/s p50 %s p99 %s cpu/req %s", r.Name, r.Throughput, fmtDur(r.P50), fmtDur(r.P99), fmtDur(r.CPUPerRequest()))
+	return fmt.Sprintf("%s %.0f req/s p50 %s p99 %s cpu/req %s heap %dMiB", r.Name, r.Throughput, fmtDur(r.P50), fmtDur(r.P99),
+		fmtDur(r.CPUPerRequest()), r.HeapBytes>>20)
 }
 
 func fmtDur(d time.Duration) string {
@@ -196,6 +197,10 @@ func fmtDur(d time.Duration) string {
 
 // newGateway builds a gateway on the world, as botgate serve does.
 func (b *benchRunner) newGateway(cfg *gateway.FileConfig, getenv func(string) string) (*gateway.Gateway, error) {
+	if cfg == nil {
+		cfg = &gateway.FileConfig{}
+	}
+	cfg.MembershipTTL = b.o.memberTTL // 0: the default
 	return gateway.New(gateway.Options{Authority: b.w.auth, Store: b.w.store, Config: cfg, Getenv: getenv, Logger: b.log})
 }
 
@@ -216,11 +221,11 @@ func (b *benchRunner) auth(ctx context.Context) (*benchScenario, error) {
 		return nil, err
 	}
 	defer srv.Close()
-	authFn, err := loadgen.Rotation{Target: srv.url, Tokens: b.w.tokens, Shapes: authShapes("/-/auth")}.Func()
+	authFn, err := loadgen.Rotation{Target: srv.url, Tokens: b.w.tokens, Shapes: authShapes("/-/auth"), Pages: b.o.pages}.Func()
 	if err != nil {
 		return nil, err
 	}
-	noopFn, err := loadgen.Rotation{Target: srv.url, Tokens: b.w.tokens, Shapes: authShapes("/-/noop")}.Func()
+	noopFn, err := loadgen.Rotation{Target: srv.url, Tokens: b.w.tokens, Shapes: authShapes("/-/noop"), Pages: b.o.pages}.Func()
 	if err != nil {
 		return nil, err
 	}
@@ -295,11 +300,11 @@ func (b *benchRunner) proxy(ctx context.Context) (*benchScenario, error) {
 		return nil, err
 	}
 	defer bareSrv.Close()
-	gwFn, err := loadgen.Rotation{Target: gwSrv.url, Tokens: b.w.tokens, Shapes: proxyShapes()}.Func()
+	gwFn, err := loadgen.Rotation{Target: gwSrv.url, Tokens: b.w.tokens, Shapes: proxyShapes(), Pages: b.o.pages}.Func()
 	if err != nil {
 		return nil, err
 	}
-	bareFn, err := loadgen.Rotation{Target: bareSrv.url, Tokens: b.w.tokens, Shapes: proxyShapes()}.Func()
+	bareFn, err := loadgen.Rotation{Target: bareSrv.url, Tokens: b.w.tokens, Shapes: proxyShapes(), Pages: b.o.pages}.Func()
 	if err != nil {
 		return nil, err
 	}
@@ -340,7 +345,7 @@ func (b *benchRunner) runaway(ctx context.Context) (*benchScenario, error) {
 	}
 	defer srv.Close()
 	quietTokens := b.w.tokens[:min(b.o.quietTokens, len(b.w.tokens))]
-	quietFn, err := loadgen.Rotation{Target: srv.url, Tokens: quietTokens, Shapes: authShapes("/-/auth")}.Func()
+	quietFn, err := loadgen.Rotation{Target: srv.url, Tokens: quietTokens, Shapes: authShapes("/-/auth"), Pages: b.o.pages}.Func()
 	if err != nil {
 		return nil, err
 	}
