@@ -15,8 +15,10 @@ package governance
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/botgate/botgate"
@@ -93,7 +95,21 @@ func (g *Governor) Plan(ctx context.Context, m *manifest.Manifest) (*manifest.Ch
 	sameSpelling(m, &st)
 	ch := manifest.Plan(m, st, g.auth.Now())
 	addRecordDiffs(ch, m, recs)
+	for _, name := range sortedNames(recs) {
+		if m.Automation(name) == nil {
+			ch.Warnings = append(ch.Warnings, fmt.Sprintf("automation record %s is not declared in the manifest: apply --prune removes it once it has no active token", name))
+		}
+	}
 	return ch, nil
+}
+
+func sortedNames(recs map[string]*botgate.Automation) []string {
+	names := make([]string, 0, len(recs))
+	for n := range recs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // ApplyOptions tune Apply.
@@ -107,6 +123,10 @@ type ApplyOptions struct {
 	ShowSecrets bool
 	// Progress receives one line per step (never a secret); nil for none.
 	Progress io.Writer
+	// Manifest is the manifest the plan was made from. With Prune, the
+	// records of automations it does not declare are removed once they
+	// have no active token (after the plan's own steps ran).
+	Manifest *manifest.Manifest
 }
 
 // Issued is a token apply created or rotated.
@@ -123,6 +143,8 @@ type ApplyResult struct {
 	// Tokens are the tokens issued, in order. Their Secret is set only
 	// when ShowSecrets was asked for or there is no vault.
 	Tokens []Issued `json:"tokens,omitempty"`
+	// RemovedRecords are the automation records pruned, by name.
+	RemovedRecords []string `json:"removed_records,omitempty"`
 }
 
 // Apply carries out the plan (without its prune steps unless opts.Prune)
@@ -167,7 +189,57 @@ func (g *Governor) Apply(ctx context.Context, ch *manifest.Changes, opts ApplyOp
 	if err != nil {
 		return out, err
 	}
-	return out, nil
+	if opts.Prune && opts.Manifest != nil {
+		out.RemovedRecords, err = g.pruneRecords(ctx, opts.Manifest, progress)
+	}
+	return out, err
+}
+
+// pruneRecords removes the records of automations m does not declare and
+// that have no active token left, each in one transaction with its audit
+// event, and returns their names.
+func (g *Governor) pruneRecords(ctx context.Context, m *manifest.Manifest, progress io.Writer) ([]string, error) {
+	const op = "governance.pruneRecords"
+	var recs []*botgate.Automation
+	if err := g.store.View(ctx, func(tx botgate.Tx) error {
+		var err error
+		recs, _, err = tx.FindAutomations(ctx, botgate.AutomationFilter{})
+		return err
+	}); err != nil {
+		return nil, botgate.E(op, err)
+	}
+	var removed []string
+	for _, rec := range recs {
+		if m.Automation(rec.Name) != nil {
+			continue
+		}
+		done := false
+		err := g.store.Update(ctx, func(tx botgate.Tx) error {
+			ts, _, err := tx.FindTokens(ctx, botgate.TokenFilter{Automation: rec.Name, Revoked: new(bool)})
+			if err != nil {
+				return err
+			}
+			now := g.auth.Now()
+			for _, t := range ts {
+				if t.Active(now) {
+					return nil // still in use: kept until its token goes
+				}
+			}
+			if err := tx.DeleteAutomation(ctx, rec.ID); err != nil {
+				return err
+			}
+			done = true
+			return g.auth.Vault(nil).Audit(ctx, tx, g.actor, botgate.ActionAutomationDelete, "automation", rec.ID, rec.Name, nil)
+		})
+		if err != nil {
+			return removed, botgate.E(op, err)
+		}
+		if done {
+			removed = append(removed, rec.Name)
+			fmt.Fprintf(progress, "  - automation record %s: removed\n", rec.Name)
+		}
+	}
+	return removed, nil
 }
 
 // issuing counts the steps of ch that hand out a new secret.

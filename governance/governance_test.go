@@ -513,3 +513,53 @@ func TestNewChecksTheActor(t *testing.T) {
 		}
 	})
 }
+
+func TestPruneRemovesUndeclaredRecords(t *testing.T) {
+	e := newEnv(t, true)
+	ctx := t.Context()
+	two := `version: 1
+teams: [{path: infra}]
+projects: [{path: deploy, group: infra}]
+automations:
+  - {name: keeper, purpose: Stays., owner: infra, projects: [infra/deploy], scopes: [read_api], access_level: reporter}
+  - {name: leaver, purpose: Goes., owner: infra, projects: [infra/deploy], scopes: [read_api], access_level: reporter}
+`
+	e.apply(parse(t, two), governance.ApplyOptions{})
+	one := parse(t, strings.Replace(two, "  - {name: leaver, purpose: Goes., owner: infra, projects: [infra/deploy], scopes: [read_api], access_level: reporter}\n", "", 1))
+	record := func(name string) error {
+		return e.store.View(ctx, func(tx botgate.Tx) error { _, err := tx.AutomationByName(ctx, name); return err })
+	}
+	tests := []struct {
+		name        string
+		prune       bool
+		wantRemoved []string
+		wantRecord  bool
+	}{
+		{"WithoutPruneKept", false, nil, true},
+		{"PruneRevokesThenRemoves", true, []string{"leaver"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ch := e.plan(one)
+			if !slices.ContainsFunc(ch.Warnings, func(w string) bool { return strings.Contains(w, "automation record leaver is not declared") }) {
+				t.Fatalf("plan warnings %q do not name the undeclared record", ch.Warnings)
+			}
+			res, err := e.gov.Apply(ctx, ch, governance.ApplyOptions{Prune: tt.prune, Manifest: one})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(res.RemovedRecords, tt.wantRemoved) {
+				t.Fatalf("removed records %v, want %v", res.RemovedRecords, tt.wantRemoved)
+			}
+			if err := record("leaver"); (err == nil) != tt.wantRecord {
+				t.Fatalf("record of leaver: %v, want present=%v", err, tt.wantRecord)
+			}
+			if err := record("keeper"); err != nil {
+				t.Fatalf("record of keeper: %v", err)
+			}
+		})
+	}
+	if ch := e.plan(one); !ch.Empty() || len(ch.Warnings) != 0 {
+		t.Fatalf("after pruning: %q, warnings %q", ops(ch), ch.Warnings)
+	}
+}

@@ -27,7 +27,9 @@ type applyJSON struct {
 	Plan   *manifest.Changes `json:"plan"`
 	Steps  int               `json:"steps_applied"`
 	Tokens []applyTokenJSON  `json:"tokens"`
-	Error  string            `json:"error,omitempty"`
+	// RemovedRecords are the automation records --prune removed.
+	RemovedRecords []string `json:"removed_records,omitempty"`
+	Error          string   `json:"error,omitempty"`
 }
 
 func newApplyCmd(e *env) *cobra.Command {
@@ -87,13 +89,14 @@ and resumes.`,
 					fmt.Fprintf(e.stderr, "note: %d prune step(s) skipped; see 'botgate plan' and pass --prune to run them\n", n)
 				}
 			}
-			res, err := gov.Apply(cmd.Context(), ch, governance.ApplyOptions{Prune: prune, ShowSecrets: showSecrets, Progress: e.stderr})
+			res, err := gov.Apply(cmd.Context(), ch, governance.ApplyOptions{Prune: prune, ShowSecrets: showSecrets, Progress: e.stderr, Manifest: m})
 			if output == "json" {
 				out := applyJSON{Plan: ch, Tokens: []applyTokenJSON{}}
 				if res != nil && res.Result != nil {
 					out.Steps = len(res.Steps)
 				}
 				if res != nil {
+					out.RemovedRecords = res.RemovedRecords
 					for _, t := range res.Tokens {
 						j := applyTokenJSON{Automation: t.Automation, TokenID: t.TokenID, SecretRef: t.SecretRef, Secret: t.Secret}
 						if t.ExpiresAt != nil {
@@ -117,11 +120,16 @@ and resumes.`,
 			if err != nil {
 				return fmt.Errorf("%w (run apply again to resume)", err)
 			}
-			if res == nil || len(res.Steps) == 0 {
+			if res == nil || (len(res.Steps) == 0 && len(res.RemovedRecords) == 0) {
 				fmt.Fprintln(e.stdout, "No changes: the instance matches the manifest.")
 				return nil
 			}
-			fmt.Fprintf(e.stdout, "Applied %d step(s).\n", len(res.Steps))
+			if len(res.Steps) > 0 {
+				fmt.Fprintf(e.stdout, "Applied %d step(s).\n", len(res.Steps))
+			}
+			if n := len(res.RemovedRecords); n > 0 {
+				fmt.Fprintf(e.stdout, "Removed %d automation record(s) no longer declared.\n", n)
+			}
 			return nil
 		},
 	}

@@ -110,9 +110,17 @@ func TestPlanApplyLint(t *testing.T) {
 		if err != nil || !strings.Contains(stderr, "1 prune step(s) skipped") {
 			t.Fatalf("apply without prune: %v\n%s", err, stderr)
 		}
-		out, _, err = runSplit(t, "", "apply", "-f", exampleFile, "--data-dir", dir, "--prune")
-		if err != nil || !strings.Contains(out, "Applied 1 step(s).") {
-			t.Fatalf("apply --prune: %v\n%s", err, out)
+		if !strings.Contains(stderr, "warning: automation record chatops-notifier is not declared") {
+			t.Fatalf("apply does not warn of the undeclared record:\n%s", stderr)
+		}
+		out, stderr, err = runSplit(t, "", "apply", "-f", exampleFile, "--data-dir", dir, "--prune")
+		if err != nil || !strings.Contains(out, "Applied 1 step(s).") || !strings.Contains(out, "Removed 1 automation record(s)") ||
+			!strings.Contains(stderr, "- automation record chatops-notifier: removed") {
+			t.Fatalf("apply --prune: %v\n%s\n%s", err, out, stderr)
+		}
+		out, stderr, err = runSplit(t, "", "apply", "-f", exampleFile, "--data-dir", dir, "--prune")
+		if err != nil || !strings.Contains(out, "No changes") || strings.Contains(stderr, "warning") {
+			t.Fatalf("apply --prune again: %v\n%s\n%s", err, out, stderr)
 		}
 	})
 
