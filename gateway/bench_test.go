@@ -208,6 +208,14 @@ func cpuTime() time.Duration {
 // drive sends requests over conns keep-alive connections for d and
 // measures throughput and latency. mk builds the i-th request of worker w.
 func drive(client *http.Client, conns int, d time.Duration, mk func(w, i int) *http.Request) load {
+	return drivePaced(client, conns, d, 0, mk)
+}
+
+// drivePaced is drive with the request rate held at rate requests per
+// second in total (0: as fast as possible). A paced load leaves the
+// machine headroom, so that latency measures the gateway rather than the
+// queue of a saturated CPU.
+func drivePaced(client *http.Client, conns int, d time.Duration, rate float64, mk func(w, i int) *http.Request) load {
 	var wg sync.WaitGroup
 	lat := make([][]time.Duration, conns)
 	var errs atomic.Int64
@@ -218,7 +226,17 @@ func drive(client *http.Client, conns int, d time.Duration, mk func(w, i int) *h
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
+			var every time.Duration
+			if rate > 0 {
+				every = time.Duration(float64(conns) / rate * float64(time.Second))
+			}
 			for i := 0; time.Now().Before(stop); i++ {
+				if every > 0 {
+					next := start.Add(time.Duration(i)*every + time.Duration(w)*every/time.Duration(conns))
+					if wait := time.Until(next); wait > 0 {
+						time.Sleep(wait)
+					}
+				}
 				t0 := time.Now()
 				resp, err := client.Do(mk(w, i))
 				if err != nil {
@@ -336,10 +354,10 @@ func BenchmarkLoadProxy(b *testing.B) {
 	reportInterleaved(b, "bare", "gateway", client, mk(bare.URL), mk(gw.URL))
 }
 
-// BenchmarkLoadRunaway measures other tokens' latency through the proxy
-// while quiet and while one token loops at full speed (its requests are
-// refused by the loop breaker), interleaved, and reports the median p99
-// ratio loud/quiet.
+// BenchmarkLoadRunaway measures other tokens' latency through the proxy,
+// at a steady 1,000 requests a second, while quiet and while one token
+// loops at full speed (its requests refused by the loop breaker),
+// interleaved, and reports the median p99 ratio loud/quiet.
 //
 //	go test -run '^$' -bench LoadRunaway -benchtime 1x ./gateway/
 func BenchmarkLoadRunaway(b *testing.B) {
@@ -375,15 +393,18 @@ func BenchmarkLoadRunaway(b *testing.B) {
 			n++
 		}
 	}
-	drive(client, loadConns, loadRound, mkNormal)
+	// The other tokens send a steady 1,000 requests a second between
+	// them; the runaway token sends as fast as two connections allow.
+	const normalRate = 1000
+	drivePaced(client, loadConns, loadRound, normalRate, mkNormal)
 	var quiet, loud, ratios []float64
 	looped := 0
 	for round := 0; round < loadRounds; round++ {
-		q := drive(client, loadConns, loadRound, mkNormal)
+		q := drivePaced(client, loadConns, loadRound, normalRate, mkNormal)
 		stop, done := make(chan struct{}), make(chan int, 2)
 		go runaway(stop, done)
 		go runaway(stop, done)
-		l := drive(client, loadConns, loadRound, mkNormal)
+		l := drivePaced(client, loadConns, loadRound, normalRate, mkNormal)
 		close(stop)
 		looped += <-done + <-done
 		if q.errs+l.errs > 0 {

@@ -105,6 +105,12 @@ type LoopConfig struct {
 	// BodyBytes is how much of a request body counts towards its shape
 	// (default 64 KiB); the length of a longer body counts too.
 	BodyBytes int `yaml:"body_bytes"`
+	// RefusalDelay holds each refused loop request this long before the
+	// 429 is sent (default 1s; 0 turns it off), so that a script retrying
+	// at once on a 429 slows to one request per delay per connection
+	// instead of spending the gateway's CPU that other tokens need. A
+	// client that goes away is released at once.
+	RefusalDelay *time.Duration `yaml:"refusal_delay"`
 }
 
 // RouteConfig is one route: the requests it takes, where they go and
@@ -188,6 +194,7 @@ type compiled struct {
 	autoLimits      map[string]botgate.Limit
 	breaker         ratelimit.BreakerConfig
 	suspend         bool
+	refusalDelay    time.Duration
 	bodyBytes       int
 	webhooks        map[string]string
 	membershipTTL   time.Duration
@@ -213,6 +220,7 @@ func (c *FileConfig) compile() (*compiled, error) {
 		breaker: ratelimit.BreakerConfig{Threshold: c.Loop.Threshold, Window: c.Loop.Window,
 			Cooldown: c.Loop.Cooldown, MaxShapes: c.Loop.MaxShapes},
 		suspend:       c.Loop.Suspend,
+		refusalDelay:  time.Second,
 		bodyBytes:     c.Loop.BodyBytes,
 		webhooks:      map[string]string{},
 		membershipTTL: c.MembershipTTL,
@@ -225,6 +233,12 @@ func (c *FileConfig) compile() (*compiled, error) {
 	}
 	if !strings.HasPrefix(out.envoyPrefix, "/-/auth/") {
 		return nil, bad("envoy_prefix", "envoy_prefix must start with /-/auth/, got %q", c.EnvoyPrefix)
+	}
+	if c.Loop.RefusalDelay != nil {
+		if *c.Loop.RefusalDelay < 0 || *c.Loop.RefusalDelay > time.Minute {
+			return nil, bad("loop.refusal_delay", "loop.refusal_delay must be between 0 and 1m, got %s", *c.Loop.RefusalDelay)
+		}
+		out.refusalDelay = *c.Loop.RefusalDelay
 	}
 	if out.bodyBytes <= 0 {
 		out.bodyBytes = 64 << 10

@@ -33,7 +33,9 @@
 //     one audit event (gateway.loop_tripped) per trip, a counter, the
 //     token suspended if loop.suspend is set, and the owning team's
 //     webhook told. The shape stays blocked for that token for 5 minutes;
-//     its other requests and every other token carry on. The breaker looks
+//     its other requests and every other token carry on. Each refused
+//     loop request is held for loop.refusal_delay (1s) before the 429, so
+//     that a script retrying at once cannot spend the CPU others need. The breaker looks
 //     before the rate limit, so a blocked loop does not use up the token's
 //     budget.
 //  4. The token's rate limit (GCRA; default 2,000 a minute, overridable per

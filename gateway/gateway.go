@@ -342,6 +342,20 @@ func (g *Gateway) writeDecision(w http.ResponseWriter, r *http.Request, d decisi
 	return false
 }
 
+// holdRefusal delays a refused loop request by the configured refusal
+// delay, or until the client goes away.
+func (g *Gateway) holdRefusal(r *http.Request, d decision) {
+	if d.result != resultLoop || g.cfg.refusalDelay <= 0 {
+		return
+	}
+	t := time.NewTimer(g.cfg.refusalDelay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+	}
+}
+
 // observe records the decision's metrics.
 func (g *Gateway) observe(mode int, result string, start time.Time) {
 	if c, ok := g.counts[mode][result]; ok {
@@ -395,6 +409,7 @@ func (g *Gateway) serveAuth(w http.ResponseWriter, r *http.Request) {
 		rt = g.fallback
 	}
 	d := g.decide(r.Context(), &o, rt)
+	g.holdRefusal(r, d)
 	if g.writeDecision(w, r, d) {
 		g.idHeaders.get(d.id).set(w.Header())
 		w.WriteHeader(http.StatusOK)

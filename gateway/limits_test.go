@@ -138,7 +138,7 @@ func TestLoopBreaker(t *testing.T) {
 	for _, suspend := range []bool{false, true} {
 		t.Run("suspend="+strconv.FormatBool(suspend), func(t *testing.T) {
 			f := newFixture(t, fixtureOpts{config: fmt.Sprintf(`
-loop: {threshold: 5, window: 1m, cooldown: 2m, suspend: %t}
+loop: {threshold: 5, window: 1m, cooldown: 2m, suspend: %t, refusal_delay: 0s}
 webhooks: {platform: "%s"}
 routes: [{name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true}]
 `, suspend, hook.URL)})
@@ -242,7 +242,7 @@ routes: [{name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true}]
 
 func TestLoopShapeIncludesBodyAndQuery(t *testing.T) {
 	f := newFixture(t, fixtureOpts{config: `
-loop: {threshold: 3, body_bytes: 16}
+loop: {threshold: 3, body_bytes: 16, refusal_delay: 0s}
 routes: [{name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true}]
 `})
 	base := fmt.Sprintf("/api/v4/projects/%d/issues", f.proj.ID)
@@ -283,9 +283,42 @@ routes: [{name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true}]
 	}
 }
 
+func TestLoopRefusalDelay(t *testing.T) {
+	f := newFixture(t, fixtureOpts{config: `
+loop: {threshold: 2, refusal_delay: 300ms}
+routes: [{name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true}]
+`})
+	uri := fmt.Sprintf("/api/v4/projects/%d/notes", f.proj.ID)
+	for i := 1; i <= 2; i++ {
+		if resp, body := do(t, f.proxyReq("POST", uri, "loop-b", "x")); resp.StatusCode != 200 {
+			t.Fatalf("request %d: %d %s", i, resp.StatusCode, body)
+		}
+	}
+	for _, name := range []string{"Trip", "Blocked"} {
+		t.Run(name, func(t *testing.T) {
+			start := time.Now()
+			resp, body := do(t, f.proxyReq("POST", uri, "loop-b", "x"))
+			if resp.StatusCode != http.StatusTooManyRequests {
+				t.Fatalf("%d %s, want 429", resp.StatusCode, body)
+			}
+			// A lower bound only: the refusal cannot come before the delay.
+			if el := time.Since(start); el < 300*time.Millisecond {
+				t.Errorf("the refusal came after %v, want at least the 300ms refusal delay", el)
+			}
+		})
+	}
+	if _, err := gateway.ParseConfig([]byte("loop: {refusal_delay: -1s}")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := gateway.ParseConfig([]byte("loop: {refusal_delay: -1s}"))
+	if _, err := gateway.New(gateway.Options{Authority: f.auth, Store: f.store, Config: cfg}); !botgate.IsKind(err, botgate.KindInvalid) {
+		t.Errorf("a negative refusal delay: %v, want KindInvalid", err)
+	}
+}
+
 func TestForwardAuthLoopShape(t *testing.T) {
 	f := newFixture(t, fixtureOpts{config: `
-loop: {threshold: 3}
+loop: {threshold: 3, refusal_delay: 0s}
 routes: [{name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true}]
 `})
 	notes := fmt.Sprintf("/api/v4/projects/%d/notes", f.proj.ID)
@@ -393,7 +426,7 @@ func TestLoopIsolationLoad(t *testing.T) {
 		t.Skip("load test")
 	}
 	f := newFixture(t, fixtureOpts{config: `
-loop: {threshold: 50, window: 1m}
+loop: {threshold: 50, window: 1m, refusal_delay: 0s}
 limits: {default: {rate: 100000, period: 1m}}
 routes: [{name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true}]
 `})

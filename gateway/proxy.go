@@ -72,6 +72,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		r.Body = &restoredBody{head: head, rest: r.Body, complete: complete}
 	}
 	d := g.decide(r.Context(), &o, rt)
+	g.holdRefusal(r, d)
 	if !g.writeDecision(w, r, d) {
 		g.observe(modeProxy, d.result, start)
 		return
