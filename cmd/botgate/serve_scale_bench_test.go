@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/gateway"
@@ -21,22 +22,32 @@ import (
 // authenticated from the cache, loop breaker, rate limit, scope policy) on
 // the embedded stack, SQLite and the in-memory limiter, and on the
 // scale-out stack, PostgreSQL and Redis, under the same load: 256 tokens,
-// requests spread over them from GOMAXPROCS goroutines. Run with
+// requests spread over them from GOMAXPROCS goroutines, with the
+// authentication cache (cached) and without it (uncached). Run with
 //
 //	BOTGATE_TEST_POSTGRES_URL=… BOTGATE_TEST_REDIS_URL=… \
 //	  go test -run '^$' -bench AuthDecision -benchtime 3s -count 5 ./cmd/botgate
 func BenchmarkAuthDecision(b *testing.B) {
 	pgURL, redisURL := os.Getenv("BOTGATE_TEST_POSTGRES_URL"), os.Getenv("BOTGATE_TEST_REDIS_URL")
-	b.Run("sqlite+memory", func(b *testing.B) { benchDecision(b, scaleOptions{}) })
-	b.Run("postgres+redis", func(b *testing.B) {
-		if pgURL == "" || redisURL == "" {
-			b.Skip("set BOTGATE_TEST_POSTGRES_URL and BOTGATE_TEST_REDIS_URL to run the scale-out stack")
-		}
-		var r [6]byte
-		rand.Read(r[:])
-		benchDecision(b, scaleOptions{store: scaleSchema(b, pgURL), redis: redisURL,
-			redisPrefix: "botgate-bench-" + hex.EncodeToString(r[:]) + ":", redisFail: "open"})
-	})
+	caches := []struct {
+		name string
+		ttl  time.Duration
+	}{
+		{"cached", 0},                 // the default lifetime: a busy token is answered from memory
+		{"uncached", time.Nanosecond}, // every decision reads the token and its user from the store
+	}
+	for _, c := range caches {
+		b.Run("sqlite+memory/"+c.name, func(b *testing.B) { benchDecision(b, scaleOptions{cacheTTL: c.ttl}) })
+		b.Run("postgres+redis/"+c.name, func(b *testing.B) {
+			if pgURL == "" || redisURL == "" {
+				b.Skip("set BOTGATE_TEST_POSTGRES_URL and BOTGATE_TEST_REDIS_URL to run the scale-out stack")
+			}
+			var r [6]byte
+			rand.Read(r[:])
+			benchDecision(b, scaleOptions{store: scaleSchema(b, pgURL), redis: redisURL, cacheTTL: c.ttl,
+				redisPrefix: "botgate-bench-" + hex.EncodeToString(r[:]) + ":", redisFail: "open"})
+		})
+	}
 }
 
 func benchDecision(b *testing.B, so scaleOptions) {
