@@ -330,6 +330,29 @@ routes: [{name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true}]
 		{"SameLength", func(int) string { return "17" }, 4},
 		{"DifferentLengths", func(i int) string { return strconv.Itoa(100 + i) }, 0},
 	}
+	for _, body := range []struct {
+		name    string
+		body    func(i int) string
+		tripsAt int
+	}{
+		{"EnvoySameBody", func(int) string { return `{"body":"same"}` }, 4},
+		{"EnvoyDifferentBodies", func(i int) string { return fmt.Sprintf(`{"body":"note %d"}`, i) }, 0},
+	} {
+		t.Run(body.name, func(t *testing.T) {
+			for i := 1; i <= 5; i++ {
+				req, _ := http.NewRequest("POST", f.authSrv.URL+"/-/auth/envoy"+notes+"?case="+body.name, strings.NewReader(body.body(i)))
+				req.Header.Set("PRIVATE-TOKEN", f.secrets["loop-b"])
+				resp, b := do(t, req)
+				want := 200
+				if body.tripsAt != 0 && i >= body.tripsAt {
+					want = 429
+				}
+				if resp.StatusCode != want {
+					t.Fatalf("request %d: %d %s, want %d", i, resp.StatusCode, b, want)
+				}
+			}
+		})
+	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			for i := 1; i <= 5; i++ {
