@@ -54,18 +54,28 @@ func BenchmarkScan(b *testing.B) {
 // BenchmarkScanCustomPrefix is BenchmarkScan with one custom prefix more
 // to look for.
 func BenchmarkScanCustomPrefix(b *testing.B) {
-	data, want := corpus(b, benchSize)
-	s := newScanner(b, scan.Config{Prefixes: []string{"acme-glpat-"}})
-	b.SetBytes(int64(len(data)))
-	b.ResetTimer()
-	for b.Loop() {
-		n := 0
-		if _, err := s.Reader(context.Background(), bytes.NewReader(data), "file", "x", func(scan.Finding) { n++ }); err != nil {
-			b.Fatal(err)
-		}
-		if n != want {
-			b.Fatalf("found %d, want %d", n, want)
-		}
+	for _, bc := range []struct{ name, prefix string }{
+		// GitLab's custom prefix form ends with glpat-: checked where
+		// glpat- is found, not searched separately.
+		{"ending-in-glpat", "acme-glpat-"},
+		// An unrelated prefix is a second search over the data.
+		{"unrelated", "acme_"},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			data, want := corpus(b, benchSize)
+			s := newScanner(b, scan.Config{Prefixes: []string{bc.prefix}})
+			b.SetBytes(int64(len(data)))
+			b.ResetTimer()
+			for b.Loop() {
+				n := 0
+				if _, err := s.Reader(context.Background(), bytes.NewReader(data), "file", "x", func(scan.Finding) { n++ }); err != nil {
+					b.Fatal(err)
+				}
+				if n != want {
+					b.Fatalf("found %d, want %d", n, want)
+				}
+			}
+		})
 	}
 }
 

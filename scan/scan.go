@@ -113,14 +113,28 @@ type Config struct {
 
 // Scanner finds tokens. It is safe for concurrent use.
 type Scanner struct {
-	prefixes [][]byte
-	maxFile  int64
-	ignore   []string
-	chunk    int
+	// anchors are the prefixes searched for; a prefix that ends with
+	// another (a GitLab custom prefix "acme-glpat-" ends with "glpat-") is
+	// not searched on its own but checked where its suffix is found, so
+	// that adding it costs almost nothing.
+	anchors []anchor
+	maxFile int64
+	ignore  []string
+	chunk   int
+}
+
+// anchor is a searched prefix and the longer prefixes that end with it.
+type anchor struct {
+	prefix []byte
+	longer [][]byte // longest first
 }
 
 // maxToken is the longest token tokenfmt accepts; chunks overlap by it.
 const maxToken = 512
+
+// maxPrefix is the longest prefix accepted; chunks keep this much context
+// before the first anchor they search.
+const maxPrefix = 64
 
 // legacyLen is the length of a legacy token's body.
 const legacyLen = 20
@@ -142,16 +156,28 @@ func New(cfg Config) (*Scanner, error) {
 		s.chunk = 4 * maxToken
 	}
 	seen := map[string]bool{}
+	var prefixes []string
 	for _, p := range append([]string{tokenfmt.DefaultPrefix}, cfg.Prefixes...) {
 		p = strings.TrimSpace(p)
 		if p == "" || seen[p] {
 			continue
 		}
-		if len(p) > 64 || strings.ContainsAny(p, " \t\r\n") {
+		if len(p) > maxPrefix || strings.ContainsAny(p, " \t\r\n") {
 			return nil, botgate.Invalid("prefix", "prefix %q is not a token prefix", p)
 		}
 		seen[p] = true
-		s.prefixes = append(s.prefixes, []byte(p))
+		prefixes = append(prefixes, p)
+	}
+	// Shortest first: a prefix's shortest suffix among the others is
+	// itself an anchor.
+	slices.SortStableFunc(prefixes, func(a, b string) int { return len(a) - len(b) })
+	for _, p := range prefixes {
+		i := slices.IndexFunc(s.anchors, func(a anchor) bool { return strings.HasSuffix(p, string(a.prefix)) })
+		if i < 0 {
+			s.anchors = append(s.anchors, anchor{prefix: []byte(p)})
+			continue
+		}
+		s.anchors[i].longer = slices.Insert(s.anchors[i].longer, 0, []byte(p))
 	}
 	return s, nil
 }
@@ -161,47 +187,68 @@ func isTokenByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
 }
 
-// hit is a token found at buf[start:end].
+// hit is a token found at buf[start:end], its prefix plen bytes long.
 type hit struct {
-	start, end int
-	format     Format
+	start, end, plen int
+	format           Format
 }
 
-// find appends to hits the tokens in buf that start in [from, to). buf
-// must hold at least maxToken bytes after to, unless final says buf ends
-// where the data ends (so its end is a boundary).
+// find appends to hits the tokens in buf whose anchor prefix starts in
+// [from, to). buf must hold at least maxToken bytes after to, unless final
+// says buf ends where the data ends (so its end is a boundary), and up to
+// maxPrefix bytes of context before from.
 func (s *Scanner) find(buf []byte, from, to int, final bool, hits []hit) []hit {
-	for _, p := range s.prefixes {
+	for ai := range s.anchors {
+		a := &s.anchors[ai]
+		q := a.prefix
 		for i := from; i < to; {
-			j := bytes.Index(buf[i:], p)
+			j := bytes.Index(buf[i:], q)
 			if j < 0 || i+j >= to {
 				break
 			}
 			at := i + j
 			i = at + 1
-			rest := buf[at+len(p):]
-			if len(rest) > maxToken {
-				rest = rest[:maxToken]
+			if h, ok := s.routableAt(buf, at, q, a.longer); ok {
+				hits = append(hits, h)
+				i = h.end
+				continue
 			}
-			if m := routableRE.Find(rest); m != nil {
-				end := at + len(p) + len(m)
-				if tokenfmt.Check(string(buf[at:end]), string(p)) == nil {
-					hits = append(hits, hit{at, end, FormatRoutable})
-					i = end
-					continue
-				}
-			}
-			if string(p) == tokenfmt.DefaultPrefix && isLegacy(buf, at, len(p), final) {
-				end := at + len(p) + legacyLen
-				hits = append(hits, hit{at, end, FormatLegacy})
+			if string(q) == tokenfmt.DefaultPrefix && isLegacy(buf, at, len(q), final) {
+				end := at + len(q) + legacyLen
+				hits = append(hits, hit{at, end, len(q), FormatLegacy})
 				i = end
 			}
 		}
 	}
-	if len(s.prefixes) > 1 {
+	if len(s.anchors) > 1 {
 		slices.SortFunc(hits, func(a, b hit) int { return a.start - b.start })
 	}
 	return hits
+}
+
+// routableAt matches a checksum-valid routable token whose prefix is q,
+// found at buf[at], or one of the longer prefixes ending there.
+func (s *Scanner) routableAt(buf []byte, at int, q []byte, longer [][]byte) (hit, bool) {
+	rest := buf[at+len(q):]
+	if len(rest) > maxToken {
+		rest = rest[:maxToken]
+	}
+	m := routableRE.Find(rest)
+	if m == nil {
+		return hit{}, false
+	}
+	end := at + len(q) + len(m)
+	for _, p := range longer {
+		start := at - (len(p) - len(q))
+		if start >= 0 && bytes.Equal(buf[start:at], p[:len(p)-len(q)]) &&
+			tokenfmt.Check(string(buf[start:end]), string(p)) == nil {
+			return hit{start, end, len(p), FormatRoutable}, true
+		}
+	}
+	if tokenfmt.Check(string(buf[at:end]), string(q)) == nil {
+		return hit{at, end, len(q), FormatRoutable}, true
+	}
+	return hit{}, false
 }
 
 // isLegacy reports whether a legacy token (prefix and exactly 20 body
@@ -246,14 +293,8 @@ func Fingerprint(token string) string {
 // finding builds a Finding for buf[h.start:h.end].
 func (s *Scanner) finding(buf []byte, h hit) Finding {
 	tok := string(buf[h.start:h.end])
-	prefix := tokenfmt.DefaultPrefix
-	for _, p := range s.prefixes {
-		if bytes.HasPrefix(buf[h.start:], p) && len(p) > len(prefix) {
-			prefix = string(p)
-		}
-	}
 	f := Finding{RuleID: RuleToken, Severity: SeverityError, Format: h.format,
-		Redacted: Redact(tok, prefix), Fingerprint: Fingerprint(tok), secret: tok}
+		Redacted: Redact(tok, tok[:h.plen]), Fingerprint: Fingerprint(tok), secret: tok}
 	if h.format == FormatLegacy {
 		f.RuleID, f.Severity = RuleLegacyToken, SeverityWarning
 	}
@@ -274,7 +315,7 @@ func (s *Scanner) Reader(ctx context.Context, r io.Reader, source, path string, 
 }
 
 // newBuffer returns a chunk buffer for stream.
-func (s *Scanner) newBuffer() []byte { return make([]byte, s.chunk+maxToken+1) }
+func (s *Scanner) newBuffer() []byte { return make([]byte, s.chunk+maxToken+maxPrefix) }
 
 // stream scans r through buf, emitting findings with their line and
 // column counted from the start of r.
@@ -306,7 +347,7 @@ func (s *Scanner) stream(ctx context.Context, r io.Reader, buf []byte, emit Emit
 		}
 		from := 0
 		if keep > 0 {
-			from = 1 // buf[0] is context only: its tokens were reported
+			from = maxPrefix // context only: its anchors were searched
 		}
 		hits = s.find(data, from, safe, final, hits[:0])
 		ln, lastNL, counted := line, -1, 0
@@ -329,8 +370,9 @@ func (s *Scanner) stream(ctx context.Context, r io.Reader, buf []byte, emit Emit
 		if final {
 			return total, nil
 		}
-		// Carry the unsafe tail, plus one byte of context, to the front.
-		cut := safe - 1
+		// Carry the unsafe tail, after maxPrefix bytes of context, to the
+		// front.
+		cut := safe - maxPrefix
 		if c := bytes.Count(data[:cut], []byte{'\n'}); c > 0 {
 			line += c
 			col0 = cut - 1 - bytes.LastIndexByte(data[:cut], '\n')

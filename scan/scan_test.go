@@ -128,19 +128,27 @@ func TestChunkBoundaries(t *testing.T) {
 	const chunk = 2048
 	tok := newToken(t, 7, "glpat-")
 	legacy := "glpat-" + "zY3dE5fG7hI9jK1lM3nQ"
-	s := newScanner(t, scan.Config{ChunkSize: chunk})
+	custom := newToken(t, 8, "acme-corp-glpat-")
 	for _, tc := range []struct {
-		name  string
-		token string
-		rule  string
-	}{{"routable", tok, scan.RuleToken}, {"legacy", legacy, scan.RuleLegacyToken}} {
+		name     string
+		token    string
+		rule     string
+		prefixes []string
+	}{
+		{"routable", tok, scan.RuleToken, nil},
+		{"legacy", legacy, scan.RuleLegacyToken, nil},
+		{"custom prefix", custom, scan.RuleToken, []string{"acme-corp-glpat-", "corp-glpat-"}},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, boundary := range []int{chunk - 512, chunk, 2*chunk - 513, 3 * chunk} {
-				for off := boundary - len(tc.token) - 2; off <= boundary+2; off++ {
+			s := newScanner(t, scan.Config{ChunkSize: chunk, Prefixes: tc.prefixes})
+			// Every offset across the first chunks' seams, wherever the
+			// scanner puts them.
+			{
+				for off := chunk - 100; off <= 3*chunk+100; off++ {
 					// One long line: the column is off+1.
 					text := strings.Repeat(" ", off) + tc.token + strings.Repeat(" ", 3*chunk)
 					got := positions(scanString(t, s, text))
-					if len(got) != 1 || got[0].line != 1 || got[0].col != off+1 || got[0].rule != tc.rule {
+					if len(got) != 1 || got[0].line != 1 || got[0].col != off+1 || got[0].rule != tc.rule || got[0].fingerprnt != scan.Fingerprint(tc.token) {
 						t.Fatalf("offset %d: %+v, want one %s at 1:%d", off, got, tc.rule, off+1)
 					}
 					// Short lines: the token starts line 1+off/10 at column 1+off%10... built so.
