@@ -98,7 +98,7 @@ func initializeWith(ctx context.Context, dir string, so scaleOptions, tokenFile,
 	if err := d.Create(rand.Reader); err != nil {
 		return nil, err
 	}
-	in, err := openInstanceWith(ctx, dir, so, log)
+	in, err := openInstanceWith(ctx, dir, scaleOptions{store: so.store, storeOnly: true}, log)
 	if err != nil {
 		return nil, err
 	}

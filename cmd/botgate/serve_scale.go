@@ -27,6 +27,8 @@ type scaleOptions struct {
 	redisPrefix string
 	redisFail   string // open or closed
 	cacheTTL    time.Duration
+	// storeOnly opens the store alone: no Redis, no fan-out (init).
+	storeOnly bool
 }
 
 // scaleFlags registers serve's scale-out flags. The URLs' defaults are read
@@ -104,6 +106,7 @@ func newScaleOut(ctx context.Context, o scaleOptions, st botgate.Store, clock bo
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	pg, shared := st.(*postgres.Store)
 	switch {
+	case o.storeOnly:
 	case o.redis != "":
 		mode, err := redis.ParseFailMode(o.redisFail)
 		if err != nil {

@@ -357,3 +357,63 @@ func TestScaleOut(t *testing.T) {
 		}
 	})
 }
+
+// TestServeRedisUnreachable starts a node whose Redis cannot be reached
+// (no server on the port) in either fail mode: fail open serves with its
+// own limits and stays ready, saying so; fail closed refuses and is not
+// ready.
+func TestServeRedisUnreachable(t *testing.T) {
+	tests := []struct {
+		mode      string
+		ready     int
+		auth      int
+		retryHint bool
+	}{
+		{"open", http.StatusOK, http.StatusOK, false},
+		{"closed", http.StatusServiceUnavailable, http.StatusTooManyRequests, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			dir := t.TempDir()
+			tokenFile := filepath.Join(dir, "admin.token")
+			base, _, logs := serveWith(t, nil, "--data-dir", filepath.Join(dir, "data"), "--admin-token-file", tokenFile,
+				"--redis", "redis://127.0.0.1:1/0", "--redis-fail", tt.mode)
+			if base == "" {
+				t.Fatalf("serve did not start:\n%s", logs.String())
+			}
+			resp, err := http.Get(base + "/-/readiness")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.ready {
+				t.Errorf("readiness: %d, want %d", resp.StatusCode, tt.ready)
+			}
+			if got, want := resp.Header.Get("Botgate-Redis"), "degraded; fail "+tt.mode; got != want {
+				t.Errorf("Botgate-Redis: %q, want %q", got, want)
+			}
+			admin, err := datadir.ReadSecretFile(tokenFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, _ := http.NewRequest(http.MethodGet, base+"/-/auth", nil)
+			req.Header.Set("X-Original-Method", "GET")
+			req.Header.Set("X-Original-URI", "/api/v4/user")
+			req.Header.Set("PRIVATE-TOKEN", strings.TrimSpace(string(admin)))
+			resp, err = http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.auth {
+				t.Errorf("forward-auth: %d, want %d", resp.StatusCode, tt.auth)
+			}
+			if tt.retryHint && resp.Header.Get("Retry-After") == "" {
+				t.Errorf("a refusal without Retry-After")
+			}
+			if n := strings.Count(logs.String(), `msg="Redis is unreachable:`); n != 1 {
+				t.Errorf("the outage was logged %d times, want once:\n%s", n, logs.String())
+			}
+		})
+	}
+}
