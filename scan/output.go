@@ -86,10 +86,15 @@ func (r *Result) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "skipped %s: %s\n", s.Path, s.Reason)
 	}
 	c := r.Counts()
-	scanned := fmt.Sprintf("scanned %s, %s", plural(r.Stats.Files, "file"), plural64(r.Stats.Bytes, "byte"))
-	if r.Stats.Commits > 0 {
-		scanned += ", " + plural(r.Stats.Commits, "commit")
+	var parts []string
+	if r.Stats.Files > 0 || r.Stats.Commits == 0 {
+		parts = append(parts, plural(r.Stats.Files, "file"))
 	}
+	if r.Stats.Commits > 0 {
+		parts = append(parts, plural(r.Stats.Commits, "commit"))
+	}
+	parts = append(parts, plural64(r.Stats.Bytes, "byte"))
+	scanned := "scanned " + strings.Join(parts, ", ")
 	if len(r.Findings) == 0 {
 		fmt.Fprintf(&b, "No tokens found (%s).\n", scanned)
 	} else {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -53,7 +54,7 @@ func (s *Scanner) Path(ctx context.Context, root string, res *Result) error {
 	const op = "scan.Path"
 	fi, err := os.Stat(root)
 	if err != nil {
-		return botgate.E(op, botgate.KindNotFound, err)
+		return &botgate.Error{Op: op, Kind: botgate.KindNotFound, Message: "cannot scan " + root + ": " + pathProblem(err), Err: err}
 	}
 	if !fi.IsDir() {
 		return s.file(ctx, root, root, -1, res)
@@ -100,7 +101,7 @@ func (s *Scanner) file(ctx context.Context, p, name string, max int64, res *Resu
 	f, err := os.Open(p)
 	if err != nil {
 		if max < 0 {
-			return botgate.E("scan.file", botgate.KindNotFound, err)
+			return &botgate.Error{Op: "scan.file", Kind: botgate.KindInvalid, Message: "cannot scan " + p + ": " + pathProblem(err), Err: err}
 		}
 		res.Skipped = append(res.Skipped, Skipped{Path: name, Reason: "unreadable"})
 		return nil
@@ -130,6 +131,16 @@ func (s *Scanner) Stdin(ctx context.Context, r io.Reader, res *Result) error {
 	res.Stats.Files++
 	res.Stats.Bytes += n
 	return err
+}
+
+// pathProblem says why a path could not be read, without the Op noise of
+// *fs.PathError.
+func pathProblem(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
 }
 
 // ignored reports whether rel (slash-separated, relative to the root)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/scan"
 )
 
@@ -43,7 +44,11 @@ the token. Directory walks skip .git, binary files, symbolic links, files over
 token with api, or a token with the revoke_leaked scope) and reports, per finding:
 revoked, already inactive, or unknown to this instance.
 
-The exit status is 0 when nothing is found, 1 when tokens are found.`,
+The exit status is 0 when nothing is found, 1 when tokens are found, 2 for bad
+arguments or input that cannot be scanned (not a git repository, unreadable), 5 for
+a path that does not exist; with --revoke, a failed revocation exits with the API
+commands' status (4 credentials missing or refused, 6 server unreachable) after
+printing the findings.`,
 		Example: `  botgate scan .
   botgate scan --git --output sarif . > leaks.sarif
   kubectl logs deploy/app | botgate scan --stdin
@@ -73,7 +78,7 @@ The exit status is 0 when nothing is found, 1 when tokens are found.`,
 			res := &scan.Result{}
 			if o.stdin {
 				if err := s.Stdin(ctx, e.stdin, res); err != nil {
-					return cliErr(err)
+					return scanErr(err)
 				}
 			}
 			for _, p := range args {
@@ -83,7 +88,7 @@ The exit status is 0 when nothing is found, 1 when tokens are found.`,
 					err = s.Path(ctx, p, res)
 				}
 				if err != nil {
-					return cliErr(err)
+					return scanErr(err)
 				}
 			}
 			var revokeErr error
@@ -121,6 +126,15 @@ The exit status is 0 when nothing is found, 1 when tokens are found.`,
 	f.Int64Var(&o.maxSize, "max-size", 100<<20, "skip files larger than this many bytes when walking a directory (0: no limit)")
 	f.StringVar(&a.url, "url", "", "botgate server URL for --revoke (default: $BOTGATE_URL, else the one stored by botgate login)")
 	return cmd
+}
+
+// scanErr gives a scan failure an exit status that cannot be taken for
+// "tokens found" (1): 5 for a path that does not exist, else 2.
+func scanErr(err error) error {
+	if botgate.IsKind(err, botgate.KindNotFound) {
+		return cliErr(err)
+	}
+	return &exitError{code: exitUsage, err: shown{err}}
 }
 
 // leakItem is one token sent to POST /api/botgate/v1/leaks.

@@ -143,8 +143,10 @@ func TestScanRevokeEndToEnd(t *testing.T) {
 			t.Errorf("clean scan:\n%v", r)
 		}
 	})
-	t.Run("bad output is a usage error", func(t *testing.T) {
+	t.Run("failures never exit 1", func(t *testing.T) {
 		s.in(t).fail(exitUsage, []string{"--output"}, "scan", "--output", "xml", dir)
+		s.in(t).fail(exitUsage, []string{"not a git repository"}, "scan", "--git", dir)
+		s.in(t).fail(exitNotFound, []string{"cannot scan", "no such file"}, "scan", filepath.Join(dir, "nope"))
 	})
 	t.Run("no secret in any output or the server log", func(t *testing.T) {
 		if len(*s.seen) < 6 {
