@@ -353,6 +353,7 @@ var constraintFields = map[string]string{
 	"tokens_digest_key":                         "digest",
 	"secrets_owner_name_key":                    "name",
 	"upstream_credentials_owner_automation_key": "automation",
+	"automations_name_key":                      "name",
 }
 
 // dbError turns a database error into a *botgate.Error.

@@ -3,9 +3,11 @@ package postgres_test
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/postgres"
+	"github.com/botgate/botgate/sqlite"
 	"github.com/botgate/botgate/storetest"
 )
 
@@ -154,7 +157,63 @@ func TestMigrations(t *testing.T) {
 			t.Fatalf("Open of a newer database: %v, want KindInvalid naming a newer schema", err)
 		}
 	})
-	t.Run("same tables as sqlite", func(t *testing.T) {
+	t.Run("same tables and columns as sqlite", func(t *testing.T) {
+		// The SQLite store migrates its file; read its schema back.
+		path := filepath.Join(t.TempDir(), "botgate.db")
+		sq, err := sqlite.Open(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sq.Close()
+		want := map[string]bool{}
+		db, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		rows, err := db.QueryContext(t.Context(), `SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p
+			WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var table, col string
+			if err := rows.Scan(&table, &col); err != nil {
+				t.Fatal(err)
+			}
+			want[table+"."+col] = true
+		}
+		rows.Close()
+		if len(want) == 0 {
+			t.Fatal("no SQLite columns found")
+		}
+		pg := open(t, freshSchema(t))
+		got := map[string]bool{}
+		prow, err := pg.Pool().Query(t.Context(), `SELECT table_name, column_name FROM information_schema.columns
+			WHERE table_schema = current_schema()`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for prow.Next() {
+			var table, col string
+			if err := prow.Scan(&table, &col); err != nil {
+				t.Fatal(err)
+			}
+			got[table+"."+col] = true
+		}
+		prow.Close()
+		for c := range want {
+			if !got[c] {
+				t.Errorf("PostgreSQL lacks SQLite's column %s: port the migration", c)
+			}
+		}
+		for c := range got {
+			if !want[c] {
+				t.Errorf("PostgreSQL has column %s that SQLite lacks", c)
+			}
+		}
+	})
+	t.Run("same migration files as sqlite", func(t *testing.T) {
 		// Every SQLite migration has its PostgreSQL twin, by file name.
 		sq, err := os.ReadDir("../sqlite/migrations")
 		if err != nil {
