@@ -28,6 +28,7 @@ type benchOptions struct {
 	quietRate    float64
 	runawayConns int
 	runawayRate  float64
+	runawayNoop  bool
 	pages        uint64
 	authTTL      time.Duration
 	memberTTL    time.Duration
@@ -65,6 +66,7 @@ report to stdout. Without arguments every scenario runs.`,
   botgate bench proxy --connections 32 --output json > proxy.json
   botgate bench runaway --quiet-rate 2000 --runaway-connections 1
   botgate bench runaway --runaway-rate 5000
+  botgate bench runaway --runaway-noop     # control: the same extra load, on a no-op handler
   botgate bench auth --auth-cache-ttl 1m --membership-ttl 1m
   botgate bench auth --cpuprofile auth.pprof && go tool pprof -top botgate auth.pprof`,
 		ValidArgs: benchScenarios(),
@@ -85,6 +87,7 @@ report to stdout. Without arguments every scenario runs.`,
 	f.Float64Var(&o.quietRate, "quiet-rate", 2000, "runaway: the quiet load's rate, requests per second in total")
 	f.IntVar(&o.runawayConns, "runaway-connections", 1, "runaway: connections of the looping client (each as fast as it can)")
 	f.Uint64Var(&o.pages, "pages", 0, "pages each token cycles through (0: a new page on every lap, so the loop breaker tracks ever more request shapes)")
+	f.BoolVar(&o.runawayNoop, "runaway-noop", false, "runaway: control run, the looping client calls a no-op handler on the same server instead of /-/auth")
 	f.DurationVar(&o.authTTL, "auth-cache-ttl", 0, "the authority's token cache TTL (0: botgate's default, 5s)")
 	f.DurationVar(&o.memberTTL, "membership-ttl", 0, "the gateway's membership cache TTL (0: botgate's default, 10s)")
 	f.Float64Var(&o.runawayRate, "runaway-rate", 0, "runaway: pace the looping client at this many requests per second (0: full speed)")
@@ -146,8 +149,8 @@ func runBench(ctx context.Context, e *env, o benchOptions, args []string) error 
 	}
 	rep := &benchReport{Started: time.Now().UTC(), Machine: machine(), Tokens: o.tokens, Connections: o.connections,
 		Rounds: o.rounds, Duration: o.duration.String(),
-		Command: fmt.Sprintf("botgate bench %s --rounds %d --duration %s --warmup %s --connections %d --tokens %d --quiet-tokens %d --quiet-rate %g --runaway-connections %d --runaway-rate %g --pages %d --auth-cache-ttl %s --membership-ttl %s",
-			strings.Join(scenarios, " "), o.rounds, o.duration, o.warmup, o.connections, o.tokens, o.quietTokens, o.quietRate, o.runawayConns, o.runawayRate, o.pages, o.authTTL, o.memberTTL)}
+		Command: fmt.Sprintf("botgate bench %s --rounds %d --duration %s --warmup %s --connections %d --tokens %d --quiet-tokens %d --quiet-rate %g --runaway-connections %d --runaway-rate %g --pages %d --auth-cache-ttl %s --membership-ttl %s --runaway-noop=%t",
+			strings.Join(scenarios, " "), o.rounds, o.duration, o.warmup, o.connections, o.tokens, o.quietTokens, o.quietRate, o.runawayConns, o.runawayRate, o.pages, o.authTTL, o.memberTTL, o.runawayNoop)}
 	log := slog.New(slog.DiscardHandler)
 	fmt.Fprintf(e.stderr, "bench: creating %d tokens in a temporary botgate\n", o.tokens)
 	start := time.Now()

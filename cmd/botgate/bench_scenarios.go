@@ -339,6 +339,7 @@ func (b *benchRunner) runaway(ctx context.Context) (*benchScenario, error) {
 	defer gw.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/-/auth", gw.ForwardAuth())
+	mux.HandleFunc("/-/noop", noopHandler)
 	srv, err := startBenchServer(mux)
 	if err != nil {
 		return nil, err
@@ -351,9 +352,15 @@ func (b *benchRunner) runaway(ctx context.Context) (*benchScenario, error) {
 	}
 	// The runaway sends one request over and over: the same method,
 	// path and query, as a script stuck in a loop does.
+	// As a control, --runaway-noop sends the same requests to a no-op
+	// handler: what any extra client at that speed costs the others.
 	looper := b.w.named["runaway"]
+	loopPath := "/-/auth"
+	if b.o.runawayNoop {
+		loopPath = "/-/noop"
+	}
 	runawayFn, err := loadgen.Rotation{Target: srv.url, Tokens: []loadgen.Token{looper}, Shapes: []loadgen.Shape{{
-		Method: http.MethodGet, Path: "/-/auth", Header: http.Header{
+		Method: http.MethodGet, Path: loopPath, Header: http.Header{
 			"X-Original-Method": {"GET"}, "X-Original-Uri": {"/api/v4/projects/{tag}/pipelines?ref=main"},
 			"User-Agent": {"looping-script/1"}}}}}.Func()
 	if err != nil {
@@ -395,6 +402,9 @@ func (b *benchRunner) runaway(ctx context.Context) (*benchScenario, error) {
 	speed := "at full speed"
 	if b.o.runawayRate > 0 {
 		speed = fmt.Sprintf("at %.0f req/s", b.o.runawayRate)
+	}
+	if b.o.runawayNoop {
+		speed += " (control: sent to a no-op handler, not /-/auth)"
 	}
 	sc := &benchScenario{Name: "runaway",
 		What: fmt.Sprintf("%d quiet tokens at %.0f req/s in total over %d connections through /-/auth, alone and with one token looping on one request %s over %d connection(s)",
