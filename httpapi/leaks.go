@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"sync/atomic"
 
 	"github.com/botgate/botgate"
@@ -97,6 +98,9 @@ func (s *Server) handleLeaks(w http.ResponseWriter, r *http.Request, c *call) er
 	notify := s.leakNotifier()
 	for _, it := range items {
 		a := leakAnswer{Type: it.Type, URL: it.URL}
+		if it.Token != "" {
+			a.URL = strings.ReplaceAll(it.URL, it.Token, "[REDACTED]")
+		}
 		switch {
 		case it.Type != "" && it.Type != LeakTokenType:
 			a.Status = "unsupported_type"

@@ -136,6 +136,9 @@ func TestLeaksEndpointRevokes(t *testing.T) {
 			}
 		})
 	}
+	if strings.Contains(string(r.body), f.botToken) {
+		t.Error("the answer shows a reported token")
+	}
 	if out[0].TokenID != int64(f.botTok.ID) || out[0].Fingerprint != scan.Fingerprint(f.botToken) {
 		t.Errorf("revoked item %+v, want token %d and its fingerprint", out[0], f.botTok.ID)
 	}

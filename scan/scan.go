@@ -88,6 +88,15 @@ type Finding struct {
 // Secret returns the token found, for revocation. Never print it.
 func (f *Finding) Secret() string { return f.secret }
 
+// String describes the finding without its secret, so that printing or
+// logging a Finding with any verb never shows the token.
+func (f Finding) String() string {
+	return f.where() + ": " + string(f.Severity) + " " + f.RuleID + " " + f.Redacted + " (" + f.Fingerprint + ")"
+}
+
+// GoString is String, for %#v.
+func (f Finding) GoString() string { return "scan.Finding{" + f.String() + "}" }
+
 // Message says what the finding is and what to do.
 func (f *Finding) Message() string {
 	if f.Format == FormatLegacy {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -325,6 +326,13 @@ func TestOutputsRedact(t *testing.T) {
 	if len(res.Findings) != 2 {
 		t.Fatalf("findings %+v", res.Findings)
 	}
+	t.Run("printing a finding", func(t *testing.T) {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+			if out := fmt.Sprintf(verb, res.Findings) + fmt.Sprintf(verb, res.Findings[0]); strings.Contains(out, tok) {
+				t.Errorf("%s shows the secret: %s", verb, out)
+			}
+		}
+	})
 	red := scan.Redact(tok, "glpat-")
 	if want := "glpat-" + tok[6:10] + "…" + tok[len(tok)-4:]; red != want {
 		t.Errorf("Redact = %q, want %q", red, want)
