@@ -66,6 +66,11 @@ type FileConfig struct {
 	// MaxTokenLength refuses longer credentials without looking at them
 	// (default 512 bytes).
 	MaxTokenLength int `yaml:"max_token_length"`
+	// BodyReadTimeout bounds the wait for the body's first bytes, which the
+	// loop breaker reads before anything is forwarded (default 30s): a
+	// client that trickles its body is answered 408 instead of holding the
+	// request open.
+	BodyReadTimeout time.Duration `yaml:"body_read_timeout"`
 	// Routes map requests (by host and path prefix) to upstreams and
 	// policies. Without routes, forward-auth uses one default route with
 	// GitLab membership checks and the proxy has nowhere to send requests.
@@ -201,6 +206,7 @@ type compiled struct {
 	membershipMax   int
 	flushEvery      time.Duration
 	maxTokenLen     int
+	bodyTimeout     time.Duration
 	routes          []*route
 }
 
@@ -227,6 +233,7 @@ func (c *FileConfig) compile() (*compiled, error) {
 		membershipMax: c.MembershipCacheSize,
 		flushEvery:    c.UsageFlushInterval,
 		maxTokenLen:   c.MaxTokenLength,
+		bodyTimeout:   c.BodyReadTimeout,
 	}
 	if out.envoyPrefix == "" {
 		out.envoyPrefix = DefaultEnvoyPrefix
@@ -251,6 +258,9 @@ func (c *FileConfig) compile() (*compiled, error) {
 	}
 	if out.flushEvery <= 0 {
 		out.flushEvery = 10 * time.Second
+	}
+	if out.bodyTimeout <= 0 {
+		out.bodyTimeout = 30 * time.Second
 	}
 	if out.maxTokenLen <= 0 {
 		out.maxTokenLen = 512

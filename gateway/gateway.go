@@ -396,9 +396,9 @@ func (g *Gateway) serveAuth(w http.ResponseWriter, r *http.Request) {
 	// Envoy may send the body (with_request_body); nginx and Traefik do
 	// not. It counts towards the request's shape.
 	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
-		head, complete, err := readBody(r.Body, r.ContentLength, g.cfg.bodyBytes)
+		head, complete, err := g.readBodyHead(w, r)
 		if err != nil {
-			g.writeDecision(w, r, decision{err: botgate.Invalid("body", "the request body could not be read completely"), result: resultInvalid})
+			g.refuseBody(w, r, err)
 			g.observe(modeAuth, resultInvalid, start)
 			return
 		}

@@ -60,11 +60,11 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
-		head, complete, err := readBody(r.Body, r.ContentLength, g.cfg.bodyBytes)
+		head, complete, err := g.readBodyHead(w, r)
 		if err != nil {
-			// The client went away mid-body (or sent a broken one):
-			// nothing is forwarded.
-			g.writeDecision(w, r, decision{err: botgate.Invalid("body", "the request body could not be read completely"), result: resultInvalid})
+			// The client went away mid-body, sent a broken one, or is too
+			// slow: nothing is forwarded.
+			g.refuseBody(w, r, err)
 			g.observe(modeProxy, resultInvalid, start)
 			return
 		}
@@ -175,6 +175,32 @@ func writeStatus(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, `{"message":`+strconv.Quote(msg)+"}\n")
+}
+
+// readBodyHead reads the first bytes of the request's body for the loop
+// breaker, within the body read timeout.
+func (g *Gateway) readBodyHead(w http.ResponseWriter, r *http.Request) ([]byte, bool, error) {
+	rc := http.NewResponseController(w)
+	deadline := rc.SetReadDeadline(time.Now().Add(g.cfg.bodyTimeout)) == nil
+	head, complete, err := readBody(r.Body, r.ContentLength, g.cfg.bodyBytes)
+	if deadline && err == nil {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	return head, complete, err
+}
+
+// refuseBody answers a request whose body could not be read: 408 if the
+// client was too slow, 400 otherwise.
+func (g *Gateway) refuseBody(w http.ResponseWriter, r *http.Request, err error) {
+	// The rest of the body will not come: close the connection after the
+	// answer rather than wait to drain it.
+	w.Header().Set("Connection", "close")
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		writeStatus(w, http.StatusRequestTimeout, "408 Request Timeout - the request body did not arrive in time")
+		return
+	}
+	g.writeDecision(w, r, decision{err: botgate.Invalid("body", "the request body could not be read completely"), result: resultInvalid})
 }
 
 // readBody reads up to limit bytes of a body, plus one to learn whether

@@ -270,3 +270,29 @@ func TestProxyClientDisconnectMidBody(t *testing.T) {
 		t.Errorf("the upstream got %d requests, want none", n)
 	}
 }
+
+func TestProxySlowBody(t *testing.T) {
+	f := newFixture(t, fixtureOpts{config: `
+body_read_timeout: 200ms
+routes: [{name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true}]
+`})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(f.proxySrv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "POST /api/v4/projects/%d/notes HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nPRIVATE-TOKEN: %s\r\n\r\nslow",
+		f.proj.ID, f.secrets["proj-api"])
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a stalled body: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Errorf("status %d, want 408", resp.StatusCode)
+	}
+	if n := len(f.up.requests()); n != 0 {
+		t.Errorf("the upstream got %d requests, want none", n)
+	}
+}
