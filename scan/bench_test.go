@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/botgate/botgate/scan"
@@ -159,4 +162,81 @@ func TestBoundedMemory(t *testing.T) {
 			}
 		})
 	}
+}
+
+// historyRepo makes a repository of commits commits with git fast-import:
+// each rewrites one of ten 100-line files, and every 50th adds a token.
+func historyRepo(b *testing.B, commits int) (dir string, tokens int) {
+	b.Helper()
+	dir = b.TempDir()
+	git := func(stdin io.Reader, args ...string) {
+		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+		cmd.Stdin = stdin
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_SYSTEM=/dev/null")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git(nil, "init", "-q", "-b", "main")
+	tok := newToken(b, 5, "glpat-")
+	var in bytes.Buffer
+	data := func(s string) { in.WriteString("data " + strconv.Itoa(len(s)) + "\n" + s + "\n") }
+	for i := 1; i <= commits; i++ {
+		in.WriteString("commit refs/heads/main\nmark :" + strconv.Itoa(i) + "\ncommitter t <t@example.com> " + strconv.Itoa(1700000000+i) + " +0000\n")
+		data("commit " + strconv.Itoa(i))
+		if i > 1 {
+			in.WriteString("from :" + strconv.Itoa(i-1) + "\n")
+		}
+		var f strings.Builder
+		for l := 0; l < 100; l++ {
+			f.WriteString("line " + strconv.Itoa(l) + " of version " + strconv.Itoa(i) + ": some ordinary configuration text here\n")
+		}
+		if i%50 == 0 {
+			f.WriteString("TOKEN=" + tok + "\n")
+			tokens++
+		}
+		in.WriteString("M 644 inline file" + strconv.Itoa(i%10) + ".txt\n")
+		data(f.String())
+	}
+	git(&in, "fast-import", "--quiet")
+	return dir, tokens
+}
+
+// BenchmarkGitHistory scans a 1,000-commit history; the baseline runs the
+// same git log and discards its output, so the ratio is what the scanner
+// adds to git's own work.
+func BenchmarkGitHistory(b *testing.B) {
+	dir, want := historyRepo(b, 1000)
+	s := newScanner(b, scan.Config{})
+	b.Run("scan", func(b *testing.B) {
+		for b.Loop() {
+			res := &scan.Result{}
+			if err := s.GitHistory(context.Background(), dir, res); err != nil {
+				b.Fatal(err)
+			}
+			if len(res.Findings) != want {
+				b.Fatalf("found %d, want %d", len(res.Findings), want)
+			}
+			b.SetBytes(res.Stats.Bytes)
+		}
+	})
+	b.Run("baseline-git-log", func(b *testing.B) {
+		for b.Loop() {
+			cmd := exec.Command("git", "-C", dir, "-c", "core.quotePath=false",
+				"log", "-p", "--all", "--no-color", "--no-ext-diff", "--no-textconv", "--unified=0",
+				"--src-prefix=a/", "--dst-prefix=b/", "--format=format:\x01%H")
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				b.Fatal(err)
+			}
+			n, _ := io.Copy(io.Discard, out)
+			if err := cmd.Wait(); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(n)
+		}
+	})
 }

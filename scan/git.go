@@ -31,6 +31,7 @@ func (s *Scanner) GitHistory(ctx context.Context, dir string, res *Result) error
 	const op = "scan.GitHistory"
 	cmd := exec.CommandContext(ctx, "git", "-C", dir, "-c", "core.quotePath=false",
 		"log", "-p", "--all", "--no-color", "--no-ext-diff", "--no-textconv", "--unified=0",
+		"--src-prefix=a/", "--dst-prefix=b/", // whatever diff.noprefix or diff.mnemonicPrefix say
 		"--format=format:"+string(commitMarker)+"%H")
 	var stderr bytes.Buffer
 	cmd.Stderr = &limitedWriter{w: &stderr, n: 4096}
