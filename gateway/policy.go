@@ -262,9 +262,10 @@ func resourceRef(segs []string) (typ botgate.ResourceType, ref string, ok bool) 
 }
 
 // normalize turns a path into a route pattern for usage records:
-// resource ids and paths, numbers, hex digests and encoded paths become
-// parameters, so that the calls of one endpoint count together and no
-// identifier values are recorded.
+// resource ids and paths, numbers, hex digests and every segment that is
+// not a fixed route word become parameters, so that the calls of one
+// endpoint count together, the records stay bounded and no identifier
+// values are recorded.
 func normalize(segs []string) string {
 	var b strings.Builder
 	for i, s := range segs {
@@ -277,16 +278,39 @@ func normalize(segs []string) string {
 			b.WriteString(":id")
 		case len(s) >= 7 && len(s) <= 64 && isHex(s) && !isDigits(s):
 			b.WriteString(":sha")
-		case strings.IndexByte(s, '%') >= 0 || len(s) > 64:
-			b.WriteString(":param")
-		default:
+		case routeWord(s):
 			b.WriteString(s)
+		default:
+			// Names, refs, file paths and anything else a caller chooses:
+			// a parameter, so that the records stay few and hold no data.
+			b.WriteString(":param")
 		}
 	}
 	if len(segs) == 0 {
 		return "/"
 	}
 	return b.String()
+}
+
+// routeWord reports whether a path segment is a fixed word of an API's
+// routes: lower-case letters and '_' (merge_requests), a version such as
+// v4, or GitLab's "-" separator.
+func routeWord(s string) bool {
+	if s == "" || s == "-" {
+		return true
+	}
+	if len(s) > 40 {
+		return false
+	}
+	if s[0] == 'v' && len(s) <= 3 && isDigits(s[1:]) {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func isDigits(s string) bool {
