@@ -335,8 +335,18 @@ func (g *Gateway) writeDecision(w http.ResponseWriter, r *http.Request, d decisi
 	if d.retryAfter > 0 {
 		h.Set(ratelimit.HeaderRetryAfter, strconv.FormatInt(int64(ceilDuration(d.retryAfter)/time.Second), 10))
 	}
-	if d.result == resultError {
+	switch {
+	case d.result == resultError:
 		g.log.Error("gateway decision failed", "method", r.Method, "path", r.URL.Path, "err", d.err)
+	case g.log.Enabled(r.Context(), slog.LevelDebug):
+		// Never the query or a header: they may hold credentials.
+		var tokenID int64
+		if d.id != nil {
+			tokenID = d.id.Token.ID
+		}
+		g.log.LogAttrs(r.Context(), slog.LevelDebug, "gateway refused a request",
+			slog.String("result", d.result), slog.String("reason", string(botgate.ReasonOf(d.err))),
+			slog.Int64("token_id", tokenID), slog.String("method", r.Method), slog.String("path", r.URL.Path))
 	}
 	httpapi.WriteError(w, d.err)
 	return false
