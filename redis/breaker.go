@@ -74,7 +74,7 @@ type Breaker struct {
 
 // Breaker returns a shared loop breaker configured as cfg (zero fields take
 // ratelimit's defaults) that falls back to fallback while Redis is
-// unreachable. It returns KindInvalid if cfg is out of range or its bucket
+// unreachable (nil: no loop breaking while Redis is unreachable). It returns KindInvalid if cfg is out of range or its bucket
 // width is finer than a millisecond.
 func (c *Client) Breaker(cfg ratelimit.BreakerConfig, fallback LocalBreaker) (*Breaker, error) {
 	// NewBreaker validates cfg and fills in the defaults.
@@ -149,6 +149,9 @@ func (b *Breaker) degraded(ctx context.Context, tokenKey, shape string) (ratelim
 	if b.c.failMode == FailClosed {
 		// The limiter refuses the request (429, Retry-After); a loop
 		// verdict here would tell the caller of a loop it is not in.
+		return ratelimit.Verdict{Outcome: ratelimit.Allowed, Threshold: b.cfg.Threshold, Window: b.cfg.Window}, nil
+	}
+	if b.fallback == nil {
 		return ratelimit.Verdict{Outcome: ratelimit.Allowed, Threshold: b.cfg.Threshold, Window: b.cfg.Window}, nil
 	}
 	return b.fallback.Observe(ctx, tokenKey, shape)

@@ -23,6 +23,13 @@ func (c *Client) channel() string { return c.key("invalidate") }
 // failure is logged and counted, not returned: the cache lifetime is the
 // backstop. It waits at most the Client's timeout.
 func (c *Client) Publish(ctx context.Context, tokenIDs []int64) {
+	if !c.usable() {
+		// Redis is down and was tried less than a probe interval ago:
+		// do not make the change wait for a dial that will fail.
+		c.log.Warn("could not tell other nodes of a token change while Redis is unreachable; they will notice within the cache lifetime",
+			"tokens", len(tokenIDs))
+		return
+	}
 	msg, err := json.Marshal(invalidation{Node: c.node, Tokens: tokenIDs})
 	if err != nil {
 		c.log.Error("encoding an invalidation", "err", err)

@@ -113,6 +113,10 @@ func (l *Limiter) degraded(ctx context.Context, key string, lim botgate.Limit, n
 	if l.c.failMode == FailClosed {
 		return botgate.LimitResult{Limit: lim, RetryAfter: l.c.probe, ResetAfter: l.c.probe}, nil
 	}
+	if l.fallback == nil {
+		return botgate.LimitResult{}, &botgate.Error{Op: "redis.Limiter.Allow", Kind: botgate.KindInternal,
+			Message: "Redis is unreachable and there is no local limiter to fall back to"}
+	}
 	return l.fallback.Allow(ctx, key, lim, n)
 }
 
