@@ -269,9 +269,6 @@ func TestScaleOut(t *testing.T) {
 		if allowed < burst || allowed > burst+3 {
 			t.Errorf("%d requests allowed across two nodes, want one budget of %d", allowed, burst)
 		}
-		if counts["A"][http.StatusOK] == 0 || counts["B"][http.StatusOK] == 0 {
-			t.Errorf("one node allowed nothing: %v", counts)
-		}
 	})
 
 	t.Run("a revocation on A is refused on B", func(t *testing.T) {
