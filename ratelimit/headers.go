@@ -10,9 +10,10 @@ import (
 	"github.com/botgate/botgate"
 )
 
-// Header names, as GitLab spells them. http.Header.Set canonicalises them
-// (RateLimit-Limit is written Ratelimit-Limit); header names are
-// case-insensitive, and clients (client-go, python-gitlab) read them so.
+// Header names, as GitLab spells them. Header names are case-insensitive,
+// and clients (client-go, python-gitlab) read them so; on the wire Go
+// writes them in their canonical form (RateLimit-Limit becomes
+// Ratelimit-Limit), which Headers stores directly.
 const (
 	HeaderLimit      = "RateLimit-Limit"
 	HeaderRemaining  = "RateLimit-Remaining"
@@ -22,9 +23,22 @@ const (
 	HeaderRetryAfter = "Retry-After"
 )
 
+// The canonical forms of the header names (textproto.CanonicalMIMEHeaderKey),
+// the keys http.Header.Set would use. Headers writes them straight into the
+// map: Set would canonicalise GitLab's spelling, and allocate, on every
+// response.
+const (
+	canonicalLimit     = "Ratelimit-Limit"
+	canonicalRemaining = "Ratelimit-Remaining"
+	canonicalObserved  = "Ratelimit-Observed"
+	canonicalReset     = "Ratelimit-Reset"
+	canonicalResetTime = "Ratelimit-Resettime"
+)
+
 // Headers sets GitLab's rate-limit headers on h for the decision r taken at
 // now. r.Limit must be the limit the decision was taken under; if it is
-// zero, Headers sets nothing.
+// zero, Headers sets nothing. Like http.Header.Set, it replaces any values
+// the headers had.
 //
 //   - RateLimit-Limit: the limit as a per-minute figure, ⌈Rate·60s/Period⌉,
 //     as GitLab computes it. client-go sizes its own client-side limiter from
@@ -47,25 +61,60 @@ const (
 //
 // Every hint on a denial is at or after the moment a retry is allowed, so a
 // client that obeys any of them is not denied again by the same state.
+//
+// Headers is on the path of every gateway decision, so it allocates twice
+// whatever it writes: the values are formatted into one string and point
+// into it, and their one-element slices share one backing array.
 func Headers(h http.Header, r botgate.LimitResult, now time.Time) {
 	l := r.Limit
 	if l.Rate <= 0 || l.Period <= 0 {
 		return
 	}
-	h.Set(HeaderLimit, strconv.FormatInt(PerMinute(l), 10))
-	h.Set(HeaderRemaining, strconv.Itoa(max(r.Remaining, 0)))
-	h.Set(HeaderObserved, strconv.Itoa(max(l.Burst-r.Remaining, 0)))
 	wait := r.ResetAfter
 	if !r.Allowed {
 		wait = r.RetryAfter
 	}
 	reset := ceilSecond(now.Add(max(wait, 0)))
-	h.Set(HeaderReset, strconv.FormatInt(reset.Unix(), 10))
+
+	// ends[i] is where the i-th value ends in buf.
+	var (
+		stack [128]byte
+		ends  [6]int
+	)
+	buf := strconv.AppendInt(stack[:0], PerMinute(l), 10)
+	ends[0] = len(buf)
+	buf = strconv.AppendInt(buf, int64(max(r.Remaining, 0)), 10)
+	ends[1] = len(buf)
+	buf = strconv.AppendInt(buf, int64(max(l.Burst-r.Remaining, 0)), 10)
+	ends[2] = len(buf)
+	buf = strconv.AppendInt(buf, reset.Unix(), 10)
+	ends[3] = len(buf)
+	n := 4
+	if !r.Allowed {
+		buf = strconv.AppendInt(buf, max(ceilSeconds(r.RetryAfter), 1), 10)
+		ends[4] = len(buf)
+		buf = reset.UTC().AppendFormat(buf, http.TimeFormat)
+		ends[5] = len(buf)
+		n = 6
+	}
+	all := string(buf)
+	values := make([]string, n)
+	start := 0
+	for i := range values {
+		values[i] = all[start:ends[i]]
+		start = ends[i]
+	}
+	// Each value gets a slice of length and capacity one, so that an Add
+	// to one header copies rather than overwrites its neighbour.
+	h[canonicalLimit] = values[0:1:1]
+	h[canonicalRemaining] = values[1:2:2]
+	h[canonicalObserved] = values[2:3:3]
+	h[canonicalReset] = values[3:4:4]
 	if r.Allowed {
 		return
 	}
-	h.Set(HeaderRetryAfter, strconv.FormatInt(max(ceilSeconds(r.RetryAfter), 1), 10))
-	h.Set(HeaderResetTime, reset.UTC().Format(http.TimeFormat))
+	h[HeaderRetryAfter] = values[4:5:5] // already canonical
+	h[canonicalResetTime] = values[5:6:6]
 }
 
 // PerMinute returns l's sustained rate as events per minute, rounded up:

@@ -200,3 +200,78 @@ func TestHeadersOverHTTP(t *testing.T) {
 		t.Fatalf("after Retry-After %ds still denied: %+v", secs, r)
 	}
 }
+
+// TestHeadersMapEntries checks what Headers stores in the map itself: the
+// canonical keys http.Header.Set would use (so Get, Values and the wire
+// see ordinary headers), replacing earlier values, and one-element values
+// that an Add extends without touching another header.
+func TestHeadersMapEntries(t *testing.T) {
+	l := botgate.Limit{Rate: 2000, Period: time.Minute, Burst: 2000}
+	now := time.Date(2021, 1, 5, 10, 59, 30, 0, time.UTC)
+	tests := []struct {
+		name string
+		r    botgate.LimitResult
+		keys []string
+	}{
+		{"allowed", botgate.LimitResult{Allowed: true, Limit: l, Remaining: 10, ResetAfter: time.Second},
+			[]string{ratelimit.HeaderLimit, ratelimit.HeaderRemaining, ratelimit.HeaderObserved, ratelimit.HeaderReset}},
+		{"denied", botgate.LimitResult{Limit: l, RetryAfter: 2 * time.Second, ResetAfter: time.Minute},
+			[]string{ratelimit.HeaderLimit, ratelimit.HeaderRemaining, ratelimit.HeaderObserved, ratelimit.HeaderReset,
+				ratelimit.HeaderRetryAfter, ratelimit.HeaderResetTime}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := http.Header{}
+			for _, k := range tt.keys {
+				want.Set(k, "stale")
+			}
+			h := want.Clone()
+			ratelimit.Headers(h, tt.r, now)
+			if len(h) != len(tt.keys) {
+				t.Fatalf("Headers wrote %d keys, want %d: %v", len(h), len(tt.keys), h)
+			}
+			for _, k := range tt.keys {
+				ck := http.CanonicalHeaderKey(k)
+				vs, ok := h[ck]
+				if !ok || len(vs) != 1 || vs[0] == "stale" || vs[0] == "" {
+					t.Errorf("h[%q] = %q, want one fresh value", ck, vs)
+				}
+			}
+			before := map[string]string{}
+			for _, k := range tt.keys {
+				before[k] = h.Get(k)
+			}
+			for _, k := range tt.keys {
+				h.Add(k, "added")
+			}
+			for _, k := range tt.keys {
+				if got := h.Values(k); len(got) != 2 || got[0] != before[k] || got[1] != "added" {
+					t.Errorf("after Add, %s = %q, want [%q added]", k, got, before[k])
+				}
+			}
+		})
+	}
+}
+
+// TestHeadersAllocations pins Headers' allocations on the decision path:
+// one string for every value and one backing array for their slices.
+func TestHeadersAllocations(t *testing.T) {
+	l := botgate.Limit{Rate: 2000, Period: time.Minute, Burst: 2000}
+	now := time.Date(2021, 1, 5, 10, 59, 30, 0, time.UTC)
+	tests := []struct {
+		name string
+		r    botgate.LimitResult
+	}{
+		{"allowed", botgate.LimitResult{Allowed: true, Limit: l, Remaining: 1999, ResetAfter: time.Second}},
+		{"denied", botgate.LimitResult{Limit: l, RetryAfter: 2 * time.Second, ResetAfter: time.Minute}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := make(http.Header, 8)
+			allocs := testing.AllocsPerRun(100, func() { ratelimit.Headers(h, tt.r, now) })
+			if allocs > 2 {
+				t.Fatalf("Headers allocates %.0f times, want at most 2", allocs)
+			}
+		})
+	}
+}
