@@ -99,30 +99,46 @@ type Parsed struct {
 }
 
 // Check verifies the token's layout and checksum for the given prefix
-// without decoding the payload. It does no allocation on the happy path and
-// is what the authentication hot path calls.
+// without decoding the payload. The authentication hot path, which needs
+// the digest too, calls Digester.CheckDigest instead.
 func Check(token, prefix string) error {
+	want, err := checkLayout(token, prefix)
+	if err != nil {
+		return err
+	}
+	return checkSum([]byte(token[:len(token)-crcLen]), want)
+}
+
+// checkLayout verifies everything but the checksum and returns the
+// checksum the token carries.
+func checkLayout(token, prefix string) (uint64, error) {
 	if !strings.HasPrefix(token, prefix) {
-		return fmt.Errorf("%w: does not start with %q", ErrMalformed, prefix)
+		return 0, fmt.Errorf("%w: does not start with %q", ErrMalformed, prefix)
 	}
 	rest := token[len(prefix):]
 	if len(rest) <= tailLen || len(token) > 512 {
-		return fmt.Errorf("%w: wrong length", ErrMalformed)
+		return 0, fmt.Errorf("%w: wrong length", ErrMalformed)
 	}
 	body := rest[:len(rest)-tailLen]
 	tail := rest[len(rest)-tailLen:]
 	if tail[0] != '.' || tail[1:3] != version || tail[3] != '.' {
-		return fmt.Errorf("%w: unknown version", ErrMalformed)
+		return 0, fmt.Errorf("%w: unknown version", ErrMalformed)
 	}
 	n, err := strconv.ParseUint(tail[4:4+lenLen], 36, 32)
 	if err != nil || int(n) != len(body) {
-		return fmt.Errorf("%w: length field does not match", ErrMalformed)
+		return 0, fmt.Errorf("%w: length field does not match", ErrMalformed)
 	}
 	want, err := strconv.ParseUint(tail[4+lenLen:], 36, 64)
 	if err != nil {
-		return fmt.Errorf("%w: bad checksum field", ErrMalformed)
+		return 0, fmt.Errorf("%w: bad checksum field", ErrMalformed)
 	}
-	if uint64(crc32.ChecksumIEEE([]byte(token[:len(token)-crcLen]))) != want {
+	return want, nil
+}
+
+// checkSum compares the CRC32 of signed, the token without its checksum
+// field, with want.
+func checkSum(signed []byte, want uint64) error {
+	if uint64(crc32.ChecksumIEEE(signed)) != want {
 		return fmt.Errorf("%w: checksum mismatch", ErrMalformed)
 	}
 	return nil
@@ -202,10 +218,33 @@ func NewDigester(pepper []byte) (*Digester, error) {
 // Digest returns HMAC-SHA256(pepper, token).
 func (d *Digester) Digest(token string) [sha256.Size]byte {
 	st := d.pool.Get().(*digestState)
-	st.h.Reset()
 	st.buf = append(st.buf[:0], token...)
-	st.h.Write(st.buf)
-	out := [sha256.Size]byte(st.h.Sum(st.sum[:0]))
+	out := st.digest()
 	d.pool.Put(st)
 	return out
+}
+
+// CheckDigest verifies the token like Check and returns its digest like
+// Digest, working on one reused copy of the token: it does not allocate,
+// and it is what the authentication hot path calls. A malformed token is
+// rejected (ErrMalformed, wrapped) before any digest work.
+func (d *Digester) CheckDigest(token, prefix string) ([sha256.Size]byte, error) {
+	want, err := checkLayout(token, prefix)
+	if err != nil {
+		return [sha256.Size]byte{}, err
+	}
+	st := d.pool.Get().(*digestState)
+	defer d.pool.Put(st)
+	st.buf = append(st.buf[:0], token...)
+	if err := checkSum(st.buf[:len(st.buf)-crcLen], want); err != nil {
+		return [sha256.Size]byte{}, err
+	}
+	return st.digest(), nil
+}
+
+// digest returns HMAC-SHA256(pepper, st.buf).
+func (st *digestState) digest() [sha256.Size]byte {
+	st.h.Reset()
+	st.h.Write(st.buf)
+	return [sha256.Size]byte(st.h.Sum(st.sum[:0]))
 }

@@ -3,6 +3,7 @@ package tokenfmt
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"regexp"
 	"strings"
@@ -82,15 +83,61 @@ func TestCheckRejects(t *testing.T) {
 		{"wrong version", strings.Replace(good, ".01.", ".02.", 1)},
 		{"huge", DefaultPrefix + strings.Repeat("a", 5000)},
 	}
+	d, err := NewDigester(bytes.Repeat([]byte{3}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := Check(tt.token, DefaultPrefix); !errors.Is(err, ErrMalformed) {
 				t.Fatalf("Check(%s) = %v, want ErrMalformed", tt.name, err)
 			}
+			if dg, err := d.CheckDigest(tt.token, DefaultPrefix); !errors.Is(err, ErrMalformed) || dg != [sha256.Size]byte{} {
+				t.Fatalf("CheckDigest(%s) = %x, %v, want no digest and ErrMalformed", tt.name, dg, err)
+			}
 		})
 	}
 	if err := Check(good, DefaultPrefix); err != nil {
 		t.Fatalf("good token rejected: %v", err)
+	}
+}
+
+// TestCheckDigest checks that CheckDigest accepts what Check accepts, with
+// Digest's digest, and that it does not allocate: it is on the path of
+// every authenticated request.
+func TestCheckDigest(t *testing.T) {
+	d, err := NewDigester(bytes.Repeat([]byte{4}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, prefix string
+		routing      Routing
+	}{
+		{"default prefix", DefaultPrefix, Routing{User: 7}},
+		{"custom prefix", "acme-glpat-", Routing{Org: 3, User: 1 << 40}},
+		{"no user", DefaultPrefix, Routing{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tok, err := Generate(rand.Reader, tt.prefix, tt.routing)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := d.CheckDigest(tok, tt.prefix)
+			if err != nil {
+				t.Fatalf("CheckDigest rejected a good token: %v", err)
+			}
+			if want := d.Digest(tok); got != want {
+				t.Fatalf("CheckDigest digest %x, Digest %x", got, want)
+			}
+			if _, err := d.CheckDigest(tok, "glptt-"); !errors.Is(err, ErrMalformed) {
+				t.Fatalf("CheckDigest under another prefix = %v, want ErrMalformed", err)
+			}
+			if allocs := testing.AllocsPerRun(100, func() { _, _ = d.CheckDigest(tok, tt.prefix) }); allocs != 0 {
+				t.Fatalf("CheckDigest allocates %.0f times, want 0", allocs)
+			}
+		})
 	}
 }
 
@@ -132,6 +179,19 @@ func BenchmarkCheck(b *testing.B) {
 	for b.Loop() {
 		if Check(good, DefaultPrefix) != nil {
 			b.Fatal("rejected")
+		}
+	}
+}
+
+// BenchmarkCheckDigest is Check and Digest in one call, as Authenticate
+// makes it; compare with the sum of BenchmarkCheck and BenchmarkDigest.
+func BenchmarkCheckDigest(b *testing.B) {
+	good, _ := Generate(rand.Reader, DefaultPrefix, Routing{User: 7})
+	d, _ := NewDigester(bytes.Repeat([]byte{1}, 32))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.CheckDigest(good, DefaultPrefix); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
