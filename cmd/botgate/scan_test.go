@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/rand"
 	"encoding/json"
+	mathrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -164,4 +165,53 @@ func TestScanRevokeEndToEnd(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestScanGolden pins the text and JSON output of a scan of a small tree
+// with deterministic tokens.
+func TestScanGolden(t *testing.T) {
+	seed := func(b byte) *mathrand.ChaCha8 {
+		var s [32]byte
+		s[0] = b
+		return mathrand.NewChaCha8(s)
+	}
+	tok, err := tokenfmt.Generate(seed(1), tokenfmt.DefaultPrefix, tokenfmt.Routing{Org: 1, User: 42})
+	if err != nil {
+		t.Fatal(err)
+	}
+	custom, err := tokenfmt.Generate(seed(2), "acme-glpat-", tokenfmt.Routing{Org: 1, User: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"app/config.yml":  "url: https://gitlab.example.com\ntoken: " + tok + "\n",
+		"app/other.env":   "LEGACY=glpat-aB3dE5fG7hI9jK1lM3nO\nCUSTOM=" + custom + "\n",
+		"docs/example.md": "Tokens look like `" + tok[:len(tok)-1] + "0` (not a real one).\n",
+		"vendor/x.txt":    tok + "\n",
+		"logo.png":        "\x89PNG\x00" + tok,
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := newSession(t, nil)
+	for _, tc := range []struct{ name, output string }{{"scan.txt", "text"}, {"scan.json", "json"}} {
+		t.Run(tc.output, func(t *testing.T) {
+			r := s.in(t).run("scan", "--prefix", "acme-glpat-", "--ignore", "vendor/", "--output", tc.output, dir)
+			if r.code() != 1 {
+				t.Fatalf("exit %d, want 1:\n%v", r.code(), r)
+			}
+			for _, sec := range []string{tok, custom, "glpat-aB3dE5fG7hI9jK1lM3nO"} {
+				if strings.Contains(r.all(), sec) {
+					t.Fatalf("output shows a secret:\n%s", r.all())
+				}
+			}
+			golden(t, tc.name, r.stdout)
+		})
+	}
 }
