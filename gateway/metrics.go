@@ -65,7 +65,7 @@ func newMetrics() *metrics {
 		}),
 		webhookErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "botgate", Subsystem: "gateway", Name: "webhook_errors_total",
-			Help: "Loop webhooks that could not be delivered.",
+			Help: "Team webhooks (loop trips, leaked tokens) that could not be delivered.",
 		}),
 		upstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "botgate", Subsystem: "gateway", Name: "upstream_errors_total",
