@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/botgate/botgate"
-	"github.com/botgate/botgate/tokenfmt"
 )
 
 // Purpose says what a credential is presented for. Presenting an
@@ -28,8 +27,9 @@ type RequestMeta struct {
 	Purpose   Purpose
 }
 
-// Identity is an authenticated caller. The User and Token values may be
-// shared with other callers: treat them as read-only.
+// Identity is an authenticated caller. An Identity returned by
+// Authenticate, and its User and Token values, may be shared with other
+// callers: treat them as read-only.
 type Identity struct {
 	User  *botgate.User
 	Token *botgate.Token
@@ -51,11 +51,11 @@ func (id *Identity) Actor(meta RequestMeta) Actor {
 // failures are KindInternal.
 func (s *Service) Authenticate(ctx context.Context, secret string, meta RequestMeta) (*Identity, error) {
 	const op = "authority.Authenticate"
-	if err := tokenfmt.Check(secret, s.prefix); err != nil {
+	digest, err := s.digester.CheckDigest(secret, s.prefix)
+	if err != nil {
 		s.failed(meta, nil, botgate.ReasonTokenMalformed)
 		return nil, &botgate.Error{Op: op, Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenMalformed, Message: "401 Unauthorized"}
 	}
-	digest := s.digester.Digest(secret)
 	now := s.clock.Now()
 	e, ok := s.cache.get(digest, now)
 	if !ok {
@@ -65,17 +65,11 @@ func (s *Service) Authenticate(ctx context.Context, secret string, meta RequestM
 			return nil, botgate.E(op, err)
 		}
 	}
-	if e.token == nil {
+	if e.id.Token == nil {
 		s.failed(meta, nil, botgate.ReasonTokenUnknown)
 		return nil, &botgate.Error{Op: op, Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenUnknown, Message: "401 Unauthorized"}
 	}
-	// The digest index found the row; compare in constant time anyway so
-	// that a store which matched loosely cannot let a wrong token through.
-	if subtle.ConstantTimeCompare(e.token.Digest, digest[:]) != 1 {
-		s.failed(meta, nil, botgate.ReasonTokenUnknown)
-		return nil, &botgate.Error{Op: op, Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenUnknown, Message: "401 Unauthorized"}
-	}
-	t, u := e.token, e.user
+	t, u := e.id.Token, e.id.User
 	switch {
 	case t.Revoked:
 		if meta.Purpose == PurposeRotate {
@@ -96,11 +90,13 @@ func (s *Service) Authenticate(ctx context.Context, secret string, meta RequestM
 		return nil, &botgate.Error{Op: op, Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonUserInactive, Message: "401 Unauthorized"}
 	}
 	s.usage.note(t.ID, now, meta.IP, meta.UserAgent)
-	return &Identity{User: u, Token: t}, nil
+	return &e.id, nil
 }
 
 // load reads the token and its user from the store and caches the answer,
-// including "unknown" for a short while.
+// including "unknown" for a short while. The cache is keyed by the exact
+// digest, so a cached token is one whose digest was compared with the
+// presented one here.
 func (s *Service) load(ctx context.Context, digest [sha256.Size]byte, now time.Time) (*cacheEntry, error) {
 	e := &cacheEntry{}
 	err := s.store.View(ctx, func(tx botgate.Tx) error {
@@ -111,11 +107,17 @@ func (s *Service) load(ctx context.Context, digest [sha256.Size]byte, now time.T
 		if err != nil {
 			return err
 		}
+		// The digest index found the row; compare in constant time anyway
+		// so that a store which matched loosely cannot let a wrong token
+		// through: such a row is "no such token".
+		if subtle.ConstantTimeCompare(t.Digest, digest[:]) != 1 {
+			return nil
+		}
 		u, err := tx.User(ctx, t.UserID)
 		if err != nil {
 			return err
 		}
-		e.token, e.user = t, u
+		e.id = Identity{User: u, Token: t}
 		return nil
 	})
 	if err != nil {
@@ -195,8 +197,10 @@ type cacheShard struct {
 }
 
 type cacheEntry struct {
-	token   *botgate.Token // nil: no such token
-	user    *botgate.User
+	// id is what Authenticate returns for the token, shared by every
+	// request that presents it; id.Token is nil when there is no such
+	// token.
+	id      Identity
 	expires time.Time
 }
 
@@ -226,14 +230,14 @@ func (c *authCache) get(d [sha256.Size]byte, now time.Time) (*cacheEntry, bool) 
 
 func (c *authCache) put(d [sha256.Size]byte, e *cacheEntry, now time.Time) {
 	ttl := c.ttl
-	if e.token == nil {
+	if e.id.Token == nil {
 		ttl = min(ttl, time.Second)
 	}
 	e.expires = now.Add(ttl)
 	sh := c.shard(d)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if e.token == nil && len(sh.m) >= maxNegative {
+	if e.id.Token == nil && len(sh.m) >= maxNegative {
 		// Sweep expired entries; if still full, do not cache the miss.
 		for k, v := range sh.m {
 			if now.After(v.expires) {
