@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"strings"
 
 	"github.com/botgate/botgate"
 )
@@ -36,4 +37,63 @@ func (g *Gateway) limitOf(ctx context.Context, t *botgate.Token) botgate.Limit {
 		l.Burst = l.Rate
 	}
 	return l
+}
+
+// AutomationRoutes is implemented by an AutomationLimits that also knows
+// automations' route allowlists (the manifest's routes: "METHOD
+// /path/pattern"). When an automation declares routes, the gateway refuses
+// (403) its calls that match none of them.
+type AutomationRoutes interface {
+	// AutomationRoutes returns the automation's allowed routes; ok is
+	// false when it declares none (every route the policy allows is open).
+	AutomationRoutes(ctx context.Context, automation string) (routes []string, ok bool)
+}
+
+// checkAutomationRoutes refuses a call outside the token's automation's
+// declared routes. A pattern's "*" matches one path segment (an id or a
+// URL-encoded full path); its method may be "*" for any.
+func (g *Gateway) checkAutomationRoutes(ctx context.Context, t *botgate.Token, method string, segs []string) error {
+	ar, ok := g.autoLimits.(AutomationRoutes)
+	if !ok || t.Automation == "" {
+		return nil
+	}
+	routes, ok := ar.AutomationRoutes(ctx, t.Automation)
+	if !ok || len(routes) == 0 {
+		return nil
+	}
+	for _, r := range routes {
+		if automationRouteMatches(r, method, segs) {
+			return nil
+		}
+	}
+	return botgate.Errorf(botgate.KindForbidden,
+		"403 Forbidden - automation %s may call only the routes it declares, and %s on this path is not one of them", t.Automation, method)
+}
+
+// automationRouteMatches reports whether "METHOD /path/pattern" matches.
+func automationRouteMatches(route, method string, segs []string) bool {
+	m, pattern, ok := strings.Cut(strings.TrimSpace(route), " ")
+	if !ok || (m != "*" && !strings.EqualFold(m, method)) {
+		return false
+	}
+	pattern = strings.TrimSpace(pattern)
+	if !strings.HasPrefix(pattern, "/") {
+		return false
+	}
+	ps := strings.Split(pattern[1:], "/")
+	if len(ps) != len(segs) {
+		return false
+	}
+	for i, p := range ps {
+		if p == "*" {
+			if segs[i] == "" {
+				return false
+			}
+			continue
+		}
+		if p != segs[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -113,3 +113,93 @@ func TestAutomationLimitsFromRecords(t *testing.T) {
 		})
 	}
 }
+
+// TestAutomationRoutesFromRecords checks that an automation declaring
+// routes may call those only, and that one declaring none is not narrowed.
+func TestAutomationRoutesFromRecords(t *testing.T) {
+	ctx := t.Context()
+	clock := ratelimit.NewManualClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "botgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	auth, err := authority.New(authority.Config{Store: st, Pepper: bytes.Repeat([]byte("p"), 32), Clock: clock, UsageFlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer auth.Close()
+	gov, err := governance.New(governance.Config{Authority: auth, Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := manifest.ParseNamed("routes.yaml", strings.NewReader(`version: 1
+teams: [{path: infra}]
+projects: [{path: deploy, group: infra}]
+automations:
+  - name: poller
+    purpose: Polls pipelines.
+    owner: infra
+    projects: [infra/deploy]
+    scopes: [api]
+    access_level: developer
+    routes: ["GET /api/v4/projects/*/pipelines", "GET /api/v4/projects/*/pipelines/*", "* /api/v4/projects/*/statuses/*"]
+  - name: open
+    purpose: Declares no routes.
+    owner: infra
+    projects: [infra/deploy]
+    scopes: [api]
+    access_level: developer
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := gov.Plan(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := gov.Apply(ctx, ch, governance.ApplyOptions{ShowSecrets: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := map[string]string{}
+	for _, is := range res.Tokens {
+		secrets[is.Automation] = is.Secret
+	}
+	gw, err := gateway.New(gateway.Options{Authority: auth, Store: st, Config: &gateway.FileConfig{UsageFlushInterval: time.Hour}, Clock: clock,
+		AutomationLimits: governance.NewLimits(st, clock, time.Minute, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+	srv := httptest.NewServer(gw.ForwardAuth())
+	defer srv.Close()
+	tests := []struct {
+		name, automation, method, uri string
+		want                          int
+	}{
+		{"DeclaredList", "poller", "GET", "/api/v4/projects/infra%2Fdeploy/pipelines", http.StatusOK},
+		{"DeclaredOne", "poller", "GET", "/api/v4/projects/infra%2Fdeploy/pipelines/42", http.StatusOK},
+		{"AnyMethod", "poller", "POST", "/api/v4/projects/infra%2Fdeploy/statuses/abc123", http.StatusOK},
+		{"OtherMethod", "poller", "POST", "/api/v4/projects/infra%2Fdeploy/pipelines", http.StatusForbidden},
+		{"OtherPath", "poller", "GET", "/api/v4/projects/infra%2Fdeploy/issues", http.StatusForbidden},
+		{"LongerPath", "poller", "GET", "/api/v4/projects/infra%2Fdeploy/pipelines/42/jobs", http.StatusForbidden},
+		{"NoRoutesDeclared", "open", "GET", "/api/v4/projects/infra%2Fdeploy/issues", http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", srv.URL+"/-/auth", nil)
+			req.Header.Set("X-Original-Method", tt.method)
+			req.Header.Set("X-Original-URI", tt.uri)
+			req.Header.Set("PRIVATE-TOKEN", secrets[tt.automation])
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Fatalf("%s %s as %s: %d, want %d", tt.method, tt.uri, tt.automation, resp.StatusCode, tt.want)
+			}
+		})
+	}
+}

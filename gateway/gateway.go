@@ -274,6 +274,9 @@ func (g *Gateway) decide(ctx context.Context, o *original, rt *route) (d decisio
 		return d.fail(&botgate.Error{Kind: botgate.KindForbidden, Reason: botgate.ReasonInsufficientScope,
 			Message: pol.scopes.String()}, resultForbidden)
 	}
+	if err := g.checkAutomationRoutes(ctx, id.Token, o.method, segs); err != nil {
+		return d.fail(err, resultForbidden)
+	}
 	if rt.gitlab && !(id.User.Admin && id.User.Active()) {
 		if typ, ref, ok := resourceRef(segs); ok {
 			level, err := g.members.level(ctx, id.User.ID, typ, ref, g.clock.Now())

@@ -10,8 +10,9 @@ import (
 	"github.com/botgate/botgate/gateway"
 )
 
-// Limits supplies the gateway with each automation's own rate limit from
-// its automation record (gateway.AutomationLimits). Answers are kept in
+// Limits supplies the gateway with each automation's own rate limit and
+// route allowlist from its automation record (gateway.AutomationLimits and
+// gateway.AutomationRoutes). Answers are kept in
 // memory for a short time, so that the gateway's hot path reads the store
 // at most once per automation per TTL; a change made by `botgate apply`
 // takes effect within the TTL, or at once after Purge.
@@ -28,10 +29,14 @@ type Limits struct {
 type limitEntry struct {
 	limit   botgate.Limit
 	ok      bool
+	routes  []string
 	expires time.Time
 }
 
-var _ gateway.AutomationLimits = (*Limits)(nil)
+var (
+	_ gateway.AutomationLimits = (*Limits)(nil)
+	_ gateway.AutomationRoutes = (*Limits)(nil)
+)
 
 // maxLimitEntries bounds the cache; it is emptied when full.
 const maxLimitEntries = 1 << 16
@@ -55,12 +60,27 @@ func NewLimits(store botgate.Store, clock botgate.Clock, ttl time.Duration, log 
 // it has no record or its record sets no limit. A store failure is logged
 // and answered with ok false (the default limit applies), not cached.
 func (l *Limits) AutomationLimit(ctx context.Context, automation string) (botgate.Limit, bool) {
+	e := l.entry(ctx, automation)
+	return e.limit, e.ok
+}
+
+// AutomationRoutes returns the automation's recorded route allowlist; ok
+// is false if it has no record or declares no routes. A store failure
+// is answered with ok false, like AutomationLimit.
+func (l *Limits) AutomationRoutes(ctx context.Context, automation string) ([]string, bool) {
+	e := l.entry(ctx, automation)
+	return e.routes, len(e.routes) > 0
+}
+
+// entry returns the cached answer about the automation, reading its
+// record when the cache has none or it is older than the TTL.
+func (l *Limits) entry(ctx context.Context, automation string) limitEntry {
 	now := l.clock.Now()
 	l.mu.RLock()
 	e, hit := l.entries[automation]
 	l.mu.RUnlock()
 	if hit && now.Before(e.expires) {
-		return e.limit, e.ok
+		return e
 	}
 	var rec *botgate.Automation
 	err := l.store.View(ctx, func(tx botgate.Tx) error {
@@ -72,10 +92,10 @@ func (l *Limits) AutomationLimit(ctx context.Context, automation string) (botgat
 	case botgate.IsKind(err, botgate.KindNotFound):
 		e = limitEntry{}
 	case err != nil:
-		l.log.Warn("reading an automation's rate limit", "automation", automation, "err", err)
-		return botgate.Limit{}, false
+		l.log.Warn("reading an automation's record", "automation", automation, "err", err)
+		return limitEntry{}
 	default:
-		e = limitEntry{limit: rec.RateLimit, ok: !rec.RateLimit.IsZero()}
+		e = limitEntry{limit: rec.RateLimit, ok: !rec.RateLimit.IsZero(), routes: rec.Routes}
 	}
 	e.expires = now.Add(l.ttl)
 	l.mu.Lock()
@@ -84,7 +104,7 @@ func (l *Limits) AutomationLimit(ctx context.Context, automation string) (botgat
 	}
 	l.entries[automation] = e
 	l.mu.Unlock()
-	return e.limit, e.ok
+	return e
 }
 
 // Purge forgets every cached answer.
