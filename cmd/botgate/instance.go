@@ -35,6 +35,9 @@ func openInstance(ctx context.Context, dir string, log *slog.Logger) (*instance,
 // what the node shares with others (serve_scale.go) and starts the
 // authority.
 func openInstanceWith(ctx context.Context, dir string, so scaleOptions, log *slog.Logger) (*instance, error) {
+	if err := so.validate(); err != nil {
+		return nil, err
+	}
 	d := datadir.Dir{Path: dir}
 	pepper, err := d.Pepper()
 	if err != nil {
@@ -91,6 +94,9 @@ func initializeWith(ctx context.Context, dir string, so scaleOptions, tokenFile,
 	d := datadir.Dir{Path: dir}
 	if d.Initialized() {
 		return nil, fmt.Errorf("%s is already initialised", dir)
+	}
+	if err := so.validate(); err != nil {
+		return nil, err
 	}
 	if err := refuseSharedReinit(ctx, so, d, log); err != nil {
 		return nil, err

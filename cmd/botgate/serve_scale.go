@@ -31,15 +31,18 @@ type scaleOptions struct {
 	storeOnly bool
 }
 
-// scaleFlags registers serve's scale-out flags. The URLs' defaults are read
-// from the environment at run time, not shown in --help: they may hold
+// scaleFlags registers serve's scale-out flags. The URLs' defaults come
+// from the environment but are not shown in --help: they may hold
 // passwords.
 func scaleFlags(cmd *cobra.Command, e *env, o *scaleOptions) {
 	f := cmd.Flags()
-	f.StringVar(&o.store, "store", "",
+	f.StringVar(&o.store, "store", e.getenv("BOTGATE_STORE"),
 		"the store: sqlite (the data directory's database, the default) or a postgres:// URL shared by several nodes [env BOTGATE_STORE]")
-	f.StringVar(&o.redis, "redis", "",
+	f.StringVar(&o.redis, "redis", e.getenv("BOTGATE_REDIS"),
 		"a redis:// URL: share rate limits, the loop breaker and revocations with the other nodes [env BOTGATE_REDIS]")
+	for _, name := range []string{"store", "redis"} {
+		f.Lookup(name).DefValue = ""
+	}
 	f.StringVar(&o.redisPrefix, "redis-prefix", envOr(e.getenv, "BOTGATE_REDIS_PREFIX", "botgate:"),
 		"prefix of botgate's Redis keys and channel, for installations sharing one Redis [env BOTGATE_REDIS_PREFIX]")
 	f.StringVar(&o.redisFail, "redis-fail", envOr(e.getenv, "BOTGATE_REDIS_FAIL", "open"),
@@ -50,33 +53,17 @@ func scaleFlags(cmd *cobra.Command, e *env, o *scaleOptions) {
 	}
 	f.DurationVar(&o.cacheTTL, "auth-cache-ttl", ttl,
 		"how long an authenticated token is trusted from memory; the backstop when an invalidation from another node is lost [env BOTGATE_AUTH_CACHE_TTL]")
-	cmd.PreRunE = chainPreRun(cmd.PreRunE, func(*cobra.Command, []string) error {
-		if o.store == "" {
-			o.store = e.getenv("BOTGATE_STORE")
-		}
-		if o.redis == "" {
-			o.redis = e.getenv("BOTGATE_REDIS")
-		}
-		if _, err := storeKind(o.store); err != nil {
-			return err
-		}
-		if _, err := redis.ParseFailMode(o.redisFail); err != nil {
-			return fmt.Errorf("%s", botgate.MessageOf(err))
-		}
-		return nil
-	})
 }
 
-func chainPreRun(a, b func(*cobra.Command, []string) error) func(*cobra.Command, []string) error {
-	if a == nil {
-		return b
+// validate checks the options before anything is created.
+func (o scaleOptions) validate() error {
+	if _, err := storeKind(o.store); err != nil {
+		return err
 	}
-	return func(cmd *cobra.Command, args []string) error {
-		if err := a(cmd, args); err != nil {
-			return err
-		}
-		return b(cmd, args)
+	if _, err := redis.ParseFailMode(o.redisFail); err != nil {
+		return fmt.Errorf("%s", botgate.MessageOf(err))
 	}
+	return nil
 }
 
 // scaleOut is what a node shares with the others: a Redis limiter and
