@@ -3,7 +3,8 @@
 // planner, carries plans out through the authority as a manifest.Applier,
 // keeps the automation records, stores new token secrets in the vault,
 // builds lint snapshots from live state and the gateway's usage records,
-// supplies the gateway with per-automation rate limits, and bootstraps the
+// supplies the gateway with per-automation rate limits and route
+// allowlists, and bootstraps the
 // demo instance from the embedded example manifest.
 //
 // The Governor acts as one actor: botgate itself (authority.SystemActor) for
