@@ -4,8 +4,8 @@
 // keeps the automation records, stores new token secrets in the vault,
 // builds lint snapshots from live state and the gateway's usage records,
 // supplies the gateway with per-automation rate limits and route
-// allowlists, and bootstraps the
-// demo instance from the embedded example manifest.
+// allowlists, and bootstraps the demo instance from the embedded example
+// manifest.
 //
 // The Governor acts as one actor: botgate itself (authority.SystemActor) for
 // the local CLI and the demo, or an administrator. Every change it makes goes
