@@ -65,13 +65,14 @@ type Gateway struct {
 	webhook *http.Client
 	members *memberships
 	paths   *pathCache
-	// idHeaders keeps each identity's X-Botgate-* header values.
-	idHeaders *identityHeaderCache
-	usage     *usageBuffer
-	metrics   *metrics
-	counts    [2]map[string]prometheus.Counter
-	latency   [2]prometheus.Observer
-	proxies   map[*route]http.Handler
+	// idents keeps what the gateway derives from each identity: its
+	// X-Botgate-* header values and its limit key.
+	idents  *identityCache
+	usage   *usageBuffer
+	metrics *metrics
+	counts  [2]map[string]prometheus.Counter
+	latency [2]prometheus.Observer
+	proxies map[*route]http.Handler
 	// fallback serves forward-auth requests no configured route matches:
 	// the default policy, with GitLab membership checks.
 	fallback *route
@@ -152,7 +153,7 @@ func New(o Options) (*Gateway, error) {
 		g.latency[i] = g.metrics.latency.WithLabelValues(mode)
 	}
 	g.paths = newPathCache(8192)
-	g.idHeaders = &identityHeaderCache{max: 65536, m: make(map[*botgate.Token]*identityHeaders)}
+	g.idents = &identityCache{max: 65536, m: make(map[*botgate.Token]*identityInfo)}
 	g.members = newMemberships(o.Store, cfg.membershipTTL, cfg.membershipMax)
 	g.usage = newUsageBuffer(maxUsageKeys, g.metrics.usageDropped)
 	g.proxies = make(map[*route]http.Handler)
@@ -201,10 +202,14 @@ func (g *Gateway) PurgeMemberships() { g.members.purge() }
 
 // decision is the outcome of decide.
 type decision struct {
-	id       *authority.Identity
+	id *authority.Identity
+	// info is what the gateway derived from id (nil without id).
+	info     *identityInfo
 	route    *route
 	limit    botgate.LimitResult
 	hasLimit bool
+	// now is when the limiter decided, for the rate-limit headers.
+	now time.Time
 	// retryAfter, when set, overrides Retry-After (loop refusals).
 	retryAfter time.Duration
 	err        error
@@ -231,7 +236,8 @@ func (g *Gateway) decide(ctx context.Context, o *original, rt *route) (d decisio
 		return d.fail(err, resultError)
 	}
 	d.id = id
-	key := limitKey(id.Token)
+	d.info = g.idents.get(id)
+	key := d.info.limitKey
 	limit := g.limitOf(ctx, id.Token)
 
 	// The loop breaker looks first, so that a blocked loop does not spend
@@ -248,7 +254,7 @@ func (g *Gateway) decide(ctx context.Context, o *original, rt *route) (d decisio
 	}
 	if v.Denied() {
 		if res, err := g.limiter.Allow(ctx, key, limit, 0); err == nil {
-			d.limit, d.hasLimit = res, true
+			d.limit, d.hasLimit, d.now = res, true, g.clock.Now()
 		}
 		d.retryAfter = v.RetryAfter
 		return d.fail(g.loopDetected(ctx, o, pi, rt, id, shape, v), resultLoop)
@@ -258,7 +264,8 @@ func (g *Gateway) decide(ctx context.Context, o *original, rt *route) (d decisio
 	if err != nil {
 		return d.fail(err, resultError)
 	}
-	d.limit, d.hasLimit = res, true
+	// One reading of the clock serves the rest of the decision.
+	d.limit, d.hasLimit, d.now = res, true, g.clock.Now()
 	if !res.Allowed {
 		g.metrics.limiterDenials.Inc()
 		return d.fail(botgate.Errorf(botgate.KindRateLimited,
@@ -279,7 +286,7 @@ func (g *Gateway) decide(ctx context.Context, o *original, rt *route) (d decisio
 	}
 	if rt.gitlab && !(id.User.Admin && id.User.Active()) {
 		if typ, ref, ok := resourceRef(segs); ok {
-			level, err := g.members.level(ctx, id.User.ID, typ, ref, g.clock.Now())
+			level, err := g.members.level(ctx, id.User.ID, typ, ref, d.now)
 			if err != nil {
 				return d.fail(err, resultError)
 			}
@@ -297,7 +304,7 @@ func (g *Gateway) decide(ctx context.Context, o *original, rt *route) (d decisio
 	if len(pol.scopes) > 0 {
 		needed = pol.scopes[0]
 	}
-	g.usage.note(id.Token.ID, o.method, pattern, needed, g.clock.Now())
+	g.usage.note(id.Token.ID, o.method, pattern, needed, d.now)
 	d.result = resultAllowed
 	return d
 }
@@ -330,7 +337,7 @@ func ceilDuration(d time.Duration) time.Duration {
 func (g *Gateway) writeDecision(w http.ResponseWriter, r *http.Request, d decision) bool {
 	h := w.Header()
 	if d.hasLimit {
-		ratelimit.Headers(h, d.limit, g.clock.Now())
+		ratelimit.Headers(h, d.limit, d.now)
 	}
 	if d.err == nil {
 		return true
@@ -424,45 +431,50 @@ func (g *Gateway) serveAuth(w http.ResponseWriter, r *http.Request) {
 	d := g.decide(r.Context(), &o, rt)
 	g.holdRefusal(r, d)
 	if g.writeDecision(w, r, d) {
-		g.idHeaders.get(d.id).set(w.Header())
+		d.info.setHeaders(w.Header())
 		w.WriteHeader(http.StatusOK)
 	}
 	g.observe(modeAuth, d.result, start)
 }
 
-// identityHeaders are the X-Botgate-* values of one identity, computed
-// once. The slices are shared by every response: nothing writes to them.
-type identityHeaders struct {
-	user                          *botgate.User
+// identityInfo is what the gateway derives from one identity, computed
+// once: its limit key and its X-Botgate-* header values. The slices are
+// shared by every response: nothing writes to them.
+type identityInfo struct {
+	user *botgate.User
+	// limitKey is limitKey(the token).
+	limitKey                      string
 	username, tokenID, automation []string
 	scopes                        []string
 }
 
-func (ih *identityHeaders) set(h http.Header) {
+func (ih *identityInfo) setHeaders(h http.Header) {
 	h[HeaderUser] = ih.username
 	h[HeaderTokenID] = ih.tokenID
 	h[HeaderAutomation] = ih.automation
 	h[HeaderScopes] = ih.scopes
 }
 
-// identityHeaderCache maps the authority's token values (shared and
-// read-only while cached there) to their headers. A reloaded token is a
-// new value and gets new headers; the map starts over when full.
-type identityHeaderCache struct {
+// identityCache maps the authority's token values (shared and read-only
+// while cached there) to what the gateway derives from them. A reloaded
+// token is a new value and gets a new entry; the map starts over when
+// full.
+type identityCache struct {
 	max int
 	mu  sync.RWMutex
-	m   map[*botgate.Token]*identityHeaders
+	m   map[*botgate.Token]*identityInfo
 }
 
-func (c *identityHeaderCache) get(id *authority.Identity) *identityHeaders {
+func (c *identityCache) get(id *authority.Identity) *identityInfo {
 	c.mu.RLock()
 	ih := c.m[id.Token]
 	c.mu.RUnlock()
 	if ih != nil && ih.user == id.User {
 		return ih
 	}
-	ih = &identityHeaders{
+	ih = &identityInfo{
 		user:       id.User,
+		limitKey:   limitKey(id.Token),
 		username:   []string{id.User.Username},
 		tokenID:    []string{strconv.FormatInt(id.Token.ID, 10)},
 		automation: []string{id.Token.Automation},

@@ -26,17 +26,39 @@ type original struct {
 	bodyLen   int64  // the body's length if longer than body, else -1
 }
 
-// Header names.
+// Header names. The unexported ones are in canonical form
+// (textproto.CanonicalMIMEHeaderKey), as net/http stores received headers,
+// so that the hot path can index the header map directly (headerValue).
 const (
-	headerPrivateToken = "Private-Token"
-	headerJobToken     = "Job-Token"
-	headerAuth         = "Authorization"
+	headerPrivateToken          = "Private-Token"
+	headerJobToken              = "Job-Token"
+	headerAuth                  = "Authorization"
+	headerUserAgent             = "User-Agent"
+	headerOriginalMethod        = "X-Original-Method"
+	headerOriginalURI           = "X-Original-Uri"
+	headerOriginalHost          = "X-Original-Host"
+	headerOriginalContentLength = "X-Original-Content-Length"
+	headerForwardedMethod       = "X-Forwarded-Method"
+	headerForwardedURI          = "X-Forwarded-Uri"
+	headerForwardedHost         = "X-Forwarded-Host"
+	headerForwardedFor          = "X-Forwarded-For"
+	headerRealIP                = "X-Real-Ip"
 
 	HeaderUser       = "X-Botgate-User"
 	HeaderTokenID    = "X-Botgate-Token-Id"
 	HeaderAutomation = "X-Botgate-Automation"
 	HeaderScopes     = "X-Botgate-Scopes"
 )
+
+// headerValue returns the first value of the header named by key, which
+// must be canonical: what Header.Get returns, without canonicalising the
+// key again on every call.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
 
 // queryTokenParams are the query parameters GitLab takes a token from.
 var queryTokenParams = []string{"private_token", "access_token", "job_token"}
@@ -66,12 +88,12 @@ func tokenOf(h http.Header, rawQuery string, c *compiled) (string, error) {
 		found = v
 		return nil
 	}
-	for _, v := range h.Values(headerPrivateToken) {
+	for _, v := range h[headerPrivateToken] {
 		if err := add(v); err != nil {
 			return "", err
 		}
 	}
-	for _, v := range h.Values(headerAuth) {
+	for _, v := range h[headerAuth] {
 		scheme, cred, ok := strings.Cut(strings.TrimSpace(v), " ")
 		switch {
 		case ok && strings.EqualFold(scheme, "Bearer"):
@@ -92,7 +114,7 @@ func tokenOf(h http.Header, rawQuery string, c *compiled) (string, error) {
 			return "", err
 		}
 	}
-	for _, v := range h.Values(headerJobToken) {
+	for _, v := range h[headerJobToken] {
 		if err := add(v); err != nil {
 			return "", err
 		}
@@ -211,7 +233,7 @@ func clientIP(remoteAddr string, h http.Header, c *compiled) string {
 		return host
 	}
 	peer = peer.Unmap()
-	xff := h.Values("X-Forwarded-For")
+	xff := h[headerForwardedFor]
 	for i := len(xff) - 1; i >= 0; i-- {
 		hops := strings.Split(xff[i], ",")
 		for j := len(hops) - 1; j >= 0; j-- {
@@ -226,7 +248,7 @@ func clientIP(remoteAddr string, h http.Header, c *compiled) string {
 			peer = a
 		}
 	}
-	if rip := h.Get("X-Real-Ip"); rip != "" {
+	if rip := headerValue(h, headerRealIP); rip != "" {
 		if a, err := netip.ParseAddr(strings.TrimSpace(rip)); err == nil {
 			return a.Unmap().String()
 		}
@@ -240,30 +262,35 @@ func clientIP(remoteAddr string, h http.Header, c *compiled) string {
 // Envoy ext_authz HTTP (the request's own method and path below the Envoy
 // prefix).
 func forwardAuthOriginal(r *http.Request, c *compiled) (original, error) {
-	o := original{host: r.Host, userAgent: r.UserAgent(), bodyLen: -1}
+	h := r.Header
+	o := original{host: r.Host, userAgent: headerValue(h, headerUserAgent), bodyLen: -1}
+	nginxURI, traefikURI := headerValue(h, headerOriginalURI), ""
+	if nginxURI == "" {
+		traefikURI = headerValue(h, headerForwardedURI)
+	}
 	switch {
-	case r.Header.Get("X-Original-Uri") != "":
-		o.method = r.Header.Get("X-Original-Method")
+	case nginxURI != "":
+		o.method = headerValue(h, headerOriginalMethod)
 		if o.method == "" {
 			o.method = r.Method
 		}
-		if h := r.Header.Get("X-Original-Host"); h != "" {
-			o.host = h
-		} else if h := r.Header.Get("X-Forwarded-Host"); h != "" {
-			o.host = h
+		if v := headerValue(h, headerOriginalHost); v != "" {
+			o.host = v
+		} else if v := headerValue(h, headerForwardedHost); v != "" {
+			o.host = v
 		}
-		if err := setURI(&o, r.Header.Get("X-Original-Uri")); err != nil {
+		if err := setURI(&o, nginxURI); err != nil {
 			return o, err
 		}
-	case r.Header.Get("X-Forwarded-Uri") != "":
-		o.method = r.Header.Get("X-Forwarded-Method")
+	case traefikURI != "":
+		o.method = headerValue(h, headerForwardedMethod)
 		if o.method == "" {
 			o.method = r.Method
 		}
-		if h := r.Header.Get("X-Forwarded-Host"); h != "" {
-			o.host = h
+		if v := headerValue(h, headerForwardedHost); v != "" {
+			o.host = v
 		}
-		if err := setURI(&o, r.Header.Get("X-Forwarded-Uri")); err != nil {
+		if err := setURI(&o, traefikURI); err != nil {
 			return o, err
 		}
 	case strings.HasPrefix(r.URL.Path, c.envoyPrefix+"/") || r.URL.Path == c.envoyPrefix:
@@ -283,7 +310,7 @@ func forwardAuthOriginal(r *http.Request, c *compiled) (original, error) {
 	}
 	// nginx and Traefik do not send the body; its length, when the proxy
 	// passes it, still tells different writes apart for the loop breaker.
-	if v := r.Header.Get("X-Original-Content-Length"); v != "" {
+	if v := headerValue(h, headerOriginalContentLength); v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
 			o.bodyLen = n
 		}
