@@ -127,9 +127,15 @@ func (c *scaleClient) do(method, u, token string, body any) (int, []byte) {
 // auth asks the node's forward-auth endpoint about a read of /api/v4/user.
 func (c *scaleClient) auth(n node, token string) int {
 	c.t.Helper()
+	return c.authURI(n, token, "/api/v4/user")
+}
+
+// authURI asks the node's forward-auth endpoint about a read of uri.
+func (c *scaleClient) authURI(n node, token, uri string) int {
+	c.t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, n.base+"/-/auth", nil)
 	req.Header.Set("X-Original-Method", "GET")
-	req.Header.Set("X-Original-URI", "/api/v4/user")
+	req.Header.Set("X-Original-URI", uri)
 	req.Header.Set("PRIVATE-TOKEN", token)
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -169,10 +175,10 @@ func TestScaleOut(t *testing.T) {
 	rand.Read(b[:])
 	prefix := "botgate-scale-" + hex.EncodeToString(b[:]) + ":"
 	dir := t.TempDir()
-	const burst = 30
+	const burst, loopThreshold = 30, 40
 	cfg := filepath.Join(dir, "gateway.yaml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(
-		"limits: {default: {rate: %d, period: 1m, burst: %d}}\nloop: {threshold: 100000}\n", burst, burst)), 0o600); err != nil {
+		"limits: {default: {rate: %d, period: 1m, burst: %d}}\nloop: {threshold: %d, refusal_delay: 0s}\n", burst, burst, loopThreshold)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	dirA, dirB := filepath.Join(dir, "a"), filepath.Join(dir, "b")
@@ -247,8 +253,9 @@ func TestScaleOut(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					for range perNode / 4 {
-						code := c.auth(n, p.Token)
+					for i := range perNode / 4 {
+						// Distinct requests: the loop breaker stays out of it.
+						code := c.authURI(n, p.Token, fmt.Sprintf("/api/v4/user?n=%s%d", n.name, i))
 						mu.Lock()
 						counts[n.name][code]++
 						mu.Unlock()
@@ -310,6 +317,40 @@ func TestScaleOut(t *testing.T) {
 		q := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
 		t.Logf("revocation on A refused on B, %d revocations: p50 %s, p90 %s, p99 %s, max %s",
 			len(lat), q(0.50), q(0.90), q(0.99), lat[len(lat)-1])
+	})
+
+	t.Run("a loop across nodes trips once", func(t *testing.T) {
+		p := c.newPAT(a, me.ID, "looping")
+		const n = 60
+		var wg sync.WaitGroup
+		for _, nd := range []node{a, bn} {
+			for range 3 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range n / 6 {
+						if code := c.authURI(nd, p.Token, "/api/v4/projects?loop=1"); code != http.StatusOK && code != http.StatusTooManyRequests {
+							t.Errorf("looping request on %s: %d", nd.name, code)
+						}
+					}
+				}()
+			}
+		}
+		wg.Wait()
+		code, body := c.do(http.MethodGet, fmt.Sprintf("%s/api/botgate/v1/audit/events?action=gateway.loop_tripped&token_id=%d", bn.base, p.ID), admin, nil)
+		var events []struct {
+			Action  string            `json:"action"`
+			Details map[string]string `json:"details"`
+		}
+		if code != http.StatusOK || json.Unmarshal(body, &events) != nil {
+			t.Fatalf("audit events: %d %s", code, body)
+		}
+		if len(events) != 1 {
+			t.Fatalf("%d loop trips recorded for %d identical requests over two nodes, want exactly 1: %s", len(events), n, body)
+		}
+		if got := events[0].Details["count"]; got != fmt.Sprint(loopThreshold+1) {
+			t.Errorf("the trip was recorded at count %s, want %d", got, loopThreshold+1)
+		}
 	})
 
 	t.Run("concurrent rotation from both nodes has one winner", func(t *testing.T) {
