@@ -496,3 +496,57 @@ func metric(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("metric %s not registered", name)
 	return 0
 }
+
+// TestFanoutResubscribes cuts the subscriber's connection: on reconnecting
+// it purges everything (messages sent meanwhile are lost) and then hears
+// new messages again.
+func TestFanoutResubscribes(t *testing.T) {
+	url := testURL(t)
+	prefix := freshPrefix()
+	p := newProxy(t, redisAddr(t, url))
+	sub := open(t, redis.Options{URL: "redis://" + p.addr + "/0", Prefix: prefix, Timeout: 200 * time.Millisecond})
+	pub := open(t, redis.Options{URL: url, Prefix: prefix})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	purges := make(chan []int64, 64)
+	ready := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sub.Subscribe(ctx, func(ids []int64) { purges <- ids }, ready)
+	}()
+	<-ready
+	if ids := <-purges; ids != nil {
+		t.Fatalf("first purge: %v, want everything", ids)
+	}
+
+	p.cut()
+	pub.Publish(ctx, []int64{1}) // lost: the subscriber is away
+	time.Sleep(100 * time.Millisecond)
+	p.restore()
+
+	select {
+	case ids := <-purges:
+		if ids != nil {
+			t.Fatalf("got %v while reconnecting, want a purge of everything first", ids)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no purge after the subscription came back")
+	}
+	// Subscribed again: a new message arrives.
+	deadline := time.After(10 * time.Second)
+	for {
+		pub.Publish(ctx, []int64{2})
+		select {
+		case ids := <-purges:
+			if len(ids) == 1 && ids[0] == 2 {
+				cancel()
+				<-done
+				return
+			}
+		case <-time.After(100 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("no message after resubscribing")
+		}
+	}
+}
