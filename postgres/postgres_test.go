@@ -5,10 +5,13 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -347,4 +350,121 @@ func TestNotifier(t *testing.T) {
 	cancel()
 	<-done
 	<-done
+}
+
+// tcpProxy forwards to addr until cut, to play a network outage.
+type tcpProxy struct {
+	target, addr string
+	mu           sync.Mutex
+	ln           net.Listener
+	conns        []net.Conn
+}
+
+func newTCPProxy(t *testing.T, target string) *tcpProxy {
+	p := &tcpProxy{target: target}
+	p.listen(t, "127.0.0.1:0")
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *tcpProxy) listen(t *testing.T, addr string) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("proxy: %v", err)
+	}
+	p.mu.Lock()
+	p.ln, p.addr = ln, ln.Addr().String()
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go func() { io.Copy(u, c); u.Close() }()
+			go func() { io.Copy(c, u); c.Close() }()
+		}
+	}()
+}
+
+func (p *tcpProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// TestNotifierRelistens cuts the listening node's connections: when the
+// database is reachable again it purges everything and hears new
+// notifications.
+func TestNotifierRelistens(t *testing.T) {
+	direct := freshSchema(t)
+	u, err := url.Parse(direct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newTCPProxy(t, u.Host)
+	viaProxy := *u
+	viaProxy.Host = p.addr
+	a, b := open(t, viaProxy.String()), open(t, direct)
+	na, err := a.Notifier(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb, err := b.Notifier(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	purges := make(chan []int64, 64)
+	ready := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		na.Subscribe(ctx, func(ids []int64) { purges <- ids }, ready)
+	}()
+	defer func() { cancel(); <-done }()
+	<-ready
+	<-purges
+
+	p.cut()
+	nb.Publish(ctx, []int64{1}) // lost: node a is away
+	time.Sleep(100 * time.Millisecond)
+	p.listen(t, p.addr)
+
+	select {
+	case ids := <-purges:
+		if ids != nil {
+			t.Fatalf("got %v on coming back, want a purge of everything first", ids)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no purge after the LISTEN came back")
+	}
+	deadline := time.After(10 * time.Second)
+	for {
+		nb.Publish(ctx, []int64{2})
+		select {
+		case ids := <-purges:
+			if len(ids) == 1 && ids[0] == 2 {
+				return
+			}
+		case <-time.After(100 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("no notification after the LISTEN came back")
+		}
+	}
 }
