@@ -449,6 +449,18 @@ func TestServeRedisUnreachable(t *testing.T) {
 			if tt.retryHint && resp.Header.Get("Retry-After") == "" {
 				t.Errorf("a refusal without Retry-After")
 			}
+			resp, err = http.Get(base + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			metrics, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, want := range []string{"botgate_redis_degraded 1",
+				`botgate_redis_fallback_decisions_total{component="limiter",mode="` + tt.mode + `"} 1`} {
+				if !strings.Contains(string(metrics), want) {
+					t.Errorf("/metrics lacks %q", want)
+				}
+			}
 			if n := strings.Count(logs.String(), `msg="Redis is unreachable:`); n != 1 {
 				t.Errorf("the outage was logged %d times, want once:\n%s", n, logs.String())
 			}
