@@ -29,6 +29,7 @@ type benchOptions struct {
 	runawayConns int
 	runawayRate  float64
 	runawayNoop  bool
+	refusalDelay *time.Duration // nil: the gateway's default
 	pages        uint64
 	authTTL      time.Duration
 	memberTTL    time.Duration
@@ -41,6 +42,7 @@ func benchScenarios() []string { return []string{"auth", "proxy", "runaway"} }
 
 func newBenchCmd(e *env) *cobra.Command {
 	var o benchOptions
+	var refusalDelay time.Duration
 	cmd := &cobra.Command{
 		Use:   "bench [auth|proxy|runaway]...",
 		Short: "Measure the gateway on loopback against baselines (interleaved A/B rounds)",
@@ -67,12 +69,19 @@ report to stdout. Without arguments every scenario runs.`,
   botgate bench runaway --quiet-rate 2000 --runaway-connections 1
   botgate bench runaway --runaway-rate 5000
   botgate bench runaway --runaway-noop     # control: the same extra load, on a no-op handler
+  botgate bench runaway --refusal-delay 0  # refused loop requests answered at once
   botgate bench auth --auth-cache-ttl 1m --membership-ttl 1m
   botgate bench auth --cpuprofile auth.pprof && go tool pprof -top botgate auth.pprof`,
 		ValidArgs: benchScenarios(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(o.output); err != nil {
 				return err
+			}
+			if cmd.Flags().Changed("refusal-delay") {
+				if refusalDelay < 0 {
+					return fmt.Errorf("--refusal-delay must not be negative")
+				}
+				o.refusalDelay = &refusalDelay
 			}
 			return runBench(cmd.Context(), e, o, args)
 		},
@@ -88,6 +97,7 @@ report to stdout. Without arguments every scenario runs.`,
 	f.IntVar(&o.runawayConns, "runaway-connections", 1, "runaway: connections of the looping client (each as fast as it can)")
 	f.Uint64Var(&o.pages, "pages", 0, "pages each token cycles through (0: a new page on every lap, so the loop breaker tracks ever more request shapes)")
 	f.BoolVar(&o.runawayNoop, "runaway-noop", false, "runaway: control run, the looping client calls a no-op handler on the same server instead of /-/auth")
+	f.DurationVar(&refusalDelay, "refusal-delay", 0, "runaway: the gateway's loop.refusal_delay (unset: the gateway's default, 1s; 0 answers refused loop requests at once)")
 	f.DurationVar(&o.authTTL, "auth-cache-ttl", 0, "the authority's token cache TTL (0: botgate's default, 5s)")
 	f.DurationVar(&o.memberTTL, "membership-ttl", 0, "the gateway's membership cache TTL (0: botgate's default, 10s)")
 	f.Float64Var(&o.runawayRate, "runaway-rate", 0, "runaway: pace the looping client at this many requests per second (0: full speed)")
@@ -149,8 +159,8 @@ func runBench(ctx context.Context, e *env, o benchOptions, args []string) error 
 	}
 	rep := &benchReport{Started: time.Now().UTC(), Machine: machine(), Tokens: o.tokens, Connections: o.connections,
 		Rounds: o.rounds, Duration: o.duration.String(),
-		Command: fmt.Sprintf("botgate bench %s --rounds %d --duration %s --warmup %s --connections %d --tokens %d --quiet-tokens %d --quiet-rate %g --runaway-connections %d --runaway-rate %g --pages %d --auth-cache-ttl %s --membership-ttl %s --runaway-noop=%t",
-			strings.Join(scenarios, " "), o.rounds, o.duration, o.warmup, o.connections, o.tokens, o.quietTokens, o.quietRate, o.runawayConns, o.runawayRate, o.pages, o.authTTL, o.memberTTL, o.runawayNoop)}
+		Command: fmt.Sprintf("botgate bench %s --rounds %d --duration %s --warmup %s --connections %d --tokens %d --quiet-tokens %d --quiet-rate %g --runaway-connections %d --runaway-rate %g --pages %d --auth-cache-ttl %s --membership-ttl %s --runaway-noop=%t%s",
+			strings.Join(scenarios, " "), o.rounds, o.duration, o.warmup, o.connections, o.tokens, o.quietTokens, o.quietRate, o.runawayConns, o.runawayRate, o.pages, o.authTTL, o.memberTTL, o.runawayNoop, refusalFlag(o.refusalDelay))}
 	log := slog.New(slog.DiscardHandler)
 	fmt.Fprintf(e.stderr, "bench: creating %d tokens in a temporary botgate\n", o.tokens)
 	start := time.Now()
@@ -173,6 +183,14 @@ func runBench(ctx context.Context, e *env, o benchOptions, args []string) error 
 		return writeJSON(e.stdout, rep)
 	}
 	return writeBenchText(e.stdout, rep)
+}
+
+// refusalFlag renders --refusal-delay when it was given.
+func refusalFlag(d *time.Duration) string {
+	if d == nil {
+		return ""
+	}
+	return " --refusal-delay " + d.String()
 }
 
 // pickScenarios validates the scenario arguments; none means all.
