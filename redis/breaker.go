@@ -16,32 +16,51 @@ import (
 // breakerScript counts one request of a shape and decides, atomically.
 //
 //	KEYS[1]     the shape's cool-down key, holding when it ends (µs)
-//	KEYS[2]     the counter of the current bucket
-//	KEYS[3..]   the counters of the Buckets−1 buckets before it
+//	KEYS[2]     the token's count of shapes tracked in the current bucket
+//	KEYS[3]     the shape's counter in the current bucket
+//	KEYS[4..]   its counters in the Buckets−1 buckets before it
 //	ARGV[1]     now, µs since the Unix epoch, from the node's clock
 //	ARGV[2]     the threshold N
 //	ARGV[3]     the window W, ms (the counters' lifetime)
 //	ARGV[4]     the cool-down, µs
+//	ARGV[5]     MaxShapes: shapes tracked per token and bucket
 //
 // It returns {outcome, count, retry_after_µs}: outcome 0 allowed, 1
 // tripped, 2 blocked. Because the script is atomic, one request per trip in
-// the whole cluster gets "tripped".
+// the whole cluster gets "tripped". A shape beyond the token's MaxShapes in
+// a bucket is not counted (no key is made for it), which bounds what one
+// token can store in Redis; a blocked shape stays blocked.
 var breakerScript = goredis.NewScript(`
 local now = tonumber(ARGV[1])
 local threshold = tonumber(ARGV[2])
 local cooldown = tonumber(ARGV[4])
-local count = redis.call('INCR', KEYS[2])
-if count == 1 then
-  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+local max_shapes = tonumber(ARGV[5])
+local until_ = redis.call('GET', KEYS[1])
+local blocked = until_ and tonumber(until_) > now
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  local shapes = redis.call('INCR', KEYS[2])
+  if shapes == 1 then
+    redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  end
+  if shapes > max_shapes then
+    redis.call('DECR', KEYS[2])
+    if blocked then
+      return {2, 0, tonumber(until_) - now}
+    end
+    return {0, 0, 0}
+  end
 end
-for i = 3, #KEYS do
+local count = redis.call('INCR', KEYS[3])
+if count == 1 then
+  redis.call('PEXPIRE', KEYS[3], ARGV[3])
+end
+for i = 4, #KEYS do
   local v = redis.call('GET', KEYS[i])
   if v then
     count = count + tonumber(v)
   end
 end
-local until_ = redis.call('GET', KEYS[1])
-if until_ and tonumber(until_) > now then
+if blocked then
   return {2, count, tonumber(until_) - now}
 end
 if count > threshold then
@@ -62,7 +81,10 @@ type LocalBreaker interface {
 // ratelimit.Breaker (Observe, Verdict), with its counters in Redis. Buckets
 // are aligned to the Unix epoch (bucket = now / (Window/Buckets)), so every
 // node counts in the same buckets. It tracks no shapes in memory: Redis
-// expires each counter after Window. It is safe for concurrent use.
+// expires each counter after Window. Per token it tracks at most MaxShapes
+// shapes in each bucket; the memory breaker instead forgets its least
+// recently seen shape, so the two agree while a token sends fewer distinct
+// shapes than that. It is safe for concurrent use.
 type Breaker struct {
 	c        *Client
 	cfg      ratelimit.BreakerConfig
@@ -109,16 +131,16 @@ func (b *Breaker) Observe(ctx context.Context, tokenKey, shape string) (ratelimi
 	}
 	now := b.c.clock.Now().UnixMicro()
 	bucket := floorDiv(now, b.width)
-	// One hash tag per token and shape: every key of a decision lives in
-	// one Redis Cluster slot.
-	base := b.c.key("lb", "{"+tokenKey+":"+shape+"}")
-	keys := make([]string, 0, 1+b.cfg.Buckets)
-	keys = append(keys, base+":cooldown")
+	// One hash tag per token: every key of a decision lives in one Redis
+	// Cluster slot.
+	tok := b.c.key("lb", "{"+tokenKey+"}")
+	keys := make([]string, 0, 2+b.cfg.Buckets)
+	keys = append(keys, tok+":"+shape+":cooldown", tok+":shapes:"+strconv.FormatInt(bucket, 10))
 	for i := range int64(b.cfg.Buckets) {
-		keys = append(keys, base+":"+strconv.FormatInt(bucket-i, 10))
+		keys = append(keys, tok+":"+shape+":"+strconv.FormatInt(bucket-i, 10))
 	}
 	res, err := breakerScript.Run(ctx, b.c.rdb, keys, now, b.cfg.Threshold,
-		b.cfg.Window.Milliseconds(), b.cfg.Cooldown.Microseconds()).Int64Slice()
+		b.cfg.Window.Milliseconds(), b.cfg.Cooldown.Microseconds(), b.cfg.MaxShapes).Int64Slice()
 	if err != nil {
 		if ctx.Err() != nil {
 			return ratelimit.Verdict{}, botgate.E(op, botgate.KindInternal, ctx.Err())

@@ -25,7 +25,9 @@
 // newest counters and, on crossing the threshold, sets the shape's
 // cool-down key holding the time the cool-down ends. The script is atomic,
 // so exactly one request in the whole cluster reports Tripped for a trip
-// (and records the audit event); the others see Blocked.
+// (and records the audit event); the others see Blocked. Per token and
+// bucket it tracks at most MaxShapes shapes (default 256), so one token
+// cannot fill Redis with distinct requests.
 //
 // # When Redis is unreachable
 //

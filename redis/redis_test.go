@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/ratelimit"
@@ -549,4 +551,62 @@ func TestFanoutResubscribes(t *testing.T) {
 			t.Fatal("no message after resubscribing")
 		}
 	}
+}
+
+// TestBreakerBoundsShapesPerToken has one token send many distinct
+// requests: Redis holds counters for at most MaxShapes of them, and a
+// looping shape among the tracked ones still trips.
+func TestBreakerBoundsShapesPerToken(t *testing.T) {
+	url := testURL(t)
+	prefix := freshPrefix()
+	c := open(t, redis.Options{URL: url, Prefix: prefix})
+	cfg := ratelimit.BreakerConfig{Threshold: 5, Window: time.Minute, MaxShapes: 4, Buckets: 1}
+	b, err := c.Breaker(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	for range 6 { // the loop: tracked first, trips at 6
+		if _, err := b.Observe(ctx, "token:1", "loop"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 50 {
+		v, err := b.Observe(ctx, "token:1", fmt.Sprintf("distinct-%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Denied() {
+			t.Fatalf("distinct request %d denied: %+v", i, v)
+		}
+	}
+	if v, _ := b.Observe(ctx, "token:1", "loop"); v.Outcome != ratelimit.Blocked {
+		t.Errorf("the tripped shape after many others: %v, want blocked", v.Outcome)
+	}
+	if got := b.Stats().Trips; got != 1 {
+		t.Errorf("trips = %d, want 1", got)
+	}
+	rdb := goredis.NewClient(mustParseURL(t, url))
+	defer rdb.Close()
+	keys, err := rdb.Keys(ctx, prefix+"lb:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// loop's counter and cool-down, 3 more shapes' counters, the shape count.
+	if len(keys) > cfg.MaxShapes+2 {
+		t.Errorf("%d breaker keys in Redis for one token, want at most %d: %v", len(keys), cfg.MaxShapes+2, keys)
+	}
+	// Another token has its own allowance.
+	if v, _ := b.Observe(ctx, "token:2", "distinct-49"); v.Count != 1 {
+		t.Errorf("another token's first request: count %d, want 1", v.Count)
+	}
+}
+
+func mustParseURL(t *testing.T, url string) *goredis.Options {
+	t.Helper()
+	o, err := goredis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
 }
