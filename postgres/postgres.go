@@ -35,6 +35,12 @@
 // schema); add search_path=NAME to the URL to keep botgate in its own
 // schema.
 //
+// # Fan-out
+//
+// Without Redis, Notifier carries the "token changed" invalidations between
+// nodes over LISTEN/NOTIFY on a channel named for the schema; each node
+// holds one extra connection for its LISTEN.
+//
 // # Errors
 //
 // PostgreSQL errors become *botgate.Error values, as the SQLite store's do:
