@@ -39,6 +39,11 @@ func (g *Governor) Demo(ctx context.Context, progress io.Writer) (*ApplyResult, 
 	if err != nil {
 		return nil, err
 	}
+	unlock, err := g.Lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	ch, err := g.Plan(ctx, m)
 	if err != nil {
 		return nil, err

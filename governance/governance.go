@@ -16,6 +16,7 @@ package governance
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
@@ -40,6 +41,8 @@ type Config struct {
 	// It must be an administrator or botgate itself.
 	Actor  *authority.Actor
 	Logger *slog.Logger
+	// Rand names apply leases (default crypto/rand.Reader).
+	Rand io.Reader
 }
 
 // Governor plans, applies and lints automations on one instance. It is safe
@@ -51,6 +54,7 @@ type Governor struct {
 	vault *authority.Vault
 	actor authority.Actor
 	log   *slog.Logger
+	rand  io.Reader
 }
 
 // New returns a Governor. KindInvalid without an authority or a store, or
@@ -60,7 +64,10 @@ func New(cfg Config) (*Governor, error) {
 	if cfg.Authority == nil || cfg.Store == nil {
 		return nil, botgate.E(op, botgate.Invalid("config", "governance needs an authority and a store"))
 	}
-	g := &Governor{auth: cfg.Authority, store: cfg.Store, vault: cfg.Vault, actor: authority.SystemActor(), log: cfg.Logger}
+	g := &Governor{auth: cfg.Authority, store: cfg.Store, vault: cfg.Vault, actor: authority.SystemActor(), log: cfg.Logger, rand: cfg.Rand}
+	if g.rand == nil {
+		g.rand = rand.Reader
+	}
 	if cfg.Actor != nil {
 		a := *cfg.Actor
 		if !a.System && (a.User == nil || !a.User.Admin || !a.User.Active()) {

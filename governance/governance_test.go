@@ -563,3 +563,47 @@ automations:
 		t.Fatalf("after pruning: %q, warnings %q", ops(ch), ch.Warnings)
 	}
 }
+
+func TestLockSerializesApplies(t *testing.T) {
+	e := newEnv(t, false)
+	ctx := t.Context()
+	other, err := governance.New(governance.Config{Authority: e.auth, Store: e.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := e.gov.Lock(ctx)
+	if err != nil {
+		t.Fatalf("Lock: %v", err)
+	}
+	t.Run("SecondApplyRefused", func(t *testing.T) {
+		_, err := other.Lock(ctx)
+		if !botgate.IsKind(err, botgate.KindConflict) || !strings.Contains(err.Error(), "another apply is running") {
+			t.Fatalf("Lock while held: %v, want KindConflict", err)
+		}
+		if _, err := other.Demo(ctx, nil); !botgate.IsKind(err, botgate.KindConflict) {
+			t.Fatalf("Demo while an apply holds the lease: %v, want KindConflict", err)
+		}
+	})
+	unlock()
+	t.Run("FreeAfterUnlock", func(t *testing.T) {
+		u, err := other.Lock(ctx)
+		if err != nil {
+			t.Fatalf("Lock after unlock: %v", err)
+		}
+		u()
+	})
+	t.Run("CrashedHolderExpires", func(t *testing.T) {
+		if _, err := e.gov.Lock(ctx); err != nil { // never unlocked, as if the process died
+			t.Fatal(err)
+		}
+		if _, err := other.Lock(ctx); !botgate.IsKind(err, botgate.KindConflict) {
+			t.Fatalf("Lock while held: %v", err)
+		}
+		e.clock.Advance(16 * time.Minute)
+		u, err := other.Lock(ctx)
+		if err != nil {
+			t.Fatalf("Lock after the lease expired: %v", err)
+		}
+		u()
+	})
+}

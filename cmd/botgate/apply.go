@@ -77,6 +77,13 @@ and resumes.`,
 				return err
 			}
 			defer done()
+			// No other apply may change the instance between this plan
+			// and this apply.
+			unlock, err := gov.Lock(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer unlock()
 			ch, err := gov.Plan(cmd.Context(), m)
 			if err != nil {
 				return err
