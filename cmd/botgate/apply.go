@@ -72,7 +72,7 @@ and resumes.`,
 			if err != nil {
 				return err
 			}
-			gov, _, done, err := localGovernor(cmd.Context(), e, o, true)
+			gov, done, err := localGovernor(cmd.Context(), e, o, true)
 			if err != nil {
 				return err
 			}

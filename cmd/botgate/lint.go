@@ -70,7 +70,7 @@ warnings (or notes) do, 2 when there is an error. lint works on the local instan
 					return err
 				}
 			}
-			gov, _, done, err := localGovernor(cmd.Context(), e, o, false)
+			gov, done, err := localGovernor(cmd.Context(), e, o, false)
 			if err != nil {
 				return err
 			}

@@ -33,14 +33,14 @@ func localFlags(cmd *cobra.Command, e *env, o *localOptions, withVault bool) {
 // returns a Governor acting as botgate itself, and a function that closes
 // it all. plan and lint read no secret value, so they do without the vault
 // and never create a master key.
-func localGovernor(ctx context.Context, e *env, o localOptions, withVault bool) (*governance.Governor, *instance, func(), error) {
+func localGovernor(ctx context.Context, e *env, o localOptions, withVault bool) (*governance.Governor, func(), error) {
 	if !(datadir.Dir{Path: o.dataDir}).Initialized() {
-		return nil, nil, nil, fmt.Errorf("%s is not a botgate data directory: run 'botgate init' (or 'botgate serve') first, or pass --data-dir", o.dataDir)
+		return nil, nil, fmt.Errorf("%s is not a botgate data directory: run 'botgate init' (or 'botgate serve') first, or pass --data-dir", o.dataDir)
 	}
 	log := newLogger(e, o.logLevel)
 	in, err := openInstance(ctx, o.dataDir, log)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	cfg := governance.Config{Authority: in.auth, Store: in.store, Logger: log}
 	done := func() { in.Close() }
@@ -48,7 +48,7 @@ func localGovernor(ctx context.Context, e *env, o localOptions, withVault bool) 
 		v, err := openVault(ctx, e, o.vault, in, log)
 		if err != nil {
 			in.Close()
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 		cfg.Vault = v
 		done = func() {
@@ -59,9 +59,9 @@ func localGovernor(ctx context.Context, e *env, o localOptions, withVault bool) 
 	gov, err := governance.New(cfg)
 	if err != nil {
 		done()
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	return gov, in, done, nil
+	return gov, done, nil
 }
 
 // readManifest parses the manifest file ("-" for standard input).
@@ -105,7 +105,7 @@ running server sees the result of a later apply within seconds.`,
 			if err != nil {
 				return err
 			}
-			gov, _, done, err := localGovernor(cmd.Context(), e, o, false)
+			gov, done, err := localGovernor(cmd.Context(), e, o, false)
 			if err != nil {
 				return err
 			}
