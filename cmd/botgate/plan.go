@@ -13,16 +13,23 @@ import (
 )
 
 // localOptions are the flags of the governance commands that work on the
-// local instance: its data directory (SQLite database, pepper, master key)
-// and vault keys.
+// local instance: its data directory (SQLite database, pepper, master key),
+// the store if it is not the data directory's SQLite database, and vault
+// keys.
 type localOptions struct {
 	dataDir  string
+	store    string
 	vault    vaultOptions
 	logLevel string
 }
 
 func localFlags(cmd *cobra.Command, e *env, o *localOptions, withVault bool) {
 	dataDirFlag(cmd, e, &o.dataDir)
+	// As serve's --store; the URL's default is not shown: it may hold a
+	// password.
+	cmd.Flags().StringVar(&o.store, "store", e.getenv("BOTGATE_STORE"),
+		"the store: sqlite (the data directory's database, the default) or the postgres:// URL the servers share [env BOTGATE_STORE]")
+	cmd.Flags().Lookup("store").DefValue = ""
 	if withVault {
 		vaultFlags(cmd, e, &o.vault)
 	}
@@ -38,7 +45,9 @@ func localGovernor(ctx context.Context, e *env, o localOptions, withVault bool) 
 		return nil, nil, fmt.Errorf("%s is not a botgate data directory: run 'botgate init' (or 'botgate serve') first, or pass --data-dir", o.dataDir)
 	}
 	log := newLogger(e, o.logLevel)
-	in, err := openInstance(ctx, o.dataDir, log)
+	// The store alone: revocations reach other nodes when their
+	// authentication caches expire (--auth-cache-ttl, 5s by default).
+	in, err := openInstanceWith(ctx, o.dataDir, scaleOptions{store: o.store, storeOnly: true}, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -91,9 +100,10 @@ a token whose scopes, level, kind or target changed, update an automation record
 service account, or one whose automation is no longer declared, shows as a revocation
 marked [only with --prune]. Nothing is changed.
 
-plan works on the local instance like 'botgate audit verify': it opens the data
-directory (--data-dir) directly, as botgate itself. Run it on the server's host; a
-running server sees the result of a later apply within seconds.`,
+plan works on the instance like 'botgate audit verify': it opens the data directory
+(--data-dir: the pepper, and the SQLite database unless --store names the servers'
+PostgreSQL) directly, as botgate itself. Run it on a server's host; running servers
+see the result of a later apply within seconds.`,
 		Example: `  botgate plan -f examples/automations.yaml
   botgate plan -f automations.yaml --output json | jq '.summary'`,
 		Args: cobra.NoArgs,
