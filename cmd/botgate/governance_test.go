@@ -7,12 +7,16 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/botgate/botgate/manifest"
 )
@@ -375,4 +379,48 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// TestGovernanceOnPostgres runs apply, plan and lint with --store against
+// a PostgreSQL installation (set BOTGATE_TEST_POSTGRES_URL).
+func TestGovernanceOnPostgres(t *testing.T) {
+	base := os.Getenv("BOTGATE_TEST_POSTGRES_URL")
+	if base == "" {
+		t.Skip("set BOTGATE_TEST_POSTGRES_URL to run the governance commands on PostgreSQL")
+	}
+	schema := "botgate_cli_" + strings.ReplaceAll(strings.ToLower(t.Name()), "/", "_") + "_" + strconv.FormatInt(time.Now().UnixNano()%1e9, 10)
+	conn, err := pgx.Connect(t.Context(), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(t.Context(), "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+		conn.Close(context.Background())
+	})
+	u, _ := url.Parse(base)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	store := u.String()
+
+	dir := filepath.Join(t.TempDir(), "data")
+	_, stop := startServe(t, "--data-dir", dir, "--store", store, "--admin-token-file", filepath.Join(t.TempDir(), "admin.token"))
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, err := runSplit(t, "", "apply", "-f", exampleFile, "--data-dir", dir, "--store", store)
+	if err != nil || !strings.Contains(out, "secret in vault:gitlab-org/delivery/security-mirror.token") {
+		t.Fatalf("apply --store: %v\n%s\n%s", err, out, stderr)
+	}
+	out, _, err = runSplit(t, "", "plan", "-f", exampleFile, "--data-dir", dir, "--store", store)
+	if err != nil || !strings.Contains(out, "No changes") {
+		t.Fatalf("plan --store after apply: %v\n%s", err, out)
+	}
+	out, _, err = runSplit(t, "", "lint", "--data-dir", dir, "--store", store)
+	if err != nil || !strings.Contains(out, "No findings") {
+		t.Fatalf("lint --store: %v\n%s", err, out)
+	}
 }
