@@ -7,15 +7,19 @@
 // # Transactions and isolation
 //
 // View runs in a REPEATABLE READ, READ ONLY transaction: it sees one
-// snapshot of the database, as SQLite's readers do. Update runs at READ
-// COMMITTED; the security state changes are single conditional writes
-// (UPDATE tokens SET revoked = true … WHERE revoked = false, UPDATE …
-// WHERE version = $n) whose rows-affected count says who won, so that two
-// nodes rotating or revoking one token at the same time get exactly one
-// winner and one KindConflict. A row read to be merged (RecordTokenUsage)
-// is locked with FOR UPDATE. LockAuditHead takes a transaction-scoped
-// advisory lock (pg_advisory_xact_lock), which serializes appends to the
-// audit chain across every node until the transaction ends.
+// snapshot of the database, as SQLite's readers do, and never waits for a
+// writer. Update runs at READ COMMITTED and first takes a
+// transaction-scoped advisory lock (pg_advisory_xact_lock), the store's
+// writer lock: Updates from every node run one at a time, exactly as
+// SQLite's writers do (BEGIN IMMEDIATE), so the domain rules, written for
+// serialized writers, hold unchanged, and two Updates cannot deadlock on
+// row locks. On top of that, the security state changes are single
+// conditional writes (UPDATE tokens SET revoked = true … WHERE revoked =
+// false, UPDATE … WHERE version = $n) whose rows-affected count says who
+// won: two nodes rotating or revoking one token at the same time get
+// exactly one winner and one KindConflict. LockAuditHead takes the same
+// lock (again), so appends to the audit chain are serialized across nodes.
+// A row read to be merged (RecordTokenUsage) is also locked FOR UPDATE.
 //
 // A statement that fails on a constraint does not abort the transaction, as
 // in SQLite: writes that can clash run inside a savepoint, so the caller may
@@ -229,6 +233,14 @@ func (s *Store) run(ctx context.Context, op string, write bool, fn func(botgate.
 			pgTx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
+	if write {
+		// One writer at a time across every node, as SQLite's BEGIN
+		// IMMEDIATE has it: the domain rules were written for serialized
+		// writers, and no two Updates can deadlock on row locks.
+		if _, err := pgTx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.auditLock); err != nil {
+			return dbError(op, err)
+		}
+	}
 	if err := fn(&tx{s: s, tx: pgTx, write: write}); err != nil {
 		return err
 	}

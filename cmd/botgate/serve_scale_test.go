@@ -354,6 +354,8 @@ func TestScaleOut(t *testing.T) {
 	})
 
 	t.Run("concurrent rotation from both nodes has one winner", func(t *testing.T) {
+		losers := map[int]int{}
+		defer func() { t.Logf("rotation races: the losers' answers %v", losers) }()
 		for i := range 10 {
 			p := c.newPAT(a, me.ID, fmt.Sprintf("rotate-%d", i))
 			start := make(chan struct{})
@@ -388,10 +390,11 @@ func TestScaleOut(t *testing.T) {
 				if code := c.auth(n, p.Token); code != http.StatusUnauthorized {
 					t.Errorf("round %d: the rotated-away token on %s: %d, want 401", i, n.name, code)
 				}
+				if code := c.auth(n, fresh.Token); code != http.StatusOK {
+					t.Errorf("round %d: the winner's new token on %s: %d, want 200", i, n.name, code)
+				}
 			}
-			if i == 0 {
-				t.Logf("rotation race: answers %v", codes)
-			}
+			losers[codes[0]+codes[1]-http.StatusOK]++
 		}
 	})
 }
