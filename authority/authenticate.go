@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/botgate/botgate"
@@ -99,6 +100,9 @@ func (s *Service) Authenticate(ctx context.Context, secret string, meta RequestM
 // presented one here.
 func (s *Service) load(ctx context.Context, digest [sha256.Size]byte, now time.Time) (*cacheEntry, error) {
 	e := &cacheEntry{}
+	// A purge while the store is read means the read may be stale: the
+	// entry is then used for this request but not cached.
+	gen := s.cache.gen.Load()
 	err := s.store.View(ctx, func(tx botgate.Tx) error {
 		t, err := tx.TokenByDigest(ctx, digest[:])
 		if botgate.IsKind(err, botgate.KindNotFound) {
@@ -123,7 +127,7 @@ func (s *Service) load(ctx context.Context, digest [sha256.Size]byte, now time.T
 	if err != nil {
 		return nil, err
 	}
-	s.cache.put(digest, e, now)
+	s.cache.put(digest, e, now, gen)
 	return e, nil
 }
 
@@ -188,6 +192,7 @@ func (s *Service) failed(meta RequestMeta, t *botgate.Token, reason botgate.Reas
 // authCache maps token digests to recently loaded tokens and users.
 type authCache struct {
 	ttl    time.Duration
+	gen    atomic.Uint64 // incremented by every purge
 	shards [64]cacheShard
 }
 
@@ -228,7 +233,8 @@ func (c *authCache) get(d [sha256.Size]byte, now time.Time) (*cacheEntry, bool) 
 	return e, true
 }
 
-func (c *authCache) put(d [sha256.Size]byte, e *cacheEntry, now time.Time) {
+// put caches e unless the cache was purged since gen was read.
+func (c *authCache) put(d [sha256.Size]byte, e *cacheEntry, now time.Time, gen uint64) {
 	ttl := c.ttl
 	if e.id.Token == nil {
 		ttl = min(ttl, time.Second)
@@ -237,6 +243,9 @@ func (c *authCache) put(d [sha256.Size]byte, e *cacheEntry, now time.Time) {
 	sh := c.shard(d)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	if c.gen.Load() != gen {
+		return
+	}
 	if e.id.Token == nil && len(sh.m) >= maxNegative {
 		// Sweep expired entries; if still full, do not cache the miss.
 		for k, v := range sh.m {
@@ -252,6 +261,7 @@ func (c *authCache) put(d [sha256.Size]byte, e *cacheEntry, now time.Time) {
 }
 
 func (c *authCache) purge() {
+	c.gen.Add(1)
 	for i := range c.shards {
 		sh := &c.shards[i]
 		sh.mu.Lock()
