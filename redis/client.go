@@ -155,6 +155,7 @@ func Open(ctx context.Context, opts Options) (*Client, error) {
 	}
 	var id [8]byte
 	if _, err := io.ReadFull(opts.Rand, id[:]); err != nil {
+		c.rdb.Close()
 		return nil, botgate.E(op, botgate.KindInternal, err)
 	}
 	c.node = hex.EncodeToString(id[:])
