@@ -27,7 +27,9 @@ type scaleOptions struct {
 	redisPrefix string
 	redisFail   string // open or closed
 	cacheTTL    time.Duration
-	// storeOnly opens the store alone: no Redis, no fan-out (init).
+	// storeOnly opens the store alone, for commands (init, plan, apply):
+	// no Redis, no subscription; changes are still NOTIFYed to the servers
+	// when the store is PostgreSQL.
 	storeOnly bool
 }
 
@@ -67,7 +69,7 @@ func (o scaleOptions) validate() error {
 }
 
 // scaleOut is what a node shares with the others: a Redis limiter and
-// breaker, and the invalidation fan-out (Redis pub/sub, else PostgreSQL
+// breaker, and the invalidation fan-out (Redis pub/sub and PostgreSQL
 // LISTEN/NOTIFY). On one node with SQLite it holds nothing and every method
 // is a no-op.
 type scaleOut struct {
@@ -77,7 +79,8 @@ type scaleOut struct {
 	notifier *postgres.Notifier
 	// limiter is the shared limiter; nil leaves the gateway its own.
 	limiter botgate.Limiter
-	publish func(context.Context, []int64)
+	// listen is false for commands that only publish (storeOnly).
+	listen bool
 
 	mu      sync.Mutex
 	purgers []func()
@@ -88,38 +91,45 @@ type scaleOut struct {
 }
 
 // newScaleOut connects to what o names. st is the node's store.
+//
+// With PostgreSQL, every node both LISTENs and NOTIFYs, with or without
+// Redis: so a change made by a command that opens the store alone
+// (storeOnly: init, plan, apply) still reaches every server, and a change
+// made by a server reaches the others even while Redis pub/sub is down.
+// With Redis, changes are also published there, the faster path.
 func newScaleOut(ctx context.Context, o scaleOptions, st botgate.Store, clock botgate.Clock, log *slog.Logger) (*scaleOut, error) {
-	s := &scaleOut{log: log, clock: clock}
+	s := &scaleOut{log: log, clock: clock, listen: !o.storeOnly}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	pg, shared := st.(*postgres.Store)
-	switch {
-	case o.storeOnly:
-	case o.redis != "":
-		mode, err := redis.ParseFailMode(o.redisFail)
-		if err != nil {
-			s.cancel()
-			return nil, err
-		}
-		c, err := redis.Open(ctx, redis.Options{URL: o.redis, Prefix: o.redisPrefix, FailMode: mode, Clock: clock,
-			Logger: log.With("component", "redis")})
-		if err != nil {
-			s.cancel()
-			return nil, fmt.Errorf("--redis: %w", err)
-		}
-		local := ratelimit.NewMemory(clock)
-		s.goBG(func() { _ = local.Run(s.ctx, time.Minute) })
-		s.redis, s.limiter, s.publish = c, c.Limiter(local), c.Publish
-		log.Info("scale-out: rate limits, loop breaker and revocations shared through Redis",
-			"redis_fail", mode.String(), "store_shared", shared)
-	case shared:
+	if pg, ok := st.(*postgres.Store); ok {
 		n, err := pg.Notifier(nil, log.With("component", "notify"))
 		if err != nil {
 			s.cancel()
 			return nil, err
 		}
-		s.notifier, s.publish = n, n.Publish
-		log.Warn("scale-out: revocations shared through PostgreSQL LISTEN/NOTIFY; without --redis, rate limits and the loop breaker hold per node")
+		s.notifier = n
 	}
+	if o.storeOnly || o.redis == "" {
+		if s.notifier != nil && !o.storeOnly {
+			log.Warn("scale-out: revocations shared through PostgreSQL LISTEN/NOTIFY; without --redis, rate limits and the loop breaker hold per node")
+		}
+		return s, nil
+	}
+	mode, err := redis.ParseFailMode(o.redisFail)
+	if err != nil {
+		s.cancel()
+		return nil, err
+	}
+	c, err := redis.Open(ctx, redis.Options{URL: o.redis, Prefix: o.redisPrefix, FailMode: mode, Clock: clock,
+		Logger: log.With("component", "redis")})
+	if err != nil {
+		s.cancel()
+		return nil, fmt.Errorf("--redis: %w", err)
+	}
+	local := ratelimit.NewMemory(clock)
+	s.goBG(func() { _ = local.Run(s.ctx, time.Minute) })
+	s.redis, s.limiter = c, c.Limiter(local)
+	log.Info("scale-out: rate limits, loop breaker and revocations shared through Redis",
+		"redis_fail", mode.String(), "store_shared", s.notifier != nil)
 	return s, nil
 }
 
@@ -131,14 +141,17 @@ func (s *scaleOut) goBG(fn func()) {
 	}()
 }
 
-// onChange is authority.Config.OnChange: it tells the other nodes.
+// onChange is authority.Config.OnChange: it tells the other nodes, through
+// Redis and PostgreSQL both when the node has both.
 func (s *scaleOut) onChange(tokenIDs []int64) {
-	if s.publish == nil {
-		return
-	}
 	ctx, cancel := context.WithTimeout(s.ctx, 2*time.Second)
 	defer cancel()
-	s.publish(ctx, tokenIDs)
+	if s.redis != nil {
+		s.redis.Publish(ctx, tokenIDs)
+	}
+	if s.notifier != nil {
+		s.notifier.Publish(ctx, tokenIDs)
+	}
 }
 
 // onPurge adds fn to what an invalidation from another node purges (the
@@ -160,10 +173,10 @@ func (s *scaleOut) start(auth *authority.Service) {
 			fn()
 		}
 	}
-	switch {
-	case s.redis != nil:
+	if s.redis != nil {
 		s.goBG(func() { _ = s.redis.Subscribe(s.ctx, purge, nil) })
-	case s.notifier != nil:
+	}
+	if s.notifier != nil && s.listen {
 		s.goBG(func() { _ = s.notifier.Subscribe(s.ctx, purge, nil) })
 	}
 }

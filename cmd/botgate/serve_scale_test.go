@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/datadir"
 )
 
@@ -317,6 +319,35 @@ func TestScaleOut(t *testing.T) {
 		q := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
 		t.Logf("revocation on A refused on B, %d revocations: p50 %s, p90 %s, p99 %s, max %s",
 			len(lat), q(0.50), q(0.90), q(0.99), lat[len(lat)-1])
+	})
+
+	t.Run("a revocation by a command on the store alone reaches the servers", func(t *testing.T) {
+		p := c.newPAT(a, me.ID, "revoked-offline")
+		for _, n := range []node{a, bn} {
+			if code := c.auth(n, p.Token); code != http.StatusOK {
+				t.Fatalf("on %s before: %d", n.name, code)
+			}
+		}
+		// As 'botgate apply --store …' opens it: no Redis, no listening.
+		in, err := openInstanceWith(t.Context(), dirA, scaleOptions{store: store, storeOnly: true}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = in.auth.RevokeToken(t.Context(), authority.SystemActor(), p.ID)
+		in.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		revoked := time.Now()
+		for _, n := range []node{a, bn} {
+			for c.auth(n, p.Token) != http.StatusUnauthorized {
+				if time.Since(revoked) > 10*time.Second {
+					t.Fatalf("node %s still accepts the token 10s after its revocation", n.name)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+		t.Logf("a revocation from a store-only command was refused on both nodes after %s", time.Since(revoked))
 	})
 
 	t.Run("a loop across nodes trips once", func(t *testing.T) {
