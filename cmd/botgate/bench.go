@@ -70,6 +70,7 @@ report to stdout. Without arguments every scenario runs.`,
   botgate bench runaway --runaway-rate 5000
   botgate bench runaway --runaway-noop     # control: the same extra load, on a no-op handler
   botgate bench runaway --refusal-delay 0  # refused loop requests answered at once
+  botgate bench runaway --runaway-connections 0  # A/A control: the noise floor of the p99 ratio
   botgate bench auth --auth-cache-ttl 1m --membership-ttl 1m
   botgate bench auth --cpuprofile auth.pprof && go tool pprof -top botgate auth.pprof`,
 		ValidArgs: benchScenarios(),
@@ -94,7 +95,7 @@ report to stdout. Without arguments every scenario runs.`,
 	f.IntVar(&o.tokens, "tokens", 10000, "distinct tokens the requests rotate through")
 	f.IntVar(&o.quietTokens, "quiet-tokens", 1000, "runaway: tokens of the quiet load")
 	f.Float64Var(&o.quietRate, "quiet-rate", 2000, "runaway: the quiet load's rate, requests per second in total")
-	f.IntVar(&o.runawayConns, "runaway-connections", 1, "runaway: connections of the looping client (each as fast as it can)")
+	f.IntVar(&o.runawayConns, "runaway-connections", 1, "runaway: connections of the looping client (each as fast as it can); 0 runs an A/A control: the quiet load against itself, the measurement's noise floor")
 	f.Uint64Var(&o.pages, "pages", 0, "pages each token cycles through (0: a new page on every lap, so the loop breaker tracks ever more request shapes)")
 	f.BoolVar(&o.runawayNoop, "runaway-noop", false, "runaway: control run, the looping client calls a no-op handler on the same server instead of /-/auth")
 	f.DurationVar(&refusalDelay, "refusal-delay", 0, "runaway: the gateway's loop.refusal_delay (unset: the gateway's default, 1s; 0 answers refused loop requests at once)")
@@ -137,8 +138,8 @@ func runBench(ctx context.Context, e *env, o benchOptions, args []string) error 
 		return fmt.Errorf("--rounds must be at least %d, not %d", loadgen.MinRounds, o.rounds)
 	case o.duration <= 0 || o.warmup < 0:
 		return fmt.Errorf("--duration must be positive and --warmup not negative")
-	case o.connections < 1 || o.runawayConns < 1:
-		return fmt.Errorf("--connections and --runaway-connections must be at least 1")
+	case o.connections < 1 || o.runawayConns < 0:
+		return fmt.Errorf("--connections must be at least 1 and --runaway-connections not negative")
 	case o.tokens < 1 || o.quietTokens < 1:
 		return fmt.Errorf("--tokens and --quiet-tokens must be at least 1")
 	case o.authTTL < 0 || o.memberTTL < 0:

@@ -393,6 +393,16 @@ func (b *benchRunner) runaway(ctx context.Context) (*benchScenario, error) {
 		OK: tripOK}
 	var runs []loadgen.Result
 	with := loadgen.Trial{Name: "quiet+runaway", Run: func(ctx context.Context) (loadgen.Result, error) {
+		if b.o.runawayConns == 0 {
+			// A/A control: the quiet load again, no runaway.
+			res, err := loadgen.Run(ctx, quiet)
+			if err != nil {
+				return res, err
+			}
+			res.Name = "quiet again"
+			runs = append(runs, loadgen.Result{Name: "runaway (none)"})
+			return res, checkResult(res)
+		}
 		rs, err := loadgen.RunGroups(ctx, []loadgen.Config{quiet, runaway})
 		if err != nil {
 			return loadgen.Result{}, err
@@ -428,6 +438,9 @@ func (b *benchRunner) runaway(ctx context.Context) (*benchScenario, error) {
 	}
 	if b.o.runawayNoop {
 		speed += " (control: sent to a no-op handler, not /-/auth)"
+	}
+	if b.o.runawayConns == 0 {
+		speed = "(A/A control: no runaway at all, the quiet load run twice)"
 	}
 	sc := &benchScenario{Name: "runaway",
 		What: fmt.Sprintf("%d quiet tokens at %.0f req/s in total over %d connections through /-/auth, alone and with one token looping on one request %s over %d connection(s)",
