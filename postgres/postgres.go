@@ -160,9 +160,14 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	}
 	s := &Store{pool: pool, log: o.log}
 	var schema string
-	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+	if err := pool.QueryRow(ctx, `SELECT COALESCE(current_schema(), '')`).Scan(&schema); err != nil {
 		pool.Close()
-		return nil, dbError(op, err)
+		return nil, dbError(op, redact(err))
+	}
+	if schema == "" {
+		pool.Close()
+		return nil, &botgate.Error{Op: op, Kind: botgate.KindInvalid, Field: "store",
+			Message: "the connection's search_path names no existing schema: create the schema first"}
 	}
 	s.auditLock = lockKey(schema, "audit")
 	s.migrateLock = lockKey(schema, "migrate")

@@ -239,6 +239,14 @@ func TestMigrations(t *testing.T) {
 	})
 }
 
+func TestOpenMissingSchema(t *testing.T) {
+	u := withParam(t, testURL(t), "search_path", "botgate_no_such_schema")
+	_, err := postgres.Open(t.Context(), u)
+	if botgate.KindOf(err) != botgate.KindInvalid || !strings.Contains(err.Error(), "schema") {
+		t.Fatalf("Open with a missing schema: %v, want KindInvalid naming the schema", err)
+	}
+}
+
 func TestOpenErrors(t *testing.T) {
 	tests := []struct {
 		name string
