@@ -104,7 +104,7 @@ func (t *tx) FindAutomations(ctx context.Context, f botgate.AutomationFilter) ([
 	if f.OwnerGroupID != 0 {
 		w.add("owner_group_id = ?", f.OwnerGroupID)
 	}
-	return find(ctx, t, "postgres.FindAutomations", automationCols, "automations", &w, "name", f.Page, scanAutomation)
+	return find(ctx, t, "postgres.FindAutomations", automationCols, "automations", &w, `name COLLATE "C"`, f.Page, scanAutomation)
 }
 
 // UpdateAutomation writes every field of a but ID, Name and CreatedAt.

@@ -476,3 +476,58 @@ func TestNotifierRelistens(t *testing.T) {
 		}
 	}
 }
+
+// TestNameOrderIgnoresLocale gives the names a linguistic collation, as a
+// database created with a locale such as en_US has: sorting by name still
+// follows the bytes, as in SQLite ("B" before "a").
+func TestNameOrderIgnoresLocale(t *testing.T) {
+	s := open(t, freshSchema(t))
+	ctx := t.Context()
+	if _, err := s.Pool().Exec(ctx, `ALTER TABLE tokens ALTER COLUMN name TYPE TEXT COLLATE "en-x-icu"`); err != nil {
+		t.Skipf("no ICU collation to test with: %v", err)
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var ids []int64
+	err := s.Update(ctx, func(tx botgate.Tx) error {
+		u := &botgate.User{Username: "u", Kind: botgate.HumanUser, State: botgate.UserActive, CreatedAt: now}
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		for _, name := range []string{"a", "B", "c"} {
+			tk := &botgate.Token{UserID: u.ID, Kind: botgate.PersonalToken, Name: name, Digest: []byte("digest-" + name), CreatedAt: now}
+			if err := tx.CreateToken(ctx, tk); err != nil {
+				return err
+			}
+			ids = append(ids, tk.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		sort string
+		want []string
+	}{
+		{"name_asc", []string{"B", "a", "c"}},
+		{"name_desc", []string{"c", "a", "B"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sort, func(t *testing.T) {
+			var got []string
+			err := s.View(ctx, func(tx botgate.Tx) error {
+				ts, _, err := tx.FindTokens(ctx, botgate.TokenFilter{Sort: tt.sort})
+				for _, tk := range ts {
+					got = append(got, tk.Name)
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("FindTokens(%s) = %v, want %v", tt.sort, got, tt.want)
+			}
+		})
+	}
+}

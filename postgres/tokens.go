@@ -156,7 +156,8 @@ func (t *tx) TokenByDigest(ctx context.Context, digest []byte) (*botgate.Token, 
 
 // tokenOrders maps TokenFilter.Sort to ORDER BY clauses. Tokens without the
 // sorted value (no expiry, never used) come last in either direction; ties
-// are broken by ID in the sort's direction.
+// are broken by ID in the sort's direction. Names sort by their bytes
+// (COLLATE "C"), as SQLite sorts them, whatever the database's locale.
 var tokenOrders = map[string]string{
 	"":               "created_at DESC, id DESC",
 	"created_desc":   "created_at DESC, id DESC",
@@ -165,8 +166,8 @@ var tokenOrders = map[string]string{
 	"expires_desc":   "expires_at IS NULL, expires_at DESC, id DESC",
 	"last_used_asc":  "last_used_at IS NULL, last_used_at ASC, id ASC",
 	"last_used_desc": "last_used_at IS NULL, last_used_at DESC, id DESC",
-	"name_asc":       "name ASC, id ASC",
-	"name_desc":      "name DESC, id DESC",
+	"name_asc":       `name COLLATE "C" ASC, id ASC`,
+	"name_desc":      `name COLLATE "C" DESC, id DESC`,
 }
 
 // FindTokens returns the tokens matching f, in f.Sort order, and their

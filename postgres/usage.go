@@ -46,7 +46,7 @@ ON CONFLICT (token_id, method, route) DO UPDATE SET
 func (t *tx) FindRouteUsage(ctx context.Context, tokenID int64) ([]botgate.RouteUsage, error) {
 	const op = "postgres.FindRouteUsage"
 	rows, err := t.query(ctx, `SELECT method, route, scope, count, first_seen, last_seen
-FROM route_usage WHERE token_id = ? ORDER BY last_seen DESC, method, route`, tokenID)
+FROM route_usage WHERE token_id = ? ORDER BY last_seen DESC, method COLLATE "C", route COLLATE "C"`, tokenID)
 	if err != nil {
 		return nil, dbError(op, err)
 	}
