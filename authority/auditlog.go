@@ -129,8 +129,8 @@ func (s *Service) SyncAudit(ctx context.Context) error {
 
 // VerifyResult is the outcome of an audit chain check.
 type VerifyResult struct {
-	Events int64              // events checked
-	Head   botgate.AuditHead  // the last good event
+	Events int64               // events checked
+	Head   botgate.AuditHead   // the last good event
 	Break  *botgate.ChainBreak // nil when the chain is intact
 }
 

@@ -62,14 +62,24 @@ func startGateway(e *env, o gatewayOptions, in *instance, api *httpapi.Server, l
 			Name: "upstream", Upstream: o.upstream, GitLab: true, Credential: o.credential,
 		}}}
 	}
+	br, err := in.scale.breaker(cfg)
+	if err != nil {
+		return nil, err
+	}
 	gw, err := gateway.New(gateway.Options{
 		Authority: in.auth, Store: in.store, Config: cfg, Getenv: e.getenv, Logger: log.With("component", "gateway"),
+		Limiter: in.scale.limiter, Breaker: br,
 		Credentials:      in.gatewayCredentials(e),
 		AutomationLimits: governance.NewLimits(in.store, nil, 0, log),
 	})
 	if err != nil {
 		return nil, err
 	}
+	if err := in.scale.register(gw.Registry()); err != nil {
+		gw.Close()
+		return nil, err
+	}
+	in.scale.onPurge(gw.PurgeMemberships)
 	api.Handle("/-/auth", gw.ForwardAuth())
 	api.Handle("/-/auth/", gw.ForwardAuth())
 	api.Handle("GET /metrics", gw.MetricsHandler())
