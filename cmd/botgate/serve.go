@@ -23,6 +23,7 @@ type serveOptions struct {
 	gateway   gatewayOptions
 	vault     vaultOptions
 	scale     scaleOptions
+	api       apiOptions
 	demo      bool
 }
 
@@ -49,6 +50,7 @@ records and audit events are written.`,
 	gatewayFlags(cmd, e, &o.gateway)
 	vaultFlags(cmd, e, &o.vault)
 	scaleFlags(cmd, e, &o.scale)
+	apiFlags(cmd, e, &o.api)
 	cmd.Flags().BoolVar(&o.demo, "demo", false, "apply the example automations (examples/automations.yaml, built in) at start and print how to explore them")
 	cmd.Flags().StringVar(&o.logLevel, "log-level", envOr(e.getenv, "BOTGATE_LOG_LEVEL", "info"), "debug, info, warn or error [env BOTGATE_LOG_LEVEL]")
 	return cmd
@@ -73,8 +75,13 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	}
 	defer in.Close()
 
+	var edge apiEdge
+	if err := o.api.apply(&edge, in.scale.limiter, botgate.SystemClock{}); err != nil {
+		return err
+	}
 	api := httpapi.New(httpapi.Config{
 		Authority: in.auth, Store: in.store, Logger: log, Version: botgate.Version,
+		TrustedProxies: edge.trusted, Limiter: edge.limiter, APILimit: edge.limit,
 		Ready: func(ctx context.Context) error {
 			if err := in.scale.ready(ctx); err != nil {
 				return err

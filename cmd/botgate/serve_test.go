@@ -173,3 +173,37 @@ func TestVersionAndHelp(t *testing.T) {
 		t.Fatal("bad --output accepted")
 	}
 }
+
+func TestServeAPIRateLimitAndTrustedProxyFlags(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	tokenFile := filepath.Join(t.TempDir(), "admin.token")
+	base, _ := startServe(t, "--data-dir", dir, "--admin-token-file", tokenFile,
+		"--api-rate-limit", "3/hour", "--api-rate-burst", "2", "--trusted-proxy", "127.0.0.1")
+	tok, err := os.ReadFile(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := []int{}
+	for range 4 {
+		req, _ := http.NewRequest("GET", base+"/api/v4/user", nil)
+		req.Header.Set("PRIVATE-TOKEN", strings.TrimSpace(string(tok)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		codes = append(codes, resp.StatusCode)
+		if resp.Header.Get("RateLimit-Limit") == "" {
+			t.Fatalf("no RateLimit-Limit header on %d", resp.StatusCode)
+		}
+	}
+	if codes[0] != 200 || codes[len(codes)-1] != http.StatusTooManyRequests {
+		t.Fatalf("status codes = %v, want 200 first and 429 once the per-user budget is spent", codes)
+	}
+	for _, bad := range [][]string{{"--api-rate-limit", "lots"}, {"--trusted-proxy", "not-an-ip"}} {
+		_, err := runCmd(t, append([]string{"serve", "--listen", "127.0.0.1:0", "--data-dir", dir}, bad...)...)
+		if err == nil || !strings.Contains(err.Error(), bad[0]) {
+			t.Fatalf("%v: err = %v, want a message naming the flag", bad, err)
+		}
+	}
+}

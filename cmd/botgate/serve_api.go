@@ -1,0 +1,77 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/manifest"
+	"github.com/botgate/botgate/ratelimit"
+)
+
+// apiOptions configures the management API's edge: which proxies are
+// trusted for X-Forwarded-* and the per-user API rate limit.
+type apiOptions struct {
+	trustedProxies []string
+	rateLimit      string
+	rateBurst      int
+}
+
+func apiFlags(cmd *cobra.Command, e *env, o *apiOptions) {
+	var trusted []string
+	if v := e.getenv("BOTGATE_TRUSTED_PROXIES"); v != "" {
+		trusted = strings.Split(v, ",")
+	}
+	cmd.Flags().StringSliceVar(&o.trustedProxies, "trusted-proxy", trusted,
+		"address or CIDR of a reverse proxy whose X-Forwarded-For/-Proto/-Host are believed; repeatable [env BOTGATE_TRUSTED_PROXIES, comma-separated]")
+	cmd.Flags().StringVar(&o.rateLimit, "api-rate-limit", envOr(e.getenv, "BOTGATE_API_RATE_LIMIT", "7200/hour"),
+		"per-user limit on authenticated /api requests, as COUNT/PERIOD (s, min, hour); each bot, service account and person has its own budget [env BOTGATE_API_RATE_LIMIT]")
+	cmd.Flags().IntVar(&o.rateBurst, "api-rate-burst", 600, "burst allowed above --api-rate-limit")
+}
+
+// apply resolves the options into cfg. shared is the
+// cluster's limiter when there is one; otherwise the node limits alone.
+func (o apiOptions) apply(cfg *apiEdge, shared botgate.Limiter, clock botgate.Clock) error {
+	for _, s := range o.trustedProxies {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return fmt.Errorf("--trusted-proxy %q: want an address or CIDR such as 10.0.0.5 or 10.0.0.0/8", s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		cfg.trusted = append(cfg.trusted, p.Masked())
+	}
+	l, err := manifest.ParseRateLimit(o.rateLimit)
+	if err != nil {
+		return fmt.Errorf("--api-rate-limit: %s", botgate.MessageOf(err))
+	}
+	if o.rateBurst < 1 {
+		return fmt.Errorf("--api-rate-burst must be at least 1")
+	}
+	l.Burst = o.rateBurst
+	if err := ratelimit.ValidateLimit(l); err != nil {
+		return fmt.Errorf("--api-rate-limit: %s", botgate.MessageOf(err))
+	}
+	cfg.limit = l
+	cfg.limiter = shared
+	if cfg.limiter == nil {
+		cfg.limiter = ratelimit.NewMemory(clock)
+	}
+	return nil
+}
+
+// apiEdge is the resolved API edge configuration.
+type apiEdge struct {
+	trusted []netip.Prefix
+	limiter botgate.Limiter
+	limit   botgate.Limit
+}
