@@ -56,7 +56,11 @@ type Config struct {
 	// Rate, if positive, paces the load at about Rate requests per second
 	// in total, spread evenly over the workers (an open schedule: a worker
 	// that falls behind sends at once, without catching up in a burst).
-	// Zero sends as fast as the server answers (a closed loop).
+	// Zero sends as fast as the server answers (a closed loop). Latency
+	// is measured from the moment a request is sent, not from its slot
+	// in the schedule, so a paced run that falls behind under-reports
+	// the wait its schedule implies (coordinated omission); compare paced
+	// runs at rates the server keeps up with.
 	Rate float64
 	// Request builds each request.
 	Request RequestFunc

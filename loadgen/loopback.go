@@ -49,12 +49,13 @@ var errNotLoopback = botgate.Invalid("target", "the load generator only connects
 // actually dialled. dials is called once per new connection.
 func loopbackDialer(dials func()) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	d := &net.Dialer{
+		// Control sees the resolved address about to be dialled.
 		Control: func(network, address string, _ syscall.RawConn) error {
 			host, _, err := net.SplitHostPort(address)
 			if err != nil {
 				return fmt.Errorf("loadgen: dialling %q: %w", address, err)
 			}
-			if !loopbackHost(host) || strings.EqualFold(host, "localhost") {
+			if a, err := netip.ParseAddr(host); err != nil || !a.Unmap().IsLoopback() {
 				return errNotLoopback
 			}
 			return nil
