@@ -133,6 +133,25 @@ func BenchmarkBreakerObserve(b *testing.B) {
 			i++
 		}
 	})
+	// A crawler's pattern, as in the gateway's load benchmarks: 10,000
+	// tokens, each asking for a page it has not asked for before on every
+	// request, so that every observation tracks a new shape (and, once a
+	// token holds MaxShapes, forgets one).
+	b.Run("10k tokens new shape every request", func(b *testing.B) {
+		br := newB(b)
+		pages := make([]string, 1024)
+		for i := range pages {
+			pages[i] = ratelimit.Shape("GET", "/api/v4/projects/1/pipelines", "page="+strconv.Itoa(i), nil)
+		}
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, err := br.Observe(ctx, tokens[i%10000], pages[(i/10000)%len(pages)]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
 	b.Run("blocked loop", func(b *testing.B) {
 		br, err := ratelimit.NewBreaker(botgate.SystemClock{}, ratelimit.BreakerConfig{})
 		if err != nil {

@@ -25,7 +25,7 @@ const (
 )
 
 // maxBuckets bounds BreakerConfig.Buckets; the counters live in a fixed
-// array so that a tracked shape costs one allocation.
+// array so that a shape's record has no pointer and a fixed size.
 const maxBuckets = 12
 
 // BreakerConfig configures a Breaker. A zero field takes its default.
@@ -208,21 +208,27 @@ type breakerShard struct {
 	_       [40]byte
 }
 
-// tokenShapes is one token's tracked shapes, in a map and an LRU list.
+// tokenShapes is one token's tracked shapes: their records in a slice,
+// found through an index by shape key, and kept in least-recently-seen
+// order by a doubly linked list of positions in the slice. Neither the
+// index nor the records hold a pointer, so the garbage collector does not
+// scan them however many shapes are tracked, and once a token tracks
+// MaxShapes a new shape reuses the record of the one it evicts.
 type tokenShapes struct {
-	shapes     map[string]*shapeCount
-	head, tail *shapeCount // head is the most recently seen
-	idleAt     int64       // after this nothing of the token counts
+	index      map[uint64]int // shape key → position in shapes
+	shapes     []shapeCount
+	head, tail int   // most and least recently seen; -1 when empty
+	idleAt     int64 // after this nothing of the token counts
 }
 
 // shapeCount counts one shape's requests in a ring of buckets.
 type shapeCount struct {
-	shape        string
-	prev, next   *shapeCount
-	last         int64 // bucket number of the latest request
-	seen         bool  // whether last is set
-	blockedUntil int64 // math.MinInt64 if never tripped
+	key          uint64 // the shape's key in tokenShapes.index
+	prev, next   int    // neighbours in the LRU list; -1 for none
+	last         int64  // bucket number of the latest request
+	blockedUntil int64  // math.MinInt64 if never tripped
 	counts       [maxBuckets]uint32
+	seen         bool // whether last is set
 }
 
 // NewBreaker returns a loop breaker that reads the time from clock. It
@@ -252,7 +258,10 @@ func (b *Breaker) Config() BreakerConfig { return b.cfg }
 // Observe counts one request of shape from the token tokenKey and says
 // whether it is part of a runaway loop. shape is the caller's digest of the
 // request (see Shape); tokenKey identifies the token (its ID, never its
-// secret).
+// secret). The breaker tells a token's shapes apart by a 64-bit hash of
+// shape under a seed of its own: two different shapes of one token share
+// a count with a probability of about 2⁻⁶⁴, and only ever count that
+// token's own requests together, as a collision of Shape's digest would.
 //
 // The in-memory Breaker never fails and ignores ctx; the error is there so
 // that a shared (Redis) breaker can satisfy the same contract, returning
@@ -266,20 +275,18 @@ func (b *Breaker) Observe(_ context.Context, tokenKey, shape string) (Verdict, e
 		if len(s.tokens)+1 >= s.sweepAt {
 			s.sweep(now)
 		}
-		t = &tokenShapes{shapes: make(map[string]*shapeCount, 1), idleAt: math.MinInt64}
+		t = &tokenShapes{index: make(map[uint64]int, 1), head: -1, tail: -1, idleAt: math.MinInt64}
 		s.tokens[tokenKey] = t
 	}
-	c := t.shapes[shape]
-	if c == nil {
-		if len(t.shapes) >= b.cfg.MaxShapes {
-			t.evict(now)
-		}
-		c = &shapeCount{shape: shape, blockedUntil: math.MinInt64}
-		t.shapes[shape] = c
+	key := maphash.String(b.seed, shape)
+	i, ok := t.index[key]
+	if ok {
+		t.unlink(i)
 	} else {
-		t.unlink(c)
+		i = t.track(key, now, b.cfg.MaxShapes)
 	}
-	t.pushFront(c)
+	t.pushFront(i)
+	c := &t.shapes[i]
 
 	v := Verdict{Count: c.add(floorDiv(now, b.width), b.cfg.Buckets), Threshold: b.cfg.Threshold, Window: b.cfg.Window}
 	switch {
@@ -414,46 +421,63 @@ func mod(a int64, n int) int {
 	return m
 }
 
+// track starts tracking the shape with the key and returns the position
+// of its record: a new one while fewer than max shapes are tracked, else
+// that of the shape evict forgets.
+func (t *tokenShapes) track(key uint64, now int64, max int) int {
+	var i int
+	if len(t.shapes) >= max {
+		i = t.evict(now)
+	} else {
+		t.shapes = append(t.shapes, shapeCount{})
+		i = len(t.shapes) - 1
+	}
+	t.shapes[i] = shapeCount{key: key, prev: -1, next: -1, blockedUntil: math.MinInt64}
+	t.index[key] = i
+	return i
+}
+
 // evict forgets the least recently seen shape that is not blocked at now,
-// or the least recently seen shape if all are blocked.
-func (t *tokenShapes) evict(now int64) {
+// or the least recently seen shape if all are blocked, and returns the
+// position of its record. The token tracks at least one shape.
+func (t *tokenShapes) evict(now int64) int {
 	victim := t.tail
-	for c := t.tail; c != nil; c = c.prev {
-		if now >= c.blockedUntil {
-			victim = c
+	for i := t.tail; i >= 0; i = t.shapes[i].prev {
+		if now >= t.shapes[i].blockedUntil {
+			victim = i
 			break
 		}
 	}
-	if victim == nil {
-		return
-	}
 	t.unlink(victim)
-	delete(t.shapes, victim.shape)
+	delete(t.index, t.shapes[victim].key)
+	return victim
 }
 
-func (t *tokenShapes) pushFront(c *shapeCount) {
-	c.prev, c.next = nil, t.head
-	if t.head != nil {
-		t.head.prev = c
+func (t *tokenShapes) pushFront(i int) {
+	c := &t.shapes[i]
+	c.prev, c.next = -1, t.head
+	if t.head >= 0 {
+		t.shapes[t.head].prev = i
 	}
-	t.head = c
-	if t.tail == nil {
-		t.tail = c
+	t.head = i
+	if t.tail < 0 {
+		t.tail = i
 	}
 }
 
-func (t *tokenShapes) unlink(c *shapeCount) {
-	if c.prev != nil {
-		c.prev.next = c.next
+func (t *tokenShapes) unlink(i int) {
+	c := &t.shapes[i]
+	if c.prev >= 0 {
+		t.shapes[c.prev].next = c.next
 	} else {
 		t.head = c.next
 	}
-	if c.next != nil {
-		c.next.prev = c.prev
+	if c.next >= 0 {
+		t.shapes[c.next].prev = c.prev
 	} else {
 		t.tail = c.prev
 	}
-	c.prev, c.next = nil, nil
+	c.prev, c.next = -1, -1
 }
 
 // Shape returns a request's shape: a 16-hex-digit FNV-1a 64 digest of its

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -404,6 +407,48 @@ func TestVerdictErr(t *testing.T) {
 			var e *botgate.Error
 			if !errors.As(err, &e) || !strings.Contains(e.Message, tt.want) || !strings.HasPrefix(e.Message, "Loop detected") {
 				t.Fatalf("message %q, want it to contain %q", e.Message, tt.want)
+			}
+		})
+	}
+}
+
+// TestBreakerMatchesLRUModel replays pseudo-random sequences of shapes
+// from one token against a plain reference model of the breaker's
+// bookkeeping (a count per shape, least recently seen forgotten first
+// beyond MaxShapes), within one window and below the threshold: every
+// count must match, so that a record reused for a new shape starts afresh
+// and the recency order survives any interleaving.
+func TestBreakerMatchesLRUModel(t *testing.T) {
+	tests := []struct {
+		name      string
+		maxShapes int
+		shapes    int
+		seed      uint64
+	}{
+		{"1 slot", 1, 3, 1},
+		{"4 slots, 12 shapes", 4, 12, 2},
+		{"16 slots, 40 shapes", 16, 40, 3},
+		{"slots to spare", 64, 20, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBreaker(t, ratelimit.NewManualClock(t0), ratelimit.BreakerConfig{Threshold: 1 << 30, MaxShapes: tt.maxShapes})
+			rng := rand.New(rand.NewPCG(tt.seed, tt.seed))
+			var order []string // most recently seen first
+			counts := map[string]int{}
+			for step := range 5000 {
+				s := "shape-" + strconv.Itoa(rng.IntN(tt.shapes))
+				if _, ok := counts[s]; ok {
+					order = slices.DeleteFunc(order, func(o string) bool { return o == s })
+				} else if len(order) >= tt.maxShapes {
+					delete(counts, order[len(order)-1])
+					order = order[:len(order)-1]
+				}
+				order = slices.Insert(order, 0, s)
+				counts[s]++
+				if v := observe(t, b, "tok", s); v.Count != counts[s] {
+					t.Fatalf("step %d, %s: count %d, want %d", step, s, v.Count, counts[s])
+				}
 			}
 		})
 	}
