@@ -45,10 +45,21 @@ type Config struct {
 	// as GitLab does. Off by default: expiry is optional.
 	RequireExpiry bool
 	// CacheTTL bounds how long an authenticated token is trusted from
-	// memory before the store is asked again (default 5s). Changes made
-	// through this Service take effect at once; the TTL is the backstop for
-	// changes made by other nodes.
+	// memory before the store is asked again (default 1 minute). Changes
+	// made through this Service take effect at once; changes made by other
+	// processes and nodes are seen through the store's revision (see
+	// RevisionPoll) or a fan-out (OnChange); the TTL is only the backstop.
 	CacheTTL time.Duration
+	// RevisionPoll is how often the store's authentication revision is
+	// read (default 1s; negative disables). Every change that can
+	// invalidate an authentication (a token revoked or rotated, a user
+	// deactivated, a membership changed) bumps it in the same
+	// transaction, so a change made by another process or node on the same
+	// store empties this Service's cache within one poll.
+	RevisionPoll time.Duration
+	// OnPurge, if set, is called after the revision watcher emptied the
+	// cache, so that other caches (the gateway's memberships) follow.
+	OnPurge func()
 	// UsageFlushInterval is how often coalesced usage is written (default 10s).
 	UsageFlushInterval time.Duration
 	// OnChange, if set, is called after a committed change that may
@@ -70,6 +81,7 @@ type Service struct {
 	maxLifetime time.Duration
 	requireExp  bool
 	onChange    func([]int64)
+	onPurge     func()
 	digester    *tokenfmt.Digester
 	auditKey    []byte
 
@@ -102,6 +114,7 @@ func New(cfg Config) (*Service, error) {
 		maxLifetime: cfg.MaxLifetime,
 		requireExp:  cfg.RequireExpiry,
 		onChange:    cfg.OnChange,
+		onPurge:     cfg.OnPurge,
 		digester:    d,
 		auditKey:    AuditKey(cfg.Pepper),
 		stop:        make(chan struct{}),
@@ -126,7 +139,11 @@ func New(cfg Config) (*Service, error) {
 	}
 	ttl := cfg.CacheTTL
 	if ttl == 0 {
-		ttl = 5 * time.Second
+		ttl = time.Minute
+	}
+	poll := cfg.RevisionPoll
+	if poll == 0 {
+		poll = time.Second
 	}
 	flush := cfg.UsageFlushInterval
 	if flush == 0 {
@@ -138,6 +155,10 @@ func New(cfg Config) (*Service, error) {
 	s.done.Add(2)
 	go s.usageLoop(flush)
 	go s.auditor.run(s.stop, &s.done)
+	if poll > 0 {
+		s.done.Add(1)
+		go s.watchRevision(poll)
+	}
 	return s, nil
 }
 
@@ -232,7 +253,15 @@ func (s *Service) record(ctx context.Context, tx botgate.Tx, events ...*botgate.
 		}
 		head = botgate.AuditHead{Seq: e.Seq, Hash: e.Hash}
 	}
-	return tx.PutSetting(ctx, settingAuditHead, strconv.FormatInt(head.Seq, 10)+":"+head.Hash)
+	if err := tx.PutSetting(ctx, settingAuditHead, strconv.FormatInt(head.Seq, 10)+":"+head.Hash); err != nil {
+		return err
+	}
+	for _, e := range events {
+		if invalidates(e.Action) {
+			return tx.PutSetting(ctx, SettingAuthRevision, strconv.FormatInt(head.Seq, 10))
+		}
+	}
+	return nil
 }
 
 const settingAuditHead = "audit_head"

@@ -58,7 +58,9 @@ type FileConfig struct {
 	// its subgroups; the key "*" serves every token without one.
 	Webhooks map[string]string `yaml:"webhooks"`
 	// MembershipTTL is how long a membership answer is cached (default
-	// 10s); MembershipCacheSize bounds the cache (default 65536).
+	// 1m; botgate serve also empties the cache within a second of any
+	// membership change, through the store's authentication revision);
+	// MembershipCacheSize bounds the cache (default 65536).
 	MembershipTTL       time.Duration `yaml:"membership_ttl"`
 	MembershipCacheSize int           `yaml:"membership_cache_size"`
 	// UsageFlushInterval is how often route usage is written (default 10s).
@@ -251,7 +253,7 @@ func (c *FileConfig) compile() (*compiled, error) {
 		out.bodyBytes = 64 << 10
 	}
 	if out.membershipTTL <= 0 {
-		out.membershipTTL = 10 * time.Second
+		out.membershipTTL = time.Minute
 	}
 	if out.membershipMax <= 0 {
 		out.membershipMax = 65536

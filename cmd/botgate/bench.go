@@ -99,7 +99,7 @@ report to stdout. Without arguments every scenario runs.`,
 	f.Uint64Var(&o.pages, "pages", 0, "pages each token cycles through (0: a new page on every lap, so the loop breaker tracks ever more request shapes)")
 	f.BoolVar(&o.runawayNoop, "runaway-noop", false, "runaway: control run, the looping client calls a no-op handler on the same server instead of /-/auth")
 	f.DurationVar(&refusalDelay, "refusal-delay", 0, "runaway: the gateway's loop.refusal_delay (unset: the gateway's default, 1s; 0 answers refused loop requests at once)")
-	f.DurationVar(&o.authTTL, "auth-cache-ttl", 0, "the authority's token cache TTL (0: botgate's default, 5s)")
+	f.DurationVar(&o.authTTL, "auth-cache-ttl", 0, "the authority's token cache TTL (0: botgate's default, 1m)")
 	f.DurationVar(&o.memberTTL, "membership-ttl", 0, "the gateway's membership cache TTL (0: botgate's default, 10s)")
 	f.Float64Var(&o.runawayRate, "runaway-rate", 0, "runaway: pace the looping client at this many requests per second (0: full speed)")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (server and load generator) to this file")

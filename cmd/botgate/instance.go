@@ -53,7 +53,7 @@ func openInstanceWith(ctx context.Context, dir string, so scaleOptions, log *slo
 		return nil, err
 	}
 	auth, err := authority.New(authority.Config{Store: st, Pepper: pepper, Logger: log,
-		CacheTTL: so.cacheTTL, OnChange: scale.onChange})
+		CacheTTL: so.cacheTTL, OnChange: scale.onChange, OnPurge: scale.runPurgers})
 	if err != nil {
 		scale.Close()
 		st.Close()

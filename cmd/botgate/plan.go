@@ -45,8 +45,8 @@ func localGovernor(ctx context.Context, e *env, o localOptions, withVault bool) 
 		return nil, nil, fmt.Errorf("%s is not a botgate data directory: run 'botgate init' (or 'botgate serve') first, or pass --data-dir", o.dataDir)
 	}
 	log := newLogger(e, o.logLevel)
-	// The store alone: revocations reach other nodes when their
-	// authentication caches expire (--auth-cache-ttl, 5s by default).
+	// The store alone: the change bumps the store's authentication
+	// revision, which every server polls each second.
 	in, err := openInstanceWith(ctx, o.dataDir, scaleOptions{store: o.store, storeOnly: true}, log)
 	if err != nil {
 		return nil, nil, err

@@ -49,12 +49,12 @@ func scaleFlags(cmd *cobra.Command, e *env, o *scaleOptions) {
 		"prefix of botgate's Redis keys and channel, for installations sharing one Redis [env BOTGATE_REDIS_PREFIX]")
 	f.StringVar(&o.redisFail, "redis-fail", envOr(e.getenv, "BOTGATE_REDIS_FAIL", "open"),
 		"while Redis is unreachable: open (limit per node, stay ready) or closed (refuse, not ready) [env BOTGATE_REDIS_FAIL]")
-	ttl := 5 * time.Second
+	ttl := time.Minute
 	if v, err := time.ParseDuration(e.getenv("BOTGATE_AUTH_CACHE_TTL")); err == nil && v > 0 {
 		ttl = v
 	}
 	f.DurationVar(&o.cacheTTL, "auth-cache-ttl", ttl,
-		"how long an authenticated token is trusted from memory; the backstop when an invalidation from another node is lost [env BOTGATE_AUTH_CACHE_TTL]")
+		"how long an authenticated token is trusted from memory; the backstop behind the store's revision (polled every second) and the fan-out [env BOTGATE_AUTH_CACHE_TTL]")
 }
 
 // validate checks the options before anything is created.
@@ -162,16 +162,22 @@ func (s *scaleOut) onPurge(fn func()) {
 	s.mu.Unlock()
 }
 
+// runPurgers empties the caches registered with onPurge. It is also the
+// authority's OnPurge: the store's revision changed under this node.
+func (s *scaleOut) runPurgers() {
+	s.mu.Lock()
+	fns := append([]func(){}, s.purgers...)
+	s.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
+}
+
 // start listens for the other nodes' invalidations, purging auth's cache.
 func (s *scaleOut) start(auth *authority.Service) {
 	purge := func([]int64) {
 		auth.Purge()
-		s.mu.Lock()
-		fns := append([]func(){}, s.purgers...)
-		s.mu.Unlock()
-		for _, fn := range fns {
-			fn()
-		}
+		s.runPurgers()
 	}
 	if s.redis != nil {
 		s.goBG(func() { _ = s.redis.Subscribe(s.ctx, purge, nil) })

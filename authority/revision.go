@@ -1,0 +1,79 @@
+package authority
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/botgate/botgate"
+)
+
+// SettingAuthRevision is the store setting bumped (to the audit sequence
+// number of the change) by every change that can invalidate a cached
+// authentication or membership answer.
+const SettingAuthRevision = "auth_revision"
+
+// invalidates reports whether an audited action can change the answer to
+// "who does this token prove, and what may it reach".
+func invalidates(action string) bool {
+	switch {
+	case strings.HasPrefix(action, "token.") && action != botgate.ActionTokenCreate,
+		strings.HasPrefix(action, "user.") && action != botgate.ActionUserCreate,
+		strings.HasPrefix(action, "member."),
+		strings.HasPrefix(action, "automation."),
+		action == botgate.ActionGroupDelete, action == botgate.ActionProjectDelete,
+		action == "gateway.loop_tripped":
+		return true
+	}
+	return false
+}
+
+// Revision reads the store's authentication revision ("" before the first
+// invalidating change).
+func Revision(ctx context.Context, store botgate.Store) (string, error) {
+	var rev string
+	err := store.View(ctx, func(tx botgate.Tx) error {
+		v, err := tx.Setting(ctx, SettingAuthRevision)
+		if botgate.IsKind(err, botgate.KindNotFound) {
+			return nil
+		}
+		rev = v
+		return err
+	})
+	return rev, err
+}
+
+// watchRevision polls the store's revision and empties the cache when
+// another process or node changed it: one small read per interval,
+// instead of re-reading every cached token when its TTL runs out.
+func (s *Service) watchRevision(every time.Duration) {
+	defer s.done.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	last, err := Revision(ctx, s.store)
+	known := err == nil
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		rev, err := Revision(ctx, s.store)
+		if err != nil {
+			if known {
+				s.log.Warn("reading the authentication revision failed; cached answers expire by their TTL", "err", err)
+			}
+			known = false
+			continue
+		}
+		if !known || rev != last {
+			s.cache.purge()
+			if s.onPurge != nil {
+				s.onPurge()
+			}
+		}
+		last, known = rev, true
+	}
+}
