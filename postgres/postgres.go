@@ -73,6 +73,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -92,6 +93,8 @@ type Store struct {
 	// of one database do not serialize each other.
 	auditLock   int64
 	migrateLock int64
+
+	rebind sqlstore.Rebinder // the shared code's ? placeholders as $n
 }
 
 // Option configures Open.
@@ -246,7 +249,7 @@ func (s *Store) run(ctx context.Context, op string, write bool, fn func(botgate.
 			return dbError(op, err)
 		}
 	}
-	if err := fn(&tx{s: s, tx: pgTx, write: write}); err != nil {
+	if err := fn(newTx(s, pgTx, write)); err != nil {
 		return err
 	}
 	done = true

@@ -3,46 +3,65 @@ package postgres
 import (
 	"context"
 	"errors"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/sqlstore"
 )
 
 var _ botgate.Tx = (*tx)(nil)
 
-// tx is one View or Update transaction.
+// dialect is PostgreSQL's SQL for the shared store code. Names compare
+// without regard to case through lower() (the unique indexes are on
+// lower(…)), and text sorts by its bytes (COLLATE "C"), as SQLite sorts it,
+// whatever the database's locale.
+var dialect = sqlstore.Dialect{
+	Name:      "postgres",
+	Error:     dbError,
+	FoldEqual: func(col string) string { return "lower(" + col + ") = lower(?)" },
+	Like:      func(col string) string { return `COALESCE(` + col + `, '') ILIKE ? ESCAPE '\'` },
+	Bytewise:  func(col string) string { return col + ` COLLATE "C"` },
+	Arrays:    true,
+	ForUpdate: " FOR UPDATE",
+	True:      "true",
+	False:     "false",
+}
+
+// tx is one View or Update transaction: the shared data methods of
+// sqlstore.Tx, on this transaction as their sqlstore.Conn.
 type tx struct {
-	s     *Store
-	tx    pgx.Tx
-	write bool
+	sqlstore.Tx
+	s  *Store
+	tx pgx.Tx
 }
 
-// writable fails unless the transaction is an Update.
-func (t *tx) writable(op string) error {
-	if !t.write {
-		return &botgate.Error{Op: op, Kind: botgate.KindInternal, Message: "write attempted in a read-only (View) transaction"}
+// newTx returns the transaction type over pgTx.
+func newTx(s *Store, pgTx pgx.Tx, write bool) *tx {
+	t := &tx{s: s, tx: pgTx}
+	t.Tx = sqlstore.New(t, &dialect, write)
+	return t
+}
+
+// QueryRow runs a query written with ? placeholders.
+func (t *tx) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return t.tx.QueryRow(ctx, t.s.rebind.Rebind(query), args...)
+}
+
+// Query runs a query written with ? placeholders.
+func (t *tx) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	rows, err := t.tx.Query(ctx, t.s.rebind.Rebind(query), args...)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	return rows, nil
 }
 
-// queryRow runs a query written with ? placeholders.
-func (t *tx) queryRow(ctx context.Context, query string, args ...any) pgx.Row {
-	return t.tx.QueryRow(ctx, rebind(query), args...)
-}
-
-// query runs a query written with ? placeholders.
-func (t *tx) query(ctx context.Context, query string, args ...any) (pgx.Rows, error) {
-	return t.tx.Query(ctx, rebind(query), args...)
-}
-
-// exec runs a statement written with ? placeholders.
-func (t *tx) exec(ctx context.Context, query string, args ...any) (pgconn.CommandTag, error) {
-	return t.tx.Exec(ctx, rebind(query), args...)
+// Exec runs a statement written with ? placeholders and returns the number
+// of rows it changed.
+func (t *tx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := t.tx.Exec(ctx, t.s.rebind.Rebind(query), args...)
+	return tag.RowsAffected(), err
 }
 
 // guarded runs fn inside a savepoint, so that a statement failing on a
@@ -63,224 +82,37 @@ func (t *tx) guarded(ctx context.Context, fn func(pgx.Tx) error) error {
 	return sp.Commit(ctx)
 }
 
-// execGuarded runs a statement inside a savepoint and returns the number of
+// ExecGuarded runs a statement inside a savepoint and returns the number of
 // rows it changed.
-func (t *tx) execGuarded(ctx context.Context, query string, args ...any) (int64, error) {
+func (t *tx) ExecGuarded(ctx context.Context, query string, args ...any) (int64, error) {
 	var n int64
 	err := t.guarded(ctx, func(sp pgx.Tx) error {
-		tag, err := sp.Exec(ctx, rebind(query), args...)
+		tag, err := sp.Exec(ctx, t.s.rebind.Rebind(query), args...)
 		n = tag.RowsAffected()
 		return err
 	})
 	return n, err
 }
 
-// insertID runs an INSERT … RETURNING id inside a savepoint.
-func (t *tx) insertID(ctx context.Context, query string, args ...any) (int64, error) {
+// InsertID runs an INSERT … RETURNING id inside a savepoint.
+func (t *tx) InsertID(ctx context.Context, query string, args ...any) (int64, error) {
 	var id int64
 	err := t.guarded(ctx, func(sp pgx.Tx) error {
-		return sp.QueryRow(ctx, rebind(query), args...).Scan(&id)
+		return sp.QueryRow(ctx, t.s.rebind.Rebind(query+" RETURNING id"), args...).Scan(&id)
 	})
 	return id, err
 }
 
-// rebind turns the ? placeholders of query into PostgreSQL's $1, $2, …; a
-// numbered ?N becomes $N. Quoted literals and identifiers are left alone.
-func rebind(query string) string {
-	if !strings.Contains(query, "?") {
-		return query
+// LockAuditHead takes the audit chain's transaction-scoped advisory lock,
+// which every node's appends share, and returns the head of the chain: it
+// cannot move before this transaction ends.
+func (t *tx) LockAuditHead(ctx context.Context) (botgate.AuditHead, error) {
+	const op = "LockAuditHead"
+	if err := t.Writable(op); err != nil {
+		return botgate.AuditHead{}, err
 	}
-	var b strings.Builder
-	b.Grow(len(query) + 16)
-	n := 0
-	var quote byte
-	for i := 0; i < len(query); i++ {
-		c := query[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '\'' || c == '"':
-			quote = c
-		case c == '?':
-			j := i + 1
-			for j < len(query) && query[j] >= '0' && query[j] <= '9' {
-				j++
-			}
-			b.WriteByte('$')
-			if j > i+1 {
-				b.WriteString(query[i+1 : j])
-				i = j - 1
-			} else {
-				n++
-				b.WriteString(strconv.Itoa(n))
-			}
-			continue
-		}
-		b.WriteByte(c)
+	if _, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, t.s.auditLock); err != nil {
+		return botgate.AuditHead{}, t.DBError(op, err)
 	}
-	return b.String()
+	return t.Tx.LockAuditHead(ctx)
 }
-
-// notFound maps pgx.ErrNoRows to a KindNotFound error about thing.
-func notFound(op, thing string, err error) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		e := botgate.NotFound(thing)
-		e.Op = op
-		return e
-	}
-	return dbError(op, err)
-}
-
-// Times are stored as integer Unix microseconds in UTC.
-
-func toMicro(t time.Time) int64 { return t.UTC().UnixMicro() }
-
-func toMicroPtr(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return t.UTC().UnixMicro()
-}
-
-func fromMicro(v int64) time.Time { return time.UnixMicro(v).UTC() }
-
-func fromMicroPtr(v *int64) *time.Time {
-	if v == nil {
-		return nil
-	}
-	t := fromMicro(*v)
-	return &t
-}
-
-// truncate normalizes t in place to what the store keeps.
-func truncate(t *time.Time) {
-	*t = t.UTC().Truncate(time.Microsecond)
-}
-
-func truncatePtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	v := t.UTC().Truncate(time.Microsecond)
-	return &v
-}
-
-// nullID stores 0 as NULL, for optional references.
-func nullID(id int64) any {
-	if id == 0 {
-		return nil
-	}
-	return id
-}
-
-// nullString stores "" as NULL, for optional unique values.
-func nullString(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-// where builds a WHERE clause with ? placeholders.
-type where struct {
-	conds []string
-	args  []any
-}
-
-func (w *where) add(cond string, args ...any) {
-	w.conds = append(w.conds, cond)
-	w.args = append(w.args, args...)
-}
-
-// in adds "col = ANY(?)"; an empty list adds nothing.
-func in[T any](w *where, col string, vals []T) {
-	if len(vals) == 0 {
-		return
-	}
-	w.add(col+" = ANY(?)", vals)
-}
-
-// search adds a case-insensitive substring match on any of cols, with '%'
-// and '_' taken literally.
-func (w *where) search(s string, cols ...string) {
-	if s == "" {
-		return
-	}
-	pat := "%" + likeEscaper.Replace(s) + "%"
-	parts := make([]string, len(cols))
-	args := make([]any, len(cols))
-	for i, c := range cols {
-		parts[i] = `COALESCE(` + c + `, '') ILIKE ? ESCAPE '\'`
-		args[i] = pat
-	}
-	w.add("("+strings.Join(parts, " OR ")+")", args...)
-}
-
-var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-
-func (w *where) String() string {
-	if len(w.conds) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(w.conds, " AND ")
-}
-
-// limit renders p as a LIMIT clause.
-func limit(p botgate.Page) (string, error) {
-	if p.Offset < 0 || p.Limit < 0 {
-		return "", botgate.Invalid("page", "offset and limit must not be negative")
-	}
-	switch {
-	case p.Limit > 0:
-		return " LIMIT " + itoa(p.Limit) + " OFFSET " + itoa(p.Offset), nil
-	case p.Offset > 0:
-		return " OFFSET " + itoa(p.Offset), nil
-	}
-	return "", nil
-}
-
-// find runs a filtered, paged query and its count: from is the table
-// expression, order the ORDER BY clause.
-func find[T any](ctx context.Context, t *tx, op, cols, from string, w *where, order string, p botgate.Page,
-	scan func(scanner) (*T, error)) ([]*T, int, error) {
-	lim, err := limit(p)
-	if err != nil {
-		return nil, 0, err
-	}
-	var total int
-	if err := t.queryRow(ctx, "SELECT COUNT(*) FROM "+from+w.String(), w.args...).Scan(&total); err != nil {
-		return nil, 0, dbError(op, err)
-	}
-	if total == 0 || (p.Offset >= total) {
-		return nil, total, nil
-	}
-	rows, err := t.query(ctx, "SELECT "+cols+" FROM "+from+w.String()+" ORDER BY "+order+lim, w.args...)
-	if err != nil {
-		return nil, 0, dbError(op, err)
-	}
-	out, err := collect(rows, scan)
-	if err != nil {
-		return nil, 0, dbError(op, err)
-	}
-	return out, total, nil
-}
-
-// scanner is a pgx.Row or pgx.Rows.
-type scanner interface{ Scan(dest ...any) error }
-
-func collect[T any](rows pgx.Rows, scan func(scanner) (*T, error)) ([]*T, error) {
-	defer rows.Close()
-	var out []*T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
-func itoa(n int) string { return strconv.Itoa(n) }

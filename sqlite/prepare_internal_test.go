@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/sqlstore"
 )
 
 // BenchmarkPreparedLookup shows what preparing the digest lookup once per
@@ -59,10 +61,19 @@ func BenchmarkPreparedLookup(b *testing.B) {
 	})
 	b.Run("unprepared", func(b *testing.B) {
 		run(b, func(t *tx, d []byte) error {
-			_, err := scanToken(t.tx.QueryRowContext(ctx, tokenByDigestQuery, d))
+			u := sqlstore.New(unprepared{t}, &dialect, false)
+			_, err := u.TokenByDigest(ctx, d)
 			return err
 		})
 	})
+}
+
+// unprepared is a transaction whose queries skip the statements prepared
+// at Open.
+type unprepared struct{ *tx }
+
+func (u unprepared) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return u.tx.tx.QueryRowContext(ctx, query, args...)
 }
 
 // TestHotQueriesUseIndexes checks that each hot lookup is one search on an
@@ -77,9 +88,9 @@ func TestHotQueriesUseIndexes(t *testing.T) {
 		name, query string
 		arg         any
 	}{
-		{"TokenByDigest", tokenByDigestQuery, []byte("d")},
-		{"Token", tokenByIDQuery, int64(1)},
-		{"User", userByIDQuery, int64(1)},
+		{"TokenByDigest", sqlstore.TokenByDigestQuery, []byte("d")},
+		{"Token", sqlstore.TokenByIDQuery, int64(1)},
+		{"User", sqlstore.UserByIDQuery, int64(1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -52,6 +52,7 @@ import (
 	"time"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/sqlstore"
 	sqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -238,7 +239,7 @@ func (s *Store) run(ctx context.Context, op string, write bool, fn func(botgate.
 			sqlTx.Rollback() // fn failed or panicked: nothing is written
 		}
 	}()
-	if err := fn(&tx{s: s, tx: sqlTx, write: write}); err != nil {
+	if err := fn(newTx(s, sqlTx, write)); err != nil {
 		return err
 	}
 	done = true
@@ -251,7 +252,7 @@ func (s *Store) run(ctx context.Context, op string, write bool, fn func(botgate.
 // hotQueries are prepared once per pool at Open. (Preparing lazily would
 // need a connection of the pool while a transaction may hold the writer's
 // only one.)
-var hotQueries = []string{tokenByDigestQuery, tokenByIDQuery, userByIDQuery}
+var hotQueries = []string{sqlstore.TokenByDigestQuery, sqlstore.TokenByIDQuery, sqlstore.UserByIDQuery}
 
 // prepare prepares the hot queries on both pools.
 func (s *Store) prepare(ctx context.Context) error {

@@ -8,8 +8,8 @@ import (
 
 // RecordRouteUsage merges coalesced route usage into the route_usage table.
 func (t *tx) RecordRouteUsage(ctx context.Context, usage []botgate.RouteUsage) error {
-	const op = "sqlite.RecordRouteUsage"
-	if err := t.writable(op); err != nil {
+	const op = "RecordRouteUsage"
+	if err := t.Writable(op); err != nil {
 		return err
 	}
 	if len(usage) == 0 {
@@ -25,47 +25,21 @@ ON CONFLICT (token_id, method, route) DO UPDATE SET
 	scope      = CASE WHEN excluded.last_seen >= last_seen THEN excluded.scope ELSE scope END,
 	last_seen  = MAX(last_seen, excluded.last_seen)`)
 	if err != nil {
-		return dbError(op, err)
+		return t.DBError(op, err)
 	}
 	defer upsert.Close()
 	for _, u := range usage {
 		if u.Count <= 0 || u.Method == "" || u.Route == "" {
 			continue
 		}
-		first, last := toMicro(u.FirstSeen), toMicro(u.LastSeen)
+		// Times are stored as integer Unix microseconds in UTC.
+		first, last := u.FirstSeen.UTC().UnixMicro(), u.LastSeen.UTC().UnixMicro()
 		if u.FirstSeen.IsZero() {
 			first = last
 		}
 		if _, err := upsert.ExecContext(ctx, u.TokenID, u.Method, u.Route, string(u.Scope), u.Count, first, last); err != nil {
-			return dbError(op, err)
+			return t.DBError(op, err)
 		}
 	}
 	return nil
-}
-
-// FindRouteUsage returns a token's route usage, most recently seen first.
-func (t *tx) FindRouteUsage(ctx context.Context, tokenID int64) ([]botgate.RouteUsage, error) {
-	const op = "sqlite.FindRouteUsage"
-	rows, err := t.tx.QueryContext(ctx, `SELECT method, route, scope, count, first_seen, last_seen
-FROM route_usage WHERE token_id = ? ORDER BY last_seen DESC, method, route`, tokenID)
-	if err != nil {
-		return nil, dbError(op, err)
-	}
-	defer rows.Close()
-	var out []botgate.RouteUsage
-	for rows.Next() {
-		u := botgate.RouteUsage{TokenID: tokenID}
-		var scope string
-		var first, last int64
-		if err := rows.Scan(&u.Method, &u.Route, &scope, &u.Count, &first, &last); err != nil {
-			return nil, dbError(op, err)
-		}
-		u.Scope = botgate.Scope(scope)
-		u.FirstSeen, u.LastSeen = fromMicro(first), fromMicro(last)
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError(op, err)
-	}
-	return out, nil
 }

@@ -1,12 +1,11 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/botgate/botgate"
 )
@@ -18,7 +17,7 @@ func scanSecret(r scanner) (*botgate.Secret, error) {
 	var (
 		s                botgate.Secret
 		created, updated int64
-		lastRead         *int64
+		lastRead         sql.NullInt64
 	)
 	if err := r.Scan(&s.ID, &s.OwnerGroupID, &s.Name, &s.Description, &s.KeyID, &s.Sealed, &s.BoundFamilyID,
 		&s.BoundAutomation, &s.CreatedByID, &created, &updated, &lastRead, &s.Version); err != nil {
@@ -31,8 +30,8 @@ func scanSecret(r scanner) (*botgate.Secret, error) {
 }
 
 // CreateSecret inserts s and sets its ID and Version.
-func (t *tx) CreateSecret(ctx context.Context, s *botgate.Secret) error {
-	const op = "postgres.CreateSecret"
+func (t *Tx) CreateSecret(ctx context.Context, s *botgate.Secret) error {
+	const op = "CreateSecret"
 	if err := t.writable(op); err != nil {
 		return err
 	}
@@ -44,11 +43,11 @@ func (t *tx) CreateSecret(ctx context.Context, s *botgate.Secret) error {
 	}
 	id, err := t.insertID(ctx, `INSERT INTO secrets (owner_group_id, name, description, key_id, sealed, bound_family_id,
 		bound_automation, created_by_id, created_at, updated_at, last_read_at, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING id`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
 		s.OwnerGroupID, s.Name, s.Description, s.KeyID, s.Sealed, s.BoundFamilyID, s.BoundAutomation,
 		s.CreatedByID, toMicro(s.CreatedAt), toMicro(s.UpdatedAt), toMicroPtr(s.LastReadAt))
 	if err != nil {
-		err = dbError(op, err)
+		err = t.dbError(op, err)
 		if e, ok := err.(*botgate.Error); ok && e.Kind == botgate.KindConflict {
 			e.Field, e.Message = "name", "name has already been taken"
 		}
@@ -59,26 +58,26 @@ func (t *tx) CreateSecret(ctx context.Context, s *botgate.Secret) error {
 }
 
 // Secret returns the secret with the ID.
-func (t *tx) Secret(ctx context.Context, id int64) (*botgate.Secret, error) {
+func (t *Tx) Secret(ctx context.Context, id int64) (*botgate.Secret, error) {
 	s, err := scanSecret(t.queryRow(ctx, `SELECT `+secretCols+` FROM secrets WHERE id = ?`, id))
 	if err != nil {
-		return nil, notFound("postgres.Secret", "Secret", err)
+		return nil, t.notFound("Secret", "Secret", err)
 	}
 	return s, nil
 }
 
 // SecretByName returns the owner's secret with the name.
-func (t *tx) SecretByName(ctx context.Context, ownerGroupID int64, name string) (*botgate.Secret, error) {
+func (t *Tx) SecretByName(ctx context.Context, ownerGroupID int64, name string) (*botgate.Secret, error) {
 	s, err := scanSecret(t.queryRow(ctx, `SELECT `+secretCols+` FROM secrets WHERE owner_group_id = ? AND name = ?`, ownerGroupID, name))
 	if err != nil {
-		return nil, notFound("postgres.SecretByName", "Secret", err)
+		return nil, t.notFound("SecretByName", "Secret", err)
 	}
 	return s, nil
 }
 
 // FindSecrets returns the secrets matching f, ordered by ID, and the total.
-func (t *tx) FindSecrets(ctx context.Context, f botgate.SecretFilter) ([]*botgate.Secret, int, error) {
-	var w where
+func (t *Tx) FindSecrets(ctx context.Context, f botgate.SecretFilter) ([]*botgate.Secret, int, error) {
+	w := t.where()
 	in(&w, "id", f.IDs)
 	if f.OwnerGroupID != 0 {
 		w.add("owner_group_id = ?", f.OwnerGroupID)
@@ -92,12 +91,12 @@ func (t *tx) FindSecrets(ctx context.Context, f botgate.SecretFilter) ([]*botgat
 	if f.AfterID != 0 {
 		w.add("id > ?", f.AfterID)
 	}
-	return find(ctx, t, "postgres.FindSecrets", secretCols, "secrets", &w, "id", f.Page, scanSecret)
+	return find(ctx, t, "FindSecrets", secretCols, "secrets", &w, "id", f.Page, scanSecret)
 }
 
 // UpdateSecret writes s if its version is still the stored one.
-func (t *tx) UpdateSecret(ctx context.Context, s *botgate.Secret) error {
-	const op = "postgres.UpdateSecret"
+func (t *Tx) UpdateSecret(ctx context.Context, s *botgate.Secret) error {
+	const op = "UpdateSecret"
 	if err := t.writable(op); err != nil {
 		return err
 	}
@@ -109,7 +108,7 @@ func (t *tx) UpdateSecret(ctx context.Context, s *botgate.Secret) error {
 		s.Description, s.KeyID, s.Sealed, s.BoundFamilyID, s.BoundAutomation, toMicro(s.UpdatedAt),
 		toMicroPtr(s.LastReadAt), s.ID, s.Version)
 	if err != nil {
-		return dbError(op, err)
+		return t.dbError(op, err)
 	}
 	if n == 0 {
 		return t.lostWrite(ctx, op, "secrets", "Secret", s.ID)
@@ -120,29 +119,29 @@ func (t *tx) UpdateSecret(ctx context.Context, s *botgate.Secret) error {
 
 // lostWrite tells a conditional write that matched no row apart: the row
 // is gone (KindNotFound) or its version moved on (KindConflict).
-func (t *tx) lostWrite(ctx context.Context, op, table, thing string, id int64) error {
+func (t *Tx) lostWrite(ctx context.Context, op, table, thing string, id int64) error {
 	var exists bool
 	if err := t.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+` WHERE id = ?)`, id).Scan(&exists); err != nil {
-		return dbError(op, err)
+		return t.dbError(op, err)
 	}
 	if !exists {
-		return notFound(op, thing, pgx.ErrNoRows)
+		return t.notFound(op, thing, sql.ErrNoRows)
 	}
-	return &botgate.Error{Op: op, Kind: botgate.KindConflict, Message: strings.ToLower(thing) + " was changed concurrently"}
+	return &botgate.Error{Op: t.op(op), Kind: botgate.KindConflict, Message: strings.ToLower(thing) + " was changed concurrently"}
 }
 
 // DeleteSecret removes the secret.
-func (t *tx) DeleteSecret(ctx context.Context, id int64) error {
-	const op = "postgres.DeleteSecret"
+func (t *Tx) DeleteSecret(ctx context.Context, id int64) error {
+	const op = "DeleteSecret"
 	if err := t.writable(op); err != nil {
 		return err
 	}
 	n, err := t.execGuarded(ctx, `DELETE FROM secrets WHERE id = ?`, id)
 	if err != nil {
-		return refError(dbError(op, err), "id", "the secret is in use by an upstream credential")
+		return refError(t.dbError(op, err), "id", "the secret is in use by an upstream credential")
 	}
 	if n == 0 {
-		return notFound(op, "Secret", pgx.ErrNoRows)
+		return t.notFound(op, "Secret", sql.ErrNoRows)
 	}
 	return nil
 }
@@ -157,7 +156,7 @@ func scanUpstream(r scanner) (*botgate.UpstreamCredential, error) {
 		c                       botgate.UpstreamCredential
 		scopes                  string
 		lifetime, before        int64
-		expires, next, notified *int64
+		expires, next, notified sql.NullInt64
 		created, updated        int64
 	)
 	if err := r.Scan(&c.ID, &c.OwnerGroupID, &c.Automation, &c.UpstreamURL, &c.AdminSecretID, &c.SecretID, &c.Kind,
@@ -190,8 +189,8 @@ func normalizeUpstream(c *botgate.UpstreamCredential) {
 }
 
 // CreateUpstreamCredential inserts c and sets its ID and Version.
-func (t *tx) CreateUpstreamCredential(ctx context.Context, c *botgate.UpstreamCredential) error {
-	const op = "postgres.CreateUpstreamCredential"
+func (t *Tx) CreateUpstreamCredential(ctx context.Context, c *botgate.UpstreamCredential) error {
+	const op = "CreateUpstreamCredential"
 	if err := t.writable(op); err != nil {
 		return err
 	}
@@ -200,14 +199,14 @@ func (t *tx) CreateUpstreamCredential(ctx context.Context, c *botgate.UpstreamCr
 		admin_secret_id, secret_id, kind, target, service_account_id, token_name, scopes, access_level, lifetime_us,
 		rotate_before_us, auto_rotate, notify, state, upstream_token_id, expires_at, pending_revoke_id, attempts,
 		next_attempt_at, last_error, notified_at, created_by_id, created_at, updated_at, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING id`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`,
 		c.OwnerGroupID, c.Automation, c.UpstreamURL, c.AdminSecretID, c.SecretID, string(c.Kind), c.Target,
 		c.ServiceAccountID, c.TokenName, c.Scopes.String(), int(c.AccessLevel), c.Lifetime.Microseconds(),
 		c.RotateBefore.Microseconds(), c.AutoRotate, c.Notify, string(c.State), c.UpstreamTokenID,
 		toMicroPtr(c.ExpiresAt), c.PendingRevokeID, c.Attempts, toMicroPtr(c.NextAttemptAt), c.LastError,
 		toMicroPtr(c.NotifiedAt), c.CreatedByID, toMicro(c.CreatedAt), toMicro(c.UpdatedAt))
 	if err != nil {
-		err = dbError(op, err)
+		err = t.dbError(op, err)
 		if e, ok := err.(*botgate.Error); ok && e.Kind == botgate.KindConflict {
 			e.Field, e.Message = "automation", "the team already has an upstream credential for this automation"
 		}
@@ -218,17 +217,17 @@ func (t *tx) CreateUpstreamCredential(ctx context.Context, c *botgate.UpstreamCr
 }
 
 // UpstreamCredential returns the credential with the ID.
-func (t *tx) UpstreamCredential(ctx context.Context, id int64) (*botgate.UpstreamCredential, error) {
+func (t *Tx) UpstreamCredential(ctx context.Context, id int64) (*botgate.UpstreamCredential, error) {
 	c, err := scanUpstream(t.queryRow(ctx, `SELECT `+upstreamCols+` FROM upstream_credentials WHERE id = ?`, id))
 	if err != nil {
-		return nil, notFound("postgres.UpstreamCredential", "Upstream credential", err)
+		return nil, t.notFound("UpstreamCredential", "Upstream credential", err)
 	}
 	return c, nil
 }
 
 // FindUpstreamCredentials returns the credentials matching f, by ID.
-func (t *tx) FindUpstreamCredentials(ctx context.Context, f botgate.UpstreamCredentialFilter) ([]*botgate.UpstreamCredential, int, error) {
-	var w where
+func (t *Tx) FindUpstreamCredentials(ctx context.Context, f botgate.UpstreamCredentialFilter) ([]*botgate.UpstreamCredential, int, error) {
+	w := t.where()
 	in(&w, "id", f.IDs)
 	if f.OwnerGroupID != 0 {
 		w.add("owner_group_id = ?", f.OwnerGroupID)
@@ -241,12 +240,12 @@ func (t *tx) FindUpstreamCredentials(ctx context.Context, f botgate.UpstreamCred
 		states[i] = string(s)
 	}
 	in(&w, "state", states)
-	return find(ctx, t, "postgres.FindUpstreamCredentials", upstreamCols, "upstream_credentials", &w, "id", f.Page, scanUpstream)
+	return find(ctx, t, "FindUpstreamCredentials", upstreamCols, "upstream_credentials", &w, "id", f.Page, scanUpstream)
 }
 
 // UpdateUpstreamCredential writes c if its version is still the stored one.
-func (t *tx) UpdateUpstreamCredential(ctx context.Context, c *botgate.UpstreamCredential) error {
-	const op = "postgres.UpdateUpstreamCredential"
+func (t *Tx) UpdateUpstreamCredential(ctx context.Context, c *botgate.UpstreamCredential) error {
+	const op = "UpdateUpstreamCredential"
 	if err := t.writable(op); err != nil {
 		return err
 	}
@@ -262,7 +261,7 @@ func (t *tx) UpdateUpstreamCredential(ctx context.Context, c *botgate.UpstreamCr
 		c.Notify, string(c.State), c.UpstreamTokenID, toMicroPtr(c.ExpiresAt), c.PendingRevokeID, c.Attempts,
 		toMicroPtr(c.NextAttemptAt), c.LastError, toMicroPtr(c.NotifiedAt), toMicro(c.UpdatedAt), c.ID, c.Version)
 	if err != nil {
-		return refError(dbError(op, err), "admin_secret_id", "admin secret does not exist")
+		return refError(t.dbError(op, err), "admin_secret_id", "admin secret does not exist")
 	}
 	if n == 0 {
 		return t.lostWrite(ctx, op, "upstream_credentials", "Upstream credential", c.ID)
@@ -272,34 +271,34 @@ func (t *tx) UpdateUpstreamCredential(ctx context.Context, c *botgate.UpstreamCr
 }
 
 // DeleteUpstreamCredential removes the credential.
-func (t *tx) DeleteUpstreamCredential(ctx context.Context, id int64) error {
-	const op = "postgres.DeleteUpstreamCredential"
+func (t *Tx) DeleteUpstreamCredential(ctx context.Context, id int64) error {
+	const op = "DeleteUpstreamCredential"
 	if err := t.writable(op); err != nil {
 		return err
 	}
 	n, err := t.execGuarded(ctx, `DELETE FROM upstream_credentials WHERE id = ?`, id)
 	if err != nil {
-		return dbError(op, err)
+		return t.dbError(op, err)
 	}
 	if n == 0 {
-		return notFound(op, "Upstream credential", pgx.ErrNoRows)
+		return t.notFound(op, "Upstream credential", sql.ErrNoRows)
 	}
 	return nil
 }
 
 // AcquireLease takes or renews the lease in one conditional upsert.
-func (t *tx) AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (botgate.Lease, error) {
-	const op = "postgres.AcquireLease"
+func (t *Tx) AcquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (botgate.Lease, error) {
+	const op = "AcquireLease"
 	if err := t.writable(op); err != nil {
 		return botgate.Lease{}, err
 	}
 	switch {
 	case name == "":
-		return botgate.Lease{}, botgate.E(op, botgate.Invalid("name", "a lease needs a name"))
+		return botgate.Lease{}, botgate.E(t.op(op), botgate.Invalid("name", "a lease needs a name"))
 	case holder == "":
-		return botgate.Lease{}, botgate.E(op, botgate.Invalid("holder", "a lease needs a holder"))
+		return botgate.Lease{}, botgate.E(t.op(op), botgate.Invalid("holder", "a lease needs a holder"))
 	case ttl <= 0:
-		return botgate.Lease{}, botgate.E(op, botgate.Invalid("ttl", "a lease needs a positive ttl"))
+		return botgate.Lease{}, botgate.E(t.op(op), botgate.Invalid("ttl", "a lease needs a positive ttl"))
 	}
 	now = now.UTC().Truncate(time.Microsecond)
 	exp := now.Add(ttl).Truncate(time.Microsecond)
@@ -308,28 +307,28 @@ func (t *tx) AcquireLease(ctx context.Context, name, holder string, now time.Tim
 		WHERE leases.holder = excluded.holder OR leases.expires_at <= ?`,
 		name, holder, toMicro(exp), toMicro(now))
 	if err != nil {
-		return botgate.Lease{}, dbError(op, err)
+		return botgate.Lease{}, t.dbError(op, err)
 	}
 	if n == 0 {
 		var cur string
 		var until int64
 		if err := t.queryRow(ctx, `SELECT holder, expires_at FROM leases WHERE name = ?`, name).Scan(&cur, &until); err != nil {
-			return botgate.Lease{}, dbError(op, err)
+			return botgate.Lease{}, t.dbError(op, err)
 		}
-		return botgate.Lease{}, &botgate.Error{Op: op, Kind: botgate.KindConflict,
+		return botgate.Lease{}, &botgate.Error{Op: t.op(op), Kind: botgate.KindConflict,
 			Message: fmt.Sprintf("lease %q is held by %s until %s", name, cur, fromMicro(until).Format(time.RFC3339))}
 	}
 	return botgate.Lease{Name: name, Holder: holder, ExpiresAt: exp}, nil
 }
 
 // ReleaseLease deletes the lease if holder holds it.
-func (t *tx) ReleaseLease(ctx context.Context, name, holder string) error {
-	const op = "postgres.ReleaseLease"
+func (t *Tx) ReleaseLease(ctx context.Context, name, holder string) error {
+	const op = "ReleaseLease"
 	if err := t.writable(op); err != nil {
 		return err
 	}
 	if _, err := t.exec(ctx, `DELETE FROM leases WHERE name = ? AND holder = ?`, name, holder); err != nil {
-		return dbError(op, err)
+		return t.dbError(op, err)
 	}
 	return nil
 }

@@ -1,6 +1,10 @@
-package postgres
+package sqlstore_test
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/botgate/botgate/sqlstore"
+)
 
 func TestRebind(t *testing.T) {
 	tests := []struct {
@@ -16,8 +20,14 @@ func TestRebind(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := rebind(tt.in); got != tt.want {
-				t.Errorf("rebind(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+			var r sqlstore.Rebinder
+			for _, how := range []struct {
+				name string
+				fn   func(string) string
+			}{{"Rebind", sqlstore.Rebind}, {"Rebinder first", r.Rebind}, {"Rebinder cached", r.Rebind}} {
+				if got := how.fn(tt.in); got != tt.want {
+					t.Errorf("%s(%q)\n got %q\nwant %q", how.name, tt.in, got, tt.want)
+				}
 			}
 		})
 	}

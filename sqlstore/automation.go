@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -6,17 +6,17 @@ import (
 )
 
 // SetTokenAutomation sets the token's automation label.
-func (t *tx) SetTokenAutomation(ctx context.Context, id int64, automation string) error {
-	const op = "sqlite.SetTokenAutomation"
+func (t *Tx) SetTokenAutomation(ctx context.Context, id int64, automation string) error {
+	const op = "SetTokenAutomation"
 	if err := t.writable(op); err != nil {
 		return err
 	}
 	res, err := t.exec(ctx, `UPDATE tokens SET automation = ? WHERE id = ?`, automation, id)
 	if err != nil {
-		return dbError(op, err)
+		return t.dbError(op, err)
 	}
-	if affected(res) == 0 {
-		return notFound(op, "Token", sql.ErrNoRows)
+	if res == 0 {
+		return t.notFound(op, "Token", sql.ErrNoRows)
 	}
 	return nil
 }

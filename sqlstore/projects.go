@@ -1,8 +1,8 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
-	"github.com/jackc/pgx/v5"
+	"database/sql"
 
 	"github.com/botgate/botgate"
 )
@@ -23,17 +23,17 @@ func scanProject(r scanner) (*botgate.Project, error) {
 }
 
 // CreateProject inserts p and sets its ID.
-func (t *tx) CreateProject(ctx context.Context, p *botgate.Project) error {
-	const op = "postgres.CreateProject"
+func (t *Tx) CreateProject(ctx context.Context, p *botgate.Project) error {
+	const op = "CreateProject"
 	if err := t.writable(op); err != nil {
 		return err
 	}
 	truncate(&p.CreatedAt)
 	id, err := t.insertID(ctx, `INSERT INTO projects (name, path, path_with_namespace, namespace_id, description, visibility, default_branch, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.Name, p.Path, p.PathWithNamespace, p.NamespaceID, p.Description, string(p.Visibility), p.DefaultBranch, toMicro(p.CreatedAt))
 	if err != nil {
-		return projectError(dbError(op, err))
+		return projectError(t.dbError(op, err))
 	}
 	p.ID = id
 	return nil
@@ -55,32 +55,32 @@ func projectError(err error) error {
 }
 
 // Project returns the project with the ID.
-func (t *tx) Project(ctx context.Context, id int64) (*botgate.Project, error) {
-	const op = "postgres.Project"
+func (t *Tx) Project(ctx context.Context, id int64) (*botgate.Project, error) {
+	const op = "Project"
 	row := t.queryRow(ctx, `SELECT `+projectCols+` FROM projects WHERE id = ?`, id)
 	p, err := scanProject(row)
 	if err != nil {
-		return nil, notFound(op, "Project", err)
+		return nil, t.notFound(op, "Project", err)
 	}
 	return p, nil
 }
 
 // ProjectByPath returns the project with the path with namespace, ignoring
 // case.
-func (t *tx) ProjectByPath(ctx context.Context, fullPath string) (*botgate.Project, error) {
-	const op = "postgres.ProjectByPath"
-	row := t.queryRow(ctx, `SELECT `+projectCols+` FROM projects WHERE lower(path_with_namespace) = lower(?)`, fullPath)
+func (t *Tx) ProjectByPath(ctx context.Context, fullPath string) (*botgate.Project, error) {
+	const op = "ProjectByPath"
+	row := t.queryRow(ctx, `SELECT `+projectCols+` FROM projects WHERE `+t.d.FoldEqual("path_with_namespace"), fullPath)
 	p, err := scanProject(row)
 	if err != nil {
-		return nil, notFound(op, "Project", err)
+		return nil, t.notFound(op, "Project", err)
 	}
 	return p, nil
 }
 
 // FindProjects returns the projects matching f, ordered by ID, and their
 // total.
-func (t *tx) FindProjects(ctx context.Context, f botgate.ProjectFilter) ([]*botgate.Project, int, error) {
-	var w where
+func (t *Tx) FindProjects(ctx context.Context, f botgate.ProjectFilter) ([]*botgate.Project, int, error) {
+	w := t.where()
 	in(&w, "id", f.IDs)
 	if f.NamespaceID != 0 {
 		w.add("namespace_id = ?", f.NamespaceID)
@@ -89,12 +89,12 @@ func (t *tx) FindProjects(ctx context.Context, f botgate.ProjectFilter) ([]*botg
 	if f.MemberID != 0 {
 		w.add("id IN (SELECT project_id FROM members WHERE user_id = ? AND project_id IS NOT NULL)", f.MemberID)
 	}
-	return find(ctx, t, "postgres.FindProjects", projectCols, "projects", &w, "id", f.Page, scanProject)
+	return find(ctx, t, "FindProjects", projectCols, "projects", &w, "id", f.Page, scanProject)
 }
 
 // UpdateProject writes every field of p but ID and CreatedAt.
-func (t *tx) UpdateProject(ctx context.Context, p *botgate.Project) error {
-	const op = "postgres.UpdateProject"
+func (t *Tx) UpdateProject(ctx context.Context, p *botgate.Project) error {
+	const op = "UpdateProject"
 	if err := t.writable(op); err != nil {
 		return err
 	}
@@ -102,17 +102,17 @@ func (t *tx) UpdateProject(ctx context.Context, p *botgate.Project) error {
 		description = ?, visibility = ?, default_branch = ? WHERE id = ?`,
 		p.Name, p.Path, p.PathWithNamespace, p.NamespaceID, p.Description, string(p.Visibility), p.DefaultBranch, p.ID)
 	if err != nil {
-		return projectError(dbError(op, err))
+		return projectError(t.dbError(op, err))
 	}
 	if n == 0 {
-		return notFound(op, "Project", pgx.ErrNoRows)
+		return t.notFound(op, "Project", sql.ErrNoRows)
 	}
 	return nil
 }
 
 // DeleteProject removes a project with no members.
-func (t *tx) DeleteProject(ctx context.Context, id int64) error {
-	const op = "postgres.DeleteProject"
+func (t *Tx) DeleteProject(ctx context.Context, id int64) error {
+	const op = "DeleteProject"
 	if err := t.writable(op); err != nil {
 		return err
 	}
@@ -120,16 +120,16 @@ func (t *tx) DeleteProject(ctx context.Context, id int64) error {
 	row := t.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM projects WHERE id = ?1),
 		EXISTS (SELECT 1 FROM members WHERE project_id = ?1)`, id)
 	if err := row.Scan(&exists, &members); err != nil {
-		return dbError(op, err)
+		return t.dbError(op, err)
 	}
 	switch {
 	case !exists:
-		return notFound(op, "Project", pgx.ErrNoRows)
+		return t.notFound(op, "Project", sql.ErrNoRows)
 	case members:
-		return &botgate.Error{Op: op, Kind: botgate.KindConflict, Message: "project still has members: remove them first"}
+		return &botgate.Error{Op: t.op(op), Kind: botgate.KindConflict, Message: "project still has members: remove them first"}
 	}
 	if _, err := t.exec(ctx, `DELETE FROM projects WHERE id = ?`, id); err != nil {
-		return dbError(op, err)
+		return t.dbError(op, err)
 	}
 	return nil
 }

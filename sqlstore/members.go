@@ -1,8 +1,8 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
-	"github.com/jackc/pgx/v5"
+	"database/sql"
 
 	"github.com/botgate/botgate"
 )
@@ -19,7 +19,7 @@ func scanMember(r scanner) (*botgate.Member, error) {
 	var (
 		m       botgate.Member
 		typ     string
-		expires *int64
+		expires sql.NullInt64
 		created int64
 	)
 	if err := r.Scan(&typ, &m.Resource.ID, &m.UserID, &m.AccessLevel, &expires, &m.CreatedByID, &created); err != nil {
@@ -32,24 +32,24 @@ func scanMember(r scanner) (*botgate.Member, error) {
 }
 
 // resourceCol returns the column that references r's type.
-func resourceCol(op string, r botgate.Resource) (string, error) {
+func (t *Tx) resourceCol(op string, r botgate.Resource) (string, error) {
 	switch r.Type {
 	case botgate.GroupResource:
 		return "group_id", nil
 	case botgate.ProjectResource:
 		return "project_id", nil
 	}
-	return "", &botgate.Error{Op: op, Kind: botgate.KindInvalid, Field: "resource",
+	return "", &botgate.Error{Op: t.op(op), Kind: botgate.KindInvalid, Field: "resource",
 		Message: "resource type " + string(r.Type) + " is neither group nor project"}
 }
 
 // CreateMember inserts m.
-func (t *tx) CreateMember(ctx context.Context, m *botgate.Member) error {
-	const op = "postgres.CreateMember"
+func (t *Tx) CreateMember(ctx context.Context, m *botgate.Member) error {
+	const op = "CreateMember"
 	if err := t.writable(op); err != nil {
 		return err
 	}
-	col, err := resourceCol(op, m.Resource)
+	col, err := t.resourceCol(op, m.Resource)
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func (t *tx) CreateMember(ctx context.Context, m *botgate.Member) error {
 		VALUES (?, ?, ?, ?, ?, ?)`,
 		m.Resource.ID, m.UserID, int(m.AccessLevel), toMicroPtr(m.ExpiresAt), m.CreatedByID, toMicro(m.CreatedAt))
 	if err != nil {
-		err = dbError(op, err)
+		err = t.dbError(op, err)
 		if e, ok := err.(*botgate.Error); ok {
 			switch e.Kind {
 			case botgate.KindConflict:
@@ -74,27 +74,27 @@ func (t *tx) CreateMember(ctx context.Context, m *botgate.Member) error {
 }
 
 // Member returns the user's direct membership of r.
-func (t *tx) Member(ctx context.Context, r botgate.Resource, userID int64) (*botgate.Member, error) {
-	const op = "postgres.Member"
-	col, err := resourceCol(op, r)
+func (t *Tx) Member(ctx context.Context, r botgate.Resource, userID int64) (*botgate.Member, error) {
+	const op = "Member"
+	col, err := t.resourceCol(op, r)
 	if err != nil {
 		return nil, err
 	}
 	row := t.queryRow(ctx, `SELECT `+memberCols+` FROM members WHERE `+col+` = ? AND user_id = ?`, r.ID, userID)
 	m, err := scanMember(row)
 	if err != nil {
-		return nil, notFound(op, "Member", err)
+		return nil, t.notFound(op, "Member", err)
 	}
 	return m, nil
 }
 
 // FindMembers returns the memberships matching f, ordered by resource then
 // user ID, and their total.
-func (t *tx) FindMembers(ctx context.Context, f botgate.MemberFilter) ([]*botgate.Member, int, error) {
-	const op = "postgres.FindMembers"
-	var w where
+func (t *Tx) FindMembers(ctx context.Context, f botgate.MemberFilter) ([]*botgate.Member, int, error) {
+	const op = "FindMembers"
+	w := t.where()
 	if f.Resource != nil {
-		col, err := resourceCol(op, *f.Resource)
+		col, err := t.resourceCol(op, *f.Resource)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -107,43 +107,43 @@ func (t *tx) FindMembers(ctx context.Context, f botgate.MemberFilter) ([]*botgat
 }
 
 // UpdateMember writes m's AccessLevel and ExpiresAt.
-func (t *tx) UpdateMember(ctx context.Context, m *botgate.Member) error {
-	const op = "postgres.UpdateMember"
+func (t *Tx) UpdateMember(ctx context.Context, m *botgate.Member) error {
+	const op = "UpdateMember"
 	if err := t.writable(op); err != nil {
 		return err
 	}
-	col, err := resourceCol(op, m.Resource)
+	col, err := t.resourceCol(op, m.Resource)
 	if err != nil {
 		return err
 	}
 	m.ExpiresAt = truncatePtr(m.ExpiresAt)
-	tag, err := t.exec(ctx, `UPDATE members SET access_level = ?, expires_at = ? WHERE `+col+` = ? AND user_id = ?`,
+	n, err := t.exec(ctx, `UPDATE members SET access_level = ?, expires_at = ? WHERE `+col+` = ? AND user_id = ?`,
 		int(m.AccessLevel), toMicroPtr(m.ExpiresAt), m.Resource.ID, m.UserID)
 	if err != nil {
-		return dbError(op, err)
+		return t.dbError(op, err)
 	}
-	if tag.RowsAffected() == 0 {
-		return notFound(op, "Member", pgx.ErrNoRows)
+	if n == 0 {
+		return t.notFound(op, "Member", sql.ErrNoRows)
 	}
 	return nil
 }
 
 // DeleteMember removes the user's direct membership of r.
-func (t *tx) DeleteMember(ctx context.Context, r botgate.Resource, userID int64) error {
-	const op = "postgres.DeleteMember"
+func (t *Tx) DeleteMember(ctx context.Context, r botgate.Resource, userID int64) error {
+	const op = "DeleteMember"
 	if err := t.writable(op); err != nil {
 		return err
 	}
-	col, err := resourceCol(op, r)
+	col, err := t.resourceCol(op, r)
 	if err != nil {
 		return err
 	}
-	tag, err := t.exec(ctx, `DELETE FROM members WHERE `+col+` = ? AND user_id = ?`, r.ID, userID)
+	n, err := t.exec(ctx, `DELETE FROM members WHERE `+col+` = ? AND user_id = ?`, r.ID, userID)
 	if err != nil {
-		return dbError(op, err)
+		return t.dbError(op, err)
 	}
-	if tag.RowsAffected() == 0 {
-		return notFound(op, "Member", pgx.ErrNoRows)
+	if n == 0 {
+		return t.notFound(op, "Member", sql.ErrNoRows)
 	}
 	return nil
 }

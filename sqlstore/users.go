@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -9,7 +9,8 @@ import (
 
 const userCols = `id, username, name, email, kind, admin, state, owner_type, owner_id, created_by_id, created_at`
 
-const userByIDQuery = `SELECT ` + userCols + ` FROM users WHERE id = ?`
+// UserByIDQuery is the hot query of User (see TokenByDigestQuery).
+const UserByIDQuery = `SELECT ` + userCols + ` FROM users WHERE id = ?`
 
 func scanUser(r scanner) (*botgate.User, error) {
 	var (
@@ -29,55 +30,51 @@ func scanUser(r scanner) (*botgate.User, error) {
 }
 
 // CreateUser inserts u and sets its ID.
-func (t *tx) CreateUser(ctx context.Context, u *botgate.User) error {
-	const op = "sqlite.CreateUser"
+func (t *Tx) CreateUser(ctx context.Context, u *botgate.User) error {
+	const op = "CreateUser"
 	if err := t.writable(op); err != nil {
 		return err
 	}
 	truncate(&u.CreatedAt)
-	res, err := t.exec(ctx, `INSERT INTO users (username, name, email, kind, admin, state, owner_type, owner_id, created_by_id, created_at)
+	id, err := t.insertID(ctx, `INSERT INTO users (username, name, email, kind, admin, state, owner_type, owner_id, created_by_id, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.Username, u.Name, nullString(u.Email), string(u.Kind), u.Admin, string(u.State),
 		string(u.Owner.Type), u.Owner.ID, u.CreatedByID, toMicro(u.CreatedAt))
 	if err != nil {
-		return dbError(op, err)
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return dbError(op, err)
+		return t.dbError(op, err)
 	}
 	u.ID = id
 	return nil
 }
 
 // User returns the user with the ID.
-func (t *tx) User(ctx context.Context, id int64) (*botgate.User, error) {
-	const op = "sqlite.User"
-	row := t.queryRow(ctx, userByIDQuery, id)
+func (t *Tx) User(ctx context.Context, id int64) (*botgate.User, error) {
+	const op = "User"
+	row := t.queryRow(ctx, UserByIDQuery, id)
 	u, err := scanUser(row)
 	if err != nil {
-		return nil, notFound(op, "User", err)
+		return nil, t.notFound(op, "User", err)
 	}
 	return u, nil
 }
 
 // UserByUsername returns the user with the username, ignoring case.
-func (t *tx) UserByUsername(ctx context.Context, username string) (*botgate.User, error) {
-	const op = "sqlite.UserByUsername"
-	row := t.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE username = ?`, username)
+func (t *Tx) UserByUsername(ctx context.Context, username string) (*botgate.User, error) {
+	const op = "UserByUsername"
+	row := t.queryRow(ctx, `SELECT `+userCols+` FROM users WHERE `+t.d.FoldEqual("username"), username)
 	u, err := scanUser(row)
 	if err != nil {
-		return nil, notFound(op, "User", err)
+		return nil, t.notFound(op, "User", err)
 	}
 	return u, nil
 }
 
 // FindUsers returns the users matching f, ordered by ID, and their total.
-func (t *tx) FindUsers(ctx context.Context, f botgate.UserFilter) ([]*botgate.User, int, error) {
-	var w where
+func (t *Tx) FindUsers(ctx context.Context, f botgate.UserFilter) ([]*botgate.User, int, error) {
+	w := t.where()
 	in(&w, "id", f.IDs)
 	if f.Username != "" {
-		w.add("username = ?", f.Username)
+		w.add(t.d.FoldEqual("username"), f.Username)
 	}
 	w.search(f.Search, "username", "name", "email")
 	in(&w, "kind", f.Kinds)
@@ -90,24 +87,24 @@ func (t *tx) FindUsers(ctx context.Context, f botgate.UserFilter) ([]*botgate.Us
 	if f.State != "" {
 		w.add("state = ?", string(f.State))
 	}
-	return find(ctx, t, "sqlite.FindUsers", userCols, "users", &w, "id", f.Page, scanUser)
+	return find(ctx, t, "FindUsers", userCols, "users", &w, "id", f.Page, scanUser)
 }
 
 // UpdateUser writes every field of u but ID and CreatedAt.
-func (t *tx) UpdateUser(ctx context.Context, u *botgate.User) error {
-	const op = "sqlite.UpdateUser"
+func (t *Tx) UpdateUser(ctx context.Context, u *botgate.User) error {
+	const op = "UpdateUser"
 	if err := t.writable(op); err != nil {
 		return err
 	}
-	res, err := t.exec(ctx, `UPDATE users SET username = ?, name = ?, email = ?, kind = ?, admin = ?, state = ?,
+	n, err := t.execGuarded(ctx, `UPDATE users SET username = ?, name = ?, email = ?, kind = ?, admin = ?, state = ?,
 		owner_type = ?, owner_id = ?, created_by_id = ? WHERE id = ?`,
 		u.Username, u.Name, nullString(u.Email), string(u.Kind), u.Admin, string(u.State),
 		string(u.Owner.Type), u.Owner.ID, u.CreatedByID, u.ID)
 	if err != nil {
-		return dbError(op, err)
+		return t.dbError(op, err)
 	}
-	if affected(res) == 0 {
-		return notFound(op, "User", sql.ErrNoRows)
+	if n == 0 {
+		return t.notFound(op, "User", sql.ErrNoRows)
 	}
 	return nil
 }

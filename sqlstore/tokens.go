@@ -1,9 +1,10 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -15,11 +16,13 @@ const tokenCols = `id, user_id, kind, name, description, scopes, access_level, r
 	digest, revoked, revoked_at, expires_at, created_at, created_by_id, last_used_at, last_used_ips,
 	user_agents, COALESCE(previous_id, 0), family_id, automation`
 
-// The hot queries, prepared at Open: authentication looks a token up by
-// its digest, then its user by ID.
+// The hot queries, which a backend may prepare at Open: authentication
+// looks a token up by its digest (TokenByDigest), then its user by ID
+// (User). Tx passes them to Conn unchanged, so a backend recognizes them
+// by their text.
 const (
-	tokenByDigestQuery = `SELECT ` + tokenCols + ` FROM tokens WHERE digest = ?`
-	tokenByIDQuery     = `SELECT ` + tokenCols + ` FROM tokens WHERE id = ?`
+	TokenByDigestQuery = `SELECT ` + tokenCols + ` FROM tokens WHERE digest = ?`
+	TokenByIDQuery     = `SELECT ` + tokenCols + ` FROM tokens WHERE id = ?`
 )
 
 func scanToken(r scanner) (*botgate.Token, error) {
@@ -76,13 +79,13 @@ func decodeList(s string) ([]string, error) {
 }
 
 // CreateToken inserts tk, sets its ID and, if it has none, its FamilyID.
-func (t *tx) CreateToken(ctx context.Context, tk *botgate.Token) error {
-	const op = "sqlite.CreateToken"
+func (t *Tx) CreateToken(ctx context.Context, tk *botgate.Token) error {
+	const op = "CreateToken"
 	if err := t.writable(op); err != nil {
 		return err
 	}
 	if len(tk.Digest) == 0 {
-		return &botgate.Error{Op: op, Kind: botgate.KindInvalid, Field: "digest", Message: "token has no digest"}
+		return &botgate.Error{Op: t.op(op), Kind: botgate.KindInvalid, Field: "digest", Message: "token has no digest"}
 	}
 	truncate(&tk.CreatedAt)
 	tk.RevokedAt = truncatePtr(tk.RevokedAt)
@@ -90,13 +93,13 @@ func (t *tx) CreateToken(ctx context.Context, tk *botgate.Token) error {
 	tk.LastUsedAt = truncatePtr(tk.LastUsedAt)
 	ips, err := encodeList(tk.LastUsedIPs)
 	if err != nil {
-		return botgate.E(op, botgate.KindInternal, err)
+		return botgate.E(t.op(op), botgate.KindInternal, err)
 	}
 	agents, err := encodeList(tk.UserAgents)
 	if err != nil {
-		return botgate.E(op, botgate.KindInternal, err)
+		return botgate.E(t.op(op), botgate.KindInternal, err)
 	}
-	res, err := t.exec(ctx, `INSERT INTO tokens (user_id, kind, name, description, scopes, access_level,
+	id, err := t.insertID(ctx, `INSERT INTO tokens (user_id, kind, name, description, scopes, access_level,
 		resource_type, resource_id, digest, revoked, revoked_at, expires_at, created_at, created_by_id,
 		last_used_at, last_used_ips, user_agents, previous_id, family_id, automation)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -105,7 +108,7 @@ func (t *tx) CreateToken(ctx context.Context, tk *botgate.Token) error {
 		toMicroPtr(tk.ExpiresAt), toMicro(tk.CreatedAt), tk.CreatedByID, toMicroPtr(tk.LastUsedAt),
 		ips, agents, nullID(tk.PreviousID), tk.FamilyID, tk.Automation)
 	if err != nil {
-		err = dbError(op, err)
+		err = t.dbError(op, err)
 		if e, ok := err.(*botgate.Error); ok {
 			switch e.Kind {
 			case botgate.KindInvalid:
@@ -117,13 +120,10 @@ func (t *tx) CreateToken(ctx context.Context, tk *botgate.Token) error {
 		}
 		return err
 	}
-	id, err := res.LastInsertId()
-	if err != nil {
-		return dbError(op, err)
-	}
 	if tk.FamilyID == 0 {
+		// A new family: its ID is its first token's.
 		if _, err := t.exec(ctx, `UPDATE tokens SET family_id = id WHERE id = ?`, id); err != nil {
-			return dbError(op, err)
+			return t.dbError(op, err)
 		}
 		tk.FamilyID = id
 	}
@@ -132,31 +132,32 @@ func (t *tx) CreateToken(ctx context.Context, tk *botgate.Token) error {
 }
 
 // Token returns the token with the ID.
-func (t *tx) Token(ctx context.Context, id int64) (*botgate.Token, error) {
-	const op = "sqlite.Token"
-	row := t.queryRow(ctx, tokenByIDQuery, id)
+func (t *Tx) Token(ctx context.Context, id int64) (*botgate.Token, error) {
+	const op = "Token"
+	row := t.queryRow(ctx, TokenByIDQuery, id)
 	tk, err := scanToken(row)
 	if err != nil {
-		return nil, notFound(op, "Token", err)
+		return nil, t.notFound(op, "Token", err)
 	}
 	return tk, nil
 }
 
 // TokenByDigest returns the token with the digest: one lookup on the
 // unique digest index.
-func (t *tx) TokenByDigest(ctx context.Context, digest []byte) (*botgate.Token, error) {
-	const op = "sqlite.TokenByDigest"
-	row := t.queryRow(ctx, tokenByDigestQuery, digest)
+func (t *Tx) TokenByDigest(ctx context.Context, digest []byte) (*botgate.Token, error) {
+	const op = "TokenByDigest"
+	row := t.queryRow(ctx, TokenByDigestQuery, digest)
 	tk, err := scanToken(row)
 	if err != nil {
-		return nil, notFound(op, "Token", err)
+		return nil, t.notFound(op, "Token", err)
 	}
 	return tk, nil
 }
 
 // tokenOrders maps TokenFilter.Sort to ORDER BY clauses. Tokens without the
 // sorted value (no expiry, never used) come last in either direction; ties
-// are broken by ID in the sort's direction.
+// are broken by ID in the sort's direction. Names sort by their bytes
+// (Dialect.Bytewise), whatever the database's locale.
 var tokenOrders = map[string]string{
 	"":               "created_at DESC, id DESC",
 	"created_desc":   "created_at DESC, id DESC",
@@ -171,14 +172,17 @@ var tokenOrders = map[string]string{
 
 // FindTokens returns the tokens matching f, in f.Sort order, and their
 // total. Every After bound is inclusive and every Before bound exclusive.
-func (t *tx) FindTokens(ctx context.Context, f botgate.TokenFilter) ([]*botgate.Token, int, error) {
-	const op = "sqlite.FindTokens"
+func (t *Tx) FindTokens(ctx context.Context, f botgate.TokenFilter) ([]*botgate.Token, int, error) {
+	const op = "FindTokens"
 	order, ok := tokenOrders[f.Sort]
 	if !ok {
-		return nil, 0, &botgate.Error{Op: op, Kind: botgate.KindInvalid, Field: "sort",
+		return nil, 0, &botgate.Error{Op: t.op(op), Kind: botgate.KindInvalid, Field: "sort",
 			Message: "sort does not have a valid value"}
 	}
-	var w where
+	if rest, ok := strings.CutPrefix(order, "name "); ok {
+		order = t.d.Bytewise("name") + " " + rest
+	}
+	w := t.where()
 	in(&w, "id", f.IDs)
 	if f.UserID != 0 {
 		w.add("user_id = ?", f.UserID)
@@ -214,81 +218,81 @@ func timeRange(w *where, col string, after, before *time.Time) {
 }
 
 // RevokeToken revokes the token if it is not revoked yet.
-func (t *tx) RevokeToken(ctx context.Context, id int64, at time.Time) error {
-	const op = "sqlite.RevokeToken"
+func (t *Tx) RevokeToken(ctx context.Context, id int64, at time.Time) error {
+	const op = "RevokeToken"
 	if err := t.writable(op); err != nil {
 		return err
 	}
-	res, err := t.exec(ctx, `UPDATE tokens SET revoked = 1, revoked_at = ? WHERE id = ? AND revoked = 0`, toMicro(at), id)
+	res, err := t.exec(ctx, `UPDATE tokens SET revoked = `+t.d.True+`, revoked_at = ? WHERE id = ? AND revoked = `+t.d.False, toMicro(at), id)
 	if err != nil {
-		return dbError(op, err)
+		return t.dbError(op, err)
 	}
-	if affected(res) == 1 {
+	if res == 1 {
 		return nil
 	}
 	var exists bool
 	row := t.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tokens WHERE id = ?)`, id)
 	if err := row.Scan(&exists); err != nil {
-		return dbError(op, err)
+		return t.dbError(op, err)
 	}
 	if !exists {
-		return notFound(op, "Token", sql.ErrNoRows)
+		return t.notFound(op, "Token", sql.ErrNoRows)
 	}
-	return &botgate.Error{Op: op, Kind: botgate.KindConflict, Reason: botgate.ReasonTokenRevoked,
+	return &botgate.Error{Op: t.op(op), Kind: botgate.KindConflict, Reason: botgate.ReasonTokenRevoked,
 		Message: "Token already revoked"}
 }
 
 // RevokeTokenFamily revokes every unrevoked token of the family.
-func (t *tx) RevokeTokenFamily(ctx context.Context, familyID int64, at time.Time) ([]int64, error) {
-	return t.revokeWhere(ctx, "sqlite.RevokeTokenFamily", "family_id", familyID, at)
+func (t *Tx) RevokeTokenFamily(ctx context.Context, familyID int64, at time.Time) ([]int64, error) {
+	return t.revokeWhere(ctx, "RevokeTokenFamily", "family_id", familyID, at)
 }
 
 // RevokeUserTokens revokes every unrevoked token of the user.
-func (t *tx) RevokeUserTokens(ctx context.Context, userID int64, at time.Time) ([]int64, error) {
-	return t.revokeWhere(ctx, "sqlite.RevokeUserTokens", "user_id", userID, at)
+func (t *Tx) RevokeUserTokens(ctx context.Context, userID int64, at time.Time) ([]int64, error) {
+	return t.revokeWhere(ctx, "RevokeUserTokens", "user_id", userID, at)
 }
 
 // revokeWhere revokes the unrevoked tokens whose col is v and returns their
 // IDs in ascending order.
-func (t *tx) revokeWhere(ctx context.Context, op, col string, v int64, at time.Time) ([]int64, error) {
+func (t *Tx) revokeWhere(ctx context.Context, op, col string, v int64, at time.Time) ([]int64, error) {
 	if err := t.writable(op); err != nil {
 		return nil, err
 	}
-	rows, err := t.tx.QueryContext(ctx,
-		`UPDATE tokens SET revoked = 1, revoked_at = ? WHERE `+col+` = ? AND revoked = 0 RETURNING id`, toMicro(at), v)
+	rows, err := t.query(ctx,
+		`UPDATE tokens SET revoked = `+t.d.True+`, revoked_at = ? WHERE `+col+` = ? AND revoked = `+t.d.False+` RETURNING id`, toMicro(at), v)
 	if err != nil {
-		return nil, dbError(op, err)
+		return nil, t.dbError(op, err)
 	}
 	defer rows.Close()
 	var ids []int64
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
-			return nil, dbError(op, err)
+			return nil, t.dbError(op, err)
 		}
 		ids = append(ids, id)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, dbError(op, err)
+		return nil, t.dbError(op, err)
 	}
 	slices.Sort(ids)
 	return ids, nil
 }
 
 // SuccessorToken returns the token that replaced id by rotation.
-func (t *tx) SuccessorToken(ctx context.Context, id int64) (*botgate.Token, error) {
-	const op = "sqlite.SuccessorToken"
+func (t *Tx) SuccessorToken(ctx context.Context, id int64) (*botgate.Token, error) {
+	const op = "SuccessorToken"
 	row := t.queryRow(ctx, `SELECT `+tokenCols+` FROM tokens WHERE previous_id = ? ORDER BY id LIMIT 1`, id)
 	tk, err := scanToken(row)
 	if err != nil {
-		return nil, notFound(op, "Token", err)
+		return nil, t.notFound(op, "Token", err)
 	}
 	return tk, nil
 }
 
 // RecordTokenUsage merges coalesced usage into the tokens.
-func (t *tx) RecordTokenUsage(ctx context.Context, usage []botgate.TokenUsage) error {
-	const op = "sqlite.RecordTokenUsage"
+func (t *Tx) RecordTokenUsage(ctx context.Context, usage []botgate.TokenUsage) error {
+	const op = "RecordTokenUsage"
 	if err := t.writable(op); err != nil {
 		return err
 	}
@@ -297,20 +301,22 @@ func (t *tx) RecordTokenUsage(ctx context.Context, usage []botgate.TokenUsage) e
 			last        sql.NullInt64
 			ips, agents string
 		)
-		row := t.queryRow(ctx, `SELECT last_used_at, last_used_ips, user_agents FROM tokens WHERE id = ?`, u.TokenID)
+		// ForUpdate: another node flushing the same token's usage waits,
+		// so neither merge is lost.
+		row := t.queryRow(ctx, `SELECT last_used_at, last_used_ips, user_agents FROM tokens WHERE id = ?`+t.d.ForUpdate, u.TokenID)
 		if err := row.Scan(&last, &ips, &agents); err != nil {
-			if err == sql.ErrNoRows {
+			if errors.Is(err, sql.ErrNoRows) {
 				continue // unknown tokens are ignored
 			}
-			return dbError(op, err)
+			return t.dbError(op, err)
 		}
 		oldIPs, err := decodeList(ips)
 		if err != nil {
-			return botgate.E(op, botgate.KindInternal, err)
+			return botgate.E(t.op(op), botgate.KindInternal, err)
 		}
 		oldAgents, err := decodeList(agents)
 		if err != nil {
-			return botgate.E(op, botgate.KindInternal, err)
+			return botgate.E(t.op(op), botgate.KindInternal, err)
 		}
 		at := u.LastUsedAt.UTC().Truncate(time.Microsecond)
 		newer := !u.LastUsedAt.IsZero() && (!last.Valid || at.UnixMicro() >= last.Int64)
@@ -325,18 +331,14 @@ func (t *tx) RecordTokenUsage(ctx context.Context, usage []botgate.TokenUsage) e
 			mergedAgents = botgate.MergeRecent(oldAgents, u.UserAgents, botgate.MaxRecentClients)
 		}
 		if ips, err = encodeList(mergedIPs); err != nil {
-			return botgate.E(op, botgate.KindInternal, err)
+			return botgate.E(t.op(op), botgate.KindInternal, err)
 		}
 		if agents, err = encodeList(mergedAgents); err != nil {
-			return botgate.E(op, botgate.KindInternal, err)
-		}
-		var lastArg any
-		if last.Valid {
-			lastArg = last.Int64
+			return botgate.E(t.op(op), botgate.KindInternal, err)
 		}
 		if _, err := t.exec(ctx, `UPDATE tokens SET last_used_at = ?, last_used_ips = ?, user_agents = ? WHERE id = ?`,
-			lastArg, ips, agents, u.TokenID); err != nil {
-			return dbError(op, err)
+			nullInt64(last), ips, agents, u.TokenID); err != nil {
+			return t.dbError(op, err)
 		}
 	}
 	return nil

@@ -1,8 +1,8 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
-	"github.com/jackc/pgx/v5"
+	"database/sql"
 
 	"github.com/botgate/botgate"
 )
@@ -22,47 +22,47 @@ func scanGroup(r scanner) (*botgate.Group, error) {
 }
 
 // CreateGroup inserts g and sets its ID.
-func (t *tx) CreateGroup(ctx context.Context, g *botgate.Group) error {
-	const op = "postgres.CreateGroup"
+func (t *Tx) CreateGroup(ctx context.Context, g *botgate.Group) error {
+	const op = "CreateGroup"
 	if err := t.writable(op); err != nil {
 		return err
 	}
 	truncate(&g.CreatedAt)
 	id, err := t.insertID(ctx, `INSERT INTO groups (name, path, full_path, parent_id, description, visibility, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		g.Name, g.Path, g.FullPath, nullID(g.ParentID), g.Description, string(g.Visibility), toMicro(g.CreatedAt))
 	if err != nil {
-		return refError(dbError(op, err), "parent_id", "parent group does not exist")
+		return refError(t.dbError(op, err), "parent_id", "parent group does not exist")
 	}
 	g.ID = id
 	return nil
 }
 
 // Group returns the group with the ID.
-func (t *tx) Group(ctx context.Context, id int64) (*botgate.Group, error) {
-	const op = "postgres.Group"
+func (t *Tx) Group(ctx context.Context, id int64) (*botgate.Group, error) {
+	const op = "Group"
 	row := t.queryRow(ctx, `SELECT `+groupCols+` FROM groups WHERE id = ?`, id)
 	g, err := scanGroup(row)
 	if err != nil {
-		return nil, notFound(op, "Group", err)
+		return nil, t.notFound(op, "Group", err)
 	}
 	return g, nil
 }
 
 // GroupByPath returns the group with the full path, ignoring case.
-func (t *tx) GroupByPath(ctx context.Context, fullPath string) (*botgate.Group, error) {
-	const op = "postgres.GroupByPath"
-	row := t.queryRow(ctx, `SELECT `+groupCols+` FROM groups WHERE lower(full_path) = lower(?)`, fullPath)
+func (t *Tx) GroupByPath(ctx context.Context, fullPath string) (*botgate.Group, error) {
+	const op = "GroupByPath"
+	row := t.queryRow(ctx, `SELECT `+groupCols+` FROM groups WHERE `+t.d.FoldEqual("full_path"), fullPath)
 	g, err := scanGroup(row)
 	if err != nil {
-		return nil, notFound(op, "Group", err)
+		return nil, t.notFound(op, "Group", err)
 	}
 	return g, nil
 }
 
 // FindGroups returns the groups matching f, ordered by ID, and their total.
-func (t *tx) FindGroups(ctx context.Context, f botgate.GroupFilter) ([]*botgate.Group, int, error) {
-	var w where
+func (t *Tx) FindGroups(ctx context.Context, f botgate.GroupFilter) ([]*botgate.Group, int, error) {
+	w := t.where()
 	in(&w, "id", f.IDs)
 	if f.ParentID != nil {
 		if *f.ParentID == 0 {
@@ -75,12 +75,12 @@ func (t *tx) FindGroups(ctx context.Context, f botgate.GroupFilter) ([]*botgate.
 	if f.MemberID != 0 {
 		w.add("id IN (SELECT group_id FROM members WHERE user_id = ? AND group_id IS NOT NULL)", f.MemberID)
 	}
-	return find(ctx, t, "postgres.FindGroups", groupCols, "groups", &w, "id", f.Page, scanGroup)
+	return find(ctx, t, "FindGroups", groupCols, "groups", &w, "id", f.Page, scanGroup)
 }
 
 // UpdateGroup writes every field of g but ID and CreatedAt.
-func (t *tx) UpdateGroup(ctx context.Context, g *botgate.Group) error {
-	const op = "postgres.UpdateGroup"
+func (t *Tx) UpdateGroup(ctx context.Context, g *botgate.Group) error {
+	const op = "UpdateGroup"
 	if err := t.writable(op); err != nil {
 		return err
 	}
@@ -88,17 +88,17 @@ func (t *tx) UpdateGroup(ctx context.Context, g *botgate.Group) error {
 		WHERE id = ?`,
 		g.Name, g.Path, g.FullPath, nullID(g.ParentID), g.Description, string(g.Visibility), g.ID)
 	if err != nil {
-		return refError(dbError(op, err), "parent_id", "parent group does not exist")
+		return refError(t.dbError(op, err), "parent_id", "parent group does not exist")
 	}
 	if n == 0 {
-		return notFound(op, "Group", pgx.ErrNoRows)
+		return t.notFound(op, "Group", sql.ErrNoRows)
 	}
 	return nil
 }
 
 // DeleteGroup removes a group with no subgroups, projects or members.
-func (t *tx) DeleteGroup(ctx context.Context, id int64) error {
-	const op = "postgres.DeleteGroup"
+func (t *Tx) DeleteGroup(ctx context.Context, id int64) error {
+	const op = "DeleteGroup"
 	if err := t.writable(op); err != nil {
 		return err
 	}
@@ -109,17 +109,17 @@ func (t *tx) DeleteGroup(ctx context.Context, id int64) error {
 		EXISTS (SELECT 1 FROM projects WHERE namespace_id = ?1),
 		EXISTS (SELECT 1 FROM members WHERE group_id = ?1)`, id)
 	if err := row.Scan(&exists, &children, &projects, &members); err != nil {
-		return dbError(op, err)
+		return t.dbError(op, err)
 	}
 	switch {
 	case !exists:
-		return notFound(op, "Group", pgx.ErrNoRows)
+		return t.notFound(op, "Group", sql.ErrNoRows)
 	case children || projects || members:
-		return &botgate.Error{Op: op, Kind: botgate.KindConflict,
+		return &botgate.Error{Op: t.op(op), Kind: botgate.KindConflict,
 			Message: "group is not empty: remove its subgroups, projects and members first"}
 	}
 	if _, err := t.exec(ctx, `DELETE FROM groups WHERE id = ?`, id); err != nil {
-		return dbError(op, err)
+		return t.dbError(op, err)
 	}
 	return nil
 }

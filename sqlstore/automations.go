@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -58,91 +58,89 @@ func automationLists(a *botgate.Automation) (projects, groups, scopes, routes st
 }
 
 // CreateAutomation inserts a and sets its ID.
-func (t *tx) CreateAutomation(ctx context.Context, a *botgate.Automation) error {
-	const op = "sqlite.CreateAutomation"
+func (t *Tx) CreateAutomation(ctx context.Context, a *botgate.Automation) error {
+	const op = "CreateAutomation"
 	if err := t.writable(op); err != nil {
 		return err
 	}
 	if err := botgate.ValidateAutomationName(a.Name); err != nil {
-		return botgate.E(op, err)
+		return botgate.E(t.op(op), err)
 	}
 	truncate(&a.CreatedAt)
 	truncate(&a.UpdatedAt)
 	projects, groups, scopes, routes := automationLists(a)
-	res, err := t.exec(ctx, `INSERT INTO automations (name, owner_group_id, purpose, kind, service_account, projects,
+	id, err := t.insertID(ctx, `INSERT INTO automations (name, owner_group_id, purpose, kind, service_account, projects,
 		groups_json, scopes, access_level, expires_in_days, is_temporary, rate, rate_period_us, rate_burst, upstream,
 		routes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.Name, a.OwnerGroupID, a.Purpose, string(a.Kind), a.ServiceAccount, projects, groups, scopes,
 		int64(a.AccessLevel), a.ExpiresInDays, a.Temporary, a.RateLimit.Rate, a.RateLimit.Period.Microseconds(),
 		a.RateLimit.Burst, a.Upstream, routes, toMicro(a.CreatedAt), toMicro(a.UpdatedAt))
 	if err != nil {
-		err = dbError(op, err)
+		err = t.dbError(op, err)
 		if e, ok := err.(*botgate.Error); ok && e.Kind == botgate.KindConflict {
 			e.Field, e.Message = "name", "name has already been taken"
 		}
 		return refError(err, "owner_group_id", "owner group does not exist")
 	}
-	if a.ID, err = res.LastInsertId(); err != nil {
-		return dbError(op, err)
-	}
+	a.ID = id
 	return nil
 }
 
 // AutomationByName returns the automation record with the name.
-func (t *tx) AutomationByName(ctx context.Context, name string) (*botgate.Automation, error) {
+func (t *Tx) AutomationByName(ctx context.Context, name string) (*botgate.Automation, error) {
 	a, err := scanAutomation(t.queryRow(ctx, `SELECT `+automationCols+` FROM automations WHERE name = ?`, name))
 	if err != nil {
-		return nil, notFound("sqlite.AutomationByName", "Automation", err)
+		return nil, t.notFound("AutomationByName", "Automation", err)
 	}
 	return a, nil
 }
 
 // FindAutomations returns the automation records matching f, by name.
-func (t *tx) FindAutomations(ctx context.Context, f botgate.AutomationFilter) ([]*botgate.Automation, int, error) {
-	var w where
+func (t *Tx) FindAutomations(ctx context.Context, f botgate.AutomationFilter) ([]*botgate.Automation, int, error) {
+	w := t.where()
 	in(&w, "id", f.IDs)
 	in(&w, "name", f.Names)
 	if f.OwnerGroupID != 0 {
 		w.add("owner_group_id = ?", f.OwnerGroupID)
 	}
-	return find(ctx, t, "sqlite.FindAutomations", automationCols, "automations", &w, "name", f.Page, scanAutomation)
+	return find(ctx, t, "FindAutomations", automationCols, "automations", &w, t.d.Bytewise("name"), f.Page, scanAutomation)
 }
 
 // UpdateAutomation writes every field of a but ID, Name and CreatedAt.
-func (t *tx) UpdateAutomation(ctx context.Context, a *botgate.Automation) error {
-	const op = "sqlite.UpdateAutomation"
+func (t *Tx) UpdateAutomation(ctx context.Context, a *botgate.Automation) error {
+	const op = "UpdateAutomation"
 	if err := t.writable(op); err != nil {
 		return err
 	}
 	truncate(&a.UpdatedAt)
 	projects, groups, scopes, routes := automationLists(a)
-	res, err := t.exec(ctx, `UPDATE automations SET owner_group_id = ?, purpose = ?, kind = ?, service_account = ?,
+	n, err := t.execGuarded(ctx, `UPDATE automations SET owner_group_id = ?, purpose = ?, kind = ?, service_account = ?,
 		projects = ?, groups_json = ?, scopes = ?, access_level = ?, expires_in_days = ?, is_temporary = ?, rate = ?,
 		rate_period_us = ?, rate_burst = ?, upstream = ?, routes = ?, updated_at = ? WHERE id = ?`,
 		a.OwnerGroupID, a.Purpose, string(a.Kind), a.ServiceAccount, projects, groups, scopes, int64(a.AccessLevel),
 		a.ExpiresInDays, a.Temporary, a.RateLimit.Rate, a.RateLimit.Period.Microseconds(), a.RateLimit.Burst,
 		a.Upstream, routes, toMicro(a.UpdatedAt), a.ID)
 	if err != nil {
-		return refError(dbError(op, err), "owner_group_id", "owner group does not exist")
+		return refError(t.dbError(op, err), "owner_group_id", "owner group does not exist")
 	}
-	if affected(res) == 0 {
-		return notFound(op, "Automation", sql.ErrNoRows)
+	if n == 0 {
+		return t.notFound(op, "Automation", sql.ErrNoRows)
 	}
 	return nil
 }
 
 // DeleteAutomation removes the record.
-func (t *tx) DeleteAutomation(ctx context.Context, id int64) error {
-	const op = "sqlite.DeleteAutomation"
+func (t *Tx) DeleteAutomation(ctx context.Context, id int64) error {
+	const op = "DeleteAutomation"
 	if err := t.writable(op); err != nil {
 		return err
 	}
-	res, err := t.exec(ctx, `DELETE FROM automations WHERE id = ?`, id)
+	n, err := t.execGuarded(ctx, `DELETE FROM automations WHERE id = ?`, id)
 	if err != nil {
-		return dbError(op, err)
+		return t.dbError(op, err)
 	}
-	if affected(res) == 0 {
-		return notFound(op, "Automation", sql.ErrNoRows)
+	if n == 0 {
+		return t.notFound(op, "Automation", sql.ErrNoRows)
 	}
 	return nil
 }
