@@ -737,17 +737,7 @@ func (s *Service) TokenFamily(ctx context.Context, a Actor, id int64) (*botgate.
 	var fam []*botgate.Token
 	err := s.store.View(ctx, func(tx botgate.Tx) error {
 		var err error
-		t, err = tx.Token(ctx, id)
-		if botgate.IsKind(err, botgate.KindNotFound) {
-			return botgate.NotFound("Token")
-		}
-		if err != nil {
-			return err
-		}
-		if err := s.canManageToken(ctx, tx, a, t); err != nil {
-			if botgate.IsKind(err, botgate.KindForbidden) {
-				return botgate.NotFound("Token")
-			}
+		if t, err = s.manageableToken(ctx, tx, a, id); err != nil {
 			return err
 		}
 		fam, _, err = tx.FindTokens(ctx, botgate.TokenFilter{FamilyID: t.FamilyID, Sort: "created_asc", Page: botgate.Page{Limit: 1000}})

@@ -327,6 +327,33 @@ func (s *Service) canManageToken(ctx context.Context, tx botgate.Tx, a Actor, t 
 	return s.canManageUser(ctx, tx, a, u)
 }
 
+// token returns the token id, reported as a not-found "Token" when it does
+// not exist.
+func token(ctx context.Context, tx botgate.Tx, id int64) (*botgate.Token, error) {
+	t, err := tx.Token(ctx, id)
+	if botgate.IsKind(err, botgate.KindNotFound) {
+		return nil, botgate.NotFound("Token")
+	}
+	return t, err
+}
+
+// manageableToken returns the token id if the actor may manage it. A token
+// the actor may not manage is reported as not found, as a missing one is,
+// so that its existence is not revealed.
+func (s *Service) manageableToken(ctx context.Context, tx botgate.Tx, a Actor, id int64) (*botgate.Token, error) {
+	t, err := token(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.canManageToken(ctx, tx, a, t); err != nil {
+		if botgate.IsKind(err, botgate.KindForbidden) {
+			return nil, botgate.NotFound("Token")
+		}
+		return nil, err
+	}
+	return t, nil
+}
+
 // insertToken generates a secret, stores the token's digest and audits it.
 func (s *Service) insertToken(ctx context.Context, tx botgate.Tx, a Actor, u *botgate.User, t *botgate.Token) (*botgate.Token, string, error) {
 	secret, err := tokenfmt.Generate(s.rand, s.prefix, tokenfmt.Routing{User: u.ID})
@@ -446,10 +473,7 @@ func (s *Service) RotateToken(ctx context.Context, a Actor, id int64, expiresAt 
 	const op = "authority.RotateToken"
 	var out Created
 	err := s.store.Update(ctx, func(tx botgate.Tx) error {
-		old, err := tx.Token(ctx, id)
-		if botgate.IsKind(err, botgate.KindNotFound) {
-			return botgate.NotFound("Token")
-		}
+		old, err := token(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -539,10 +563,7 @@ func (s *Service) rotatedExpiry(old *botgate.Token, requested *time.Time) (*time
 func (s *Service) RevokeToken(ctx context.Context, a Actor, id int64) error {
 	const op = "authority.RevokeToken"
 	err := s.store.Update(ctx, func(tx botgate.Tx) error {
-		t, err := tx.Token(ctx, id)
-		if botgate.IsKind(err, botgate.KindNotFound) {
-			return botgate.NotFound("Token")
-		}
+		t, err := token(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -585,20 +606,8 @@ func (s *Service) revoke(ctx context.Context, tx botgate.Tx, a Actor, t *botgate
 func (s *Service) Token(ctx context.Context, a Actor, id int64) (*botgate.Token, error) {
 	var t *botgate.Token
 	err := s.store.View(ctx, func(tx botgate.Tx) (err error) {
-		t, err = tx.Token(ctx, id)
-		if botgate.IsKind(err, botgate.KindNotFound) {
-			return botgate.NotFound("Token")
-		}
-		if err != nil {
-			return err
-		}
-		if err := s.canManageToken(ctx, tx, a, t); err != nil {
-			if botgate.IsKind(err, botgate.KindForbidden) {
-				return botgate.NotFound("Token")
-			}
-			return err
-		}
-		return nil
+		t, err = s.manageableToken(ctx, tx, a, id)
+		return err
 	})
 	if err != nil {
 		return nil, botgate.E("authority.Token", err)

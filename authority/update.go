@@ -482,17 +482,7 @@ func (s *Service) SetAutomation(ctx context.Context, a Actor, id int64, automati
 	var t *botgate.Token
 	err := s.store.Update(ctx, func(tx botgate.Tx) error {
 		var err error
-		t, err = tx.Token(ctx, id)
-		if botgate.IsKind(err, botgate.KindNotFound) {
-			return botgate.NotFound("Token")
-		}
-		if err != nil {
-			return err
-		}
-		if err := s.canManageToken(ctx, tx, a, t); err != nil {
-			if botgate.IsKind(err, botgate.KindForbidden) {
-				return botgate.NotFound("Token")
-			}
+		if t, err = s.manageableToken(ctx, tx, a, id); err != nil {
 			return err
 		}
 		if t.Automation == automation {
