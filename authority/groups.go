@@ -30,8 +30,8 @@ func (s *Service) CreateGroup(ctx context.Context, a Actor, in NewGroup) (*botga
 	if in.Visibility == "" {
 		in.Visibility = botgate.Private
 	}
-	if !in.Visibility.Valid() {
-		return nil, botgate.E(op, botgate.Invalid("visibility", "visibility does not have a valid value (private, internal or public)"))
+	if err := checkVisibility(in.Visibility); err != nil {
+		return nil, botgate.E(op, err)
 	}
 	if !a.isAdmin() && (a.User == nil || a.User.Kind != botgate.HumanUser) {
 		return nil, botgate.E(op, forbidden("403 Forbidden - bots cannot create groups"))
@@ -113,8 +113,8 @@ func (s *Service) CreateProject(ctx context.Context, a Actor, in NewProject) (*b
 	if in.Visibility == "" {
 		in.Visibility = botgate.Private
 	}
-	if !in.Visibility.Valid() {
-		return nil, botgate.E(op, botgate.Invalid("visibility", "visibility does not have a valid value (private, internal or public)"))
+	if err := checkVisibility(in.Visibility); err != nil {
+		return nil, botgate.E(op, err)
 	}
 	if in.DefaultBranch == "" {
 		in.DefaultBranch = "main"
@@ -254,5 +254,13 @@ func (s *Service) RemoveMember(ctx context.Context, a Actor, r botgate.Resource,
 		return botgate.E(op, err)
 	}
 	s.changed(nil)
+	return nil
+}
+
+// checkVisibility rejects a visibility that is not one of GitLab's three.
+func checkVisibility(v botgate.Visibility) error {
+	if !v.Valid() {
+		return botgate.Invalid("visibility", "visibility does not have a valid value (private, internal or public)")
+	}
 	return nil
 }

@@ -24,6 +24,16 @@ func checkSecret(secret, prefix string) error {
 	return nil
 }
 
+// setField sets *field to *v when v is given and differs from it, and then
+// returns changed with name appended; otherwise it returns changed as is.
+func setField[T comparable](changed []string, name string, field, v *T) []string {
+	if v == nil || *v == *field {
+		return changed
+	}
+	*field = *v
+	return append(changed, name)
+}
+
 // GroupUpdate lists the group fields to change; nil leaves a field as is.
 type GroupUpdate struct {
 	Name        *string
@@ -41,8 +51,10 @@ func (s *Service) UpdateGroup(ctx context.Context, a Actor, id int64, in GroupUp
 			return nil, botgate.E(op, err)
 		}
 	}
-	if in.Visibility != nil && !in.Visibility.Valid() {
-		return nil, botgate.E(op, botgate.Invalid("visibility", "visibility does not have a valid value (private, internal or public)"))
+	if in.Visibility != nil {
+		if err := checkVisibility(*in.Visibility); err != nil {
+			return nil, botgate.E(op, err)
+		}
 	}
 	var g *botgate.Group
 	err := s.store.Update(ctx, func(tx botgate.Tx) error {
@@ -58,15 +70,9 @@ func (s *Service) UpdateGroup(ctx context.Context, a Actor, id int64, in GroupUp
 			return err
 		}
 		var changed []string
-		if in.Name != nil && *in.Name != g.Name {
-			g.Name, changed = *in.Name, append(changed, "name")
-		}
-		if in.Description != nil && *in.Description != g.Description {
-			g.Description, changed = *in.Description, append(changed, "description")
-		}
-		if in.Visibility != nil && *in.Visibility != g.Visibility {
-			g.Visibility, changed = *in.Visibility, append(changed, "visibility")
-		}
+		changed = setField(changed, "name", &g.Name, in.Name)
+		changed = setField(changed, "description", &g.Description, in.Description)
+		changed = setField(changed, "visibility", &g.Visibility, in.Visibility)
 		if len(changed) == 0 {
 			return nil
 		}
@@ -102,8 +108,10 @@ func (s *Service) UpdateProject(ctx context.Context, a Actor, id int64, in Proje
 			return nil, botgate.E(op, err)
 		}
 	}
-	if in.Visibility != nil && !in.Visibility.Valid() {
-		return nil, botgate.E(op, botgate.Invalid("visibility", "visibility does not have a valid value (private, internal or public)"))
+	if in.Visibility != nil {
+		if err := checkVisibility(*in.Visibility); err != nil {
+			return nil, botgate.E(op, err)
+		}
 	}
 	if in.DefaultBranch != nil && strings.TrimSpace(*in.DefaultBranch) == "" {
 		return nil, botgate.E(op, botgate.Invalid("default_branch", "default_branch is empty"))
@@ -126,18 +134,10 @@ func (s *Service) UpdateProject(ctx context.Context, a Actor, id int64, in Proje
 			return err
 		}
 		var changed []string
-		if in.Name != nil && *in.Name != p.Name {
-			p.Name, changed = *in.Name, append(changed, "name")
-		}
-		if in.Description != nil && *in.Description != p.Description {
-			p.Description, changed = *in.Description, append(changed, "description")
-		}
-		if in.Visibility != nil && *in.Visibility != p.Visibility {
-			p.Visibility, changed = *in.Visibility, append(changed, "visibility")
-		}
-		if in.DefaultBranch != nil && *in.DefaultBranch != p.DefaultBranch {
-			p.DefaultBranch, changed = *in.DefaultBranch, append(changed, "default_branch")
-		}
+		changed = setField(changed, "name", &p.Name, in.Name)
+		changed = setField(changed, "description", &p.Description, in.Description)
+		changed = setField(changed, "visibility", &p.Visibility, in.Visibility)
+		changed = setField(changed, "default_branch", &p.DefaultBranch, in.DefaultBranch)
 		if len(changed) == 0 {
 			return nil
 		}
@@ -371,15 +371,9 @@ func (s *Service) UpdateServiceAccount(ctx context.Context, a Actor, owner botga
 			return err
 		}
 		var changed []string
-		if in.Name != nil && *in.Name != u.Name {
-			u.Name, changed = *in.Name, append(changed, "name")
-		}
-		if in.Username != nil && *in.Username != u.Username {
-			u.Username, changed = *in.Username, append(changed, "username")
-		}
-		if in.Email != nil && *in.Email != u.Email {
-			u.Email, changed = *in.Email, append(changed, "email")
-		}
+		changed = setField(changed, "name", &u.Name, in.Name)
+		changed = setField(changed, "username", &u.Username, in.Username)
+		changed = setField(changed, "email", &u.Email, in.Email)
 		if len(changed) == 0 {
 			return nil
 		}
