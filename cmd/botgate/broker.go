@@ -136,18 +136,11 @@ func newBrokerListCmd(a *apiCmd) *cobra.Command {
 			if err := a.botgateCall(cmd.Context(), http.MethodGet, "/api/botgate/v1/upstream_credentials?group="+url.QueryEscape(args[0]), nil, &all, "group "+args[0]); err != nil {
 				return err
 			}
-			if asJSON {
-				if all == nil {
-					all = []upstreamEntry{}
-				}
-				return writeJSON(a.e.stdout, all)
-			}
-			rows := make([][]string, len(all))
-			for i, c := range all {
-				rows[i] = []string{strconv.FormatInt(c.ID, 10), c.Automation, c.Kind, c.Target, c.State,
-					strconv.FormatInt(c.UpstreamTokenID, 10), derefOr(c.ExpiresAt), strconv.FormatBool(c.AutoRotate), orDash(c.LastError)}
-			}
-			return table(a.e.stdout, []string{"ID", "AUTOMATION", "KIND", "TARGET", "STATE", "UPSTREAM TOKEN", "EXPIRES", "AUTO", "LAST ERROR"}, rows)
+			return writeList(a.e.stdout, asJSON, all, []string{"ID", "AUTOMATION", "KIND", "TARGET", "STATE", "UPSTREAM TOKEN", "EXPIRES", "AUTO", "LAST ERROR"},
+				func(c upstreamEntry) []string {
+					return []string{strconv.FormatInt(c.ID, 10), c.Automation, c.Kind, c.Target, c.State,
+						strconv.FormatInt(c.UpstreamTokenID, 10), derefOr(c.ExpiresAt), strconv.FormatBool(c.AutoRotate), orDash(c.LastError)}
+				})
 		},
 	}
 	return a.withOutput(cmd)

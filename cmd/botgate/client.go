@@ -304,6 +304,31 @@ func collect[T any](p pageFlags, what string, fetch func(gitlab.ListOptions) ([]
 	}
 }
 
+// viewsOf converts the API's objects to the views the CLI shows.
+func viewsOf[T, V any](xs []T, view func(T) V) []V {
+	vs := make([]V, 0, len(xs))
+	for _, x := range xs {
+		vs = append(vs, view(x))
+	}
+	return vs
+}
+
+// writeList writes a list command's result: a JSON array (empty, never
+// null), or a table under header with one row per view.
+func writeList[V any](w io.Writer, asJSON bool, views []V, header []string, row func(V) []string) error {
+	if asJSON {
+		if views == nil {
+			views = []V{}
+		}
+		return writeJSON(w, views)
+	}
+	rows := make([][]string, 0, len(views))
+	for _, v := range views {
+		rows = append(rows, row(v))
+	}
+	return table(w, header, rows)
+}
+
 // table writes rows under a header, aligned in columns.
 func table(w io.Writer, header []string, rows [][]string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)

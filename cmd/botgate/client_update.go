@@ -148,19 +148,18 @@ func (a *apiCmd) saUpdateCmd() *cobra.Command {
 				if err != nil {
 					return apiErr(err, resp, what)
 				}
-				v = serviceAccountView{ID: x.ID, Username: x.UserName, Name: x.Name, Email: x.Email}
+				v = groupSAView(x)
 			} else {
 				x, resp, err := c.Projects.UpdateProjectServiceAccount(idOrPath(s.project), id, &gitlab.UpdateProjectServiceAccountOptions{Name: n, Username: u, Email: m}, ctx)
 				if err != nil {
 					return apiErr(err, resp, what)
 				}
-				v = serviceAccountView{ID: x.ID, Username: x.Username, Name: x.Name, Email: x.Email}
+				v = projectSAView(x)
 			}
-			if asJSON {
-				return writeJSON(a.e.stdout, v)
+			if !asJSON {
+				fmt.Fprintf(a.e.stdout, "Updated service account %d %q.\n", v.ID, v.Username)
 			}
-			fmt.Fprintf(a.e.stdout, "Updated service account %d %q.\n", v.ID, v.Username)
-			return fields(a.e.stdout, [][2]string{{"ID", fmt.Sprint(v.ID)}, {"Username", v.Username}, {"Name", v.Name}, {"Email", orDash(v.Email)}})
+			return a.writeServiceAccount(asJSON, v)
 		},
 	}
 	s.register(cmd)

@@ -91,18 +91,10 @@ func (a *apiCmd) groupListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			views := make([]groupView, 0, len(gs))
-			for _, g := range gs {
-				views = append(views, newGroupView(g))
-			}
-			if asJSON {
-				return writeJSON(a.e.stdout, views)
-			}
-			rows := make([][]string, 0, len(views))
-			for _, v := range views {
-				rows = append(rows, []string{fmt.Sprint(v.ID), v.FullPath, v.Name, orDash(v.Visibility)})
-			}
-			return table(a.e.stdout, []string{"ID", "PATH", "NAME", "VISIBILITY"}, rows)
+			return writeList(a.e.stdout, asJSON, viewsOf(gs, newGroupView), []string{"ID", "PATH", "NAME", "VISIBILITY"},
+				func(v groupView) []string {
+					return []string{fmt.Sprint(v.ID), v.FullPath, v.Name, orDash(v.Visibility)}
+				})
 		},
 	}
 	cmd.Flags().StringVar(&search, "search", "", "only groups whose name or path contains this")

@@ -19,6 +19,16 @@ type memberView struct {
 	ExpiresAt   *string `json:"expires_at"`
 }
 
+func projectMemberView(x *gitlab.ProjectMember) memberView {
+	return memberView{ID: x.ID, Username: x.Username, Name: x.Name, State: x.State,
+		AccessLevel: int64(x.AccessLevel), Role: roleName(x.AccessLevel), ExpiresAt: dateString(x.ExpiresAt)}
+}
+
+func groupMemberView(x *gitlab.GroupMember) memberView {
+	return memberView{ID: x.ID, Username: x.Username, Name: x.Name, State: x.State,
+		AccessLevel: int64(x.AccessLevel), Role: roleName(x.AccessLevel), ExpiresAt: dateString(x.ExpiresAt)}
+}
+
 // memberTarget is the project or group whose members a command manages.
 type memberTarget struct{ project, group string }
 
@@ -82,10 +92,7 @@ func (a *apiCmd) memberListCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				for _, x := range ms {
-					views = append(views, memberView{ID: x.ID, Username: x.Username, Name: x.Name, State: x.State,
-						AccessLevel: int64(x.AccessLevel), Role: roleName(x.AccessLevel), ExpiresAt: dateString(x.ExpiresAt)})
-				}
+				views = viewsOf(ms, projectMemberView)
 			} else {
 				opt := &gitlab.ListGroupMembersOptions{}
 				ms, err := collect(pf, m.what(), func(lo gitlab.ListOptions) ([]*gitlab.GroupMember, *gitlab.Response, error) {
@@ -95,26 +102,16 @@ func (a *apiCmd) memberListCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				for _, x := range ms {
-					views = append(views, memberView{ID: x.ID, Username: x.Username, Name: x.Name, State: x.State,
-						AccessLevel: int64(x.AccessLevel), Role: roleName(x.AccessLevel), ExpiresAt: dateString(x.ExpiresAt)})
-				}
+				views = viewsOf(ms, groupMemberView)
 			}
-			if asJSON {
-				if views == nil {
-					views = []memberView{}
-				}
-				return writeJSON(a.e.stdout, views)
-			}
-			rows := make([][]string, 0, len(views))
-			for _, v := range views {
-				exp := "-"
-				if v.ExpiresAt != nil {
-					exp = *v.ExpiresAt
-				}
-				rows = append(rows, []string{fmt.Sprint(v.ID), v.Username, v.Name, v.Role, v.State, exp})
-			}
-			return table(a.e.stdout, []string{"ID", "USERNAME", "NAME", "ROLE", "STATE", "EXPIRES"}, rows)
+			return writeList(a.e.stdout, asJSON, views, []string{"ID", "USERNAME", "NAME", "ROLE", "STATE", "EXPIRES"},
+				func(v memberView) []string {
+					exp := "-"
+					if v.ExpiresAt != nil {
+						exp = *v.ExpiresAt
+					}
+					return []string{fmt.Sprint(v.ID), v.Username, v.Name, v.Role, v.State, exp}
+				})
 		},
 	}
 	m.register(cmd)
@@ -168,13 +165,13 @@ func (a *apiCmd) memberAddCmd() *cobra.Command {
 				if err != nil {
 					return apiErr(err, resp, m.what()+" or user "+args[0])
 				}
-				v = memberView{ID: x.ID, Username: x.Username, Name: x.Name, State: x.State, AccessLevel: int64(x.AccessLevel), Role: roleName(x.AccessLevel), ExpiresAt: dateString(x.ExpiresAt)}
+				v = projectMemberView(x)
 			} else {
 				x, resp, err := c.GroupMembers.AddGroupMember(idOrPath(m.group), &gitlab.AddGroupMemberOptions{UserID: &uid, AccessLevel: &l, ExpiresAt: exp}, ctx)
 				if err != nil {
 					return apiErr(err, resp, m.what()+" or user "+args[0])
 				}
-				v = memberView{ID: x.ID, Username: x.Username, Name: x.Name, State: x.State, AccessLevel: int64(x.AccessLevel), Role: roleName(x.AccessLevel), ExpiresAt: dateString(x.ExpiresAt)}
+				v = groupMemberView(x)
 			}
 			if asJSON {
 				return writeJSON(a.e.stdout, v)
@@ -284,13 +281,13 @@ func (a *apiCmd) memberUpdateCmd() *cobra.Command {
 				if err != nil {
 					return apiErr(err, resp, what)
 				}
-				v = memberView{ID: x.ID, Username: x.Username, Name: x.Name, State: x.State, AccessLevel: int64(x.AccessLevel), Role: roleName(x.AccessLevel), ExpiresAt: dateString(x.ExpiresAt)}
+				v = projectMemberView(x)
 			} else {
 				x, resp, err := c.GroupMembers.EditGroupMember(idOrPath(m.group), uid, &gitlab.EditGroupMemberOptions{AccessLevel: lvl, ExpiresAt: exp}, ctx)
 				if err != nil {
 					return apiErr(err, resp, what)
 				}
-				v = memberView{ID: x.ID, Username: x.Username, Name: x.Name, State: x.State, AccessLevel: int64(x.AccessLevel), Role: roleName(x.AccessLevel), ExpiresAt: dateString(x.ExpiresAt)}
+				v = groupMemberView(x)
 			}
 			if asJSON {
 				return writeJSON(a.e.stdout, v)

@@ -96,18 +96,10 @@ func (a *apiCmd) projectListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			views := make([]projectView, 0, len(ps))
-			for _, p := range ps {
-				views = append(views, newProjectView(p))
-			}
-			if asJSON {
-				return writeJSON(a.e.stdout, views)
-			}
-			rows := make([][]string, 0, len(views))
-			for _, v := range views {
-				rows = append(rows, []string{fmt.Sprint(v.ID), v.PathWithNamespace, v.Name, orDash(v.Visibility)})
-			}
-			return table(a.e.stdout, []string{"ID", "PATH", "NAME", "VISIBILITY"}, rows)
+			return writeList(a.e.stdout, asJSON, viewsOf(ps, newProjectView), []string{"ID", "PATH", "NAME", "VISIBILITY"},
+				func(v projectView) []string {
+					return []string{fmt.Sprint(v.ID), v.PathWithNamespace, v.Name, orDash(v.Visibility)}
+				})
 		},
 	}
 	cmd.Flags().StringVar(&search, "search", "", "only projects whose name contains this")

@@ -218,25 +218,18 @@ func newSecretListCmd(a *apiCmd) *cobra.Command {
 					break
 				}
 			}
-			if asJSON {
-				if all == nil {
-					all = []secretEntry{}
-				}
-				return writeJSON(a.e.stdout, all)
-			}
-			rows := make([][]string, len(all))
-			for i, s := range all {
-				bound := "-"
-				if s.BoundFamilyID != nil {
-					bound = fmt.Sprintf("family %d (%s)", *s.BoundFamilyID, orDash(s.BoundAutomation))
-				}
-				last := "-"
-				if s.LastReadAt != nil {
-					last = *s.LastReadAt
-				}
-				rows[i] = []string{strconv.FormatInt(s.ID, 10), s.Name, bound, s.KeyID, s.UpdatedAt, last, s.Description}
-			}
-			return table(a.e.stdout, []string{"ID", "NAME", "BOUND TO", "KEY", "UPDATED", "LAST READ", "DESCRIPTION"}, rows)
+			return writeList(a.e.stdout, asJSON, all, []string{"ID", "NAME", "BOUND TO", "KEY", "UPDATED", "LAST READ", "DESCRIPTION"},
+				func(s secretEntry) []string {
+					bound := "-"
+					if s.BoundFamilyID != nil {
+						bound = fmt.Sprintf("family %d (%s)", *s.BoundFamilyID, orDash(s.BoundAutomation))
+					}
+					last := "-"
+					if s.LastReadAt != nil {
+						last = *s.LastReadAt
+					}
+					return []string{strconv.FormatInt(s.ID, 10), s.Name, bound, s.KeyID, s.UpdatedAt, last, s.Description}
+				})
 		},
 	}
 	return a.withOutput(cmd)

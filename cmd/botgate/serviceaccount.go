@@ -15,6 +15,26 @@ type serviceAccountView struct {
 	Email    string `json:"email,omitempty"`
 }
 
+func groupSAView(x *gitlab.GroupServiceAccount) serviceAccountView {
+	return serviceAccountView{ID: x.ID, Username: x.UserName, Name: x.Name, Email: x.Email}
+}
+
+func projectSAView(x *gitlab.ProjectServiceAccount) serviceAccountView {
+	return serviceAccountView{ID: x.ID, Username: x.Username, Name: x.Name, Email: x.Email}
+}
+
+func instanceSAView(x *gitlab.ServiceAccount) serviceAccountView {
+	return serviceAccountView{ID: x.ID, Username: x.Username, Name: x.Name, Email: x.Email}
+}
+
+// writeServiceAccount writes one service account.
+func (a *apiCmd) writeServiceAccount(asJSON bool, v serviceAccountView) error {
+	if asJSON {
+		return writeJSON(a.e.stdout, v)
+	}
+	return fields(a.e.stdout, [][2]string{{"ID", fmt.Sprint(v.ID)}, {"Username", v.Username}, {"Name", v.Name}, {"Email", orDash(v.Email)}})
+}
+
 // saTarget is where service accounts live: a group, a project, or the
 // instance (neither; administrators only).
 type saTarget struct{ project, group string }
@@ -76,7 +96,7 @@ func (a *apiCmd) saListCmd() *cobra.Command {
 				return err
 			}
 			ctx := gitlab.WithContext(cmd.Context())
-			views := []serviceAccountView{}
+			var views []serviceAccountView
 			switch {
 			case s.group != "":
 				opt := &gitlab.ListServiceAccountsOptions{}
@@ -87,9 +107,7 @@ func (a *apiCmd) saListCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				for _, x := range xs {
-					views = append(views, serviceAccountView{ID: x.ID, Username: x.UserName, Name: x.Name, Email: x.Email})
-				}
+				views = viewsOf(xs, groupSAView)
 			case s.project != "":
 				opt := &gitlab.ListProjectServiceAccountsOptions{}
 				xs, err := collect(pf, s.what(), func(lo gitlab.ListOptions) ([]*gitlab.ProjectServiceAccount, *gitlab.Response, error) {
@@ -99,9 +117,7 @@ func (a *apiCmd) saListCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				for _, x := range xs {
-					views = append(views, serviceAccountView{ID: x.ID, Username: x.Username, Name: x.Name, Email: x.Email})
-				}
+				views = viewsOf(xs, projectSAView)
 			default:
 				opt := &gitlab.ListServiceAccountsOptions{}
 				xs, err := collect(pf, s.what(), func(lo gitlab.ListOptions) ([]*gitlab.ServiceAccount, *gitlab.Response, error) {
@@ -111,18 +127,10 @@ func (a *apiCmd) saListCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				for _, x := range xs {
-					views = append(views, serviceAccountView{ID: x.ID, Username: x.Username, Name: x.Name, Email: x.Email})
-				}
+				views = viewsOf(xs, instanceSAView)
 			}
-			if asJSON {
-				return writeJSON(a.e.stdout, views)
-			}
-			rows := make([][]string, 0, len(views))
-			for _, v := range views {
-				rows = append(rows, []string{fmt.Sprint(v.ID), v.Username, v.Name})
-			}
-			return table(a.e.stdout, []string{"ID", "USERNAME", "NAME"}, rows)
+			return writeList(a.e.stdout, asJSON, views, []string{"ID", "USERNAME", "NAME"},
+				func(v serviceAccountView) []string { return []string{fmt.Sprint(v.ID), v.Username, v.Name} })
 		},
 	}
 	s.register(cmd)
@@ -170,13 +178,13 @@ func (a *apiCmd) saCreateCmd() *cobra.Command {
 				if err != nil {
 					return apiErr(err, resp, s.what())
 				}
-				v = serviceAccountView{ID: x.ID, Username: x.UserName, Name: x.Name, Email: x.Email}
+				v = groupSAView(x)
 			case s.project != "":
 				x, resp, err := c.Projects.CreateProjectServiceAccount(idOrPath(s.project), &gitlab.CreateProjectServiceAccountOptions{Name: n, Username: u, Email: m}, ctx)
 				if err != nil {
 					return apiErr(err, resp, s.what())
 				}
-				v = serviceAccountView{ID: x.ID, Username: x.Username, Name: x.Name, Email: x.Email}
+				v = projectSAView(x)
 			default:
 				x, resp, err := c.Users.CreateServiceAccountUser(&gitlab.CreateServiceAccountUserOptions{Name: n, Username: u, Email: m}, ctx)
 				if err != nil {
@@ -184,11 +192,10 @@ func (a *apiCmd) saCreateCmd() *cobra.Command {
 				}
 				v = serviceAccountView{ID: x.ID, Username: x.Username, Name: x.Name, Email: x.Email}
 			}
-			if asJSON {
-				return writeJSON(a.e.stdout, v)
+			if !asJSON {
+				fmt.Fprintf(a.e.stdout, "Created service account %d %q.\n", v.ID, v.Username)
 			}
-			fmt.Fprintf(a.e.stdout, "Created service account %d %q.\n", v.ID, v.Username)
-			return fields(a.e.stdout, [][2]string{{"ID", fmt.Sprint(v.ID)}, {"Username", v.Username}, {"Name", v.Name}, {"Email", orDash(v.Email)}})
+			return a.writeServiceAccount(asJSON, v)
 		},
 	}
 	s.register(cmd)

@@ -267,13 +267,7 @@ func (a *apiCmd) tokenListCmd() *cobra.Command {
 					views = append(views, patView(x, kind))
 				}
 			}
-			if asJSON {
-				if views == nil {
-					views = []tokenView{}
-				}
-				return writeJSON(a.e.stdout, views)
-			}
-			return tokenTable(a, views, kind == kindProject || kind == kindGroup)
+			return writeTokens(a, asJSON, views, kind == kindProject || kind == kindGroup)
 		},
 	}
 	t.register(cmd)
@@ -296,13 +290,13 @@ func withQuery(k, v string) gitlab.RequestOptionFunc {
 	}
 }
 
-func tokenTable(a *apiCmd, views []tokenView, withRole bool) error {
+// writeTokens writes the token list; withRole adds the resource tokens' role.
+func writeTokens(a *apiCmd, asJSON bool, views []tokenView, withRole bool) error {
 	header := []string{"ID", "NAME", "SCOPES", "STATE", "EXPIRES", "LAST USED", "USER"}
 	if withRole {
 		header = append(header, "ROLE")
 	}
-	rows := make([][]string, 0, len(views))
-	for _, v := range views {
+	return writeList(a.e.stdout, asJSON, views, header, func(v tokenView) []string {
 		exp := "never"
 		if v.ExpiresAt != nil {
 			exp = *v.ExpiresAt
@@ -311,9 +305,8 @@ func tokenTable(a *apiCmd, views []tokenView, withRole bool) error {
 		if withRole {
 			r = append(r, roleName(gitlab.AccessLevelValue(v.AccessLevel)))
 		}
-		rows = append(rows, r)
-	}
-	return table(a.e.stdout, header, rows)
+		return r
+	})
 }
 
 // tokenState names a token's state: active, revoked, or expired.

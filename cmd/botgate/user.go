@@ -117,18 +117,10 @@ func (a *apiCmd) userListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			views := make([]userView, 0, len(us))
-			for _, u := range us {
-				views = append(views, newUserView(u))
-			}
-			if asJSON {
-				return writeJSON(a.e.stdout, views)
-			}
-			rows := make([][]string, 0, len(views))
-			for _, v := range views {
-				rows = append(rows, []string{fmt.Sprint(v.ID), v.Username, v.Name, v.State, yesNo(v.Bot), yesNo(v.IsAdmin)})
-			}
-			return table(a.e.stdout, []string{"ID", "USERNAME", "NAME", "STATE", "BOT", "ADMIN"}, rows)
+			return writeList(a.e.stdout, asJSON, viewsOf(us, newUserView), []string{"ID", "USERNAME", "NAME", "STATE", "BOT", "ADMIN"},
+				func(v userView) []string {
+					return []string{fmt.Sprint(v.ID), v.Username, v.Name, v.State, yesNo(v.Bot), yesNo(v.IsAdmin)}
+				})
 		},
 	}
 	cmd.Flags().StringVar(&search, "search", "", "only users whose name, username or e-mail contains this")
