@@ -79,6 +79,15 @@ func (s *Service) require(ctx context.Context, tx botgate.Tx, a Actor, r botgate
 	return have, forbidden("403 Forbidden - requires the %s role on this %s; you have %s", level, r.Type, have)
 }
 
+// requireExisting is require on a project or group that must exist: a
+// missing one reads as not found, to administrators too.
+func (s *Service) requireExisting(ctx context.Context, tx botgate.Tx, a Actor, r botgate.Resource, level botgate.AccessLevel) (botgate.AccessLevel, error) {
+	if err := resourceExists(ctx, tx, r); err != nil {
+		return 0, err
+	}
+	return s.require(ctx, tx, a, r, level)
+}
+
 func notFound(r botgate.Resource) error {
 	switch r.Type {
 	case botgate.ProjectResource:

@@ -490,10 +490,7 @@ func (s *Service) ResourceTokens(ctx context.Context, a Actor, r botgate.Resourc
 	var out []*botgate.Token
 	var total int
 	err := s.store.View(ctx, func(tx botgate.Tx) error {
-		if err := resourceExists(ctx, tx, r); err != nil {
-			return err
-		}
-		if _, err := s.require(ctx, tx, a, r, resourceTokenLevel(r)); err != nil {
+		if _, err := s.requireExisting(ctx, tx, a, r, resourceTokenLevel(r)); err != nil {
 			if botgate.IsKind(err, botgate.KindForbidden) {
 				return &botgate.Error{Kind: botgate.KindUnauthenticated, Message: "401 Unauthorized", Err: err}
 			}
@@ -630,10 +627,7 @@ func (s *Service) canListServiceAccounts(ctx context.Context, tx botgate.Tx, a A
 		}
 		return nil
 	}
-	if err := resourceExists(ctx, tx, owner); err != nil {
-		return err
-	}
-	_, err := s.require(ctx, tx, a, owner, botgate.MaintainerAccess)
+	_, err := s.requireExisting(ctx, tx, a, owner, botgate.MaintainerAccess)
 	return err
 }
 

@@ -103,10 +103,7 @@ func (s *Service) CreateResourceToken(ctx context.Context, a Actor, r botgate.Re
 	}
 	var out Created
 	err = s.store.Update(ctx, func(tx botgate.Tx) error {
-		if err := resourceExists(ctx, tx, r); err != nil {
-			return err
-		}
-		have, err := s.require(ctx, tx, a, r, need)
+		have, err := s.requireExisting(ctx, tx, a, r, need)
 		if err != nil {
 			return err
 		}
@@ -181,18 +178,12 @@ func (s *Service) CreateServiceAccount(ctx context.Context, a Actor, owner botga
 				return forbidden("403 Forbidden - only administrators may create instance service accounts")
 			}
 		case botgate.GroupResource:
-			if err := resourceExists(ctx, tx, owner); err != nil {
-				return err
-			}
-			if _, err := s.require(ctx, tx, a, owner, botgate.OwnerAccess); err != nil {
+			if _, err := s.requireExisting(ctx, tx, a, owner, botgate.OwnerAccess); err != nil {
 				return err
 			}
 			prefix += "group_" + itoa(owner.ID) + "_"
 		case botgate.ProjectResource:
-			if err := resourceExists(ctx, tx, owner); err != nil {
-				return err
-			}
-			if _, err := s.require(ctx, tx, a, owner, botgate.MaintainerAccess); err != nil {
+			if _, err := s.requireExisting(ctx, tx, a, owner, botgate.MaintainerAccess); err != nil {
 				return err
 			}
 			prefix += "project_" + itoa(owner.ID) + "_"

@@ -59,10 +59,7 @@ func (s *Service) UpdateGroup(ctx context.Context, a Actor, id int64, in GroupUp
 	var g *botgate.Group
 	err := s.store.Update(ctx, func(tx botgate.Tx) error {
 		r := botgate.Resource{Type: botgate.GroupResource, ID: id}
-		if err := resourceExists(ctx, tx, r); err != nil {
-			return err
-		}
-		if _, err := s.require(ctx, tx, a, r, botgate.OwnerAccess); err != nil {
+		if _, err := s.requireExisting(ctx, tx, a, r, botgate.OwnerAccess); err != nil {
 			return err
 		}
 		var err error
@@ -119,14 +116,11 @@ func (s *Service) UpdateProject(ctx context.Context, a Actor, id int64, in Proje
 	var p *botgate.Project
 	err := s.store.Update(ctx, func(tx botgate.Tx) error {
 		r := botgate.Resource{Type: botgate.ProjectResource, ID: id}
-		if err := resourceExists(ctx, tx, r); err != nil {
-			return err
-		}
 		need := botgate.MaintainerAccess
 		if in.Visibility != nil {
 			need = botgate.OwnerAccess
 		}
-		if _, err := s.require(ctx, tx, a, r, need); err != nil {
+		if _, err := s.requireExisting(ctx, tx, a, r, need); err != nil {
 			return err
 		}
 		var err error
@@ -205,10 +199,7 @@ func (s *Service) DeleteGroup(ctx context.Context, a Actor, id int64) error {
 	var revoked []int64
 	err := s.store.Update(ctx, func(tx botgate.Tx) error {
 		r := botgate.Resource{Type: botgate.GroupResource, ID: id}
-		if err := resourceExists(ctx, tx, r); err != nil {
-			return err
-		}
-		if _, err := s.require(ctx, tx, a, r, botgate.OwnerAccess); err != nil {
+		if _, err := s.requireExisting(ctx, tx, a, r, botgate.OwnerAccess); err != nil {
 			return err
 		}
 		g, err := tx.Group(ctx, id)
@@ -249,10 +240,7 @@ func (s *Service) DeleteProject(ctx context.Context, a Actor, id int64) error {
 	var revoked []int64
 	err := s.store.Update(ctx, func(tx botgate.Tx) error {
 		r := botgate.Resource{Type: botgate.ProjectResource, ID: id}
-		if err := resourceExists(ctx, tx, r); err != nil {
-			return err
-		}
-		if _, err := s.require(ctx, tx, a, r, botgate.OwnerAccess); err != nil {
+		if _, err := s.requireExisting(ctx, tx, a, r, botgate.OwnerAccess); err != nil {
 			return err
 		}
 		p, err := tx.Project(ctx, id)
@@ -297,10 +285,7 @@ func (s *Service) UpdateMember(ctx context.Context, a Actor, r botgate.Resource,
 	}
 	var out *MemberInfo
 	err := s.store.Update(ctx, func(tx botgate.Tx) error {
-		if err := resourceExists(ctx, tx, r); err != nil {
-			return err
-		}
-		have, err := s.require(ctx, tx, a, r, botgate.MaintainerAccess)
+		have, err := s.requireExisting(ctx, tx, a, r, botgate.MaintainerAccess)
 		if err != nil {
 			return err
 		}
