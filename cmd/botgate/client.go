@@ -81,6 +81,16 @@ func (a *apiCmd) client() (*gitlab.Client, error) {
 	return a.newClient(r)
 }
 
+// begin does what most API commands do first: check --output, then build
+// the client.
+func (a *apiCmd) begin() (asJSON bool, c *gitlab.Client, err error) {
+	if asJSON, err = a.json(); err != nil {
+		return false, nil, err
+	}
+	c, err = a.client()
+	return asJSON, c, err
+}
+
 // newClient builds the GitLab client for r and remembers it.
 func (a *apiCmd) newClient(r apiclient.Resolved) (*gitlab.Client, error) {
 	c, err := apiclient.New(r, apiclient.Options{})

@@ -64,11 +64,7 @@ func (a *apiCmd) groupListCmd() *cobra.Command {
   botgate group list --parent team-a            # its subgroups`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := a.json()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			asJSON, c, err := a.begin()
 			if err != nil {
 				return err
 			}
@@ -112,11 +108,7 @@ func (a *apiCmd) groupShowCmd() *cobra.Command {
   botgate group show 3`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := a.json()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			asJSON, c, err := a.begin()
 			if err != nil {
 				return err
 			}

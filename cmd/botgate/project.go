@@ -66,11 +66,7 @@ func (a *apiCmd) projectListCmd() *cobra.Command {
   botgate project list --group team-a`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := a.json()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			asJSON, c, err := a.begin()
 			if err != nil {
 				return err
 			}
@@ -117,11 +113,7 @@ func (a *apiCmd) projectShowCmd() *cobra.Command {
   botgate project show 12 --output json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := a.json()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			asJSON, c, err := a.begin()
 			if err != nil {
 				return err
 			}

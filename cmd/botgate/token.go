@@ -91,6 +91,26 @@ func (t *tokenTarget) check() (string, error) {
 	return kindPersonal, nil
 }
 
+// personalAPI reports whether tokens of kind are served by the personal
+// access token routes: a user's own, or an instance service account's.
+func (t *tokenTarget) personalAPI(kind string) bool {
+	return kind == kindPersonal || (kind == kindServiceAccount && t.group == "" && t.project == "")
+}
+
+// tokenRef parses a token argument: a numeric ID, or "self" for the token
+// in use. 'self' takes no --service-account; verb names the command in that
+// refusal.
+func tokenRef(ref, kind, verb string) (id int64, self bool, err error) {
+	if ref != "self" {
+		id, err = parseID("the token ID", ref)
+		return id, false, err
+	}
+	if kind == kindServiceAccount {
+		return 0, true, usageErr("'self' needs no --service-account: run 'botgate token %s self' with the service account's token", verb)
+	}
+	return 0, true, nil
+}
+
 // owner names the tokens' owner for messages.
 func (t *tokenTarget) owner() string {
 	switch {
@@ -169,7 +189,7 @@ func (a *apiCmd) tokenListCmd() *cobra.Command {
 			ctx := gitlab.WithContext(cmd.Context())
 			var views []tokenView
 			switch {
-			case kind == kindPersonal || (kind == kindServiceAccount && t.group == "" && t.project == ""):
+			case t.personalAPI(kind):
 				opt := &gitlab.ListPersonalAccessTokensOptions{}
 				if state != "" {
 					opt.State = &state
@@ -366,14 +386,9 @@ func (a *apiCmd) tokenShowCmd() *cobra.Command {
 				return err
 			}
 			ref := args[0]
-			self := ref == "self"
-			var id int64
-			if !self {
-				if id, err = parseID("the token ID", ref); err != nil {
-					return err
-				}
-			} else if kind == kindServiceAccount {
-				return usageErr("'self' needs no --service-account: run 'botgate token show self' with the service account's token")
+			id, self, err := tokenRef(ref, kind, "show")
+			if err != nil {
+				return err
 			}
 			c, err := a.client()
 			if err != nil {

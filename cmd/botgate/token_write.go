@@ -267,14 +267,9 @@ the stored credentials are updated with the new token.`,
 				return err
 			}
 			ref := args[0]
-			self := ref == "self"
-			var id int64
-			if !self {
-				if id, err = parseID("the token ID", ref); err != nil {
-					return err
-				}
-			} else if kind == kindServiceAccount {
-				return usageErr("'self' needs no --service-account: run 'botgate token rotate self' with the service account's token")
+			id, self, err := tokenRef(ref, kind, "rotate")
+			if err != nil {
+				return err
 			}
 			exp, err := parseDate("expires-at", expires)
 			if err != nil {
@@ -299,7 +294,7 @@ the stored credentials are updated with the new token.`,
 			var v tokenView
 			var resp *gitlab.Response
 			switch {
-			case kind == kindPersonal || (kind == kindServiceAccount && t.group == "" && t.project == ""):
+			case t.personalAPI(kind):
 				var x *gitlab.PersonalAccessToken
 				if self {
 					x, resp, err = c.PersonalAccessTokens.RotatePersonalAccessTokenSelf(&gitlab.RotatePersonalAccessTokenOptions{ExpiresAt: exp}, ctx)
@@ -439,7 +434,7 @@ can also revoke a token by its secret, e.g. one found leaked, with --secret-file
 			switch {
 			case self:
 				resp, err = c.PersonalAccessTokens.RevokePersonalAccessTokenSelf(ctx)
-			case kind == kindPersonal || (kind == kindServiceAccount && t.group == "" && t.project == ""):
+			case t.personalAPI(kind):
 				resp, err = c.PersonalAccessTokens.RevokePersonalAccessTokenByID(id, ctx)
 			case kind == kindProject:
 				resp, err = c.ProjectAccessTokens.RevokeProjectAccessToken(idOrPath(t.project), id, ctx)

@@ -61,11 +61,7 @@ func (a *apiCmd) userWhoamiCmd() *cobra.Command {
   BOTGATE_TOKEN=$(cat ci.token) botgate user whoami --output json   # a bot user`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := a.json()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			asJSON, c, err := a.begin()
 			if err != nil {
 				return err
 			}
@@ -91,11 +87,7 @@ func (a *apiCmd) userListCmd() *cobra.Command {
   botgate user list --humans`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := a.json()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			asJSON, c, err := a.begin()
 			if err != nil {
 				return err
 			}
@@ -159,11 +151,7 @@ func (a *apiCmd) userShowCmd() *cobra.Command {
   botgate user show alice --output json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := a.json()
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
+			asJSON, c, err := a.begin()
 			if err != nil {
 				return err
 			}
