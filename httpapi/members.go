@@ -39,6 +39,20 @@ func (s *Server) resourceOf(r *http.Request, c *call, typ botgate.ResourceType) 
 	return s.auth.Resource(r.Context(), c.actor, typ, r.PathValue("id"))
 }
 
+// memberOf resolves the project or group and the {user_id} of a route
+// about one member.
+func (s *Server) memberOf(r *http.Request, c *call, typ botgate.ResourceType) (botgate.Resource, int64, error) {
+	res, err := s.resourceOf(r, c, typ)
+	if err != nil {
+		return botgate.Resource{}, 0, err
+	}
+	uid, err := pathID(r, "user_id", "Member")
+	if err != nil {
+		return botgate.Resource{}, 0, err
+	}
+	return res, uid, nil
+}
+
 func (s *Server) handleListMembers(typ botgate.ResourceType) authedFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *call) error {
 		res, err := s.resourceOf(r, c, typ)
@@ -67,11 +81,7 @@ func (s *Server) handleListMembers(typ botgate.ResourceType) authedFunc {
 
 func (s *Server) handleGetMember(typ botgate.ResourceType) authedFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *call) error {
-		res, err := s.resourceOf(r, c, typ)
-		if err != nil {
-			return err
-		}
-		uid, err := pathID(r, "user_id", "Member")
+		res, uid, err := s.memberOf(r, c, typ)
 		if err != nil {
 			return err
 		}
@@ -125,11 +135,7 @@ func (s *Server) handleAddMember(typ botgate.ResourceType) authedFunc {
 
 func (s *Server) handleUpdateMember(typ botgate.ResourceType) authedFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *call) error {
-		res, err := s.resourceOf(r, c, typ)
-		if err != nil {
-			return err
-		}
-		uid, err := pathID(r, "user_id", "Member")
+		res, uid, err := s.memberOf(r, c, typ)
 		if err != nil {
 			return err
 		}
@@ -161,11 +167,7 @@ func (s *Server) handleUpdateMember(typ botgate.ResourceType) authedFunc {
 
 func (s *Server) handleRemoveMember(typ botgate.ResourceType) authedFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *call) error {
-		res, err := s.resourceOf(r, c, typ)
-		if err != nil {
-			return err
-		}
-		uid, err := pathID(r, "user_id", "Member")
+		res, uid, err := s.memberOf(r, c, typ)
 		if err != nil {
 			return err
 		}

@@ -24,6 +24,20 @@ func resourceTokenID(r *http.Request, c *call, res botgate.Resource) (int64, err
 	return id, nil
 }
 
+// resourceTokenOf resolves the project or group and the {token_id} of a
+// route about one of its access tokens.
+func (s *Server) resourceTokenOf(r *http.Request, c *call, typ botgate.ResourceType) (botgate.Resource, int64, error) {
+	res, err := s.resourceOf(r, c, typ)
+	if err != nil {
+		return botgate.Resource{}, 0, err
+	}
+	id, err := resourceTokenID(r, c, res)
+	if err != nil {
+		return botgate.Resource{}, 0, err
+	}
+	return res, id, nil
+}
+
 func (s *Server) handleListResourceTokens(typ botgate.ResourceType) authedFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *call) error {
 		res, err := s.resourceOf(r, c, typ)
@@ -52,11 +66,7 @@ func (s *Server) handleListResourceTokens(typ botgate.ResourceType) authedFunc {
 
 func (s *Server) handleGetResourceToken(typ botgate.ResourceType) authedFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *call) error {
-		res, err := s.resourceOf(r, c, typ)
-		if err != nil {
-			return err
-		}
-		id, err := resourceTokenID(r, c, res)
+		res, id, err := s.resourceTokenOf(r, c, typ)
 		if err != nil {
 			return err
 		}
@@ -97,11 +107,7 @@ func (s *Server) handleCreateResourceToken(typ botgate.ResourceType) authedFunc 
 
 func (s *Server) handleRotateResourceToken(typ botgate.ResourceType) authedFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *call) error {
-		res, err := s.resourceOf(r, c, typ)
-		if err != nil {
-			return err
-		}
-		id, err := resourceTokenID(r, c, res)
+		res, id, err := s.resourceTokenOf(r, c, typ)
 		if err != nil {
 			return err
 		}
@@ -127,11 +133,7 @@ func (s *Server) handleRotateSelfResourceToken(typ botgate.ResourceType) authedF
 
 func (s *Server) handleRevokeResourceToken(typ botgate.ResourceType) authedFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *call) error {
-		res, err := s.resourceOf(r, c, typ)
-		if err != nil {
-			return err
-		}
-		id, err := resourceTokenID(r, c, res)
+		res, id, err := s.resourceTokenOf(r, c, typ)
 		if err != nil {
 			return err
 		}

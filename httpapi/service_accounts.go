@@ -96,13 +96,23 @@ func serviceAccountID(r *http.Request, typ botgate.ResourceType) (int64, error) 
 	return pathID(r, name, "User")
 }
 
+// serviceAccountOf resolves the owner and the service account id of a
+// route about one service account.
+func (s *Server) serviceAccountOf(r *http.Request, c *call, typ botgate.ResourceType) (botgate.Resource, int64, error) {
+	owner, err := s.ownerOf(r, c, typ)
+	if err != nil {
+		return botgate.Resource{}, 0, err
+	}
+	id, err := serviceAccountID(r, typ)
+	if err != nil {
+		return botgate.Resource{}, 0, err
+	}
+	return owner, id, nil
+}
+
 func (s *Server) handleUpdateServiceAccount(typ botgate.ResourceType) authedFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *call) error {
-		owner, err := s.ownerOf(r, c, typ)
-		if err != nil {
-			return err
-		}
-		id, err := serviceAccountID(r, typ)
+		owner, id, err := s.serviceAccountOf(r, c, typ)
 		if err != nil {
 			return err
 		}
@@ -122,11 +132,7 @@ func (s *Server) handleUpdateServiceAccount(typ botgate.ResourceType) authedFunc
 
 func (s *Server) handleDeleteServiceAccount(typ botgate.ResourceType) authedFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *call) error {
-		owner, err := s.ownerOf(r, c, typ)
-		if err != nil {
-			return err
-		}
-		id, err := serviceAccountID(r, typ)
+		owner, id, err := s.serviceAccountOf(r, c, typ)
 		if err != nil {
 			return err
 		}
@@ -147,11 +153,7 @@ func (s *Server) handleDeleteServiceAccount(typ botgate.ResourceType) authedFunc
 
 func (s *Server) handleListServiceAccountTokens(typ botgate.ResourceType) authedFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *call) error {
-		owner, err := s.ownerOf(r, c, typ)
-		if err != nil {
-			return err
-		}
-		id, err := serviceAccountID(r, typ)
+		owner, id, err := s.serviceAccountOf(r, c, typ)
 		if err != nil {
 			return err
 		}
@@ -177,11 +179,7 @@ func (s *Server) handleListServiceAccountTokens(typ botgate.ResourceType) authed
 
 func (s *Server) handleCreateServiceAccountToken(typ botgate.ResourceType) authedFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *call) error {
-		owner, err := s.ownerOf(r, c, typ)
-		if err != nil {
-			return err
-		}
-		id, err := serviceAccountID(r, typ)
+		owner, id, err := s.serviceAccountOf(r, c, typ)
 		if err != nil {
 			return err
 		}
@@ -207,11 +205,7 @@ func (s *Server) handleCreateServiceAccountToken(typ botgate.ResourceType) authe
 // serviceAccountToken checks the {token_id} of a service account token
 // route and returns it.
 func (s *Server) serviceAccountToken(r *http.Request, c *call, typ botgate.ResourceType) (int64, error) {
-	owner, err := s.ownerOf(r, c, typ)
-	if err != nil {
-		return 0, err
-	}
-	id, err := serviceAccountID(r, typ)
+	owner, id, err := s.serviceAccountOf(r, c, typ)
 	if err != nil {
 		return 0, err
 	}
