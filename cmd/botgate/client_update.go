@@ -27,8 +27,31 @@ func needChange(cmd *cobra.Command, flags ...string) error {
 	return usageErr("nothing to change: give at least one of --%s", strings.Join(flags, ", --"))
 }
 
+// namespaceEdit holds the flags of group and project update.
+type namespaceEdit struct{ name, path, description, visibility string }
+
+func (n *namespaceEdit) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&n.name, "name", "", "new display name")
+	cmd.Flags().StringVar(&n.path, "path", "", "new URL path")
+	cmd.Flags().StringVar(&n.description, "description", "", "new description")
+	cmd.Flags().StringVar(&n.visibility, "visibility", "", "private, internal or public")
+}
+
+// check refuses an update that changes nothing.
+func (n *namespaceEdit) check(cmd *cobra.Command) error {
+	return needChange(cmd, "name", "path", "description", "visibility")
+}
+
+// visibilityChange is the new visibility, or nil when it is not changed.
+func (n *namespaceEdit) visibilityChange(cmd *cobra.Command) *gitlab.VisibilityValue {
+	if !cmd.Flags().Changed("visibility") {
+		return nil
+	}
+	return gitlab.Ptr(gitlab.VisibilityValue(n.visibility))
+}
+
 func (a *apiCmd) groupUpdateCmd() *cobra.Command {
-	var name, path, description, visibility string
+	var n namespaceEdit
 	cmd := &cobra.Command{
 		Use:   "update ID|PATH",
 		Short: "Change a group's name, path, description or visibility",
@@ -40,18 +63,15 @@ func (a *apiCmd) groupUpdateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := needChange(cmd, "name", "path", "description", "visibility"); err != nil {
+			if err := n.check(cmd); err != nil {
 				return err
 			}
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
-			opt := &gitlab.UpdateGroupOptions{Name: changed(cmd, "name", name), Path: changed(cmd, "path", path),
-				Description: changed(cmd, "description", description)}
-			if cmd.Flags().Changed("visibility") {
-				opt.Visibility = gitlab.Ptr(gitlab.VisibilityValue(visibility))
-			}
+			opt := &gitlab.UpdateGroupOptions{Name: changed(cmd, "name", n.name), Path: changed(cmd, "path", n.path),
+				Description: changed(cmd, "description", n.description), Visibility: n.visibilityChange(cmd)}
 			g, resp, err := c.Groups.UpdateGroup(idOrPath(args[0]), opt, gitlab.WithContext(cmd.Context()))
 			if err != nil {
 				return apiErr(err, resp, describe("group", args[0]))
@@ -62,15 +82,12 @@ func (a *apiCmd) groupUpdateCmd() *cobra.Command {
 			return a.writeGroup(asJSON, newGroupView(g))
 		},
 	}
-	cmd.Flags().StringVar(&name, "name", "", "new display name")
-	cmd.Flags().StringVar(&path, "path", "", "new URL path")
-	cmd.Flags().StringVar(&description, "description", "", "new description")
-	cmd.Flags().StringVar(&visibility, "visibility", "", "private, internal or public")
+	n.register(cmd)
 	return a.withOutput(cmd)
 }
 
 func (a *apiCmd) projectUpdateCmd() *cobra.Command {
-	var name, path, description, visibility string
+	var n namespaceEdit
 	cmd := &cobra.Command{
 		Use:   "update ID|PATH",
 		Short: "Change a project's name, path, description or visibility",
@@ -82,18 +99,15 @@ func (a *apiCmd) projectUpdateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := needChange(cmd, "name", "path", "description", "visibility"); err != nil {
+			if err := n.check(cmd); err != nil {
 				return err
 			}
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
-			opt := &gitlab.EditProjectOptions{Name: changed(cmd, "name", name), Path: changed(cmd, "path", path),
-				Description: changed(cmd, "description", description)}
-			if cmd.Flags().Changed("visibility") {
-				opt.Visibility = gitlab.Ptr(gitlab.VisibilityValue(visibility))
-			}
+			opt := &gitlab.EditProjectOptions{Name: changed(cmd, "name", n.name), Path: changed(cmd, "path", n.path),
+				Description: changed(cmd, "description", n.description), Visibility: n.visibilityChange(cmd)}
 			p, resp, err := c.Projects.EditProject(idOrPath(args[0]), opt, gitlab.WithContext(cmd.Context()))
 			if err != nil {
 				return apiErr(err, resp, describe("project", args[0]))
@@ -104,10 +118,7 @@ func (a *apiCmd) projectUpdateCmd() *cobra.Command {
 			return a.writeProject(asJSON, newProjectView(p))
 		},
 	}
-	cmd.Flags().StringVar(&name, "name", "", "new display name")
-	cmd.Flags().StringVar(&path, "path", "", "new URL path")
-	cmd.Flags().StringVar(&description, "description", "", "new description")
-	cmd.Flags().StringVar(&visibility, "visibility", "", "private, internal or public")
+	n.register(cmd)
 	return a.withOutput(cmd)
 }
 

@@ -51,6 +51,18 @@ func (m *memberTarget) what() string {
 	return describe("group", m.group)
 }
 
+// memberExpiry checks --expires-at and returns it as the members API takes
+// it: nil when not given.
+func memberExpiry(s string) (*string, error) {
+	if _, err := parseDate("expires-at", s); err != nil {
+		return nil, err
+	}
+	if s == "" {
+		return nil, nil
+	}
+	return &s, nil
+}
+
 func newMemberCmd(e *env) *cobra.Command {
 	cmd, a := newAPIGroup(e, "member", "List, add and remove members of a project or group", `member manages who belongs to a project or group, and at which role (guest,
 planner, reporter, developer, maintainer, owner). Bot users of access tokens are
@@ -143,12 +155,9 @@ func (a *apiCmd) memberAddCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := parseDate("expires-at", expires); err != nil {
+			exp, err := memberExpiry(expires)
+			if err != nil {
 				return err
-			}
-			var exp *string
-			if expires != "" {
-				exp = &expires
 			}
 			c, err := a.client()
 			if err != nil {
@@ -258,12 +267,9 @@ func (a *apiCmd) memberUpdateCmd() *cobra.Command {
 				}
 				lvl = &l
 			}
-			if _, err := parseDate("expires-at", expires); err != nil {
+			exp, err := memberExpiry(expires)
+			if err != nil {
 				return err
-			}
-			var exp *string
-			if expires != "" {
-				exp = &expires
 			}
 			c, err := a.client()
 			if err != nil {
