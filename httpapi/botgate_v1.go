@@ -84,11 +84,7 @@ type auditEventJSON struct {
 }
 
 func (s *Server) handleAuditEvents(w http.ResponseWriter, r *http.Request, c *call) error {
-	p, err := s.readParams(w, r)
-	if err != nil {
-		return err
-	}
-	pg, err := readPager(p)
+	p, pg, err := s.readListParams(w, r)
 	if err != nil {
 		return err
 	}

@@ -86,11 +86,7 @@ func (s *Server) handleListSubgroups(w http.ResponseWriter, r *http.Request, c *
 }
 
 func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, c *call, parent *int64) error {
-	p, err := s.readParams(w, r)
-	if err != nil {
-		return err
-	}
-	pg, err := readPager(p)
+	p, pg, err := s.readListParams(w, r)
 	if err != nil {
 		return err
 	}

@@ -59,11 +59,7 @@ func (s *Server) handleListMembers(typ botgate.ResourceType) authedFunc {
 		if err != nil {
 			return err
 		}
-		p, err := s.readParams(w, r)
-		if err != nil {
-			return err
-		}
-		pg, err := readPager(p)
+		_, pg, err := s.readListParams(w, r)
 		if err != nil {
 			return err
 		}

@@ -24,6 +24,20 @@ type pager struct {
 	page, perPage int
 }
 
+// readListParams reads the parameters of a list request and its
+// pagination.
+func (s *Server) readListParams(w http.ResponseWriter, r *http.Request) (*params, pager, error) {
+	p, err := s.readParams(w, r)
+	if err != nil {
+		return nil, pager{}, err
+	}
+	pg, err := readPager(p)
+	if err != nil {
+		return nil, pager{}, err
+	}
+	return p, pg, nil
+}
+
 // readPager reads page and per_page. Values out of range are clamped, as
 // GitLab does; non-numbers are rejected.
 func readPager(p *params) (pager, error) {

@@ -135,11 +135,7 @@ func hideFromNonAdmin(c *call, err error) error {
 }
 
 func (s *Server) handleListPATs(w http.ResponseWriter, r *http.Request, c *call) error {
-	p, err := s.readParams(w, r)
-	if err != nil {
-		return err
-	}
-	pg, err := readPager(p)
+	p, pg, err := s.readListParams(w, r)
 	if err != nil {
 		return err
 	}

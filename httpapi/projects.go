@@ -86,11 +86,7 @@ func (s *Server) handleListGroupProjects(w http.ResponseWriter, r *http.Request,
 }
 
 func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, c *call, namespace int64) error {
-	p, err := s.readParams(w, r)
-	if err != nil {
-		return err
-	}
-	pg, err := readPager(p)
+	p, pg, err := s.readListParams(w, r)
 	if err != nil {
 		return err
 	}

@@ -44,11 +44,7 @@ func (s *Server) handleListResourceTokens(typ botgate.ResourceType) authedFunc {
 		if err != nil {
 			return err
 		}
-		p, err := s.readParams(w, r)
-		if err != nil {
-			return err
-		}
-		pg, err := readPager(p)
+		p, pg, err := s.readListParams(w, r)
 		if err != nil {
 			return err
 		}

@@ -38,11 +38,7 @@ func (s *Server) handleListServiceAccounts(typ botgate.ResourceType) authedFunc 
 		if err != nil {
 			return err
 		}
-		p, err := s.readParams(w, r)
-		if err != nil {
-			return err
-		}
-		pg, err := readPager(p)
+		p, pg, err := s.readListParams(w, r)
 		if err != nil {
 			return err
 		}
@@ -157,11 +153,7 @@ func (s *Server) handleListServiceAccountTokens(typ botgate.ResourceType) authed
 		if err != nil {
 			return err
 		}
-		p, err := s.readParams(w, r)
-		if err != nil {
-			return err
-		}
-		pg, err := readPager(p)
+		p, pg, err := s.readListParams(w, r)
 		if err != nil {
 			return err
 		}

@@ -64,11 +64,7 @@ func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, c *call) 
 }
 
 func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, c *call) error {
-	p, err := s.readParams(w, r)
-	if err != nil {
-		return err
-	}
-	pg, err := readPager(p)
+	p, pg, err := s.readListParams(w, r)
 	if err != nil {
 		return err
 	}
