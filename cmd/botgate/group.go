@@ -130,6 +130,17 @@ func slug(name string) string {
 	return s
 }
 
+// pathOrSlug returns path, or when it is empty one derived from name.
+func pathOrSlug(path, name string) (string, error) {
+	if path != "" {
+		return path, nil
+	}
+	if s := slug(name); s != "" {
+		return s, nil
+	}
+	return "", usageErr("cannot derive a path from --name %q: give --path", name)
+}
+
 // groupID resolves a group ID or path to its numeric ID.
 func groupID(cmd *cobra.Command, c *gitlab.Client, ref string) (int64, error) {
 	if n, err := strconv.ParseInt(ref, 10, 64); err == nil && n > 0 {
@@ -158,10 +169,8 @@ func (a *apiCmd) groupCreateCmd() *cobra.Command {
 			if strings.TrimSpace(name) == "" {
 				return usageErr("--name is required")
 			}
-			if path == "" {
-				if path = slug(name); path == "" {
-					return usageErr("cannot derive a path from --name %q: give --path", name)
-				}
+			if path, err = pathOrSlug(path, name); err != nil {
+				return err
 			}
 			c, err := a.client()
 			if err != nil {

@@ -146,10 +146,8 @@ func (a *apiCmd) projectCreateCmd() *cobra.Command {
 			if namespace == "" {
 				return usageErr("--namespace is required: the group (ID or path) the project belongs to")
 			}
-			if path == "" {
-				if path = slug(name); path == "" {
-					return usageErr("cannot derive a path from --name %q: give --path", name)
-				}
+			if path, err = pathOrSlug(path, name); err != nil {
+				return err
 			}
 			c, err := a.client()
 			if err != nil {

@@ -53,6 +53,20 @@ func secretPath(group, name string) string {
 	return "/api/botgate/v1/secrets/" + url.PathEscape(group) + "/" + url.PathEscape(name)
 }
 
+// serverMessage is the message of an error answer from botgate's API: its
+// "message", else its "error" field.
+func serverMessage(body []byte) string {
+	var m struct {
+		Message any `json:"message"`
+		Error   any `json:"error"`
+	}
+	_ = json.Unmarshal(body, &m)
+	if m.Message == nil {
+		return fmt.Sprint(m.Error)
+	}
+	return fmt.Sprint(m.Message)
+}
+
 // botgateCall sends a JSON request to botgate's own API and decodes the answer
 // into out (unless nil), turning error answers into exit codes.
 func (a *apiCmd) botgateCall(ctx context.Context, method, path string, body, out any, what string) error {
@@ -85,15 +99,7 @@ func (a *apiCmd) botgateCall(ctx context.Context, method, path string, body, out
 		return cliErr(botgate.Errorf(botgate.KindInternal, "reading the answer: %v", err))
 	}
 	if resp.StatusCode >= 300 {
-		var m struct {
-			Message any `json:"message"`
-			Error   any `json:"error"`
-		}
-		_ = json.Unmarshal(raw, &m)
-		msg := fmt.Sprint(m.Message)
-		if m.Message == nil {
-			msg = fmt.Sprint(m.Error)
-		}
+		msg := serverMessage(raw)
 		kind := botgate.KindInternal
 		switch resp.StatusCode {
 		case http.StatusBadRequest, http.StatusConflict, http.StatusUnprocessableEntity:

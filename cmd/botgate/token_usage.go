@@ -96,15 +96,7 @@ func fetchTokenUsage(cmd *cobra.Command, r apiclient.Resolved, id int64) (*token
 		return nil, nil, cliErr(botgate.Errorf(botgate.KindInternal, "reading the answer: %v", err))
 	}
 	if resp.StatusCode != http.StatusOK {
-		var m struct {
-			Message any `json:"message"`
-			Error   any `json:"error"`
-		}
-		_ = json.Unmarshal(body, &m)
-		msg := fmt.Sprint(m.Message)
-		if m.Message == nil {
-			msg = fmt.Sprint(m.Error)
-		}
+		msg := serverMessage(body)
 		kind := botgate.KindInternal
 		switch resp.StatusCode {
 		case http.StatusUnauthorized:
