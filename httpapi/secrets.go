@@ -365,12 +365,18 @@ func (h *upstreamHandlers) create(w http.ResponseWriter, r *http.Request, c *cal
 	return WriteJSON(w, http.StatusCreated, upstreamEntity(cred))
 }
 
-func (h *upstreamHandlers) get(w http.ResponseWriter, r *http.Request, c *call) error {
+// credential returns the upstream credential in {id}, if the actor may see
+// it.
+func (h *upstreamHandlers) credential(r *http.Request, c *call) (*botgate.UpstreamCredential, error) {
 	id, err := pathID(r, "id", "Upstream credential")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	cred, err := h.b.Get(r.Context(), c.actor, id)
+	return h.b.Get(r.Context(), c.actor, id)
+}
+
+func (h *upstreamHandlers) get(w http.ResponseWriter, r *http.Request, c *call) error {
+	cred, err := h.credential(r, c)
 	if err != nil {
 		return err
 	}
@@ -378,32 +384,25 @@ func (h *upstreamHandlers) get(w http.ResponseWriter, r *http.Request, c *call) 
 }
 
 func (h *upstreamHandlers) rotate(w http.ResponseWriter, r *http.Request, c *call) error {
-	id, err := pathID(r, "id", "Upstream credential")
+	cred, err := h.credential(r, c)
 	if err != nil {
 		return err
 	}
-	if _, err := h.b.Get(r.Context(), c.actor, id); err != nil {
+	if err := h.b.Rotate(r.Context(), c.actor, cred.ID); err != nil {
 		return err
 	}
-	if err := h.b.Rotate(r.Context(), c.actor, id); err != nil {
-		return err
-	}
-	cred, err := h.b.Get(r.Context(), c.actor, id)
-	if err != nil {
+	if cred, err = h.b.Get(r.Context(), c.actor, cred.ID); err != nil {
 		return err
 	}
 	return WriteJSON(w, http.StatusOK, upstreamEntity(cred))
 }
 
 func (h *upstreamHandlers) remove(w http.ResponseWriter, r *http.Request, c *call) error {
-	id, err := pathID(r, "id", "Upstream credential")
+	cred, err := h.credential(r, c)
 	if err != nil {
 		return err
 	}
-	if _, err := h.b.Get(r.Context(), c.actor, id); err != nil {
-		return err
-	}
-	if err := h.b.Remove(r.Context(), c.actor, id); err != nil {
+	if err := h.b.Remove(r.Context(), c.actor, cred.ID); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
