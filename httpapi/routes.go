@@ -13,10 +13,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /-/readiness", s.adapt(s.handleReadiness))
 
 	// GitLab-compatible API.
-	v4 := func(pattern string, n need, h authedFunc) {
-		method, path, _ := strings.Cut(pattern, " ")
-		s.mux.Handle(method+" /api/v4"+path, s.adapt(s.authed(n, h)))
-	}
+	v4 := s.authedUnder("/api/v4")
 	s.mux.Handle("/api/v4/", s.adapt(s.handleNotFound))
 	v4("GET /version", needRead, s.handleVersion)
 
@@ -82,10 +79,7 @@ func (s *Server) routes() {
 	v4("DELETE /admin/token", needWrite, s.handleAdminTokenRevoke)
 
 	// botgate's own API.
-	v1 := func(pattern string, n need, h authedFunc) {
-		method, path, _ := strings.Cut(pattern, " ")
-		s.mux.Handle(method+" /api/botgate/v1"+path, s.adapt(s.authed(n, h)))
-	}
+	v1 := s.authedUnder("/api/botgate/v1")
 	s.mux.Handle("/api/botgate/v1/", s.adapt(s.handleNotFound))
 	v1("GET /tokens/{id}", needRead, s.handleBotgateToken)
 	v1("PUT /tokens/{id}/automation", needWrite, s.handleSetAutomation)
@@ -93,6 +87,16 @@ func (s *Server) routes() {
 	v1("GET /audit/events", needRead, s.handleAuditEvents)
 	v1("GET /audit/verify", needRead, s.handleAuditVerify)
 	v1("POST /leaks", needAny, s.handleLeaks)
+}
+
+// authedUnder returns a function that registers an authenticated route:
+// pattern ("METHOD /path") with its path under prefix, answered by h for
+// callers who meet n.
+func (s *Server) authedUnder(prefix string) func(pattern string, n need, h authedFunc) {
+	return func(pattern string, n need, h authedFunc) {
+		method, path, _ := strings.Cut(pattern, " ")
+		s.mux.Handle(method+" "+prefix+path, s.adapt(s.authed(n, h)))
+	}
 }
 
 // serviceAccountRoutes registers the service account routes under prefix

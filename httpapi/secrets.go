@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/botgate/botgate"
@@ -59,10 +58,7 @@ func secretEntity(s *botgate.Secret) secretJSON {
 // a vault (no master key loaded) answers them 404.
 func (s *Server) EnableVault(v *authority.Vault) {
 	h := &secretHandlers{s: s, v: v}
-	route := func(pattern string, n need, fn authedFunc) {
-		method, path, _ := strings.Cut(pattern, " ")
-		s.mux.Handle(method+" /api/botgate/v1"+path, s.adapt(s.authed(n, fn)))
-	}
+	route := s.authedUnder("/api/botgate/v1")
 	route("GET /secrets", needRead, h.list)
 	route("GET /secrets/{group}/{name}", needRead, h.get)
 	route("GET /secrets/{group}/{name}/value", needAny, h.value)
@@ -269,10 +265,7 @@ func upstreamEntity(c *botgate.UpstreamCredential) upstreamJSON {
 // resolving groups through v.
 func (s *Server) EnableBroker(b *broker.Broker, v *authority.Vault) {
 	h := &upstreamHandlers{s: s, b: b, v: v}
-	route := func(pattern string, n need, fn authedFunc) {
-		method, path, _ := strings.Cut(pattern, " ")
-		s.mux.Handle(method+" /api/botgate/v1"+path, s.adapt(s.authed(n, fn)))
-	}
+	route := s.authedUnder("/api/botgate/v1")
 	route("GET /upstream_credentials", needRead, h.list)
 	route("POST /upstream_credentials", needWrite, h.create)
 	route("GET /upstream_credentials/{id}", needRead, h.get)
