@@ -91,6 +91,12 @@ func (t *tokenTarget) check() (string, error) {
 	return kindPersonal, nil
 }
 
+// saID is the --service-account user ID, which check has validated.
+func (t *tokenTarget) saID() int64 {
+	id, _ := parseID("--service-account", t.sa)
+	return id
+}
+
 // personalAPI reports whether tokens of kind are served by the personal
 // access token routes: a user's own, or an instance service account's.
 func (t *tokenTarget) personalAPI(kind string) bool {
@@ -258,7 +264,6 @@ func (a *apiCmd) tokenListCmd() *cobra.Command {
 					views = append(views, resourceView(&x.PersonalAccessToken, x.AccessLevel, kind))
 				}
 			default: // a group's or project's service account
-				uid, _ := parseID("--service-account", t.sa)
 				var st, se *string
 				if state != "" {
 					st = &state
@@ -266,20 +271,7 @@ func (a *apiCmd) tokenListCmd() *cobra.Command {
 				if search != "" {
 					se = &search
 				}
-				var ts []*gitlab.PersonalAccessToken
-				if t.group != "" {
-					opt := &gitlab.ListServiceAccountPersonalAccessTokensOptions{State: st, Search: se}
-					ts, err = collect(pf, t.owner(), func(lo gitlab.ListOptions) ([]*gitlab.PersonalAccessToken, *gitlab.Response, error) {
-						opt.ListOptions = lo
-						return c.Groups.ListServiceAccountPersonalAccessTokens(idOrPath(t.group), uid, opt, ctx)
-					})
-				} else {
-					opt := &gitlab.ListProjectServiceAccountPersonalAccessTokensOptions{State: st, Search: se}
-					ts, err = collect(pf, t.owner(), func(lo gitlab.ListOptions) ([]*gitlab.PersonalAccessToken, *gitlab.Response, error) {
-						opt.ListOptions = lo
-						return c.Projects.ListProjectServiceAccountPersonalAccessTokens(idOrPath(t.project), uid, opt, ctx)
-					})
-				}
+				ts, err := t.serviceAccountTokens(c, ctx, pf, st, se)
 				if err != nil {
 					return err
 				}
@@ -468,33 +460,17 @@ func getResourceTokenSelf(c *gitlab.Client, kind string, t tokenTarget, ctx gitl
 }
 
 func (a *apiCmd) findServiceAccountToken(c *gitlab.Client, t tokenTarget, id int64, ctx gitlab.RequestOptionFunc) (*gitlab.PersonalAccessToken, error) {
-	uid, _ := parseID("--service-account", t.sa)
-	var ts []*gitlab.PersonalAccessToken
-	var err error
-	all := pageFlags{all: true, page: 1, perPage: 100}
-	switch {
-	case t.group != "":
-		opt := &gitlab.ListServiceAccountPersonalAccessTokensOptions{}
-		ts, err = collect(all, t.owner(), func(lo gitlab.ListOptions) ([]*gitlab.PersonalAccessToken, *gitlab.Response, error) {
-			opt.ListOptions = lo
-			return c.Groups.ListServiceAccountPersonalAccessTokens(idOrPath(t.group), uid, opt, ctx)
-		})
-	case t.project != "":
-		opt := &gitlab.ListProjectServiceAccountPersonalAccessTokensOptions{}
-		ts, err = collect(all, t.owner(), func(lo gitlab.ListOptions) ([]*gitlab.PersonalAccessToken, *gitlab.Response, error) {
-			opt.ListOptions = lo
-			return c.Projects.ListProjectServiceAccountPersonalAccessTokens(idOrPath(t.project), uid, opt, ctx)
-		})
-	default:
+	if t.group == "" && t.project == "" {
 		x, resp, err := c.PersonalAccessTokens.GetSinglePersonalAccessTokenByID(id, ctx)
 		if err != nil {
 			return nil, apiErr(err, resp, t.tokenWhat(fmt.Sprint(id)))
 		}
-		if x.UserID != uid {
+		if x.UserID != t.saID() {
 			return nil, apiErr(gitlab.ErrNotFound, nil, t.tokenWhat(fmt.Sprint(id)))
 		}
 		return x, nil
 	}
+	ts, err := t.serviceAccountTokens(c, ctx, pageFlags{all: true, page: 1, perPage: 100}, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -504,4 +480,22 @@ func (a *apiCmd) findServiceAccountToken(c *gitlab.Client, t tokenTarget, id int
 		}
 	}
 	return nil, apiErr(gitlab.ErrNotFound, nil, t.tokenWhat(fmt.Sprint(id)))
+}
+
+// serviceAccountTokens lists the tokens of a group's or a project's service
+// account; state and search filter them when set.
+func (t *tokenTarget) serviceAccountTokens(c *gitlab.Client, ctx gitlab.RequestOptionFunc, pf pageFlags, state, search *string) ([]*gitlab.PersonalAccessToken, error) {
+	uid := t.saID()
+	if t.group != "" {
+		opt := &gitlab.ListServiceAccountPersonalAccessTokensOptions{State: state, Search: search}
+		return collect(pf, t.owner(), func(lo gitlab.ListOptions) ([]*gitlab.PersonalAccessToken, *gitlab.Response, error) {
+			opt.ListOptions = lo
+			return c.Groups.ListServiceAccountPersonalAccessTokens(idOrPath(t.group), uid, opt, ctx)
+		})
+	}
+	opt := &gitlab.ListProjectServiceAccountPersonalAccessTokensOptions{State: state, Search: search}
+	return collect(pf, t.owner(), func(lo gitlab.ListOptions) ([]*gitlab.PersonalAccessToken, *gitlab.Response, error) {
+		opt.ListOptions = lo
+		return c.Projects.ListProjectServiceAccountPersonalAccessTokens(idOrPath(t.project), uid, opt, ctx)
+	})
 }

@@ -194,7 +194,7 @@ fewest scopes it needs. A token cannot exceed its creator's own role.`,
 					v = resourceView(&x.PersonalAccessToken, x.AccessLevel, kind)
 				}
 			default:
-				uid, _ := parseID("--service-account", t.sa)
+				uid := t.saID()
 				what = t.owner()
 				var x *gitlab.PersonalAccessToken
 				switch {
@@ -327,7 +327,7 @@ the stored credentials are updated with the new token.`,
 					v = resourceView(&x.PersonalAccessToken, x.AccessLevel, kind)
 				}
 			default:
-				uid, _ := parseID("--service-account", t.sa)
+				uid := t.saID()
 				var x *gitlab.PersonalAccessToken
 				if t.group != "" {
 					x, resp, err = c.Groups.RotateServiceAccountPersonalAccessToken(idOrPath(t.group), uid, id,
@@ -441,10 +441,10 @@ can also revoke a token by its secret, e.g. one found leaked, with --secret-file
 			case kind == kindGroup:
 				resp, err = c.GroupAccessTokens.RevokeGroupAccessToken(idOrPath(t.group), id, ctx)
 			case t.group != "":
-				uid, _ := parseID("--service-account", t.sa)
+				uid := t.saID()
 				resp, err = c.Groups.RevokeServiceAccountPersonalAccessToken(idOrPath(t.group), uid, id, ctx)
 			default:
-				uid, _ := parseID("--service-account", t.sa)
+				uid := t.saID()
 				resp, err = c.Projects.RevokeProjectServiceAccountPersonalAccessToken(idOrPath(t.project), uid, id, ctx)
 			}
 			if err != nil {
