@@ -466,18 +466,28 @@ func (v *Vault) SecretMetadata(ctx context.Context, a Actor, groupID int64, name
 	return metadata(out), nil
 }
 
+// writableSecret returns the group groupID and its secret called name, if
+// the actor may change the group's vault.
+func (v *Vault) writableSecret(ctx context.Context, tx botgate.Tx, a Actor, groupID int64, name string) (*botgate.Group, *botgate.Secret, error) {
+	g, err := v.writable(ctx, tx, a, groupID)
+	if err != nil {
+		return nil, nil, err
+	}
+	sec, err := tx.SecretByName(ctx, g.ID, name)
+	if botgate.IsKind(err, botgate.KindNotFound) {
+		return nil, nil, botgate.NotFound("Secret")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return g, sec, nil
+}
+
 // DeleteSecret removes the team's secret. Maintainers, Owners, admins.
 func (v *Vault) DeleteSecret(ctx context.Context, a Actor, groupID int64, name string) error {
 	const op = "authority.Vault.DeleteSecret"
 	err := v.s.store.Update(ctx, func(tx botgate.Tx) error {
-		g, err := v.writable(ctx, tx, a, groupID)
-		if err != nil {
-			return err
-		}
-		sec, err := tx.SecretByName(ctx, g.ID, name)
-		if botgate.IsKind(err, botgate.KindNotFound) {
-			return botgate.NotFound("Secret")
-		}
+		g, sec, err := v.writableSecret(ctx, tx, a, groupID, name)
 		if err != nil {
 			return err
 		}
@@ -505,14 +515,7 @@ func (v *Vault) BindSecret(ctx context.Context, a Actor, groupID int64, name str
 	const op = "authority.Vault.BindSecret"
 	var out *botgate.Secret
 	err := v.s.store.Update(ctx, func(tx botgate.Tx) error {
-		g, err := v.writable(ctx, tx, a, groupID)
-		if err != nil {
-			return err
-		}
-		sec, err := tx.SecretByName(ctx, g.ID, name)
-		if botgate.IsKind(err, botgate.KindNotFound) {
-			return botgate.NotFound("Secret")
-		}
+		g, sec, err := v.writableSecret(ctx, tx, a, groupID, name)
 		if err != nil {
 			return err
 		}
