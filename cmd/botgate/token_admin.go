@@ -31,6 +31,24 @@ func adminToken(cmd *cobra.Command, c *gitlab.Client, method, secret string, v a
 	return c.Do(req, v)
 }
 
+// callBySecret reads a token's secret from secretFile (or standard input)
+// and calls /admin/token with it, decoding the answer into v unless nil.
+func (a *apiCmd) callBySecret(cmd *cobra.Command, method, secretFile string, v any) error {
+	secret, err := readToken(a.e, secretFile, false)
+	if err != nil {
+		return err
+	}
+	c, err := a.client()
+	if err != nil {
+		return err
+	}
+	resp, err := adminToken(cmd, c, method, secret, v)
+	if err != nil {
+		return apiErr(err, resp, "a token with that secret")
+	}
+	return nil
+}
+
 func (a *apiCmd) tokenLookupCmd() *cobra.Command {
 	var secretFile string
 	cmd := &cobra.Command{
@@ -48,18 +66,9 @@ it with 'botgate token revoke --secret-file'. The secret is read from
 			if err != nil {
 				return err
 			}
-			secret, err := readToken(a.e, secretFile, false)
-			if err != nil {
-				return err
-			}
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
 			var x gitlab.PersonalAccessToken
-			resp, err := adminToken(cmd, c, http.MethodPost, secret, &x)
-			if err != nil {
-				return apiErr(err, resp, "a token with that secret")
+			if err := a.callBySecret(cmd, http.MethodPost, secretFile, &x); err != nil {
+				return err
 			}
 			x.Token = ""
 			v := patView(&x, "any")
@@ -76,21 +85,12 @@ it with 'botgate token revoke --secret-file'. The secret is read from
 
 // revokeBySecret is 'token revoke --secret-file': DELETE /admin/token.
 func (a *apiCmd) revokeBySecret(cmd *cobra.Command, secretFile string, asJSON bool) error {
-	secret, err := readToken(a.e, secretFile, false)
-	if err != nil {
+	if err := a.callBySecret(cmd, http.MethodDelete, secretFile, nil); err != nil {
 		return err
-	}
-	c, err := a.client()
-	if err != nil {
-		return err
-	}
-	resp, err := adminToken(cmd, c, http.MethodDelete, secret, nil)
-	if err != nil {
-		return apiErr(err, resp, "a token with that secret")
 	}
 	if asJSON {
 		return writeJSON(a.e.stdout, map[string]any{"revoked": true})
 	}
-	_, err = fmt.Fprintln(a.e.stdout, "Revoked the token with that secret.")
+	_, err := fmt.Fprintln(a.e.stdout, "Revoked the token with that secret.")
 	return err
 }
