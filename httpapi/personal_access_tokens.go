@@ -102,8 +102,12 @@ func readTokenQuery(p *params, pg pager) (authority.TokenQuery, error) {
 	return q, nil
 }
 
-// readNewToken reads a token creation's parameters.
-func readNewToken(p *params) (authority.NewToken, error) {
+// readNewToken reads the parameters of a request that creates a token.
+func (s *Server) readNewToken(w http.ResponseWriter, r *http.Request) (authority.NewToken, error) {
+	p, err := s.readParams(w, r)
+	if err != nil {
+		return authority.NewToken{}, err
+	}
 	if err := p.missing("name", "scopes"); err != nil {
 		return authority.NewToken{}, err
 	}
@@ -231,11 +235,7 @@ func (s *Server) handleRevokeSelfPAT(w http.ResponseWriter, r *http.Request, c *
 }
 
 func (s *Server) createPAT(w http.ResponseWriter, r *http.Request, c *call, userID int64) error {
-	p, err := s.readParams(w, r)
-	if err != nil {
-		return err
-	}
-	in, err := readNewToken(p)
+	in, err := s.readNewToken(w, r)
 	if err != nil {
 		return err
 	}

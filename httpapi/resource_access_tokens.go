@@ -80,11 +80,7 @@ func (s *Server) handleCreateResourceToken(typ botgate.ResourceType) authedFunc 
 		if err != nil {
 			return err
 		}
-		p, err := s.readParams(w, r)
-		if err != nil {
-			return err
-		}
-		in, err := readNewToken(p)
+		in, err := s.readNewToken(w, r)
 		if err != nil {
 			return err
 		}

@@ -178,11 +178,7 @@ func (s *Server) handleCreateServiceAccountToken(typ botgate.ResourceType) authe
 		if _, err := s.auth.ServiceAccount(r.Context(), c.actor, owner, id); err != nil {
 			return err
 		}
-		p, err := s.readParams(w, r)
-		if err != nil {
-			return err
-		}
-		in, err := readNewToken(p)
+		in, err := s.readNewToken(w, r)
 		if err != nil {
 			return err
 		}
