@@ -576,7 +576,7 @@ func TestDuplicatesAndBadNames(t *testing.T) {
 func TestMalformedTokenSkipsStore(t *testing.T) {
 	e := newEnv(t)
 	before := e.store.Views()
-	for _, s := range []string{"", "glpat-", "glpat-abcdefghijklmnopqrst", e.secret[:len(e.secret)-1] + "x", "Bearer " + e.secret} {
+	for _, s := range []string{"", "glpat-", "glpat-abcdefghijklmnopqrst", corrupt(e.secret), "Bearer " + e.secret} {
 		_, err := e.auth(s, authority.PurposeAPI)
 		wantKind(t, err, botgate.KindUnauthenticated)
 		if r := botgate.ReasonOf(err); r != botgate.ReasonTokenMalformed {
@@ -708,3 +708,14 @@ func TestAuditRecordsNoSecrets(t *testing.T) {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// corrupt changes the last character of a token (part of its checksum) to
+// a different one, so that the result is always malformed.
+func corrupt(secret string) string {
+	last := secret[len(secret)-1]
+	repl := byte('x')
+	if last == 'x' {
+		repl = 'y'
+	}
+	return secret[:len(secret)-1] + string(repl)
+}

@@ -53,7 +53,7 @@ func TestReportLeakWho(t *testing.T) {
 	})
 	t.Run("a malformed string is unknown without store access", func(t *testing.T) {
 		before := e.store.Views()
-		res, err := e.svc.ReportLeak(e.ctx, e.admin, authority.LeakReport{Secret: target.Secret[:len(target.Secret)-1] + "x"})
+		res, err := e.svc.ReportLeak(e.ctx, e.admin, authority.LeakReport{Secret: corrupt(target.Secret)})
 		if err != nil || res.Status != authority.LeakUnknown || res.Token != nil {
 			t.Fatalf("%+v, %v", res, err)
 		}

@@ -36,7 +36,7 @@ func TestRevisionReachesOtherProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = e.auth(c.Secret[:len(c.Secret)-1]+"x", authority.PurposeAPI)
+	_, _ = e.auth(corrupt(c.Secret), authority.PurposeAPI)
 	if err := e.svc.SyncAudit(e.ctx); err != nil {
 		t.Fatal(err)
 	}
