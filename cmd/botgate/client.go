@@ -358,6 +358,15 @@ func fields(w io.Writer, kv [][2]string) error {
 	return tw.Flush()
 }
 
+// optional returns a pointer to s, or nil when s is empty: an API option
+// sent only when its flag was given a value.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
 // orDash shows an empty value as "-".
 func orDash(s string) string {
 	if s == "" {

@@ -68,10 +68,7 @@ func (a *apiCmd) groupListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opt := &gitlab.ListGroupsOptions{}
-			if search != "" {
-				opt.Search = &search
-			}
+			opt := &gitlab.ListGroupsOptions{Search: optional(search)}
 			ctx := gitlab.WithContext(cmd.Context())
 			what := "the group list"
 			if parent != "" {
@@ -176,10 +173,7 @@ func (a *apiCmd) groupCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opt := &gitlab.CreateGroupOptions{Name: &name, Path: &path}
-			if description != "" {
-				opt.Description = &description
-			}
+			opt := &gitlab.CreateGroupOptions{Name: &name, Path: &path, Description: optional(description)}
 			if visibility != "" {
 				opt.Visibility = gitlab.Ptr(gitlab.VisibilityValue(visibility))
 			}

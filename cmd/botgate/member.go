@@ -57,10 +57,7 @@ func memberExpiry(s string) (*string, error) {
 	if _, err := parseDate("expires-at", s); err != nil {
 		return nil, err
 	}
-	if s == "" {
-		return nil, nil
-	}
-	return &s, nil
+	return optional(s), nil
 }
 
 func newMemberCmd(e *env) *cobra.Command {

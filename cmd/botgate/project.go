@@ -70,10 +70,7 @@ func (a *apiCmd) projectListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opt := &gitlab.ListProjectsOptions{}
-			if search != "" {
-				opt.Search = &search
-			}
+			opt := &gitlab.ListProjectsOptions{Search: optional(search)}
 			if membership {
 				opt.Membership = gitlab.Ptr(true)
 			}
@@ -157,10 +154,7 @@ func (a *apiCmd) projectCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opt := &gitlab.CreateProjectOptions{Name: &name, Path: &path, NamespaceID: &nid}
-			if description != "" {
-				opt.Description = &description
-			}
+			opt := &gitlab.CreateProjectOptions{Name: &name, Path: &path, NamespaceID: &nid, Description: optional(description)}
 			if visibility != "" {
 				opt.Visibility = gitlab.Ptr(gitlab.VisibilityValue(visibility))
 			}

@@ -160,16 +160,7 @@ func (a *apiCmd) saCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var n, u, m *string
-			if name != "" {
-				n = &name
-			}
-			if username != "" {
-				u = &username
-			}
-			if email != "" {
-				m = &email
-			}
+			n, u, m := optional(name), optional(username), optional(email)
 			ctx := gitlab.WithContext(cmd.Context())
 			var v serviceAccountView
 			switch {

@@ -196,13 +196,7 @@ func (a *apiCmd) tokenListCmd() *cobra.Command {
 			var views []tokenView
 			switch {
 			case t.personalAPI(kind):
-				opt := &gitlab.ListPersonalAccessTokensOptions{}
-				if state != "" {
-					opt.State = &state
-				}
-				if search != "" {
-					opt.Search = &search
-				}
+				opt := &gitlab.ListPersonalAccessTokensOptions{State: optional(state), Search: optional(search)}
 				uid := t.user
 				if uid == "" {
 					uid = t.sa
@@ -229,10 +223,7 @@ func (a *apiCmd) tokenListCmd() *cobra.Command {
 					views = append(views, patView(x, kind))
 				}
 			case kind == kindProject:
-				opt := &gitlab.ListProjectAccessTokensOptions{}
-				if state != "" {
-					opt.State = &state
-				}
+				opt := &gitlab.ListProjectAccessTokensOptions{State: optional(state)}
 				ts, err := collect(pf, describe("project", t.project), func(lo gitlab.ListOptions) ([]*gitlab.ProjectAccessToken, *gitlab.Response, error) {
 					opt.ListOptions = lo
 					// client-go's options lack GitLab's search parameter
@@ -250,9 +241,7 @@ func (a *apiCmd) tokenListCmd() *cobra.Command {
 				if state != "" {
 					opt.State = gitlab.Ptr(gitlab.AccessTokenState(state))
 				}
-				if search != "" {
-					opt.Search = &search
-				}
+				opt.Search = optional(search)
 				ts, err := collect(pf, describe("group", t.group), func(lo gitlab.ListOptions) ([]*gitlab.GroupAccessToken, *gitlab.Response, error) {
 					opt.ListOptions = lo
 					return c.GroupAccessTokens.ListGroupAccessTokens(idOrPath(t.group), opt, ctx)
@@ -264,14 +253,7 @@ func (a *apiCmd) tokenListCmd() *cobra.Command {
 					views = append(views, resourceView(&x.PersonalAccessToken, x.AccessLevel, kind))
 				}
 			default: // a group's or project's service account
-				var st, se *string
-				if state != "" {
-					st = &state
-				}
-				if search != "" {
-					se = &search
-				}
-				ts, err := t.serviceAccountTokens(c, ctx, pf, st, se)
+				ts, err := t.serviceAccountTokens(c, ctx, pf, optional(state), optional(search))
 				if err != nil {
 					return err
 				}

@@ -140,10 +140,7 @@ fewest scopes it needs. A token cannot exceed its creator's own role.`,
 			case level != "":
 				return usageErr("--access-level applies to project and group access tokens only")
 			}
-			var desc *string
-			if description != "" {
-				desc = &description
-			}
+			desc := optional(description)
 			sink, err := openSecretSink(tokenFile)
 			if err != nil {
 				return err

@@ -91,13 +91,7 @@ func (a *apiCmd) userListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opt := &gitlab.ListUsersOptions{}
-			if search != "" {
-				opt.Search = &search
-			}
-			if username != "" {
-				opt.Username = &username
-			}
+			opt := &gitlab.ListUsersOptions{Search: optional(search), Username: optional(username)}
 			if humans {
 				opt.Humans = gitlab.Ptr(true)
 			}
