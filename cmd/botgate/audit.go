@@ -18,14 +18,16 @@ func newAuditCmd(e *env) *cobra.Command {
 }
 
 func newAuditVerifyCmd(e *env) *cobra.Command {
-	var dir, output string
+	var o localOptions
+	var output string
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Verify the audit log's hash chain",
 		Long: `verify checks every audit event's hash and link, that no event is missing, and
 that the log reaches the newest head recorded. Editing or deleting an event is
 detected. It works offline on the data directory (the hashes are keyed by the
-pepper, so it needs the data directory's pepper file).
+pepper, so it needs the data directory's pepper file), or on the servers' shared
+PostgreSQL store with --store.
 
 Exit status: 0 intact, 3 broken.`,
 		Example: `  botgate audit verify --data-dir ./data
@@ -35,7 +37,7 @@ Exit status: 0 intact, 3 broken.`,
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			in, err := openInstance(cmd.Context(), dir, newLogger(e, "warn"))
+			in, err := openInstanceWith(cmd.Context(), o.dataDir, scaleOptions{store: o.store, storeOnly: true}, newLogger(e, o.logLevel))
 			if err != nil {
 				return err
 			}
@@ -63,7 +65,7 @@ Exit status: 0 intact, 3 broken.`,
 			return nil
 		},
 	}
-	dataDirFlag(cmd, e, &dir)
+	localFlags(cmd, e, &o, false)
 	outputFlag(cmd, &output)
 	return cmd
 }

@@ -26,11 +26,6 @@ type instance struct {
 	scale *scaleOut
 }
 
-// openInstance opens the data directory's store and starts the authority.
-func openInstance(ctx context.Context, dir string, log *slog.Logger) (*instance, error) {
-	return openInstanceWith(ctx, dir, scaleOptions{}, log)
-}
-
 // openInstanceWith opens the store so selects (store_select.go), connects
 // what the node shares with others (serve_scale.go) and starts the
 // authority.

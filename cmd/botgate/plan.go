@@ -25,15 +25,20 @@ type localOptions struct {
 
 func localFlags(cmd *cobra.Command, e *env, o *localOptions, withVault bool) {
 	dataDirFlag(cmd, e, &o.dataDir)
-	// As serve's --store; the URL's default is not shown: it may hold a
-	// password.
-	cmd.Flags().StringVar(&o.store, "store", e.getenv("BOTGATE_STORE"),
-		"the store: sqlite (the data directory's database, the default) or the postgres:// URL the servers share [env BOTGATE_STORE]")
-	cmd.Flags().Lookup("store").DefValue = ""
+	storeFlag(cmd, e, &o.store)
 	if withVault {
 		vaultFlags(cmd, e, &o.vault)
 	}
 	cmd.Flags().StringVar(&o.logLevel, "log-level", envOr(e.getenv, "BOTGATE_LOG_LEVEL", "warn"), "debug, info, warn or error [env BOTGATE_LOG_LEVEL]")
+}
+
+// storeFlag registers --store for a command that works on the local
+// instance, as serve's --store. The URL's default is not shown: it may hold
+// a password.
+func storeFlag(cmd *cobra.Command, e *env, dst *string) {
+	cmd.Flags().StringVar(dst, "store", e.getenv("BOTGATE_STORE"),
+		"the store: sqlite (the data directory's database, the default) or the postgres:// URL the servers share [env BOTGATE_STORE]")
+	cmd.Flags().Lookup("store").DefValue = ""
 }
 
 // localGovernor opens the local instance (and, withVault, its vault) and

@@ -321,6 +321,21 @@ func TestScaleOut(t *testing.T) {
 			len(lat), q(0.50), q(0.90), q(0.99), lat[len(lat)-1])
 	})
 
+	t.Run("audit verify checks the shared store's chain", func(t *testing.T) {
+		out, err := runCmd(t, "audit", "verify", "--data-dir", dirA, "--store", store, "--output", "json")
+		var res map[string]any
+		if err != nil || json.Unmarshal([]byte(out), &res) != nil || res["ok"] != true || res["events"].(float64) < 3 {
+			t.Fatalf("audit verify --store: %v\n%s", err, out)
+		}
+		if strings.Contains(out, "postgres://") {
+			t.Fatalf("audit verify quotes the store URL:\n%s", out)
+		}
+		out, err = runCmd(t, "vault", "status", "--data-dir", dirA, "--store", store)
+		if err != nil {
+			t.Fatalf("vault status --store: %v\n%s", err, out)
+		}
+	})
+
 	t.Run("a revocation by a command on the store alone reaches the servers", func(t *testing.T) {
 		p := c.newPAT(a, me.ID, "revoked-offline")
 		for _, n := range []node{a, bn} {

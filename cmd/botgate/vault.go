@@ -248,10 +248,10 @@ func newVaultGenerateKeyCmd(e *env) *cobra.Command {
 
 func newVaultRotateCmd(e *env) *cobra.Command {
 	var (
-		dir, newKey, output string
-		o                   vaultOptions
-		batch               int
-		keep                bool
+		dir, store, newKey, output string
+		o                          vaultOptions
+		batch                      int
+		keep                       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "rotate-master-key --new-key-file FILE",
@@ -281,7 +281,7 @@ Without downtime:
 				return usageErr("--new-key-file is required")
 			}
 			ctx := cmd.Context()
-			in, err := openInstance(ctx, dir, newLogger(e, "warn"))
+			in, err := openInstanceWith(ctx, dir, scaleOptions{store: store, storeOnly: true}, newLogger(e, "warn"))
 			if err != nil {
 				return err
 			}
@@ -360,6 +360,7 @@ Without downtime:
 		},
 	}
 	dataDirFlag(cmd, e, &dir)
+	storeFlag(cmd, e, &store)
 	vaultFlags(cmd, e, &o)
 	cmd.Flags().StringVar(&newKey, "new-key-file", "", "the new master key (created 0600 if missing)")
 	cmd.Flags().IntVar(&batch, "batch", 100, "secrets per batch")
@@ -394,8 +395,8 @@ func installKey(d datadir.Dir, newKey, oldID string) (string, error) {
 
 func newVaultStatusCmd(e *env) *cobra.Command {
 	var (
-		dir, output string
-		o           vaultOptions
+		dir, store, output string
+		o                  vaultOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -409,7 +410,7 @@ some do not.`,
 				return err
 			}
 			ctx := cmd.Context()
-			in, err := openInstance(ctx, dir, newLogger(e, "warn"))
+			in, err := openInstanceWith(ctx, dir, scaleOptions{store: store, storeOnly: true}, newLogger(e, "warn"))
 			if err != nil {
 				return err
 			}
@@ -457,6 +458,7 @@ some do not.`,
 		},
 	}
 	dataDirFlag(cmd, e, &dir)
+	storeFlag(cmd, e, &store)
 	vaultFlags(cmd, e, &o)
 	outputFlag(cmd, &output)
 	return cmd
