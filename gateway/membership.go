@@ -18,8 +18,9 @@ type memberships struct {
 	ttl   time.Duration
 	max   int
 
-	mu sync.RWMutex
-	m  map[memberKey]memberAnswer
+	mu  sync.RWMutex
+	m   map[memberKey]memberAnswer
+	gen uint64 // incremented by every purge, under mu
 }
 
 type memberKey struct {
@@ -47,11 +48,20 @@ func (c *memberships) level(ctx context.Context, userID int64, typ botgate.Resou
 	if ok && now.Before(a.expires) {
 		return a.level, nil
 	}
+	c.mu.RLock()
+	gen := c.gen
+	c.mu.RUnlock()
 	level, err := c.load(ctx, userID, typ, ref, now)
 	if err != nil {
 		return 0, err
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		// A purge ran while the store was read: the answer may predate
+		// the change that caused it, so use it once but do not keep it.
+		return level, nil
+	}
 	if len(c.m) >= c.max {
 		for k, v := range c.m {
 			if !now.Before(v.expires) {
@@ -63,7 +73,6 @@ func (c *memberships) level(ctx context.Context, userID int64, typ botgate.Resou
 		}
 	}
 	c.m[k] = memberAnswer{level: level, expires: now.Add(c.ttl)}
-	c.mu.Unlock()
 	return level, nil
 }
 
@@ -111,5 +120,6 @@ func (c *memberships) load(ctx context.Context, userID int64, typ botgate.Resour
 func (c *memberships) purge() {
 	c.mu.Lock()
 	clear(c.m)
+	c.gen++
 	c.mu.Unlock()
 }
