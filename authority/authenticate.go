@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -145,12 +146,8 @@ func (s *Service) revokeFamily(ctx context.Context, t *botgate.Token, meta Reque
 		e := s.event(Actor{IP: meta.IP, UserAgent: meta.UserAgent}, botgate.ActionTokenFamilyRevoke, "token", t.ID, t.Name)
 		e.TokenID = t.ID
 		e.ActorID = t.UserID
-		ids := make([]string, len(revoked))
-		for i, id := range revoked {
-			ids[i] = itoa(id)
-		}
 		e.Details = details("reason", "a rotated-out token was presented to rotate again", "family_id", itoa(t.FamilyID),
-			"revoked_ids", joinComma(ids))
+			"revoked_ids", joinIDs(revoked))
 		return s.record(ctx, tx, e)
 	})
 	if err != nil {
@@ -161,17 +158,14 @@ func (s *Service) revokeFamily(ctx context.Context, t *botgate.Token, meta Reque
 	return nil
 }
 
-func joinComma(ss []string) string {
-	n := 0
-	for _, s := range ss {
-		n += len(s) + 1
-	}
-	b := make([]byte, 0, n)
-	for i, s := range ss {
+// joinIDs lists IDs comma-separated, as audit details record them.
+func joinIDs(ids []int64) string {
+	b := make([]byte, 0, len(ids)*8)
+	for i, id := range ids {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, s...)
+		b = strconv.AppendInt(b, id, 10)
 	}
 	return string(b)
 }

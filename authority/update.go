@@ -178,12 +178,8 @@ func (s *Service) retire(ctx context.Context, tx botgate.Tx, a Actor, r botgate.
 		}
 	}
 	if len(revoked) > 0 {
-		ids := make([]string, len(revoked))
-		for i, id := range revoked {
-			ids[i] = itoa(id)
-		}
 		e := s.event(a, botgate.ActionTokenRevoke, string(r.Type), r.ID, "")
-		e.Details = details("reason", why, "revoked_ids", joinComma(ids))
+		e.Details = details("reason", why, "revoked_ids", joinIDs(revoked))
 		if err := s.record(ctx, tx, e); err != nil {
 			return nil, err
 		}
