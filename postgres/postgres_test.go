@@ -5,19 +5,17 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"io"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/internal/outage"
 	"github.com/botgate/botgate/postgres"
 	"github.com/botgate/botgate/sqlite"
 	"github.com/botgate/botgate/storetest"
@@ -360,62 +358,6 @@ func TestNotifier(t *testing.T) {
 	<-done
 }
 
-// tcpProxy forwards to addr until cut, to play a network outage.
-type tcpProxy struct {
-	target, addr string
-	mu           sync.Mutex
-	ln           net.Listener
-	conns        []net.Conn
-}
-
-func newTCPProxy(t *testing.T, target string) *tcpProxy {
-	p := &tcpProxy{target: target}
-	p.listen(t, "127.0.0.1:0")
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *tcpProxy) listen(t *testing.T, addr string) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatalf("proxy: %v", err)
-	}
-	p.mu.Lock()
-	p.ln, p.addr = ln, ln.Addr().String()
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			u, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, u)
-			p.mu.Unlock()
-			go func() { io.Copy(u, c); u.Close() }()
-			go func() { io.Copy(c, u); c.Close() }()
-		}
-	}()
-}
-
-func (p *tcpProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
 // TestNotifierRelistens cuts the listening node's connections: when the
 // database is reachable again it purges everything and hears new
 // notifications.
@@ -425,9 +367,9 @@ func TestNotifierRelistens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := newTCPProxy(t, u.Host)
+	p := outage.New(t, u.Host)
 	viaProxy := *u
-	viaProxy.Host = p.addr
+	viaProxy.Host = p.Addr()
 	a, b := open(t, viaProxy.String()), open(t, direct)
 	na, err := a.Notifier(nil, nil)
 	if err != nil {
@@ -449,10 +391,10 @@ func TestNotifierRelistens(t *testing.T) {
 	<-ready
 	<-purges
 
-	p.cut()
+	p.Cut()
 	nb.Publish(ctx, []int64{1}) // lost: node a is away
 	time.Sleep(100 * time.Millisecond)
-	p.listen(t, p.addr)
+	p.Restore()
 
 	select {
 	case ids := <-purges:

@@ -7,9 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"os"
 	"strings"
 	"sync"
@@ -20,6 +18,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/internal/outage"
 	"github.com/botgate/botgate/ratelimit"
 	"github.com/botgate/botgate/ratelimit/ratelimittest"
 	"github.com/botgate/botgate/redis"
@@ -228,69 +227,6 @@ func TestBreakerOneTripAcrossNodes(t *testing.T) {
 	}
 }
 
-// proxy is a TCP forwarder in front of Redis that a test can cut and
-// restore, to play an outage.
-type proxy struct {
-	t      *testing.T
-	target string
-	mu     sync.Mutex
-	ln     net.Listener
-	addr   string
-	conns  []net.Conn
-}
-
-func newProxy(t *testing.T, target string) *proxy {
-	p := &proxy{t: t, target: target}
-	p.start("127.0.0.1:0")
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *proxy) start(addr string) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		p.t.Fatalf("proxy listen: %v", err)
-	}
-	p.mu.Lock()
-	p.ln, p.addr = ln, ln.Addr().String()
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			u, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, u)
-			p.mu.Unlock()
-			go func() { io.Copy(u, c); u.Close() }()
-			go func() { io.Copy(c, u); c.Close() }()
-		}
-	}()
-}
-
-// cut closes the listener and every connection.
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-// restore listens again on the same address.
-func (p *proxy) restore() { p.start(p.addr) }
-
 func redisAddr(t *testing.T, url string) string {
 	t.Helper()
 	rest, ok := strings.CutPrefix(url, "redis://")
@@ -318,10 +254,10 @@ func TestFallback(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newProxy(t, redisAddr(t, url))
+			p := outage.New(t, redisAddr(t, url))
 			var logs syncBuffer
 			log := slog.New(slog.NewTextHandler(&logs, nil))
-			c := open(t, redis.Options{URL: "redis://" + p.addr + "/0", Prefix: freshPrefix(), FailMode: tt.mode,
+			c := open(t, redis.Options{URL: "redis://" + p.Addr() + "/0", Prefix: freshPrefix(), FailMode: tt.mode,
 				Logger: log, ProbeInterval: 50 * time.Millisecond, Timeout: 200 * time.Millisecond})
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(c.Collectors()...)
@@ -336,7 +272,7 @@ func TestFallback(t *testing.T) {
 				t.Fatalf("the local limiter was used while Redis was up")
 			}
 
-			p.cut()
+			p.Cut()
 			for i := range 5 {
 				res, err := lim.Allow(ctx, "k2", l, 1)
 				if err != nil {
@@ -363,7 +299,7 @@ func TestFallback(t *testing.T) {
 				t.Errorf("logged the outage %d times, want once:\n%s", n, logs.String())
 			}
 
-			p.restore()
+			p.Restore()
 			deadline := time.Now().Add(5 * time.Second)
 			for c.Degraded() && time.Now().Before(deadline) {
 				time.Sleep(60 * time.Millisecond)
@@ -505,8 +441,8 @@ func metric(t *testing.T, reg *prometheus.Registry, name string) float64 {
 func TestFanoutResubscribes(t *testing.T) {
 	url := testURL(t)
 	prefix := freshPrefix()
-	p := newProxy(t, redisAddr(t, url))
-	sub := open(t, redis.Options{URL: "redis://" + p.addr + "/0", Prefix: prefix, Timeout: 200 * time.Millisecond})
+	p := outage.New(t, redisAddr(t, url))
+	sub := open(t, redis.Options{URL: "redis://" + p.Addr() + "/0", Prefix: prefix, Timeout: 200 * time.Millisecond})
 	pub := open(t, redis.Options{URL: url, Prefix: prefix})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -522,10 +458,10 @@ func TestFanoutResubscribes(t *testing.T) {
 		t.Fatalf("first purge: %v, want everything", ids)
 	}
 
-	p.cut()
+	p.Cut()
 	pub.Publish(ctx, []int64{1}) // lost: the subscriber is away
 	time.Sleep(100 * time.Millisecond)
-	p.restore()
+	p.Restore()
 
 	select {
 	case ids := <-purges:
