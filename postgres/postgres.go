@@ -61,12 +61,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io/fs"
 	"log/slog"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -259,48 +254,12 @@ func (s *Store) run(ctx context.Context, op string, write bool, fn func(botgate.
 	return nil
 }
 
-// migration is one schema change.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in version order.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, n := range names {
-		base := path.Base(n)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration file %s is not named NNNN_description.sql", base)
-		}
-		body, err := migrationFS.ReadFile(n)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: strings.TrimSuffix(base, ".sql"), sql: string(body)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i := range ms {
-		if ms[i].version != i+1 {
-			return nil, fmt.Errorf("migration versions must be 1, 2, 3, ...: found %s at position %d", ms[i].name, i+1)
-		}
-	}
-	return ms, nil
-}
-
 // migrate applies the pending migrations in one transaction, under an
 // advisory lock: a second node starting at the same time waits, then finds
 // the schema current.
 func (s *Store) migrate(ctx context.Context, clock botgate.Clock) error {
 	const op = "postgres.Open"
-	ms, err := migrations()
+	ms, err := sqlstore.ReadMigrations(migrationFS)
 	if err != nil {
 		return botgate.E(op, botgate.KindInternal, err)
 	}
@@ -324,21 +283,20 @@ func (s *Store) migrate(ctx context.Context, clock botgate.Clock) error {
 	if err := pgTx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return dbError(op, err)
 	}
-	if current > len(ms) {
-		return &botgate.Error{Op: op, Kind: botgate.KindInvalid, Message: fmt.Sprintf(
-			"database schema version %d is newer than this botgate supports (%d): it was written by a newer botgate; upgrade botgate",
-			current, len(ms))}
+	pending, err := sqlstore.Pending(op, ms, current)
+	if err != nil {
+		return err
 	}
-	for _, m := range ms[current:] {
-		if _, err := pgTx.Exec(ctx, m.sql); err != nil {
-			return botgate.E(op, botgate.KindInternal, fmt.Errorf("migration %s: %w", m.name, err))
+	for _, m := range pending {
+		if _, err := pgTx.Exec(ctx, m.SQL); err != nil {
+			return botgate.E(op, botgate.KindInternal, fmt.Errorf("migration %s: %w", m.Name, err))
 		}
 		if _, err := pgTx.Exec(ctx,
 			`INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-			m.version, m.name, clock.Now().UTC().UnixMicro()); err != nil {
+			m.Version, m.Name, clock.Now().UTC().UnixMicro()); err != nil {
 			return dbError(op, err)
 		}
-		s.log.Info("applied database migration", "migration", m.name)
+		s.log.Info("applied database migration", "migration", m.Name)
 	}
 	if err := pgTx.Commit(ctx); err != nil {
 		return dbError(op, err)

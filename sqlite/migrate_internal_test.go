@@ -8,6 +8,7 @@ import (
 	"testing/fstest"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/sqlstore"
 )
 
 func TestMigrationFiles(t *testing.T) {
@@ -24,23 +25,23 @@ func TestMigrationFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var ms []migration
+			var ms []sqlstore.Migration
 			var err error
 			if tt.files == nil {
-				ms, err = migrations(migrationFS)
+				ms, err = sqlstore.ReadMigrations(migrationFS)
 			} else {
 				fsys := fstest.MapFS{}
 				for _, f := range tt.files {
 					fsys["migrations/"+f] = &fstest.MapFile{Data: []byte("SELECT 1;")}
 				}
-				ms, err = migrations(fsys)
+				ms, err = sqlstore.ReadMigrations(fsys)
 			}
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatal(err)
 				}
 				for i, m := range ms {
-					if m.version != i+1 || m.sql == "" {
+					if m.Version != i+1 || m.SQL == "" {
 						t.Errorf("migration %d: %+v", i, m)
 					}
 				}
@@ -63,14 +64,14 @@ func TestFailedMigrationRollsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	current, err := migrations(migrationFS)
+	current, err := sqlstore.ReadMigrations(migrationFS)
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := len(current)
 	next := append(current[:n:n],
-		migration{version: n + 1, name: "good", sql: "CREATE TABLE good_table (id INTEGER PRIMARY KEY);"},
-		migration{version: n + 2, name: "bad", sql: "CREATE TABLE bad_table (id INTEGER PRIMARY KEY); THIS IS NOT SQL;"},
+		sqlstore.Migration{Version: n + 1, Name: "good", SQL: "CREATE TABLE good_table (id INTEGER PRIMARY KEY);"},
+		sqlstore.Migration{Version: n + 2, Name: "bad", SQL: "CREATE TABLE bad_table (id INTEGER PRIMARY KEY); THIS IS NOT SQL;"},
 	)
 	err = s.migrate(ctx, botgate.SystemClock{}, next)
 	if err == nil {

@@ -42,11 +42,8 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/url"
-	"path"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -168,7 +165,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	writer.SetConnMaxIdleTime(0)
 
 	s := &Store{writer: writer, log: o.log, stmts: make(map[stmtKey]*sql.Stmt)}
-	ms, err := migrations(migrationFS)
+	ms, err := sqlstore.ReadMigrations(migrationFS)
 	if err != nil {
 		writer.Close()
 		return nil, botgate.E(op, botgate.KindInternal, err)
@@ -272,45 +269,9 @@ func (s *Store) prepare(ctx context.Context) error {
 	return nil
 }
 
-// migration is one schema change.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations reads migrations/*.sql from fsys in version order.
-func migrations(fsys fs.FS) ([]migration, error) {
-	names, err := fs.Glob(fsys, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, n := range names {
-		base := path.Base(n)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration file %s is not named NNNN_description.sql", base)
-		}
-		body, err := fs.ReadFile(fsys, n)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: strings.TrimSuffix(base, ".sql"), sql: string(body)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i := range ms {
-		if ms[i].version != i+1 {
-			return nil, fmt.Errorf("migration versions must be 1, 2, 3, ...: found %s at position %d", ms[i].name, i+1)
-		}
-	}
-	return ms, nil
-}
-
 // migrate applies the pending migrations of ms in one transaction: either
 // all of them are applied, or none.
-func (s *Store) migrate(ctx context.Context, clock botgate.Clock, ms []migration) error {
+func (s *Store) migrate(ctx context.Context, clock botgate.Clock, ms []sqlstore.Migration) error {
 	const op = "sqlite.Open"
 	sqlTx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
@@ -329,21 +290,20 @@ func (s *Store) migrate(ctx context.Context, clock botgate.Clock, ms []migration
 	if err := sqlTx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return dbError(op, err)
 	}
-	if current > len(ms) {
-		return &botgate.Error{Op: op, Kind: botgate.KindInvalid, Message: fmt.Sprintf(
-			"database schema version %d is newer than this botgate supports (%d): it was written by a newer botgate; upgrade botgate",
-			current, len(ms))}
+	pending, err := sqlstore.Pending(op, ms, current)
+	if err != nil {
+		return err
 	}
-	for _, m := range ms[current:] {
-		if _, err := sqlTx.ExecContext(ctx, m.sql); err != nil {
-			return botgate.E(op, botgate.KindInternal, fmt.Errorf("migration %s: %w", m.name, err))
+	for _, m := range pending {
+		if _, err := sqlTx.ExecContext(ctx, m.SQL); err != nil {
+			return botgate.E(op, botgate.KindInternal, fmt.Errorf("migration %s: %w", m.Name, err))
 		}
 		if _, err := sqlTx.ExecContext(ctx,
 			`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-			m.version, m.name, clock.Now().UTC().UnixMicro()); err != nil {
+			m.Version, m.Name, clock.Now().UTC().UnixMicro()); err != nil {
 			return dbError(op, err)
 		}
-		s.log.Info("applied database migration", "migration", m.name)
+		s.log.Info("applied database migration", "migration", m.Name)
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return dbError(op, err)
