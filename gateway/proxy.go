@@ -145,11 +145,13 @@ func (g *Gateway) newProxy(rt *route) http.Handler {
 			if st == nil || !st.d.hasLimit {
 				return nil
 			}
+			// The gateway's rate-limit headers are already on the response
+			// (writeDecision), and ReverseProxy adds the upstream's to them:
+			// drop the upstream's so that each header has one value.
 			for _, k := range []string{ratelimit.HeaderLimit, ratelimit.HeaderRemaining, ratelimit.HeaderObserved,
 				ratelimit.HeaderReset, ratelimit.HeaderResetTime} {
 				resp.Header.Del(k)
 			}
-			ratelimit.Headers(resp.Header, st.d.limit, g.clock.Now())
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {

@@ -42,6 +42,11 @@ routes:
 			if resp.Header.Get("RateLimit-Limit") != "2000" {
 				t.Errorf("RateLimit-Limit %q, want the gateway's 2000 over the upstream's", resp.Header.Get("RateLimit-Limit"))
 			}
+			for _, h := range []string{"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Observed", "RateLimit-Reset"} {
+				if vs := resp.Header.Values(h); len(vs) != 1 {
+					t.Errorf("%s has values %q, want exactly one", h, vs)
+				}
+			}
 			reqs := f.up.requests()
 			got := reqs[len(reqs)-1]
 			if got.URI != uri || got.Method != "POST" || got.Body != `{"title":"t"}` {
