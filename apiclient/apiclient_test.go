@@ -33,12 +33,17 @@ func TestNormalizeURL(t *testing.T) {
 		{name: "no host", in: "http://", wantErr: true},
 		{name: "credentials in URL", in: "http://u:p@h", wantErr: true},
 		{name: "query", in: "http://h/?private_token=x", wantErr: true},
+		{name: "credentials without a scheme", in: "u:glpat-secret@h", wantErr: true},
+		{name: "credentials without a host", in: "https://u:glpat-secret@", wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := NormalizeURL(tt.in)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("NormalizeURL(%q) error = %v, want error %v", tt.in, err, tt.wantErr)
+			}
+			if err != nil && strings.Contains(err.Error(), "glpat-secret") {
+				t.Fatalf("NormalizeURL(%q) error shows the credential: %v", tt.in, err)
 			}
 			if got != tt.want {
 				t.Errorf("NormalizeURL(%q) = %q, want %q", tt.in, got, tt.want)

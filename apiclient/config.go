@@ -75,6 +75,10 @@ func NormalizeURL(raw string) (string, error) {
 	raw = strings.TrimSpace(raw)
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if strings.Contains(raw, "@") {
+			// Never echo what may be user:token@host.
+			return "", botgate.Invalid("url", "the server URL must be http(s)://host[:port], without credentials")
+		}
 		return "", botgate.Invalid("url", "%q is not a server URL: want http(s)://host[:port], e.g. http://127.0.0.1:8080", raw)
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
