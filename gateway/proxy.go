@@ -130,11 +130,13 @@ func (g *Gateway) newProxy(rt *route) http.Handler {
 			if st == nil {
 				return
 			}
-			id := st.d.id
-			h.Set(HeaderUser, id.User.Username)
-			h.Set(HeaderTokenID, strconv.FormatInt(id.Token.ID, 10))
-			if id.Token.Automation != "" {
-				h.Set(HeaderAutomation, id.Token.Automation)
+			// The values decide derived once for this identity; the
+			// upstream only reads them.
+			info := st.d.info
+			h[HeaderUser] = info.username
+			h[HeaderTokenID] = info.tokenID
+			if st.d.id.Token.Automation != "" {
+				h[HeaderAutomation] = info.automation
 			}
 			if st.credHeader != "" {
 				h.Set(st.credHeader, st.credValue)

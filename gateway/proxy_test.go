@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -69,6 +70,9 @@ routes:
 			}
 			if u := got.Header.Get("X-Botgate-User"); !strings.HasPrefix(u, "project_") {
 				t.Errorf("X-Botgate-User %q at the upstream, want the bot (a spoofed value must be replaced)", u)
+			}
+			if id, want := got.Header.Get("X-Botgate-Token-Id"), strconv.FormatInt(f.ids["proj-api"], 10); id != want {
+				t.Errorf("X-Botgate-Token-Id %q at the upstream, want %s", id, want)
 			}
 			if xff := got.Header.Get("X-Forwarded-For"); xff != "203.0.113.7, 127.0.0.1, 127.0.0.1" {
 				t.Errorf("X-Forwarded-For %q, want the trusted chain plus the peer", xff)
