@@ -46,6 +46,10 @@ type Source struct {
 	cache map[cacheKey]cachedValue
 }
 
+// maxEntries bounds the cache: one entry per route credential and per
+// calling token family.
+const maxEntries = 1 << 14
+
 type cacheKey struct {
 	ref    string
 	family int64 // the caller's token family, for per-automation references
@@ -89,17 +93,34 @@ func (v *Source) Credential(ctx context.Context, r gateway.Route, id *authority.
 	}
 	value := strings.TrimRight(string(b), "\r\n")
 	clear(b)
+	v.store(key, value, now)
+	return r.Header, r.Prefix + value, nil
+}
+
+// store keeps value under key for TTL from now, within the cache's bound.
+func (v *Source) store(key cacheKey, value string, now time.Time) {
 	ttl := v.TTL
 	if ttl <= 0 {
 		ttl = time.Minute
 	}
 	v.mu.Lock()
+	defer v.mu.Unlock()
 	if v.cache == nil {
 		v.cache = make(map[cacheKey]cachedValue)
 	}
+	if len(v.cache) >= maxEntries {
+		// Values of families long gone are not kept for the process's
+		// life: drop what expired, and everything if that is not enough.
+		for k, c := range v.cache {
+			if !now.Before(c.until) {
+				delete(v.cache, k)
+			}
+		}
+		if len(v.cache) >= maxEntries {
+			clear(v.cache)
+		}
+	}
 	v.cache[key] = cachedValue{value: value, until: now.Add(ttl)}
-	v.mu.Unlock()
-	return r.Header, r.Prefix + value, nil
 }
 
 // Forget drops every cached value, so that the next request reads the
