@@ -405,12 +405,9 @@ func (g *Gateway) serveAuth(w http.ResponseWriter, r *http.Request) {
 	o.ip = clientIP(r.RemoteAddr, r.Header, g.cfg)
 	o.token, err = tokenOf(r.Header, o.rawQuery, g.cfg)
 	if err != nil && !errors.Is(err, errNoToken) {
-		result := resultUnauthenticated
-		if botgate.IsKind(err, botgate.KindInvalid) {
-			result = resultInvalid
-		}
-		g.writeDecision(w, r, decision{err: err, result: result})
-		g.observe(modeAuth, result, start)
+		// A malformed or ambiguous credential: refused before decide.
+		g.writeDecision(w, r, decision{err: err, result: resultUnauthenticated})
+		g.observe(modeAuth, resultUnauthenticated, start)
 		return
 	}
 	// Envoy may send the body (with_request_body); nginx and Traefik do

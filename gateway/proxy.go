@@ -51,12 +51,9 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 	var err error
 	o.token, err = tokenOf(r.Header, o.rawQuery, g.cfg)
 	if err != nil && !errors.Is(err, errNoToken) {
-		result := resultUnauthenticated
-		if botgate.IsKind(err, botgate.KindInvalid) {
-			result = resultInvalid
-		}
-		g.writeDecision(w, r, decision{err: err, result: result})
-		g.observe(modeProxy, result, start)
+		// A malformed or ambiguous credential: refused before decide.
+		g.writeDecision(w, r, decision{err: err, result: resultUnauthenticated})
+		g.observe(modeProxy, resultUnauthenticated, start)
 		return
 	}
 	if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
