@@ -2,21 +2,17 @@ package governance_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/governance"
+	"github.com/botgate/botgate/internal/pgtest"
 	"github.com/botgate/botgate/manifest"
 	"github.com/botgate/botgate/postgres"
 	"github.com/botgate/botgate/ratelimit"
@@ -61,7 +57,7 @@ func newEnvOn(t testing.TB, backend string, withVault bool) *env {
 	)
 	switch backend {
 	case "postgres":
-		st, err = postgres.Open(ctx, freshSchema(t))
+		st, err = postgres.Open(ctx, pgtest.Schema(t, pgtest.URL(t, "the governance tests on PostgreSQL")))
 	default:
 		st, err = sqlite.Open(ctx, filepath.Join(t.TempDir(), "botgate.db"))
 	}
@@ -96,45 +92,6 @@ func newEnvOn(t testing.TB, backend string, withVault bool) *env {
 		t.Fatalf("governance.New: %v", err)
 	}
 	return e
-}
-
-// freshSchema creates a schema with a random name on the test server,
-// drops it when the test ends, and returns a URL whose connections use it.
-func freshSchema(t testing.TB) string {
-	t.Helper()
-	base := os.Getenv("BOTGATE_TEST_POSTGRES_URL")
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "botgate_gov_" + hex.EncodeToString(b[:])
-	conn, err := pgx.Connect(t.Context(), base)
-	if err != nil {
-		t.Fatalf("connecting to BOTGATE_TEST_POSTGRES_URL: %v", err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("CREATE SCHEMA: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("BOTGATE_TEST_POSTGRES_URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // example parses the embedded example manifest.

@@ -2,9 +2,7 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -12,58 +10,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/internal/outage"
+	"github.com/botgate/botgate/internal/pgtest"
 	"github.com/botgate/botgate/postgres"
 	"github.com/botgate/botgate/sqlite"
 	"github.com/botgate/botgate/storetest"
 )
 
 // testURL returns the database the suite runs against, or skips the test.
-func testURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("BOTGATE_TEST_POSTGRES_URL")
-	if u == "" {
-		t.Skip("set BOTGATE_TEST_POSTGRES_URL to run the PostgreSQL suite")
-	}
-	return u
-}
+func testURL(t *testing.T) string { return pgtest.URL(t, "the PostgreSQL suite") }
 
-// freshSchema creates an empty schema with a random name, drops it when the
-// test ends, and returns a URL whose connections use it.
-func freshSchema(t *testing.T) string {
-	t.Helper()
-	base := testURL(t)
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "botgate_test_" + hex.EncodeToString(b[:])
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connecting to BOTGATE_TEST_POSTGRES_URL: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("CREATE SCHEMA: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	return withParam(t, base, "search_path", schema)
-}
+// freshSchema gives the test a schema of its own and returns its URL.
+func freshSchema(t *testing.T) string { return pgtest.Schema(t, testURL(t)) }
 
 // withParam adds a query parameter to a postgres:// URL.
 func withParam(t *testing.T, raw, key, value string) string {

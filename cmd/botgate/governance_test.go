@@ -7,18 +7,16 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/botgate/botgate/manifest"
+
+	"github.com/botgate/botgate/internal/pgtest"
 )
 
 // runSplit runs the command line and returns stdout and stderr apart.
@@ -384,27 +382,7 @@ func errText(err error) string {
 // TestGovernanceOnPostgres runs apply, plan and lint with --store against
 // a PostgreSQL installation (set BOTGATE_TEST_POSTGRES_URL).
 func TestGovernanceOnPostgres(t *testing.T) {
-	base := os.Getenv("BOTGATE_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("set BOTGATE_TEST_POSTGRES_URL to run the governance commands on PostgreSQL")
-	}
-	schema := "botgate_cli_" + strings.ReplaceAll(strings.ToLower(t.Name()), "/", "_") + "_" + strconv.FormatInt(time.Now().UnixNano()%1e9, 10)
-	conn, err := pgx.Connect(t.Context(), base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.Exec(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		conn.Close(context.Background())
-	})
-	u, _ := url.Parse(base)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	store := u.String()
+	store := pgtest.Schema(t, pgtest.URL(t, "the governance commands on PostgreSQL"))
 
 	dir := filepath.Join(t.TempDir(), "data")
 	_, stop := startServe(t, "--data-dir", dir, "--store", store, "--admin-token-file", filepath.Join(t.TempDir(), "admin.token"))

@@ -16,6 +16,7 @@ import (
 
 	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/gateway"
+	"github.com/botgate/botgate/internal/pgtest"
 )
 
 // BenchmarkAuthDecision measures one forward-auth decision (token
@@ -44,7 +45,7 @@ func BenchmarkAuthDecision(b *testing.B) {
 			}
 			var r [6]byte
 			rand.Read(r[:])
-			benchDecision(b, scaleOptions{store: scaleSchema(b, pgURL), redis: redisURL, cacheTTL: c.ttl,
+			benchDecision(b, scaleOptions{store: pgtest.Schema(b, pgURL), redis: redisURL, cacheTTL: c.ttl,
 				redisPrefix: "botgate-bench-" + hex.EncodeToString(r[:]) + ":", redisFail: "open"})
 		})
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -10,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,10 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/datadir"
+	"github.com/botgate/botgate/internal/pgtest"
 )
 
 // scaleEnv returns the PostgreSQL and Redis URLs of the multi-node test, or
@@ -34,42 +31,6 @@ func scaleEnv(t *testing.T) (pgURL, redisURL string) {
 		t.Skip("set BOTGATE_TEST_POSTGRES_URL and BOTGATE_TEST_REDIS_URL to run the multi-node test")
 	}
 	return pgURL, redisURL
-}
-
-// scaleSchema creates a fresh PostgreSQL schema, dropped when the test
-// ends, and returns a store URL that uses it.
-func scaleSchema(t testing.TB, base string) string {
-	t.Helper()
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "botgate_scale_" + hex.EncodeToString(b[:])
-	exec := func(sql string) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	if err := exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("CREATE SCHEMA: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("dropping %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("BOTGATE_TEST_POSTGRES_URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // joinNode copies the secrets a node shares with the first one (pepper,
@@ -172,7 +133,7 @@ func (c *scaleClient) newPAT(n node, userID int64, name string) createdPAT {
 // Redis, as two nodes behind a load balancer.
 func TestScaleOut(t *testing.T) {
 	pgURL, redisURL := scaleEnv(t)
-	store := scaleSchema(t, pgURL)
+	store := pgtest.Schema(t, pgURL)
 	var b [6]byte
 	rand.Read(b[:])
 	prefix := "botgate-scale-" + hex.EncodeToString(b[:]) + ":"
