@@ -453,6 +453,44 @@ automations:
 			t.Fatalf("after the TTL AutomationLimit = %+v, want 30/min", got)
 		}
 	})
+	e.apply(parse(t, strings.Replace(src, "RATE", "60/min", 1)), governance.ApplyOptions{ShowSecrets: true})
+	t.Run("FreshAfterPurge", func(t *testing.T) {
+		lim.Purge()
+		if got, _ := lim.AutomationLimit(ctx, "fast"); got.Rate != 60 {
+			t.Fatalf("after Purge AutomationLimit = %+v, want 60/min", got)
+		}
+	})
+	t.Run("PurgeDuringReadNotLost", func(t *testing.T) {
+		// Every read is overtaken by a purge (a change committed while it
+		// ran): its answer is used but not kept, so the next call reads
+		// the store again and sees the change.
+		ps := &purgingStore{Store: e.store}
+		racy := governance.NewLimits(ps, e.clock, time.Minute, nil)
+		ps.purge = racy.Purge
+		if got, _ := racy.AutomationLimit(ctx, "fast"); got.Rate != 60 {
+			t.Fatalf("AutomationLimit = %+v, want 60/min", got)
+		}
+		if _, _ = racy.AutomationLimit(ctx, "fast"); ps.views != 2 {
+			t.Fatalf("%d store reads for two calls, each overtaken by a purge; want 2", ps.views)
+		}
+	})
+}
+
+// purgingStore runs purge in the middle of every read, as a change
+// committed on another goroutine would.
+type purgingStore struct {
+	botgate.Store
+	purge func()
+	views int
+}
+
+func (s *purgingStore) View(ctx context.Context, fn func(botgate.Tx) error) error {
+	s.views++
+	return s.Store.View(ctx, func(tx botgate.Tx) error {
+		err := fn(tx)
+		s.purge()
+		return err
+	})
 }
 
 func TestNewChecksTheActor(t *testing.T) {

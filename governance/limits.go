@@ -24,6 +24,7 @@ type Limits struct {
 
 	mu      sync.RWMutex
 	entries map[string]limitEntry
+	gen     uint64 // incremented by every Purge, under mu
 }
 
 type limitEntry struct {
@@ -78,6 +79,7 @@ func (l *Limits) entry(ctx context.Context, automation string) limitEntry {
 	now := l.clock.Now()
 	l.mu.RLock()
 	e, hit := l.entries[automation]
+	gen := l.gen
 	l.mu.RUnlock()
 	if hit && now.Before(e.expires) {
 		return e
@@ -99,11 +101,16 @@ func (l *Limits) entry(ctx context.Context, automation string) limitEntry {
 	}
 	e.expires = now.Add(l.ttl)
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.gen != gen {
+		// A purge ran while the record was read: the answer may predate
+		// the change that caused it, so use it once but do not keep it.
+		return e
+	}
 	if len(l.entries) >= maxLimitEntries {
 		clear(l.entries)
 	}
 	l.entries[automation] = e
-	l.mu.Unlock()
 	return e
 }
 
@@ -111,5 +118,6 @@ func (l *Limits) entry(ctx context.Context, automation string) limitEntry {
 func (l *Limits) Purge() {
 	l.mu.Lock()
 	clear(l.entries)
+	l.gen++
 	l.mu.Unlock()
 }
