@@ -77,7 +77,9 @@ func (c *ConfigCredentials) Credential(ctx context.Context, r Route, id *authori
 			}
 			b, err := read(rest)
 			if err != nil {
-				return "", "", botgate.E(op, botgate.KindInternal, botgate.Errorf(botgate.KindInternal, "reading the credential of route %s", r.Name))
+				e := botgate.Errorf(botgate.KindInternal, "reading the credential of route %s", r.Name)
+				e.Err = err // the path and why it did not open, never the content
+				return "", "", botgate.E(op, e)
 			}
 			v = strings.TrimRight(string(b), "\r\n")
 		}
