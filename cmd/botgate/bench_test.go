@@ -23,7 +23,7 @@ func TestBenchReportsEveryScenario(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives load for several seconds")
 	}
-	out, errOut, err := runBenchCmd(t, "--rounds", "5", "--duration", "100ms", "--warmup", "20ms", "--tokens", "40",
+	out, errOut, err := runBenchCmd(t, "--rounds", "5", "--duration", "300ms", "--warmup", "100ms", "--tokens", "40",
 		"--quiet-tokens", "10", "--quiet-rate", "200", "--connections", "2", "--refusal-delay", "0", "--output", "json")
 	if err != nil {
 		t.Fatalf("bench: %v\nstderr:\n%s", err, errOut)
@@ -35,7 +35,7 @@ func TestBenchReportsEveryScenario(t *testing.T) {
 	if rep.Tokens != 40 || rep.Connections != 2 || rep.Rounds != 5 || rep.Machine.NumCPU < 1 || rep.Machine.GoVersion == "" {
 		t.Errorf("report header = %+v", rep)
 	}
-	if !strings.Contains(rep.Command, "botgate bench auth proxy runaway --rounds 5 --duration 100ms") {
+	if !strings.Contains(rep.Command, "botgate bench auth proxy runaway --rounds 5 --duration 300ms") {
 		t.Errorf("command %q does not say how the run was made", rep.Command)
 	}
 	wantTargets := map[string]float64{"auth": 0.9, "proxy": 0.8, "runaway": 1.1}
@@ -105,7 +105,7 @@ func TestBenchTextOutput(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives load for a second or two")
 	}
-	out, errOut, err := runBenchCmd(t, "auth", "--rounds", "5", "--duration", "50ms", "--warmup", "0s", "--tokens", "20", "--connections", "2")
+	out, errOut, err := runBenchCmd(t, "auth", "--rounds", "5", "--duration", "150ms", "--warmup", "0s", "--tokens", "20", "--connections", "2")
 	if err != nil {
 		t.Fatalf("bench: %v\n%s", err, errOut)
 	}
