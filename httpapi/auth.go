@@ -63,7 +63,10 @@ func credential(r *http.Request) string {
 	if v := r.Header.Get("Private-Token"); v != "" {
 		return strings.TrimSpace(v)
 	}
-	q := r.URL.Query()
+	var q url.Values // nil reads as empty: most requests have no query to parse
+	if r.URL.RawQuery != "" {
+		q = r.URL.Query()
+	}
 	if v := q.Get("private_token"); v != "" {
 		return v
 	}
@@ -127,6 +130,9 @@ func (s *Server) authed(n need, h authedFunc) handlerFunc {
 func sudoTarget(r *http.Request) string {
 	if v := r.Header.Get("Sudo"); v != "" {
 		return strings.TrimSpace(v)
+	}
+	if r.URL.RawQuery == "" {
+		return ""
 	}
 	return r.URL.Query().Get("sudo")
 }
