@@ -224,9 +224,14 @@ func TestPlanOptions(t *testing.T) {
 	if _, err := Plan(reqs, Options{ExpiresIn: "forever"}); !botgate.IsKind(err, botgate.KindInvalid) {
 		t.Errorf("bad expiry accepted: %v", err)
 	}
-	for _, o := range []Options{{ExpiresIn: "7d"}, {ExpiresIn: "400d"}, {Owner: "not a path"}, {Upstream: "ftp://x"}, {Upstream: "https://u:p@gitlab.example.com"}} {
-		if _, err := Plan(reqs, o); !botgate.IsKind(err, botgate.KindInvalid) {
+	for _, o := range []Options{{ExpiresIn: "7d"}, {ExpiresIn: "400d"}, {Owner: "not a path"}, {Upstream: "ftp://x"},
+		{Upstream: "https://u:glpat-secret@gitlab.example.com"}, {Upstream: "u:glpat-secret@gitlab.example.com"}} {
+		_, err := Plan(reqs, o)
+		if !botgate.IsKind(err, botgate.KindInvalid) {
 			t.Errorf("options %+v accepted: %v", o, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "glpat-secret") {
+			t.Errorf("options %+v: the error shows the credential: %v", o, err)
 		}
 	}
 	if _, err := Plan(nil, Options{}); !botgate.IsKind(err, botgate.KindInvalid) {

@@ -120,6 +120,10 @@ func Plan(reqs []Request, opts Options) (*Proposal, error) {
 	}
 	if opts.Upstream != "" {
 		if u, err := url.Parse(opts.Upstream); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			if strings.Contains(opts.Upstream, "@") {
+				// Never echo what may be user:token@host.
+				return nil, botgate.Invalid("upstream", "upstream must be an absolute http(s) URL without credentials")
+			}
 			return nil, botgate.Invalid("upstream", "upstream %q must be an absolute http(s) URL without credentials", opts.Upstream)
 		}
 	}
