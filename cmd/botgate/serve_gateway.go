@@ -66,11 +66,15 @@ func startGateway(e *env, o gatewayOptions, in *instance, api *httpapi.Server, l
 	if err != nil {
 		return nil, err
 	}
+	// An apply (automation.* events) bumps the authentication revision:
+	// its rate limits and routes then reach the gateway at the next purge,
+	// not only after the cache's TTL.
+	limits := governance.NewLimits(in.store, nil, 0, log)
 	gw, err := gateway.New(gateway.Options{
 		Authority: in.auth, Store: in.store, Config: cfg, Getenv: e.getenv, Logger: log.With("component", "gateway"),
 		Limiter: in.scale.limiter, Breaker: br,
 		Credentials:      in.gatewayCredentials(e),
-		AutomationLimits: governance.NewLimits(in.store, nil, 0, log),
+		AutomationLimits: limits,
 	})
 	if err != nil {
 		return nil, err
@@ -80,6 +84,7 @@ func startGateway(e *env, o gatewayOptions, in *instance, api *httpapi.Server, l
 		return nil, err
 	}
 	in.scale.onPurge(gw.PurgeMemberships)
+	in.scale.onPurge(limits.Purge)
 	api.Handle("/-/auth", gw.ForwardAuth())
 	api.Handle("/-/auth/", gw.ForwardAuth())
 	api.Handle("GET /metrics", gw.MetricsHandler())
