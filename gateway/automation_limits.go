@@ -23,20 +23,24 @@ type AutomationLimits interface {
 // the default. A record's limit without a burst gets a burst of its rate,
 // as the configuration's limits do.
 func (g *Gateway) limitOf(ctx context.Context, t *botgate.Token) botgate.Limit {
-	if _, ok := g.cfg.tokenLimits[t.ID]; ok || g.autoLimits == nil || t.Automation == "" {
-		return g.cfg.limitFor(t)
+	if l, ok := g.cfg.tokenLimits[t.ID]; ok {
+		return l
 	}
-	if _, ok := g.cfg.autoLimits[t.Automation]; ok {
-		return g.cfg.limitFor(t)
+	if t.Automation == "" {
+		return g.cfg.defaultLimit
 	}
-	l, ok := g.autoLimits.AutomationLimit(ctx, t.Automation)
-	if !ok || l.Rate <= 0 || l.Period <= 0 {
-		return g.cfg.limitFor(t)
+	if l, ok := g.cfg.autoLimits[t.Automation]; ok {
+		return l
 	}
-	if l.Burst <= 0 {
-		l.Burst = l.Rate
+	if g.autoLimits != nil {
+		if l, ok := g.autoLimits.AutomationLimit(ctx, t.Automation); ok && l.Rate > 0 && l.Period > 0 {
+			if l.Burst <= 0 {
+				l.Burst = l.Rate
+			}
+			return l
+		}
 	}
-	return l
+	return g.cfg.defaultLimit
 }
 
 // AutomationRoutes is implemented by an AutomationLimits that also knows

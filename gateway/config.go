@@ -333,19 +333,6 @@ func (c *FileConfig) compile() (*compiled, error) {
 	return out, nil
 }
 
-// limitFor returns the limit of a token.
-func (c *compiled) limitFor(t *botgate.Token) botgate.Limit {
-	if l, ok := c.tokenLimits[t.ID]; ok {
-		return l
-	}
-	if t.Automation != "" {
-		if l, ok := c.autoLimits[t.Automation]; ok {
-			return l
-		}
-	}
-	return c.defaultLimit
-}
-
 // trustedPeer reports whether addr is a configured proxy.
 func (c *compiled) trustedPeer(addr netip.Addr) bool {
 	addr = addr.Unmap()
