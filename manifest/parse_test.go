@@ -170,7 +170,8 @@ func TestParseErrors(t *testing.T) {
 		{"expiry within rotation lead", strings.Replace(validBase, "    access_level: reporter", "    access_level: reporter\n    expires_in: 10d", 1), []string{"rotated on every apply"}},
 		{"bad expiry", strings.Replace(validBase, "    access_level: reporter", "    access_level: reporter\n    expires_in: 3 months", 1), []string{`"3 months" is not a duration`}},
 		{"bad rate", strings.Replace(validBase, "    access_level: reporter", "    access_level: reporter\n    rate_limit: fast", 1), []string{`"fast" is not a rate`}},
-		{"upstream with credentials", strings.Replace(validBase, "    access_level: reporter", "    access_level: reporter\n    upstream: https://u:p@gitlab.example.com", 1), []string{"without credentials"}},
+		{"upstream with credentials", strings.Replace(validBase, "    access_level: reporter", "    access_level: reporter\n    upstream: https://u:glpat-secret@gitlab.example.com", 1), []string{"without credentials"}},
+		{"upstream with credentials, no scheme", strings.Replace(validBase, "    access_level: reporter", "    access_level: reporter\n    upstream: u:glpat-secret@gitlab.example.com", 1), []string{"without credentials"}},
 		{"bad route", strings.Replace(validBase, "    access_level: reporter", "    access_level: reporter\n    routes: [FETCH /api]", 1), []string{`automations[0].routes[0]: route "FETCH /api"`}},
 		{"project token on two projects", strings.Replace(validBase, "    kind: service_account\n    service_account: poll-bot\n", "", 1), []string{"a project_token acts on exactly one project (found 2 projects"}},
 		{"group token on a project", strings.Replace(validBase, "kind: service_account\n    service_account: poll-bot\n", "kind: group_token\n", 1), []string{"a group_token acts on exactly one group (found 0 groups, 2 projects)"}},
@@ -202,6 +203,9 @@ func TestParseErrors(t *testing.T) {
 				t.Fatalf("error is %T, want *Errors", err)
 			}
 			msg := err.Error()
+			if strings.Contains(msg, "glpat-secret") {
+				t.Errorf("the error shows a credential:\n%s", msg)
+			}
 			for _, w := range tt.want {
 				if !strings.Contains(msg, w) {
 					t.Errorf("error does not contain %q:\n%s", w, msg)

@@ -235,7 +235,13 @@ func (p *parser) validate(m *Manifest) {
 		if a.Upstream != "" {
 			u, err := url.Parse(a.Upstream)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-				p.addAt(path+".upstream", "upstream %q must be an absolute http(s) URL without credentials, such as https://gitlab.example.com (credentials live in the vault)", a.Upstream)
+				const want = "must be an absolute http(s) URL without credentials, such as https://gitlab.example.com (credentials live in the vault)"
+				if strings.Contains(a.Upstream, "@") {
+					// Never echo what may be user:token@host.
+					p.addAt(path+".upstream", "upstream "+want)
+				} else {
+					p.addAt(path+".upstream", "upstream %q "+want, a.Upstream)
+				}
 			}
 		}
 		for k, r := range a.Routes {
