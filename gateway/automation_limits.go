@@ -84,18 +84,22 @@ func automationRouteMatches(route, method string, segs []string) bool {
 	if !strings.HasPrefix(pattern, "/") {
 		return false
 	}
-	ps := strings.Split(pattern[1:], "/")
-	if len(ps) != len(segs) {
+	// Walk the pattern's segments in place, as strings.Split would cut
+	// them: this runs for every declared route on every request.
+	rest := pattern[1:]
+	if strings.Count(rest, "/")+1 != len(segs) {
 		return false
 	}
-	for i, p := range ps {
+	for _, seg := range segs {
+		var p string
+		p, rest, _ = strings.Cut(rest, "/")
 		if p == "*" {
-			if segs[i] == "" {
+			if seg == "" {
 				return false
 			}
 			continue
 		}
-		if p != segs[i] {
+		if p != seg {
 			return false
 		}
 	}
