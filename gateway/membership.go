@@ -44,13 +44,11 @@ func (c *memberships) level(ctx context.Context, userID int64, typ botgate.Resou
 	k := memberKey{userID, typ, ref}
 	c.mu.RLock()
 	a, ok := c.m[k]
+	gen := c.gen // on a miss, the generation the load must not outlive
 	c.mu.RUnlock()
 	if ok && now.Before(a.expires) {
 		return a.level, nil
 	}
-	c.mu.RLock()
-	gen := c.gen
-	c.mu.RUnlock()
 	level, err := c.load(ctx, userID, typ, ref, now)
 	if err != nil {
 		return 0, err
