@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"time"
 
 	"github.com/botgate/botgate"
@@ -33,13 +32,6 @@ func (g *Gateway) NotifyLeak(t *botgate.Token, u *botgate.User, location string)
 		Automation: t.Automation, Username: u.Username, Location: location, Revoked: true}
 	id := &authority.Identity{Token: t, User: u}
 	g.goBG(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		team, url := g.webhookFor(ctx, id)
-		if url == "" {
-			return
-		}
-		ev.Team = team
-		g.deliver(ctx, team, url, ev.Event, ev.TokenID, ev)
+		g.notifyTeam(id, ev.Event, ev.TokenID, func(team string) any { ev.Team = team; return ev })
 	})
 }

@@ -79,7 +79,9 @@ func (g *Gateway) loopDetected(ctx context.Context, o *original, pi *pathInfo, r
 			Shape: shape, Count: v.Count, Threshold: v.Threshold, WindowSecs: v.Window.Seconds(),
 			BlockedUntil: until.UTC(), Suspended: suspended, IP: o.ip,
 		}
-		g.goBG(func() { g.notify(ev, id) })
+		g.goBG(func() {
+			g.notifyTeam(id, ev.Event, ev.TokenID, func(team string) any { ev.Team = team; return ev })
+		})
 	} else {
 		g.metrics.loopBlocked.Inc()
 	}
@@ -114,9 +116,11 @@ func plural(n int64, unit string) string {
 	return strconv.FormatInt(n, 10) + " " + unit + "s"
 }
 
-// notify posts the loop event to the owning team's webhook, if one is
-// configured. Failures are logged and counted, never retried forever.
-func (g *Gateway) notify(ev LoopEvent, id *authority.Identity) {
+// notifyTeam posts an event to the webhook of the identity's owning team,
+// if one is configured; withTeam completes the event with the team's path
+// and returns the body. Failures are logged and counted, never retried
+// forever.
+func (g *Gateway) notifyTeam(id *authority.Identity, event string, tokenID int64, withTeam func(team string) any) {
 	if len(g.cfg.webhooks) == 0 {
 		return
 	}
@@ -126,8 +130,7 @@ func (g *Gateway) notify(ev LoopEvent, id *authority.Identity) {
 	if url == "" {
 		return
 	}
-	ev.Team = team
-	g.deliver(ctx, team, url, ev.Event, ev.TokenID, ev)
+	g.deliver(ctx, team, url, event, tokenID, withTeam(team))
 }
 
 // deliver posts ev as JSON to a team's webhook, trying three times.
