@@ -124,8 +124,7 @@ func tokenOf(h http.Header, rawQuery string, c *compiled) (string, error) {
 			return "", &botgate.Error{Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenMalformed,
 				Message: "401 Unauthorized - tokens in the URL are refused (they end up in logs): send it in the PRIVATE-TOKEN or Authorization header"}
 		}
-		values, _ := queryTokens(rawQuery)
-		for _, v := range values {
+		for _, v := range queryTokens(rawQuery) {
 			if err := add(v); err != nil {
 				return "", err
 			}
@@ -163,7 +162,7 @@ func cutParam(raw string) (param, rest string) {
 }
 
 // queryTokens returns the values of the raw query's token parameters.
-func queryTokens(rawQuery string) (values []string, found bool) {
+func queryTokens(rawQuery string) (values []string) {
 	for rest := rawQuery; rest != ""; {
 		var p string
 		p, rest = cutParam(rest)
@@ -171,13 +170,12 @@ func queryTokens(rawQuery string) (values []string, found bool) {
 		if !isTokenParam(name) {
 			continue
 		}
-		found = true
 		if dv, err := url.QueryUnescape(v); err == nil {
 			v = dv
 		}
 		values = append(values, v)
 	}
-	return values, found
+	return values
 }
 
 // hasQueryToken reports whether the raw query has a token parameter.
