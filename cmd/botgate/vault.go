@@ -146,7 +146,6 @@ func openVault(ctx context.Context, e *env, o vaultOptions, in *instance, log *s
 // runningVault is the vault of a running server and its scheduler.
 type runningVault struct {
 	v      *authority.Vault
-	creds  *vaultcred.Source
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -169,8 +168,8 @@ func startVault(ctx context.Context, e *env, o vaultOptions, in *instance, api *
 			log.Error("vault secrets that do not open; every other secret works", "count", len(damaged))
 		}
 	}()
-	rv := &runningVault{v: v, creds: &vaultcred.Source{Vault: v}, done: make(chan struct{})}
-	in.vaultCreds = rv.creds
+	rv := &runningVault{v: v, done: make(chan struct{})}
+	in.vaultCreds = &vaultcred.Source{Vault: v}
 	// By default a replaced upstream token outlives its successor's
 	// storing by twice the gateway's cache time, so that no proxied call
 	// carries a token revoked under it.
