@@ -28,8 +28,7 @@ type Limits struct {
 }
 
 type limitEntry struct {
-	limit   botgate.Limit
-	ok      bool
+	limit   botgate.Limit // zero: none recorded
 	routes  []string
 	expires time.Time
 }
@@ -62,7 +61,7 @@ func NewLimits(store botgate.Store, clock botgate.Clock, ttl time.Duration, log 
 // and answered with ok false (the default limit applies), not cached.
 func (l *Limits) AutomationLimit(ctx context.Context, automation string) (botgate.Limit, bool) {
 	e := l.entry(ctx, automation)
-	return e.limit, e.ok
+	return e.limit, !e.limit.IsZero()
 }
 
 // AutomationRoutes returns the automation's recorded route allowlist; ok
@@ -97,7 +96,7 @@ func (l *Limits) entry(ctx context.Context, automation string) limitEntry {
 		l.log.Warn("reading an automation's record", "automation", automation, "err", err)
 		return limitEntry{}
 	default:
-		e = limitEntry{limit: rec.RateLimit, ok: !rec.RateLimit.IsZero(), routes: rec.Routes}
+		e = limitEntry{limit: rec.RateLimit, routes: rec.Routes}
 	}
 	e.expires = now.Add(l.ttl)
 	l.mu.Lock()
