@@ -248,6 +248,12 @@ func (r *run) worker(ctx context.Context, w int) {
 	var requests, unexp, errs int64
 	var firstErr string
 	var last time.Time
+	fail := func(err error) {
+		errs++
+		if firstErr == "" {
+			firstErr = err.Error()
+		}
+	}
 	defer func() {
 		r.mu.Lock()
 		r.hist.Merge(hist)
@@ -297,10 +303,7 @@ func (r *run) worker(ctx context.Context, w int) {
 		}
 		req, err := r.cfg.Request(r.seq.Add(1) - 1)
 		if err != nil {
-			errs++
-			if firstErr == "" {
-				firstErr = err.Error()
-			}
+			fail(err)
 			return
 		}
 		req = req.WithContext(ctx)
@@ -315,10 +318,7 @@ func (r *run) worker(ctx context.Context, w int) {
 			if err != nil && ctx.Err() == nil {
 				// A warm-up failure is a failure too: the target is
 				// not answering.
-				errs++
-				if firstErr == "" {
-					firstErr = err.Error()
-				}
+				fail(err)
 				return
 			}
 			continue
@@ -327,10 +327,7 @@ func (r *run) worker(ctx context.Context, w int) {
 			if ctx.Err() != nil {
 				return
 			}
-			errs++
-			if firstErr == "" {
-				firstErr = err.Error()
-			}
+			fail(err)
 			if errors.Is(err, errNotLoopback) {
 				return
 			}
