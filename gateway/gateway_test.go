@@ -126,8 +126,8 @@ func TestForwardAuthBodies(t *testing.T) {
 	t.Run("TwoDifferentTokens", func(t *testing.T) {
 		req := f.nginxReq("GET", uri, "proj-api")
 		req.Header.Set("Authorization", "Bearer "+f.secrets["proj-read"])
-		if resp, body := do(t, req); resp.StatusCode != http.StatusUnauthorized {
-			t.Errorf("got %d %s, want 401", resp.StatusCode, body)
+		if resp, body := do(t, req); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "several different tokens") {
+			t.Errorf("got %d %s, want 401 saying several different tokens were presented", resp.StatusCode, body)
 		}
 	})
 	t.Run("QueryTokenRefused", func(t *testing.T) {
@@ -135,6 +135,9 @@ func TestForwardAuthBodies(t *testing.T) {
 		resp, body := do(t, req)
 		if resp.StatusCode != http.StatusUnauthorized || strings.Contains(body, f.secrets["proj-api"]) {
 			t.Errorf("got %d %s, want 401 without the token echoed", resp.StatusCode, body)
+		}
+		if !strings.Contains(body, "tokens in the URL are refused") {
+			t.Errorf("body %s does not say why the token was refused", body)
 		}
 	})
 	t.Run("EscapedQueryTokenRefused", func(t *testing.T) {

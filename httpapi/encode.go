@@ -86,7 +86,9 @@ func ErrorBody(err error) (int, any) {
 		case botgate.ReasonTokenRevoked, botgate.ReasonTokenExpired:
 			return http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": msg}
 		}
-		return http.StatusUnauthorized, map[string]string{"message": "401 Unauthorized"}
+		// The message says what to fix (e.g. the gateway's "tokens in the
+		// URL are refused"); it never says which check a token failed.
+		return http.StatusUnauthorized, map[string]string{"message": prefixed("401", orDefault(msg, "Unauthorized"))}
 	case botgate.KindForbidden:
 		if botgate.ReasonOf(err) == botgate.ReasonInsufficientScope {
 			return http.StatusForbidden, map[string]string{
