@@ -178,9 +178,9 @@ func Parse(token, prefix string) (Parsed, error) {
 	return p, nil
 }
 
-// LooksLike reports whether s has the shape of a token with any prefix
-// ending in "glpat-" or the given prefix, for scanners. It verifies the
-// checksum, so a hit is a real token of this layout.
+// LooksLike reports whether s is a well-formed token with the given
+// prefix, for scanners: it is Check as a predicate, and since the checksum
+// is verified a hit is a real token of this layout.
 func LooksLike(s, prefix string) bool { return Check(s, prefix) == nil }
 
 func pad36(v uint64, width int) string {
