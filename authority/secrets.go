@@ -302,10 +302,7 @@ func (v *Vault) read(ctx context.Context, a Actor, find func(tx botgate.Tx) (*bo
 		if err != nil {
 			return err
 		}
-		s, err := vault.ParseSealed(sec.Sealed)
-		if err == nil {
-			value, err = vault.Open(v.kr, s, aadOf(sec))
-		}
+		value, err = v.open(sec)
 		if err != nil {
 			bad = err
 			e := v.event(a, botgate.ActionSecretCorrupt, sec, g)
@@ -821,11 +818,7 @@ func (v *Vault) Check(ctx context.Context) ([]Damaged, error) {
 		}
 		for _, sec := range page {
 			after = sec.ID
-			s, err := vault.ParseSealed(sec.Sealed)
-			var pt []byte
-			if err == nil {
-				pt, err = vault.Open(v.kr, s, aadOf(sec))
-			}
+			pt, err := v.open(sec)
 			clear(pt)
 			if err != nil {
 				d := Damaged{ID: sec.ID, GroupID: sec.OwnerGroupID, Name: sec.Name, Reason: corruptReason(err)}
@@ -834,4 +827,14 @@ func (v *Vault) Check(ctx context.Context) ([]Damaged, error) {
 			}
 		}
 	}
+}
+
+// open parses a secret's sealed value and opens it under the keyring; the
+// caller zeroes the plaintext when done.
+func (v *Vault) open(sec *botgate.Secret) ([]byte, error) {
+	s, err := vault.ParseSealed(sec.Sealed)
+	if err != nil {
+		return nil, err
+	}
+	return vault.Open(v.kr, s, aadOf(sec))
 }
