@@ -77,34 +77,11 @@ func (c *memberships) level(ctx context.Context, userID int64, typ botgate.Resou
 func (c *memberships) load(ctx context.Context, userID int64, typ botgate.ResourceType, ref string, now time.Time) (botgate.AccessLevel, error) {
 	level := botgate.NoAccess
 	err := c.store.View(ctx, func(tx botgate.Tx) error {
-		r := botgate.Resource{Type: typ}
-		if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
-			r.ID = id
-		} else {
-			path, err := url.PathUnescape(ref)
-			if err != nil {
-				return nil
-			}
-			switch typ {
-			case botgate.ProjectResource:
-				p, err := tx.ProjectByPath(ctx, path)
-				if botgate.IsKind(err, botgate.KindNotFound) {
-					return nil
-				} else if err != nil {
-					return err
-				}
-				r.ID = p.ID
-			case botgate.GroupResource:
-				g, err := tx.GroupByPath(ctx, path)
-				if botgate.IsKind(err, botgate.KindNotFound) {
-					return nil
-				} else if err != nil {
-					return err
-				}
-				r.ID = g.ID
-			}
+		id, err := resourceID(ctx, tx, typ, ref)
+		if err != nil || id == 0 {
+			return err
 		}
-		l, err := authority.AccessOn(ctx, tx, userID, r, now)
+		l, err := authority.AccessOn(ctx, tx, userID, botgate.Resource{Type: typ, ID: id}, now)
 		if botgate.IsKind(err, botgate.KindNotFound) {
 			return nil
 		}
@@ -112,6 +89,35 @@ func (c *memberships) load(ctx context.Context, userID int64, typ botgate.Resour
 		return err
 	})
 	return level, err
+}
+
+// resourceID resolves an escaped reference, an id or a URL-encoded full
+// path, to the resource's id; 0 if it names nothing.
+func resourceID(ctx context.Context, tx botgate.Tx, typ botgate.ResourceType, ref string) (int64, error) {
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		return id, nil
+	}
+	path, err := url.PathUnescape(ref)
+	if err != nil {
+		return 0, nil
+	}
+	var id int64
+	switch typ {
+	case botgate.ProjectResource:
+		var p *botgate.Project
+		if p, err = tx.ProjectByPath(ctx, path); err == nil {
+			id = p.ID
+		}
+	case botgate.GroupResource:
+		var g *botgate.Group
+		if g, err = tx.GroupByPath(ctx, path); err == nil {
+			id = g.ID
+		}
+	}
+	if botgate.IsKind(err, botgate.KindNotFound) {
+		return 0, nil
+	}
+	return id, err
 }
 
 // purge forgets every answer.
