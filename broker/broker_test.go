@@ -526,6 +526,39 @@ func TestSchedulerLeaseTwoServers(t *testing.T) {
 	}
 }
 
+// TestSchedulerWebhookFailureHidesURL checks that a webhook that cannot be
+// reached is reported and logged without its URL, which for incoming
+// webhooks is a credential.
+func TestSchedulerWebhookFailureHidesURL(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	gone := httptest.NewServer(http.NotFoundHandler())
+	hookURL := gone.URL + "/services/T0/B0/hook-secret"
+	gone.Close() // nothing listens there any more
+	f.create(t, broker.NewCredential{Automation: "mirror", Kind: botgate.ProjectAccessToken, Target: "acme/app",
+		Scopes: []string{"read_repository"}, Notify: hookURL, AutoRotate: false})
+	s, err := broker.NewScheduler(broker.SchedulerConfig{Broker: f.l.b, Holder: "a", NotifyWithin: 10 * 24 * time.Hour,
+		Logger: slog.New(slog.NewTextHandler(f.logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(20 * 24 * time.Hour)
+	rep, err := s.RunOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Failed) != 1 || len(rep.Notified) != 0 {
+		t.Fatalf("report %+v; want one failed notice", rep)
+	}
+	logs := f.logs.String()
+	if !strings.Contains(logs, "expiry webhook failed") {
+		t.Fatalf("the failure was not logged:\n%s", logs)
+	}
+	if strings.Contains(logs, "hook-secret") {
+		t.Fatalf("the log shows the webhook URL:\n%s", logs)
+	}
+}
+
 func TestSchedulerWebhookForExpiringTokens(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()

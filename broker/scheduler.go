@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/botgate/botgate"
@@ -200,16 +202,21 @@ func (s *Scheduler) notifyExpiring(ctx context.Context, c *botgate.UpstreamCrede
 	if err != nil {
 		return err
 	}
+	// The webhook URL can itself be a credential (incoming-webhook URLs
+	// carry one in their path): no error below names it.
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Notify, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return errors.New("the webhook URL is not usable")
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "botgate/"+botgate.Version)
 	req.Header.Set("X-Botgate-Event", n.Event)
 	resp, err := s.hc.Do(req)
 	if err != nil {
-		return err
+		if ue, ok := errors.AsType[*url.Error](err); ok {
+			err = ue.Err
+		}
+		return fmt.Errorf("posting the expiry webhook: %w", err)
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
