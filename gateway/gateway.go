@@ -402,7 +402,7 @@ func (g *Gateway) serveAuth(w http.ResponseWriter, r *http.Request) {
 		g.observe(modeAuth, resultInvalid, start)
 		return
 	}
-	o.ip = clientIP(r.RemoteAddr, r.Header, g.cfg)
+	o.ip, _ = clientIP(r.RemoteAddr, r.Header, g.cfg)
 	o.token, err = tokenOf(r.Header, o.rawQuery, g.cfg)
 	if err != nil && !errors.Is(err, errNoToken) {
 		// A malformed or ambiguous credential: refused before decide.

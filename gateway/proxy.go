@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -46,8 +45,9 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		g.observe(modeProxy, resultNoRoute, start)
 		return
 	}
+	ip, trusted := clientIP(r.RemoteAddr, r.Header, g.cfg)
 	o := original{method: r.Method, path: path, rawQuery: r.URL.RawQuery, host: r.Host,
-		ip: clientIP(r.RemoteAddr, r.Header, g.cfg), userAgent: r.UserAgent(), bodyLen: -1}
+		ip: ip, userAgent: r.UserAgent(), bodyLen: -1}
 	var err error
 	o.token, err = tokenOf(r.Header, o.rawQuery, g.cfg)
 	if err != nil && !errors.Is(err, errNoToken) {
@@ -74,7 +74,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		g.observe(modeProxy, d.result, start)
 		return
 	}
-	st := &proxyState{d: d}
+	st := &proxyState{d: d, trusted: trusted}
 	st.credHeader, st.credValue, err = g.creds.Credential(r.Context(), Route{
 		Name: rt.name, Upstream: rt.upstream.String(), Credential: rt.credential, Header: rt.credHeader, Prefix: rt.credPrefix,
 	}, d.id)
@@ -83,9 +83,6 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusBadGateway, "502 Bad Gateway - the upstream credential of route "+rt.name+" is not available")
 		g.observe(modeProxy, resultError, start)
 		return
-	}
-	if a, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		st.trusted = g.cfg.trustedPeer(a.Addr())
 	}
 	g.observe(modeProxy, d.result, start)
 	proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), proxyStateKey{}, st)))

@@ -214,21 +214,22 @@ func stripQueryTokens(rawQuery string) string {
 
 // clientIP returns the client's address: the peer's, unless the peer is a
 // trusted proxy, in which case the rightmost untrusted X-Forwarded-For
-// entry (or X-Real-IP).
-func clientIP(remoteAddr string, h http.Header, c *compiled) string {
+// entry (or X-Real-IP). trusted reports whether the peer is a trusted
+// proxy, whose X-Forwarded-* headers the proxy passes on.
+func clientIP(remoteAddr string, h http.Header, c *compiled) (ip string, trusted bool) {
 	host, _, err := net.SplitHostPort(remoteAddr)
 	if err != nil {
 		host = remoteAddr
 	}
 	peer, err := netip.ParseAddr(host)
 	if err != nil {
-		return host
+		return host, false
 	}
 	if len(c.trusted) == 0 || !c.trustedPeer(peer) {
 		if peer.Is4In6() || peer.Zone() != "" {
-			return peer.Unmap().WithZone("").String()
+			return peer.Unmap().WithZone("").String(), false
 		}
-		return host
+		return host, false
 	}
 	peer = peer.Unmap()
 	xff := h[headerForwardedFor]
@@ -237,21 +238,21 @@ func clientIP(remoteAddr string, h http.Header, c *compiled) string {
 		for j := len(hops) - 1; j >= 0; j-- {
 			a, err := netip.ParseAddr(strings.TrimSpace(hops[j]))
 			if err != nil {
-				return peer.String() // malformed: believe nothing further
+				return peer.String(), true // malformed: believe nothing further
 			}
 			a = a.Unmap()
 			if !c.trustedPeer(a) {
-				return a.String()
+				return a.String(), true
 			}
 			peer = a
 		}
 	}
 	if rip := headerValue(h, headerRealIP); rip != "" {
 		if a, err := netip.ParseAddr(strings.TrimSpace(rip)); err == nil {
-			return a.Unmap().String()
+			return a.Unmap().String(), true
 		}
 	}
-	return peer.String()
+	return peer.String(), true
 }
 
 // forwardAuthOriginal reads the original request of a forward-auth call:
