@@ -2,6 +2,7 @@ package vaultcred
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -54,4 +55,40 @@ func TestCacheIsBounded(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConcurrentReadsShareOneFlight checks that a request arriving while
+// the vault is read for the same key waits for that read instead of
+// reading (and auditing) again. The Source has no vault: a second read
+// would panic.
+func TestConcurrentReadsShareOneFlight(t *testing.T) {
+	route := gateway.Route{Name: "gitlab", Credential: "vault:platform/route-cred", Header: "Authorization", Prefix: "Bearer "}
+	key := cacheKey{ref: route.Credential}
+	t.Run("waits for the read in flight", func(t *testing.T) {
+		f := &flight{done: make(chan struct{})}
+		v := &Source{flights: map[cacheKey]*flight{key: f}}
+		type answer struct {
+			h, val string
+			err    error
+		}
+		got := make(chan answer, 1)
+		go func() {
+			h, val, err := v.Credential(context.Background(), route, nil)
+			got <- answer{h, val, err}
+		}()
+		f.value = "from-the-flight"
+		close(f.done)
+		a := <-got
+		if a.err != nil || a.h != "Authorization" || a.val != "Bearer from-the-flight" {
+			t.Fatalf("Credential = %q, %q, %v; want the flight's value", a.h, a.val, a.err)
+		}
+	})
+	t.Run("gives up with its context", func(t *testing.T) {
+		v := &Source{flights: map[cacheKey]*flight{key: {done: make(chan struct{})}}}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, val, err := v.Credential(ctx, route, nil); !errors.Is(err, context.Canceled) || val != "" {
+			t.Fatalf("Credential = %q, %v; want context.Canceled", val, err)
+		}
+	})
 }

@@ -42,8 +42,9 @@ type Source struct {
 	TTL   time.Duration
 	Clock botgate.Clock
 
-	mu    sync.Mutex
-	cache map[cacheKey]cachedValue
+	mu      sync.Mutex
+	cache   map[cacheKey]cachedValue
+	flights map[cacheKey]*flight
 }
 
 // maxEntries bounds the cache: one entry per route credential and per
@@ -83,18 +84,62 @@ func (v *Source) Credential(ctx context.Context, r gateway.Route, id *authority.
 	now := v.now()
 	v.mu.Lock()
 	c, ok := v.cache[key]
-	v.mu.Unlock()
 	if ok && now.Before(c.until) {
+		v.mu.Unlock()
 		return r.Header, r.Prefix + c.value, nil
 	}
-	b, _, err := v.Vault.ReadSecretRef(ctx, actor, ref)
+	// One vault read (and one audit event) per key at a time: requests
+	// arriving while it runs, as they all do when a value expires under
+	// load, wait for its answer.
+	f, reading := v.flights[key]
+	if !reading {
+		f = &flight{done: make(chan struct{})}
+		if v.flights == nil {
+			v.flights = make(map[cacheKey]*flight)
+		}
+		v.flights[key] = f
+	}
+	v.mu.Unlock()
+	if reading {
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return "", "", botgate.E(op, ctx.Err())
+		}
+	} else {
+		f.value, f.err = v.read(ctx, actor, ref)
+		if f.err == nil {
+			v.store(key, f.value, now)
+		}
+		v.mu.Lock()
+		delete(v.flights, key)
+		v.mu.Unlock()
+		close(f.done)
+	}
+	if f.err != nil {
+		return "", "", botgate.E(op, f.err)
+	}
+	return r.Header, r.Prefix + f.value, nil
+}
+
+// flight is a vault read in progress; value and err are set before done
+// is closed.
+type flight struct {
+	done  chan struct{}
+	value string
+	err   error
+}
+
+// read reads ref from the vault as actor. The read is not cut short by
+// the first caller going away, since others may be waiting for it.
+func (v *Source) read(ctx context.Context, actor authority.Actor, ref string) (string, error) {
+	b, _, err := v.Vault.ReadSecretRef(context.WithoutCancel(ctx), actor, ref)
 	if err != nil {
-		return "", "", botgate.E(op, err)
+		return "", err
 	}
 	value := strings.TrimRight(string(b), "\r\n")
 	clear(b)
-	v.store(key, value, now)
-	return r.Header, r.Prefix + value, nil
+	return value, nil
 }
 
 // store keeps value under key for TTL from now, within the cache's bound.
