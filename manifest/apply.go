@@ -56,6 +56,11 @@ func (i Issued) String() string {
 	return fmt.Sprintf("token #%d for %s (expires %s)", i.TokenID, i.Automation, fmtDate(i.ExpiresAt))
 }
 
+// GoString keeps the secret out of %#v as String does out of %v.
+func (i Issued) GoString() string {
+	return fmt.Sprintf("manifest.Issued{Automation:%q, TokenID:%d, ExpiresAt:%s}", i.Automation, i.TokenID, fmtDate(i.ExpiresAt))
+}
+
 // LogValue keeps the secret out of structured logs.
 func (i Issued) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("automation", i.Automation), slog.Int64("token_id", i.TokenID))

@@ -161,7 +161,7 @@ func TestIssuedNeverLogsSecret(t *testing.T) {
 	log.Info("issued", slog.Any("token", is))
 	text := slog.New(slog.NewTextHandler(&b, nil))
 	text.Info("issued", "token", is)
-	out := b.String() + is.String() + fmt.Sprint(is) + fmt.Sprintf("%+v", is)
+	out := b.String() + is.String() + fmt.Sprint(is) + fmt.Sprintf("%+v", is) + fmt.Sprintf("%#v", is) + fmt.Sprintf("%#v", []Issued{is})
 	if strings.Contains(out, is.Secret) {
 		t.Errorf("secret leaked: %s", out)
 	}
