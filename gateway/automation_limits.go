@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/edge"
 )
 
 // AutomationLimits supplies per-automation rate limits kept outside the
@@ -99,7 +100,7 @@ func automationRouteMatches(route, method string, segs []string) bool {
 			}
 			continue
 		}
-		if p != seg {
+		if !edge.Word(seg, p) {
 			return false
 		}
 	}

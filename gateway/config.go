@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/edge"
 	"github.com/botgate/botgate/ratelimit"
 )
 
@@ -193,9 +193,10 @@ func LoadConfig(path string) (*FileConfig, error) {
 
 // compiled is a validated configuration.
 type compiled struct {
-	trusted         []netip.Prefix
+	trust           edge.Trust
 	envoyPrefix     string
 	allowQueryToken bool
+	credentials     edge.CredentialOptions
 	defaultLimit    botgate.Limit
 	tokenLimits     map[int64]botgate.Limit
 	autoLimits      map[string]botgate.Limit
@@ -219,6 +220,7 @@ func (c *FileConfig) compile() (*compiled, error) {
 		e.Op = op
 		return e
 	}
+	var err error
 	out := &compiled{
 		envoyPrefix:     strings.TrimSuffix(c.EnvoyPrefix, "/"),
 		allowQueryToken: c.AllowQueryToken,
@@ -265,18 +267,11 @@ func (c *FileConfig) compile() (*compiled, error) {
 		out.bodyTimeout = 30 * time.Second
 	}
 	if out.maxTokenLen <= 0 {
-		out.maxTokenLen = 512
+		out.maxTokenLen = edge.DefaultMaxTokenLen
 	}
-	for _, p := range c.TrustedProxies {
-		pfx, err := netip.ParsePrefix(p)
-		if err != nil {
-			a, aerr := netip.ParseAddr(p)
-			if aerr != nil {
-				return nil, bad("trusted_proxies", "trusted proxy %q is neither an address nor a CIDR prefix", p)
-			}
-			pfx = netip.PrefixFrom(a, a.BitLen())
-		}
-		out.trusted = append(out.trusted, pfx.Masked())
+	out.credentials = edge.CredentialOptions{AllowQuery: out.allowQueryToken, MaxLen: out.maxTokenLen}
+	if out.trust, err = edge.ParseTrust(c.TrustedProxies); err != nil {
+		return nil, bad("trusted_proxies", "%s", botgate.MessageOf(err))
 	}
 	limit := func(field string, l LimitConfig) (botgate.Limit, error) {
 		if l.Period == 0 {
@@ -291,7 +286,6 @@ func (c *FileConfig) compile() (*compiled, error) {
 		}
 		return bl, nil
 	}
-	var err error
 	if c.Limits.Default != nil {
 		if out.defaultLimit, err = limit("limits.default", *c.Limits.Default); err != nil {
 			return nil, err
@@ -331,15 +325,4 @@ func (c *FileConfig) compile() (*compiled, error) {
 		out.routes = append(out.routes, r)
 	}
 	return out, nil
-}
-
-// trustedPeer reports whether addr is a configured proxy.
-func (c *compiled) trustedPeer(addr netip.Addr) bool {
-	addr = addr.Unmap()
-	for _, p := range c.trusted {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
 }

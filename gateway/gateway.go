@@ -13,6 +13,7 @@ import (
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/edge"
 	"github.com/botgate/botgate/httpapi"
 	"github.com/botgate/botgate/ratelimit"
 )
@@ -31,6 +32,9 @@ type Options struct {
 	Store     botgate.Store
 	// Config is the gateway configuration; nil for the defaults.
 	Config *FileConfig
+	// Trust lists the proxies whose X-Forwarded-For is believed, the same
+	// list the API uses; the configuration's trusted_proxies are added.
+	Trust edge.Trust
 	// Limiter enforces per-token limits (default: ratelimit.Memory).
 	Limiter botgate.Limiter
 	// Breaker is the loop breaker (default: a ratelimit.Breaker built from
@@ -111,6 +115,7 @@ func New(o Options) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.trust = o.Trust.Merge(cfg.trust)
 	g := &Gateway{
 		auth: o.Authority, store: o.Store, cfg: cfg, limiter: o.Limiter, breaker: o.Breaker,
 		creds: o.Credentials, clock: o.Clock, log: o.Logger, webhook: o.WebhookClient,
@@ -204,8 +209,10 @@ func (g *Gateway) PurgeMemberships() { g.members.purge() }
 type decision struct {
 	id *authority.Identity
 	// info is what the gateway derived from id (nil without id).
-	info     *identityInfo
-	route    *route
+	info  *identityInfo
+	route *route
+	// path is the canonical request path every check used.
+	path     *pathInfo
 	limit    botgate.LimitResult
 	hasLimit bool
 	// now is when the limiter decided, for the rate-limit headers.
@@ -218,15 +225,11 @@ type decision struct {
 
 // decide runs the checks on one request: path, token, loop breaker, rate
 // limit, scope policy and resource membership, in that order.
-func (g *Gateway) decide(ctx context.Context, o *original, rt *route) (d decision) {
-	d.route = rt
-	pi, err := g.paths.get(o.path)
-	if err != nil {
-		return d.fail(err, resultInvalid)
-	}
+func (g *Gateway) decide(ctx context.Context, o *original, pi *pathInfo, rt *route) (d decision) {
+	d.route, d.path = rt, pi
 	segs := pi.segs
 	if o.token == "" {
-		return d.fail(errNoToken, resultUnauthenticated)
+		return d.fail(edge.ErrNoCredential, resultUnauthenticated)
 	}
 	id, err := g.auth.Authenticate(ctx, o.token, authority.RequestMeta{IP: o.ip, UserAgent: o.userAgent})
 	if err != nil {
@@ -244,9 +247,9 @@ func (g *Gateway) decide(ctx context.Context, o *original, rt *route) (d decisio
 	// the token's budget: its other requests carry on.
 	var shape string
 	if o.bodyLen != -1 {
-		shape = ratelimit.Shape(o.method, o.path, o.rawQuery+"\x00len="+strconv.FormatInt(o.bodyLen, 10), o.body)
+		shape = ratelimit.Shape(o.method, pi.canonical, o.rawQuery+"\x00len="+strconv.FormatInt(o.bodyLen, 10), o.body)
 	} else {
-		shape = ratelimit.Shape(o.method, o.path, o.rawQuery, o.body)
+		shape = ratelimit.Shape(o.method, pi.canonical, o.rawQuery, o.body)
 	}
 	v, err := g.breaker.Observe(ctx, key, shape)
 	if err != nil {
@@ -402,9 +405,15 @@ func (g *Gateway) serveAuth(w http.ResponseWriter, r *http.Request) {
 		g.observe(modeAuth, resultInvalid, start)
 		return
 	}
-	o.ip, _ = clientIP(r.RemoteAddr, r.Header, g.cfg)
-	o.token, err = tokenOf(r.Header, o.rawQuery, g.cfg)
-	if err != nil && !errors.Is(err, errNoToken) {
+	pi, err := g.paths.get(o.path)
+	if err != nil {
+		g.writeDecision(w, r, decision{err: err, result: resultInvalid})
+		g.observe(modeAuth, resultInvalid, start)
+		return
+	}
+	o.ip, _ = g.cfg.trust.ClientIP(r.RemoteAddr, r.Header)
+	o.token, err = edge.Credential(r.Header, o.rawQuery, g.cfg.credentials)
+	if err != nil && !errors.Is(err, edge.ErrNoCredential) {
 		// A malformed or ambiguous credential: refused before decide.
 		g.writeDecision(w, r, decision{err: err, result: resultUnauthenticated})
 		g.observe(modeAuth, resultUnauthenticated, start)
@@ -421,11 +430,11 @@ func (g *Gateway) serveAuth(w http.ResponseWriter, r *http.Request) {
 		}
 		o.setBody(head, complete, r.ContentLength, g.cfg.bodyBytes)
 	}
-	rt := matchRoute(g.cfg.routes, o.host, o.path)
+	rt := matchRoute(g.cfg.routes, o.host, pi.canonical)
 	if rt == nil {
 		rt = g.fallback
 	}
-	d := g.decide(r.Context(), &o, rt)
+	d := g.decide(r.Context(), &o, pi, rt)
 	g.holdRefusal(r, d)
 	if g.writeDecision(w, r, d) {
 		d.info.setHeaders(w.Header())

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/edge"
 )
 
 // route is a compiled RouteConfig.
@@ -127,8 +128,9 @@ func compileRule(rc RuleConfig) (rule, error) {
 	return ru, nil
 }
 
-// matches reports whether the rule matches the method and the escaped
-// path's segments.
+// matches reports whether the rule matches the method and the canonical
+// path's segments; fixed words match without regard to case
+// (edge.Word).
 func (ru *rule) matches(method string, segs []string) bool {
 	if ru.method != "" && ru.method != method {
 		return false
@@ -143,7 +145,7 @@ func (ru *rule) matches(method string, segs []string) bool {
 			}
 			continue
 		}
-		if p != segs[i] {
+		if !edge.Word(segs[i], p) {
 			return false
 		}
 	}
@@ -178,7 +180,8 @@ func (r *route) policyFor(method string, segs []string) policy {
 	return policy{scopes: writeScopes}
 }
 
-// matchRoute returns the first route for the host and path, or nil.
+// matchRoute returns the first route for the host and the canonical
+// path, or nil. Prefixes compare without regard to case, as route words do.
 func matchRoute(routes []*route, host, path string) *route {
 	if h, _, ok := strings.Cut(host, ":"); ok {
 		host = h
@@ -187,73 +190,24 @@ func matchRoute(routes []*route, host, path string) *route {
 		if r.host != "" && !strings.EqualFold(r.host, host) {
 			continue
 		}
-		if strings.HasPrefix(path, r.prefix) {
+		if len(path) >= len(r.prefix) && strings.EqualFold(path[:len(r.prefix)], r.prefix) {
 			return r
 		}
 	}
 	return nil
 }
 
-// splitPath checks an escaped path and returns its segments (still
-// escaped), without the leading slash. It refuses anything that is not an
-// absolute path, and path traversal: a segment that is, or decodes once or
-// twice to something containing, "." or ".." as a path element.
-func splitPath(escaped string) ([]string, error) {
-	if !strings.HasPrefix(escaped, "/") {
-		return nil, botgate.Invalid("path", "the request path must start with /")
-	}
-	if strings.ContainsAny(escaped, "\\\x00") {
-		return nil, botgate.Invalid("path", "the request path contains a backslash or a NUL byte")
-	}
-	segs := strings.Split(escaped[1:], "/")
-	for _, s := range segs {
-		if traverses(s) {
-			return nil, botgate.Invalid("path", "path traversal is not allowed")
-		}
-		if strings.IndexByte(s, '%') < 0 {
-			continue
-		}
-		d, err := url.PathUnescape(s)
-		if err != nil {
-			return nil, botgate.Invalid("path", "the request path is not validly escaped")
-		}
-		if traverses(d) || strings.ContainsAny(d, "\\\x00") {
-			return nil, botgate.Invalid("path", "path traversal is not allowed")
-		}
-		if strings.IndexByte(d, '%') >= 0 {
-			if dd, err := url.PathUnescape(d); err == nil && (traverses(dd) || strings.ContainsAny(dd, "\\\x00")) {
-				return nil, botgate.Invalid("path", "path traversal (double-encoded) is not allowed")
-			}
-		}
-	}
-	return segs, nil
-}
-
-// traverses reports whether s, split at '/', has a "." or ".." element.
-func traverses(s string) bool {
-	for {
-		el, rest, more := strings.Cut(s, "/")
-		if el == "." || el == ".." {
-			return true
-		}
-		if !more {
-			return false
-		}
-		s = rest
-	}
-}
-
 // resourceRef returns the project or group a GitLab API path addresses:
 // /api/v4/projects/:id/… or /api/v4/groups/:id/…, with a numeric id or a
 // URL-encoded full path. ok is false for other paths.
 func resourceRef(segs []string) (typ botgate.ResourceType, ref string, ok bool) {
-	if len(segs) < 4 || segs[0] != "api" || segs[1] != "v4" || segs[3] == "" {
+	if len(segs) < 4 || !edge.Word(segs[0], "api") || !edge.Word(segs[1], "v4") || segs[3] == "" {
 		return "", "", false
 	}
-	switch segs[2] {
-	case "projects":
+	switch {
+	case edge.Word(segs[2], "projects"):
 		typ = botgate.ProjectResource
-	case "groups":
+	case edge.Word(segs[2], "groups"):
 		typ = botgate.GroupResource
 	default:
 		return "", "", false
@@ -335,10 +289,13 @@ func isHex(s string) bool {
 	return true
 }
 
-// pathInfo is what the gateway derives from an escaped path.
+// pathInfo is what the gateway derives from an escaped path: its
+// canonical form (edge.CanonicalPath), on which every decision is taken and
+// which the proxy forwards.
 type pathInfo struct {
-	segs    []string
-	pattern string // normalize(segs)
+	canonical string
+	segs      []string
+	pattern   string // normalize(segs)
 }
 
 // pathCache remembers checked and normalized paths, which repeat a lot
@@ -359,11 +316,11 @@ func (c *pathCache) get(escaped string) (*pathInfo, error) {
 	if pi != nil {
 		return pi, nil
 	}
-	segs, err := splitPath(escaped)
+	p, err := edge.CanonicalPath(escaped)
 	if err != nil {
 		return nil, err
 	}
-	pi = &pathInfo{segs: segs, pattern: normalize(segs)}
+	pi = &pathInfo{canonical: p.Canonical, segs: p.Segs, pattern: normalize(p.Segs)}
 	if len(escaped) <= 512 {
 		c.mu.Lock()
 		if len(c.m) >= c.max {

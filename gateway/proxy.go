@@ -7,11 +7,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/edge"
 	"github.com/botgate/botgate/ratelimit"
 )
 
@@ -21,7 +23,8 @@ type proxyState struct {
 	d          decision
 	credHeader string
 	credValue  string
-	trusted    bool // the peer is a trusted proxy: keep its X-Forwarded-*
+	trusted    bool   // the peer is a trusted proxy: keep its X-Forwarded-*
+	clientIP   string // the client's address, as edge.Trust.ClientIP found it
 }
 
 type proxyStateKey struct{}
@@ -34,8 +37,13 @@ func (g *Gateway) Proxy() http.Handler { return http.HandlerFunc(g.serveProxy) }
 
 func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	path := r.URL.EscapedPath()
-	rt := matchRoute(g.cfg.routes, r.Host, path)
+	pi, err := g.paths.get(requestPath(r))
+	if err != nil {
+		g.writeDecision(w, r, decision{err: err, result: resultInvalid})
+		g.observe(modeProxy, resultInvalid, start)
+		return
+	}
+	rt := matchRoute(g.cfg.routes, r.Host, pi.canonical)
 	var proxy http.Handler
 	if rt != nil {
 		proxy = g.proxies[rt]
@@ -45,12 +53,11 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		g.observe(modeProxy, resultNoRoute, start)
 		return
 	}
-	ip, trusted := clientIP(r.RemoteAddr, r.Header, g.cfg)
-	o := original{method: r.Method, path: path, rawQuery: r.URL.RawQuery, host: r.Host,
+	ip, trusted := g.cfg.trust.ClientIP(r.RemoteAddr, r.Header)
+	o := original{method: r.Method, path: pi.canonical, rawQuery: r.URL.RawQuery, host: r.Host,
 		ip: ip, userAgent: r.UserAgent(), bodyLen: -1}
-	var err error
-	o.token, err = tokenOf(r.Header, o.rawQuery, g.cfg)
-	if err != nil && !errors.Is(err, errNoToken) {
+	o.token, err = edge.Credential(r.Header, o.rawQuery, g.cfg.credentials)
+	if err != nil && !errors.Is(err, edge.ErrNoCredential) {
 		// A malformed or ambiguous credential: refused before decide.
 		g.writeDecision(w, r, decision{err: err, result: resultUnauthenticated})
 		g.observe(modeProxy, resultUnauthenticated, start)
@@ -68,13 +75,13 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		o.setBody(head, complete, r.ContentLength, g.cfg.bodyBytes)
 		r.Body = &restoredBody{head: head, rest: r.Body, complete: complete}
 	}
-	d := g.decide(r.Context(), &o, rt)
+	d := g.decide(r.Context(), &o, pi, rt)
 	g.holdRefusal(r, d)
 	if !g.writeDecision(w, r, d) {
 		g.observe(modeProxy, d.result, start)
 		return
 	}
-	st := &proxyState{d: d, trusted: trusted}
+	st := &proxyState{d: d, trusted: trusted, clientIP: ip}
 	st.credHeader, st.credValue, err = g.creds.Credential(r.Context(), Route{
 		Name: rt.name, Upstream: rt.upstream.String(), Credential: rt.credential, Header: rt.credHeader, Prefix: rt.credPrefix,
 	}, d.id)
@@ -106,24 +113,32 @@ func (g *Gateway) newProxy(rt *route) http.Handler {
 		FlushInterval: -1, // stream: flush every write
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			st, _ := pr.In.Context().Value(proxyStateKey{}).(*proxyState)
+			if st == nil {
+				// Not a request serveProxy decided on: forward nothing.
+				pr.Out.URL = &url.URL{Scheme: "http", Host: "invalid.invalid"}
+				return
+			}
+			// Forward exactly the canonical path the decision was taken on.
+			setCanonicalPath(pr.Out.URL, st.d.path.canonical)
 			pr.SetURL(rt.upstream)
-			if st != nil && st.trusted {
-				pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
+			h := pr.Out.Header
+			for _, k := range edge.ClientAddressHeaders {
+				delete(h, k) // only botgate says where the client is
+			}
+			if st.trusted {
+				h["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
 			}
 			pr.SetXForwarded()
-			h := pr.Out.Header
-			h.Del(headerPrivateToken)
-			h.Del(headerAuth)
-			h.Del(headerJobToken)
+			h.Set("X-Real-Ip", st.clientIP)
+			for _, k := range edge.CredentialHeaders {
+				delete(h, k)
+			}
 			for k := range h {
 				if strings.HasPrefix(k, "X-Botgate-") {
 					delete(h, k) // never let a caller speak for botgate
 				}
 			}
-			pr.Out.URL.RawQuery = stripQueryTokens(pr.Out.URL.RawQuery)
-			if st == nil {
-				return
-			}
+			pr.Out.URL.RawQuery = edge.StripQueryTokens(pr.Out.URL.RawQuery)
 			// The values decide derived once for this identity; the
 			// upstream only reads them.
 			info := st.d.info
@@ -245,3 +260,24 @@ func (p *restoredBody) Read(b []byte) (int, error) {
 }
 
 func (p *restoredBody) Close() error { return p.rest.Close() }
+
+// requestPath returns the path of the request target exactly as the client
+// sent it, not as net/url re-escaped it: the bytes every decision starts
+// from.
+func requestPath(r *http.Request) string {
+	if strings.HasPrefix(r.RequestURI, "/") {
+		p, _, _ := strings.Cut(r.RequestURI, "?")
+		return p
+	}
+	return r.URL.EscapedPath()
+}
+
+// setCanonicalPath makes u's path the canonical escaped path, so that
+// u.EscapedPath() returns it unchanged.
+func setCanonicalPath(u *url.URL, canonical string) {
+	p, err := url.PathUnescape(canonical)
+	if err != nil {
+		p = canonical // cannot happen: canonical escapes are valid
+	}
+	u.Path, u.RawPath = p, canonical
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/edge"
 )
 
 // params are a request's parameters, as Grape merges them: the query
@@ -30,7 +31,7 @@ var errBodyTooLarge = &botgate.Error{Kind: botgate.KindInvalid, Message: "reques
 func (s *Server) readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
 	p := &params{v: make(map[string][]string)}
 	for k, vs := range r.URL.Query() {
-		if isCredentialParam(k) && k != "token" {
+		if edge.IsTokenParam(k) {
 			continue
 		}
 		p.v[normKey(k)] = append(p.v[normKey(k)], vs...)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/edge"
 )
 
 // Offset pagination, as GitLab's: page (default 1) and per_page (default
@@ -97,10 +98,8 @@ func (s *Server) setPageHeaders(w http.ResponseWriter, r *http.Request, pg pager
 		h.Set("X-Total-Pages", strconv.Itoa(totalPages))
 	}
 	base := s.requestBase(r) + r.URL.Path
-	q := r.URL.Query()
-	for _, k := range credentialQueryParams {
-		q.Del(k)
-	}
+	// Links never carry a credential, whatever spelling it came in.
+	q, _ := url.ParseQuery(edge.StripQueryTokens(r.URL.RawQuery))
 	q.Set("per_page", strconv.Itoa(pg.perPage))
 	link := func(page int, rel string) string {
 		q.Set("page", strconv.Itoa(page))
@@ -129,7 +128,7 @@ func (s *Server) requestBase(r *http.Request) string {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	if s.fromTrustedProxy(r) {
+	if _, fromProxy := s.trust.ClientIP(r.RemoteAddr, r.Header); fromProxy {
 		if v := firstValue(r.Header.Get("X-Forwarded-Proto")); v == "http" || v == "https" {
 			scheme = v
 		}

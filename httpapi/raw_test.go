@@ -12,6 +12,7 @@ import (
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 
+	"github.com/botgate/botgate/edge"
 	"github.com/botgate/botgate/httpapi"
 )
 
@@ -215,6 +216,13 @@ func TestRawCredentialsAndLogs(t *testing.T) {
 		{"JOB-TOKEN header", func(r *http.Request) { r.Header.Set("JOB-TOKEN", f.aliceTok) }},
 		{"private_token parameter", func(r *http.Request) { r.URL.RawQuery = "private_token=" + url.QueryEscape(f.aliceTok) }},
 		{"access_token parameter", func(r *http.Request) { r.URL.RawQuery = "access_token=" + url.QueryEscape(f.aliceTok) + "&x=1" }},
+		{"private_token[] parameter", func(r *http.Request) { r.URL.RawQuery = "private_token[]=" + url.QueryEscape(f.aliceTok) }},
+		{"escaped bracket parameter", func(r *http.Request) { r.URL.RawQuery = "private_token%5B%5D=" + url.QueryEscape(f.aliceTok) }},
+		{"upper-case parameter", func(r *http.Request) { r.URL.RawQuery = "PRIVATE_TOKEN=" + url.QueryEscape(f.aliceTok) }},
+		{"same token twice", func(r *http.Request) {
+			r.Header.Set("PRIVATE-TOKEN", f.aliceTok)
+			r.URL.RawQuery = "private_token=" + url.QueryEscape(f.aliceTok)
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -230,8 +238,12 @@ func TestRawCredentialsAndLogs(t *testing.T) {
 		})
 	}
 	t.Run("query credentials are redacted in the log", func(t *testing.T) {
-		if !strings.Contains(f.logs.String(), "access_token=%5BREDACTED%5D") {
-			t.Fatalf("the request log does not show the redacted parameter:\n%s", f.logs.String())
+		logs := f.logs.String()
+		if !strings.Contains(logs, "access_token=[REDACTED]") || !strings.Contains(logs, "private_token[]=[REDACTED]") {
+			t.Fatalf("the request log does not show the redacted parameters:\n%s", logs)
+		}
+		if strings.Contains(logs, f.aliceTok) || strings.Contains(logs, url.QueryEscape(f.aliceTok)) {
+			t.Fatalf("a token is in the request log:\n%s", logs)
 		}
 	})
 	t.Run("admin token lookup and revoke", func(t *testing.T) {
@@ -336,7 +348,7 @@ func TestRawPaginationHeaders(t *testing.T) {
 
 func TestTrustedProxies(t *testing.T) {
 	e := newEnvWith(t, func(c *httpapi.Config) {
-		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		c.Trust = edge.TrustPrefixes(netip.MustParsePrefix("127.0.0.0/8"))
 	})
 	tests := []struct {
 		name, xff, proto, host string

@@ -15,12 +15,13 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
-	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/edge"
 )
 
 // Config configures a Server.
@@ -32,10 +33,11 @@ type Config struct {
 	// Ready reports whether the node can serve (store reachable, limiter
 	// up); nil means always ready.
 	Ready func(ctx context.Context) error
-	// TrustedProxies are the addresses of reverse proxies whose
-	// X-Forwarded-For, X-Forwarded-Proto and X-Forwarded-Host headers are
-	// believed. Requests from anywhere else are taken at face value.
-	TrustedProxies []netip.Prefix
+	// Trust lists the reverse proxies whose X-Forwarded-For,
+	// X-Forwarded-Proto and X-Forwarded-Host headers are believed; the
+	// same list the gateway uses. Requests from anywhere else are taken at
+	// face value.
+	Trust edge.Trust
 	// MaxBodyBytes limits request bodies (default 1 MiB).
 	MaxBodyBytes int64
 	// Limiter, if set, limits authenticated API requests per user (each
@@ -57,7 +59,7 @@ type Server struct {
 	log     *slog.Logger
 	version string
 	ready   func(ctx context.Context) error
-	proxies []netip.Prefix
+	trust   edge.Trust
 	maxBody int64
 	limiter botgate.Limiter
 	limit   botgate.Limit
@@ -72,7 +74,7 @@ type Server struct {
 func New(cfg Config) *Server {
 	s := &Server{
 		auth: cfg.Authority, store: cfg.Store, log: cfg.Logger, version: cfg.Version, ready: cfg.Ready,
-		proxies: cfg.TrustedProxies, maxBody: cfg.MaxBodyBytes,
+		trust: cfg.Trust, maxBody: cfg.MaxBodyBytes,
 		limiter: cfg.Limiter, limit: cfg.APILimit, clock: cfg.Clock,
 		mux: http.NewServeMux(),
 	}
@@ -89,7 +91,7 @@ func New(cfg Config) *Server {
 		s.maxBody = 1 << 20
 	}
 	s.routes()
-	s.handler = s.logRequests(s.mux)
+	s.handler = s.logRequests(canonicalPaths(s.mux))
 	return s
 }
 
@@ -155,6 +157,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		reqID := requestID()
 		w.Header().Set("X-Request-Id", reqID)
 		rec := &statusRecorder{ResponseWriter: w}
+		ip, _ := s.trust.ClientIP(r.RemoteAddr, r.Header)
 		next.ServeHTTP(rec, r)
 		status := rec.status
 		if status == 0 {
@@ -168,11 +171,37 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			slog.String("request_id", reqID),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
-			slog.String("query", redactQuery(r.URL.RawQuery)),
+			slog.String("query", edge.RedactQuery(r.URL.RawQuery)),
 			slog.Int("status", status),
 			slog.Duration("duration", time.Since(start)),
-			slog.String("ip", s.clientIP(r)),
+			slog.String("ip", ip),
 		)
+	})
+}
+
+// canonicalPaths routes every request on its canonical path
+// (edge.CanonicalPath), the form the gateway decides on too, and refuses
+// one that has none with 400 and the reason.
+func canonicalPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw := r.URL.EscapedPath()
+		if strings.HasPrefix(r.RequestURI, "/") {
+			raw, _, _ = strings.Cut(r.RequestURI, "?")
+		}
+		p, err := edge.CanonicalPath(raw)
+		if err != nil {
+			WriteError(w, err)
+			return
+		}
+		if p.Canonical != r.URL.EscapedPath() {
+			u := *r.URL
+			u.RawPath = p.Canonical
+			u.Path, _ = url.PathUnescape(p.Canonical)
+			r2 := *r
+			r2.URL = &u
+			r = &r2
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

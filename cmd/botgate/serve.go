@@ -12,6 +12,7 @@ import (
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/datadir"
+	"github.com/botgate/botgate/edge"
 	"github.com/botgate/botgate/httpapi"
 )
 
@@ -75,13 +76,27 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	}
 	defer in.Close()
 
-	var edge apiEdge
-	if err := o.api.apply(&edge, in.scale.limiter, botgate.SystemClock{}); err != nil {
+	var apiCfg apiEdge
+	if err := o.api.apply(&apiCfg, in.scale.limiter, botgate.SystemClock{}); err != nil {
 		return err
+	}
+	gwCfg, err := loadGatewayConfig(o.gateway)
+	if err != nil {
+		return err
+	}
+	// One list of trusted proxies for the API and the gateway: the flag's
+	// and the gateway configuration's trusted_proxies together.
+	trust := apiCfg.trust
+	if gwCfg != nil {
+		gwTrust, err := edge.ParseTrust(gwCfg.TrustedProxies)
+		if err != nil {
+			return err
+		}
+		trust = trust.Merge(gwTrust)
 	}
 	api := httpapi.New(httpapi.Config{
 		Authority: in.auth, Store: in.store, Logger: log, Version: botgate.Version,
-		TrustedProxies: edge.trusted, Limiter: edge.limiter, APILimit: edge.limit,
+		Trust: trust, Limiter: apiCfg.limiter, APILimit: apiCfg.limit,
 		Ready: func(ctx context.Context) error {
 			if err := in.scale.ready(ctx); err != nil {
 				return err
@@ -100,7 +115,7 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		return err
 	}
 	defer vlt.Close()
-	gw, err := startGateway(e, o.gateway, in, api, log)
+	gw, err := startGateway(e, o.gateway, gwCfg, trust, in, api, log)
 	if err != nil {
 		return err
 	}

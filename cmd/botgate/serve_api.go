@@ -2,12 +2,13 @@ package main
 
 import (
 	"fmt"
-	"net/netip"
+
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/edge"
 	"github.com/botgate/botgate/manifest"
 	"github.com/botgate/botgate/ratelimit"
 )
@@ -35,21 +36,11 @@ func apiFlags(cmd *cobra.Command, e *env, o *apiOptions) {
 // apply resolves the options into cfg. shared is the
 // cluster's limiter when there is one; otherwise the node limits alone.
 func (o apiOptions) apply(cfg *apiEdge, shared botgate.Limiter, clock botgate.Clock) error {
-	for _, s := range o.trustedProxies {
-		s = strings.TrimSpace(s)
-		if s == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			a, aerr := netip.ParseAddr(s)
-			if aerr != nil {
-				return fmt.Errorf("--trusted-proxy %q: want an address or CIDR such as 10.0.0.5 or 10.0.0.0/8", s)
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		cfg.trusted = append(cfg.trusted, p.Masked())
+	trust, err := edge.ParseTrust(o.trustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxy: %s", botgate.MessageOf(err))
 	}
+	cfg.trust = trust
 	l, err := manifest.ParseRateLimit(o.rateLimit)
 	if err != nil {
 		return fmt.Errorf("--api-rate-limit: %s", botgate.MessageOf(err))
@@ -71,7 +62,7 @@ func (o apiOptions) apply(cfg *apiEdge, shared botgate.Limiter, clock botgate.Cl
 
 // apiEdge is the resolved API edge configuration.
 type apiEdge struct {
-	trusted []netip.Prefix
+	trust   edge.Trust
 	limiter botgate.Limiter
 	limit   botgate.Limit
 }

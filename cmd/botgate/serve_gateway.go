@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/botgate/botgate/edge"
 	"github.com/botgate/botgate/gateway"
 	"github.com/botgate/botgate/governance"
 	"github.com/botgate/botgate/httpapi"
@@ -37,6 +38,22 @@ func gatewayFlags(cmd *cobra.Command, e *env, o *gatewayOptions) {
 		"gateway configuration file (YAML: routes, limits, loop breaker, webhooks, trusted proxies) [env BOTGATE_GATEWAY_CONFIG]")
 }
 
+// loadGatewayConfig reads the gateway's configuration (nil for the
+// defaults) from --gateway-config or builds it from --upstream.
+func loadGatewayConfig(o gatewayOptions) (*gateway.FileConfig, error) {
+	switch {
+	case o.config != "" && o.upstream != "":
+		return nil, fmt.Errorf("--upstream and --gateway-config do not go together: put the upstream in the configuration's routes")
+	case o.config != "":
+		return gateway.LoadConfig(o.config)
+	case o.upstream != "":
+		return &gateway.FileConfig{Routes: []gateway.RouteConfig{{
+			Name: "upstream", Upstream: o.upstream, GitLab: true, Credential: o.credential,
+		}}}, nil
+	}
+	return nil, nil
+}
+
 // runningGateway is the gateway of a running server.
 type runningGateway struct {
 	gw    *gateway.Gateway
@@ -47,21 +64,7 @@ type runningGateway struct {
 // startGateway builds the gateway, mounts /-/auth (and the Envoy prefix
 // below it) and /metrics on the API server, and starts the proxy listener
 // if one is asked for.
-func startGateway(e *env, o gatewayOptions, in *instance, api *httpapi.Server, log *slog.Logger) (*runningGateway, error) {
-	var cfg *gateway.FileConfig
-	switch {
-	case o.config != "" && o.upstream != "":
-		return nil, fmt.Errorf("--upstream and --gateway-config do not go together: put the upstream in the configuration's routes")
-	case o.config != "":
-		var err error
-		if cfg, err = gateway.LoadConfig(o.config); err != nil {
-			return nil, err
-		}
-	case o.upstream != "":
-		cfg = &gateway.FileConfig{Routes: []gateway.RouteConfig{{
-			Name: "upstream", Upstream: o.upstream, GitLab: true, Credential: o.credential,
-		}}}
-	}
+func startGateway(e *env, o gatewayOptions, cfg *gateway.FileConfig, trust edge.Trust, in *instance, api *httpapi.Server, log *slog.Logger) (*runningGateway, error) {
 	br, err := in.scale.breaker(cfg)
 	if err != nil {
 		return nil, err
@@ -71,7 +74,7 @@ func startGateway(e *env, o gatewayOptions, in *instance, api *httpapi.Server, l
 	// not only after the cache's TTL.
 	limits := governance.NewLimits(in.store, nil, 0, log)
 	gw, err := gateway.New(gateway.Options{
-		Authority: in.auth, Store: in.store, Config: cfg, Getenv: e.getenv, Logger: log.With("component", "gateway"),
+		Authority: in.auth, Store: in.store, Config: cfg, Trust: trust, Getenv: e.getenv, Logger: log.With("component", "gateway"),
 		Limiter: in.scale.limiter, Breaker: br,
 		Credentials:      in.gatewayCredentials(e),
 		AutomationLimits: limits,
