@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -255,5 +256,95 @@ routes:
 				t.Fatalf("the upstream received %q, want %q", got.URI, want)
 			}
 		})
+	}
+}
+
+// FuzzProxyForwardsDecidedPath is the property behind the canonical path:
+// whatever path a client sends through the proxy, either it is refused and
+// nothing reaches the upstream, or the upstream receives exactly the
+// canonical path the decision was taken on — and a project bot never
+// reaches a project or group it is not a member of, however the path is
+// spelled.
+func FuzzProxyForwardsDecidedPath(f *testing.F) {
+	fx := newFixture(f, fixtureOpts{config: `
+loop: {refusal_delay: 0s}
+routes:
+  - {name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true, credential: "env:UPSTREAM_TOKEN"}
+`})
+	for _, p := range crossTeamSpellings(fx.other.ID, "other/secret") {
+		f.Add("POST", p)
+	}
+	for _, p := range crossTeamSpellings(fx.proj.ID, "platform/api") {
+		f.Add("GET", p)
+	}
+	f.Add("GET", fmt.Sprintf("/api/v4/groups/%d/projects", fx.group.ID))
+	f.Add("GET", "/api/v4/projects/platform%2Fapi/repository/files/a%2Fb.go/raw")
+	proxy := fx.gw.Proxy()
+	own := fmt.Sprint(fx.proj.ID)
+	f.Fuzz(func(t *testing.T, method, path string) {
+		if method != "GET" && method != "POST" && method != "DELETE" {
+			method = "GET"
+		}
+		raw := method + " " + path + " HTTP/1.1\r\nHost: gw.test\r\nPrivate-Token: " + fx.secrets["proj-api"] + "\r\n\r\n"
+		req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))
+		if err != nil {
+			return // not a request net/http would serve
+		}
+		req.RemoteAddr = "192.0.2.10:1234"
+		before := len(fx.up.requests())
+		rec := &statusWriter{h: http.Header{}}
+		proxy.ServeHTTP(rec, req)
+		reqs := fx.up.requests()
+		if len(reqs) == before {
+			if rec.status == http.StatusOK {
+				t.Fatalf("%s %q answered 200 without reaching the upstream", method, path)
+			}
+			return
+		}
+		got, _, _ := strings.Cut(reqs[len(reqs)-1].URI, "?")
+		want, err := edge.CanonicalPath(requestTargetPath(req))
+		if err != nil {
+			t.Fatalf("%s %q was forwarded as %q although its path has no canonical form: %v", method, path, got, err)
+		}
+		if got != want.Canonical {
+			t.Fatalf("%s %q: decided on %q, the upstream received %q", method, path, want.Canonical, got)
+		}
+		segs := want.Segs
+		if len(segs) >= 4 && edge.Word(segs[0], "api") && edge.Word(segs[1], "v4") {
+			switch {
+			case edge.Word(segs[2], "groups"):
+				t.Fatalf("%s %q reached a group (%s) the bot is not a member of", method, path, segs[3])
+			case edge.Word(segs[2], "projects"):
+				ref, _ := url.PathUnescape(segs[3])
+				if n, err := strconv.ParseInt(ref, 10, 64); (err == nil && fmt.Sprint(n) != own) || (err != nil && !strings.EqualFold(ref, "platform/api")) {
+					t.Fatalf("%s %q reached project %q, not the bot's own", method, path, ref)
+				}
+			}
+		}
+	})
+}
+
+// requestTargetPath is the path of a request's target as sent.
+func requestTargetPath(r *http.Request) string {
+	p, _, _ := strings.Cut(r.RequestURI, "?")
+	return p
+}
+
+// statusWriter is a minimal ResponseWriter that keeps the status.
+type statusWriter struct {
+	h      http.Header
+	status int
+}
+
+func (w *statusWriter) Header() http.Header { return w.h }
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = 200
+	}
+	return len(b), nil
+}
+func (w *statusWriter) WriteHeader(s int) {
+	if w.status == 0 {
+		w.status = s
 	}
 }

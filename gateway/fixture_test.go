@@ -37,7 +37,7 @@ type upstream struct {
 	reqs []seen
 }
 
-func newUpstream(t *testing.T, h http.HandlerFunc) *upstream {
+func newUpstream(t testing.TB, h http.HandlerFunc) *upstream {
 	u := &upstream{}
 	u.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -65,7 +65,7 @@ func (u *upstream) requests() []seen {
 // fixture is a real botgate: SQLite store, authority, gateway, and
 // servers for forward-auth (with /metrics) and for the proxy.
 type fixture struct {
-	t        *testing.T
+	t        testing.TB
 	store    *sqlite.Store
 	auth     *authority.Service
 	clock    *ratelimit.ManualClock
@@ -119,7 +119,7 @@ type fixtureOpts struct {
 	env      map[string]string
 }
 
-func newFixture(t *testing.T, o fixtureOpts) *fixture {
+func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	t.Helper()
 	ctx := t.Context()
 	f := &fixture{t: t, clock: ratelimit.NewManualClock(time.Now().UTC()), secrets: map[string]string{}, ids: map[string]int64{}}

@@ -488,3 +488,47 @@ func TestAuthErrorBodies(t *testing.T) {
 		}
 	})
 }
+
+// TestCanonicalPaths checks that the API routes on the same canonical
+// path the gateway decides on: an escaped route word reaches its route, a
+// path with no canonical form is refused with 400 and the reason, and a
+// pagination link never carries a token, whatever spelling it came in.
+func TestCanonicalPaths(t *testing.T) {
+	e := newEnv(t)
+	cases := []struct {
+		name, path string
+		status     int
+		says       string
+	}{
+		{"EscapedWord", "/api/v4/%75ser", 200, ""},
+		{"UpperHexProjectsWord", "/api/v4/%70rojects", 200, ""},
+		{"DoubledSlash", "/api/v4//user", 200, ""},
+		{"TrailingSlash", "/api/v4/user/", 200, ""},
+		{"EncodedSlashInWord", "/api/v4/personal_access_tokens%2Fself", 400, "encoded slash"},
+		{"DoubleEncoded", "/api/v4/%2575ser", 400, "double-encoded"},
+		{"PathParameter", "/api/v4/user;x=1", 400, "';'"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest("GET", e.srv.URL+tc.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("PRIVATE-TOKEN", e.root)
+			res := e.send(req)
+			if res.status != tc.status || !strings.Contains(string(res.body), tc.says) {
+				t.Fatalf("GET %s: %d %s, want %d saying %q", tc.path, res.status, res.body, tc.status, tc.says)
+			}
+		})
+	}
+	t.Run("LinkWithoutToken", func(t *testing.T) {
+		req, _ := http.NewRequest("GET", e.srv.URL+"/api/v4/personal_access_tokens?per_page=1&private_token[]="+url.QueryEscape(e.root), nil)
+		res := e.send(req)
+		if res.status != http.StatusOK {
+			t.Fatalf("%d %s", res.status, res.body)
+		}
+		if link := res.header.Get("Link"); link == "" || strings.Contains(link, "private_token") || strings.Contains(link, url.QueryEscape(e.root)) {
+			t.Fatalf("Link = %q: want links without the token", link)
+		}
+	})
+}
