@@ -79,6 +79,9 @@ type Gateway struct {
 
 	// autoLimits supplies automations' own limits (nil: none).
 	autoLimits AutomationLimits
+	// familyLimits are the configuration's per-token limits keyed by
+	// rotation family (resolveTokenLimits).
+	familyLimits map[int64]botgate.Limit
 
 	stop      context.CancelFunc
 	bgMu      sync.Mutex // guards closed and bg.Add
@@ -129,6 +132,10 @@ func New(o Options) (*Gateway, error) {
 		g.creds = &ConfigCredentials{Getenv: o.Getenv}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	if g.familyLimits, err = resolveTokenLimits(ctx, o.Store, cfg.tokenLimits); err != nil {
+		cancel()
+		return nil, botgate.E(op, err)
+	}
 	g.stop = cancel
 	if g.limiter == nil {
 		m := ratelimit.NewMemory(g.clock)
@@ -318,11 +325,7 @@ func (d decision) fail(err error, result string) decision {
 // rotation family, so that rotating a token neither resets its budget nor
 // lifts a loop block.
 func limitKey(t *botgate.Token) string {
-	id := t.FamilyID
-	if id == 0 {
-		id = t.ID
-	}
-	return "family:" + strconv.FormatInt(id, 10)
+	return "family:" + strconv.FormatInt(familyOf(t), 10)
 }
 
 // ceilDuration rounds d up to a whole second, at least one.
