@@ -92,18 +92,30 @@ func familyOf(t *botgate.Token) int64 {
 type AutomationRoutes interface {
 	// AutomationRoutes returns the automation's allowed routes; ok is
 	// false when it declares none (every route the policy allows is open).
-	AutomationRoutes(ctx context.Context, automation string) (routes []string, ok bool)
+	// An error means the allowlist could not be read; the gateway then
+	// refuses the call.
+	AutomationRoutes(ctx context.Context, automation string) (routes []string, ok bool, err error)
 }
 
 // checkAutomationRoutes refuses a call outside the token's automation's
 // declared routes. A pattern's "*" matches one path segment (an id or a
 // URL-encoded full path); its method may be "*" for any.
+//
+// An allowlist that cannot be read fails closed, as a membership that
+// cannot be read does: the call is refused (500, the cause logged) rather
+// than let through on every route or served from an answer of unknown age.
+// The allowlist is the automation's blast radius; a store outage must not
+// widen it, and the cache (governance.Limits) already serves recent answers
+// without touching the store.
 func (g *Gateway) checkAutomationRoutes(ctx context.Context, t *botgate.Token, method string, segs []string) error {
 	ar, ok := g.autoLimits.(AutomationRoutes)
 	if !ok || t.Automation == "" {
 		return nil
 	}
-	routes, ok := ar.AutomationRoutes(ctx, t.Automation)
+	routes, ok, err := ar.AutomationRoutes(ctx, t.Automation)
+	if err != nil {
+		return botgate.E("gateway.checkAutomationRoutes", botgate.KindInternal, err)
+	}
 	if !ok || len(routes) == 0 {
 		return nil
 	}

@@ -289,7 +289,10 @@ func (g *Gateway) decide(ctx context.Context, o *original, rt *route) (d decisio
 			Message: pol.scopes.String()}, resultForbidden)
 	}
 	if err := g.checkAutomationRoutes(ctx, id.Token, o.method, segs); err != nil {
-		return d.fail(err, resultForbidden)
+		if botgate.IsKind(err, botgate.KindForbidden) {
+			return d.fail(err, resultForbidden)
+		}
+		return d.fail(err, resultError)
 	}
 	if rt.gitlab && !(id.User.Admin && id.User.Active()) {
 		if typ, ref, ok := resourceRef(segs); ok {
