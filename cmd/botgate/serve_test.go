@@ -207,3 +207,48 @@ func TestServeAPIRateLimitAndTrustedProxyFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestInitFileModes: what init writes is private to the user botgate runs
+// as, whatever the umask: the directory 0700; the database with its WAL
+// and shared memory, the pepper, the master key and the admin token 0600.
+func TestInitFileModes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	tokenFile := filepath.Join(t.TempDir(), "admin.token")
+	if out, err := runCmd(t, "init", "--data-dir", dir, "--admin-token-file", tokenFile); err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	// The WAL and shared memory files exist while a server has the
+	// database open.
+	_, stop := startServe(t, "--data-dir", dir)
+	defer stop()
+	check := func(path string, want os.FileMode) {
+		t.Helper()
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != want {
+			t.Errorf("%s: mode %v, want %v", filepath.Base(path), got, want)
+		}
+	}
+	check(dir, 0o700)
+	check(tokenFile, 0o600)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		seen[e.Name()] = true
+		want := os.FileMode(0o600)
+		if e.IsDir() {
+			want = 0o700
+		}
+		check(filepath.Join(dir, e.Name()), want)
+	}
+	for _, name := range []string{"botgate.db", "botgate.db-wal", "botgate.db-shm", "pepper", "master.key"} {
+		if !seen[name] {
+			t.Errorf("init wrote no %s (wrote %v)", name, seen)
+		}
+	}
+}
