@@ -45,6 +45,9 @@ func (s *Server) readParams(w http.ResponseWriter, r *http.Request) (*params, er
 		if errors.As(err, &tooLarge) {
 			return nil, errBodyTooLarge
 		}
+		if isTimeout(err) {
+			return nil, errBodyTimeout
+		}
 		return nil, botgate.Invalid("", "could not read the request body")
 	}
 	if len(bytes.TrimSpace(body)) == 0 {

@@ -38,6 +38,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// MaxBodyBytes limits request bodies (default 1 MiB).
 	MaxBodyBytes int64
+	// BodyReadTimeout bounds the time a request body may take to arrive
+	// (default DefaultBodyReadTimeout); a slower one is answered 408.
+	BodyReadTimeout time.Duration
 	// Limiter, if set, limits authenticated API requests per user (each
 	// bot, service account and person has its own budget) to APILimit,
 	// with GitLab's RateLimit-* headers on every answer and 429 beyond.
@@ -59,6 +62,7 @@ type Server struct {
 	ready   func(ctx context.Context) error
 	proxies []netip.Prefix
 	maxBody int64
+	bodyTTL time.Duration
 	limiter botgate.Limiter
 	limit   botgate.Limit
 	clock   botgate.Clock
@@ -72,7 +76,7 @@ type Server struct {
 func New(cfg Config) *Server {
 	s := &Server{
 		auth: cfg.Authority, store: cfg.Store, log: cfg.Logger, version: cfg.Version, ready: cfg.Ready,
-		proxies: cfg.TrustedProxies, maxBody: cfg.MaxBodyBytes,
+		proxies: cfg.TrustedProxies, maxBody: cfg.MaxBodyBytes, bodyTTL: cfg.BodyReadTimeout,
 		limiter: cfg.Limiter, limit: cfg.APILimit, clock: cfg.Clock,
 		mux: http.NewServeMux(),
 	}
@@ -88,8 +92,11 @@ func New(cfg Config) *Server {
 	if s.maxBody <= 0 {
 		s.maxBody = 1 << 20
 	}
+	if s.bodyTTL <= 0 {
+		s.bodyTTL = DefaultBodyReadTimeout
+	}
 	s.routes()
-	s.handler = s.logRequests(s.mux)
+	s.handler = bodyDeadline(s.logRequests(s.mux), s.bodyTTL)
 	return s
 }
 

@@ -82,6 +82,7 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	api := httpapi.New(httpapi.Config{
 		Authority: in.auth, Store: in.store, Logger: log, Version: botgate.Version,
 		TrustedProxies: edge.trusted, Limiter: edge.limiter, APILimit: edge.limit,
+		BodyReadTimeout: edge.bodyReadTimeout,
 		Ready: func(ctx context.Context) error {
 			if err := in.scale.ready(ctx); err != nil {
 				return err
@@ -114,8 +115,11 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           in.scale.readiness(api),
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler: in.scale.readiness(api),
+		// The body's deadline is per request (httpapi's BodyReadTimeout):
+		// ReadTimeout would also cancel the context of an answer that
+		// takes longer than it.
+		ReadHeaderTimeout: edge.readHeaderTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          nil,
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -249,6 +250,53 @@ func TestInitFileModes(t *testing.T) {
 	for _, name := range []string{"botgate.db", "botgate.db-wal", "botgate.db-shm", "pepper", "master.key"} {
 		if !seen[name] {
 			t.Errorf("init wrote no %s (wrote %v)", name, seen)
+		}
+	}
+}
+
+// TestServeBodyReadTimeout: a client that trickles a request body, one
+// byte a second, is answered 408 and cut off at --body-read-timeout,
+// instead of holding its connection for as long as it likes.
+func TestServeBodyReadTimeout(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	tokenFile := filepath.Join(t.TempDir(), "admin.token")
+	base, _ := startServe(t, "--data-dir", dir, "--body-read-timeout", "1s", "--admin-token-file", tokenFile)
+	token, err := os.ReadFile(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	if _, err := io.WriteString(conn, "POST /api/v4/user/personal_access_tokens HTTP/1.1\r\nHost: botgate\r\n"+
+		"PRIVATE-TOKEN: "+strings.TrimSpace(string(token))+"\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(conn) // until the server closes the connection
+		answered <- string(b)
+	}()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case resp := <-answered:
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("cut off after %s, want about 1s", took)
+			}
+			if !strings.HasPrefix(resp, "HTTP/1.1 408 ") || !strings.Contains(resp, "did not arrive in time") {
+				t.Errorf("answer %q, want 408 saying why", resp)
+			}
+			return
+		case <-tick.C:
+			if time.Since(start) > 20*time.Second {
+				t.Fatal("the server still waits for a trickled body after 20s")
+			}
+			_, _ = conn.Write([]byte("{"))
 		}
 	}
 }
