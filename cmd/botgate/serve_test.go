@@ -300,3 +300,19 @@ func TestServeBodyReadTimeout(t *testing.T) {
 		}
 	}
 }
+
+// TestServeMetricsPublic: --metrics-public opens /metrics to scrapers
+// without a token.
+func TestServeMetricsPublic(t *testing.T) {
+	base, _ := startServe(t, "--data-dir", filepath.Join(t.TempDir(), "data"), "--metrics-public",
+		"--admin-token-file", filepath.Join(t.TempDir(), "admin.token"))
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "botgate_gateway_") {
+		t.Fatalf("/metrics with --metrics-public: %d %.200s", resp.StatusCode, b)
+	}
+}
