@@ -126,10 +126,21 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	log.Info("botgate listening", "addr", ln.Addr().String(), "data_dir", o.dataDir, "version", botgate.Version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+	// The audit checkpoint (audit.go) follows the log, outside the
+	// database.
+	checkpointAudit(ctx, in, log)
+	tick := time.NewTicker(auditCheckpointEvery)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case err := <-errc:
+			return err
+		case <-tick.C:
+			checkpointAudit(ctx, in, log)
+		case <-ctx.Done():
+			break wait
+		}
 	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -137,5 +148,10 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	checkpointAudit(sctx, in, log)
 	return nil
 }
+
+// auditCheckpointEvery is how often serve moves the audit checkpoint
+// forward.
+const auditCheckpointEvery = time.Minute
