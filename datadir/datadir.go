@@ -96,11 +96,16 @@ func (d Dir) Initialized() bool {
 	return err == nil
 }
 
-// Create makes the directory (0700) and a fresh pepper from rand. It refuses
-// to overwrite an existing pepper: losing it invalidates every token.
+// Create makes the directory (0700, also when it exists already: it is
+// about to hold the pepper, the master key and the database) and a fresh
+// pepper from rand. It refuses to overwrite an existing pepper: losing it
+// invalidates every token.
 func (d Dir) Create(rand io.Reader) error {
 	if err := os.MkdirAll(d.Path, 0o700); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
+	}
+	if err := os.Chmod(d.Path, 0o700); err != nil {
+		return fmt.Errorf("making the data directory private: %w", err)
 	}
 	pepper := make([]byte, 32)
 	if _, err := io.ReadFull(rand, pepper); err != nil {

@@ -216,6 +216,14 @@ func TestServeAPIRateLimitAndTrustedProxyFlags(t *testing.T) {
 // and shared memory, the pepper, the master key and the admin token 0600.
 func TestInitFileModes(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
+	// A directory made beforehand, as a deployment tool might, with the
+	// usual 0755.
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	tokenFile := filepath.Join(t.TempDir(), "admin.token")
 	if out, err := runCmd(t, "init", "--data-dir", dir, "--admin-token-file", tokenFile); err != nil {
 		t.Fatalf("init: %v\n%s", err, out)
