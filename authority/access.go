@@ -97,3 +97,8 @@ func notFound(r botgate.Resource) error {
 	}
 	return botgate.NotFound("Resource")
 }
+
+// MayReadMetrics reports whether the actor may read the server's metrics
+// (/metrics): an administrator. Metrics name automations, routes and
+// outcomes, which is more than an ordinary user may see.
+func MayReadMetrics(a Actor) bool { return a.isAdmin() }

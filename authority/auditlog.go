@@ -2,8 +2,9 @@ package authority
 
 import (
 	"context"
+	"crypto/hmac"
+	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -138,18 +139,32 @@ type VerifyResult struct {
 func (r VerifyResult) OK() bool { return r.Break == nil }
 
 // VerifyAudit checks the whole audit chain: every event's hash, every link,
-// no gaps, and that the log reaches the head recorded with the last append
-// (so deleting the newest events is detected too).
+// no gaps, and that the log reaches the signed head recorded with the last
+// append (so deleting the newest events is detected too); see
+// VerifyAuditAnchored.
 func (s *Service) VerifyAudit(ctx context.Context) (VerifyResult, error) {
 	return VerifyAudit(ctx, s.store, s.auditKey)
 }
 
 // VerifyAudit checks the audit chain in store under key; see
-// Service.VerifyAudit. It reads the log in pages and needs no Service, so
-// offline tools can call it.
+// VerifyAuditAnchored, which it is with no anchors.
 func VerifyAudit(ctx context.Context, store botgate.Store, key []byte) (VerifyResult, error) {
+	return VerifyAuditAnchored(ctx, store, key)
+}
+
+// VerifyAuditAnchored checks the audit chain in store under key: every
+// event's hash, every link, no gaps; that the log is not empty (an
+// initialised instance's log starts with its init event); that it ends at
+// the head recorded with the last append, whose signature must match (a
+// writer of the database cannot forge it, so cannot hide deleted newest
+// events); and that it holds every anchor's event with the anchor's hash
+// (an operator's --expect-head, the checkpoint), so that even an older
+// copy of the database, with its own signed head, is detected. It reads
+// the log in pages and needs no Service, so offline tools can call it.
+func VerifyAuditAnchored(ctx context.Context, store botgate.Store, key []byte, anchors ...Anchor) (VerifyResult, error) {
 	var res VerifyResult
 	var recorded string
+	var haveRecorded bool
 	for {
 		var page []*botgate.AuditEvent
 		err := store.View(ctx, func(tx botgate.Tx) (err error) {
@@ -161,6 +176,7 @@ func VerifyAudit(ctx context.Context, store botgate.Store, key []byte) (VerifyRe
 			if botgate.IsKind(err, botgate.KindNotFound) {
 				return nil
 			}
+			haveRecorded = err == nil
 			return err
 		})
 		if err != nil {
@@ -170,6 +186,19 @@ func VerifyAudit(ctx context.Context, store botgate.Store, key []byte) (VerifyRe
 			break
 		}
 		head, brk := botgate.VerifyChain(key, res.Head, page)
+		for _, e := range page {
+			if e.Seq > head.Seq {
+				break
+			}
+			for _, a := range anchors {
+				if a.Head.Seq == e.Seq && !hmac.Equal([]byte(a.Head.Hash), []byte(e.Hash)) {
+					res.Events += e.Seq - 1 - res.Head.Seq
+					res.Break = &botgate.ChainBreak{Seq: e.Seq, Reason: fmt.Sprintf(
+						"event %d is not the one the %s names (%s): the log was replaced", e.Seq, a.Name, FormatAuditHead(a.Head))}
+					return res, nil
+				}
+			}
+		}
 		res.Events += head.Seq - res.Head.Seq
 		res.Head = head
 		if brk != nil {
@@ -177,14 +206,36 @@ func VerifyAudit(ctx context.Context, store botgate.Store, key []byte) (VerifyRe
 			return res, nil
 		}
 	}
-	if recorded != "" {
-		seqStr, hash, _ := strings.Cut(recorded, ":")
-		seq, _ := strconv.ParseInt(seqStr, 10, 64)
-		switch {
-		case seq > res.Head.Seq:
-			res.Break = &botgate.ChainBreak{Seq: res.Head.Seq + 1, Reason: "events " + strconv.FormatInt(res.Head.Seq+1, 10) + " to " + seqStr + " are missing (the log was truncated)"}
-		case seq == res.Head.Seq && hash != res.Head.Hash:
-			res.Break = &botgate.ChainBreak{Seq: seq, Reason: "the newest event does not match the recorded head"}
+	if res.Events == 0 {
+		res.Break = &botgate.ChainBreak{Seq: 1, Reason: "the log is empty, but an initialised instance's log starts with its init event (every event was deleted)"}
+		return res, nil
+	}
+	if !haveRecorded {
+		res.Break = &botgate.ChainBreak{Seq: res.Head.Seq + 1, Reason: "no head is recorded for the log (it was deleted)"}
+		return res, nil
+	}
+	rec, err := openHead(key, headUseRecorded, recorded)
+	switch {
+	case err != nil:
+		res.Break = &botgate.ChainBreak{Seq: res.Head.Seq + 1, Reason: "the recorded head cannot be trusted: " + err.Error() +
+			" (a head written before botgate signed heads is signed by the next audited change)"}
+		return res, nil
+	case rec.Seq > res.Head.Seq:
+		res.Break = &botgate.ChainBreak{Seq: res.Head.Seq + 1, Reason: "events " + strconv.FormatInt(res.Head.Seq+1, 10) + " to " + strconv.FormatInt(rec.Seq, 10) + " are missing (the log was truncated)"}
+		return res, nil
+	case rec.Seq == res.Head.Seq && !hmac.Equal([]byte(rec.Hash), []byte(res.Head.Hash)):
+		res.Break = &botgate.ChainBreak{Seq: rec.Seq, Reason: "the newest event does not match the recorded head"}
+		return res, nil
+	case rec.Seq < res.Head.Seq:
+		res.Break = &botgate.ChainBreak{Seq: rec.Seq + 1, Reason: "the recorded head names event " + strconv.FormatInt(rec.Seq, 10) + ", older than the log's newest (an older head was put back)"}
+		return res, nil
+	}
+	for _, a := range anchors {
+		if a.Head.Seq > res.Head.Seq {
+			res.Break = &botgate.ChainBreak{Seq: res.Head.Seq + 1, Reason: fmt.Sprintf(
+				"the log ends at event %d, before event %d that the %s names (%s): it was truncated or replaced by an older copy",
+				res.Head.Seq, a.Head.Seq, a.Name, FormatAuditHead(a.Head))}
+			return res, nil
 		}
 	}
 	return res, nil

@@ -240,7 +240,8 @@ func (s *Service) event(a Actor, action, targetType string, targetID int64, targ
 }
 
 // record seals and appends events inside tx, keeping the recorded chain head
-// in the settings so that a truncated log is detected.
+// in the settings, signed (see audithead.go), so that a truncated log is
+// detected.
 func (s *Service) record(ctx context.Context, tx botgate.Tx, events ...*botgate.AuditEvent) error {
 	head, err := tx.LockAuditHead(ctx)
 	if err != nil {
@@ -253,7 +254,7 @@ func (s *Service) record(ctx context.Context, tx botgate.Tx, events ...*botgate.
 		}
 		head = botgate.AuditHead{Seq: e.Seq, Hash: e.Hash}
 	}
-	if err := tx.PutSetting(ctx, settingAuditHead, strconv.FormatInt(head.Seq, 10)+":"+head.Hash); err != nil {
+	if err := tx.PutSetting(ctx, settingAuditHead, signHead(s.auditKey, headUseRecorded, head)); err != nil {
 		return err
 	}
 	for _, e := range events {

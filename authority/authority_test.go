@@ -644,6 +644,18 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 		{"edited details", `UPDATE audit_events SET details = '{"scopes":"api sudo"}' WHERE seq = 5`, func(int64) int64 { return 5 }},
 		{"deleted event", "DELETE FROM audit_events WHERE seq = 4", func(int64) int64 { return 4 }},
 		{"deleted newest events", "DELETE FROM audit_events WHERE seq >= (SELECT max(seq) - 1 FROM audit_events)", func(last int64) int64 { return last - 1 }},
+		// A writer of the database who also rewrites the recorded head to
+		// the new newest event, in the old unsigned form or keeping the
+		// old signature: the head's MAC needs the key.
+		{"deleted newest events, head rewritten", `DELETE FROM audit_events WHERE seq >= (SELECT max(seq) - 1 FROM audit_events);
+			UPDATE settings SET value = (SELECT seq || ':' || hash FROM audit_events ORDER BY seq DESC LIMIT 1) WHERE key = 'audit_head'`,
+			func(last int64) int64 { return last - 1 }},
+		{"deleted newest events, head rewritten keeping its signature", `DELETE FROM audit_events WHERE seq >= (SELECT max(seq) - 1 FROM audit_events);
+			UPDATE settings SET value = (SELECT seq || ':' || hash FROM audit_events ORDER BY seq DESC LIMIT 1) || substr(value, instr(substr(value, instr(value, ':') + 1), ':') + instr(value, ':')) WHERE key = 'audit_head'`,
+			func(last int64) int64 { return last - 1 }},
+		{"head deleted with the newest events", `DELETE FROM audit_events WHERE seq >= (SELECT max(seq) - 1 FROM audit_events);
+			DELETE FROM settings WHERE key = 'audit_head'`, func(last int64) int64 { return last - 1 }},
+		{"every event and the head deleted", `DELETE FROM audit_events; DELETE FROM settings WHERE key = 'audit_head'`, func(int64) int64 { return 1 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -718,4 +730,65 @@ func corrupt(secret string) string {
 		repl = 'y'
 	}
 	return secret[:len(secret)-1] + string(repl)
+}
+
+// TestAuditAnchors: the log must hold every anchor's event with its hash,
+// and the recorded head and the checkpoint are signed with the audit key.
+func TestAuditAnchors(t *testing.T) {
+	e := newEnv(t)
+	w := e.world()
+	key := authority.AuditKey(pepper)
+	res, err := authority.VerifyAudit(e.ctx, e.store, key)
+	if err != nil || !res.OK() {
+		t.Fatalf("clean chain: %+v %v", res, err)
+	}
+	anchored := res.Head
+	if _, err := e.svc.CreateResourceToken(e.ctx, w.owner, w.projectRes(), authority.NewToken{Name: "x", Scopes: []string{"api"}}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := authority.RecordedAuditHead(e.ctx, e.store, key)
+	if err != nil || rec.Seq <= anchored.Seq {
+		t.Fatalf("RecordedAuditHead = %+v, %v; want past %d", rec, err, anchored.Seq)
+	}
+	wrongHash := botgate.AuditHead{Seq: anchored.Seq, Hash: strings.Repeat("0", 64)}
+	tests := []struct {
+		name   string
+		anchor botgate.AuditHead
+		ok     bool
+	}{
+		{"Held", anchored, true},
+		{"Newest", rec, true},
+		{"OtherHash", wrongHash, false},
+		{"PastTheEnd", botgate.AuditHead{Seq: rec.Seq + 5, Hash: rec.Hash}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := authority.VerifyAuditAnchored(e.ctx, e.store, key, authority.Anchor{Name: "expected head", Head: tt.anchor})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.OK() != tt.ok {
+				t.Fatalf("anchor %s: %+v (break %+v), want ok %v", authority.FormatAuditHead(tt.anchor), res, res.Break, tt.ok)
+			}
+			if !tt.ok && !strings.Contains(res.Break.Reason, "expected head") {
+				t.Errorf("reason %q does not name the anchor", res.Break.Reason)
+			}
+		})
+	}
+	t.Run("Checkpoint", func(t *testing.T) {
+		cp := authority.SignCheckpoint(key, rec)
+		if h, err := authority.OpenCheckpoint(key, cp); err != nil || h != rec {
+			t.Fatalf("OpenCheckpoint = %+v, %v", h, err)
+		}
+		forged := authority.FormatAuditHead(anchored) + cp[strings.LastIndexByte(cp, ':'):]
+		if _, err := authority.OpenCheckpoint(key, forged); err == nil {
+			t.Error("a checkpoint moved to another event with the old signature opens")
+		}
+		if _, err := authority.OpenCheckpoint(key, authority.FormatAuditHead(anchored)); err == nil {
+			t.Error("an unsigned checkpoint opens")
+		}
+		if _, err := authority.OpenCheckpoint(authority.AuditKey([]byte("another pepper, 32 bytes long...")), cp); err == nil {
+			t.Error("a checkpoint opens under another key")
+		}
+	})
 }

@@ -2,6 +2,7 @@ package authority
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -71,7 +72,7 @@ func (s *Service) ReportLeak(ctx context.Context, a Actor, r LeakReport) (LeakRe
 	if tokenfmt.Check(r.Secret, s.prefix) != nil {
 		return LeakResult{Status: LeakUnknown}, nil
 	}
-	loc := cleanLocation(r.Location, r.Secret)
+	loc := cleanLocation(r.Location, r.Secret, s.prefix)
 	d := s.digester.Digest(r.Secret)
 	var res LeakResult
 	var err error
@@ -122,12 +123,16 @@ func (s *Service) ReportLeak(ctx context.Context, a Actor, r LeakReport) (LeakRe
 	return res, nil
 }
 
-// cleanLocation makes a reported location safe to record: any copy of the
-// secret removed, control characters dropped, length bounded.
-func cleanLocation(loc, secret string) string {
-	if secret != "" {
-		loc = strings.ReplaceAll(loc, secret, "[REDACTED]")
+// cleanLocation makes a reported location safe to record: decoded (see
+// decodeLocation), every copy of the secret and anything else shaped like
+// a token of this instance removed whatever its case, control characters
+// dropped, length bounded.
+func cleanLocation(loc, secret, prefix string) string {
+	loc, ok := decodeLocation(loc)
+	if !ok {
+		return "[REDACTED: the location is encoded more deeply than botgate decodes]"
 	}
+	loc = redactTokens(loc, secret, prefix)
 	loc = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return -1
@@ -142,4 +147,122 @@ func cleanLocation(loc, secret string) string {
 		loc = loc[:cut]
 	}
 	return loc
+}
+
+// maxLocationDecodes bounds how many layers of %-encoding a location may
+// carry: a URL holds one, a URL inside a query parameter two, a scanner's
+// report of that three.
+const maxLocationDecodes = 4
+
+// decodeLocation %-decodes loc until it no longer changes, so that a copy
+// of a token hidden under any number of layers of encoding up to the bound
+// is seen, and recorded, as itself. A location still changing after
+// maxLocationDecodes rounds is refused (ok false): it cannot be shown to
+// hold no token. Malformed escapes are kept as they are.
+func decodeLocation(loc string) (string, bool) {
+	for range maxLocationDecodes {
+		next := percentDecode(loc)
+		if next == loc {
+			return loc, true
+		}
+		loc = next
+	}
+	return loc, percentDecode(loc) == loc
+}
+
+// percentDecode decodes every well-formed %XX escape (and '+' as a space,
+// as query strings write it) and keeps anything else as it is, where
+// url.PathUnescape would give up on the whole string.
+func percentDecode(s string) string {
+	if !strings.ContainsAny(s, "%+") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+		case c == '+':
+			b.WriteByte(' ')
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}
+
+// redactTokens replaces, ignoring case, every copy of secret and every
+// run of token characters that follows the instance's token prefix.
+func redactTokens(loc, secret, prefix string) string {
+	const mark = "[REDACTED]"
+	lower := strings.ToLower(loc)
+	var spans [][2]int
+	if secret != "" {
+		ls := strings.ToLower(secret)
+		for i := 0; ; {
+			j := strings.Index(lower[i:], ls)
+			if j < 0 {
+				break
+			}
+			spans = append(spans, [2]int{i + j, i + j + len(ls)})
+			i += j + len(ls)
+		}
+	}
+	if prefix != "" {
+		lp := strings.ToLower(prefix)
+		for i := 0; ; {
+			j := strings.Index(lower[i:], lp)
+			if j < 0 {
+				break
+			}
+			start := i + j
+			end := start + len(lp)
+			for end < len(loc) && isTokenByte(loc[end]) {
+				end++
+			}
+			spans = append(spans, [2]int{start, end})
+			i = end
+		}
+	}
+	if len(spans) == 0 {
+		return loc
+	}
+	slices.SortFunc(spans, func(a, b [2]int) int { return a[0] - b[0] })
+	var b strings.Builder
+	at := 0
+	for i := 0; i < len(spans); {
+		start, end := spans[i][0], spans[i][1]
+		// Merge the spans this one overlaps.
+		for i++; i < len(spans) && spans[i][0] <= end; i++ {
+			end = max(end, spans[i][1])
+		}
+		b.WriteString(loc[at:start])
+		b.WriteString(mark)
+		at = end
+	}
+	b.WriteString(loc[at:])
+	return b.String()
+}
+
+// isTokenByte reports whether c can appear in a token after its prefix
+// (base64url and the layout's dots).
+func isTokenByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.'
 }

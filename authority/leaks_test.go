@@ -1,6 +1,9 @@
 package authority_test
 
 import (
+	"fmt"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -143,4 +146,98 @@ func TestReportLeakConcurrent(t *testing.T) {
 	if r, err := e.svc.VerifyAudit(e.ctx); err != nil || !r.OK() {
 		t.Errorf("audit chain: %+v, %v", r, err)
 	}
+}
+
+// TestReportLeakRedactsEverySpelling: the recorded location holds no copy
+// of the reported token (nor of another token of the instance) however the
+// location spells it: as is, %-encoded once or twice, upper-cased, or both.
+func TestReportLeakRedactsEverySpelling(t *testing.T) {
+	e := newEnv(t)
+	w := e.world()
+	other, err := e.svc.CreatePersonalToken(e.ctx, w.dev, w.dev.User.ID, authority.NewToken{Name: "other", Scopes: []string{"read_api"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	encodeAll := func(s string) string {
+		var b strings.Builder
+		for i := 0; i < len(s); i++ {
+			fmt.Fprintf(&b, "%%%02X", s[i])
+		}
+		return b.String()
+	}
+	base := "https://gitlab.example.com/g/p/-/blob/main/ci.yml?token="
+	tests := []struct {
+		name string
+		loc  func(secret string) string
+	}{
+		{"Plain", func(s string) string { return base + s + "#L3" }},
+		{"QueryEscaped", func(s string) string { return base + url.QueryEscape(s) + "#L3" }},
+		{"EveryByteEncoded", func(s string) string { return base + encodeAll(s) + "#L3" }},
+		{"DoubleEncoded", func(s string) string { return base + url.QueryEscape(encodeAll(s)) }},
+		{"TripleEncoded", func(s string) string { return base + url.QueryEscape(url.QueryEscape(encodeAll(s))) }},
+		{"UpperCase", func(s string) string { return base + strings.ToUpper(s) }},
+		{"UpperCaseEncoded", func(s string) string { return base + encodeAll(strings.ToUpper(s)) }},
+		{"LowerCase", func(s string) string { return strings.ToLower(base + s) }},
+		{"AnotherToken", func(s string) string {
+			return base + other.Secret + "&also=" + url.QueryEscape(strings.ToUpper(other.Secret))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := e.svc.CreatePersonalToken(e.ctx, w.dev, w.dev.User.ID, authority.NewToken{Name: "leaky", Scopes: []string{"read_api"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := e.svc.ReportLeak(e.ctx, e.admin, authority.LeakReport{Secret: c.Secret, Location: tt.loc(c.Secret)})
+			if err != nil || res.Status != authority.LeakRevoked {
+				t.Fatalf("%+v, %v", res, err)
+			}
+			var recorded string
+			for _, ev := range e.audit(botgate.AuditFilter{Action: authority.ActionTokenLeaked}) {
+				if ev.TargetID == c.Token.ID {
+					recorded = ev.Details["location"]
+				}
+			}
+			if !strings.HasPrefix(strings.ToLower(recorded), "https://gitlab.example.com/g/p/-/blob/main/ci.yml") {
+				t.Errorf("recorded location %q lost where the token was found", recorded)
+			}
+			for _, got := range []string{recorded, res.Location} {
+				if !strings.Contains(got, "[REDACTED]") {
+					t.Errorf("location %q redacts nothing", got)
+				}
+				for _, secret := range []string{c.Secret, other.Secret} {
+					body := strings.TrimPrefix(secret, "glpat-")
+					// Any spelling: compare with the decoded, lower-cased
+					// location, and look for the secret's body, which
+					// survives a changed prefix.
+					plain := strings.ToLower(got)
+					for range 4 {
+						if u, err := url.QueryUnescape(plain); err == nil {
+							plain = u
+						}
+					}
+					if strings.Contains(plain, strings.ToLower(body)) {
+						t.Errorf("location %q holds a copy of a token", got)
+					}
+				}
+			}
+		})
+	}
+	t.Run("TooDeep", func(t *testing.T) {
+		c, err := e.svc.CreatePersonalToken(e.ctx, w.dev, w.dev.User.ID, authority.NewToken{Name: "deep", Scopes: []string{"read_api"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		loc := encodeAll(c.Secret)
+		for range 8 {
+			loc = url.QueryEscape(loc)
+		}
+		res, err := e.svc.ReportLeak(e.ctx, e.admin, authority.LeakReport{Secret: c.Secret, Location: base + loc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(res.Location, "%") {
+			t.Errorf("a location encoded beyond the bound is recorded as %q, want it withheld", res.Location)
+		}
+	})
 }

@@ -1,5 +1,6 @@
 // Package datadir lays out and reads botgate's data directory: the SQLite
-// database, the token pepper and the vault master key. The pepper and the
+// database, the token pepper, the vault master key and the audit
+// checkpoint. The pepper and the
 // master key live in files beside the database, never in it, with 0600
 // permissions.
 package datadir
@@ -20,6 +21,9 @@ const (
 	DatabaseFile  = "botgate.db"
 	PepperFile    = "pepper"
 	MasterKeyFile = "master.key"
+	// AuditCheckpointFile anchors the audit log outside the database (see
+	// authority.SignCheckpoint).
+	AuditCheckpointFile = "audit-checkpoint"
 )
 
 // Dir is a data directory.
@@ -45,17 +49,63 @@ func (d Dir) DatabasePath() string { return filepath.Join(d.Path, DatabaseFile) 
 // MasterKeyPath returns the vault master key path.
 func (d Dir) MasterKeyPath() string { return filepath.Join(d.Path, MasterKeyFile) }
 
+// AuditCheckpointPath returns the audit checkpoint's path.
+func (d Dir) AuditCheckpointPath() string { return filepath.Join(d.Path, AuditCheckpointFile) }
+
+// ReadAuditCheckpoint returns the audit checkpoint's content; ok is false
+// when there is none.
+func (d Dir) ReadAuditCheckpoint() (content string, ok bool, err error) {
+	b, err := ReadSecretFile(d.AuditCheckpointPath())
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return string(b), true, nil
+}
+
+// WriteAuditCheckpoint replaces the audit checkpoint with content: written
+// to a new 0600 file, synced, then renamed over the old one, so that a
+// crash leaves the old checkpoint or the new one, never half of one.
+func (d Dir) WriteAuditCheckpoint(content string) error {
+	f, err := os.CreateTemp(d.Path, "."+AuditCheckpointFile+"-*") // 0600
+	if err != nil {
+		return fmt.Errorf("writing the audit checkpoint: %w", err)
+	}
+	_, err = f.WriteString(content)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), d.AuditCheckpointPath())
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("writing the audit checkpoint: %w", err)
+	}
+	return nil
+}
+
 // Initialized reports whether the directory holds a pepper.
 func (d Dir) Initialized() bool {
 	_, err := os.Stat(filepath.Join(d.Path, PepperFile))
 	return err == nil
 }
 
-// Create makes the directory (0700) and a fresh pepper from rand. It refuses
-// to overwrite an existing pepper: losing it invalidates every token.
+// Create makes the directory (0700, also when it exists already: it is
+// about to hold the pepper, the master key and the database) and a fresh
+// pepper from rand. It refuses to overwrite an existing pepper: losing it
+// invalidates every token.
 func (d Dir) Create(rand io.Reader) error {
 	if err := os.MkdirAll(d.Path, 0o700); err != nil {
 		return fmt.Errorf("creating data directory: %w", err)
+	}
+	if err := os.Chmod(d.Path, 0o700); err != nil {
+		return fmt.Errorf("making the data directory private: %w", err)
 	}
 	pepper := make([]byte, 32)
 	if _, err := io.ReadFull(rand, pepper); err != nil {

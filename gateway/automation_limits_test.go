@@ -119,7 +119,8 @@ func TestAutomationLimitsFromRecords(t *testing.T) {
 func TestAutomationRoutesFromRecords(t *testing.T) {
 	ctx := t.Context()
 	clock := ratelimit.NewManualClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "botgate.db"))
+	dbPath := filepath.Join(t.TempDir(), "botgate.db")
+	st, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,4 +203,34 @@ automations:
 			}
 		})
 	}
+	t.Run("UnreadableAllowlistFailsClosed", func(t *testing.T) {
+		// The allowlist is read through a second store on the same
+		// database, closed: the records cannot be read while the tokens
+		// still authenticate through the gateway's own store.
+		broken, err := sqlite.Open(ctx, dbPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		broken.Close()
+		gw2, err := gateway.New(gateway.Options{Authority: auth, Store: st, Config: &gateway.FileConfig{UsageFlushInterval: time.Hour}, Clock: clock,
+			AutomationLimits: governance.NewLimits(broken, clock, time.Minute, nil)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer gw2.Close()
+		srv2 := httptest.NewServer(gw2.ForwardAuth())
+		defer srv2.Close()
+		req, _ := http.NewRequest("GET", srv2.URL+"/-/auth", nil)
+		req.Header.Set("X-Original-Method", "GET")
+		req.Header.Set("X-Original-URI", "/api/v4/projects/infra%2Fdeploy/issues")
+		req.Header.Set("PRIVATE-TOKEN", secrets["poller"])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusInternalServerError {
+			t.Fatalf("a route outside the allowlist while the allowlist cannot be read: %d, want 500 (fail closed)", resp.StatusCode)
+		}
+	})
 }

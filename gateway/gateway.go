@@ -83,6 +83,9 @@ type Gateway struct {
 
 	// autoLimits supplies automations' own limits (nil: none).
 	autoLimits AutomationLimits
+	// familyLimits are the configuration's per-token limits keyed by
+	// rotation family (resolveTokenLimits).
+	familyLimits map[int64]botgate.Limit
 
 	stop      context.CancelFunc
 	bgMu      sync.Mutex // guards closed and bg.Add
@@ -134,6 +137,10 @@ func New(o Options) (*Gateway, error) {
 		g.creds = &ConfigCredentials{Getenv: o.Getenv}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	if g.familyLimits, err = resolveTokenLimits(ctx, o.Store, cfg.tokenLimits); err != nil {
+		cancel()
+		return nil, botgate.E(op, err)
+	}
 	g.stop = cancel
 	if g.limiter == nil {
 		m := ratelimit.NewMemory(g.clock)
@@ -285,7 +292,10 @@ func (g *Gateway) decide(ctx context.Context, o *original, pi *pathInfo, rt *rou
 			Message: pol.scopes.String()}, resultForbidden)
 	}
 	if err := g.checkAutomationRoutes(ctx, id.Token, o.method, segs); err != nil {
-		return d.fail(err, resultForbidden)
+		if botgate.IsKind(err, botgate.KindForbidden) {
+			return d.fail(err, resultForbidden)
+		}
+		return d.fail(err, resultError)
 	}
 	if rt.gitlab && !(id.User.Admin && id.User.Active()) {
 		if typ, ref, ok := resourceRef(segs); ok {
@@ -321,11 +331,7 @@ func (d decision) fail(err error, result string) decision {
 // rotation family, so that rotating a token neither resets its budget nor
 // lifts a loop block.
 func limitKey(t *botgate.Token) string {
-	id := t.FamilyID
-	if id == 0 {
-		id = t.ID
-	}
-	return "family:" + strconv.FormatInt(id, 10)
+	return "family:" + strconv.FormatInt(familyOf(t), 10)
 }
 
 // ceilDuration rounds d up to a whole second, at least one.

@@ -511,3 +511,61 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestTokenLimitFollowsRotation: a limit set for a token in the
+// configuration applies to its successors, whichever token of the chain the
+// configuration names, as the limiter's budget does.
+func TestTokenLimitFollowsRotation(t *testing.T) {
+	f := newFixture(t, fixtureOpts{config: `
+limits:
+  default: {rate: 100, period: 1m}
+  tokens: {{{ID:proj-api}}: {rate: 3, period: 1m}}
+routes: [{name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true}]
+`})
+	uri := fmt.Sprintf("/api/v4/projects/%d/issues", f.proj.ID)
+	rotate := func(name, next string) int64 {
+		t.Helper()
+		c, err := f.auth.RotateToken(t.Context(), authority.SystemActor(), f.ids[name], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.secrets[next], f.ids[next] = c.Secret, c.Token.ID
+		return c.Token.ID
+	}
+	limitOf := func(t *testing.T, req *http.Request) string {
+		t.Helper()
+		resp, body := do(t, req)
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d %s", resp.StatusCode, body)
+		}
+		return resp.Header.Get("RateLimit-Limit")
+	}
+	t.Run("Successor", func(t *testing.T) {
+		rotate("proj-api", "proj-api-2")
+		if got := limitOf(t, f.nginxReq("GET", uri, "proj-api-2")); got != "3" {
+			t.Errorf("rotated token: RateLimit-Limit %s, want the token's 3 (not the default 100)", got)
+		}
+	})
+	t.Run("ConfiguredMidChain", func(t *testing.T) {
+		// A gateway configured with the id of the second token of a chain
+		// limits the third too.
+		second := rotate("proj-read", "proj-read-2")
+		rotate("proj-read-2", "proj-read-3")
+		cfg, err := gateway.ParseConfig(fmt.Appendf(nil, "limits: {tokens: {%d: {rate: 4, period: 1m}}}\n", second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		gw, err := gateway.New(gateway.Options{Authority: f.auth, Store: f.store, Config: cfg, Clock: f.clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer gw.Close()
+		srv := httptest.NewServer(gw.ForwardAuth())
+		defer srv.Close()
+		req := f.nginxReq("GET", uri, "proj-read-3")
+		req.URL.Host = strings.TrimPrefix(srv.URL, "http://")
+		if got := limitOf(t, req); got != "4" {
+			t.Errorf("third token of a chain whose second is configured: RateLimit-Limit %s, want 4", got)
+		}
+	})
+}

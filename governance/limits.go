@@ -2,6 +2,7 @@ package governance
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -60,28 +61,37 @@ func NewLimits(store botgate.Store, clock botgate.Clock, ttl time.Duration, log 
 // it has no record or its record sets no limit. A store failure is logged
 // and answered with ok false (the default limit applies), not cached.
 func (l *Limits) AutomationLimit(ctx context.Context, automation string) (botgate.Limit, bool) {
-	e := l.entry(ctx, automation)
+	e, err := l.entry(ctx, automation)
+	if err != nil {
+		l.log.Warn("reading an automation's record", "automation", automation, "err", err)
+		return botgate.Limit{}, false
+	}
 	return e.limit, !e.limit.IsZero()
 }
 
 // AutomationRoutes returns the automation's recorded route allowlist; ok
-// is false if it has no record or declares no routes. A store failure
-// is answered with ok false, like AutomationLimit.
-func (l *Limits) AutomationRoutes(ctx context.Context, automation string) ([]string, bool) {
-	e := l.entry(ctx, automation)
-	return e.routes, len(e.routes) > 0
+// is false if it has no record or declares no routes. A store failure is
+// returned (and not cached), so that the gateway refuses the call: an
+// allowlist that cannot be read must not open every route.
+func (l *Limits) AutomationRoutes(ctx context.Context, automation string) ([]string, bool, error) {
+	e, err := l.entry(ctx, automation)
+	if err != nil {
+		return nil, false, err
+	}
+	return e.routes, len(e.routes) > 0, nil
 }
 
 // entry returns the cached answer about the automation, reading its
-// record when the cache has none or it is older than the TTL.
-func (l *Limits) entry(ctx context.Context, automation string) limitEntry {
+// record when the cache has none or it is older than the TTL. A store
+// failure is returned and not cached.
+func (l *Limits) entry(ctx context.Context, automation string) (limitEntry, error) {
 	now := l.clock.Now()
 	l.mu.RLock()
 	e, hit := l.entries[automation]
 	gen := l.gen
 	l.mu.RUnlock()
 	if hit && now.Before(e.expires) {
-		return e
+		return e, nil
 	}
 	var rec *botgate.Automation
 	err := l.store.View(ctx, func(tx botgate.Tx) error {
@@ -93,8 +103,7 @@ func (l *Limits) entry(ctx context.Context, automation string) limitEntry {
 	case botgate.IsKind(err, botgate.KindNotFound):
 		e = limitEntry{}
 	case err != nil:
-		l.log.Warn("reading an automation's record", "automation", automation, "err", err)
-		return limitEntry{}
+		return limitEntry{}, fmt.Errorf("reading the record of automation %s: %w", automation, err)
 	default:
 		e = limitEntry{limit: rec.RateLimit, routes: rec.Routes}
 	}
@@ -104,13 +113,13 @@ func (l *Limits) entry(ctx context.Context, automation string) limitEntry {
 	if l.gen != gen {
 		// A purge ran while the record was read: the answer may predate
 		// the change that caused it, so use it once but do not keep it.
-		return e
+		return e, nil
 	}
 	if len(l.entries) >= maxLimitEntries {
 		clear(l.entries)
 	}
 	l.entries[automation] = e
-	return e
+	return e, nil
 }
 
 // Purge forgets every cached answer.

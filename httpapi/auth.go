@@ -50,23 +50,31 @@ type call struct {
 // authedFunc is a handler for an authenticated request.
 type authedFunc func(w http.ResponseWriter, r *http.Request, c *call) error
 
+// authenticate authenticates the request's credential, read by the one
+// rule of edge.Credential (query tokens accepted, as GitLab's API does),
+// from the client address edge.Trust finds.
+func (s *Server) authenticate(r *http.Request) (*authority.Identity, authority.RequestMeta, error) {
+	ip, _ := s.trust.ClientIP(r.RemoteAddr, r.Header)
+	meta := authority.RequestMeta{IP: ip, UserAgent: r.UserAgent()}
+	secret, err := edge.Credential(r.Header, r.URL.RawQuery, edge.CredentialOptions{AllowQuery: true})
+	if err != nil {
+		if errors.Is(err, edge.ErrNoCredential) {
+			return nil, meta, &botgate.Error{Kind: botgate.KindUnauthenticated, Message: "401 Unauthorized"}
+		}
+		return nil, meta, err
+	}
+	if strings.HasSuffix(r.URL.Path, "/rotate") {
+		meta.Purpose = authority.PurposeRotate
+	}
+	id, err := s.auth.Authenticate(r.Context(), secret, meta)
+	return id, meta, err
+}
+
 // authed wraps h: it authenticates the request, checks the token's scopes
 // against n, and applies Sudo.
 func (s *Server) authed(n need, h authedFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		secret, err := edge.Credential(r.Header, r.URL.RawQuery, edge.CredentialOptions{AllowQuery: true})
-		if err != nil {
-			if errors.Is(err, edge.ErrNoCredential) {
-				return &botgate.Error{Kind: botgate.KindUnauthenticated, Message: "401 Unauthorized"}
-			}
-			return err
-		}
-		ip, _ := s.trust.ClientIP(r.RemoteAddr, r.Header)
-		meta := authority.RequestMeta{IP: ip, UserAgent: r.UserAgent()}
-		if strings.HasSuffix(r.URL.Path, "/rotate") {
-			meta.Purpose = authority.PurposeRotate
-		}
-		id, err := s.auth.Authenticate(r.Context(), secret, meta)
+		id, meta, err := s.authenticate(r)
 		if err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/edge"
@@ -37,7 +38,7 @@ func (s *Server) readParams(w http.ResponseWriter, r *http.Request) (*params, er
 		p.v[normKey(k)] = append(p.v[normKey(k)], vs...)
 	}
 	if r.Body == nil || r.Body == http.NoBody {
-		return p, nil
+		return p, p.checkLengths()
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
 	if err != nil {
@@ -45,10 +46,13 @@ func (s *Server) readParams(w http.ResponseWriter, r *http.Request) (*params, er
 		if errors.As(err, &tooLarge) {
 			return nil, errBodyTooLarge
 		}
+		if isTimeout(err) {
+			return nil, errBodyTimeout
+		}
 		return nil, botgate.Invalid("", "could not read the request body")
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return p, nil
+		return p, p.checkLengths()
 	}
 	ct, ctParams, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	var bodyVals map[string][]string
@@ -76,7 +80,31 @@ func (s *Server) readParams(w http.ResponseWriter, r *http.Request) (*params, er
 	for k, vs := range bodyVals {
 		p.v[normKey(k)] = vs
 	}
+	if err := p.checkLengths(); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// MaxFilterLength is the longest value botgate accepts for a parameter
+// that filters or orders a list (search, username, sort, ...): longer
+// values name nothing botgate stores, and a search pattern beyond SQLite's
+// LIKE limit (50,000 bytes) would fail in the store as a 500.
+const MaxFilterLength = 255
+
+// filterParams are the parameters MaxFilterLength bounds.
+var filterParams = []string{"search", "username", "sort", "order_by", "state", "action", "target_type"}
+
+// checkLengths refuses an overlong filter parameter with a 400 naming it.
+func (p *params) checkLengths() error {
+	for _, name := range filterParams {
+		for _, v := range p.v[name] {
+			if utf8.RuneCountInString(v) > MaxFilterLength {
+				return botgate.Invalid(name, "%s is too long (maximum is %d characters)", name, MaxFilterLength)
+			}
+		}
+	}
+	return nil
 }
 
 func normKey(k string) string { return strings.TrimSuffix(k, "[]") }

@@ -61,6 +61,9 @@ func ErrorBody(err error) (int, any) {
 	if errors.Is(err, errBodyTooLarge) {
 		return http.StatusRequestEntityTooLarge, map[string]string{"message": "413 Request Entity Too Large"}
 	}
+	if errors.Is(err, errBodyTimeout) {
+		return http.StatusRequestTimeout, map[string]string{"message": "408 Request Timeout - the request body did not arrive in time"}
+	}
 	msg := botgate.MessageOf(err)
 	switch botgate.KindOf(err) {
 	case botgate.KindInvalid:

@@ -86,6 +86,9 @@ func (s *Server) handleLeaks(w http.ResponseWriter, r *http.Request, c *call) er
 		if errors.As(err, &tooLarge) {
 			return errBodyTooLarge
 		}
+		if isTimeout(err) {
+			return errBodyTimeout
+		}
 		if errors.Is(err, io.EOF) {
 			return botgate.Invalid("", "the body must be a JSON array of {type, token, url}")
 		}

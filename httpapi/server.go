@@ -40,6 +40,9 @@ type Config struct {
 	Trust edge.Trust
 	// MaxBodyBytes limits request bodies (default 1 MiB).
 	MaxBodyBytes int64
+	// BodyReadTimeout bounds the time a request body may take to arrive
+	// (default DefaultBodyReadTimeout); a slower one is answered 408.
+	BodyReadTimeout time.Duration
 	// Limiter, if set, limits authenticated API requests per user (each
 	// bot, service account and person has its own budget) to APILimit,
 	// with GitLab's RateLimit-* headers on every answer and 429 beyond.
@@ -61,6 +64,7 @@ type Server struct {
 	ready   func(ctx context.Context) error
 	trust   edge.Trust
 	maxBody int64
+	bodyTTL time.Duration
 	limiter botgate.Limiter
 	limit   botgate.Limit
 	clock   botgate.Clock
@@ -74,7 +78,7 @@ type Server struct {
 func New(cfg Config) *Server {
 	s := &Server{
 		auth: cfg.Authority, store: cfg.Store, log: cfg.Logger, version: cfg.Version, ready: cfg.Ready,
-		trust: cfg.Trust, maxBody: cfg.MaxBodyBytes,
+		trust: cfg.Trust, maxBody: cfg.MaxBodyBytes, bodyTTL: cfg.BodyReadTimeout,
 		limiter: cfg.Limiter, limit: cfg.APILimit, clock: cfg.Clock,
 		mux: http.NewServeMux(),
 	}
@@ -90,8 +94,11 @@ func New(cfg Config) *Server {
 	if s.maxBody <= 0 {
 		s.maxBody = 1 << 20
 	}
+	if s.bodyTTL <= 0 {
+		s.bodyTTL = DefaultBodyReadTimeout
+	}
 	s.routes()
-	s.handler = s.logRequests(canonicalPaths(s.mux))
+	s.handler = bodyDeadline(s.logRequests(canonicalPaths(s.mux)), s.bodyTTL)
 	return s
 }
 

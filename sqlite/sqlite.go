@@ -42,8 +42,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -123,6 +125,37 @@ func WithClock(c botgate.Clock) Option {
 	}
 }
 
+// privateFiles creates the database file with mode 0600 if it does not
+// exist, and takes the group's and others' permissions off it and its WAL
+// and shared-memory files if it does. SQLite creates the WAL and the
+// shared memory with the database file's permissions, so the three stay
+// readable by the owner alone: the database holds token digests, the
+// audit chain and sealed vault secrets.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		return f.Close()
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("creating the database file: %w", err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("making %s private to its owner: %w", p, err)
+			}
+		}
+	}
+	return nil
+}
+
 // Open opens (creating if needed) the database at path and brings its
 // schema up to date. It fails with KindInvalid if the database was written
 // by a newer botgate (a schema version this binary does not know).
@@ -139,6 +172,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.ContainsRune(path, '?') {
 		return nil, botgate.Invalid("path", "database path %q must name a file (not empty, not :memory:, no file: URI, no '?')", path)
+	}
+	if err := privateFiles(path); err != nil {
+		return nil, botgate.E(op, botgate.KindInternal, err)
 	}
 
 	params := func(write bool) string {

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/spf13/cobra"
 
+	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/datadir"
 )
 
 func newAuditCmd(e *env) *cobra.Command {
@@ -19,35 +23,79 @@ func newAuditCmd(e *env) *cobra.Command {
 
 func newAuditVerifyCmd(e *env) *cobra.Command {
 	var o localOptions
-	var output string
+	var output, expect string
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Verify the audit log's hash chain",
-		Long: `verify checks every audit event's hash and link, that no event is missing, and
-that the log reaches the newest head recorded. Editing or deleting an event is
-detected. It works offline on the data directory (the hashes are keyed by the
-pepper, so it needs the data directory's pepper file), or on the servers' shared
-PostgreSQL store with --store.
+		Long: `verify checks every audit event's hash and link, that no event is missing, that
+the log is not empty, and that it ends at the signed head recorded with the newest
+event. Editing or deleting an event is detected, and so is deleting the newest
+events and rewriting the recorded head. It works offline on the data directory
+(the hashes and the head are keyed by the pepper, so it needs the data
+directory's pepper file), or on the servers' shared PostgreSQL store with --store.
+
+It prints the head as SEQ:HASH. Keep that somewhere a writer of the database cannot
+reach (a ticket, another system's log); --expect-head SEQ:HASH later fails unless the
+log still holds that event with that hash, which detects the database being
+replaced by an older copy of itself.
+
+The data directory's audit-checkpoint file (signed with the pepper; written by
+'serve' every minute and by each successful verify) is checked the same way when it
+exists.
 
 Exit status: 0 intact, 3 broken.`,
 		Example: `  botgate audit verify --data-dir ./data
+  botgate audit verify --expect-head 1234:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
   botgate audit verify --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
+			var anchors []authority.Anchor
+			if expect != "" {
+				h, err := authority.ParseAuditHead(expect)
+				if err != nil {
+					return usageErr("--expect-head: %s", botgate.MessageOf(err))
+				}
+				anchors = append(anchors, authority.Anchor{Name: "expected head (--expect-head)", Head: h})
+			}
 			in, err := openInstanceWith(cmd.Context(), o.dataDir, scaleOptions{store: o.store, storeOnly: true}, newLogger(e, o.logLevel))
 			if err != nil {
 				return err
 			}
 			defer in.Close()
-			res, err := authority.VerifyAudit(cmd.Context(), in.store, authority.AuditKey(in.pepper))
+			key := authority.AuditKey(in.pepper)
+			cp, hasCP, cpErr := readCheckpoint(in.dir, key)
+			if hasCP && cpErr == nil {
+				anchors = append(anchors, authority.Anchor{Name: "checkpoint " + in.dir.AuditCheckpointPath(), Head: cp})
+			}
+			res, err := authority.VerifyAuditAnchored(cmd.Context(), in.store, key, anchors...)
 			if err != nil {
 				return err
 			}
+			if res.OK() && cpErr != nil {
+				res.Break = &botgate.ChainBreak{Seq: res.Head.Seq + 1, Reason: cpErr.Error()}
+			}
+			// A verified log moves the checkpoint forward (never back).
+			var cpNote string
+			if res.OK() {
+				switch {
+				case hasCP && cp.Seq >= res.Head.Seq:
+					cpNote = "checkpoint " + authority.FormatAuditHead(cp) + " held"
+				default:
+					if err := in.dir.WriteAuditCheckpoint(authority.SignCheckpoint(key, res.Head)); err != nil {
+						return err
+					}
+					cpNote = "checkpoint written at " + authority.FormatAuditHead(res.Head)
+				}
+			}
 			if output == "json" {
-				out := map[string]any{"ok": res.OK(), "events": res.Events, "head_seq": res.Head.Seq, "head_hash": res.Head.Hash}
+				out := map[string]any{"ok": res.OK(), "events": res.Events, "head_seq": res.Head.Seq, "head_hash": res.Head.Hash,
+					"head": authority.FormatAuditHead(res.Head)}
+				if cpNote != "" {
+					out["checkpoint"] = cpNote
+				}
 				if res.Break != nil {
 					out["break_seq"], out["break_reason"] = res.Break.Seq, res.Break.Reason
 				}
@@ -55,7 +103,8 @@ Exit status: 0 intact, 3 broken.`,
 					return err
 				}
 			} else if res.OK() {
-				fmt.Fprintf(e.stdout, "audit log intact: %d events, head %d:%s\n", res.Events, res.Head.Seq, res.Head.Hash)
+				fmt.Fprintf(e.stdout, "audit log intact: %d events, head %s\n(%s; keep the head elsewhere and check it later with --expect-head)\n",
+					res.Events, authority.FormatAuditHead(res.Head), cpNote)
 			} else {
 				fmt.Fprintf(e.stdout, "audit log BROKEN at event %d: %s\n(%d events verified before it)\n", res.Break.Seq, res.Break.Reason, res.Events)
 			}
@@ -67,5 +116,56 @@ Exit status: 0 intact, 3 broken.`,
 	}
 	localFlags(cmd, e, &o, false)
 	outputFlag(cmd, &output)
+	cmd.Flags().StringVar(&expect, "expect-head", "", "fail (exit 3) unless the log holds this event with this hash: SEQ:HASH, as verify prints the head")
 	return cmd
+}
+
+// readCheckpoint reads and checks the data directory's audit checkpoint:
+// ok is false when there is none; err says why one cannot be trusted.
+func readCheckpoint(d datadir.Dir, key []byte) (h botgate.AuditHead, ok bool, err error) {
+	content, ok, err := d.ReadAuditCheckpoint()
+	if err != nil || !ok {
+		return h, ok, err
+	}
+	h, err = authority.OpenCheckpoint(key, content)
+	if err != nil {
+		return h, true, fmt.Errorf("%s: %s", d.AuditCheckpointPath(), botgate.MessageOf(err))
+	}
+	return h, true, nil
+}
+
+// checkpointAudit moves the data directory's audit checkpoint forward to
+// the store's recorded head, whose signature it checks. A head behind the
+// checkpoint (the log was truncated, or replaced by an older copy) or one
+// that cannot be trusted is logged as an error and the checkpoint kept as
+// evidence.
+func checkpointAudit(ctx context.Context, in *instance, log *slog.Logger) {
+	key := authority.AuditKey(in.pepper)
+	cp, hasCP, err := readCheckpoint(in.dir, key)
+	if err != nil {
+		log.Error("the audit checkpoint cannot be trusted; it is kept as it is (run 'botgate audit verify')", "err", err)
+		return
+	}
+	head, err := authority.RecordedAuditHead(ctx, in.store, key)
+	switch {
+	case botgate.IsKind(err, botgate.KindConflict):
+		log.Error("the audit log's recorded head cannot be trusted (run 'botgate audit verify')", "err", err)
+		return
+	case err != nil:
+		log.Warn("reading the audit head for the checkpoint", "err", err)
+		return
+	case hasCP && head.Seq < cp.Seq:
+		log.Error("the audit log ends before its checkpoint: it was truncated or replaced by an older copy (run 'botgate audit verify')",
+			"head", authority.FormatAuditHead(head), "checkpoint", authority.FormatAuditHead(cp))
+		return
+	case hasCP && head.Seq == cp.Seq && head.Hash != cp.Hash:
+		log.Error("the audit log's newest event is not the one its checkpoint names: it was replaced (run 'botgate audit verify')",
+			"head", authority.FormatAuditHead(head), "checkpoint", authority.FormatAuditHead(cp))
+		return
+	case hasCP && head.Seq == cp.Seq:
+		return
+	}
+	if err := in.dir.WriteAuditCheckpoint(authority.SignCheckpoint(key, head)); err != nil {
+		log.Warn("writing the audit checkpoint", "err", err)
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -137,14 +138,50 @@ routes:
 		}
 	})
 	t.Run("Metrics", func(t *testing.T) {
-		resp, err := http.Get(apiURL + "/metrics")
-		if err != nil {
-			t.Fatal(err)
+		scrape := func(t *testing.T, header, value string) (int, string) {
+			t.Helper()
+			req, _ := http.NewRequest("GET", apiURL+"/metrics", nil)
+			if header != "" {
+				req.Header.Set(header, value)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return resp.StatusCode, string(b)
 		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if !strings.Contains(string(b), `botgate_gateway_decisions_total{mode="proxy",result="allowed"} 1`) {
-			t.Errorf("metrics:\n%s", b)
+		// A user who is not an administrator, with a read_api token.
+		var user struct{ ID int64 }
+		postJSON(t, apiURL+"/api/v4/users", admin, `{"username":"carol","name":"Carol","email":"carol@example.com"}`, &user)
+		var pat struct{ Token string }
+		postJSON(t, fmt.Sprintf("%s/api/v4/users/%d/personal_access_tokens", apiURL, user.ID), admin,
+			`{"name":"scraper","scopes":["read_api"]}`, &pat)
+		for _, tc := range []struct {
+			name, header, value string
+			want                int
+		}{
+			{"Anonymous", "", "", http.StatusUnauthorized},
+			{"NotAdmin", "PRIVATE-TOKEN", pat.Token, http.StatusForbidden},
+			{"Admin", "PRIVATE-TOKEN", admin, http.StatusOK},
+			{"AdminBearer", "Authorization", "Bearer " + admin, http.StatusOK},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				status, body := scrape(t, tc.header, tc.value)
+				if status != tc.want {
+					t.Fatalf("status %d %.200s, want %d", status, body, tc.want)
+				}
+				if status != http.StatusOK {
+					if strings.Contains(body, "botgate_") || !strings.Contains(body, `"message"`) {
+						t.Errorf("refusal %.200s, want GitLab's shape and no metrics", body)
+					}
+					return
+				}
+				if !strings.Contains(body, `botgate_gateway_decisions_total{mode="proxy",result="allowed"} 1`) {
+					t.Errorf("metrics:\n%s", body)
+				}
+			})
 		}
 	})
 	t.Run("TokenUsage", func(t *testing.T) {
@@ -173,4 +210,24 @@ routes:
 		s.fail(exitNotFound, []string{"token 999 not found"}, "token", "usage", "999")
 		s.fail(exitUsage, nil, "token", "usage", "abc")
 	})
+}
+
+// postJSON posts body as token and decodes the 201 answer into v.
+func postJSON(t *testing.T, url, token, body string, v any) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+	req.Header.Set("PRIVATE-TOKEN", token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST %s: %d %s", url, resp.StatusCode, b)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
 }

@@ -97,6 +97,7 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	api := httpapi.New(httpapi.Config{
 		Authority: in.auth, Store: in.store, Logger: log, Version: botgate.Version,
 		Trust: trust, Limiter: apiCfg.limiter, APILimit: apiCfg.limit,
+		BodyReadTimeout: apiCfg.bodyReadTimeout,
 		Ready: func(ctx context.Context) error {
 			if err := in.scale.ready(ctx); err != nil {
 				return err
@@ -129,18 +130,32 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           in.scale.readiness(api),
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler: in.scale.readiness(api),
+		// The body's deadline is per request (httpapi's BodyReadTimeout):
+		// ReadTimeout would also cancel the context of an answer that
+		// takes longer than it.
+		ReadHeaderTimeout: apiCfg.readHeaderTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          nil,
 	}
 	log.Info("botgate listening", "addr", ln.Addr().String(), "data_dir", o.dataDir, "version", botgate.Version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
+	// The audit checkpoint (audit.go) follows the log, outside the
+	// database.
+	checkpointAudit(ctx, in, log)
+	tick := time.NewTicker(auditCheckpointEvery)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case err := <-errc:
+			return err
+		case <-tick.C:
+			checkpointAudit(ctx, in, log)
+		case <-ctx.Done():
+			break wait
+		}
 	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -148,5 +163,10 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	checkpointAudit(sctx, in, log)
 	return nil
 }
+
+// auditCheckpointEvery is how often serve moves the audit checkpoint
+// forward.
+const auditCheckpointEvery = time.Minute

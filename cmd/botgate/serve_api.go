@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,9 +17,11 @@ import (
 // apiOptions configures the management API's edge: which proxies are
 // trusted for X-Forwarded-* and the per-user API rate limit.
 type apiOptions struct {
-	trustedProxies []string
-	rateLimit      string
-	rateBurst      int
+	trustedProxies    []string
+	rateLimit         string
+	rateBurst         int
+	readHeaderTimeout string
+	bodyReadTimeout   string
 }
 
 func apiFlags(cmd *cobra.Command, e *env, o *apiOptions) {
@@ -31,6 +34,10 @@ func apiFlags(cmd *cobra.Command, e *env, o *apiOptions) {
 	cmd.Flags().StringVar(&o.rateLimit, "api-rate-limit", envOr(e.getenv, "BOTGATE_API_RATE_LIMIT", "7200/hour"),
 		"per-user limit on authenticated /api requests, as COUNT/PERIOD (s, min, hour); each bot, service account and person has its own budget [env BOTGATE_API_RATE_LIMIT]")
 	cmd.Flags().IntVar(&o.rateBurst, "api-rate-burst", 600, "burst allowed above --api-rate-limit")
+	cmd.Flags().StringVar(&o.readHeaderTimeout, "read-header-timeout", envOr(e.getenv, "BOTGATE_READ_HEADER_TIMEOUT", "10s"),
+		"how long the API listener waits for a request's headers [env BOTGATE_READ_HEADER_TIMEOUT]")
+	cmd.Flags().StringVar(&o.bodyReadTimeout, "body-read-timeout", envOr(e.getenv, "BOTGATE_BODY_READ_TIMEOUT", "30s"),
+		"how long the API listener waits for a request's body; a slower one is answered 408 and its connection closed (the gateway proxy's is body_read_timeout in its configuration) [env BOTGATE_BODY_READ_TIMEOUT]")
 }
 
 // apply resolves the options into cfg. shared is the
@@ -53,6 +60,16 @@ func (o apiOptions) apply(cfg *apiEdge, shared botgate.Limiter, clock botgate.Cl
 		return fmt.Errorf("--api-rate-limit: %s", botgate.MessageOf(err))
 	}
 	cfg.limit = l
+	for _, t := range []struct {
+		flag, v string
+		dst     *time.Duration
+	}{{"--read-header-timeout", o.readHeaderTimeout, &cfg.readHeaderTimeout}, {"--body-read-timeout", o.bodyReadTimeout, &cfg.bodyReadTimeout}} {
+		d, err := time.ParseDuration(strings.TrimSpace(t.v))
+		if err != nil || d <= 0 {
+			return fmt.Errorf("%s %q: want a positive duration such as 30s", t.flag, t.v)
+		}
+		*t.dst = d
+	}
 	cfg.limiter = shared
 	if cfg.limiter == nil {
 		cfg.limiter = ratelimit.NewMemory(clock)
@@ -62,7 +79,9 @@ func (o apiOptions) apply(cfg *apiEdge, shared botgate.Limiter, clock botgate.Cl
 
 // apiEdge is the resolved API edge configuration.
 type apiEdge struct {
-	trust   edge.Trust
-	limiter botgate.Limiter
-	limit   botgate.Limit
+	trust             edge.Trust
+	limiter           botgate.Limiter
+	limit             botgate.Limit
+	readHeaderTimeout time.Duration
+	bodyReadTimeout   time.Duration
 }

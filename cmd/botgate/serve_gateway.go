@@ -23,6 +23,8 @@ type gatewayOptions struct {
 	upstream    string
 	credential  string
 	config      string
+	// metricsPublic serves /metrics to anyone instead of administrators.
+	metricsPublic bool
 }
 
 // gatewayFlags registers serve's gateway flags.
@@ -36,6 +38,8 @@ func gatewayFlags(cmd *cobra.Command, e *env, o *gatewayOptions) {
 		"reference to the upstream credential the proxy injects, env:NAME or file:PATH [env BOTGATE_UPSTREAM_CREDENTIAL]")
 	f.StringVar(&o.config, "gateway-config", envOr(e.getenv, "BOTGATE_GATEWAY_CONFIG", ""),
 		"gateway configuration file (YAML: routes, limits, loop breaker, webhooks, trusted proxies) [env BOTGATE_GATEWAY_CONFIG]")
+	f.BoolVar(&o.metricsPublic, "metrics-public", envOr(e.getenv, "BOTGATE_METRICS_PUBLIC", "") == "true",
+		"serve /metrics without authentication (default: an administrator's token with read_api or api) [env BOTGATE_METRICS_PUBLIC=true]")
 }
 
 // loadGatewayConfig reads the gateway's configuration (nil for the
@@ -62,7 +66,8 @@ type runningGateway struct {
 }
 
 // startGateway builds the gateway, mounts /-/auth (and the Envoy prefix
-// below it) and /metrics on the API server, and starts the proxy listener
+// below it) and /metrics (administrators only unless --metrics-public) on
+// the API server, and starts the proxy listener
 // if one is asked for.
 func startGateway(e *env, o gatewayOptions, cfg *gateway.FileConfig, trust edge.Trust, in *instance, api *httpapi.Server, log *slog.Logger) (*runningGateway, error) {
 	br, err := in.scale.breaker(cfg)
@@ -90,7 +95,13 @@ func startGateway(e *env, o gatewayOptions, cfg *gateway.FileConfig, trust edge.
 	in.scale.onPurge(limits.Purge)
 	api.Handle("/-/auth", gw.ForwardAuth())
 	api.Handle("/-/auth/", gw.ForwardAuth())
-	api.Handle("GET /metrics", gw.MetricsHandler())
+	// Metrics name automations, routes and outcomes: administrators only,
+	// unless the operator opens them (a scraper on a private network).
+	if o.metricsPublic {
+		api.Handle("GET /metrics", gw.MetricsHandler())
+	} else {
+		api.HandleAdmin("GET /metrics", gw.MetricsHandler())
+	}
 	api.SetLeakNotifier(gw)
 	rg := &runningGateway{gw: gw, log: log}
 	if o.proxyListen == "" {

@@ -459,7 +459,9 @@ func TestServeRedisUnreachable(t *testing.T) {
 			if tt.retryHint && resp.Header.Get("Retry-After") == "" {
 				t.Errorf("a refusal without Retry-After")
 			}
-			resp, err = http.Get(base + "/metrics")
+			req, _ = http.NewRequest(http.MethodGet, base+"/metrics", nil)
+			req.Header.Set("PRIVATE-TOKEN", strings.TrimSpace(string(admin)))
+			resp, err = http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,11 +7,14 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -206,4 +209,241 @@ func TestServeAPIRateLimitAndTrustedProxyFlags(t *testing.T) {
 			t.Fatalf("%v: err = %v, want a message naming the flag", bad, err)
 		}
 	}
+}
+
+// TestInitFileModes: what init writes is private to the user botgate runs
+// as, whatever the umask: the directory 0700; the database with its WAL
+// and shared memory, the pepper, the master key and the admin token 0600.
+func TestInitFileModes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	// A directory made beforehand, as a deployment tool might, with the
+	// usual 0755.
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tokenFile := filepath.Join(t.TempDir(), "admin.token")
+	if out, err := runCmd(t, "init", "--data-dir", dir, "--admin-token-file", tokenFile); err != nil {
+		t.Fatalf("init: %v\n%s", err, out)
+	}
+	// The WAL and shared memory files exist while a server has the
+	// database open.
+	_, stop := startServe(t, "--data-dir", dir)
+	defer stop()
+	check := func(path string, want os.FileMode) {
+		t.Helper()
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fi.Mode().Perm(); got != want {
+			t.Errorf("%s: mode %v, want %v", filepath.Base(path), got, want)
+		}
+	}
+	check(dir, 0o700)
+	check(tokenFile, 0o600)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range entries {
+		seen[e.Name()] = true
+		want := os.FileMode(0o600)
+		if e.IsDir() {
+			want = 0o700
+		}
+		check(filepath.Join(dir, e.Name()), want)
+	}
+	for _, name := range []string{"botgate.db", "botgate.db-wal", "botgate.db-shm", "pepper", "master.key"} {
+		if !seen[name] {
+			t.Errorf("init wrote no %s (wrote %v)", name, seen)
+		}
+	}
+}
+
+// TestServeBodyReadTimeout: a client that trickles a request body, one
+// byte a second, is answered 408 and cut off at --body-read-timeout,
+// instead of holding its connection for as long as it likes.
+func TestServeBodyReadTimeout(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	tokenFile := filepath.Join(t.TempDir(), "admin.token")
+	base, _ := startServe(t, "--data-dir", dir, "--body-read-timeout", "1s", "--admin-token-file", tokenFile)
+	token, err := os.ReadFile(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	if _, err := io.WriteString(conn, "POST /api/v4/user/personal_access_tokens HTTP/1.1\r\nHost: botgate\r\n"+
+		"PRIVATE-TOKEN: "+strings.TrimSpace(string(token))+"\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	answered := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(conn) // until the server closes the connection
+		answered <- string(b)
+	}()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case resp := <-answered:
+			if took := time.Since(start); took > 5*time.Second {
+				t.Errorf("cut off after %s, want about 1s", took)
+			}
+			if !strings.HasPrefix(resp, "HTTP/1.1 408 ") || !strings.Contains(resp, "did not arrive in time") {
+				t.Errorf("answer %q, want 408 saying why", resp)
+			}
+			return
+		case <-tick.C:
+			if time.Since(start) > 20*time.Second {
+				t.Fatal("the server still waits for a trickled body after 20s")
+			}
+			_, _ = conn.Write([]byte("{"))
+		}
+	}
+}
+
+// TestServeMetricsPublic: --metrics-public opens /metrics to scrapers
+// without a token.
+func TestServeMetricsPublic(t *testing.T) {
+	base, _ := startServe(t, "--data-dir", filepath.Join(t.TempDir(), "data"), "--metrics-public",
+		"--admin-token-file", filepath.Join(t.TempDir(), "admin.token"))
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), "botgate_gateway_") {
+		t.Fatalf("/metrics with --metrics-public: %d %.200s", resp.StatusCode, b)
+	}
+}
+
+// TestAuditVerifyAnchors: `audit verify` prints the head as SEQ:HASH and
+// checks --expect-head and the data directory's checkpoint, so that a
+// writer of the database alone cannot hide deleted events, not even by
+// rewriting the recorded head or emptying the log.
+func TestAuditVerifyAnchors(t *testing.T) {
+	headRE := regexp.MustCompile(`head (\d+:[0-9a-f]{64})`)
+	var admin string
+	setup := func(t *testing.T) (dir, head string) {
+		t.Helper()
+		dir = filepath.Join(t.TempDir(), "data")
+		tokenFile := filepath.Join(t.TempDir(), "admin.token")
+		if out, err := runCmd(t, "init", "--data-dir", dir, "--admin-token-file", tokenFile); err != nil {
+			t.Fatalf("init: %v\n%s", err, out)
+		}
+		// A few more events: a user and its token.
+		base, stop := startServe(t, "--data-dir", dir)
+		b, _ := os.ReadFile(tokenFile)
+		admin = strings.TrimSpace(string(b))
+		var u struct{ ID int64 }
+		postJSON(t, base+"/api/v4/users", admin, `{"username":"carol","name":"Carol","email":"carol@example.com"}`, &u)
+		var pat struct{ Token string }
+		postJSON(t, fmt.Sprintf("%s/api/v4/users/%d/personal_access_tokens", base, u.ID), admin, `{"name":"ci","scopes":["read_api"]}`, &pat)
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		out, err := runCmd(t, "audit", "verify", "--data-dir", dir)
+		m := headRE.FindStringSubmatch(out)
+		if err != nil || m == nil {
+			t.Fatalf("audit verify: %v\n%s", err, out)
+		}
+		return dir, m[1]
+	}
+	tamper := func(t *testing.T, dir string, stmts ...string) {
+		t.Helper()
+		db, err := sql.Open("sqlite", filepath.Join(dir, "botgate.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		for _, s := range stmts {
+			if _, err := db.Exec(s); err != nil {
+				t.Fatalf("%s: %v", s, err)
+			}
+		}
+	}
+	truncate := []string{
+		"DELETE FROM audit_events WHERE seq >= (SELECT max(seq) - 1 FROM audit_events)",
+		"UPDATE settings SET value = (SELECT seq || ':' || hash FROM audit_events ORDER BY seq DESC LIMIT 1) WHERE key = 'audit_head'",
+	}
+	wipe := []string{"DELETE FROM audit_events", "DELETE FROM settings WHERE key = 'audit_head'"}
+	broken := func(t *testing.T, out string, err error, want string) {
+		t.Helper()
+		if exitCode(err) != 3 || !strings.Contains(out, "BROKEN") || !strings.Contains(out, want) {
+			t.Fatalf("exit %d, %v, want 3 and %q:\n%s", exitCode(err), err, want, out)
+		}
+	}
+
+	t.Run("ExpectHead", func(t *testing.T) {
+		dir, head := setup(t)
+		if out, err := runCmd(t, "audit", "verify", "--data-dir", dir, "--expect-head", head); err != nil {
+			t.Fatalf("the printed head: %v\n%s", err, out)
+		}
+		seq, hash, _ := strings.Cut(head, ":")
+		other := seq + ":" + strings.Repeat("0", len(hash))
+		out, err := runCmd(t, "audit", "verify", "--data-dir", dir, "--expect-head", other)
+		broken(t, out, err, "expected head")
+		n, _ := strconv.Atoi(seq)
+		out, err = runCmd(t, "audit", "verify", "--data-dir", dir, "--expect-head", fmt.Sprintf("%d:%s", n+3, hash))
+		broken(t, out, err, "the log ends at event "+seq)
+		if _, err := runCmd(t, "audit", "verify", "--data-dir", dir, "--expect-head", "nonsense"); exitCode(err) == 0 || exitCode(err) == 3 {
+			t.Errorf("a malformed --expect-head: exit %d, want a usage error", exitCode(err))
+		}
+	})
+	t.Run("TruncatedHeadRewritten", func(t *testing.T) {
+		dir, _ := setup(t)
+		tamper(t, dir, truncate...)
+		out, err := runCmd(t, "audit", "verify", "--data-dir", dir)
+		broken(t, out, err, "recorded head")
+	})
+	t.Run("Wiped", func(t *testing.T) {
+		dir, _ := setup(t)
+		tamper(t, dir, wipe...)
+		out, err := runCmd(t, "audit", "verify", "--data-dir", dir)
+		broken(t, out, err, "empty")
+	})
+	t.Run("OlderCopy", func(t *testing.T) {
+		// The database replaced by an older copy of itself, with its own
+		// (genuinely signed) head: only an anchor outside the database
+		// tells. The checkpoint is one.
+		dir, head := setup(t)
+		db := filepath.Join(dir, "botgate.db")
+		old := filepath.Join(t.TempDir(), "old.db")
+		tamper(t, dir, "VACUUM INTO '"+old+"'")
+		base, stop := startServe(t, "--data-dir", dir)
+		var u struct{ ID int64 }
+		postJSON(t, base+"/api/v4/users", admin, `{"username":"dave","name":"Dave","email":"dave@example.com"}`, &u)
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		// serve moved the checkpoint past the old copy's head on its way out.
+		if cp, err := os.ReadFile(filepath.Join(dir, "audit-checkpoint")); err != nil || strings.HasPrefix(string(cp), strings.SplitN(head, ":", 2)[0]+":") {
+			t.Fatalf("checkpoint after serve: %q, %v; want it past %s", cp, err, head)
+		}
+		if out, err := runCmd(t, "audit", "verify", "--data-dir", dir); err != nil {
+			t.Fatalf("before the swap: %v\n%s", err, out)
+		}
+		for _, suffix := range []string{"-wal", "-shm"} {
+			os.Remove(db + suffix)
+		}
+		raw, err := os.ReadFile(old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(db, raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := runCmd(t, "audit", "verify", "--data-dir", dir)
+		broken(t, out, err, "checkpoint")
+	})
 }

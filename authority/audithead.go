@@ -1,0 +1,142 @@
+package authority
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/botgate/botgate"
+)
+
+// The audit chain's head is anchored three ways, none of which a writer of
+// the database alone can defeat, since each is keyed by the audit key (from
+// the pepper, kept outside the database):
+//
+//   - the head recorded in the database with every append is signed
+//     (SEQ:HASH:MAC), so that deleting the newest events cannot be hidden
+//     by rewriting the head to an older event;
+//   - an operator may keep the head (SEQ:HASH, as `botgate audit verify`
+//     prints it) elsewhere and check that the log still holds it
+//     (--expect-head);
+//   - a checkpoint file in the data directory, signed the same way and
+//     written by the server and by each successful verify, is checked by
+//     `botgate audit verify`: the log must still hold the event it names,
+//     so that replacing the database (or its head) by an older copy is
+//     detected too.
+
+// Uses of a signed head, which domain-separate their MACs.
+const (
+	headUseRecorded   = "head"
+	headUseCheckpoint = "checkpoint"
+)
+
+// FormatAuditHead returns the head as SEQ:HASH, the form `audit verify`
+// prints and --expect-head takes.
+func FormatAuditHead(h botgate.AuditHead) string {
+	return strconv.FormatInt(h.Seq, 10) + ":" + h.Hash
+}
+
+// ParseAuditHead parses SEQ:HASH. Errors are KindInvalid.
+func ParseAuditHead(s string) (botgate.AuditHead, error) {
+	seqStr, hash, ok := strings.Cut(strings.TrimSpace(s), ":")
+	seq, err := strconv.ParseInt(seqStr, 10, 64)
+	if !ok || err != nil || seq < 1 || len(hash) != 2*sha256.Size || strings.Contains(hash, ":") {
+		return botgate.AuditHead{}, botgate.Invalid("head", "%q is not an audit head: want SEQ:HASH as 'botgate audit verify' prints it", s)
+	}
+	if _, err := hex.DecodeString(hash); err != nil {
+		return botgate.AuditHead{}, botgate.Invalid("head", "%q is not an audit head: its hash is not hex", s)
+	}
+	return botgate.AuditHead{Seq: seq, Hash: strings.ToLower(hash)}, nil
+}
+
+// headMAC returns the MAC of h for the use under the audit key.
+func headMAC(key []byte, use string, h botgate.AuditHead) []byte {
+	m := hmac.New(sha256.New, key)
+	var n [8]byte
+	str := func(s string) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		m.Write(n[:])
+		m.Write([]byte(s))
+	}
+	str("botgate-audit-" + use + "-v1")
+	binary.BigEndian.PutUint64(n[:], uint64(h.Seq))
+	m.Write(n[:])
+	str(h.Hash)
+	return m.Sum(nil)
+}
+
+// signHead returns h as SEQ:HASH:MAC.
+func signHead(key []byte, use string, h botgate.AuditHead) string {
+	return FormatAuditHead(h) + ":" + hex.EncodeToString(headMAC(key, use, h))
+}
+
+// openHead parses SEQ:HASH:MAC and checks the MAC, in constant time.
+func openHead(key []byte, use, s string) (botgate.AuditHead, error) {
+	s = strings.TrimSpace(s)
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 || strings.Count(s, ":") != 2 {
+		return botgate.AuditHead{}, fmt.Errorf("it is not signed")
+	}
+	h, err := ParseAuditHead(s[:i])
+	if err != nil {
+		return h, fmt.Errorf("it is malformed")
+	}
+	mac, err := hex.DecodeString(s[i+1:])
+	if err != nil || !hmac.Equal(mac, headMAC(key, use, h)) {
+		return botgate.AuditHead{}, fmt.Errorf("its signature does not match (it was rewritten without the key)")
+	}
+	return h, nil
+}
+
+// SignCheckpoint returns the content of an audit checkpoint file for h,
+// signed with the audit key.
+func SignCheckpoint(key []byte, h botgate.AuditHead) string {
+	return signHead(key, headUseCheckpoint, h) + "\n"
+}
+
+// OpenCheckpoint checks a checkpoint file's content and returns the head
+// it anchors. Errors are KindInvalid, saying why.
+func OpenCheckpoint(key []byte, content string) (botgate.AuditHead, error) {
+	h, err := openHead(key, headUseCheckpoint, content)
+	if err != nil {
+		return h, botgate.Invalid("checkpoint", "the audit checkpoint is not valid: %v", err)
+	}
+	return h, nil
+}
+
+// RecordedAuditHead returns the head recorded with the newest append, its
+// signature checked: KindConflict if it is missing, unsigned or forged
+// (the log's end cannot be trusted), KindInternal from the store. The
+// server checkpoints it.
+func RecordedAuditHead(ctx context.Context, store botgate.Store, key []byte) (botgate.AuditHead, error) {
+	const op = "authority.RecordedAuditHead"
+	var recorded string
+	err := store.View(ctx, func(tx botgate.Tx) (err error) {
+		recorded, err = tx.Setting(ctx, settingAuditHead)
+		return err
+	})
+	if botgate.IsKind(err, botgate.KindNotFound) {
+		return botgate.AuditHead{}, botgate.E(op, botgate.Errorf(botgate.KindConflict, "no audit head is recorded"))
+	}
+	if err != nil {
+		return botgate.AuditHead{}, botgate.E(op, err)
+	}
+	h, err := openHead(key, headUseRecorded, recorded)
+	if err != nil {
+		return h, botgate.E(op, botgate.Errorf(botgate.KindConflict, "the recorded audit head cannot be trusted: %v", err))
+	}
+	return h, nil
+}
+
+// Anchor is an event the audit log must still hold, with this hash: an
+// operator's --expect-head or the checkpoint. Name says which, for the
+// report.
+type Anchor struct {
+	Name string
+	Head botgate.AuditHead
+}
