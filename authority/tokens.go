@@ -457,18 +457,16 @@ func resourceExists(ctx context.Context, tx botgate.Tx, r botgate.Resource) erro
 // access level, user and automation, in the same family, and the old one
 // revoked, in one transaction. Without expiresAt the new token keeps the
 // old one's lifetime (no expiry stays no expiry, unless expiry is
-// required, then 7 days as GitLab does). Rotating a revoked token is
-// KindInvalid ("Token already revoked"); losing a race with a concurrent
-// rotation is KindConflict.
+// required, then 7 days as GitLab does). A token the actor may not manage
+// is KindNotFound, as a missing one, so that its existence is not revealed.
+// Rotating a revoked token is KindInvalid ("Token already revoked"); losing
+// a race with a concurrent rotation is KindConflict.
 func (s *Service) RotateToken(ctx context.Context, a Actor, id int64, expiresAt *time.Time) (*Created, error) {
 	const op = "authority.RotateToken"
 	var out Created
 	err := s.store.Update(ctx, func(tx botgate.Tx) error {
-		old, err := token(ctx, tx, id)
+		old, err := s.manageableToken(ctx, tx, a, id)
 		if err != nil {
-			return err
-		}
-		if err := s.canManageToken(ctx, tx, a, old); err != nil {
 			return err
 		}
 		if a.Token == nil || a.Token.ID != old.ID {
@@ -549,16 +547,14 @@ func (s *Service) rotatedExpiry(old *botgate.Token, requested *time.Time) (*time
 }
 
 // RevokeToken revokes a token. Revoking a project or group access token
-// deactivates its bot user. Revoking an already revoked token is
-// KindConflict.
+// deactivates its bot user. A token the actor may not manage is
+// KindNotFound, as a missing one (GitLab answers 404), so that token ids
+// reveal nothing. Revoking an already revoked token is KindConflict.
 func (s *Service) RevokeToken(ctx context.Context, a Actor, id int64) error {
 	const op = "authority.RevokeToken"
 	err := s.store.Update(ctx, func(tx botgate.Tx) error {
-		t, err := token(ctx, tx, id)
+		t, err := s.manageableToken(ctx, tx, a, id)
 		if err != nil {
-			return err
-		}
-		if err := s.canManageToken(ctx, tx, a, t); err != nil {
 			return err
 		}
 		return s.revoke(ctx, tx, a, t, "")
