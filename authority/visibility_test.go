@@ -21,7 +21,8 @@ func wantOutcome(t *testing.T, err error, want botgate.Kind) {
 
 // TestTokensTheActorCannotSeeReadAsNotFound: revoking, rotating or reading
 // a token the actor may not see answers as for a missing one, so that ids
-// reveal nothing.
+// reveal nothing; a token the actor sees but may not rotate stays
+// forbidden.
 func TestTokensTheActorCannotSeeReadAsNotFound(t *testing.T) {
 	e := newEnv(t)
 	w := e.world()
@@ -54,6 +55,7 @@ func TestTokensTheActorCannotSeeReadAsNotFound(t *testing.T) {
 		{"revoke a project token as outsider", revoke, w.outsider, project.Token.ID, botgate.KindNotFound},
 		{"rotate another person's token", rotate, w.dev, pat.Token.ID, botgate.KindNotFound},
 		{"rotate a project token as developer", rotate, w.dev, project.Token.ID, botgate.KindNotFound},
+		{"rotate a visible Owner-level token as maintainer", rotate, w.maint, project.Token.ID, botgate.KindForbidden},
 		{"read another person's token", get, w.dev, pat.Token.ID, botgate.KindNotFound},
 		{"admin revokes another person's token", revoke, e.admin, pat.Token.ID, botgate.KindOther},
 	}
