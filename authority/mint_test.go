@@ -163,6 +163,89 @@ func TestIdentitiesDoNotMintForThemselves(t *testing.T) {
 	}
 }
 
+// TestSetAutomationPolicy: the automation label carries the automation's
+// routes and rate limit, so a token never sheds its own, and a bot or
+// service account never relabels its own tokens.
+func TestSetAutomationPolicy(t *testing.T) {
+	e := newEnv(t)
+	w := e.world()
+	sa, err := e.svc.CreateServiceAccount(e.ctx, w.owner, w.groupRes(), authority.NewServiceAccount{Username: "label-sa"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.AddMember(e.ctx, w.owner, w.groupRes(), sa.ID, botgate.MaintainerAccess, nil); err != nil {
+		t.Fatal(err)
+	}
+	pat, err := e.svc.CreatePersonalToken(e.ctx, w.dev, w.dev.User.ID, authority.NewToken{Name: "laptop", Scopes: []string{"api"}, Automation: "scripts"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		actor func(bot, sat *authority.Created) authority.Actor
+		token func(bot, sat *authority.Created) int64
+		want  botgate.Kind
+	}{
+		{"project token clears its own label",
+			func(bot, _ *authority.Created) authority.Actor {
+				return authority.Actor{User: bot.User, Token: bot.Token}
+			},
+			func(bot, _ *authority.Created) int64 { return bot.Token.ID }, botgate.KindForbidden},
+		{"service account token clears its own label",
+			func(_, sat *authority.Created) authority.Actor { return authority.Actor{User: sa, Token: sat.Token} },
+			func(_, sat *authority.Created) int64 { return sat.Token.ID }, botgate.KindForbidden},
+		{"service account clears the label of a sibling token",
+			func(_, sat *authority.Created) authority.Actor { return authority.Actor{User: sa, Token: sat.Token} },
+			func(*authority.Created, *authority.Created) int64 { return 0 }, botgate.KindForbidden},
+		{"person's token clears its own label",
+			func(*authority.Created, *authority.Created) authority.Actor {
+				return authority.Actor{User: w.dev.User, Token: pat.Token}
+			},
+			func(*authority.Created, *authority.Created) int64 { return pat.Token.ID }, botgate.KindForbidden},
+		{"person relabels their own token", func(*authority.Created, *authority.Created) authority.Actor { return w.dev },
+			func(*authority.Created, *authority.Created) int64 { return pat.Token.ID }, botgate.KindOther},
+		{"developer cannot see the project token", func(*authority.Created, *authority.Created) authority.Actor { return w.dev },
+			func(bot, _ *authority.Created) int64 { return bot.Token.ID }, botgate.KindNotFound},
+		{"team maintainer relabels the project token", func(*authority.Created, *authority.Created) authority.Actor { return w.maint },
+			func(bot, _ *authority.Created) int64 { return bot.Token.ID }, botgate.KindOther},
+		{"team maintainer relabels the service account token", func(*authority.Created, *authority.Created) authority.Actor { return w.maint },
+			func(_, sat *authority.Created) int64 { return sat.Token.ID }, botgate.KindOther},
+		{"admin relabels the project token", func(*authority.Created, *authority.Created) authority.Actor { return e.admin },
+			func(bot, _ *authority.Created) int64 { return bot.Token.ID }, botgate.KindOther},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bot, err := e.svc.CreateResourceToken(e.ctx, w.maint, w.projectRes(), authority.NewToken{Name: "hygiene", Scopes: []string{"api"}, Automation: "mr-hygiene"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sat, err := e.svc.CreateServiceAccountToken(e.ctx, w.maint, sa.ID, authority.NewToken{Name: "mirror", Scopes: []string{"api"}, Automation: "mirror"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := tt.token(bot, sat)
+			if id == 0 {
+				sib, err := e.svc.CreateServiceAccountToken(e.ctx, w.maint, sa.ID, authority.NewToken{Name: "sibling", Scopes: []string{"api"}, Automation: "mirror"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				id = sib.Token.ID
+			}
+			_, err = e.svc.SetAutomation(e.ctx, tt.actor(bot, sat), id, "")
+			wantOutcome(t, err, tt.want)
+			if err != nil {
+				tok, err := e.svc.Token(e.ctx, e.admin, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tok.Automation == "" {
+					t.Fatal("refused change cleared the label")
+				}
+			}
+		})
+	}
+}
+
 // TestRotateBoundTokenNeedsVaultAccess: a new token of a family bound to a
 // vault secret reads that secret, so rotating one needs the right to read
 // it.
