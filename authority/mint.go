@@ -58,9 +58,6 @@ func (s *Service) checkMint(ctx context.Context, tx botgate.Tx, a Actor, u *botg
 	case a.User.ID == u.ID:
 		return forbidden("403 Forbidden - a %s cannot create tokens for itself; its owning team's Maintainers and Owners, or an administrator, can", kindWords(u.Kind))
 	}
-	if err := s.capMemberships(ctx, tx, a, u); err != nil {
-		return err
-	}
 	if !t.Resource.IsZero() && t.AccessLevel != botgate.NoAccess {
 		have, err := s.accessOn(ctx, tx, a, t.Resource)
 		if err != nil {
@@ -69,6 +66,9 @@ func (s *Service) checkMint(ctx context.Context, tx botgate.Tx, a Actor, u *botg
 		if t.AccessLevel > have {
 			return forbidden("403 Forbidden - the token's access level (%s) exceeds your own role on this %s (%s)", t.AccessLevel, t.Resource.Type, have)
 		}
+	}
+	if err := s.capMemberships(ctx, tx, a, u); err != nil {
+		return err
 	}
 	if t.FamilyID != 0 {
 		return s.checkBoundSecrets(ctx, tx, a, t.FamilyID)
