@@ -261,8 +261,8 @@ func TestRevokeDeactivatesBot(t *testing.T) {
 	if _, err := e.auth(c.Secret, authority.PurposeAPI); err != nil {
 		t.Fatal(err)
 	}
-	// A developer may not revoke a group token; the owner may.
-	wantKind(t, e.svc.RevokeToken(e.ctx, w.dev, c.Token.ID), botgate.KindForbidden)
+	// A developer may not revoke a group token (nor see it: not found); the owner may.
+	wantKind(t, e.svc.RevokeToken(e.ctx, w.dev, c.Token.ID), botgate.KindNotFound)
 	if err := e.svc.RevokeToken(e.ctx, w.owner, c.Token.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -319,9 +319,10 @@ func TestRotation(t *testing.T) {
 	if !strings.Contains(botgate.MessageOf(err), "Token already revoked") {
 		t.Fatalf("message = %q", botgate.MessageOf(err))
 	}
-	// The bot keeps working through the new token; the developer cannot rotate it.
+	// The bot keeps working through the new token; the developer cannot
+	// rotate it, nor see it.
 	_, err = e.svc.RotateToken(e.ctx, w.dev, nt.ID, nil)
-	wantKind(t, err, botgate.KindForbidden)
+	wantKind(t, err, botgate.KindNotFound)
 }
 
 func TestReuseOfRotatedTokenRevokesFamily(t *testing.T) {

@@ -32,9 +32,10 @@ type Created struct {
 }
 
 // CreatePersonalToken creates a personal access token for a human user.
-// A user may create their own; administrators may create one for anyone.
-// Service accounts get theirs through CreateServiceAccountToken; bots have
-// none but their resource token.
+// A person may create their own; administrators may create one for anyone.
+// Service accounts get theirs from their team through
+// CreateServiceAccountToken, never from themselves; bots have none but
+// their resource token.
 func (s *Service) CreatePersonalToken(ctx context.Context, a Actor, userID int64, in NewToken) (*Created, error) {
 	const op = "authority.CreatePersonalToken"
 	scopes, exp, err := s.validateNew(in, false)
@@ -59,16 +60,17 @@ func (s *Service) CreatePersonalToken(ctx context.Context, a Actor, userID int64
 		if !u.Active() {
 			return botgate.Invalid("user_id", "user %s is %s", u.Username, u.State)
 		}
-		if err := checkAdminScopes(u, scopes); err != nil {
-			return err
-		}
 		kind := botgate.PersonalToken
 		if u.Kind == botgate.ServiceAccount {
 			kind = botgate.ServiceAccountToken
 		}
-		out.Token, out.Secret, err = s.insertToken(ctx, tx, a, u, &botgate.Token{
+		t := &botgate.Token{
 			Kind: kind, Name: in.Name, Description: in.Description, Scopes: scopes, ExpiresAt: exp, Automation: in.Automation,
-		})
+		}
+		if err := s.checkMint(ctx, tx, a, u, t, false); err != nil {
+			return err
+		}
+		out.Token, out.Secret, err = s.insertToken(ctx, tx, a, u, t)
 		return err
 	})
 	if err != nil {
@@ -136,10 +138,14 @@ func (s *Service) CreateResourceToken(ctx context.Context, a Actor, r botgate.Re
 			return err
 		}
 		out.User = bot
-		out.Token, out.Secret, err = s.insertToken(ctx, tx, a, bot, &botgate.Token{
+		t := &botgate.Token{
 			Kind: kind, Name: in.Name, Description: in.Description, Scopes: scopes, ExpiresAt: exp,
 			AccessLevel: level, Resource: r, Automation: in.Automation,
-		})
+		}
+		if err := s.checkMint(ctx, tx, a, bot, t, false); err != nil {
+			return err
+		}
+		out.Token, out.Secret, err = s.insertToken(ctx, tx, a, bot, t)
 		return err
 	})
 	if err != nil {
@@ -226,7 +232,9 @@ func (s *Service) CreateServiceAccount(ctx context.Context, a Actor, owner botga
 
 // CreateServiceAccountToken creates a personal access token for a service
 // account. Only the owning team's Maintainers and Owners (the project's, for
-// a project service account) and administrators may.
+// a project service account) and administrators may, never the account
+// itself; and only someone who holds at least each of the account's roles
+// (see checkMint).
 func (s *Service) CreateServiceAccountToken(ctx context.Context, a Actor, saID int64, in NewToken) (*Created, error) {
 	const op = "authority.CreateServiceAccountToken"
 	if err := noBotMinting(a); err != nil {
@@ -251,13 +259,14 @@ func (s *Service) CreateServiceAccountToken(ctx context.Context, a Actor, saID i
 		if !u.Active() {
 			return botgate.Invalid("user_id", "service account %s is %s", u.Username, u.State)
 		}
-		if err := checkAdminScopes(u, scopes); err != nil {
+		t := &botgate.Token{
+			Kind: botgate.ServiceAccountToken, Name: in.Name, Description: in.Description, Scopes: scopes, ExpiresAt: exp, Automation: in.Automation,
+		}
+		if err := s.checkMint(ctx, tx, a, u, t, false); err != nil {
 			return err
 		}
 		out.User = u
-		out.Token, out.Secret, err = s.insertToken(ctx, tx, a, u, &botgate.Token{
-			Kind: botgate.ServiceAccountToken, Name: in.Name, Description: in.Description, Scopes: scopes, ExpiresAt: exp, Automation: in.Automation,
-		})
+		out.Token, out.Secret, err = s.insertToken(ctx, tx, a, u, t)
 		return err
 	})
 	if err != nil {
@@ -457,21 +466,21 @@ func resourceExists(ctx context.Context, tx botgate.Tx, r botgate.Resource) erro
 // access level, user and automation, in the same family, and the old one
 // revoked, in one transaction. Without expiresAt the new token keeps the
 // old one's lifetime (no expiry stays no expiry, unless expiry is
-// required, then 7 days as GitLab does). Rotating a revoked token is
-// KindInvalid ("Token already revoked"); losing a race with a concurrent
-// rotation is KindConflict.
+// required, then 7 days as GitLab does). A token the actor may not manage
+// is KindNotFound, as a missing one, so that its existence is not revealed;
+// one whose access the actor does not hold itself (see checkMint) is
+// KindForbidden. Rotating a revoked token is KindInvalid ("Token already
+// revoked"); losing a race with a concurrent rotation is KindConflict.
 func (s *Service) RotateToken(ctx context.Context, a Actor, id int64, expiresAt *time.Time) (*Created, error) {
 	const op = "authority.RotateToken"
 	var out Created
 	err := s.store.Update(ctx, func(tx botgate.Tx) error {
-		old, err := token(ctx, tx, id)
+		old, err := s.manageableToken(ctx, tx, a, id)
 		if err != nil {
 			return err
 		}
-		if err := s.canManageToken(ctx, tx, a, old); err != nil {
-			return err
-		}
-		if a.Token == nil || a.Token.ID != old.ID {
+		self := a.Token != nil && a.Token.ID == old.ID
+		if !self {
 			// A bot rotating another token would get that token's new
 			// secret: minting, which bots may not do.
 			if err := noBotMinting(a); err != nil {
@@ -480,6 +489,14 @@ func (s *Service) RotateToken(ctx context.Context, a Actor, id int64, expiresAt 
 		}
 		if old.Revoked {
 			return botgate.Invalid("token", "Token already revoked")
+		}
+		u, err := tx.User(ctx, old.UserID)
+		if err != nil {
+			return err
+		}
+		// The new token has the old one's access; the actor must hold it.
+		if err := s.checkMint(ctx, tx, a, u, old, self); err != nil {
+			return err
 		}
 		now := s.clock.Now()
 		exp, err := s.rotatedExpiry(old, expiresAt)
@@ -490,10 +507,6 @@ func (s *Service) RotateToken(ctx context.Context, a Actor, id int64, expiresAt 
 			if botgate.IsKind(err, botgate.KindConflict) {
 				return botgate.Errorf(botgate.KindConflict, "409 Conflict - the token was rotated or revoked concurrently")
 			}
-			return err
-		}
-		u, err := tx.User(ctx, old.UserID)
-		if err != nil {
 			return err
 		}
 		if !u.Active() {
@@ -549,16 +562,14 @@ func (s *Service) rotatedExpiry(old *botgate.Token, requested *time.Time) (*time
 }
 
 // RevokeToken revokes a token. Revoking a project or group access token
-// deactivates its bot user. Revoking an already revoked token is
-// KindConflict.
+// deactivates its bot user. A token the actor may not manage is
+// KindNotFound, as a missing one (GitLab answers 404), so that token ids
+// reveal nothing. Revoking an already revoked token is KindConflict.
 func (s *Service) RevokeToken(ctx context.Context, a Actor, id int64) error {
 	const op = "authority.RevokeToken"
 	err := s.store.Update(ctx, func(tx botgate.Tx) error {
-		t, err := token(ctx, tx, id)
+		t, err := s.manageableToken(ctx, tx, a, id)
 		if err != nil {
-			return err
-		}
-		if err := s.canManageToken(ctx, tx, a, t); err != nil {
 			return err
 		}
 		return s.revoke(ctx, tx, a, t, "")

@@ -443,7 +443,11 @@ const ActionTokenAutomation = "token.automation"
 const MaxAutomationLength = 255
 
 // SetAutomation labels a token with the automation it serves ("" clears
-// the label). Whoever may manage the token may label it; the label stays
+// the label). The label carries policy (the automation's routes and rate
+// limit), so only those who manage the token's user may set it: the
+// person for their own tokens, the owning team's Maintainers and Owners
+// for a bot's or service account's, administrators; never the token
+// itself, nor a bot or service account on its own tokens. The label stays
 // with the token's rotation family only for tokens rotated afterwards.
 func (s *Service) SetAutomation(ctx context.Context, a Actor, id int64, automation string) (*botgate.Token, error) {
 	const op = "authority.SetAutomation"
@@ -458,6 +462,9 @@ func (s *Service) SetAutomation(ctx context.Context, a Actor, id int64, automati
 	err := s.store.Update(ctx, func(tx botgate.Tx) error {
 		var err error
 		if t, err = s.manageableToken(ctx, tx, a, id); err != nil {
+			return err
+		}
+		if err := s.mayLabel(ctx, tx, a, t); err != nil {
 			return err
 		}
 		if t.Automation == automation {
@@ -476,4 +483,23 @@ func (s *Service) SetAutomation(ctx context.Context, a Actor, id int64, automati
 	}
 	s.changed([]int64{id})
 	return t, nil
+}
+
+// mayLabel checks that the actor may change t's automation label. A token
+// may read and rotate itself, but not shed its own policy.
+func (s *Service) mayLabel(ctx context.Context, tx botgate.Tx, a Actor, t *botgate.Token) error {
+	if a.isAdmin() {
+		return nil
+	}
+	if a.Token != nil && a.Token.ID == t.ID {
+		return forbidden("403 Forbidden - a token cannot change its own automation label; the owning team's Maintainers and Owners can")
+	}
+	if a.User != nil && a.User.Kind.Bot() && a.User.ID == t.UserID {
+		return forbidden("403 Forbidden - a %s cannot change the automation label of its own tokens; the owning team's Maintainers and Owners can", kindWords(a.User.Kind))
+	}
+	u, err := tx.User(ctx, t.UserID)
+	if err != nil {
+		return err
+	}
+	return s.canManageUser(ctx, tx, a, u)
 }
