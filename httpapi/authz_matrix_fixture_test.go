@@ -10,12 +10,14 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/broker"
+	"github.com/botgate/botgate/gateway"
 	"github.com/botgate/botgate/httpapi"
 	"github.com/botgate/botgate/internal/pgtest"
 	"github.com/botgate/botgate/lint"
@@ -121,6 +123,10 @@ type mx struct {
 	upstreamID     int64
 	n              int
 	deadURL        string
+	// The gateway: its proxy, and how many requests reached the API
+	// behind it.
+	proxy     *httptest.Server
+	forwarded *atomic.Int64
 }
 
 func openSQLiteMatrix(t *testing.T, log *slog.Logger) botgate.Store {
@@ -178,11 +184,37 @@ func newMatrix(t *testing.T, open func(t *testing.T, log *slog.Logger) botgate.S
 	}
 	api.EnableBroker(b, v)
 	api.EnableLint(func(ctx context.Context, cfg lint.Config) (*lint.Report, error) { return &lint.Report{}, nil })
+	// The gateway as serve mounts it: forward-auth and metrics on the API's
+	// listener, the proxy on its own, in front of a stand-in GitLab.
+	forwarded := &atomic.Int64{}
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		forwarded.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	t.Cleanup(upstream.Close)
+	gwCfg, err := gateway.ParseConfig([]byte("routes:\n  - {name: gitlab, upstream: " + upstream.URL + ", gitlab: true, credential: 'env:UPSTREAM_TOKEN'}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := gateway.New(gateway.Options{Authority: auth, Store: st, Config: gwCfg, Clock: clock, Logger: log,
+		Getenv: func(k string) string { return map[string]string{"UPSTREAM_TOKEN": "upstream-credential"}[k] }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.Handle("/-/auth", gw.ForwardAuth())
+	api.Handle("/-/auth/", gw.ForwardAuth())
+	api.Handle("GET /metrics", gw.MetricsHandler())
+	proxy := httptest.NewServer(gw.Proxy())
 	srv := httptest.NewServer(api)
 	e := &env{t: t, srv: srv, auth: auth, clock: clock, logs: logs, root: secret, rootID: tok.ID}
 	e.remember(secret)
 	t.Cleanup(func() {
 		srv.Close()
+		proxy.Close()
+		if err := gw.Close(); err != nil {
+			t.Errorf("closing gateway: %v", err)
+		}
 		if err := auth.Close(); err != nil {
 			t.Errorf("closing authority: %v", err)
 		}
@@ -196,7 +228,8 @@ func newMatrix(t *testing.T, open func(t *testing.T, log *slog.Logger) botgate.S
 	dead := httptest.NewServer(http.NotFoundHandler())
 	dead.Close()
 	m := &mx{env: e, ctx: ctx, admin: authority.Actor{User: rootUser}, v: v,
-		users: map[string]*botgate.User{}, tokens: map[tokKey]mToken{}, deadURL: dead.URL}
+		users: map[string]*botgate.User{}, tokens: map[tokKey]mToken{}, deadURL: dead.URL,
+		proxy: proxy, forwarded: forwarded}
 	m.build(t)
 	return m
 }

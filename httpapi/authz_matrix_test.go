@@ -2,7 +2,9 @@ package httpapi_test
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -93,6 +95,12 @@ type mRow struct {
 	// write: a state change; when it reaches the handler the case gets
 	// targets of its own (fresh), and a refusal must change nothing.
 	write bool
+	// mode is how the request is sent: "" to the API, "auth" to the
+	// gateway's forward-auth as nginx asks (X-Original-Method and
+	// X-Original-URI), "envoy" to forward-auth as Envoy asks (the request
+	// below /-/auth/envoy), "proxy" through the gateway's proxy; fwd is
+	// the method of the request the gateway decides on.
+	mode, fwd string
 	// build returns the request path and JSON body (nil for none).
 	build func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any)
 	rule  func(a *mActor, scope string) outcome
@@ -573,8 +581,74 @@ func matrixRows() []*mRow {
 				return fmt.Sprintf(v1+"/upstream_credentials/%d", id), nil
 			}},
 	}
+	rows = append(rows, gatewayRows()...)
 	rows = append(rows, resourceRows("G")...)
 	rows = append(rows, resourceRows("P")...)
+	return rows
+}
+
+// proxyRoute names the gateway's proxy among the routes: it has no mux
+// pattern (it serves every path on its own listener).
+const proxyRoute = "gateway proxy"
+
+// gwMember: the gateway lets a token through to a GitLab project or group
+// route only with a membership there or above (403 otherwise: the gateway
+// answers for an API it does not own, so it does not pretend the resource is
+// missing). Whether an administrator without a membership passes is not
+// settled.
+func gwMember(where string) func(*mActor, string) outcome {
+	return func(a *mActor, _ string) outcome {
+		switch {
+		case a.admin:
+			return anyO
+		case a.level(where) > botgate.NoAccess:
+			return okO
+		}
+		return forbidO
+	}
+}
+
+// gatewayRows are the gateway's decisions: forward-auth (nginx and Envoy)
+// and the proxy, on GitLab routes of the team's project and group, on a
+// route of no resource, and on spellings of a path that must decide the
+// same as the plain one.
+func gatewayRows() []*mRow {
+	type target struct {
+		variant, fwd, need string
+		path               func(m *mx) string
+		rule               func(*mActor, string) outcome
+	}
+	pPath := func(suffix string) func(m *mx) string {
+		return func(m *mx) string { return fmt.Sprintf("/api/v4/projects/%d%s", m.p.ID, suffix) }
+	}
+	targets := []target{
+		{"GET a project route", "GET", nRead, pPath("/issues"), gwMember("P")},
+		{"POST a project route", "POST", nWrite, pPath("/issues"), gwMember("P")},
+		{"GET a project by full path", "GET", nRead, func(*mx) string { return "/api/v4/projects/platform%2Fapp/issues" }, gwMember("P")},
+		{"GET a group route", "GET", nRead, func(m *mx) string { return fmt.Sprintf("/api/v4/groups/%d/epics", m.g.ID) }, gwMember("G")},
+		{"DELETE a group", "DELETE", nWrite, func(m *mx) string { return fmt.Sprintf("/api/v4/groups/%d", m.g.ID) }, gwMember("G")},
+		{"GET a route of no resource", "GET", nRead, func(*mx) string { return "/api/v4/version" }, allOK},
+		// The same project route, spelled with a percent-encoded letter:
+		// the upstream reads it as projects, so the gateway must too.
+		{"GET a project route spelled %70rojects", "GET", nRead, func(m *mx) string { return fmt.Sprintf("/api/v4/%%70rojects/%d/issues", m.p.ID) }, gwMember("P")},
+		{"POST a project route spelled %70rojects", "POST", nWrite, func(m *mx) string { return fmt.Sprintf("/api/v4/%%70rojects/%d/issues", m.p.ID) }, gwMember("P")},
+		// Path traversal is refused before anything else (400; for Envoy's
+		// path below /-/auth/envoy, the API's mux answers first with a
+		// redirect to the clean path, which ext_authz takes as a refusal).
+		{"GET a traversal", "GET", nPublic, func(m *mx) string { return fmt.Sprintf("/api/v4/projects/%d/../../groups/%d", m.p.ID, m.g.ID) },
+			func(*mActor, string) outcome {
+				return outcome{"400 (or a redirect to the clean path)", []int{400, 301, 307, 308}}
+			}},
+	}
+	var rows []*mRow
+	for _, mode := range []string{"auth", "envoy", "proxy"} {
+		pattern := map[string]string{"auth": "/-/auth", "envoy": "/-/auth/", "proxy": proxyRoute}[mode]
+		for _, tg := range targets {
+			rows = append(rows, &mRow{pattern: pattern, variant: tg.variant, mode: mode, fwd: tg.fwd, need: tg.need, rule: tg.rule,
+				build: func(m *mx, _ *testing.T, _ *mCase, _ bool) (string, any) { return tg.path(m), nil }})
+		}
+	}
+	rows = append(rows, &mRow{pattern: "GET /metrics", need: nPublic, build: fixed("/metrics", nil), rule: allOK})
 	return rows
 }
 
@@ -859,7 +933,9 @@ func runMatrix(t *testing.T, open func(*testing.T, *slog.Logger) botgate.Store) 
 	start := time.Now()
 	m := newMatrix(t, open)
 	rows := matrixRows()
-	checkCoverage(t, m.srv.Config.Handler.(*httpapi.Server).Routes(), rows)
+	routes := append(m.srv.Config.Handler.(*httpapi.Server).Routes(), proxyRoute)
+	checkCoverage(t, routes, rows)
+	t.Run("a rotated-out token on a rotate route revokes its family", func(t *testing.T) { familyRevocation(t, m) })
 	var cases, reached int
 	for _, r := range rows {
 		method, _, ok := strings.Cut(r.pattern, " ")
@@ -886,12 +962,8 @@ func runMatrix(t *testing.T, open func(*testing.T, *slog.Logger) botgate.Store) 
 							seq = m.auditSeq(t)
 						}
 						secret := c.tok.secret
-						var res response
-						if body != nil {
-							res = m.postJSON(method, path, secret, body)
-						} else {
-							res = m.do(method, path, secret, "", nil)
-						}
+						before := m.forwarded.Load()
+						res := m.send(r, method, path, secret, body)
 						cases++
 						if reaches(r, c) {
 							reached++
@@ -899,6 +971,9 @@ func runMatrix(t *testing.T, open func(*testing.T, *slog.Logger) botgate.Store) 
 						what := fmt.Sprintf("%s actor=%s kind=%s scope=%s state=%s", r.name(), a.name, a.kind, scope, state)
 						if !want.match(res.status) {
 							t.Errorf("%s: HTTP %d, want %s; body %.200s", what, res.status, want.label, res.body)
+						}
+						if r.mode == "proxy" && !(res.status >= 200 && res.status < 300) && m.forwarded.Load() != before {
+							t.Errorf("%s: refused with HTTP %d but forwarded upstream", what, res.status)
 						}
 						if r.write && !(res.status >= 200 && res.status < 300) {
 							var allow []string
@@ -915,8 +990,97 @@ func runMatrix(t *testing.T, open func(*testing.T, *slog.Logger) botgate.Store) 
 		})
 	}
 	t.Logf("authorization matrix: %d cases (%d past authentication and scope), %d rows over %d routes, %d actors, %d token states, in %s",
-		cases, reached, len(rows), len(m.srv.Config.Handler.(*httpapi.Server).Routes()), len(matrixActors), len(matrixStates), time.Since(start).Round(time.Millisecond))
+		cases, reached, len(rows), len(routes), len(matrixActors), len(matrixStates), time.Since(start).Round(time.Millisecond))
 }
+
+// familyRevocation checks, for every kind of token, that presenting a
+// rotated-out token anywhere is refused, and that presenting it on a rotate
+// route also revokes its successor.
+func familyRevocation(t *testing.T, m *mx) {
+	for _, a := range matrixActors {
+		if a.deactivated {
+			continue
+		}
+		routes := []string{"/api/v4/personal_access_tokens/self/rotate", "/api/v4/personal_access_tokens/%d/rotate"}
+		switch a.kind {
+		case "project":
+			routes = []string{"/api/v4" + gp("P", m) + "/access_tokens/self/rotate", "/api/v4" + gp("P", m) + "/access_tokens/%d/rotate"}
+		case "group":
+			routes = []string{"/api/v4" + gp("G", m) + "/access_tokens/self/rotate", "/api/v4" + gp("G", m) + "/access_tokens/%d/rotate"}
+		}
+		for _, route := range routes {
+			old := m.mint(t, a, "api", nil)
+			next, err := m.auth.RotateToken(m.ctx, m.admin, old.id, nil)
+			m.check(t, err)
+			m.remember(next.Secret)
+			if strings.Contains(route, "%d") {
+				route = fmt.Sprintf(route, next.Token.ID)
+			}
+			what := fmt.Sprintf("actor=%s kind=%s route=%s", a.name, a.kind, route)
+			self := "/api/v4/personal_access_tokens/self"
+			if r := m.do("GET", self, old.secret, "", nil); r.status != http.StatusUnauthorized {
+				t.Errorf("%s: the rotated-out token reads itself: HTTP %d, want 401", what, r.status)
+			}
+			if r := m.do("GET", self, next.Secret, "", nil); r.status != http.StatusOK {
+				t.Fatalf("%s: the successor, before: HTTP %d, want 200 (a rotated-out token used elsewhere leaves the family alone)", what, r.status)
+			}
+			seq := m.auditSeq(t)
+			if r := m.do("POST", route, old.secret, "", nil); r.status != http.StatusUnauthorized {
+				t.Errorf("%s: the rotated-out token rotates: HTTP %d, want 401", what, r.status)
+			}
+			if r := m.do("GET", self, next.Secret, "", nil); r.status != http.StatusUnauthorized {
+				t.Errorf("%s: the successor after the rotated-out token tried to rotate: HTTP %d, want 401 (family revoked)", what, r.status)
+			}
+			if got := m.changesSince(t, seq); !slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, botgate.ActionTokenFamilyRevoke+" ") }) {
+				t.Errorf("%s: audited %v, want a %s", what, got, botgate.ActionTokenFamilyRevoke)
+			}
+		}
+	}
+}
+
+// send sends a case's request the row's way.
+func (m *mx) send(r *mRow, method, path, secret string, body any) response {
+	m.t.Helper()
+	var req *http.Request
+	var err error
+	switch r.mode {
+	case "":
+		if body != nil {
+			return m.postJSON(method, path, secret, body)
+		}
+		return m.do(method, path, secret, "", nil)
+	case "auth":
+		req, err = http.NewRequest("GET", m.srv.URL+"/-/auth", nil)
+		if err == nil {
+			req.Header.Set("X-Original-Method", r.fwd)
+			req.Header.Set("X-Original-URI", path)
+		}
+	case "envoy":
+		req, err = http.NewRequest(r.fwd, m.srv.URL+"/-/auth/envoy"+path, nil)
+	case "proxy":
+		req, err = http.NewRequest(r.fwd, m.proxy.URL+path, nil)
+	}
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	if secret != "" {
+		req.Header.Set("PRIVATE-TOKEN", secret)
+	}
+	// A proxy asking forward-auth does not follow redirects: any answer
+	// but 200 is a refusal.
+	res, err := noRedirects.Do(req)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return response{status: res.StatusCode, header: res.Header, body: b}
+}
+
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // checkCoverage fails for every registered route without a row, and every
 // row whose route is not registered.
