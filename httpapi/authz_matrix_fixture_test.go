@@ -76,10 +76,14 @@ var matrixActors = []*mActor{
 }
 
 // matrixScopes are the scopes each actor holds a token of, one scope a
-// token; bots cannot hold read_user.
+// token; bots cannot hold read_user, and only administrators hold the
+// administrator scopes (sudo alone gives no access to the API).
 func matrixScopes(a *mActor) []string {
-	if a.bot() {
+	switch {
+	case a.bot():
 		return []string{"api", "read_api", "self_rotate", "read_secret"}
+	case a.admin:
+		return []string{"api", "read_api", "read_user", "self_rotate", "read_secret", "sudo", "admin_mode"}
 	}
 	return []string{"api", "read_api", "read_user", "self_rotate", "read_secret"}
 }

@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/httpapi"
 )
 
@@ -421,6 +424,17 @@ func matrixRows() []*mRow {
 			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
 				return fmt.Sprintf(v4+"/users/%d/personal_access_tokens", c.tok.userID), map[string]any{"name": m.name("pat"), "scopes": []string{"api"}}
 			}},
+		{pattern: "POST /api/v4/user/personal_access_tokens", variant: "sudo scope", need: nWrite, write: true,
+			// Administrator scopes are for administrators' tokens only.
+			rule: func(a *mActor, _ string) outcome {
+				if a.admin {
+					return anyO
+				}
+				return outcome{"400/403 (administrator scope)", []int{400, 403}}
+			},
+			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
+				return v4 + "/user/personal_access_tokens", map[string]any{"name": m.name("pat"), "scopes": []string{"api", "sudo"}}
+			}},
 		{pattern: "POST /api/v4/user/personal_access_tokens", need: nWrite, write: true,
 			rule: func(a *mActor, _ string) outcome {
 				if a.human() {
@@ -756,6 +770,17 @@ func resourceRows(where string) []*mRow {
 			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
 				return base(m) + "/access_tokens", map[string]any{"name": m.name("tok"), "scopes": []string{"read_api"}, "access_level": 50}
 			}},
+		{pattern: "POST " + prefix + "/access_tokens", variant: "sudo scope", need: nWrite, write: true,
+			// A bot never holds an administrator scope, whoever asks.
+			rule: func(a *mActor, scope string) outcome {
+				if o := minting(tokenAdmin(where, manage))(a, scope); !o.ok() {
+					return o
+				}
+				return outcome{"400/403 (administrator scope)", []int{400, 403}}
+			},
+			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
+				return base(m) + "/access_tokens", map[string]any{"name": m.name("tok"), "scopes": []string{"read_api", "sudo"}, "access_level": 10}
+			}},
 		{pattern: "POST " + prefix + "/access_tokens/{token_id}/rotate", variant: "Guest token", need: nWrite, write: true, rule: minting(tokenAdmin(where, manage)),
 			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
 				id := resTok(m)
@@ -844,6 +869,24 @@ func resourceRows(where string) []*mRow {
 					u = m.freshSA(t, saOwner)
 				}
 				return fmt.Sprintf("%s/service_accounts/%d/personal_access_tokens", base(m), u.ID), map[string]any{"name": m.name("satok"), "scopes": []string{"read_api"}}
+			}},
+		{pattern: "POST " + prefix + "/service_accounts/{user_id}/personal_access_tokens", variant: "sudo scope", need: nWrite, write: true,
+			rule: func(a *mActor, scope string) outcome {
+				o := minting(member(where, botgate.MaintainerAccess))(a, scope)
+				if !o.ok() {
+					return o
+				}
+				if a.admin {
+					return anyO
+				}
+				return outcome{"400/403 (administrator scope)", []int{400, 403}}
+			},
+			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
+				u := sa(m)
+				if fresh {
+					u = m.freshSA(t, saOwner)
+				}
+				return fmt.Sprintf("%s/service_accounts/%d/personal_access_tokens", base(m), u.ID), map[string]any{"name": m.name("satok"), "scopes": []string{"api", "sudo"}}
 			}},
 		{pattern: "POST " + prefix + "/service_accounts/{user_id}/personal_access_tokens", variant: "an Owner account", need: nWrite, write: true,
 			// The account is an Owner of the group: minting for it needs as much.
@@ -936,6 +979,7 @@ func runMatrix(t *testing.T, open func(*testing.T, *slog.Logger) botgate.Store) 
 	routes := append(m.srv.Config.Handler.(*httpapi.Server).Routes(), proxyRoute)
 	checkCoverage(t, routes, rows)
 	t.Run("a rotated-out token on a rotate route revokes its family", func(t *testing.T) { familyRevocation(t, m) })
+	t.Run("sudo acts as the user named, and only for administrators", func(t *testing.T) { sudo(t, m) })
 	var cases, reached int
 	for _, r := range rows {
 		method, _, ok := strings.Cut(r.pattern, " ")
@@ -1035,6 +1079,63 @@ func familyRevocation(t *testing.T, m *mx) {
 				t.Errorf("%s: audited %v, want a %s", what, got, botgate.ActionTokenFamilyRevoke)
 			}
 		}
+	}
+}
+
+// sudo checks impersonation: an administrator's token with sudo acts with
+// the named user's rights (no more), and anyone else's Sudo header is
+// refused.
+func sudo(t *testing.T, m *mx) {
+	admin := m.keep(must2(t)(m.auth.CreatePersonalToken(m.ctx, m.admin, m.admin.User.ID, authority.NewToken{Name: "sudo", Scopes: []string{"api", "sudo"}})))
+	readSudo := m.keep(must2(t)(m.auth.CreatePersonalToken(m.ctx, m.admin, m.admin.User.ID, authority.NewToken{Name: "read-sudo", Scopes: []string{"read_api", "sudo"}})))
+	project := "/api/v4" + gp("P", m)
+	cases := []struct {
+		name, token, method, path, as string
+		body                          any
+		want                          int
+	}{
+		{"as a non-member, the project is hidden", admin.secret, "GET", project, "nonmember", nil, 404},
+		{"as a developer, the project is seen", admin.secret, "GET", project, "developer", nil, 200},
+		{"as a developer, the project is not edited", admin.secret, "PUT", project, "developer", map[string]any{"description": "sudo"}, 403},
+		{"as a developer, no token is minted for another", admin.secret, "POST", fmt.Sprintf("/api/v4/users/%d/personal_access_tokens", m.victim.ID), "developer",
+			map[string]any{"name": "x", "scopes": []string{"api"}}, 403},
+		{"as a deactivated user, refused", admin.secret, "GET", project, "deactivated", nil, 403},
+		{"read_api with sudo still cannot write", readSudo.secret, "PUT", project, "owner", map[string]any{"description": "sudo"}, 403},
+		{"a non-administrator's Sudo is refused", m.tokens[tokKey{"owner", "api", stActive}].secret, "GET", project, "developer", nil, 403},
+		{"a bot's Sudo is refused", m.tokens[tokKey{"project-bot", "api", stActive}].secret, "GET", project, "owner", nil, 403},
+	}
+	for _, c := range cases {
+		seq := m.auditSeq(t)
+		var body io.Reader
+		if c.body != nil {
+			b, err := json.Marshal(c.body)
+			m.check(t, err)
+			body = bytes.NewReader(b)
+		}
+		req, err := http.NewRequest(c.method, m.srv.URL+c.path, body)
+		m.check(t, err)
+		req.Header.Set("PRIVATE-TOKEN", c.token)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Sudo", c.as)
+		res := m.env.send(req)
+		if res.status != c.want {
+			t.Errorf("sudo %s: %s %s as %s: HTTP %d, want %d; body %.200s", c.name, c.method, c.path, c.as, res.status, c.want, res.body)
+		}
+		if c.method != "GET" && res.status >= 300 {
+			if changed := m.changesSince(t, seq); len(changed) > 0 {
+				t.Errorf("sudo %s: refused with HTTP %d but changed %v", c.name, res.status, changed)
+			}
+		}
+	}
+}
+
+func must2(t *testing.T) func(*authority.Created, error) *authority.Created {
+	return func(c *authority.Created, err error) *authority.Created {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
 	}
 }
 
