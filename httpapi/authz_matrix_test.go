@@ -987,6 +987,8 @@ func runMatrix(t *testing.T, open func(*testing.T, *slog.Logger) botgate.Store) 
 			method = "GET"
 		}
 		t.Run(r.name(), func(t *testing.T) {
+			first := cases
+			defer func() { t.Logf("%d cases", cases-first) }()
 			for _, a := range matrixActors {
 				for _, state := range matrixStates {
 					scopes := matrixScopes(a)
@@ -1033,8 +1035,13 @@ func runMatrix(t *testing.T, open func(*testing.T, *slog.Logger) botgate.Store) 
 			}
 		})
 	}
-	t.Logf("authorization matrix: %d cases (%d past authentication and scope), %d rows over %d routes, %d actors, %d token states, in %s",
-		cases, reached, len(rows), len(routes), len(matrixActors), len(matrixStates), time.Since(start).Round(time.Millisecond))
+	kinds := map[string]bool{}
+	for _, a := range matrixActors {
+		kinds[a.kind] = true
+	}
+	t.Logf("authorization matrix: %d rows over %d routes, %d actors, %d token kinds, %d token states, in %s",
+		len(rows), len(routes), len(matrixActors), len(kinds), len(matrixStates), time.Since(start).Round(time.Millisecond))
+	t.Log(fmt.Sprintf("authorization matrix summary: %d cases, %d routes, %d actors (%d cases past authentication and scope)", cases, len(routes), len(matrixActors), reached))
 }
 
 // familyRevocation checks, for every kind of token, that presenting a
