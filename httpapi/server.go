@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,7 +69,7 @@ type Server struct {
 	limiter botgate.Limiter
 	limit   botgate.Limit
 	clock   botgate.Clock
-	mux     *http.ServeMux
+	mux     *routeMux
 	handler http.Handler
 	// leakNotify is told of tokens revoked as leaked (see leaks.go).
 	leakNotify leakNotifierSlot
@@ -80,7 +81,7 @@ func New(cfg Config) *Server {
 		auth: cfg.Authority, store: cfg.Store, log: cfg.Logger, version: cfg.Version, ready: cfg.Ready,
 		trust: cfg.Trust, maxBody: cfg.MaxBodyBytes, bodyTTL: cfg.BodyReadTimeout,
 		limiter: cfg.Limiter, limit: cfg.APILimit, clock: cfg.Clock,
-		mux: http.NewServeMux(),
+		mux: &routeMux{ServeMux: http.NewServeMux()},
 	}
 	if s.limit.IsZero() {
 		s.limit = botgate.Limit{Rate: 7200, Period: time.Hour, Burst: 600}
@@ -108,6 +109,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // Handle registers an extra handler (the gateway's /-/auth, /metrics) on
 // the server's mux.
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// Routes returns the pattern of every handler registered so far, in order,
+// for tests that check each route is covered.
+func (s *Server) Routes() []string { return slices.Clone(s.mux.patterns) }
+
+// routeMux is the server's mux; it remembers the patterns registered.
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
 
 // handlerFunc is a handler that returns an error; the adapter renders it.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
