@@ -76,6 +76,24 @@ func (s *Service) checkMint(ctx context.Context, tx botgate.Tx, a Actor, u *botg
 	return nil
 }
 
+// checkRevoke enforces the same ceiling on revocation: whoever may manage
+// a resource's tokens may revoke those up to their own role there, and an
+// Owner-level token is revoked only by an Owner (or an administrator, or
+// the token itself), so a Maintainer cannot cut off the Owners' automation.
+func (s *Service) checkRevoke(ctx context.Context, tx botgate.Tx, a Actor, t *botgate.Token) error {
+	if a.isAdmin() || (a.Token != nil && a.Token.ID == t.ID) || t.Resource.IsZero() || t.AccessLevel == botgate.NoAccess {
+		return nil
+	}
+	have, err := s.accessOn(ctx, tx, a, t.Resource)
+	if err != nil {
+		return err
+	}
+	if t.AccessLevel > have {
+		return forbidden("403 Forbidden - the token's access level (%s) exceeds your own role on this %s (%s); only a member with that role may revoke it", t.AccessLevel, t.Resource.Type, have)
+	}
+	return nil
+}
+
 // capMemberships checks that the actor holds at least u's role on every
 // resource u is a member of, so that a token for u gives the actor no
 // access it lacks.

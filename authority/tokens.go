@@ -572,6 +572,9 @@ func (s *Service) RevokeToken(ctx context.Context, a Actor, id int64) error {
 		if err != nil {
 			return err
 		}
+		if err := s.checkRevoke(ctx, tx, a, t); err != nil {
+			return err
+		}
 		return s.revoke(ctx, tx, a, t, "")
 	})
 	if err != nil {

@@ -351,6 +351,13 @@ func (s *Service) UpdateServiceAccount(ctx context.Context, a Actor, owner botga
 		if u, err = s.serviceAccount(ctx, tx, a, owner, id); err != nil {
 			return err
 		}
+		// Renaming an account is managing it: the role that creates and
+		// deletes it (Owner of a group), not the one that lists it.
+		if !owner.IsZero() {
+			if _, err := s.require(ctx, tx, a, owner, ownerManageLevel(owner)); err != nil {
+				return err
+			}
+		}
 		var changed []string
 		changed = setField(changed, "name", &u.Name, in.Name)
 		changed = setField(changed, "username", &u.Username, in.Username)
