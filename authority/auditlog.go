@@ -104,6 +104,11 @@ more:
 // SyncAudit waits until every asynchronous audit event queued before the
 // call has been written (or ctx ends).
 func (s *Service) SyncAudit(ctx context.Context) error {
+	if !s.running.Load() {
+		// Nobody writes in the background: write them now.
+		s.auditor.drain()
+		return nil
+	}
 	w := make(chan struct{})
 	s.auditor.mu.Lock()
 	s.auditor.waiters = append(s.auditor.waiters, w)

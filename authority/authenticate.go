@@ -331,13 +331,13 @@ func (s *Service) FlushUsage(ctx context.Context) error {
 	return nil
 }
 
-func (s *Service) usageLoop(every time.Duration) {
-	defer s.done.Done()
-	t := time.NewTicker(every)
+func (s *Service) usageLoop(stop <-chan struct{}, wg *sync.WaitGroup) {
+	defer wg.Done()
+	t := time.NewTicker(s.flushEvery)
 	defer t.Stop()
 	for {
 		select {
-		case <-s.stop:
+		case <-stop:
 			return
 		case <-t.C:
 			_ = s.FlushUsage(context.Background())

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/botgate/botgate"
@@ -89,13 +90,21 @@ type Service struct {
 	usage   *usageBuffer
 	auditor *asyncAuditor
 
-	stop     chan struct{}
-	done     sync.WaitGroup
-	closeOne sync.Once
+	// flushEvery and pollEvery pace Run's usage flushing and revision
+	// watching (pollEvery < 0: no watching).
+	flushEvery, pollEvery time.Duration
+	stop                  chan struct{}
+	runMu                 sync.Mutex // guards closed and done.Add
+	closed                bool
+	done                  sync.WaitGroup
+	closeOne              sync.Once
+	running               atomic.Bool // Run's loops are up
 }
 
-// New returns a Service and starts its background work (usage flushing,
-// asynchronous audit of failed authentications).
+// New returns a Service. It starts nothing: Run does the background work
+// (usage flushing, the asynchronous audit of failed authentications,
+// watching the store's authentication revision), and Close writes what is
+// pending, so a one-shot command needs neither.
 func New(cfg Config) (*Service, error) {
 	if cfg.Store == nil {
 		return nil, fmt.Errorf("authority: Config.Store is required")
@@ -152,22 +161,56 @@ func New(cfg Config) (*Service, error) {
 	s.cache = newAuthCache(ttl)
 	s.usage = newUsageBuffer()
 	s.auditor = newAsyncAuditor(s, 4096)
-	s.done.Add(2)
-	go s.usageLoop(flush)
-	go s.auditor.run(s.stop, &s.done)
-	if poll > 0 {
-		s.done.Add(1)
-		go s.watchRevision(poll)
-	}
+	s.flushEvery, s.pollEvery = flush, poll
 	return s, nil
 }
 
-// Close flushes pending usage and audit events and stops background work.
+// Run does the service's background work until ctx is done or Close is
+// called: it flushes coalesced usage, writes the audit events of failed
+// authentications, and (unless RevisionPoll is negative) polls the store's
+// authentication revision to purge cached answers. It returns nil when
+// stopped. A Service that is never run still authenticates; Close then
+// writes its pending usage and audit events.
+func (s *Service) Run(ctx context.Context) error {
+	s.runMu.Lock()
+	if s.closed {
+		s.runMu.Unlock()
+		return nil
+	}
+	s.done.Add(1)
+	s.runMu.Unlock()
+	defer s.done.Done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.running.Store(true)
+	defer s.running.Store(false)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go s.usageLoop(ctx.Done(), &wg)
+	go s.auditor.run(ctx.Done(), &wg)
+	if s.pollEvery > 0 {
+		wg.Add(1)
+		go s.watchRevision(ctx, &wg)
+	}
+	select {
+	case <-ctx.Done():
+	case <-s.stop:
+		cancel()
+	}
+	wg.Wait()
+	return nil
+}
+
+// Close stops Run, if it runs, and writes pending usage and audit events.
 func (s *Service) Close() error {
 	var err error
 	s.closeOne.Do(func() {
+		s.runMu.Lock()
+		s.closed = true
+		s.runMu.Unlock()
 		close(s.stop)
 		s.done.Wait()
+		s.auditor.drain()
 		err = s.FlushUsage(context.Background())
 	})
 	return err

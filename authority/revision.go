@@ -3,6 +3,7 @@ package authority
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/botgate/botgate"
@@ -46,17 +47,15 @@ func Revision(ctx context.Context, store botgate.Store) (string, error) {
 // watchRevision polls the store's revision and empties the cache when
 // another process or node changed it: one small read per interval,
 // instead of re-reading every cached token when its TTL runs out.
-func (s *Service) watchRevision(every time.Duration) {
-	defer s.done.Done()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+func (s *Service) watchRevision(ctx context.Context, wg *sync.WaitGroup) {
+	defer wg.Done()
 	last, err := Revision(ctx, s.store)
 	known := err == nil
-	t := time.NewTicker(every)
+	t := time.NewTicker(s.pollEvery)
 	defer t.Stop()
 	for {
 		select {
-		case <-s.stop:
+		case <-ctx.Done():
 			return
 		case <-t.C:
 		}

@@ -22,6 +22,7 @@ func TestRevisionReachesOtherProcesses(t *testing.T) {
 		c.RevisionPoll = 20 * time.Millisecond
 		c.OnPurge = func() { purged.Add(1) }
 	})
+	go e.svc.Run(t.Context()) // the revision is watched by Run
 	w := e.world()
 	c, err := e.svc.CreatePersonalToken(e.ctx, w.dev, w.dev.User.ID, authority.NewToken{Name: "ci", Scopes: []string{"api"}})
 	if err != nil {

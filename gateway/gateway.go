@@ -87,7 +87,10 @@ type Gateway struct {
 	// rotation family (resolveTokenLimits).
 	familyLimits map[int64]botgate.Limit
 
+	// ctx ends when the gateway closes; background work runs under it.
+	ctx       context.Context
 	stop      context.CancelFunc
+	janitors  []func(context.Context, time.Duration) error
 	bgMu      sync.Mutex // guards closed and bg.Add
 	closed    bool
 	bg        sync.WaitGroup
@@ -102,8 +105,9 @@ const (
 
 var modeNames = [2]string{"auth", "proxy"}
 
-// New validates the configuration and returns a Gateway with its
-// background work (usage flushing, limiter and breaker janitors) running.
+// New validates the configuration and returns a Gateway. It starts
+// nothing: Run does the background work (usage flushing, limiter and
+// breaker janitors), Close stops it.
 // Errors are KindInvalid, naming the offending configuration field.
 func New(o Options) (*Gateway, error) {
 	const op = "gateway.New"
@@ -136,25 +140,24 @@ func New(o Options) (*Gateway, error) {
 	if g.creds == nil {
 		g.creds = &ConfigCredentials{Getenv: o.Getenv}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if g.familyLimits, err = resolveTokenLimits(ctx, o.Store, cfg.tokenLimits); err != nil {
-		cancel()
+	g.ctx, g.stop = context.WithCancel(context.Background())
+	if g.familyLimits, err = resolveTokenLimits(g.ctx, o.Store, cfg.tokenLimits); err != nil {
+		g.stop()
 		return nil, botgate.E(op, err)
 	}
-	g.stop = cancel
 	if g.limiter == nil {
 		m := ratelimit.NewMemory(g.clock)
 		g.limiter = m
-		g.goBG(func() { _ = m.Run(ctx, time.Minute) })
+		g.janitors = append(g.janitors, m.Run)
 	}
 	if g.breaker == nil {
 		b, err := ratelimit.NewBreaker(g.clock, cfg.breaker)
 		if err != nil {
-			cancel()
+			g.stop()
 			return nil, botgate.E(op, err)
 		}
 		g.breaker = b
-		g.goBG(func() { _ = b.Run(ctx, time.Minute) })
+		g.janitors = append(g.janitors, b.Run)
 	}
 	for i, mode := range modeNames {
 		g.counts[i] = map[string]prometheus.Counter{}
@@ -175,8 +178,24 @@ func New(o Options) (*Gateway, error) {
 			g.proxies[rt] = g.newProxy(rt)
 		}
 	}
-	g.goBG(func() { g.flushLoop(ctx, cfg.flushEvery) })
 	return g, nil
+}
+
+// Run does the gateway's background work until ctx is done or Close is
+// called: it writes coalesced route usage every flush interval and sweeps
+// the in-memory limiter and loop breaker it made for itself. It returns nil
+// when stopped. A gateway that is never run still decides; Close writes its
+// pending usage.
+func (g *Gateway) Run(ctx context.Context) error {
+	rctx, cancel := context.WithCancel(g.ctx)
+	defer cancel()
+	defer context.AfterFunc(ctx, cancel)()
+	for _, j := range g.janitors {
+		g.goBG(func() { _ = j(rctx, time.Minute) })
+	}
+	g.goBG(func() { g.flushLoop(rctx, g.cfg.flushEvery) })
+	<-rctx.Done()
+	return nil
 }
 
 // goBG runs fn in the background unless the gateway is closing.

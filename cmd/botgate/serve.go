@@ -75,6 +75,9 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		return err
 	}
 	defer in.Close()
+	// Background work runs until serve returns; each part's Close (deferred
+	// in reverse order of construction) stops it and writes what is pending.
+	go in.auth.Run(ctx)
 
 	var apiCfg apiEdge
 	if err := o.api.apply(&apiCfg, in.scale.limiter, botgate.SystemClock{}); err != nil {
@@ -121,6 +124,7 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		return err
 	}
 	defer gw.Close()
+	go gw.gw.Run(ctx)
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", o.listen, err)
