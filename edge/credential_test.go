@@ -182,3 +182,41 @@ func decodeBasic(v string) string {
 	b, _ := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
 	return string(b)
 }
+
+func TestMethod(t *testing.T) {
+	cases := []struct {
+		name, method string
+		h            http.Header
+		query        string
+		says         string // "" for accepted
+	}{
+		{"Get", "GET", nil, "", ""},
+		{"Custom", "PROPFIND", nil, "", ""},
+		{"LowerCase", "delete", nil, "", "upper-case"},
+		{"MixedCase", "Delete", nil, "", "upper-case"},
+		{"Empty", "", nil, "", "not a valid"},
+		{"Space", "GET X", nil, "", "not a valid"},
+		{"OverrideHeader", "POST", http.Header{"X-Http-Method-Override": {"DELETE"}}, "", "override"},
+		{"OverrideHeaderOther", "POST", http.Header{"X-Method-Override": {"DELETE"}}, "", "override"},
+		{"OverrideQuery", "POST", nil, "a=1&_method=DELETE", "_method"},
+		{"OverrideQueryEscaped", "POST", nil, "%5Fmethod=DELETE", "_method"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Method(tc.method, tc.h, tc.query)
+			if tc.says == "" {
+				if err != nil {
+					t.Fatalf("Method(%q): %v", tc.method, err)
+				}
+				return
+			}
+			if !botgate.IsKind(err, botgate.KindInvalid) || !strings.Contains(botgate.MessageOf(err), tc.says) {
+				t.Fatalf("Method(%q) = %v, want a refusal saying %q", tc.method, err, tc.says)
+			}
+		})
+	}
+	if !FormMethodOverride("application/x-www-form-urlencoded; charset=utf-8", []byte("a=1&_method=delete")) ||
+		FormMethodOverride("application/json", []byte(`{"_method":"DELETE"}`)) {
+		t.Fatal("FormMethodOverride must find _method in a form body, and only there")
+	}
+}

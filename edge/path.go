@@ -7,7 +7,9 @@
 package edge
 
 import (
+	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/botgate/botgate"
 )
@@ -60,7 +62,11 @@ func CanonicalPath(escaped string) (Path, error) {
 		return Path{}, pathErr("the request path is longer than %d bytes", MaxPathLen)
 	}
 	if isCanonical(escaped) {
-		return Path{Canonical: escaped, Segs: split(escaped)}, nil
+		p := Path{Canonical: escaped, Segs: split(escaped)}
+		if err := checkUTF8(p); err != nil {
+			return Path{}, err
+		}
+		return p, nil
 	}
 	var b strings.Builder
 	b.Grow(len(escaped))
@@ -98,7 +104,29 @@ func CanonicalPath(escaped string) (Path, error) {
 	if err := checkEncodedSlashes(segs); err != nil {
 		return Path{}, err
 	}
-	return Path{Canonical: canon, Segs: segs}, nil
+	p := Path{Canonical: canon, Segs: segs}
+	if err := checkUTF8(p); err != nil {
+		return Path{}, err
+	}
+	return p, nil
+}
+
+// checkUTF8 refuses a path whose escapes decode to bytes that are not
+// UTF-8: an overlong form such as %C0%AE is a dot to some decoders.
+func checkUTF8(p Path) error {
+	if !strings.Contains(p.Canonical, "%") {
+		return nil
+	}
+	for _, s := range p.Segs {
+		if !strings.Contains(s, "%") {
+			continue
+		}
+		d, err := url.PathUnescape(s)
+		if err != nil || !utf8.ValidString(d) {
+			return pathErr("the request path's escapes do not decode to UTF-8")
+		}
+	}
+	return nil
 }
 
 // split cuts a canonical path into its segments.

@@ -75,6 +75,9 @@ func TestCanonicalPathRefuses(t *testing.T) {
 		{"EncodedSlashAfterPrefix", "/api%2Fv4/projects/5", "encoded slash"},
 		{"EncodedSlashFirst", "/%2Fapi/v4", "encoded slash"},
 		{"TooLong", "/" + strings.Repeat("a", MaxPathLen), "longer than"},
+		{"OverlongDot", "/a/%C0%AE%C0%AE/b", "UTF-8"},
+		{"InvalidUTF8", "/a/%FF", "UTF-8"},
+		{"RawInvalidUTF8", "/a/\xff", "UTF-8"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

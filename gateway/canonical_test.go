@@ -348,3 +348,61 @@ func (w *statusWriter) WriteHeader(s int) {
 		w.status = s
 	}
 }
+
+// TestDenyRuleMethodSpellings checks that a DELETE deny rule holds for
+// every way of saying DELETE: a lower-case method, which some servers
+// accept, and the method overrides Rack (and so GitLab) honours on a POST.
+func TestDenyRuleMethodSpellings(t *testing.T) {
+	f := newFixture(t, fixtureOpts{config: `
+routes:
+  - name: gitlab
+    upstream: "{{UPSTREAM}}"
+    gitlab: true
+    credential: "env:UPSTREAM_TOKEN"
+    rules:
+      - {method: DELETE, path: "/api/v4/projects/:id", deny: true}
+`})
+	path := fmt.Sprintf("/api/v4/projects/%d", f.proj.ID)
+	tok := f.secrets["admin"]
+	cases := []struct {
+		name, method, target string
+		h                    http.Header
+	}{
+		{"LowerCase", "delete", path, http.Header{}},
+		{"MixedCase", "Delete", path, http.Header{}},
+		{"OverrideHeader", "POST", path, http.Header{"X-Http-Method-Override": {"DELETE"}}},
+		{"OverrideHeaderAlt", "POST", path, http.Header{"X-Http-Method": {"DELETE"}}},
+		{"OverrideQuery", "POST", path + "?_method=DELETE", http.Header{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(f.up.requests())
+			h := tc.h.Clone()
+			h.Set("Private-Token", tok)
+			status, body := rawRequest(t, f.proxySrv.URL, tc.method, tc.target, h)
+			if status != 400 && status != 403 {
+				t.Fatalf("%s %s through the proxy: %d %s, want a refusal", tc.method, tc.target, status, body)
+			}
+			if len(f.up.requests()) != before {
+				t.Fatalf("%s %s reached the upstream", tc.method, tc.target)
+			}
+			fh := tc.h.Clone()
+			fh.Set("Private-Token", tok)
+			fh.Set("X-Original-Method", tc.method)
+			fh.Set("X-Original-Uri", tc.target)
+			status, body = rawRequest(t, f.authSrv.URL, "GET", "/-/auth", fh)
+			if status != 400 && status != 403 {
+				t.Fatalf("forward-auth of %s %s: %d %s, want a refusal", tc.method, tc.target, status, body)
+			}
+		})
+	}
+	t.Run("FormBodyOverride", func(t *testing.T) {
+		before := len(f.up.requests())
+		req := f.proxyReq("POST", path, "admin", "a=1&_method=DELETE")
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, body := do(t, req)
+		if resp.StatusCode != 400 || len(f.up.requests()) != before {
+			t.Fatalf("a form POST carrying _method=DELETE: %d %s, forwarded %v", resp.StatusCode, body, len(f.up.requests()) != before)
+		}
+	})
+}

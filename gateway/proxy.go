@@ -53,6 +53,11 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		g.observe(modeProxy, resultNoRoute, start)
 		return
 	}
+	if err := edge.Method(r.Method, r.Header, r.URL.RawQuery); err != nil {
+		g.writeDecision(w, r, decision{err: err, result: resultInvalid})
+		g.observe(modeProxy, resultInvalid, start)
+		return
+	}
 	ip, trusted := g.cfg.trust.ClientIP(r.RemoteAddr, r.Header)
 	o := original{method: r.Method, path: pi.canonical, rawQuery: r.URL.RawQuery, host: r.Host,
 		ip: ip, userAgent: r.UserAgent(), bodyLen: -1}
@@ -69,6 +74,14 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 			// The client went away mid-body, sent a broken one, or is too
 			// slow: nothing is forwarded.
 			g.refuseBody(w, r, err)
+			g.observe(modeProxy, resultInvalid, start)
+			return
+		}
+		if edge.FormMethodOverride(r.Header.Get("Content-Type"), head) ||
+			(!complete && edge.FormMethodOverride(r.Header.Get("Content-Type"), []byte("_method"))) {
+			// A form body is read whole upstream; one longer than what the
+			// gateway inspects could hide _method past it.
+			g.writeDecision(w, r, decision{err: botgate.Invalid("method", "a method override in the form body (_method) is refused: send the method itself"), result: resultInvalid})
 			g.observe(modeProxy, resultInvalid, start)
 			return
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/edge"
 )
 
 // original is the request a decision is about.
@@ -104,8 +105,8 @@ func forwardAuthOriginal(r *http.Request, c *compiled) (original, error) {
 			"send X-Original-Method and X-Original-URI (nginx), X-Forwarded-Method and X-Forwarded-Uri (Traefik), "+
 			"or use the Envoy prefix %s", c.envoyPrefix)
 	}
-	if !validMethod(o.method) {
-		return o, botgate.Invalid("method", "the original method is not a valid HTTP method")
+	if err := edge.Method(o.method, h, o.rawQuery); err != nil {
+		return o, err
 	}
 	// nginx and Traefik do not send the body; its length, when the proxy
 	// passes it, still tells different writes apart for the loop breaker.
@@ -128,20 +129,6 @@ func setURI(o *original, uri string) error {
 	}
 	o.path, o.rawQuery = path, query
 	return nil
-}
-
-// validMethod reports whether m is an HTTP token of at most 16 bytes.
-func validMethod(m string) bool {
-	if m == "" || len(m) > 16 {
-		return false
-	}
-	for i := 0; i < len(m); i++ {
-		c := m[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }
 
 // setBody records the body's first bytes for the loop breaker: all of it
