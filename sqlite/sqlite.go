@@ -285,7 +285,8 @@ func (s *Store) run(ctx context.Context, op string, write bool, fn func(botgate.
 // hotQueries are prepared once per pool at Open. (Preparing lazily would
 // need a connection of the pool while a transaction may hold the writer's
 // only one.)
-var hotQueries = []string{sqlstore.TokenByDigestQuery, sqlstore.TokenByIDQuery, sqlstore.UserByIDQuery}
+var hotQueries = []string{sqlstore.TokenByDigestQuery, sqlstore.TokenByIDQuery, sqlstore.UserByIDQuery,
+	sqlstore.MemberOfProjectQuery, sqlstore.MemberOfGroupQuery, sqlstore.ProjectByIDQuery, sqlstore.GroupByIDQuery}
 
 // prepare prepares the hot queries on both pools.
 func (s *Store) prepare(ctx context.Context) error {

@@ -39,9 +39,13 @@ func (t *Tx) CreateGroup(ctx context.Context, g *botgate.Group) error {
 }
 
 // Group returns the group with the ID.
+// GroupByIDQuery reads one group by id; a store may prepare it (a hot
+// query of the membership walk).
+const GroupByIDQuery = `SELECT ` + groupCols + ` FROM groups WHERE id = ?`
+
 func (t *Tx) Group(ctx context.Context, id int64) (*botgate.Group, error) {
 	const op = "Group"
-	row := t.queryRow(ctx, `SELECT `+groupCols+` FROM groups WHERE id = ?`, id)
+	row := t.queryRow(ctx, GroupByIDQuery, id)
 	g, err := scanGroup(row)
 	if err != nil {
 		return nil, t.notFound(op, "Group", err)

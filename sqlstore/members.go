@@ -74,13 +74,26 @@ func (t *Tx) CreateMember(ctx context.Context, m *botgate.Member) error {
 }
 
 // Member returns the user's direct membership of r.
+// MemberOfProjectQuery and MemberOfGroupQuery read one membership; a store
+// may prepare them (the hot queries of the membership walk, run for every
+// gateway decision that is not cached).
+const (
+	MemberOfProjectQuery = `SELECT ` + memberCols + ` FROM members WHERE project_id = ? AND user_id = ?`
+	MemberOfGroupQuery   = `SELECT ` + memberCols + ` FROM members WHERE group_id = ? AND user_id = ?`
+)
+
 func (t *Tx) Member(ctx context.Context, r botgate.Resource, userID int64) (*botgate.Member, error) {
 	const op = "Member"
-	col, err := t.resourceCol(op, r)
-	if err != nil {
+	q := MemberOfProjectQuery
+	switch r.Type {
+	case botgate.GroupResource:
+		q = MemberOfGroupQuery
+	case botgate.ProjectResource:
+	default:
+		_, err := t.resourceCol(op, r)
 		return nil, err
 	}
-	row := t.queryRow(ctx, `SELECT `+memberCols+` FROM members WHERE `+col+` = ? AND user_id = ?`, r.ID, userID)
+	row := t.queryRow(ctx, q, r.ID, userID)
 	m, err := scanMember(row)
 	if err != nil {
 		return nil, t.notFound(op, "Member", err)

@@ -55,9 +55,13 @@ func projectError(err error) error {
 }
 
 // Project returns the project with the ID.
+// ProjectByIDQuery reads one project by id; a store may prepare it (a hot
+// query of the membership walk).
+const ProjectByIDQuery = `SELECT ` + projectCols + ` FROM projects WHERE id = ?`
+
 func (t *Tx) Project(ctx context.Context, id int64) (*botgate.Project, error) {
 	const op = "Project"
-	row := t.queryRow(ctx, `SELECT `+projectCols+` FROM projects WHERE id = ?`, id)
+	row := t.queryRow(ctx, ProjectByIDQuery, id)
 	p, err := scanProject(row)
 	if err != nil {
 		return nil, t.notFound(op, "Project", err)
