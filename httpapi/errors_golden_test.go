@@ -332,3 +332,35 @@ func (x *errorsEnv) gwAllow(t *testing.T, c errorCase) response {
 	req.Header.Set("PRIVATE-TOKEN", c.token)
 	return x.send1(req)
 }
+
+// TestErrorBodyReasons checks the renderings no request in TestErrorBodies
+// reaches easily: a lost race, and an upstream's own refusal.
+func TestErrorBodyReasons(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		status int
+		want   string
+	}{
+		{"concurrent change", &botgate.Error{Kind: botgate.KindConflict, Reason: botgate.ReasonConcurrentChange,
+			Message: "the token was rotated or revoked concurrently"},
+			409, `{"message":"409 Conflict - the token was rotated or revoked concurrently"}`},
+		{"upstream refusal", botgate.E("broker.Rotate", &botgate.Error{Kind: botgate.KindForbidden, Reason: botgate.ReasonUpstream,
+			Message: "upstream minting a token: HTTP 403: 403 Forbidden"}),
+			403, `{"message":"403 upstream minting a token: HTTP 403: 403 Forbidden"}`},
+		{"unauthenticated hiding a refusal", &botgate.Error{Kind: botgate.KindUnauthenticated,
+			Err: botgate.Errorf(botgate.KindForbidden, "requires the Maintainer role")},
+			401, `{"message":"401 Unauthorized"}`},
+		{"forbidden without a message", botgate.E("authority.AuditEvents", botgate.KindForbidden),
+			403, `{"message":"403 Forbidden"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			httpapi.WriteError(rec, tt.err)
+			if rec.Code != tt.status || strings.TrimSuffix(rec.Body.String(), "\n") != tt.want {
+				t.Fatalf("%d %s, want %d %s", rec.Code, rec.Body, tt.status, tt.want)
+			}
+		})
+	}
+}
