@@ -41,7 +41,8 @@ func (k Kind) String() string {
 }
 
 // Reason refines a kind with a stable, machine-readable word, such as
-// ReasonTokenExpired. The HTTP edge uses it to pick GitLab's exact body.
+// ReasonTokenExpired. The HTTP edge uses it to pick GitLab's exact body
+// and status line.
 type Reason string
 
 // Reasons used across packages.
@@ -54,13 +55,25 @@ const (
 	ReasonInsufficientScope Reason = "insufficient_scope"
 	ReasonFamilyRevoked     Reason = "token_family_revoked"
 	ReasonLoopDetected      Reason = "loop_detected"
+	// ReasonConcurrentChange is a conflict with a change made at the same
+	// time (a token rotated or revoked under the caller).
+	ReasonConcurrentChange Reason = "concurrent_change"
+	// ReasonNotEmpty is a conflict with what a thing still holds (a group
+	// with subgroups or projects).
+	ReasonNotEmpty Reason = "not_empty"
+	// ReasonNoRoute is a request that no configured route serves.
+	ReasonNoRoute Reason = "no_route"
+	// ReasonUpstream is an error an upstream API answered; the message is
+	// the upstream's answer.
+	ReasonUpstream Reason = "upstream"
 )
 
 // Error is botgate's one error type.
 //
-// Message is safe to show to the caller; Err is the cause, which may carry
-// internal detail and is only logged. Field names the offending input, when
-// there is one.
+// Message is safe to show to the caller, and plain: it carries no HTTP
+// status, which the HTTP edge renders from Kind and Reason ("403 Forbidden
+// - " and the message). Err is the cause, which may carry internal detail
+// and is only logged. Field names the offending input, when there is one.
 type Error struct {
 	Op      string // the operation, e.g. "authority.CreateProjectToken"
 	Kind    Kind

@@ -76,7 +76,7 @@ func (s *Service) require(ctx context.Context, tx botgate.Tx, a Actor, r botgate
 	if have == botgate.NoAccess {
 		return 0, notFound(r)
 	}
-	return have, forbidden("403 Forbidden - requires the %s role on this %s; you have %s", level, r.Type, have)
+	return have, forbidden("requires the %s role on this %s; you have %s", level, r.Type, have)
 }
 
 // requireExisting is require on a project or group that must exist: a

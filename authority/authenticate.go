@@ -56,7 +56,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string, meta RequestM
 	digest, err := s.digester.CheckDigest(secret, s.prefix)
 	if err != nil {
 		s.failed(meta, nil, botgate.ReasonTokenMalformed)
-		return nil, &botgate.Error{Op: op, Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenMalformed, Message: "401 Unauthorized"}
+		return nil, &botgate.Error{Op: op, Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenMalformed}
 	}
 	now := s.clock.Now()
 	e, ok := s.cache.get(digest, now)
@@ -69,7 +69,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string, meta RequestM
 	}
 	if e.id.Token == nil {
 		s.failed(meta, nil, botgate.ReasonTokenUnknown)
-		return nil, &botgate.Error{Op: op, Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenUnknown, Message: "401 Unauthorized"}
+		return nil, &botgate.Error{Op: op, Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenUnknown}
 	}
 	t, u := e.id.Token, e.id.User
 	switch {
@@ -89,7 +89,7 @@ func (s *Service) Authenticate(ctx context.Context, secret string, meta RequestM
 			Message: "Token is expired. You can either do re-authorization or token refresh."}
 	case !u.Active():
 		s.failed(meta, t, botgate.ReasonUserInactive)
-		return nil, &botgate.Error{Op: op, Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonUserInactive, Message: "401 Unauthorized"}
+		return nil, &botgate.Error{Op: op, Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonUserInactive}
 	}
 	s.usage.note(t.ID, now, meta.IP, meta.UserAgent)
 	return &e.id, nil

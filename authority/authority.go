@@ -341,8 +341,15 @@ func details(kv ...string) map[string]string {
 	return m
 }
 
+// forbidden is a KindForbidden refusal saying why, in plain words; the
+// HTTP edge puts GitLab's status line before them.
 func forbidden(format string, args ...any) error {
 	return botgate.Errorf(botgate.KindForbidden, format, args...)
+}
+
+// notEmpty is a KindConflict refusal to delete what still holds others.
+func notEmpty(format string, args ...any) error {
+	return &botgate.Error{Kind: botgate.KindConflict, Reason: botgate.ReasonNotEmpty, Message: fmt.Sprintf(format, args...)}
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }

@@ -34,7 +34,7 @@ func (s *Service) CreateGroup(ctx context.Context, a Actor, in NewGroup) (*botga
 		return nil, botgate.E(op, err)
 	}
 	if !a.isAdmin() && (a.User == nil || a.User.Kind != botgate.HumanUser) {
-		return nil, botgate.E(op, forbidden("403 Forbidden - bots cannot create groups"))
+		return nil, botgate.E(op, forbidden("bots cannot create groups"))
 	}
 	var g *botgate.Group
 	err := s.store.Update(ctx, func(tx botgate.Tx) error {
@@ -187,7 +187,7 @@ func (s *Service) AddMember(ctx context.Context, a Actor, r botgate.Resource, us
 			return err
 		}
 		if level > have {
-			return forbidden("403 Forbidden - you cannot grant a role above your own (%s)", have)
+			return forbidden("you cannot grant a role above your own (%s)", have)
 		}
 		u, err := tx.User(ctx, userID)
 		if botgate.IsKind(err, botgate.KindNotFound) {
@@ -234,7 +234,7 @@ func (s *Service) RemoveMember(ctx context.Context, a Actor, r botgate.Resource,
 			return err
 		}
 		if m.AccessLevel > have {
-			return forbidden("403 Forbidden - only an Owner may remove an Owner")
+			return forbidden("only an Owner may remove an Owner")
 		}
 		u, err := tx.User(ctx, userID)
 		if err != nil {

@@ -67,7 +67,7 @@ func MayReportLeaks(a Actor) bool {
 func (s *Service) ReportLeak(ctx context.Context, a Actor, r LeakReport) (LeakResult, error) {
 	const op = "authority.ReportLeak"
 	if !MayReportLeaks(a) {
-		return LeakResult{}, botgate.E(op, forbidden("403 Forbidden"))
+		return LeakResult{}, botgate.E(op, botgate.KindForbidden)
 	}
 	if tokenfmt.Check(r.Secret, s.prefix) != nil {
 		return LeakResult{Status: LeakUnknown}, nil

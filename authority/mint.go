@@ -40,7 +40,7 @@ func (s *Service) checkMint(ctx context.Context, tx botgate.Tx, a Actor, u *botg
 	if !a.isAdmin() {
 		for _, sc := range t.Scopes {
 			if sc.AdminOnly() {
-				return forbidden("403 Forbidden - only administrators may give the %s scope", sc)
+				return forbidden("only administrators may give the %s scope", sc)
 			}
 		}
 	}
@@ -48,15 +48,15 @@ func (s *Service) checkMint(ctx context.Context, tx botgate.Tx, a Actor, u *botg
 		return nil
 	}
 	if a.User == nil {
-		return forbidden("403 Forbidden")
+		return botgate.E(botgate.KindForbidden)
 	}
 	switch {
 	case u.Kind == botgate.HumanUser && a.User.ID == u.ID:
 		return nil
 	case u.Kind == botgate.HumanUser:
-		return forbidden("403 Forbidden - only administrators may create tokens for other users")
+		return forbidden("only administrators may create tokens for other users")
 	case a.User.ID == u.ID:
-		return forbidden("403 Forbidden - a %s cannot create tokens for itself; its owning team's Maintainers and Owners, or an administrator, can", kindWords(u.Kind))
+		return forbidden("a %s cannot create tokens for itself; its owning team's Maintainers and Owners, or an administrator, can", kindWords(u.Kind))
 	}
 	if !t.Resource.IsZero() && t.AccessLevel != botgate.NoAccess {
 		have, err := s.accessOn(ctx, tx, a, t.Resource)
@@ -64,7 +64,7 @@ func (s *Service) checkMint(ctx context.Context, tx botgate.Tx, a Actor, u *botg
 			return err
 		}
 		if t.AccessLevel > have {
-			return forbidden("403 Forbidden - the token's access level (%s) exceeds your own role on this %s (%s)", t.AccessLevel, t.Resource.Type, have)
+			return forbidden("the token's access level (%s) exceeds your own role on this %s (%s)", t.AccessLevel, t.Resource.Type, have)
 		}
 	}
 	if err := s.capMemberships(ctx, tx, a, u); err != nil {
@@ -89,7 +89,7 @@ func (s *Service) checkRevoke(ctx context.Context, tx botgate.Tx, a Actor, t *bo
 		return err
 	}
 	if t.AccessLevel > have {
-		return forbidden("403 Forbidden - the token's access level (%s) exceeds your own role on this %s (%s); only a member with that role may revoke it", t.AccessLevel, t.Resource.Type, have)
+		return forbidden("the token's access level (%s) exceeds your own role on this %s (%s); only a member with that role may revoke it", t.AccessLevel, t.Resource.Type, have)
 	}
 	return nil
 }
@@ -116,9 +116,9 @@ func (s *Service) capMemberships(ctx context.Context, tx botgate.Tx, a Actor, u 
 		}
 		if have < m.AccessLevel {
 			if have == botgate.NoAccess {
-				return forbidden("403 Forbidden - %s holds the %s role on a %s where you have no role; a token for it would exceed your own access", u.Username, m.AccessLevel, m.Resource.Type)
+				return forbidden("%s holds the %s role on a %s where you have no role; a token for it would exceed your own access", u.Username, m.AccessLevel, m.Resource.Type)
 			}
-			return forbidden("403 Forbidden - %s holds the %s role on %s %d, above your own role there (%s); a token for it would exceed your own access", u.Username, m.AccessLevel, m.Resource.Type, m.Resource.ID, have)
+			return forbidden("%s holds the %s role on %s %d, above your own role there (%s); a token for it would exceed your own access", u.Username, m.AccessLevel, m.Resource.Type, m.Resource.ID, have)
 		}
 	}
 	return nil
@@ -141,14 +141,14 @@ func (s *Service) checkBoundSecrets(ctx context.Context, tx botgate.Tx, a Actor,
 			continue
 		}
 		if a.User == nil || a.User.Kind != botgate.HumanUser {
-			return forbidden("403 Forbidden - the token is bound to vault secrets; only its team's Maintainers and Owners may rotate it")
+			return forbidden("the token is bound to vault secrets; only its team's Maintainers and Owners may rotate it")
 		}
 		level, err := AccessOn(ctx, tx, a.User.ID, botgate.Resource{Type: botgate.GroupResource, ID: sec.OwnerGroupID}, s.clock.Now())
 		if err != nil {
 			return err
 		}
 		if level < botgate.MaintainerAccess {
-			return forbidden("403 Forbidden - the token is bound to vault secrets of a team where you cannot read secrets; only that team's Maintainers and Owners may rotate it")
+			return forbidden("the token is bound to vault secrets of a team where you cannot read secrets; only that team's Maintainers and Owners may rotate it")
 		}
 	}
 	return nil

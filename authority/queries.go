@@ -451,7 +451,7 @@ func (s *Service) PersonalTokens(ctx context.Context, a Actor, q TokenQuery) ([]
 	}
 	if !a.isAdmin() {
 		if q.UserID != 0 && q.UserID != a.userID() {
-			return nil, 0, botgate.E(op, &botgate.Error{Kind: botgate.KindUnauthenticated, Message: "401 Unauthorized"})
+			return nil, 0, botgate.E(op, botgate.KindUnauthenticated)
 		}
 		q.UserID = a.userID()
 	}
@@ -492,7 +492,7 @@ func (s *Service) ResourceTokens(ctx context.Context, a Actor, r botgate.Resourc
 	err := s.store.View(ctx, func(tx botgate.Tx) error {
 		if _, err := s.requireExisting(ctx, tx, a, r, resourceTokenLevel(r)); err != nil {
 			if botgate.IsKind(err, botgate.KindForbidden) {
-				return &botgate.Error{Kind: botgate.KindUnauthenticated, Message: "401 Unauthorized", Err: err}
+				return &botgate.Error{Kind: botgate.KindUnauthenticated, Err: err}
 			}
 			return err
 		}
@@ -515,8 +515,9 @@ func resourceTokenKind(r botgate.Resource) botgate.TokenKind {
 	return botgate.ProjectAccessToken
 }
 
-// resourceTokenNotFound is GitLab's verbatim "404 project Access Token Not
-// Found" (lower-case resource type).
+// resourceTokenNotFound is GitLab's verbatim "project Access Token Not
+// Found" (lower-case resource type), which the HTTP edge shows after the
+// status code.
 func resourceTokenNotFound(r botgate.Resource) error {
 	return botgate.NotFound(string(r.Type) + " Access Token")
 }
@@ -623,7 +624,7 @@ func (s *Service) ServiceAccounts(ctx context.Context, a Actor, q ServiceAccount
 func (s *Service) canListServiceAccounts(ctx context.Context, tx botgate.Tx, a Actor, owner botgate.Resource) error {
 	if owner.IsZero() {
 		if !a.isAdmin() {
-			return forbidden("403 Forbidden")
+			return botgate.E(botgate.KindForbidden)
 		}
 		return nil
 	}
@@ -704,7 +705,7 @@ func (s *Service) CheckServiceAccountToken(ctx context.Context, a Actor, owner b
 func (s *Service) LookupToken(ctx context.Context, a Actor, secret string) (*botgate.Token, error) {
 	const op = "authority.LookupToken"
 	if !a.isAdmin() {
-		return nil, botgate.E(op, forbidden("403 Forbidden"))
+		return nil, botgate.E(op, botgate.KindForbidden)
 	}
 	if err := checkSecret(secret, s.prefix); err != nil {
 		return nil, botgate.E(op, err)
@@ -746,7 +747,7 @@ func (s *Service) TokenFamily(ctx context.Context, a Actor, id int64) (*botgate.
 // AuditEvents returns audit events matching f; administrators only.
 func (s *Service) AuditEvents(ctx context.Context, a Actor, f botgate.AuditFilter) ([]*botgate.AuditEvent, error) {
 	if !a.isAdmin() {
-		return nil, botgate.E("authority.AuditEvents", forbidden("403 Forbidden"))
+		return nil, botgate.E("authority.AuditEvents", botgate.KindForbidden)
 	}
 	var out []*botgate.AuditEvent
 	err := s.store.View(ctx, func(tx botgate.Tx) (err error) {
@@ -762,7 +763,7 @@ func (s *Service) AuditEvents(ctx context.Context, a Actor, f botgate.AuditFilte
 // VerifyAuditAs checks the audit chain for an administrator.
 func (s *Service) VerifyAuditAs(ctx context.Context, a Actor) (VerifyResult, error) {
 	if !a.isAdmin() {
-		return VerifyResult{}, botgate.E("authority.VerifyAuditAs", forbidden("403 Forbidden"))
+		return VerifyResult{}, botgate.E("authority.VerifyAuditAs", botgate.KindForbidden)
 	}
 	return s.VerifyAudit(ctx)
 }

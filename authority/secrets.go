@@ -361,7 +361,7 @@ func (v *Vault) mayRead(ctx context.Context, tx botgate.Tx, a Actor, sec *botgat
 			return "", err
 		}
 		if !cur.Active(v.s.clock.Now()) {
-			return "", botgate.Errorf(botgate.KindForbidden, "403 Forbidden - the bound token is revoked or expired")
+			return "", botgate.Errorf(botgate.KindForbidden, "the bound token is revoked or expired")
 		}
 		return "bound_token", nil
 	}
@@ -377,11 +377,11 @@ func (v *Vault) mayRead(ctx context.Context, tx botgate.Tx, a Actor, sec *botgat
 	}
 	switch {
 	case a.User.Kind != botgate.HumanUser && level >= botgate.ReporterAccess:
-		return "", forbidden("403 Forbidden - a bot reads a team secret only through a binding to its token")
+		return "", forbidden("a bot reads a team secret only through a binding to its token")
 	case level >= botgate.MaintainerAccess:
 		return "member:" + level.String(), nil
 	case level >= botgate.ReporterAccess:
-		return "", forbidden("403 Forbidden - reading a secret requires the Maintainer role on its team; you have %s", level)
+		return "", forbidden("reading a secret requires the Maintainer role on its team; you have %s", level)
 	}
 	return "", botgate.NotFound("Secret")
 }
@@ -402,7 +402,7 @@ func (v *Vault) writable(ctx context.Context, tx botgate.Tx, a Actor, groupID in
 		if a.User == nil {
 			return nil, botgate.NotFound("Group")
 		}
-		return nil, forbidden("403 Forbidden - bots cannot change a team's vault")
+		return nil, forbidden("bots cannot change a team's vault")
 	}
 	if _, err := v.s.require(ctx, tx, a, botgate.Resource{Type: botgate.GroupResource, ID: g.ID}, botgate.MaintainerAccess); err != nil {
 		return nil, err
@@ -654,7 +654,7 @@ type RewrapReport struct {
 func (v *Vault) Rewrap(ctx context.Context, a Actor, batch int) (RewrapReport, error) {
 	const op = "authority.Vault.Rewrap"
 	if !a.isAdmin() {
-		return RewrapReport{}, botgate.E(op, forbidden("403 Forbidden - only administrators may rotate the master key"))
+		return RewrapReport{}, botgate.E(op, forbidden("only administrators may rotate the master key"))
 	}
 	if batch <= 0 {
 		batch = 100

@@ -52,7 +52,7 @@ func (s *Service) CreatePersonalToken(ctx context.Context, a Actor, userID int64
 			return err
 		}
 		if !a.isAdmin() && a.userID() != u.ID {
-			return forbidden("403 Forbidden - only administrators may create tokens for other users")
+			return forbidden("only administrators may create tokens for other users")
 		}
 		if u.Kind == botgate.ProjectBot || u.Kind == botgate.GroupBot {
 			return botgate.Invalid("user_id", "%s is a %s; its token is managed as a %s access token", u.Username, strings.ReplaceAll(string(u.Kind), "_", " "), u.Owner.Type)
@@ -181,7 +181,7 @@ func (s *Service) CreateServiceAccount(ctx context.Context, a Actor, owner botga
 		switch owner.Type {
 		case "":
 			if !a.isAdmin() {
-				return forbidden("403 Forbidden - only administrators may create instance service accounts")
+				return forbidden("only administrators may create instance service accounts")
 			}
 		case botgate.GroupResource:
 			if _, err := s.requireExisting(ctx, tx, a, owner, botgate.OwnerAccess); err != nil {
@@ -280,7 +280,7 @@ func (s *Service) CreateServiceAccountToken(ctx context.Context, a Actor, saID i
 // new, longer-lived credentials. (Rotation of its own token stays allowed.)
 func noBotMinting(a Actor) error {
 	if !a.isAdmin() && a.User != nil && (a.User.Kind == botgate.ProjectBot || a.User.Kind == botgate.GroupBot) {
-		return forbidden("403 Forbidden - project and group access tokens cannot create tokens or service accounts; use a personal or service account token")
+		return forbidden("project and group access tokens cannot create tokens or service accounts; use a personal or service account token")
 	}
 	return nil
 }
@@ -297,10 +297,10 @@ func (s *Service) canManageUser(ctx context.Context, tx botgate.Tx, a Actor, u *
 		if a.userID() == u.ID {
 			return nil
 		}
-		return forbidden("403 Forbidden - only the user and administrators may manage these tokens")
+		return forbidden("only the user and administrators may manage these tokens")
 	case botgate.ServiceAccount:
 		if u.Owner.IsZero() {
-			return forbidden("403 Forbidden - instance service accounts are managed by administrators")
+			return forbidden("instance service accounts are managed by administrators")
 		}
 		_, err := s.require(ctx, tx, a, u.Owner, botgate.MaintainerAccess)
 		return err
@@ -505,7 +505,7 @@ func (s *Service) RotateToken(ctx context.Context, a Actor, id int64, expiresAt 
 		}
 		if err := tx.RevokeToken(ctx, old.ID, now); err != nil {
 			if botgate.IsKind(err, botgate.KindConflict) {
-				return botgate.Errorf(botgate.KindConflict, "409 Conflict - the token was rotated or revoked concurrently")
+				return &botgate.Error{Kind: botgate.KindConflict, Reason: botgate.ReasonConcurrentChange, Message: "the token was rotated or revoked concurrently"}
 			}
 			return err
 		}

@@ -206,12 +206,12 @@ func (s *Service) DeleteGroup(ctx context.Context, a Actor, id int64) error {
 		if _, n, err := tx.FindGroups(ctx, botgate.GroupFilter{ParentID: &parent, Page: botgate.Page{Limit: 1}}); err != nil {
 			return err
 		} else if n > 0 {
-			return botgate.Errorf(botgate.KindConflict, "409 Conflict - the group still has %d subgroups; delete them first", n)
+			return notEmpty("the group still has %d subgroups; delete them first", n)
 		}
 		if _, n, err := tx.FindProjects(ctx, botgate.ProjectFilter{NamespaceID: id, Page: botgate.Page{Limit: 1}}); err != nil {
 			return err
 		} else if n > 0 {
-			return botgate.Errorf(botgate.KindConflict, "409 Conflict - the group still has %d projects; delete them first", n)
+			return notEmpty("the group still has %d projects; delete them first", n)
 		}
 		if revoked, err = s.retire(ctx, tx, a, r, "group "+g.FullPath+" deleted"); err != nil {
 			return err
@@ -293,7 +293,7 @@ func (s *Service) UpdateMember(ctx context.Context, a Actor, r botgate.Resource,
 			return err
 		}
 		if m.AccessLevel > have || in.AccessLevel > have {
-			return forbidden("403 Forbidden - you cannot change a role above your own (%s)", have)
+			return forbidden("you cannot change a role above your own (%s)", have)
 		}
 		u, err := tx.User(ctx, userID)
 		if err != nil {
@@ -499,10 +499,10 @@ func (s *Service) mayLabel(ctx context.Context, tx botgate.Tx, a Actor, t *botga
 		return nil
 	}
 	if a.Token != nil && a.Token.ID == t.ID {
-		return forbidden("403 Forbidden - a token cannot change its own automation label; the owning team's Maintainers and Owners can")
+		return forbidden("a token cannot change its own automation label; the owning team's Maintainers and Owners can")
 	}
 	if a.User != nil && a.User.Kind.Bot() && a.User.ID == t.UserID {
-		return forbidden("403 Forbidden - a %s cannot change the automation label of its own tokens; the owning team's Maintainers and Owners can", kindWords(a.User.Kind))
+		return forbidden("a %s cannot change the automation label of its own tokens; the owning team's Maintainers and Owners can", kindWords(a.User.Kind))
 	}
 	u, err := tx.User(ctx, t.UserID)
 	if err != nil {

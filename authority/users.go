@@ -58,7 +58,7 @@ func (s *Service) Bootstrap(ctx context.Context, in NewUser) (*botgate.User, *bo
 func (s *Service) CreateUser(ctx context.Context, a Actor, in NewUser) (*botgate.User, error) {
 	const op = "authority.CreateUser"
 	if !a.isAdmin() {
-		return nil, botgate.E(op, forbidden("403 Forbidden - only administrators may create users"))
+		return nil, botgate.E(op, forbidden("only administrators may create users"))
 	}
 	var u *botgate.User
 	err := s.store.Update(ctx, func(tx botgate.Tx) (err error) {
@@ -131,7 +131,7 @@ func (s *Service) DeactivateUser(ctx context.Context, a Actor, id int64) error {
 		}
 		if !a.isAdmin() {
 			if u.Kind != botgate.ServiceAccount || u.Owner.IsZero() {
-				return forbidden("403 Forbidden - only administrators may deactivate this user")
+				return forbidden("only administrators may deactivate this user")
 			}
 			if _, err := s.require(ctx, tx, a, u.Owner, botgate.OwnerAccess); err != nil {
 				return err

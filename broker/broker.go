@@ -272,9 +272,9 @@ func (b *Broker) authorize(ctx context.Context, tx botgate.Tx, a authority.Actor
 	case level == botgate.NoAccess:
 		return nil, botgate.NotFound("Group")
 	case a.User.Kind != botgate.HumanUser:
-		return nil, botgate.Errorf(botgate.KindForbidden, "403 Forbidden - bots cannot manage upstream credentials")
+		return nil, botgate.Errorf(botgate.KindForbidden, "bots cannot manage upstream credentials")
 	case level < botgate.MaintainerAccess:
-		return nil, botgate.Errorf(botgate.KindForbidden, "403 Forbidden - managing upstream credentials requires the Maintainer role on the team; you have %s", level)
+		return nil, botgate.Errorf(botgate.KindForbidden, "managing upstream credentials requires the Maintainer role on the team; you have %s", level)
 	}
 	return g, nil
 }

@@ -171,7 +171,9 @@ func (g *GitLab) Revoke(ctx context.Context, c *botgate.UpstreamCredential, admi
 
 // upstreamErr turns a client-go error into a *botgate.Error whose message is
 // safe to show and to store: the status and the upstream's message, with
-// the admin credential scrubbed should the upstream have echoed it.
+// the admin credential scrubbed should the upstream have echoed it. Its
+// reason, ReasonUpstream, tells the HTTP edge that the message is the
+// upstream's answer.
 func upstreamErr(what string, resp *gitlab.Response, err error, admin string) error {
 	status := 0
 	if resp != nil {
@@ -200,7 +202,7 @@ func upstreamErr(what string, resp *gitlab.Response, err error, admin string) er
 	if msg != "" {
 		text += ": " + msg
 	}
-	return &botgate.Error{Kind: kind, Message: text}
+	return &botgate.Error{Kind: kind, Reason: botgate.ReasonUpstream, Message: text}
 }
 
 // errMessage extracts the upstream's own message from a client-go error,

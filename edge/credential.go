@@ -38,7 +38,7 @@ type CredentialOptions struct {
 }
 
 // ErrNoCredential is the answer to a request without a credential.
-var ErrNoCredential = &botgate.Error{Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenUnknown, Message: "401 Unauthorized"}
+var ErrNoCredential = &botgate.Error{Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenUnknown}
 
 // Credential returns the token presented with a request: in PRIVATE-TOKEN,
 // Authorization (Bearer, or Basic with the token as the password, as git
@@ -60,10 +60,10 @@ func Credential(h http.Header, rawQuery string, o CredentialOptions) (string, er
 			return nil
 		}
 		if len(v) > maxLen {
-			return malformed("401 Unauthorized - the token is longer than any botgate token")
+			return malformed("the token is longer than any botgate token")
 		}
 		if found != "" && subtle.ConstantTimeCompare([]byte(found), []byte(v)) != 1 {
-			return malformed("401 Unauthorized - several different tokens were presented")
+			return malformed("several different tokens were presented")
 		}
 		found = v
 		return nil
@@ -89,7 +89,7 @@ func Credential(h http.Header, rawQuery string, o CredentialOptions) (string, er
 	}
 	if HasQueryToken(rawQuery) {
 		if !o.AllowQuery {
-			return "", malformed("401 Unauthorized - tokens in the URL are refused (they end up in logs): send it in the PRIVATE-TOKEN or Authorization header")
+			return "", malformed("tokens in the URL are refused (they end up in logs): send it in the PRIVATE-TOKEN or Authorization header")
 		}
 		for v := range queryTokens(rawQuery) {
 			if err := add(v); err != nil {
@@ -113,11 +113,11 @@ func authorizationToken(v string) (string, error) {
 		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
 		_, pass, hasPass := strings.Cut(string(raw), ":")
 		if err != nil || !hasPass {
-			return "", malformed("401 Unauthorized - the Basic credentials are not user:token in base64")
+			return "", malformed("the Basic credentials are not user:token in base64")
 		}
 		return pass, nil
 	}
-	return "", malformed("401 Unauthorized - use Authorization: Bearer <token>")
+	return "", malformed("use Authorization: Bearer <token>")
 }
 
 func malformed(msg string) error {

@@ -23,7 +23,7 @@ func TestCredential(t *testing.T) {
 		query   string
 		query0  bool // query tokens allowed
 		want    string
-		wantErr string // substring of the refusal; "" for none
+		wantErr string // substring of the refusal (ReasonTokenMalformed); "" for none
 	}{
 		{"PrivateToken", http.Header{"Private-Token": {tok}}, "", false, tok, ""},
 		{"Bearer", http.Header{"Authorization": {"Bearer " + tok}}, "", false, tok, ""},
@@ -33,7 +33,6 @@ func TestCredential(t *testing.T) {
 		{"SameTokenTwice", http.Header{"Private-Token": {tok}, "Authorization": {"Bearer " + tok}}, "", false, tok, ""},
 		{"QueryAllowed", nil, "private_token=" + url.QueryEscape(tok), true, tok, ""},
 		{"QueryBracketsAllowed", nil, "private_token[]=" + url.QueryEscape(tok), true, tok, ""},
-		{"None", nil, "a=1", false, "", "401 Unauthorized"},
 		{"TwoDifferent", http.Header{"Private-Token": {tok}, "Job-Token": {tok + "x"}}, "", false, "", "several different tokens"},
 		{"TwoDifferentHeaderAndQuery", http.Header{"Private-Token": {tok}}, "access_token=other", true, "", "several different tokens"},
 		{"TwoPrivateTokenValues", http.Header{"Private-Token": {tok, "other"}}, "", false, "", "several different tokens"},
@@ -50,8 +49,12 @@ func TestCredential(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Credential(tc.h, tc.query, CredentialOptions{AllowQuery: tc.query0})
 			if tc.wantErr != "" {
-				if !botgate.IsKind(err, botgate.KindUnauthenticated) || !strings.Contains(botgate.MessageOf(err), tc.wantErr) {
-					t.Fatalf("Credential = %q, %v; want a 401 saying %q", got, err, tc.wantErr)
+				if !botgate.IsKind(err, botgate.KindUnauthenticated) || botgate.ReasonOf(err) != botgate.ReasonTokenMalformed ||
+					!strings.Contains(botgate.MessageOf(err), tc.wantErr) {
+					t.Fatalf("Credential = %q, %v; want unauthenticated, %s, saying %q", got, err, botgate.ReasonTokenMalformed, tc.wantErr)
+				}
+				if m := botgate.MessageOf(err); strings.HasPrefix(m, "401") {
+					t.Fatalf("the refusal %q carries an HTTP status; the HTTP edge renders it", m)
 				}
 				if strings.Contains(err.Error(), tok) {
 					t.Fatalf("the refusal %q shows the token", err)
@@ -63,8 +66,13 @@ func TestCredential(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Credential(nil, "", CredentialOptions{}); !errors.Is(err, ErrNoCredential) {
-		t.Fatalf("no credential: %v, want ErrNoCredential", err)
+	for _, q := range []string{"", "a=1"} {
+		if _, err := Credential(nil, q, CredentialOptions{}); !errors.Is(err, ErrNoCredential) {
+			t.Fatalf("no credential (query %q): %v, want ErrNoCredential", q, err)
+		}
+	}
+	if !botgate.IsKind(ErrNoCredential, botgate.KindUnauthenticated) || botgate.MessageOf(ErrNoCredential) != "" {
+		t.Fatalf("ErrNoCredential = %v, want unauthenticated with no message of its own", ErrNoCredential)
 	}
 }
 

@@ -126,7 +126,7 @@ func (g *Gateway) checkAutomationRoutes(ctx context.Context, t *botgate.Token, m
 		}
 	}
 	return botgate.Errorf(botgate.KindForbidden,
-		"403 Forbidden - automation %s may call only the routes it declares, and %s on this path is not one of them", t.Automation, method)
+		"automation %s may call only the routes it declares, and %s on this path is not one of them", t.Automation, method)
 }
 
 // automationRouteMatches reports whether "METHOD /path/pattern" matches.

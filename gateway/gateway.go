@@ -304,7 +304,7 @@ func (g *Gateway) decide(ctx context.Context, o *original, pi *pathInfo, rt *rou
 
 	pol := rt.policyFor(o.method, segs)
 	if pol.deny {
-		return d.fail(botgate.Errorf(botgate.KindForbidden, "403 Forbidden - the gateway does not allow %s on this route", o.method), resultForbidden)
+		return d.fail(botgate.Errorf(botgate.KindForbidden, "the gateway does not allow %s on this route", o.method), resultForbidden)
 	}
 	if !id.Token.Scopes.HasAny(pol.scopes...) {
 		return d.fail(&botgate.Error{Kind: botgate.KindForbidden, Reason: botgate.ReasonInsufficientScope,
@@ -324,7 +324,7 @@ func (g *Gateway) decide(ctx context.Context, o *original, pi *pathInfo, rt *rou
 			}
 			if level <= botgate.NoAccess {
 				return d.fail(botgate.Errorf(botgate.KindForbidden,
-					"403 Forbidden - this token's user is not a member of this %s", typ), resultForbidden)
+					"this token's user is not a member of this %s", typ), resultForbidden)
 			}
 		}
 	}

@@ -14,8 +14,12 @@ import (
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/edge"
+	"github.com/botgate/botgate/httpapi"
 	"github.com/botgate/botgate/ratelimit"
 )
+
+// errNoRoute answers a proxied request that no route serves.
+var errNoRoute = &botgate.Error{Kind: botgate.KindNotFound, Reason: botgate.ReasonNoRoute, Message: "no gateway route for this host and path"}
 
 // proxyState is what the handler decided, handed to the ReverseProxy hooks
 // through the request's context.
@@ -49,7 +53,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		proxy = g.proxies[rt]
 	}
 	if proxy == nil {
-		writeStatus(w, http.StatusNotFound, "404 Not Found - no gateway route for this host and path")
+		httpapi.WriteError(w, errNoRoute)
 		g.observe(modeProxy, resultNoRoute, start)
 		return
 	}

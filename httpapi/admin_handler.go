@@ -24,7 +24,7 @@ func (s *Server) HandleAdmin(pattern string, h http.Handler) {
 			return &botgate.Error{Kind: botgate.KindForbidden, Reason: botgate.ReasonInsufficientScope, Message: botgate.Scopes(want).String()}
 		}
 		if !authority.MayReadMetrics(id.Actor(meta)) {
-			return botgate.Errorf(botgate.KindForbidden, "403 Forbidden - only administrators may read this")
+			return botgate.Errorf(botgate.KindForbidden, "only administrators may read this")
 		}
 		h.ServeHTTP(w, r)
 		return nil

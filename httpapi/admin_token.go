@@ -45,7 +45,7 @@ func adminTokenEntity(t *botgate.Token) adminTokenJSON {
 // adminSecret reads the token an administrator asks about.
 func (s *Server) adminSecret(w http.ResponseWriter, r *http.Request, c *call) (string, error) {
 	if c.actor.User == nil || !c.actor.User.Admin {
-		return "", botgate.Errorf(botgate.KindForbidden, "403 Forbidden")
+		return "", botgate.E(botgate.KindForbidden)
 	}
 	p, err := s.readParams(w, r)
 	if err != nil {

@@ -59,7 +59,7 @@ func (s *Server) authenticate(r *http.Request) (*authority.Identity, authority.R
 	secret, err := edge.Credential(r.Header, r.URL.RawQuery, edge.CredentialOptions{AllowQuery: true})
 	if err != nil {
 		if errors.Is(err, edge.ErrNoCredential) {
-			return nil, meta, &botgate.Error{Kind: botgate.KindUnauthenticated, Message: "401 Unauthorized"}
+			return nil, meta, botgate.E(botgate.KindUnauthenticated)
 		}
 		return nil, meta, err
 	}
@@ -87,7 +87,7 @@ func (s *Server) authed(n need, h authedFunc) handlerFunc {
 		c := &call{id: id, actor: id.Actor(meta), meta: meta}
 		if sudo := sudoTarget(r); sudo != "" {
 			if !id.User.Admin || !id.Token.Scopes.Has(botgate.ScopeSudo) {
-				return botgate.Errorf(botgate.KindForbidden, "403 Forbidden - Must be admin to use sudo")
+				return botgate.Errorf(botgate.KindForbidden, "Must be admin to use sudo")
 			}
 			u, err := s.auth.UserByRef(r.Context(), sudo)
 			if err != nil {
@@ -97,7 +97,7 @@ func (s *Server) authed(n need, h authedFunc) handlerFunc {
 				return err
 			}
 			if !u.Active() {
-				return botgate.Errorf(botgate.KindForbidden, "403 Forbidden - the user %s is %s", u.Username, u.State)
+				return botgate.Errorf(botgate.KindForbidden, "the user %s is %s", u.Username, u.State)
 			}
 			c.actor.User = u
 		}

@@ -57,6 +57,9 @@ func WriteError(w http.ResponseWriter, err error) {
 }
 
 // ErrorBody returns the status code and GitLab-shaped JSON body for err.
+// It is the one place that words a status: the domain's messages are
+// plain, and the status line GitLab puts before them ("")
+// is chosen here from the error's kind and reason.
 func ErrorBody(err error) (int, any) {
 	if errors.Is(err, errBodyTooLarge) {
 		return http.StatusRequestEntityTooLarge, map[string]string{"message": "413 Request Entity Too Large"}
@@ -64,7 +67,7 @@ func ErrorBody(err error) (int, any) {
 	if errors.Is(err, errBodyTimeout) {
 		return http.StatusRequestTimeout, map[string]string{"message": "408 Request Timeout - the request body did not arrive in time"}
 	}
-	msg := botgate.MessageOf(err)
+	msg, reason := botgate.MessageOf(err), botgate.ReasonOf(err)
 	switch botgate.KindOf(err) {
 	case botgate.KindInvalid:
 		if msg == "" {
@@ -75,35 +78,59 @@ func ErrorBody(err error) (int, any) {
 		}
 		return http.StatusBadRequest, map[string]string{"message": "400 Bad request - " + msg}
 	case botgate.KindNotFound:
-		if msg == "" {
-			msg = "Not Found"
+		// GitLab's own wording follows the code ("404 Project Not Found");
+		// botgate's explanations follow the status line.
+		switch {
+		case msg == "":
+			msg = "404 Not Found"
+		case reason == botgate.ReasonNoRoute:
+			msg = "404 Not Found - " + msg
+		default:
+			msg = "404 " + msg
 		}
-		return http.StatusNotFound, map[string]string{"message": "404 " + msg}
+		return http.StatusNotFound, map[string]string{"message": msg}
 	case botgate.KindConflict:
-		if msg == "" {
-			msg = "Conflict"
+		// As for not found: "409 Member already exists" is GitLab's,
+		// "409 Conflict - the group still has 2 projects; ..." botgate's.
+		switch {
+		case msg == "":
+			msg = "409 Conflict"
+		case reason == botgate.ReasonConcurrentChange || reason == botgate.ReasonNotEmpty:
+			msg = "409 Conflict - " + msg
+		default:
+			msg = "409 " + msg
 		}
-		return http.StatusConflict, map[string]string{"message": prefixed("409", msg)}
+		return http.StatusConflict, map[string]string{"message": msg}
 	case botgate.KindUnauthenticated:
-		switch botgate.ReasonOf(err) {
+		switch reason {
 		case botgate.ReasonTokenRevoked, botgate.ReasonTokenExpired:
 			return http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": msg}
+		case botgate.ReasonTokenMalformed:
+			// The message says what to fix in how the credential was sent
+			// (e.g. "tokens in the URL are refused").
+			if msg != "" {
+				return http.StatusUnauthorized, map[string]string{"message": "401 Unauthorized - " + msg}
+			}
 		}
-		// The message says what to fix (e.g. the gateway's "tokens in the
-		// URL are refused"); it never says which check a token failed.
-		return http.StatusUnauthorized, map[string]string{"message": prefixed("401", orDefault(msg, "Unauthorized"))}
+		// Nothing else says which check a token failed, nor what a
+		// refusal answered as 401 hides.
+		return http.StatusUnauthorized, map[string]string{"message": "401 Unauthorized"}
 	case botgate.KindForbidden:
-		if botgate.ReasonOf(err) == botgate.ReasonInsufficientScope {
+		switch {
+		case reason == botgate.ReasonInsufficientScope:
 			return http.StatusForbidden, map[string]string{
 				"error":             "insufficient_scope",
 				"error_description": "The request requires higher privileges than provided by the access token.",
 				"scope":             msg,
 			}
-		}
-		if msg == "" {
+		case msg == "":
 			msg = "403 Forbidden"
+		case reason == botgate.ReasonUpstream:
+			msg = "403 " + msg
+		default:
+			msg = "403 Forbidden - " + msg
 		}
-		return http.StatusForbidden, map[string]string{"message": prefixed("403", msg)}
+		return http.StatusForbidden, map[string]string{"message": msg}
 	case botgate.KindRateLimited:
 		return http.StatusTooManyRequests, map[string]any{"message": map[string]string{"error": orDefault(msg, "This endpoint has been requested too many times. Try again later.")}}
 	}
@@ -115,13 +142,6 @@ func ErrorBody(err error) (int, any) {
 func isParamError(msg, field string) bool {
 	return len(msg) > len(field) && msg[:len(field)] == field &&
 		(strings.Contains(msg, " is missing") || strings.Contains(msg, " are missing") || strings.Contains(msg, " does not have a valid value") || strings.Contains(msg, " is invalid"))
-}
-
-func prefixed(code, msg string) string {
-	if len(msg) >= 3 && msg[:3] == code {
-		return msg
-	}
-	return code + " " + msg
 }
 
 func orDefault(s, d string) string {

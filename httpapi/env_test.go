@@ -81,6 +81,15 @@ func newEnv(t testing.TB) *env { return newEnvWith(t, nil) }
 // newEnvWith is newEnv with a chance to adjust the server's configuration.
 func newEnvWith(t testing.TB, configure func(*httpapi.Config)) *env {
 	t.Helper()
+	return newEnvMounted(t, configure, nil)
+}
+
+// newEnvMounted is newEnvWith with a chance to mount more handlers on the
+// server (as serve mounts the gateway) before it starts; mount sees the
+// env without its server, and its logger, and returns what closes what it
+// started (called after the server closes, before the authority does).
+func newEnvMounted(t testing.TB, configure func(*httpapi.Config), mount func(api *httpapi.Server, e *env, log *slog.Logger) (close func() error)) *env {
+	t.Helper()
 	ctx := context.Background()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -106,11 +115,19 @@ func newEnvWith(t testing.TB, configure func(*httpapi.Config)) *env {
 		configure(&cfg)
 	}
 	api := httpapi.New(cfg)
-	srv := httptest.NewServer(api)
-	e := &env{t: t, srv: srv, auth: auth, store: st, clock: clock, logs: logs, root: secret, rootID: tok.ID}
+	e := &env{t: t, auth: auth, store: st, clock: clock, logs: logs, root: secret, rootID: tok.ID}
 	e.remember(secret)
+	closeMounted := func() error { return nil }
+	if mount != nil {
+		closeMounted = mount(api, e, log)
+	}
+	srv := httptest.NewServer(api)
+	e.srv = srv
 	t.Cleanup(func() {
 		srv.Close()
+		if err := closeMounted(); err != nil {
+			t.Errorf("closing what was mounted: %v", err)
+		}
 		if err := auth.Close(); err != nil {
 			t.Errorf("closing authority: %v", err)
 		}
@@ -264,9 +281,11 @@ type fixture struct {
 	project           *gitlab.Project
 }
 
-func newFixture(t testing.TB) *fixture {
+func newFixture(t testing.TB) *fixture { return newFixtureOn(t, newEnv(t)) }
+
+// newFixtureOn builds the fixture's organisation on a running env.
+func newFixtureOn(t testing.TB, e *env) *fixture {
 	t.Helper()
-	e := newEnv(t)
 	f := &fixture{env: e, admin: e.client(e.root)}
 	mkUser := func(name string) (int64, string, *gitlab.Client) {
 		u := must[*gitlab.User](t)(f.admin.Users.CreateUser(&gitlab.CreateUserOptions{

@@ -27,7 +27,7 @@ func (s *Server) EnableLint(l Linter) {
 
 func (s *Server) handleLint(w http.ResponseWriter, r *http.Request, c *call, l Linter) error {
 	if u := c.actor.User; u == nil || !u.Admin || !u.Active() {
-		return botgate.Errorf(botgate.KindForbidden, "403 Forbidden - the lint report is for administrators")
+		return botgate.Errorf(botgate.KindForbidden, "the lint report is for administrators")
 	}
 	var cfg lint.Config
 	q := r.URL.Query()

@@ -133,7 +133,7 @@ func hideFromNonAdmin(c *call, err error) error {
 		return err
 	}
 	if botgate.IsKind(err, botgate.KindNotFound) || botgate.IsKind(err, botgate.KindForbidden) {
-		return &botgate.Error{Kind: botgate.KindUnauthenticated, Message: "401 Unauthorized", Err: err}
+		return &botgate.Error{Kind: botgate.KindUnauthenticated, Err: err}
 	}
 	return err
 }
