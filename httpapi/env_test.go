@@ -264,9 +264,13 @@ type fixture struct {
 	project           *gitlab.Project
 }
 
-func newFixture(t testing.TB) *fixture {
+func newFixture(t testing.TB) *fixture { return newFixtureWith(t, nil) }
+
+// newFixtureWith is newFixture with a chance to adjust the server's
+// configuration.
+func newFixtureWith(t testing.TB, configure func(*httpapi.Config)) *fixture {
 	t.Helper()
-	e := newEnv(t)
+	e := newEnvWith(t, configure)
 	f := &fixture{env: e, admin: e.client(e.root)}
 	mkUser := func(name string) (int64, string, *gitlab.Client) {
 		u := must[*gitlab.User](t)(f.admin.Users.CreateUser(&gitlab.CreateUserOptions{
