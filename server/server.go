@@ -105,7 +105,9 @@ type Server struct {
 	cfg Config
 	log *slog.Logger
 
-	in        *Instance
+	in *Instance
+	// apiLimits is the API's own limiter when the node shares none.
+	apiLimits *ratelimit.Memory
 	vault     *authority.Vault
 	scheduler *broker.Scheduler
 	gw        *gateway.Gateway
@@ -152,9 +154,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		}
 		trust = trust.Merge(gwTrust)
 	}
-	limiter := in.scale.limiter
+	var limiter botgate.Limiter = in.scale.limiter
 	if limiter == nil {
-		limiter = ratelimit.NewMemory(cfg.Clock)
+		s.apiLimits = ratelimit.NewMemory(cfg.Clock)
+		limiter = s.apiLimits
 	}
 
 	// The vault and the upstream broker.
@@ -290,7 +293,7 @@ func (s *Server) DemoResult() *governance.ApplyResult { return s.demo }
 
 // Run serves until ctx is done or a listener fails. It starts every
 // background job (the authority's and the gateway's, the other nodes'
-// invalidations, the vault check, the rotation scheduler, the audit
+// invalidations, the sweeps of the in-memory limits, the vault check, the rotation scheduler, the audit
 // checkpoint) and the listeners; when it returns, in-flight requests have
 // finished and the jobs have stopped. It returns nil when ctx ends, the
 // listener's error when one fails. Call Close afterwards.
@@ -311,6 +314,9 @@ func (s *Server) Run(ctx context.Context) error {
 	goBG(func(ctx context.Context) { _ = s.in.Authority.Run(ctx) })
 	s.in.scale.run(bctx)
 	goBG(func(ctx context.Context) { _ = s.gw.Run(ctx) })
+	if s.apiLimits != nil {
+		goBG(func(ctx context.Context) { _ = s.apiLimits.Run(ctx, time.Minute) })
+	}
 	// Damage is reported per secret and never stops the server.
 	goBG(func(ctx context.Context) {
 		damaged, err := s.vault.Check(ctx)
