@@ -53,9 +53,13 @@ records and audit events are written.`,
 
 func serve(ctx context.Context, e *env, o serveOptions) error {
 	log := newLogger(e, o.logLevel)
+	cfg := server.Config{
+		DataDir: o.dataDir, Store: o.scale.store, Getenv: e.getenv,
+		Listen: o.listen, ProxyListen: o.gateway.proxyListen,
+		Gateway: o.gateway.gateway, Vault: o.vault, Scale: o.scale.scale, Demo: o.demo,
+	}
 	if !(datadir.Dir{Path: o.dataDir}).Initialized() {
-		res, err := server.Initialize(ctx, server.Config{DataDir: o.dataDir, Store: o.scale.store, Scale: o.scale.scale, Getenv: e.getenv},
-			server.Admin{Username: "root", Email: "admin@botgate.local", TokenFile: o.tokenFile}, log)
+		res, err := server.Initialize(ctx, cfg, server.Admin{Username: "root", Email: "admin@botgate.local", TokenFile: o.tokenFile}, log)
 		if err != nil {
 			return err
 		}
@@ -64,11 +68,6 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 		} else {
 			fmt.Fprintf(e.stderr, "botgate: initialised %s; admin token (shown once, store it now):\n%s\n", res.DataDir, res.Token)
 		}
-	}
-	cfg := server.Config{
-		DataDir: o.dataDir, Store: o.scale.store, Getenv: e.getenv,
-		Listen: o.listen, ProxyListen: o.gateway.proxyListen,
-		Gateway: o.gateway.gateway, Vault: o.vault, Scale: o.scale.scale, Demo: o.demo,
 	}
 	if err := o.api.apply(&cfg); err != nil {
 		return err
