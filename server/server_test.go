@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/internal/pgtest"
 )
 
 // newTestServer initialises a data directory and builds a server on it
@@ -130,5 +131,50 @@ func TestOpenWithoutServing(t *testing.T) {
 	ok, err := authority.Initialized(ctx, in.Store)
 	if err != nil || !ok {
 		t.Errorf("Initialized = %v, %v; want true", ok, err)
+	}
+}
+
+// TestTwoNodesOnPostgres: a second node with an empty data directory is
+// refused initialisation of a store another node initialised, and nodes
+// with the first node's data directory serve the installation one after the
+// other.
+func TestTwoNodesOnPostgres(t *testing.T) {
+	store := pgtest.Schema(t, pgtest.URL(t, "the server on PostgreSQL"))
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	noEnv := func(string) string { return "" }
+	a := Config{DataDir: filepath.Join(t.TempDir(), "a"), Store: store, Getenv: noEnv, Listen: "127.0.0.1:0"}
+	if _, err := Initialize(ctx, a, Admin{Username: "root", Email: "root@botgate.test"}, log); err != nil {
+		t.Fatal(err)
+	}
+	b := a
+	b.DataDir = filepath.Join(t.TempDir(), "b")
+	if _, err := Initialize(ctx, b, Admin{Username: "root", Email: "root@botgate.test"}, log); err == nil ||
+		!strings.Contains(err.Error(), "already holds a botgate installation") {
+		t.Fatalf("Initialize of a second node: %v, want a refusal", err)
+	}
+	b.DataDir = a.DataDir
+	for _, cfg := range []Config{a, b} {
+		s, err := New(ctx, cfg, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		done := runServer(rctx, s)
+		resp, err := http.Get("http://" + s.Addr().String() + "/-/readiness")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("readiness: %d", resp.StatusCode)
+		}
+		cancel()
+		if err := wait(t, done); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
 	}
 }
