@@ -109,6 +109,25 @@ func OpenCheckpoint(key []byte, content string) (botgate.AuditHead, error) {
 	return h, nil
 }
 
+// Initialized reports whether store already holds an installation: its
+// audit chain has begun (a head is recorded). Errors are the store's
+// (KindInternal); a store without a head is not an error.
+func Initialized(ctx context.Context, store botgate.Store) (bool, error) {
+	found := false
+	err := store.View(ctx, func(tx botgate.Tx) error {
+		_, err := tx.Setting(ctx, settingAuditHead)
+		switch {
+		case err == nil:
+			found = true
+		case botgate.IsKind(err, botgate.KindNotFound):
+		default:
+			return err
+		}
+		return nil
+	})
+	return found, err
+}
+
 // RecordedAuditHead returns the head recorded with the newest append, its
 // signature checked: KindConflict if it is missing, unsigned or forged
 // (the log's end cannot be trusted), KindInternal from the store. The

@@ -46,6 +46,25 @@ func (v *Vault) Keyring() *vault.Keyring { return v.kr }
 // settingCanary holds the vault canary (base64 of vault.Sealed's encoding).
 const settingCanary = "vault_canary"
 
+// HasVaultCanary reports whether store holds a vault canary, that is
+// whether a master key was ever set up for it. Errors are the store's
+// (KindInternal); a store without a canary is not an error.
+func HasVaultCanary(ctx context.Context, store botgate.Store) (bool, error) {
+	found := false
+	err := store.View(ctx, func(tx botgate.Tx) error {
+		_, err := tx.Setting(ctx, settingCanary)
+		switch {
+		case err == nil:
+			found = true
+		case botgate.IsKind(err, botgate.KindNotFound):
+		default:
+			return err
+		}
+		return nil
+	})
+	return found, err
+}
+
 // EnsureCanary stores a canary sealed under the current master key when the
 // database has none (a new instance, or one set up before the vault), and
 // reports whether it stored one.

@@ -7,15 +7,15 @@ import (
 	"github.com/botgate/botgate/authority"
 )
 
-// HandleAdmin registers h on the server's mux for administrators only (as
+// adminOnly serves h to administrators only (as
 // authority.MayReadMetrics decides): the request must carry an
 // administrator's token with a read scope (read_api or api), as
 // authenticate reads it, and is refused 401 or 403 in
 // GitLab's shape otherwise. Such requests do not spend the per-user API
 // budget, so that a monitoring scrape keeps working when the shared
 // limiter fails closed.
-func (s *Server) HandleAdmin(pattern string, h http.Handler) {
-	s.mux.Handle(pattern, s.adapt(func(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) adminOnly(h http.Handler) http.Handler {
+	return s.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		id, meta, err := s.authenticate(r)
 		if err != nil {
 			return err
@@ -28,5 +28,5 @@ func (s *Server) HandleAdmin(pattern string, h http.Handler) {
 		}
 		h.ServeHTTP(w, r)
 		return nil
-	}))
+	})
 }

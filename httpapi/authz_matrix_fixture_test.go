@@ -171,7 +171,6 @@ func newMatrix(t *testing.T, open func(t *testing.T, log *slog.Logger) botgate.S
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := httpapi.New(httpapi.Config{Authority: auth, Store: st, Logger: log, Version: "test", Clock: clock})
 	mk, err := vault.NewMasterKey(bytes.Repeat([]byte{7}, vault.KeySize))
 	if err != nil {
 		t.Fatal(err)
@@ -181,13 +180,10 @@ func newMatrix(t *testing.T, open func(t *testing.T, log *slog.Logger) botgate.S
 		t.Fatal(err)
 	}
 	v := auth.Vault(kr)
-	api.EnableVault(v)
 	b, err := broker.New(broker.Config{Store: st, Vault: v, Clock: clock, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	api.EnableBroker(b, v)
-	api.EnableLint(func(ctx context.Context, cfg lint.Config) (*lint.Report, error) { return &lint.Report{}, nil })
 	// The gateway as serve mounts it: forward-auth and metrics on the API's
 	// listener, the proxy on its own, in front of a stand-in GitLab.
 	forwarded := &atomic.Int64{}
@@ -206,9 +202,10 @@ func newMatrix(t *testing.T, open func(t *testing.T, log *slog.Logger) botgate.S
 	if err != nil {
 		t.Fatal(err)
 	}
-	api.Handle("/-/auth", gw.ForwardAuth())
-	api.Handle("/-/auth/", gw.ForwardAuth())
-	api.Handle("GET /metrics", gw.MetricsHandler())
+	api := httpapi.New(httpapi.Config{Authority: auth, Store: st, Logger: log, Version: "test", Clock: clock,
+		Vault: v, Broker: b,
+		Linter:      func(ctx context.Context, cfg lint.Config) (*lint.Report, error) { return &lint.Report{}, nil },
+		ForwardAuth: gw.ForwardAuth(), Metrics: gw.MetricsHandler(), MetricsPublic: true})
 	proxy := httptest.NewServer(gw.Proxy())
 	srv := httptest.NewServer(api)
 	e := &env{t: t, srv: srv, auth: auth, clock: clock, logs: logs, root: secret, rootID: tok.ID}

@@ -84,11 +84,12 @@ func newEnvWith(t testing.TB, configure func(*httpapi.Config)) *env {
 	return newEnvMounted(t, configure, nil)
 }
 
-// newEnvMounted is newEnvWith with a chance to mount more handlers on the
-// server (as serve mounts the gateway) before it starts; mount sees the
-// env without its server, and its logger, and returns what closes what it
-// started (called after the server closes, before the authority does).
-func newEnvMounted(t testing.TB, configure func(*httpapi.Config), mount func(api *httpapi.Server, e *env, log *slog.Logger) (close func() error)) *env {
+// newEnvMounted is newEnvWith with a chance to give the server more
+// handlers (as the server assembly gives it the gateway's) before it is
+// built; mount sees the configuration, the env without its server, and its
+// logger, and returns what closes what it started (called after the server
+// closes, before the authority does).
+func newEnvMounted(t testing.TB, configure func(*httpapi.Config), mount func(cfg *httpapi.Config, e *env, log *slog.Logger) (close func() error)) *env {
 	t.Helper()
 	ctx := context.Background()
 	logs := &syncBuffer{}
@@ -114,13 +115,13 @@ func newEnvMounted(t testing.TB, configure func(*httpapi.Config), mount func(api
 	if configure != nil {
 		configure(&cfg)
 	}
-	api := httpapi.New(cfg)
 	e := &env{t: t, auth: auth, store: st, clock: clock, logs: logs, root: secret, rootID: tok.ID}
 	e.remember(secret)
 	closeMounted := func() error { return nil }
 	if mount != nil {
-		closeMounted = mount(api, e, log)
+		closeMounted = mount(&cfg, e, log)
 	}
+	api := httpapi.New(cfg)
 	srv := httptest.NewServer(api)
 	e.srv = srv
 	t.Cleanup(func() {
@@ -282,6 +283,12 @@ type fixture struct {
 }
 
 func newFixture(t testing.TB) *fixture { return newFixtureOn(t, newEnv(t)) }
+
+// newFixtureWith is newFixture with a chance to adjust the server's
+// configuration.
+func newFixtureWith(t testing.TB, configure func(*httpapi.Config)) *fixture {
+	return newFixtureOn(t, newEnvWith(t, configure))
+}
 
 // newFixtureOn builds the fixture's organisation on a running env.
 func newFixtureOn(t testing.TB, e *env) *fixture {

@@ -69,7 +69,7 @@ func newErrorsEnv(t *testing.T) *errorsEnv {
 	t.Helper()
 	var proxyURL string
 	zero := time.Duration(0)
-	e := newEnvMounted(t, nil, func(api *httpapi.Server, e *env, log *slog.Logger) func() error {
+	e := newEnvMounted(t, nil, func(api *httpapi.Config, e *env, log *slog.Logger) func() error {
 		cfg := &gateway.FileConfig{
 			Limits: gateway.LimitsConfig{Automations: map[string]gateway.LimitConfig{"limited": {Rate: 1}}},
 			Loop:   gateway.LoopConfig{Threshold: 3, Window: time.Minute, Cooldown: 5 * time.Minute, RefusalDelay: &zero},
@@ -88,7 +88,7 @@ func newErrorsEnv(t *testing.T) *errorsEnv {
 		if err != nil {
 			t.Fatal(err)
 		}
-		api.Handle("/-/auth", gw.ForwardAuth())
+		api.ForwardAuth = gw.ForwardAuth()
 		proxy := httptest.NewServer(gw.Proxy())
 		proxyURL = proxy.URL
 		return func() error {

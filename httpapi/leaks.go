@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync/atomic"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
@@ -18,21 +17,6 @@ import (
 // its configuration. NotifyLeak must not block: deliver in the background.
 type LeakNotifier interface {
 	NotifyLeak(t *botgate.Token, u *botgate.User, location string)
-}
-
-// leakNotifierSlot holds the server's LeakNotifier, set after the server
-// is built (the gateway is built on top of it).
-type leakNotifierSlot struct{ v atomic.Value }
-
-type leakNotifierBox struct{ n LeakNotifier }
-
-// SetLeakNotifier sets who is told when POST /api/botgate/v1/leaks revokes
-// a token; nil tells no one.
-func (s *Server) SetLeakNotifier(n LeakNotifier) { s.leakNotify.v.Store(leakNotifierBox{n}) }
-
-func (s *Server) leakNotifier() LeakNotifier {
-	b, _ := s.leakNotify.v.Load().(leakNotifierBox)
-	return b.n
 }
 
 // LeakTokenType is the one token type the leaks endpoint handles, in the
@@ -98,7 +82,7 @@ func (s *Server) handleLeaks(w http.ResponseWriter, r *http.Request, c *call) er
 		return botgate.Invalid("", "at most %d tokens per request", MaxLeakItems)
 	}
 	out := make([]leakAnswer, 0, len(items))
-	notify := s.leakNotifier()
+	notify := s.leaks
 	for _, it := range items {
 		a := leakAnswer{Type: it.Type, URL: it.URL}
 		if it.Token != "" {

@@ -68,18 +68,19 @@ type leakFixture struct {
 }
 
 func newLeakFixture(t *testing.T) *leakFixture {
-	f := newFixture(t)
 	hook := &hookRecorder{got: make(chan struct{}, 16)}
 	hs := httptest.NewServer(hook)
 	t.Cleanup(hs.Close)
-	gw, err := gateway.New(gateway.Options{Authority: f.auth, Store: f.store, Clock: f.clock,
-		Config: &gateway.FileConfig{Webhooks: map[string]string{"platform": hs.URL}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { gw.Close() })
-	// Wire the gateway to the env's httpapi.Server as serve does.
-	f.srv.Config.Handler.(*httpapi.Server).SetLeakNotifier(gw)
+	// Wire the gateway into the env's httpapi.Server as serve does.
+	f := newFixtureWith(t, func(cfg *httpapi.Config) {
+		gw, err := gateway.New(gateway.Options{Authority: cfg.Authority, Store: cfg.Store, Clock: cfg.Clock,
+			Config: &gateway.FileConfig{Webhooks: map[string]string{"platform": hs.URL}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { gw.Close() })
+		cfg.Leaks = gw
+	})
 	tok := must[*gitlab.ProjectAccessToken](t)(f.alice.ProjectAccessTokens.CreateProjectAccessToken(f.project.ID, &gitlab.CreateProjectAccessTokenOptions{
 		Name: gitlab.Ptr("release-bot"), Scopes: &[]string{"api"}, AccessLevel: gitlab.Ptr(gitlab.MaintainerPermissions),
 	}))

@@ -14,12 +14,12 @@ import (
 // Lint, over the automation records, live tokens and the gateway's usage).
 type Linter func(ctx context.Context, cfg lint.Config) (*lint.Report, error)
 
-// EnableLint serves GET /api/botgate/v1/lint, administrators only: the
+// lintRoute serves GET /api/botgate/v1/lint, administrators only: the
 // best-practice report of the instance as JSON (lint.Report.WriteJSON: time,
 // counts, findings). Query parameters tune the rules: unused_days,
 // expiring_days, max_secret_readers (positive integers) and disable (rule
 // IDs, comma-separated). A server without a linter answers 404.
-func (s *Server) EnableLint(l Linter) {
+func (s *Server) lintRoute(l Linter) {
 	s.mux.Handle("GET /api/botgate/v1/lint", s.adapt(s.authed(needRead, func(w http.ResponseWriter, r *http.Request, c *call) error {
 		return s.handleLint(w, r, c, l)
 	})))

@@ -6,8 +6,9 @@ import (
 	"github.com/botgate/botgate"
 )
 
-// routes registers every route. Keep them all here, in one place.
-func (s *Server) routes() {
+// routes registers every route, those of the optional parts cfg names
+// included. Keep them all here, in one place.
+func (s *Server) routes(cfg Config) {
 	s.mux.Handle("GET /-/health", s.adapt(s.handleHealth))
 	s.mux.Handle("GET /-/liveness", s.adapt(s.handleHealth))
 	s.mux.Handle("GET /-/readiness", s.adapt(s.handleReadiness))
@@ -87,6 +88,34 @@ func (s *Server) routes() {
 	v1("GET /audit/events", needRead, s.handleAuditEvents)
 	v1("GET /audit/verify", needRead, s.handleAuditVerify)
 	v1("POST /leaks", needAny, s.handleLeaks)
+
+	// The vault, the upstream broker and the lint report, when the server
+	// has them.
+	if cfg.Vault != nil {
+		s.vaultRoutes(cfg.Vault)
+		if cfg.Broker != nil {
+			s.brokerRoutes(cfg.Broker, cfg.Vault)
+		}
+	}
+	if cfg.Linter != nil {
+		s.lintRoute(cfg.Linter)
+	}
+
+	// The gateway's forward-auth (Envoy's ext_authz appends the original
+	// path below /-/auth/) and its metrics, which name automations, routes
+	// and outcomes: administrators only, unless the operator opens them (a
+	// scraper on a private network).
+	if cfg.ForwardAuth != nil {
+		s.mux.Handle("/-/auth", cfg.ForwardAuth)
+		s.mux.Handle("/-/auth/", cfg.ForwardAuth)
+	}
+	if cfg.Metrics != nil {
+		if cfg.MetricsPublic {
+			s.mux.Handle("GET /metrics", cfg.Metrics)
+		} else {
+			s.mux.Handle("GET /metrics", s.adminOnly(cfg.Metrics))
+		}
+	}
 }
 
 // authedUnder returns a function that registers an authenticated route:

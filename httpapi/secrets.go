@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -54,9 +55,24 @@ func secretEntity(s *botgate.Secret) secretJSON {
 	}
 }
 
-// EnableVault registers the vault's routes, served by v. A server without
-// a vault (no master key loaded) answers them 404.
-func (s *Server) EnableVault(v *authority.Vault) {
+// Vault is the vault as the secrets routes use it (authority.Vault). Its
+// methods return KindNotFound for a group, secret or token the actor may
+// not see, KindForbidden for one the actor sees but may not change,
+// KindInvalid for bad input and KindInternal from the store.
+type Vault interface {
+	GroupID(ctx context.Context, ref string) (int64, error)
+	ListSecrets(ctx context.Context, a authority.Actor, groupID int64, page botgate.Page) ([]*botgate.Secret, int, error)
+	SecretMetadata(ctx context.Context, a authority.Actor, groupID int64, name string) (*botgate.Secret, error)
+	ReadSecret(ctx context.Context, a authority.Actor, groupID int64, name string) ([]byte, *botgate.Secret, error)
+	PutSecret(ctx context.Context, a authority.Actor, in authority.NewSecret) (*botgate.Secret, bool, error)
+	DeleteSecret(ctx context.Context, a authority.Actor, groupID int64, name string) error
+	BindSecret(ctx context.Context, a authority.Actor, groupID int64, name string, tokenID int64) (*botgate.Secret, error)
+}
+
+var _ Vault = (*authority.Vault)(nil)
+
+// vaultRoutes registers the vault's routes, served by v.
+func (s *Server) vaultRoutes(v Vault) {
 	h := &secretHandlers{s: s, v: v}
 	route := s.authedUnder("/api/botgate/v1")
 	route("GET /secrets", needRead, h.list)
@@ -70,7 +86,7 @@ func (s *Server) EnableVault(v *authority.Vault) {
 
 type secretHandlers struct {
 	s *Server
-	v *authority.Vault
+	v Vault
 }
 
 // group resolves the {group} segment or the group parameter.
@@ -261,9 +277,24 @@ func upstreamEntity(c *botgate.UpstreamCredential) upstreamJSON {
 	}
 }
 
-// EnableBroker registers the upstream broker's routes, served by b, and
+// Broker is the upstream broker as its routes use it (broker.Broker). Its
+// methods return KindNotFound for a credential the actor may not see,
+// KindForbidden for one the actor sees but may not change, KindInvalid for
+// bad input and KindInternal from the store; Create returns the credential
+// with the error when it is registered but its first mint failed.
+type Broker interface {
+	List(ctx context.Context, a authority.Actor, groupID int64) ([]*botgate.UpstreamCredential, error)
+	Create(ctx context.Context, a authority.Actor, in broker.NewCredential) (*botgate.UpstreamCredential, error)
+	Get(ctx context.Context, a authority.Actor, id int64) (*botgate.UpstreamCredential, error)
+	Rotate(ctx context.Context, a authority.Actor, id int64) error
+	Remove(ctx context.Context, a authority.Actor, id int64) error
+}
+
+var _ Broker = (*broker.Broker)(nil)
+
+// brokerRoutes registers the upstream broker's routes, served by b, and
 // resolving groups through v.
-func (s *Server) EnableBroker(b *broker.Broker, v *authority.Vault) {
+func (s *Server) brokerRoutes(b Broker, v Vault) {
 	h := &upstreamHandlers{s: s, b: b, v: v}
 	route := s.authedUnder("/api/botgate/v1")
 	route("GET /upstream_credentials", needRead, h.list)
@@ -275,8 +306,8 @@ func (s *Server) EnableBroker(b *broker.Broker, v *authority.Vault) {
 
 type upstreamHandlers struct {
 	s *Server
-	b *broker.Broker
-	v *authority.Vault
+	b Broker
+	v Vault
 }
 
 func (h *upstreamHandlers) list(w http.ResponseWriter, r *http.Request, c *call) error {

@@ -28,9 +28,12 @@ type vaultEnv struct {
 	tokens map[string]string // role -> token
 }
 
-func newVaultEnv(t *testing.T) *vaultEnv {
+func newVaultEnv(t *testing.T) *vaultEnv { return newVaultEnvWith(t, false) }
+
+// newVaultEnvWith is newVaultEnv with the upstream broker's routes too when
+// withBroker.
+func newVaultEnvWith(t *testing.T, withBroker bool) *vaultEnv {
 	t.Helper()
-	e := newEnv(t)
 	ctx := context.Background()
 	mk, err := vault.NewMasterKey(bytes.Repeat([]byte{5}, vault.KeySize))
 	if err != nil {
@@ -40,8 +43,19 @@ func newVaultEnv(t *testing.T) *vaultEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ve := &vaultEnv{env: e, v: e.auth.Vault(kr), tokens: map[string]string{"admin": e.root}}
-	e.srv.Config.Handler.(*httpapi.Server).EnableVault(ve.v)
+	var v *authority.Vault
+	e := newEnvWith(t, func(cfg *httpapi.Config) {
+		v = cfg.Authority.Vault(kr)
+		cfg.Vault = v
+		if withBroker {
+			b, err := broker.New(broker.Config{Store: cfg.Store, Vault: v, Clock: cfg.Clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Broker = b
+		}
+	})
+	ve := &vaultEnv{env: e, v: v, tokens: map[string]string{"admin": e.root}}
 	sys := authority.SystemActor()
 	people := map[string]botgate.AccessLevel{"owner": botgate.OwnerAccess, "maintainer": botgate.MaintainerAccess,
 		"developer": botgate.DeveloperAccess, "reporter": botgate.ReporterAccess, "guest": botgate.GuestAccess, "outsider": 0}
@@ -217,12 +231,7 @@ func TestSecretsAPI(t *testing.T) {
 }
 
 func TestUpstreamCredentialsAPI(t *testing.T) {
-	ve := newVaultEnv(t)
-	b, err := broker.New(broker.Config{Store: ve.store, Vault: ve.v, Clock: ve.clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ve.srv.Config.Handler.(*httpapi.Server).EnableBroker(b, ve.v)
+	ve := newVaultEnvWith(t, true)
 	const admin = "glpat-upstream-admin-never-shown"
 	ve.remember(admin)
 	if r := ve.send("PUT", "/api/botgate/v1/secrets/platform/gitlab-admin", "maintainer", map[string]string{"value": admin}); r.status != http.StatusCreated {

@@ -54,6 +54,28 @@ type Config struct {
 	// Clock tells the time for rate-limit headers (default the system
 	// clock).
 	Clock botgate.Clock
+
+	// Vault serves /api/botgate/v1/secrets; without one (no master key
+	// loaded) those routes answer 404.
+	Vault Vault
+	// Broker serves /api/botgate/v1/upstream_credentials, resolving groups
+	// through Vault; without both those routes answer 404.
+	Broker Broker
+	// Linter serves GET /api/botgate/v1/lint; without one it answers 404.
+	Linter Linter
+	// Leaks is told of tokens POST /api/botgate/v1/leaks revokes (the
+	// gateway, with its team webhooks); nil tells no one.
+	Leaks LeakNotifier
+	// ForwardAuth serves /-/auth and every path below it (the gateway's
+	// forward-auth for nginx, Traefik and Envoy); without one they answer
+	// 404.
+	ForwardAuth http.Handler
+	// Metrics serves GET /metrics, to administrators' read tokens only
+	// (authority.MayReadMetrics) unless MetricsPublic; without one it
+	// answers 404.
+	Metrics http.Handler
+	// MetricsPublic serves Metrics to anyone who reaches the listener.
+	MetricsPublic bool
 }
 
 // Server serves botgate's HTTP API.
@@ -71,8 +93,8 @@ type Server struct {
 	clock   botgate.Clock
 	mux     *routeMux
 	handler http.Handler
-	// leakNotify is told of tokens revoked as leaked (see leaks.go).
-	leakNotify leakNotifierSlot
+	// leaks is told of tokens revoked as leaked (see leaks.go).
+	leaks LeakNotifier
 }
 
 // New returns a Server with every route registered.
@@ -80,7 +102,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		auth: cfg.Authority, store: cfg.Store, log: cfg.Logger, version: cfg.Version, ready: cfg.Ready,
 		trust: cfg.Trust, maxBody: cfg.MaxBodyBytes, bodyTTL: cfg.BodyReadTimeout,
-		limiter: cfg.Limiter, limit: cfg.APILimit, clock: cfg.Clock,
+		limiter: cfg.Limiter, limit: cfg.APILimit, clock: cfg.Clock, leaks: cfg.Leaks,
 		mux: &routeMux{ServeMux: http.NewServeMux()},
 	}
 	if s.limit.IsZero() {
@@ -98,7 +120,7 @@ func New(cfg Config) *Server {
 	if s.bodyTTL <= 0 {
 		s.bodyTTL = DefaultBodyReadTimeout
 	}
-	s.routes()
+	s.routes(cfg)
 	s.handler = bodyDeadline(s.logRequests(canonicalPaths(s.mux)), s.bodyTTL)
 	return s
 }
@@ -106,11 +128,7 @@ func New(cfg Config) *Server {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// Handle registers an extra handler (the gateway's /-/auth, /metrics) on
-// the server's mux.
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
-
-// Routes returns the pattern of every handler registered so far, in order,
+// Routes returns the pattern of every handler registered, in order,
 // for tests that check each route is covered.
 func (s *Server) Routes() []string { return slices.Clone(s.mux.patterns) }
 

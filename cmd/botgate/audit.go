@@ -1,15 +1,13 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 
 	"github.com/spf13/cobra"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
-	"github.com/botgate/botgate/datadir"
+	"github.com/botgate/botgate/server"
 )
 
 func newAuditCmd(e *env) *cobra.Command {
@@ -60,17 +58,17 @@ Exit status: 0 intact, 3 broken.`,
 				}
 				anchors = append(anchors, authority.Anchor{Name: "expected head (--expect-head)", Head: h})
 			}
-			in, err := openInstanceWith(cmd.Context(), o.dataDir, scaleOptions{store: o.store, storeOnly: true}, newLogger(e, o.logLevel))
+			in, err := server.Open(cmd.Context(), server.Config{DataDir: o.dataDir, Store: o.store, Getenv: e.getenv}, newLogger(e, o.logLevel))
 			if err != nil {
 				return err
 			}
 			defer in.Close()
-			key := authority.AuditKey(in.pepper)
-			cp, hasCP, cpErr := readCheckpoint(in.dir, key)
+			key := authority.AuditKey(in.Pepper)
+			cp, hasCP, cpErr := server.ReadCheckpoint(in.Dir, key)
 			if hasCP && cpErr == nil {
-				anchors = append(anchors, authority.Anchor{Name: "checkpoint " + in.dir.AuditCheckpointPath(), Head: cp})
+				anchors = append(anchors, authority.Anchor{Name: "checkpoint " + in.Dir.AuditCheckpointPath(), Head: cp})
 			}
-			res, err := authority.VerifyAuditAnchored(cmd.Context(), in.store, key, anchors...)
+			res, err := authority.VerifyAuditAnchored(cmd.Context(), in.Store, key, anchors...)
 			if err != nil {
 				return err
 			}
@@ -84,7 +82,7 @@ Exit status: 0 intact, 3 broken.`,
 				case hasCP && cp.Seq >= res.Head.Seq:
 					cpNote = "checkpoint " + authority.FormatAuditHead(cp) + " held"
 				default:
-					if err := in.dir.WriteAuditCheckpoint(authority.SignCheckpoint(key, res.Head)); err != nil {
+					if err := in.Dir.WriteAuditCheckpoint(authority.SignCheckpoint(key, res.Head)); err != nil {
 						return err
 					}
 					cpNote = "checkpoint written at " + authority.FormatAuditHead(res.Head)
@@ -118,54 +116,4 @@ Exit status: 0 intact, 3 broken.`,
 	outputFlag(cmd, &output)
 	cmd.Flags().StringVar(&expect, "expect-head", "", "fail (exit 3) unless the log holds this event with this hash: SEQ:HASH, as verify prints the head")
 	return cmd
-}
-
-// readCheckpoint reads and checks the data directory's audit checkpoint:
-// ok is false when there is none; err says why one cannot be trusted.
-func readCheckpoint(d datadir.Dir, key []byte) (h botgate.AuditHead, ok bool, err error) {
-	content, ok, err := d.ReadAuditCheckpoint()
-	if err != nil || !ok {
-		return h, ok, err
-	}
-	h, err = authority.OpenCheckpoint(key, content)
-	if err != nil {
-		return h, true, fmt.Errorf("%s: %s", d.AuditCheckpointPath(), botgate.MessageOf(err))
-	}
-	return h, true, nil
-}
-
-// checkpointAudit moves the data directory's audit checkpoint forward to
-// the store's recorded head, whose signature it checks. A head behind the
-// checkpoint (the log was truncated, or replaced by an older copy) or one
-// that cannot be trusted is logged as an error and the checkpoint kept as
-// evidence.
-func checkpointAudit(ctx context.Context, in *instance, log *slog.Logger) {
-	key := authority.AuditKey(in.pepper)
-	cp, hasCP, err := readCheckpoint(in.dir, key)
-	if err != nil {
-		log.Error("the audit checkpoint cannot be trusted; it is kept as it is (run 'botgate audit verify')", "err", err)
-		return
-	}
-	head, err := authority.RecordedAuditHead(ctx, in.store, key)
-	switch {
-	case botgate.IsKind(err, botgate.KindConflict):
-		log.Error("the audit log's recorded head cannot be trusted (run 'botgate audit verify')", "err", err)
-		return
-	case err != nil:
-		log.Warn("reading the audit head for the checkpoint", "err", err)
-		return
-	case hasCP && head.Seq < cp.Seq:
-		log.Error("the audit log ends before its checkpoint: it was truncated or replaced by an older copy (run 'botgate audit verify')",
-			"head", authority.FormatAuditHead(head), "checkpoint", authority.FormatAuditHead(cp))
-		return
-	case hasCP && head.Seq == cp.Seq && head.Hash != cp.Hash:
-		log.Error("the audit log's newest event is not the one its checkpoint names: it was replaced (run 'botgate audit verify')",
-			"head", authority.FormatAuditHead(head), "checkpoint", authority.FormatAuditHead(cp))
-		return
-	case hasCP && head.Seq == cp.Seq:
-		return
-	}
-	if err := in.dir.WriteAuditCheckpoint(authority.SignCheckpoint(key, head)); err != nil {
-		log.Warn("writing the audit checkpoint", "err", err)
-	}
 }

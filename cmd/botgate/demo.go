@@ -1,41 +1,11 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
-	"strings"
 
-	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/governance"
-	"github.com/botgate/botgate/httpapi"
-	"github.com/botgate/botgate/lint"
 )
-
-// startGovernance serves GET /api/botgate/v1/lint from the running server
-// and, with --demo, applies the embedded example manifest and prints how to
-// explore the instance.
-func startGovernance(ctx context.Context, e *env, in *instance, v *authority.Vault, api *httpapi.Server,
-	demo bool, addr, dataDir string, log *slog.Logger) error {
-	gov, err := governance.New(governance.Config{Authority: in.auth, Store: in.store, Vault: v, Logger: log.With("component", "governance")})
-	if err != nil {
-		return err
-	}
-	api.EnableLint(func(ctx context.Context, cfg lint.Config) (*lint.Report, error) {
-		return gov.Lint(ctx, governance.SnapshotOptions{}, cfg)
-	})
-	if !demo {
-		return nil
-	}
-	var progress strings.Builder
-	res, err := gov.Demo(ctx, &progress)
-	if err != nil {
-		return fmt.Errorf("applying the demo manifest: %w", err)
-	}
-	writeDemo(e.stderr, res, addr, dataDir)
-	return nil
-}
 
 // writeDemo tells a newcomer what the demo set up and how to look at it.
 func writeDemo(w io.Writer, res *governance.ApplyResult, addr, dataDir string) {

@@ -2,8 +2,12 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/botgate/botgate/server"
 )
 
 func newInitCmd(e *env) *cobra.Command {
@@ -23,7 +27,8 @@ only a digest of it: keep it safe.`,
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			res, err := initialize(cmd.Context(), dir, tokenFile, username, email, newLogger(e, "warn"))
+			res, err := server.Initialize(cmd.Context(), server.Config{DataDir: dir, Getenv: e.getenv},
+				server.Admin{Username: username, Email: email, TokenFile: tokenFile}, newLogger(e, "warn"))
 			if err != nil {
 				return err
 			}
@@ -45,4 +50,19 @@ only a digest of it: keep it safe.`,
 	cmd.Flags().StringVar(&email, "admin-email", "admin@botgate.local", "the first administrator's e-mail")
 	outputFlag(cmd, &output)
 	return cmd
+}
+
+func newLogger(e *env, level string) *slog.Logger {
+	var l slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		l = slog.LevelDebug
+	case "warn":
+		l = slog.LevelWarn
+	case "error":
+		l = slog.LevelError
+	default:
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: l}))
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/botgate/botgate/datadir"
 	"github.com/botgate/botgate/governance"
 	"github.com/botgate/botgate/manifest"
+	"github.com/botgate/botgate/server"
 )
 
 // localOptions are the flags of the governance commands that work on the
@@ -19,7 +20,7 @@ import (
 type localOptions struct {
 	dataDir  string
 	store    string
-	vault    vaultOptions
+	vault    server.VaultConfig
 	logLevel string
 }
 
@@ -52,14 +53,14 @@ func localGovernor(ctx context.Context, e *env, o localOptions, withVault bool) 
 	log := newLogger(e, o.logLevel)
 	// The store alone: the change bumps the store's authentication
 	// revision, which every server polls each second.
-	in, err := openInstanceWith(ctx, o.dataDir, scaleOptions{store: o.store, storeOnly: true}, log)
+	in, err := server.Open(ctx, server.Config{DataDir: o.dataDir, Store: o.store, Getenv: e.getenv, Vault: o.vault}, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg := governance.Config{Authority: in.auth, Store: in.store, Logger: log}
+	cfg := governance.Config{Authority: in.Authority, Store: in.Store, Logger: log}
 	done := func() { in.Close() }
 	if withVault {
-		v, err := openVault(ctx, e, o.vault, in, log)
+		v, err := in.OpenVault(ctx, log)
 		if err != nil {
 			in.Close()
 			return nil, nil, err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-
 	"strings"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/botgate/botgate/edge"
 	"github.com/botgate/botgate/manifest"
 	"github.com/botgate/botgate/ratelimit"
+	"github.com/botgate/botgate/server"
 )
 
 // apiOptions configures the management API's edge: which proxies are
@@ -40,14 +40,13 @@ func apiFlags(cmd *cobra.Command, e *env, o *apiOptions) {
 		"how long the API listener waits for a request's body; a slower one is answered 408 and its connection closed (the gateway proxy's is body_read_timeout in its configuration) [env BOTGATE_BODY_READ_TIMEOUT]")
 }
 
-// apply resolves the options into cfg. shared is the
-// cluster's limiter when there is one; otherwise the node limits alone.
-func (o apiOptions) apply(cfg *apiEdge, shared botgate.Limiter, clock botgate.Clock) error {
+// apply resolves the options into cfg.
+func (o apiOptions) apply(cfg *server.Config) error {
 	trust, err := edge.ParseTrust(o.trustedProxies)
 	if err != nil {
 		return fmt.Errorf("--trusted-proxy: %s", botgate.MessageOf(err))
 	}
-	cfg.trust = trust
+	cfg.TrustedProxies = trust
 	l, err := manifest.ParseRateLimit(o.rateLimit)
 	if err != nil {
 		return fmt.Errorf("--api-rate-limit: %s", botgate.MessageOf(err))
@@ -59,29 +58,16 @@ func (o apiOptions) apply(cfg *apiEdge, shared botgate.Limiter, clock botgate.Cl
 	if err := ratelimit.ValidateLimit(l); err != nil {
 		return fmt.Errorf("--api-rate-limit: %s", botgate.MessageOf(err))
 	}
-	cfg.limit = l
+	cfg.APILimit = l
 	for _, t := range []struct {
 		flag, v string
 		dst     *time.Duration
-	}{{"--read-header-timeout", o.readHeaderTimeout, &cfg.readHeaderTimeout}, {"--body-read-timeout", o.bodyReadTimeout, &cfg.bodyReadTimeout}} {
+	}{{"--read-header-timeout", o.readHeaderTimeout, &cfg.ReadHeaderTimeout}, {"--body-read-timeout", o.bodyReadTimeout, &cfg.BodyReadTimeout}} {
 		d, err := time.ParseDuration(strings.TrimSpace(t.v))
 		if err != nil || d <= 0 {
 			return fmt.Errorf("%s %q: want a positive duration such as 30s", t.flag, t.v)
 		}
 		*t.dst = d
 	}
-	cfg.limiter = shared
-	if cfg.limiter == nil {
-		cfg.limiter = ratelimit.NewMemory(clock)
-	}
 	return nil
-}
-
-// apiEdge is the resolved API edge configuration.
-type apiEdge struct {
-	trust             edge.Trust
-	limiter           botgate.Limiter
-	limit             botgate.Limit
-	readHeaderTimeout time.Duration
-	bodyReadTimeout   time.Duration
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/datadir"
 	"github.com/botgate/botgate/internal/pgtest"
+	"github.com/botgate/botgate/server"
 )
 
 // scaleEnv returns the PostgreSQL and Redis URLs of the multi-node test, or
@@ -305,11 +306,11 @@ func TestScaleOut(t *testing.T) {
 			}
 		}
 		// As 'botgate apply --store …' opens it: no Redis, no listening.
-		in, err := openInstanceWith(t.Context(), dirA, scaleOptions{store: store, storeOnly: true}, slog.New(slog.DiscardHandler))
+		in, err := server.Open(t.Context(), server.Config{DataDir: dirA, Store: store}, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = in.auth.RevokeToken(t.Context(), authority.SystemActor(), p.ID)
+		err = in.Authority.RevokeToken(t.Context(), authority.SystemActor(), p.ID)
 		in.Close()
 		if err != nil {
 			t.Fatal(err)

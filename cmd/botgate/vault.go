@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -14,100 +12,27 @@ import (
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
-	"github.com/botgate/botgate/broker"
-	"github.com/botgate/botgate/broker/vaultcred"
 	"github.com/botgate/botgate/datadir"
-	"github.com/botgate/botgate/gateway"
-	"github.com/botgate/botgate/httpapi"
+	"github.com/botgate/botgate/server"
 	"github.com/botgate/botgate/vault"
 )
 
-// vaultOptions are the vault and rotation scheduler flags of serve.
-type vaultOptions struct {
-	keyFile      string
-	oldKeyFiles  []string
-	interval     time.Duration
-	notifyWithin time.Duration
-	revokeGrace  time.Duration
-	noScheduler  bool
-}
-
-// vaultFlags registers the vault flags on a command.
-func vaultFlags(cmd *cobra.Command, e *env, o *vaultOptions) {
+// vaultFlags registers the vault and rotation scheduler flags on a
+// command (the scheduler's on serve only).
+func vaultFlags(cmd *cobra.Command, e *env, o *server.VaultConfig) {
 	f := cmd.Flags()
-	f.StringVar(&o.keyFile, "master-key-file", envOr(e.getenv, "BOTGATE_MASTER_KEY_FILE", ""),
+	f.StringVar(&o.MasterKeyFile, "master-key-file", envOr(e.getenv, "BOTGATE_MASTER_KEY_FILE", ""),
 		"vault master key file (default: master.key in the data directory; "+vault.EnvMasterKey+" wins when set) [env BOTGATE_MASTER_KEY_FILE]")
-	f.StringArrayVar(&o.oldKeyFiles, "old-master-key-file", nil,
+	f.StringArrayVar(&o.OldMasterKeyFiles, "old-master-key-file", nil,
 		"a previous master key that still opens secrets not yet rewrapped (repeatable; used during 'botgate vault rotate-master-key')")
 	if cmd.Name() != "serve" {
 		return
 	}
-	f.DurationVar(&o.interval, "rotation-interval", 5*time.Minute, "how often the rotation scheduler runs")
-	f.DurationVar(&o.notifyWithin, "expiry-notice", 14*24*time.Hour, "webhook notice period for upstream tokens about to expire")
-	f.BoolVar(&o.noScheduler, "no-rotation-scheduler", false, "do not run the upstream token rotation scheduler on this server")
-	f.DurationVar(&o.revokeGrace, "upstream-revoke-grace", 2*time.Minute,
+	f.DurationVar(&o.RotationInterval, "rotation-interval", 5*time.Minute, "how often the rotation scheduler runs")
+	f.DurationVar(&o.ExpiryNotice, "expiry-notice", 14*24*time.Hour, "webhook notice period for upstream tokens about to expire")
+	f.BoolVar(&o.NoRotationScheduler, "no-rotation-scheduler", false, "do not run the upstream token rotation scheduler on this server")
+	f.DurationVar(&o.RevokeGrace, "upstream-revoke-grace", 2*time.Minute,
 		"how long a rotated-out upstream token stays valid after its successor is stored (the gateway caches vault values for a minute)")
-}
-
-// initVault creates the master key file (0600) beside the pepper and stores
-// the canary sealed under it. init calls it on a new data directory.
-func initVault(ctx context.Context, in *instance) error {
-	path := in.dir.MasterKeyPath()
-	k, err := vault.GenerateMasterKeyFile(path, rand.Reader)
-	if botgate.IsKind(err, botgate.KindConflict) {
-		k, err = vault.LoadMasterKey(path)
-	}
-	if err != nil {
-		return err
-	}
-	kr, err := vault.NewKeyring(rand.Reader, k)
-	if err != nil {
-		return err
-	}
-	defer kr.Destroy()
-	_, err = in.auth.Vault(kr).EnsureCanary(ctx)
-	return err
-}
-
-// loadKeyring loads the current master key (BOTGATE_MASTER_KEY, else the
-// key file) and the old ones. created reports a key file made just now for
-// a data directory initialised before the vault existed.
-func loadKeyring(ctx context.Context, e *env, o vaultOptions, in *instance) (kr *vault.Keyring, source string, err error) {
-	path := o.keyFile
-	if path == "" {
-		path = in.dir.MasterKeyPath()
-	}
-	source = path
-	if e.getenv(vault.EnvMasterKey) != "" {
-		source = vault.EnvMasterKey
-	}
-	cur, err := vault.LoadMasterKeyEnvOrFile(e.getenv, path)
-	if botgate.IsKind(err, botgate.KindNotFound) && o.keyFile == "" && !hasCanary(ctx, in) {
-		// A data directory from before the vault: give it a key now.
-		cur, err = vault.GenerateMasterKeyFile(path, rand.Reader)
-	}
-	if err != nil {
-		return nil, "", errors.New("vault: " + errMessage(err))
-	}
-	var old []*vault.MasterKey
-	for _, f := range o.oldKeyFiles {
-		k, err := vault.LoadMasterKey(f)
-		if err != nil {
-			cur.Destroy()
-			return nil, "", errors.New("vault: " + errMessage(err))
-		}
-		old = append(old, k)
-	}
-	kr, err = vault.NewKeyring(rand.Reader, cur, old...)
-	if err != nil {
-		return nil, "", errors.New("vault: " + errMessage(err))
-	}
-	return kr, source, nil
-}
-
-func hasCanary(ctx context.Context, in *instance) bool {
-	err := in.store.View(ctx, func(tx botgate.Tx) error { _, err := tx.Setting(ctx, "vault_canary"); return err })
-	return err == nil
 }
 
 // errMessage is an error's caller-facing message, or its text.
@@ -116,103 +41,6 @@ func errMessage(err error) string {
 		return m
 	}
 	return err.Error()
-}
-
-// openVault loads the keyring and checks it against the database's canary,
-// so that a wrong master key stops botgate here, with a message naming the
-// expected key, and never yields garbage later.
-func openVault(ctx context.Context, e *env, o vaultOptions, in *instance, log *slog.Logger) (*authority.Vault, error) {
-	kr, source, err := loadKeyring(ctx, e, o, in)
-	if err != nil {
-		return nil, err
-	}
-	v := in.auth.Vault(kr)
-	stored, err := v.EnsureCanary(ctx)
-	if err != nil {
-		kr.Destroy()
-		return nil, fmt.Errorf("vault: %s", errMessage(err))
-	}
-	if stored {
-		log.Info("vault canary stored", "master_key_id", kr.Current().String())
-	}
-	if err := v.VerifyMasterKey(ctx); err != nil {
-		kr.Destroy()
-		return nil, fmt.Errorf("botgate cannot start: %s (master key from %s)", errMessage(err), source)
-	}
-	log.Info("vault ready", "master_key_id", kr.Current().String(), "keys", kr.String())
-	return v, nil
-}
-
-// runningVault is the vault of a running server and its scheduler.
-type runningVault struct {
-	v      *authority.Vault
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-// startVault opens and checks the vault, serves its API on api, and runs
-// the rotation scheduler in the background.
-func startVault(ctx context.Context, e *env, o vaultOptions, in *instance, api *httpapi.Server, log *slog.Logger) (*runningVault, error) {
-	v, err := openVault(ctx, e, o, in, log)
-	if err != nil {
-		return nil, err
-	}
-	api.EnableVault(v)
-	// Damage is reported per secret and never stops the server.
-	go func() {
-		damaged, err := v.Check(context.WithoutCancel(ctx))
-		switch {
-		case err != nil:
-			log.Error("vault check failed", "err", err)
-		case len(damaged) > 0:
-			log.Error("vault secrets that do not open; every other secret works", "count", len(damaged))
-		}
-	}()
-	rv := &runningVault{v: v, done: make(chan struct{})}
-	in.vaultCreds = &vaultcred.Source{Vault: v}
-	// By default a replaced upstream token outlives its successor's
-	// storing by twice the gateway's cache time, so that no proxied call
-	// carries a token revoked under it.
-	b, err := broker.New(broker.Config{Store: in.store, Vault: v, Logger: log.With("component", "broker"), RevokeGrace: o.revokeGrace})
-	if err != nil {
-		return nil, err
-	}
-	api.EnableBroker(b, v)
-	if o.noScheduler {
-		close(rv.done)
-		rv.cancel = func() {}
-		return rv, nil
-	}
-	host, _ := os.Hostname()
-	s, err := broker.NewScheduler(broker.SchedulerConfig{Broker: b, Holder: fmt.Sprintf("%s/%d", host, os.Getpid()),
-		Interval: o.interval, NotifyWithin: o.notifyWithin, Logger: log.With("component", "rotation-scheduler")})
-	if err != nil {
-		return nil, err
-	}
-	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	rv.cancel = cancel
-	go func() {
-		defer close(rv.done)
-		s.Run(sctx)
-	}()
-	return rv, nil
-}
-
-// Close stops the scheduler and drops the keys from memory.
-func (rv *runningVault) Close() {
-	rv.cancel()
-	<-rv.done
-	rv.v.Keyring().Destroy()
-}
-
-// gatewayCredentials is the gateway's credential source: env: and file:
-// references as configured, vault: references from the vault once it is
-// open. nil (the gateway's default) before.
-func (in *instance) gatewayCredentials(e *env) gateway.CredentialSource {
-	if in.vaultCreds == nil {
-		return nil
-	}
-	return &gateway.ConfigCredentials{Getenv: e.getenv, Next: in.vaultCreds}
 }
 
 func newVaultCmd(e *env) *cobra.Command {
@@ -248,7 +76,7 @@ func newVaultGenerateKeyCmd(e *env) *cobra.Command {
 func newVaultRotateCmd(e *env) *cobra.Command {
 	var (
 		dir, store, newKey, output string
-		o                          vaultOptions
+		o                          server.VaultConfig
 		batch                      int
 		keep                       bool
 	)
@@ -280,12 +108,12 @@ Without downtime:
 				return usageErr("--new-key-file is required")
 			}
 			ctx := cmd.Context()
-			in, err := openInstanceWith(ctx, dir, scaleOptions{store: store, storeOnly: true}, newLogger(e, "warn"))
+			in, err := server.Open(ctx, server.Config{DataDir: dir, Store: store, Getenv: e.getenv, Vault: o}, newLogger(e, "warn"))
 			if err != nil {
 				return err
 			}
 			defer in.Close()
-			oldRing, source, err := loadKeyring(ctx, e, o, in)
+			oldRing, source, err := in.LoadKeyring(ctx)
 			if err != nil {
 				return err
 			}
@@ -299,7 +127,7 @@ Without downtime:
 			}
 			// The old keys stay loaded until every secret has moved.
 			var old []*vault.MasterKey
-			for _, f := range append([]string{source}, o.oldKeyFiles...) {
+			for _, f := range append([]string{source}, o.OldMasterKeyFiles...) {
 				if f == vault.EnvMasterKey {
 					k, err := vault.ParseMasterKey(e.getenv(vault.EnvMasterKey))
 					if err != nil {
@@ -319,7 +147,7 @@ Without downtime:
 				return errors.New(errMessage(err))
 			}
 			defer kr.Destroy()
-			v := in.auth.Vault(kr)
+			v := in.Authority.Vault(kr)
 			if err := v.VerifyMasterKey(ctx); err != nil {
 				return fmt.Errorf("refusing to rotate: %s", errMessage(err))
 			}
@@ -329,8 +157,8 @@ Without downtime:
 				return err
 			}
 			installed := ""
-			if rep.Canary && source == in.dir.MasterKeyPath() && !keep && from != kr.Current().String() {
-				if installed, err = installKey(in.dir, newKey, from); err != nil {
+			if rep.Canary && source == in.Dir.MasterKeyPath() && !keep && from != kr.Current().String() {
+				if installed, err = installKey(in.Dir, newKey, from); err != nil {
 					return err
 				}
 			}
@@ -349,7 +177,7 @@ Without downtime:
 					fmt.Fprintf(e.stdout, "the canary is under %s: the old key is no longer needed\n", kr.Current())
 				}
 				if installed != "" {
-					fmt.Fprintf(e.stdout, "installed the new key as %s (old key kept as %s); restart servers without --old-master-key-file\n", in.dir.MasterKeyPath(), installed)
+					fmt.Fprintf(e.stdout, "installed the new key as %s (old key kept as %s); restart servers without --old-master-key-file\n", in.Dir.MasterKeyPath(), installed)
 				}
 			}
 			if len(rep.Failed) > 0 {
@@ -395,7 +223,7 @@ func installKey(d datadir.Dir, newKey, oldID string) (string, error) {
 func newVaultStatusCmd(e *env) *cobra.Command {
 	var (
 		dir, store, output string
-		o                  vaultOptions
+		o                  server.VaultConfig
 	)
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -409,18 +237,18 @@ some do not.`,
 				return err
 			}
 			ctx := cmd.Context()
-			in, err := openInstanceWith(ctx, dir, scaleOptions{store: store, storeOnly: true}, newLogger(e, "warn"))
+			in, err := server.Open(ctx, server.Config{DataDir: dir, Store: store, Getenv: e.getenv, Vault: o}, newLogger(e, "warn"))
 			if err != nil {
 				return err
 			}
 			defer in.Close()
-			v, err := openVault(ctx, e, o, in, newLogger(e, "warn"))
+			v, err := in.OpenVault(ctx, newLogger(e, "warn"))
 			if err != nil {
 				return err
 			}
 			defer v.Keyring().Destroy()
 			perKey := map[string]int{}
-			err = in.store.View(ctx, func(tx botgate.Tx) error {
+			err = in.Store.View(ctx, func(tx botgate.Tx) error {
 				all, _, err := tx.FindSecrets(ctx, botgate.SecretFilter{})
 				for _, s := range all {
 					perKey[s.KeyID]++

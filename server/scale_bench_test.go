@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -27,7 +27,7 @@ import (
 // authentication cache (cached) and without it (uncached). Run with
 //
 //	BOTGATE_TEST_POSTGRES_URL=… BOTGATE_TEST_REDIS_URL=… \
-//	  go test -run '^$' -bench AuthDecision -benchtime 3s -count 5 ./cmd/botgate
+//	  go test -run '^$' -bench AuthDecision -benchtime 3s -count 5 ./server
 func BenchmarkAuthDecision(b *testing.B) {
 	pgURL, redisURL := os.Getenv("BOTGATE_TEST_POSTGRES_URL"), os.Getenv("BOTGATE_TEST_REDIS_URL")
 	caches := []struct {
@@ -38,40 +38,42 @@ func BenchmarkAuthDecision(b *testing.B) {
 		{"uncached", time.Nanosecond}, // every decision reads the token and its user from the store
 	}
 	for _, c := range caches {
-		b.Run("sqlite+memory/"+c.name, func(b *testing.B) { benchDecision(b, scaleOptions{cacheTTL: c.ttl}) })
+		b.Run("sqlite+memory/"+c.name, func(b *testing.B) { benchDecision(b, Config{Scale: ScaleConfig{AuthCacheTTL: c.ttl}}) })
 		b.Run("postgres+redis/"+c.name, func(b *testing.B) {
 			if pgURL == "" || redisURL == "" {
 				b.Skip("set BOTGATE_TEST_POSTGRES_URL and BOTGATE_TEST_REDIS_URL to run the scale-out stack")
 			}
 			var r [6]byte
 			rand.Read(r[:])
-			benchDecision(b, scaleOptions{store: pgtest.Schema(b, pgURL), redis: redisURL, cacheTTL: c.ttl,
-				redisPrefix: "botgate-bench-" + hex.EncodeToString(r[:]) + ":", redisFail: "open"})
+			benchDecision(b, Config{Store: pgtest.Schema(b, pgURL), Scale: ScaleConfig{Redis: redisURL, AuthCacheTTL: c.ttl,
+				RedisPrefix: "botgate-bench-" + hex.EncodeToString(r[:]) + ":", RedisFail: "open"}})
 		})
 	}
 }
 
-func benchDecision(b *testing.B, so scaleOptions) {
+func benchDecision(b *testing.B, cfg Config) {
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
-	dir := filepath.Join(b.TempDir(), "data")
-	if _, err := initializeWith(ctx, dir, so, filepath.Join(b.TempDir(), "admin.token"), "root", "root@example.com", log); err != nil {
+	cfg.DataDir = filepath.Join(b.TempDir(), "data")
+	cfg = cfg.withDefaults()
+	if _, err := Initialize(ctx, cfg, Admin{Username: "root", Email: "root@example.com", TokenFile: filepath.Join(b.TempDir(), "admin.token")}, log); err != nil {
 		b.Fatal(err)
 	}
-	in, err := openInstanceWith(ctx, dir, so, log)
+	in, err := open(ctx, cfg, false, log)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer in.Close()
-	cfg := &gateway.FileConfig{
+	in.scale.run(ctx)
+	gwCfg := &gateway.FileConfig{
 		Limits: gateway.LimitsConfig{Default: &gateway.LimitConfig{Rate: 1_000_000, Burst: 1_000_000}},
 		Loop:   gateway.LoopConfig{Threshold: 1 << 30},
 	}
-	br, err := in.scale.breaker(cfg)
+	br, err := in.scale.breaker(gwCfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	gw, err := gateway.New(gateway.Options{Authority: in.auth, Store: in.store, Config: cfg, Logger: log,
+	gw, err := gateway.New(gateway.Options{Authority: in.Authority, Store: in.Store, Config: gwCfg, Logger: log,
 		Limiter: in.scale.limiter, Breaker: br})
 	if err != nil {
 		b.Fatal(err)
@@ -82,7 +84,7 @@ func benchDecision(b *testing.B, so scaleOptions) {
 	const tokens = 256
 	secrets := make([]string, tokens)
 	for i := range secrets {
-		c, err := in.auth.CreatePersonalToken(ctx, authority.SystemActor(), 1,
+		c, err := in.Authority.CreatePersonalToken(ctx, authority.SystemActor(), 1,
 			authority.NewToken{Name: fmt.Sprintf("bench-%d", i), Scopes: []string{"api"}})
 		if err != nil {
 			b.Fatal(err)

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/datadir"
 	"github.com/botgate/botgate/postgres"
 	"github.com/botgate/botgate/sqlite"
@@ -52,40 +53,20 @@ func openStore(ctx context.Context, spec string, d datadir.Dir, log *slog.Logger
 	return st, nil
 }
 
-// storeInitialized reports whether the store already holds an installation
-// (its audit chain has begun), so that a second node pointed at a shared
-// database with an empty data directory does not initialise it again with
-// a pepper of its own.
-func storeInitialized(ctx context.Context, st botgate.Store) (bool, error) {
-	found := false
-	err := st.View(ctx, func(tx botgate.Tx) error {
-		_, err := tx.Setting(ctx, "audit_head")
-		switch {
-		case err == nil:
-			found = true
-		case botgate.IsKind(err, botgate.KindNotFound):
-		default:
-			return err
-		}
-		return nil
-	})
-	return found, err
-}
-
-// refuseSharedReinit fails if so selects a shared store that already holds
-// an installation: a new node joins it with a copy of the first node's
-// pepper and vault master key, never with fresh ones.
-func refuseSharedReinit(ctx context.Context, so scaleOptions, d datadir.Dir, log *slog.Logger) error {
-	kind, err := storeKind(so.store)
+// refuseSharedReinit fails if spec selects a shared store that already
+// holds an installation: a new node joins it with a copy of the first
+// node's pepper and vault master key, never with fresh ones.
+func refuseSharedReinit(ctx context.Context, spec string, d datadir.Dir, log *slog.Logger) error {
+	kind, err := storeKind(spec)
 	if err != nil || kind != storePostgres {
 		return err
 	}
-	st, err := openStore(ctx, so.store, d, log)
+	st, err := openStore(ctx, spec, d, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	done, err := storeInitialized(ctx, st)
+	done, err := authority.Initialized(ctx, st)
 	if err != nil {
 		return err
 	}
