@@ -204,7 +204,12 @@ func yamlErrPos(err error, data []byte) Position {
 	if line > 0 {
 		return Position{Line: line}
 	}
-	return unreadable(data)
+	for _, reader := range []string{"control characters", "octet", "UTF-", "Unicode"} {
+		if strings.Contains(msg, reader) {
+			return unreadable(data)
+		}
+	}
+	return Position{Line: 1, Column: 1}
 }
 
 // unreadable returns the position of the first character YAML does not

@@ -323,6 +323,7 @@ func TestParseUnreadablePosition(t *testing.T) {
 		{"control character", "version: 1\nteams:\n  - x\x01\n", "f.yaml:3:6"},
 		{"broken UTF-8", "version: 1\n# caf\xe9\n", "f.yaml:2:6"},
 		{"first line", "\tversion: 1\n", "f.yaml:1:1"},
+		{"control character after a first-line error", "\tversion: 1\n# \x01\n", "f.yaml:2:3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseNamed("f.yaml", strings.NewReader(tc.in))
