@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/botgate/botgate"
 	"go.yaml.in/yaml/v3"
@@ -86,7 +87,7 @@ func ParseNamed(name string, r io.Reader) (*Manifest, error) {
 			p.add(Position{Line: 1, Column: 1}, "", "the manifest is empty: start with `version: 1`")
 			return nil, p.errors()
 		}
-		p.add(yamlErrPos(err), "", "not valid YAML: "+yamlErrMsg(err))
+		p.add(yamlErrPos(err, data), "", "not valid YAML: "+yamlErrMsg(err))
 		return nil, p.errors()
 	}
 	var extra yaml.Node
@@ -108,7 +109,7 @@ func ParseNamed(name string, r io.Reader) (*Manifest, error) {
 	if err := root.Decode(m); err != nil {
 		// The walk checked every type, so this is unexpected; report it as
 		// a problem anyway rather than lose it.
-		p.add(yamlErrPos(err), "", yamlErrMsg(err))
+		p.add(yamlErrPos(err, data), "", yamlErrMsg(err))
 		return nil, p.errors()
 	}
 	m.file = name
@@ -190,13 +191,50 @@ func (p *parser) errors() error {
 	return &Errors{Problems: p.problems}
 }
 
-func yamlErrPos(err error) Position {
+// yamlErrPos returns where a YAML error is. The YAML package names the
+// line in its message except for errors on the first line and errors of
+// its reader (control characters, broken UTF-8), which it reports without
+// a position: those are found in data, and a problem always has a line.
+func yamlErrPos(err error, data []byte) Position {
 	var line int
 	msg := err.Error()
 	if i := strings.Index(msg, "line "); i >= 0 {
 		fmt.Sscanf(msg[i:], "line %d", &line)
 	}
-	return Position{Line: line}
+	if line > 0 {
+		return Position{Line: line}
+	}
+	for _, reader := range []string{"control characters", "octet", "UTF-", "Unicode"} {
+		if strings.Contains(msg, reader) {
+			return unreadable(data)
+		}
+	}
+	return Position{Line: 1, Column: 1}
+}
+
+// unreadable returns the position of the first character YAML does not
+// allow in a document (YAML 1.2, 5.1: printable characters, tab and line
+// breaks) or of the first invalid UTF-8, else line 1.
+func unreadable(data []byte) Position {
+	line, col := 1, 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 || !yamlPrintable(r) {
+			return Position{Line: line, Column: col}
+		}
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+		i += size
+	}
+	return Position{Line: 1, Column: 1}
+}
+
+func yamlPrintable(r rune) bool {
+	return r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r <= 0x7e || r == 0x85 ||
+		r >= 0xa0 && r <= 0xd7ff || r >= 0xe000 && r <= 0xfffd || r >= 0x10000 && r <= 0x10ffff
 }
 
 func yamlErrMsg(err error) string {

@@ -312,3 +312,28 @@ func TestEncodeRoundTrip(t *testing.T) {
 		t.Error("round trip changed the manifest")
 	}
 }
+
+// TestParseUnreadablePosition: the YAML package gives no line for errors
+// on the first line or for characters its reader refuses; the problem
+// still names the line and column.
+func TestParseUnreadablePosition(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, want string
+	}{
+		{"control character", "version: 1\nteams:\n  - x\x01\n", "f.yaml:3:6"},
+		{"broken UTF-8", "version: 1\n# caf\xe9\n", "f.yaml:2:6"},
+		{"first line", "\tversion: 1\n", "f.yaml:1:1"},
+		{"control character after a first-line error", "\tversion: 1\n# \x01\n", "f.yaml:2:3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseNamed("f.yaml", strings.NewReader(tc.in))
+			var errs *Errors
+			if !errors.As(err, &errs) || len(errs.Problems) != 1 {
+				t.Fatalf("err = %v, want one problem", err)
+			}
+			if got := errs.Problems[0].Position.String(); got != tc.want {
+				t.Fatalf("position %s, want %s (%s)", got, tc.want, errs.Problems[0])
+			}
+		})
+	}
+}

@@ -39,6 +39,8 @@ const (
 	maxPayload = 159
 	// tailLen is "." + version + "." + length + crc.
 	tailLen = 1 + len(version) + 1 + lenLen + crcLen
+	// maxLen is the longest token Check accepts, prefix included.
+	maxLen = 512
 )
 
 // ErrMalformed is returned (wrapped) for a string that is not a well-formed
@@ -77,8 +79,9 @@ func Generate(rand io.Reader, prefix string, r Routing) (string, error) {
 	raw = append(raw, payload...)
 	raw = append(raw, byte(len(payload)))
 	body := base64.RawURLEncoding.EncodeToString(raw)
-	if len(body) >= 36*36 {
-		return "", fmt.Errorf("tokenfmt: token body too long")
+	if len(body) >= 36*36 || len(prefix)+len(body)+tailLen > maxLen {
+		// Check refuses a token this long: never issue one.
+		return "", fmt.Errorf("tokenfmt: token too long (prefix of %d bytes)", len(prefix))
 	}
 	var b strings.Builder
 	b.Grow(len(prefix) + len(body) + tailLen)
@@ -116,13 +119,18 @@ func checkLayout(token, prefix string) (uint64, error) {
 		return 0, fmt.Errorf("%w: does not start with %q", ErrMalformed, prefix)
 	}
 	rest := token[len(prefix):]
-	if len(rest) <= tailLen || len(token) > 512 {
+	if len(rest) <= tailLen || len(token) > maxLen {
 		return 0, fmt.Errorf("%w: wrong length", ErrMalformed)
 	}
 	body := rest[:len(rest)-tailLen]
 	tail := rest[len(rest)-tailLen:]
 	if tail[0] != '.' || tail[1:3] != version || tail[3] != '.' {
 		return 0, fmt.Errorf("%w: unknown version", ErrMalformed)
+	}
+	// strconv reads base 36 in either case; Generate writes lower case,
+	// and a token has one spelling (one digest).
+	if !lowerBase36(tail[4:]) {
+		return 0, fmt.Errorf("%w: length or checksum field is not lower-case base 36", ErrMalformed)
 	}
 	n, err := strconv.ParseUint(tail[4:4+lenLen], 36, 32)
 	if err != nil || int(n) != len(body) {
@@ -135,6 +143,16 @@ func checkLayout(token, prefix string) (uint64, error) {
 	return want, nil
 }
 
+// lowerBase36 reports whether s is digits and lower-case letters only.
+func lowerBase36(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'z') {
+			return false
+		}
+	}
+	return true
+}
+
 // checkSum compares the CRC32 of signed, the token without its checksum
 // field, with want.
 func checkSum(signed []byte, want uint64) error {
@@ -144,13 +162,16 @@ func checkSum(signed []byte, want uint64) error {
 	return nil
 }
 
-// Parse verifies the token like Check and decodes its routing payload.
+// Parse verifies the token like Check and decodes its routing payload. It
+// accepts only the spelling Generate writes: canonical base64 (no stray
+// bits in the last digit) and the routing payload exactly as Generate
+// encodes the routing it carries, so a parsed token re-formats to itself.
 func Parse(token, prefix string) (Parsed, error) {
 	if err := Check(token, prefix); err != nil {
 		return Parsed{}, err
 	}
 	body := token[len(prefix) : len(token)-tailLen]
-	raw, err := base64.RawURLEncoding.DecodeString(body)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(body)
 	if err != nil || len(raw) < randomBytes+1 {
 		return Parsed{}, fmt.Errorf("%w: bad encoding", ErrMalformed)
 	}
@@ -159,7 +180,8 @@ func Parse(token, prefix string) (Parsed, error) {
 		return Parsed{}, fmt.Errorf("%w: payload length does not match", ErrMalformed)
 	}
 	p := Parsed{Prefix: prefix}
-	for _, kv := range strings.Split(string(raw[randomBytes:len(raw)-1]), "\n") {
+	payload := string(raw[randomBytes : len(raw)-1])
+	for _, kv := range strings.Split(payload, "\n") {
 		k, v, ok := strings.Cut(kv, ":")
 		if !ok {
 			continue
@@ -174,6 +196,9 @@ func Parse(token, prefix string) (Parsed, error) {
 		case "u":
 			p.Routing.User = id
 		}
+	}
+	if p.Routing.encode() != payload {
+		return Parsed{}, fmt.Errorf("%w: routing payload is not in canonical form", ErrMalformed)
 	}
 	return p, nil
 }
