@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/edge"
 )
 
 // fuzzContentTypes are the Content-Types FuzzReadParams sends, chosen by a
@@ -105,7 +106,7 @@ func FuzzReadParams(f *testing.F) {
 		}
 		q, _ := url.ParseQuery(query)
 		for k := range q {
-			if isCredentialParam(k) && k != "token" && p.has(normKey(k)) && !bodyHasKey(body, k) {
+			if edge.IsTokenParam(k) && p.has(normKey(k)) && !bodyHasKey(body, k) {
 				t.Fatalf("credential query parameter %q became a parameter", k)
 			}
 		}
