@@ -81,6 +81,16 @@ func (a *apiCmd) client() (*gitlab.Client, error) {
 	return a.newClient(r)
 }
 
+// v1 resolves the connection and builds the client of botgate's own API.
+func (a *apiCmd) v1() (*apiclient.V1, error) {
+	r, err := apiclient.Resolve(a.e.getenv, a.url)
+	if err != nil {
+		return nil, cliErr(err)
+	}
+	c, err := apiclient.NewV1(r, apiclient.Options{})
+	return c, cliErr(err)
+}
+
 // begin does what most API commands do first: check --output, then build
 // the client.
 func (a *apiCmd) begin() (asJSON bool, c *gitlab.Client, err error) {
