@@ -197,5 +197,9 @@ func TestCLIGoldenDataDir(t *testing.T) {
 	step("vault", "status", "--data-dir", dir, "-o", "json")
 	step("audit", "verify", "--data-dir", dir)
 	step("plan", "-f", "nope.yaml", "--data-dir", dir)
+	step("plan", "--bogus")
+	step("lint", "--data-dir", dir, "-o", "yaml")
+	step("version", "-o", "yaml")
+	step("audit", "verify", "--data-dir", dir, "--bogus")
 	golden(t, "datadir.golden", tr.String())
 }
