@@ -112,7 +112,7 @@ printing the findings.`,
 				return revokeErr
 			}
 			if n := len(res.Findings); n > 0 {
-				return &exitError{code: 1, err: fmt.Errorf("scan: %d token(s) found", n)}
+				return &exitError{code: exitFailure, err: fmt.Errorf("scan: %d token(s) found", n)}
 			}
 			return nil
 		},
