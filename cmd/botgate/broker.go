@@ -43,11 +43,7 @@ func newBrokerAddCmd(a *apiCmd) *cobra.Command {
     --rotate-before-days 7 --auto-rotate --notify https://hooks.example/platform`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := a.json()
-			if err != nil {
-				return err
-			}
-			c, err := a.v1()
+			asJSON, c, err := a.beginV1()
 			if err != nil {
 				return err
 			}
@@ -94,11 +90,7 @@ func newBrokerListCmd(a *apiCmd) *cobra.Command {
 		Short: "List a team's upstream credentials",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := a.json()
-			if err != nil {
-				return err
-			}
-			c, err := a.v1()
+			asJSON, c, err := a.beginV1()
 			if err != nil {
 				return err
 			}

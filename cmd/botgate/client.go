@@ -92,6 +92,16 @@ func (a *apiCmd) begin() (asJSON bool, c *gitlab.Client, err error) {
 	return asJSON, c, err
 }
 
+// beginV1 is begin for the commands of botgate's own API: check --output,
+// then build its client.
+func (a *apiCmd) beginV1() (asJSON bool, c *apiclient.V1, err error) {
+	if asJSON, err = a.json(); err != nil {
+		return false, nil, err
+	}
+	c, err = a.v1()
+	return asJSON, c, err
+}
+
 // newClient builds the GitLab client for r and remembers it.
 func (a *apiCmd) newClient(r apiclient.Resolved) (*gitlab.Client, error) {
 	c, err := apiclient.New(r, apiclient.Options{})

@@ -82,11 +82,7 @@ func newSecretGetCmd(a *apiCmd) *cobra.Command {
   botgate secret get platform deploy-key --out-file ./key   # written 0600`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := a.json()
-			if err != nil {
-				return err
-			}
-			c, err := a.v1()
+			asJSON, c, err := a.beginV1()
 			if err != nil {
 				return err
 			}
@@ -118,11 +114,7 @@ func newSecretListCmd(a *apiCmd) *cobra.Command {
 		Short: "List a team's secrets (metadata only)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := a.json()
-			if err != nil {
-				return err
-			}
-			c, err := a.v1()
+			asJSON, c, err := a.beginV1()
 			if err != nil {
 				return err
 			}
