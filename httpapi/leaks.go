@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/apiwire"
 	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/scan"
 )
@@ -21,29 +22,10 @@ type LeakNotifier interface {
 
 // LeakTokenType is the one token type the leaks endpoint handles, in the
 // words of GitLab's secret detection and token revocation API.
-const LeakTokenType = "gitlab_personal_access_token"
+const LeakTokenType = apiwire.LeakTokenType
 
 // MaxLeakItems bounds the items of one POST /api/botgate/v1/leaks.
-const MaxLeakItems = 100
-
-// leakItem is one reported token, as GitLab's token revocation API sends
-// it.
-type leakItem struct {
-	Type  string `json:"type"`
-	Token string `json:"token"`
-	URL   string `json:"url"`
-}
-
-// leakAnswer is the outcome for one item. It never holds the token.
-type leakAnswer struct {
-	Type string `json:"type"`
-	URL  string `json:"url,omitempty"`
-	// Status is revoked, already_inactive, unknown, unsupported_type or
-	// invalid.
-	Status      string `json:"status"`
-	Fingerprint string `json:"fingerprint,omitempty"`
-	TokenID     int64  `json:"token_id,omitempty"`
-}
+const MaxLeakItems = apiwire.MaxLeakItems
 
 // mayReportLeaks says whether the credential itself may use the leaks
 // endpoint: a token with revoke_leaked, or an administrator's token with
@@ -63,7 +45,7 @@ func (s *Server) handleLeaks(w http.ResponseWriter, r *http.Request, c *call) er
 		return &botgate.Error{Kind: botgate.KindForbidden, Reason: botgate.ReasonInsufficientScope,
 			Message: string(botgate.ScopeRevokeLeaked) + " " + string(botgate.ScopeAPI)}
 	}
-	var items []leakItem
+	var items []apiwire.LeakItem
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.maxBody))
 	if err := dec.Decode(&items); err != nil {
 		var tooLarge *http.MaxBytesError
@@ -81,10 +63,10 @@ func (s *Server) handleLeaks(w http.ResponseWriter, r *http.Request, c *call) er
 	if len(items) > MaxLeakItems {
 		return botgate.Invalid("", "at most %d tokens per request", MaxLeakItems)
 	}
-	out := make([]leakAnswer, 0, len(items))
+	out := make([]apiwire.LeakAnswer, 0, len(items))
 	notify := s.leaks
 	for _, it := range items {
-		a := leakAnswer{Type: it.Type, URL: it.URL}
+		a := apiwire.LeakAnswer{Type: it.Type, URL: it.URL}
 		if it.Token != "" {
 			a.URL = strings.ReplaceAll(it.URL, it.Token, "[REDACTED]")
 		}

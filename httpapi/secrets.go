@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/apiwire"
 	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/broker"
 )
@@ -25,30 +26,8 @@ import (
 // accepts any token scope and leaves the check to it, so that an
 // automation's token holding only read_secret can read its bound secret.
 
-// secretJSON is a secret's metadata; the value is never part of it.
-type secretJSON struct {
-	ID              int64   `json:"id"`
-	GroupID         int64   `json:"group_id"`
-	Name            string  `json:"name"`
-	Description     string  `json:"description"`
-	KeyID           string  `json:"key_id"`
-	BoundFamilyID   *int64  `json:"bound_family_id"`
-	BoundAutomation string  `json:"bound_automation"`
-	CreatedByID     int64   `json:"created_by_id"`
-	CreatedAt       string  `json:"created_at"`
-	UpdatedAt       string  `json:"updated_at"`
-	LastReadAt      *string `json:"last_read_at"`
-	Version         int64   `json:"version"`
-}
-
-// secretValueJSON is a secret's value, answered by the value route only.
-type secretValueJSON struct {
-	secretJSON
-	Value string `json:"value"`
-}
-
-func secretEntity(s *botgate.Secret) secretJSON {
-	return secretJSON{
+func secretEntity(s *botgate.Secret) apiwire.Secret {
+	return apiwire.Secret{
 		ID: s.ID, GroupID: s.OwnerGroupID, Name: s.Name, Description: s.Description, KeyID: s.KeyID,
 		BoundFamilyID: idPtr(s.BoundFamilyID), BoundAutomation: s.BoundAutomation, CreatedByID: s.CreatedByID,
 		CreatedAt: ts(s.CreatedAt), UpdatedAt: ts(s.UpdatedAt), LastReadAt: tsPtr(s.LastReadAt), Version: s.Version,
@@ -114,7 +93,7 @@ func (h *secretHandlers) list(w http.ResponseWriter, r *http.Request, c *call) e
 	if err != nil {
 		return err
 	}
-	out := make([]secretJSON, len(secrets))
+	out := make([]apiwire.Secret, len(secrets))
 	for i, sec := range secrets {
 		out[i] = secretEntity(sec)
 	}
@@ -144,7 +123,7 @@ func (h *secretHandlers) value(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	defer clear(val)
 	w.Header().Set("Cache-Control", "no-store")
-	return WriteJSON(w, http.StatusOK, secretValueJSON{secretJSON: secretEntity(sec), Value: string(val)})
+	return WriteJSON(w, http.StatusOK, apiwire.SecretValue{Secret: secretEntity(sec), Value: string(val)})
 }
 
 func (h *secretHandlers) put(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -235,38 +214,8 @@ func (h *secretHandlers) unbind(w http.ResponseWriter, r *http.Request, c *call)
 // No answer ever holds a token value or the upstream admin credential: the
 // minted token is in the team's vault (upstream-<automation>).
 
-// upstreamJSON is a credential's state.
-type upstreamJSON struct {
-	ID               int64    `json:"id"`
-	GroupID          int64    `json:"group_id"`
-	Automation       string   `json:"automation"`
-	UpstreamURL      string   `json:"upstream_url"`
-	Kind             string   `json:"kind"`
-	Target           string   `json:"target"`
-	ServiceAccountID int64    `json:"service_account_id"`
-	TokenName        string   `json:"token_name"`
-	Scopes           []string `json:"scopes"`
-	AccessLevel      int      `json:"access_level"`
-	LifetimeDays     int      `json:"lifetime_days"`
-	RotateBeforeDays int      `json:"rotate_before_days"`
-	AutoRotate       bool     `json:"auto_rotate"`
-	Notify           string   `json:"notify"`
-	State            string   `json:"state"`
-	UpstreamTokenID  int64    `json:"upstream_token_id"`
-	ExpiresAt        *string  `json:"expires_at"`
-	SecretID         int64    `json:"secret_id"`
-	SecretName       string   `json:"secret_name"`
-	AdminSecretID    int64    `json:"admin_secret_id"`
-	PendingRevokeID  int64    `json:"pending_revoke_id"`
-	Attempts         int      `json:"attempts"`
-	NextAttemptAt    *string  `json:"next_attempt_at"`
-	LastError        string   `json:"last_error"`
-	CreatedAt        string   `json:"created_at"`
-	UpdatedAt        string   `json:"updated_at"`
-}
-
-func upstreamEntity(c *botgate.UpstreamCredential) upstreamJSON {
-	return upstreamJSON{
+func upstreamEntity(c *botgate.UpstreamCredential) apiwire.UpstreamCredential {
+	return apiwire.UpstreamCredential{
 		ID: c.ID, GroupID: c.OwnerGroupID, Automation: c.Automation, UpstreamURL: c.UpstreamURL, Kind: string(c.Kind),
 		Target: c.Target, ServiceAccountID: c.ServiceAccountID, TokenName: c.TokenName, Scopes: c.Scopes.Strings(),
 		AccessLevel: int(c.AccessLevel), LifetimeDays: int(c.Lifetime / (24 * time.Hour)), RotateBeforeDays: int(c.RotateBefore / (24 * time.Hour)),
@@ -326,7 +275,7 @@ func (h *upstreamHandlers) list(w http.ResponseWriter, r *http.Request, c *call)
 	if err != nil {
 		return err
 	}
-	out := make([]upstreamJSON, len(all))
+	out := make([]apiwire.UpstreamCredential, len(all))
 	for i, u := range all {
 		out[i] = upstreamEntity(u)
 	}

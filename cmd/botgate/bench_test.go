@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/botgate/botgate/benchrun"
 )
 
 // runBenchCmd runs botgate bench with args and returns stdout and stderr.
@@ -28,7 +30,7 @@ func TestBenchReportsEveryScenario(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bench: %v\nstderr:\n%s", err, errOut)
 	}
-	var rep benchReport
+	var rep benchrun.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("the JSON report does not parse: %v\n%s", err, out)
 	}

@@ -2,40 +2,13 @@ package main
 
 import (
 	"fmt"
-	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
-)
 
-// upstreamEntry is an upstream credential as the API describes it. It never
-// holds a token value.
-type upstreamEntry struct {
-	ID               int64    `json:"id"`
-	GroupID          int64    `json:"group_id"`
-	Automation       string   `json:"automation"`
-	UpstreamURL      string   `json:"upstream_url"`
-	Kind             string   `json:"kind"`
-	Target           string   `json:"target"`
-	ServiceAccountID int64    `json:"service_account_id"`
-	TokenName        string   `json:"token_name"`
-	Scopes           []string `json:"scopes"`
-	AccessLevel      int      `json:"access_level"`
-	LifetimeDays     int      `json:"lifetime_days"`
-	RotateBeforeDays int      `json:"rotate_before_days"`
-	AutoRotate       bool     `json:"auto_rotate"`
-	Notify           string   `json:"notify"`
-	State            string   `json:"state"`
-	UpstreamTokenID  int64    `json:"upstream_token_id"`
-	ExpiresAt        *string  `json:"expires_at"`
-	SecretName       string   `json:"secret_name"`
-	PendingRevokeID  int64    `json:"pending_revoke_id"`
-	Attempts         int      `json:"attempts"`
-	NextAttemptAt    *string  `json:"next_attempt_at"`
-	LastError        string   `json:"last_error"`
-}
+	"github.com/botgate/botgate/apiwire"
+)
 
 func newBrokerCmd(e *env) *cobra.Command {
 	cmd, a := newAPIGroup(e, "broker", "Mint, rotate and revoke automations' own tokens on an upstream GitLab",
@@ -70,29 +43,18 @@ func newBrokerAddCmd(a *apiCmd) *cobra.Command {
     --rotate-before-days 7 --auto-rotate --notify https://hooks.example/platform`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := a.json()
+			asJSON, c, err := a.beginV1()
 			if err != nil {
 				return err
 			}
-			body := map[string]any{
-				"group": args[0], "automation": args[1], "upstream_url": upstream, "admin_secret": admin, "kind": kind,
-				"target": target, "scopes": strings.Split(scopes, ","), "lifetime_days": lifetime,
-				"rotate_before_days": before, "auto_rotate": auto,
-			}
-			for k, v := range map[string]string{"token_name": tokenName, "notify": notify} {
-				if v != "" {
-					body[k] = v
-				}
-			}
-			if level != 0 {
-				body["access_level"] = level
-			}
-			if serviceAccount != 0 {
-				body["service_account_id"] = serviceAccount
-			}
-			var out upstreamEntry
-			if err := a.botgateCall(cmd.Context(), http.MethodPost, "/api/botgate/v1/upstream_credentials", body, &out, "group "+args[0]); err != nil {
-				return err
+			out, err := c.CreateUpstream(cmd.Context(), apiwire.CreateUpstream{
+				Group: args[0], Automation: args[1], UpstreamURL: upstream, AdminSecret: admin, Kind: kind,
+				Target: target, Scopes: strings.Split(scopes, ","), LifetimeDays: lifetime,
+				RotateBeforeDays: before, AutoRotate: auto, TokenName: tokenName, Notify: notify,
+				AccessLevel: level, ServiceAccountID: serviceAccount,
+			})
+			if err != nil {
+				return cliErr(err)
 			}
 			if asJSON {
 				return writeJSON(a.e.stdout, out)
@@ -128,16 +90,16 @@ func newBrokerListCmd(a *apiCmd) *cobra.Command {
 		Short: "List a team's upstream credentials",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := a.json()
+			asJSON, c, err := a.beginV1()
 			if err != nil {
 				return err
 			}
-			var all []upstreamEntry
-			if err := a.botgateCall(cmd.Context(), http.MethodGet, "/api/botgate/v1/upstream_credentials?group="+url.QueryEscape(args[0]), nil, &all, "group "+args[0]); err != nil {
-				return err
+			all, err := c.ListUpstreams(cmd.Context(), args[0])
+			if err != nil {
+				return cliErr(err)
 			}
 			return writeList(a.e.stdout, asJSON, all, []string{"ID", "AUTOMATION", "KIND", "TARGET", "STATE", "UPSTREAM TOKEN", "EXPIRES", "AUTO", "LAST ERROR"},
-				func(c upstreamEntry) []string {
+				func(c apiwire.UpstreamCredential) []string {
 					return []string{strconv.FormatInt(c.ID, 10), c.Automation, c.Kind, c.Target, c.State,
 						strconv.FormatInt(c.UpstreamTokenID, 10), derefOr(c.ExpiresAt), strconv.FormatBool(c.AutoRotate), orDash(c.LastError)}
 				})
@@ -146,8 +108,9 @@ func newBrokerListCmd(a *apiCmd) *cobra.Command {
 	return a.withOutput(cmd)
 }
 
-// brokerByID is a command on one credential: GET, POST …/rotate or DELETE.
-func brokerByID(a *apiCmd, use, short, method, suffix string) *cobra.Command {
+// brokerByID is a command on one credential: action is "" (show), "rotate"
+// or "delete".
+func brokerByID(a *apiCmd, use, short, action string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   use + " ID",
 		Short: short,
@@ -157,15 +120,19 @@ func brokerByID(a *apiCmd, use, short, method, suffix string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if _, err := strconv.ParseInt(args[0], 10, 64); err != nil {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
 				return usageErr("ID must be a number")
 			}
-			var out upstreamEntry
-			path := "/api/botgate/v1/upstream_credentials/" + args[0] + suffix
-			if err := a.botgateCall(cmd.Context(), method, path, nil, &out, "upstream credential "+args[0]); err != nil {
+			c, err := a.v1()
+			if err != nil {
 				return err
 			}
-			if method == http.MethodDelete {
+			out, err := c.Upstream(cmd.Context(), id, action)
+			if err != nil {
+				return cliErr(err)
+			}
+			if action == "delete" {
 				fmt.Fprintf(a.e.stdout, "revoked upstream and removed credential %s\n", args[0])
 				return nil
 			}
@@ -179,15 +146,15 @@ func brokerByID(a *apiCmd, use, short, method, suffix string) *cobra.Command {
 }
 
 func newBrokerGetCmd(a *apiCmd) *cobra.Command {
-	return brokerByID(a, "get", "Show an upstream credential", http.MethodGet, "")
+	return brokerByID(a, "get", "Show an upstream credential", "")
 }
 
 func newBrokerRotateCmd(a *apiCmd) *cobra.Command {
-	return brokerByID(a, "rotate", "Rotate an upstream token now (mint, store, then revoke the old one)", http.MethodPost, "/rotate")
+	return brokerByID(a, "rotate", "Rotate an upstream token now (mint, store, then revoke the old one)", "rotate")
 }
 
 func newBrokerRmCmd(a *apiCmd) *cobra.Command {
-	return brokerByID(a, "rm", "Revoke the automation's upstream tokens and forget the credential", http.MethodDelete, "")
+	return brokerByID(a, "rm", "Revoke the automation's upstream tokens and forget the credential", "delete")
 }
 
 func derefOr(s *string) string {
@@ -197,7 +164,7 @@ func derefOr(s *string) string {
 	return *s
 }
 
-func printUpstream(a *apiCmd, c upstreamEntry) error {
+func printUpstream(a *apiCmd, c *apiwire.UpstreamCredential) error {
 	return fields(a.e.stdout, [][2]string{
 		{"id", strconv.FormatInt(c.ID, 10)},
 		{"automation", c.Automation},

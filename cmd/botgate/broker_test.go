@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+
+	"github.com/botgate/botgate/apiwire"
 )
 
 // TestBrokerCLIAgainstSecondBotgate runs two botgate servers: one is the
@@ -71,7 +73,7 @@ func TestBrokerCLIAgainstSecondBotgate(t *testing.T) {
 	}
 
 	botgate(upAdmin+"\n", "secret", "put", "platform", "gitlab-admin")
-	var cred upstreamEntry
+	var cred apiwire.UpstreamCredential
 	out := botgate("", "broker", "add", "platform", "triage", "--upstream-url", upURL, "--admin-secret", "gitlab-admin",
 		"--kind", "project_access", "--target", "acme/app", "--scopes", "read_api,read_repository", "--access-level", "20",
 		"--auto-rotate", "--output", "json")

@@ -16,15 +16,6 @@ import (
 	"github.com/botgate/botgate/apiclient"
 )
 
-// Exit codes of the API commands. 1 is any other failure; 3 is taken by
-// 'audit verify' for a broken chain.
-const (
-	exitUsage    = 2 // bad flags or arguments
-	exitAuth     = 4 // token missing, rejected, or lacking scope or role
-	exitNotFound = 5 // the thing named does not exist or is hidden
-	exitServer   = 6 // the server failed or could not be reached
-)
-
 // apiCmd is the state shared by the commands of one API command group.
 type apiCmd struct {
 	e      *env
@@ -67,7 +58,7 @@ func (a *apiCmd) json() (bool, error) {
 		return false, nil
 	}
 	if err := checkOutput(a.output); err != nil {
-		return false, usageErr("%v", err)
+		return false, err
 	}
 	return a.output == "json", nil
 }
@@ -81,6 +72,16 @@ func (a *apiCmd) client() (*gitlab.Client, error) {
 	return a.newClient(r)
 }
 
+// v1 resolves the connection and builds the client of botgate's own API.
+func (a *apiCmd) v1() (*apiclient.V1, error) {
+	r, err := apiclient.Resolve(a.e.getenv, a.url)
+	if err != nil {
+		return nil, cliErr(err)
+	}
+	c, err := apiclient.NewV1(r, apiclient.Options{})
+	return c, cliErr(err)
+}
+
 // begin does what most API commands do first: check --output, then build
 // the client.
 func (a *apiCmd) begin() (asJSON bool, c *gitlab.Client, err error) {
@@ -88,6 +89,16 @@ func (a *apiCmd) begin() (asJSON bool, c *gitlab.Client, err error) {
 		return false, nil, err
 	}
 	c, err = a.client()
+	return asJSON, c, err
+}
+
+// beginV1 is begin for the commands of botgate's own API: check --output,
+// then build its client.
+func (a *apiCmd) beginV1() (asJSON bool, c *apiclient.V1, err error) {
+	if asJSON, err = a.json(); err != nil {
+		return false, nil, err
+	}
+	c, err = a.v1()
 	return asJSON, c, err
 }
 
@@ -130,39 +141,6 @@ func (a *apiCmd) refineAll(cmd *cobra.Command) {
 	}
 }
 
-// shown displays a *botgate.Error by its caller-facing message alone; the
-// full error stays in the chain.
-type shown struct{ err error }
-
-func (s shown) Error() string {
-	if m := botgate.MessageOf(s.err); m != "" {
-		return m
-	}
-	return s.err.Error()
-}
-func (s shown) Unwrap() error { return s.err }
-
-// cliErr wraps err in an exitError whose code follows its kind.
-func cliErr(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return err
-	}
-	code := 1
-	switch botgate.KindOf(err) {
-	case botgate.KindUnauthenticated, botgate.KindForbidden:
-		code = exitAuth
-	case botgate.KindNotFound:
-		code = exitNotFound
-	case botgate.KindInternal, botgate.KindRateLimited:
-		code = exitServer
-	}
-	return &exitError{code: code, err: shown{err}}
-}
-
 // apiErr explains a client-go error about what and gives it an exit code.
 func apiErr(err error, resp *gitlab.Response, what string) error {
 	var ee *exitError
@@ -170,16 +148,6 @@ func apiErr(err error, resp *gitlab.Response, what string) error {
 		return err
 	}
 	return cliErr(apiclient.Explain(err, resp, what))
-}
-
-// flagError makes a bad flag a usage error (exit status 2).
-func flagError(cmd *cobra.Command, err error) error {
-	return usageErr("%v: see '%s --help'", err, cmd.CommandPath())
-}
-
-// usageErr is a usage error (exit status 2).
-func usageErr(format string, args ...any) error {
-	return &exitError{code: exitUsage, err: shown{botgate.Errorf(botgate.KindInvalid, format, args...)}}
 }
 
 // idOrPath returns a numeric ID as int64 and anything else as the string

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/botgate/botgate/apiwire"
 	"github.com/botgate/botgate/datadir"
 )
 
@@ -186,7 +187,7 @@ routes:
 	})
 	t.Run("TokenUsage", func(t *testing.T) {
 		s := newSession(t, map[string]string{"BOTGATE_URL": apiURL, "BOTGATE_TOKEN": admin})
-		var u tokenUsage
+		var u apiwire.TokenUsage
 		deadline := time.Now().Add(10 * time.Second)
 		for len(u.Routes) < 2 {
 			r := s.ok("token", "usage", "1", "--output", "json")

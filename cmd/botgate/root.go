@@ -27,6 +27,9 @@ API clients use BOTGATE_URL and BOTGATE_TOKEN.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// Every command inherits this unless it sets its own: a bad flag is a
+	// usage error wherever it is given.
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(
 		newInitCmd(e),
 		newServeCmd(e),
@@ -65,9 +68,10 @@ func outputFlag(cmd *cobra.Command, dst *string) {
 	cmd.Flags().StringVarP(dst, "output", "o", "text", "output format: text or json")
 }
 
+// checkOutput validates --output text|json; a bad value is a usage error.
 func checkOutput(o string) error {
 	if o != "text" && o != "json" {
-		return fmt.Errorf("--output must be text or json, not %q", o)
+		return usageErr("--output must be text or json, not %q", o)
 	}
 	return nil
 }

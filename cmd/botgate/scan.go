@@ -2,10 +2,12 @@ package main
 
 import (
 	"fmt"
-	"net/http"
 	"strconv"
 
 	"github.com/spf13/cobra"
+
+	"github.com/botgate/botgate/apiclient"
+	"github.com/botgate/botgate/apiwire"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/scan"
@@ -110,7 +112,7 @@ printing the findings.`,
 				return revokeErr
 			}
 			if n := len(res.Findings); n > 0 {
-				return &exitError{code: 1, err: fmt.Errorf("scan: %d token(s) found", n)}
+				return &exitError{code: exitFailure, err: fmt.Errorf("scan: %d token(s) found", n)}
 			}
 			return nil
 		},
@@ -137,18 +139,6 @@ func scanErr(err error) error {
 	return &exitError{code: exitUsage, err: shown{err}}
 }
 
-// leakItem is one token sent to POST /api/botgate/v1/leaks.
-type leakItem struct {
-	Type  string `json:"type"`
-	Token string `json:"token"`
-	URL   string `json:"url"`
-}
-
-// leakAnswer is the server's answer for one item.
-type leakAnswer struct {
-	Status string `json:"status"`
-}
-
 // revocationWords are how scan shows the server's statuses.
 var revocationWords = map[string]string{
 	"revoked":          "revoked",
@@ -160,7 +150,7 @@ var revocationWords = map[string]string{
 // server, in batches, and records the outcome on every finding of it.
 // Legacy-format tokens are never botgate's and are not sent.
 func (a *apiCmd) revokeFindings(cmd *cobra.Command, res *scan.Result) error {
-	var items []leakItem
+	var items []apiwire.LeakItem
 	var fps []string
 	seen := map[string]bool{}
 	for i := range res.Findings {
@@ -177,19 +167,20 @@ func (a *apiCmd) revokeFindings(cmd *cobra.Command, res *scan.Result) error {
 		if f.Commit != "" {
 			loc = f.Commit + "/" + loc
 		}
-		items = append(items, leakItem{Type: "gitlab_personal_access_token", Token: f.Secret(), URL: loc})
+		items = append(items, apiwire.LeakItem{Type: apiwire.LeakTokenType, Token: f.Secret(), URL: loc})
 		fps = append(fps, f.Fingerprint)
 	}
 	outcome := map[string]string{}
+	var c *apiclient.V1
 	var err error
-	for start := 0; start < len(items) && err == nil; start += 100 {
-		end := min(start+100, len(items))
-		var answers []leakAnswer
-		err = a.botgateCall(cmd.Context(), http.MethodPost, "/api/botgate/v1/leaks", items[start:end], &answers, "the leaks endpoint")
-		if err == nil && len(answers) != end-start {
-			err = cliErr(fmt.Errorf("the server answered %d items for %d tokens", len(answers), end-start))
-		}
-		if err != nil {
+	if len(items) > 0 {
+		c, err = a.v1()
+	}
+	for start := 0; start < len(items) && err == nil; start += apiwire.MaxLeakItems {
+		end := min(start+apiwire.MaxLeakItems, len(items))
+		var answers []apiwire.LeakAnswer
+		if answers, err = c.ReportLeaks(cmd.Context(), items[start:end]); err != nil {
+			err = cliErr(err)
 			break
 		}
 		for i, ans := range answers {

@@ -2,39 +2,17 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/botgate/botgate"
-	"github.com/botgate/botgate/apiclient"
+	"github.com/botgate/botgate/apiwire"
+
 	"github.com/botgate/botgate/datadir"
 )
-
-// secretEntry is a secret as the API describes it; Value is set only by the
-// value route.
-type secretEntry struct {
-	ID              int64   `json:"id"`
-	GroupID         int64   `json:"group_id"`
-	Name            string  `json:"name"`
-	Description     string  `json:"description"`
-	KeyID           string  `json:"key_id"`
-	BoundFamilyID   *int64  `json:"bound_family_id"`
-	BoundAutomation string  `json:"bound_automation"`
-	CreatedAt       string  `json:"created_at"`
-	UpdatedAt       string  `json:"updated_at"`
-	LastReadAt      *string `json:"last_read_at"`
-	Value           string  `json:"value,omitempty"`
-}
 
 func newSecretCmd(e *env) *cobra.Command {
 	cmd, a := newAPIGroup(e, "secret", "Store and read team-owned secrets in the vault",
@@ -46,81 +24,6 @@ shows metadata only.
 Values never go on the command line: put reads them from standard input or --file.`)
 	cmd.AddCommand(newSecretPutCmd(a), newSecretGetCmd(a), newSecretListCmd(a), newSecretRmCmd(a), newSecretBindCmd(a))
 	return cmd
-}
-
-// secretPath is the API path of a team's secret.
-func secretPath(group, name string) string {
-	return "/api/botgate/v1/secrets/" + url.PathEscape(group) + "/" + url.PathEscape(name)
-}
-
-// serverMessage is the message of an error answer from botgate's API: its
-// "message", else its "error" field.
-func serverMessage(body []byte) string {
-	var m struct {
-		Message any `json:"message"`
-		Error   any `json:"error"`
-	}
-	_ = json.Unmarshal(body, &m)
-	if m.Message == nil {
-		return fmt.Sprint(m.Error)
-	}
-	return fmt.Sprint(m.Message)
-}
-
-// botgateCall sends a JSON request to botgate's own API and decodes the answer
-// into out (unless nil), turning error answers into exit codes.
-func (a *apiCmd) botgateCall(ctx context.Context, method, path string, body, out any, what string) error {
-	r, err := apiclient.Resolve(a.e.getenv, a.url)
-	if err != nil {
-		return cliErr(err)
-	}
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return cliErr(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(r.URL, "/")+path, rd)
-	if err != nil {
-		return usageErr("bad server URL %q", r.URL)
-	}
-	req.Header.Set("PRIVATE-TOKEN", r.Token)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "botgate-cli/"+botgate.Version)
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		return cliErr(botgate.Errorf(botgate.KindInternal, "cannot reach botgate at %s: is 'botgate serve' running?", r.URL))
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return cliErr(botgate.Errorf(botgate.KindInternal, "reading the answer: %v", err))
-	}
-	if resp.StatusCode >= 300 {
-		msg := serverMessage(raw)
-		kind := botgate.KindInternal
-		switch resp.StatusCode {
-		case http.StatusBadRequest, http.StatusConflict, http.StatusUnprocessableEntity:
-			kind = botgate.KindInvalid
-		case http.StatusUnauthorized:
-			kind = botgate.KindUnauthenticated
-		case http.StatusForbidden:
-			kind = botgate.KindForbidden
-		case http.StatusNotFound:
-			kind, msg = botgate.KindNotFound, what+" not found (or not visible to you)"
-		case http.StatusTooManyRequests:
-			kind = botgate.KindRateLimited
-		}
-		return cliErr(botgate.Errorf(kind, "%s (HTTP %d)", msg, resp.StatusCode))
-	}
-	if out != nil && resp.StatusCode != http.StatusNoContent {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return cliErr(botgate.Errorf(botgate.KindInternal, "the server's answer is not what was expected: %v", err))
-		}
-	}
-	return nil
 }
 
 func newSecretPutCmd(a *apiCmd) *cobra.Command {
@@ -150,10 +53,13 @@ func newSecretPutCmd(a *apiCmd) *cobra.Command {
 			if len(value) == 0 {
 				return usageErr("the value is empty: pipe it on standard input or pass --file")
 			}
-			var out secretEntry
-			body := map[string]string{"value": string(value), "description": description}
-			if err := a.botgateCall(cmd.Context(), http.MethodPut, secretPath(args[0], args[1]), body, &out, "group "+args[0]); err != nil {
+			c, err := a.v1()
+			if err != nil {
 				return err
+			}
+			out, err := c.PutSecret(cmd.Context(), args[0], args[1], apiwire.PutSecret{Value: string(value), Description: description})
+			if err != nil {
+				return cliErr(err)
 			}
 			if asJSON {
 				return writeJSON(a.e.stdout, out)
@@ -176,13 +82,13 @@ func newSecretGetCmd(a *apiCmd) *cobra.Command {
   botgate secret get platform deploy-key --out-file ./key   # written 0600`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := a.json()
+			asJSON, c, err := a.beginV1()
 			if err != nil {
 				return err
 			}
-			var out secretEntry
-			if err := a.botgateCall(cmd.Context(), http.MethodGet, secretPath(args[0], args[1])+"/value", nil, &out, "secret "+args[0]+"/"+args[1]); err != nil {
-				return err
+			out, err := c.SecretValue(cmd.Context(), args[0], args[1])
+			if err != nil {
+				return cliErr(err)
 			}
 			if outFile != "" {
 				if err := datadir.WriteSecretFile(outFile, []byte(out.Value)); err != nil {
@@ -208,24 +114,16 @@ func newSecretListCmd(a *apiCmd) *cobra.Command {
 		Short: "List a team's secrets (metadata only)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := a.json()
+			asJSON, c, err := a.beginV1()
 			if err != nil {
 				return err
 			}
-			var all []secretEntry
-			for page := 1; ; page++ {
-				var out []secretEntry
-				path := "/api/botgate/v1/secrets?per_page=100&page=" + strconv.Itoa(page) + "&group=" + url.QueryEscape(args[0])
-				if err := a.botgateCall(cmd.Context(), http.MethodGet, path, nil, &out, "group "+args[0]); err != nil {
-					return err
-				}
-				all = append(all, out...)
-				if len(out) < 100 {
-					break
-				}
+			all, err := c.ListSecrets(cmd.Context(), args[0])
+			if err != nil {
+				return cliErr(err)
 			}
 			return writeList(a.e.stdout, asJSON, all, []string{"ID", "NAME", "BOUND TO", "KEY", "UPDATED", "LAST READ", "DESCRIPTION"},
-				func(s secretEntry) []string {
+				func(s apiwire.Secret) []string {
 					bound := "-"
 					if s.BoundFamilyID != nil {
 						bound = fmt.Sprintf("family %d (%s)", *s.BoundFamilyID, orDash(s.BoundAutomation))
@@ -247,8 +145,12 @@ func newSecretRmCmd(a *apiCmd) *cobra.Command {
 		Short: "Delete a secret",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := a.botgateCall(cmd.Context(), http.MethodDelete, secretPath(args[0], args[1]), nil, nil, "secret "+args[0]+"/"+args[1]); err != nil {
+			c, err := a.v1()
+			if err != nil {
 				return err
+			}
+			if err := c.DeleteSecret(cmd.Context(), args[0], args[1]); err != nil {
+				return cliErr(err)
 			}
 			fmt.Fprintf(a.e.stdout, "deleted secret %s of group %s\n", args[1], args[0])
 			return nil
@@ -276,13 +178,13 @@ token must belong to a bot or service account of the team and hold read_secret.`
 			if (tokenID > 0) == unbind {
 				return usageErr("give either --token-id or --unbind")
 			}
-			var out secretEntry
-			method, body := http.MethodPut, any(map[string]int64{"token_id": tokenID})
-			if unbind {
-				method, body = http.MethodDelete, nil
-			}
-			if err := a.botgateCall(cmd.Context(), method, secretPath(args[0], args[1])+"/binding", body, &out, "secret "+args[0]+"/"+args[1]); err != nil {
+			c, err := a.v1()
+			if err != nil {
 				return err
+			}
+			out, err := c.BindSecret(cmd.Context(), args[0], args[1], tokenID)
+			if err != nil {
+				return cliErr(err)
 			}
 			if asJSON {
 				return writeJSON(a.e.stdout, out)

@@ -1,42 +1,16 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/botgate/botgate"
-	"github.com/botgate/botgate/apiclient"
+	"github.com/botgate/botgate/apiwire"
 )
-
-// tokenUsage is the answer of GET /api/botgate/v1/tokens/{id}/usage.
-type tokenUsage struct {
-	TokenID     int64        `json:"token_id"`
-	Name        string       `json:"name"`
-	Automation  string       `json:"automation"`
-	Scopes      []string     `json:"scopes"`
-	LastUsedAt  *time.Time   `json:"last_used_at"`
-	LastUsedIPs []string     `json:"last_used_ips"`
-	UserAgents  []string     `json:"user_agents"`
-	ScopesUsed  []string     `json:"scopes_used"`
-	Calls       int64        `json:"calls"`
-	Routes      []routeUsage `json:"routes"`
-}
-
-type routeUsage struct {
-	Method    string    `json:"method"`
-	Route     string    `json:"route"`
-	Scope     string    `json:"scope"`
-	Count     int64     `json:"count"`
-	FirstSeen time.Time `json:"first_seen"`
-	LastSeen  time.Time `json:"last_seen"`
-}
 
 func (a *apiCmd) tokenUsageCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -59,17 +33,16 @@ per automation.`,
 			if err != nil {
 				return err
 			}
-			r, err := apiclient.Resolve(a.e.getenv, a.url)
+			c, err := a.v1()
+			if err != nil {
+				return err
+			}
+			u, err := c.TokenUsage(cmd.Context(), id)
 			if err != nil {
 				return cliErr(err)
 			}
-			u, raw, err := fetchTokenUsage(cmd, r, id)
-			if err != nil {
-				return err
-			}
 			if asJSON {
-				_, err := a.e.stdout.Write(raw)
-				return err
+				return writeJSON(a.e.stdout, u)
 			}
 			return printTokenUsage(a.e.stdout, u)
 		},
@@ -77,55 +50,15 @@ per automation.`,
 	return a.withOutput(cmd)
 }
 
-// fetchTokenUsage asks the server for a token's usage.
-func fetchTokenUsage(cmd *cobra.Command, r apiclient.Resolved, id int64) (*tokenUsage, []byte, error) {
-	url := strings.TrimRight(r.URL, "/") + "/api/botgate/v1/tokens/" + strconv.FormatInt(id, 10) + "/usage"
-	req, err := http.NewRequestWithContext(cmd.Context(), http.MethodGet, url, nil)
-	if err != nil {
-		return nil, nil, usageErr("bad server URL %q", r.URL)
-	}
-	req.Header.Set("PRIVATE-TOKEN", r.Token)
-	req.Header.Set("User-Agent", "botgate-cli/"+botgate.Version)
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		return nil, nil, cliErr(botgate.E(botgate.KindInternal, botgate.Errorf(botgate.KindInternal, "cannot reach %s: %v", r.URL, err)))
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return nil, nil, cliErr(botgate.Errorf(botgate.KindInternal, "reading the answer: %v", err))
-	}
-	if resp.StatusCode != http.StatusOK {
-		msg := serverMessage(body)
-		kind := botgate.KindInternal
-		switch resp.StatusCode {
-		case http.StatusUnauthorized:
-			kind = botgate.KindUnauthenticated
-		case http.StatusForbidden:
-			kind = botgate.KindForbidden
-		case http.StatusNotFound:
-			kind, msg = botgate.KindNotFound, fmt.Sprintf("token %d not found (or you may not manage it)", id)
-		case http.StatusTooManyRequests:
-			kind = botgate.KindRateLimited
-		}
-		return nil, nil, cliErr(botgate.Errorf(kind, "%s (HTTP %d)", msg, resp.StatusCode))
-	}
-	var u tokenUsage
-	if err := json.Unmarshal(body, &u); err != nil {
-		return nil, nil, cliErr(botgate.Errorf(botgate.KindInternal, "the server's answer is not token usage: %v", err))
-	}
-	return &u, body, nil
-}
-
 // printTokenUsage writes the usage for people.
-func printTokenUsage(w io.Writer, u *tokenUsage) error {
+func printTokenUsage(w io.Writer, u *apiwire.TokenUsage) error {
 	err := fields(w, [][2]string{
 		{"token", fmt.Sprintf("%d (%s)", u.TokenID, u.Name)},
 		{"automation", orDash(u.Automation)},
 		{"scopes", orDash(strings.Join(u.Scopes, " "))},
 		{"scopes used", orDash(strings.Join(u.ScopesUsed, " "))},
 		{"calls", strconv.FormatInt(u.Calls, 10)},
-		{"last used", fmtTime(u.LastUsedAt)},
+		{"last used", fmtStamp(u.LastUsedAt)},
 		{"addresses", orDash(strings.Join(u.LastUsedIPs, ", "))},
 		{"clients", orDash(strings.Join(u.UserAgents, ", "))},
 	})
@@ -139,7 +72,20 @@ func printTokenUsage(w io.Writer, u *tokenUsage) error {
 	fmt.Fprintln(w)
 	rows := make([][]string, len(u.Routes))
 	for i, r := range u.Routes {
-		rows[i] = []string{r.Method, r.Route, orDash(r.Scope), strconv.FormatInt(r.Count, 10), fmtTime(&r.LastSeen)}
+		rows[i] = []string{r.Method, r.Route, orDash(r.Scope), strconv.FormatInt(r.Count, 10), fmtStamp(&r.LastSeen)}
 	}
 	return table(w, []string{"METHOD", "ROUTE", "SCOPE", "CALLS", "LAST SEEN"}, rows)
+}
+
+// fmtStamp is fmtTime for an API timestamp; one that does not parse is
+// shown as sent.
+func fmtStamp(s *string) string {
+	if s == nil {
+		return "-"
+	}
+	t, err := time.Parse(time.RFC3339Nano, *s)
+	if err != nil {
+		return *s
+	}
+	return fmtTime(&t)
 }

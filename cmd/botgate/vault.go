@@ -181,7 +181,7 @@ Without downtime:
 				}
 			}
 			if len(rep.Failed) > 0 {
-				return &exitError{code: 3, err: fmt.Errorf("%d secrets could not be rewrapped; the old key is still required", len(rep.Failed))}
+				return &exitError{code: exitIntegrity, err: fmt.Errorf("%d secrets could not be rewrapped; the old key is still required", len(rep.Failed))}
 			}
 			return nil
 		},
@@ -279,7 +279,7 @@ some do not.`,
 				}
 			}
 			if len(damaged) > 0 {
-				return &exitError{code: 3, err: fmt.Errorf("%d secrets do not open", len(damaged))}
+				return &exitError{code: exitIntegrity, err: fmt.Errorf("%d secrets do not open", len(damaged))}
 			}
 			return nil
 		},

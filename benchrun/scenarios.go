@@ -1,4 +1,4 @@
-package main
+package benchrun
 
 import (
 	"context"
@@ -77,8 +77,8 @@ func proxyShapes() []loadgen.Shape {
 	}
 }
 
-// benchScenario is one scenario's outcome.
-type benchScenario struct {
+// Scenario is one scenario's outcome.
+type Scenario struct {
 	Name   string `json:"name"`
 	What   string `json:"what"`
 	Metric string `json:"metric"`
@@ -100,7 +100,7 @@ type benchScenario struct {
 
 // benchRunner runs scenarios against one world.
 type benchRunner struct {
-	o    benchOptions
+	o    Options
 	w    *benchWorld
 	log  *slog.Logger
 	prog io.Writer
@@ -149,7 +149,7 @@ func statusString(m map[int]int64) string {
 // warm sends every token once through fn so that the first round does not
 // pay for loading them all.
 func (b *benchRunner) warm(ctx context.Context, target string, fn loadgen.RequestFunc, n int) error {
-	res, err := loadgen.Run(ctx, loadgen.Config{Name: "warm-up", Target: target, Connections: b.o.connections,
+	res, err := loadgen.Run(ctx, loadgen.Config{Name: "warm-up", Target: target, Connections: b.o.Connections,
 		MaxRequests: int64(n), Request: fn})
 	if err != nil {
 		return err
@@ -174,7 +174,7 @@ func cpuRatio(r loadgen.Round) float64 {
 }
 
 // withCPU fills in a throughput scenario's CPU ratios.
-func withCPU(sc *benchScenario) *benchScenario {
+func withCPU(sc *Scenario) *Scenario {
 	for _, r := range sc.Outcome.Rounds {
 		sc.CPURatios = append(sc.CPURatios, cpuRatio(r))
 	}
@@ -201,14 +201,14 @@ func (b *benchRunner) newGateway(cfg *gateway.FileConfig, getenv func(string) st
 	if cfg == nil {
 		cfg = &gateway.FileConfig{}
 	}
-	cfg.MembershipTTL = b.o.memberTTL // 0: the default
-	cfg.Loop.RefusalDelay = b.o.refusalDelay
+	cfg.MembershipTTL = b.o.MemberTTL // 0: the default
+	cfg.Loop.RefusalDelay = b.o.RefusalDelay
 	return gateway.New(gateway.Options{Authority: b.w.auth, Store: b.w.store, Config: cfg, Getenv: getenv, Logger: b.log})
 }
 
 // auth compares the forward-auth endpoint with a no-op handler on the same
 // server, mux and connection count.
-func (b *benchRunner) auth(ctx context.Context) (*benchScenario, error) {
+func (b *benchRunner) auth(ctx context.Context) (*Scenario, error) {
 	gw, err := b.newGateway(nil, nil)
 	if err != nil {
 		return nil, err
@@ -223,11 +223,11 @@ func (b *benchRunner) auth(ctx context.Context) (*benchScenario, error) {
 		return nil, err
 	}
 	defer srv.Close()
-	authFn, err := loadgen.Rotation{Target: srv.url, Tokens: b.w.tokens, Shapes: authShapes("/-/auth"), Pages: b.o.pages}.Func()
+	authFn, err := loadgen.Rotation{Target: srv.url, Tokens: b.w.tokens, Shapes: authShapes("/-/auth"), Pages: b.o.Pages}.Func()
 	if err != nil {
 		return nil, err
 	}
-	noopFn, err := loadgen.Rotation{Target: srv.url, Tokens: b.w.tokens, Shapes: authShapes("/-/noop"), Pages: b.o.pages}.Func()
+	noopFn, err := loadgen.Rotation{Target: srv.url, Tokens: b.w.tokens, Shapes: authShapes("/-/noop"), Pages: b.o.Pages}.Func()
 	if err != nil {
 		return nil, err
 	}
@@ -235,25 +235,25 @@ func (b *benchRunner) auth(ctx context.Context) (*benchScenario, error) {
 		return nil, err
 	}
 	load := func(name string, fn loadgen.RequestFunc) loadgen.Config {
-		return loadgen.Config{Name: name, Target: srv.url, Connections: b.o.connections, Duration: b.o.duration,
-			Warmup: b.o.warmup, Request: fn}
+		return loadgen.Config{Name: name, Target: srv.url, Connections: b.o.Connections, Duration: b.o.Duration,
+			Warmup: b.o.Warmup, Request: fn}
 	}
-	out, err := loadgen.Compare(ctx, loadgen.Comparison{Rounds: b.o.rounds,
+	out, err := loadgen.Compare(ctx, loadgen.Comparison{Rounds: b.o.Rounds,
 		A: b.trial("auth", load("auth", authFn)), B: b.trial("noop", load("noop", noopFn)),
-		Ratio: loadgen.ThroughputRatio, Progress: b.progress("auth", b.o.rounds)})
+		Ratio: loadgen.ThroughputRatio, Progress: b.progress("auth", b.o.Rounds)})
 	if err != nil {
 		return nil, err
 	}
-	return withCPU(&benchScenario{Name: "auth",
+	return withCPU(&Scenario{Name: "auth",
 		What: fmt.Sprintf("GET /-/auth (nginx auth_request headers) with %d distinct valid tokens vs a no-op handler on the same server and mux, %d connections",
-			len(b.w.tokens), b.o.connections),
+			len(b.w.tokens), b.o.Connections),
 		Metric: "throughput of /-/auth ÷ throughput of the no-op handler", Target: 0.9, Outcome: out,
 		Met: out.Median >= 0.9}), nil
 }
 
 // proxy compares the gateway's reverse proxy with a bare
 // httputil.ReverseProxy to the same trivial upstream.
-func (b *benchRunner) proxy(ctx context.Context) (*benchScenario, error) {
+func (b *benchRunner) proxy(ctx context.Context) (*Scenario, error) {
 	up, err := startBenchServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
@@ -302,11 +302,11 @@ func (b *benchRunner) proxy(ctx context.Context) (*benchScenario, error) {
 		return nil, err
 	}
 	defer bareSrv.Close()
-	gwFn, err := loadgen.Rotation{Target: gwSrv.url, Tokens: b.w.tokens, Shapes: proxyShapes(), Pages: b.o.pages}.Func()
+	gwFn, err := loadgen.Rotation{Target: gwSrv.url, Tokens: b.w.tokens, Shapes: proxyShapes(), Pages: b.o.Pages}.Func()
 	if err != nil {
 		return nil, err
 	}
-	bareFn, err := loadgen.Rotation{Target: bareSrv.url, Tokens: b.w.tokens, Shapes: proxyShapes(), Pages: b.o.pages}.Func()
+	bareFn, err := loadgen.Rotation{Target: bareSrv.url, Tokens: b.w.tokens, Shapes: proxyShapes(), Pages: b.o.Pages}.Func()
 	if err != nil {
 		return nil, err
 	}
@@ -314,26 +314,26 @@ func (b *benchRunner) proxy(ctx context.Context) (*benchScenario, error) {
 		return nil, err
 	}
 	load := func(name, target string, fn loadgen.RequestFunc) loadgen.Config {
-		return loadgen.Config{Name: name, Target: target, Connections: b.o.connections, Duration: b.o.duration,
-			Warmup: b.o.warmup, Request: fn}
+		return loadgen.Config{Name: name, Target: target, Connections: b.o.Connections, Duration: b.o.Duration,
+			Warmup: b.o.Warmup, Request: fn}
 	}
-	out, err := loadgen.Compare(ctx, loadgen.Comparison{Rounds: b.o.rounds,
+	out, err := loadgen.Compare(ctx, loadgen.Comparison{Rounds: b.o.Rounds,
 		A:     b.trial("gateway-proxy", load("gateway-proxy", gwSrv.url, gwFn)),
 		B:     b.trial("bare-proxy", load("bare-proxy", bareSrv.url, bareFn)),
-		Ratio: loadgen.ThroughputRatio, Progress: b.progress("proxy", b.o.rounds)})
+		Ratio: loadgen.ThroughputRatio, Progress: b.progress("proxy", b.o.Rounds)})
 	if err != nil {
 		return nil, err
 	}
-	return withCPU(&benchScenario{Name: "proxy",
+	return withCPU(&Scenario{Name: "proxy",
 		What: fmt.Sprintf("the gateway's reverse proxy (decision, token swap, rate-limit headers) vs a bare httputil.ReverseProxy, same trivial upstream, %d tokens, %d connections",
-			len(b.w.tokens), b.o.connections),
+			len(b.w.tokens), b.o.Connections),
 		Metric: "throughput through the gateway ÷ throughput through the bare proxy", Target: 0.8, Outcome: out,
 		Met: out.Median >= 0.8}), nil
 }
 
 // runaway measures the quiet tokens' p99 latency at a steady rate, alone
 // and with one token looping at full speed alongside them.
-func (b *benchRunner) runaway(ctx context.Context) (*benchScenario, error) {
+func (b *benchRunner) runaway(ctx context.Context) (*Scenario, error) {
 	gw, err := b.newGateway(nil, nil)
 	if err != nil {
 		return nil, err
@@ -347,8 +347,8 @@ func (b *benchRunner) runaway(ctx context.Context) (*benchScenario, error) {
 		return nil, err
 	}
 	defer srv.Close()
-	quietTokens := b.w.tokens[:min(b.o.quietTokens, len(b.w.tokens))]
-	quietFn, err := loadgen.Rotation{Target: srv.url, Tokens: quietTokens, Shapes: authShapes("/-/auth"), Pages: b.o.pages}.Func()
+	quietTokens := b.w.tokens[:min(b.o.QuietTokens, len(b.w.tokens))]
+	quietFn, err := loadgen.Rotation{Target: srv.url, Tokens: quietTokens, Shapes: authShapes("/-/auth"), Pages: b.o.Pages}.Func()
 	if err != nil {
 		return nil, err
 	}
@@ -358,7 +358,7 @@ func (b *benchRunner) runaway(ctx context.Context) (*benchScenario, error) {
 	// handler: what any extra client at that speed costs the others.
 	looper := b.w.named["runaway"]
 	loopPath := "/-/auth"
-	if b.o.runawayNoop {
+	if b.o.RunawayNoop {
 		loopPath = "/-/noop"
 	}
 	runawayFn, err := loadgen.Rotation{Target: srv.url, Tokens: []loadgen.Token{looper}, Shapes: []loadgen.Shape{{
@@ -383,17 +383,17 @@ func (b *benchRunner) runaway(ctx context.Context) (*benchScenario, error) {
 	if err := checkResult(trip); err != nil {
 		return nil, err
 	}
-	if !b.o.runawayNoop && trip.Status[http.StatusTooManyRequests] == 0 {
+	if !b.o.RunawayNoop && trip.Status[http.StatusTooManyRequests] == 0 {
 		return nil, fmt.Errorf("the looping client was not refused after %d identical requests (%s)", trip.Requests, statusString(trip.Status))
 	}
-	quiet := loadgen.Config{Name: "quiet", Target: srv.url, Connections: b.o.connections, Duration: b.o.duration,
-		Warmup: b.o.warmup, Rate: b.o.quietRate, Request: quietFn}
-	runaway := loadgen.Config{Name: "runaway", Target: srv.url, Connections: b.o.runawayConns, Duration: b.o.duration,
-		Warmup: b.o.warmup, Rate: b.o.runawayRate, Request: runawayFn,
+	quiet := loadgen.Config{Name: "quiet", Target: srv.url, Connections: b.o.Connections, Duration: b.o.Duration,
+		Warmup: b.o.Warmup, Rate: b.o.QuietRate, Request: quietFn}
+	runaway := loadgen.Config{Name: "runaway", Target: srv.url, Connections: b.o.RunawayConns, Duration: b.o.Duration,
+		Warmup: b.o.Warmup, Rate: b.o.RunawayRate, Request: runawayFn,
 		OK: tripOK}
 	var runs []loadgen.Result
 	with := loadgen.Trial{Name: "quiet+runaway", Run: func(ctx context.Context) (loadgen.Result, error) {
-		if b.o.runawayConns == 0 {
+		if b.o.RunawayConns == 0 {
 			// A/A control: the quiet load again, no runaway.
 			res, err := loadgen.Run(ctx, quiet)
 			if err != nil {
@@ -420,31 +420,31 @@ func (b *benchRunner) runaway(ctx context.Context) (*benchScenario, error) {
 		runs = append(runs, rs[1])
 		return rs[0], nil
 	}}
-	out, err := loadgen.Compare(ctx, loadgen.Comparison{Rounds: b.o.rounds,
+	out, err := loadgen.Compare(ctx, loadgen.Comparison{Rounds: b.o.Rounds,
 		A: b.trial("quiet", quiet), B: with,
 		// The ratio is the quiet tokens' p99 with the runaway over without.
 		Ratio: func(a, bb loadgen.Result) float64 { return loadgen.P99Ratio(bb, a) },
 		Progress: func(r loadgen.Round) {
 			rw := runs[len(runs)-1]
-			fmt.Fprintf(b.prog, "runaway round %d/%d: %s | %s | runaway %.0f req/s (%s) → p99 ratio %.3f\n", r.N, b.o.rounds,
+			fmt.Fprintf(b.prog, "runaway round %d/%d: %s | %s | runaway %.0f req/s (%s) → p99 ratio %.3f\n", r.N, b.o.Rounds,
 				resultLine(r.A), resultLine(r.B), rw.Throughput, statusString(rw.Status), r.Ratio)
 		}})
 	if err != nil {
 		return nil, err
 	}
 	speed := "at full speed"
-	if b.o.runawayRate > 0 {
-		speed = fmt.Sprintf("at %.0f req/s", b.o.runawayRate)
+	if b.o.RunawayRate > 0 {
+		speed = fmt.Sprintf("at %.0f req/s", b.o.RunawayRate)
 	}
-	if b.o.runawayNoop {
+	if b.o.RunawayNoop {
 		speed += " (control: sent to a no-op handler, not /-/auth)"
 	}
-	if b.o.runawayConns == 0 {
+	if b.o.RunawayConns == 0 {
 		speed = "(A/A control: no runaway at all, the quiet load run twice)"
 	}
-	sc := &benchScenario{Name: "runaway",
+	sc := &Scenario{Name: "runaway",
 		What: fmt.Sprintf("%d quiet tokens at %.0f req/s in total over %d connections through /-/auth, alone and with one token looping on one request %s over %d connection(s)",
-			len(quietTokens), b.o.quietRate, b.o.connections, speed, b.o.runawayConns),
+			len(quietTokens), b.o.QuietRate, b.o.Connections, speed, b.o.RunawayConns),
 		Metric: "quiet tokens' p99 with the runaway ÷ without", Target: 1.1, AtMost: true, Outcome: out,
 		Met: out.Median <= 1.1, Secondary: runs}
 	var blocked, total int64

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/spf13/cobra"
+
+	"github.com/botgate/botgate"
+)
+
+// The exit statuses of every botgate command, documented in docs/cli.md
+// ("Errors and exit status"). main exits with exitCode(err).
+const (
+	exitOK        = 0 // success
+	exitFailure   = 1 // any other failure; for scan, tokens were found; for lint, findings at --fail-on
+	exitUsage     = 2 // bad flags or arguments (and, for lint alone, an error-severity finding)
+	exitIntegrity = 3 // an integrity check failed: a broken audit chain, vault secrets that do not open
+	exitAuth      = 4 // token missing, rejected, or lacking scope or role
+	exitNotFound  = 5 // the thing named does not exist or is hidden
+	exitServer    = 6 // the server failed, rate limited the request, or could not be reached
+)
+
+// exitError carries a specific exit code.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// exitCode is the exit status for err: the code of the outermost
+// exitError in its chain, else exitFailure.
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var e *exitError
+	if errors.As(err, &e) {
+		return e.code
+	}
+	return exitFailure
+}
+
+// codeOf is the exit status that a *botgate.Error's kind calls for.
+func codeOf(k botgate.Kind) int {
+	switch k {
+	case botgate.KindUnauthenticated, botgate.KindForbidden:
+		return exitAuth
+	case botgate.KindNotFound:
+		return exitNotFound
+	case botgate.KindInternal, botgate.KindRateLimited:
+		return exitServer
+	}
+	return exitFailure
+}
+
+// shown displays a *botgate.Error by its caller-facing message alone; the
+// full error stays in the chain.
+type shown struct{ err error }
+
+func (s shown) Error() string {
+	if m := botgate.MessageOf(s.err); m != "" {
+		return m
+	}
+	return s.err.Error()
+}
+func (s shown) Unwrap() error { return s.err }
+
+// cliErr wraps err in an exitError whose code follows its kind; an error
+// that already carries a code keeps it.
+func cliErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	return &exitError{code: codeOf(botgate.KindOf(err)), err: shown{err}}
+}
+
+// usageErr is a usage error (exit status 2).
+func usageErr(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: shown{botgate.Errorf(botgate.KindInvalid, format, args...)}}
+}
+
+// flagError makes a bad flag a usage error (exit status 2).
+func flagError(cmd *cobra.Command, err error) error {
+	return usageErr("%v: see '%s --help'", err, cmd.CommandPath())
+}
