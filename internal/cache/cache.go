@@ -15,7 +15,8 @@ import (
 
 // Config says how long a Cache keeps values and how many.
 type Config[K comparable, V any] struct {
-	// TTL is how long a loaded value is kept; it must be positive.
+	// TTL is how long a loaded value is kept; with none (0 or negative),
+	// nothing is kept, but concurrent loads of a key are still coalesced.
 	TTL time.Duration
 	// MaxEntries bounds the entries kept; 0 means no bound. Storing into
 	// a full cache drops the expired entries first, and every entry if
@@ -55,12 +56,9 @@ type entry[V any] struct {
 	negative bool
 }
 
-// New returns an empty cache. It panics if cfg.TTL is not positive or if
-// cfg.FlightKey is nil and K is not string: both are programming errors.
+// New returns an empty cache. It panics if cfg.FlightKey is nil and K is
+// not string, a programming error.
 func New[K comparable, V any](cfg Config[K, V]) *Cache[K, V] {
-	if cfg.TTL <= 0 {
-		panic("cache: TTL must be positive")
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -164,6 +162,9 @@ func (c *Cache[K, V]) store(key K, v V, start time.Time, gen uint64) {
 	ttl := c.cfg.TTL
 	if negative && c.cfg.NegativeTTL > 0 {
 		ttl = min(ttl, c.cfg.NegativeTTL)
+	}
+	if ttl <= 0 {
+		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

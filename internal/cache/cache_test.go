@@ -73,6 +73,21 @@ func TestGetKeepsValuesForTTL(t *testing.T) {
 	}
 }
 
+func TestNoTTLKeepsNothing(t *testing.T) {
+	for _, ttl := range []time.Duration{0, -time.Second} {
+		c := cache.New(cache.Config[string, string]{TTL: ttl})
+		var n counter
+		for range 2 {
+			if v, err := c.Get(context.Background(), "k", n.load("v")); err != nil || v != "v" {
+				t.Fatalf("TTL %v: Get = %q, %v", ttl, v, err)
+			}
+		}
+		if n.calls.Load() != 2 || c.Len() != 0 {
+			t.Fatalf("TTL %v: %d loads, %d entries; want every Get to load and nothing kept", ttl, n.calls.Load(), c.Len())
+		}
+	}
+}
+
 func TestErrorsAreNotKept(t *testing.T) {
 	c := cache.New(cache.Config[string, int]{TTL: time.Hour})
 	boom := errors.New("store down")
