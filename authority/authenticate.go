@@ -59,9 +59,13 @@ func (s *Service) Authenticate(ctx context.Context, secret string, meta RequestM
 		return nil, &botgate.Error{Op: op, Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenMalformed, Message: "401 Unauthorized"}
 	}
 	now := s.clock.Now()
-	e, err := s.cache.Get(ctx, digest, func(ctx context.Context) (*cacheEntry, error) { return s.load(ctx, digest) })
-	if err != nil {
-		return nil, botgate.E(op, err)
+	e, ok := s.cache.Peek(digest)
+	if !ok {
+		var err error
+		e, err = s.cache.Get(ctx, digest, func(ctx context.Context) (*cacheEntry, error) { return s.load(ctx, digest) })
+		if err != nil {
+			return nil, botgate.E(op, err)
+		}
 	}
 	if e.id.Token == nil {
 		s.failed(meta, nil, botgate.ReasonTokenUnknown)

@@ -37,7 +37,11 @@ func newMemberships(store botgate.Store, clock botgate.Clock, ttl time.Duration,
 // level returns the user's effective access level on the resource the
 // escaped reference names; NoAccess if the resource does not exist.
 func (c *memberships) level(ctx context.Context, userID int64, typ botgate.ResourceType, ref string, now time.Time) (botgate.AccessLevel, error) {
-	return c.cache.Get(ctx, memberKey{userID, typ, ref}, func(ctx context.Context) (botgate.AccessLevel, error) {
+	k := memberKey{userID, typ, ref}
+	if level, ok := c.cache.Peek(k); ok {
+		return level, nil
+	}
+	return c.cache.Get(ctx, k, func(ctx context.Context) (botgate.AccessLevel, error) {
 		return c.load(ctx, userID, typ, ref, now)
 	})
 }

@@ -80,6 +80,9 @@ func (l *Limits) AutomationRoutes(ctx context.Context, automation string) ([]str
 // record when the cache has none or it is older than the TTL. A store
 // failure is returned and not cached.
 func (l *Limits) entry(ctx context.Context, automation string) (limitEntry, error) {
+	if e, ok := l.cache.Peek(automation); ok {
+		return e, nil
+	}
 	return l.cache.Get(ctx, automation, func(ctx context.Context) (limitEntry, error) {
 		var rec *botgate.Automation
 		err := l.store.View(ctx, func(tx botgate.Tx) error {

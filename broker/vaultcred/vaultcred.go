@@ -80,6 +80,9 @@ func (v *Source) Credential(ctx context.Context, r gateway.Route, id *authority.
 	// One vault read (and one audit event) per key at a time: requests
 	// arriving while it runs, as they all do when a value expires under
 	// load, wait for its answer.
+	if value, ok := v.values().Peek(key); ok {
+		return r.Header, r.Prefix + value, nil
+	}
 	value, err := v.values().Get(ctx, key, func(ctx context.Context) (string, error) {
 		return v.read(ctx, actor, ref)
 	})

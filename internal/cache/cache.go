@@ -81,6 +81,9 @@ func New[K comparable, V any](cfg Config[K, V]) *Cache[K, V] {
 // kept. A value loaded across a Purge is returned to the callers that
 // waited for it but not kept, since it may predate the change that caused
 // the purge; callers arriving after the purge start a load of their own.
+//
+// A caller on a hot path may Peek first, so that the load's closure is
+// made only on a miss.
 func (c *Cache[K, V]) Get(ctx context.Context, key K, load func(context.Context) (V, error)) (V, error) {
 	now := c.cfg.Now()
 	c.mu.RLock()
