@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,16 +72,12 @@ func CredentialsPath(getenv func(string) string) (string, error) {
 // returns it without a trailing slash or a trailing /api/v4.
 func NormalizeURL(raw string) (string, error) {
 	raw = strings.TrimSpace(raw)
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		if strings.Contains(raw, "@") {
-			// Never echo what may be user:token@host.
-			return "", botgate.Invalid("url", "the server URL must be http(s)://host[:port], without credentials")
-		}
-		return "", botgate.Invalid("url", "%q is not a server URL: want http(s)://host[:port], e.g. http://127.0.0.1:8080", raw)
+	u, err := botgate.ParseHTTPURL("url", raw)
+	if err != nil {
+		return "", botgate.Invalid("url", "not a server URL: %s (e.g. http://127.0.0.1:8080)", botgate.MessageOf(err))
 	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", botgate.Invalid("url", "the server URL must not carry credentials, a query or a fragment")
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "", botgate.Invalid("url", "the server URL must not carry a query or a fragment")
 	}
 	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/api/v4")
 	u.Path = strings.TrimSuffix(u.Path, "/")

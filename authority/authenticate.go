@@ -6,10 +6,10 @@ import (
 	"crypto/subtle"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/internal/cache"
 )
 
 // Purpose says what a credential is presented for. Presenting an
@@ -59,10 +59,10 @@ func (s *Service) Authenticate(ctx context.Context, secret string, meta RequestM
 		return nil, &botgate.Error{Op: op, Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenMalformed}
 	}
 	now := s.clock.Now()
-	e, ok := s.cache.get(digest, now)
+	e, ok := s.cache.Peek(digest)
 	if !ok {
 		var err error
-		e, err = s.load(ctx, digest, now)
+		e, err = s.cache.Get(ctx, digest, func(ctx context.Context) (*cacheEntry, error) { return s.load(ctx, digest) })
 		if err != nil {
 			return nil, botgate.E(op, err)
 		}
@@ -95,15 +95,12 @@ func (s *Service) Authenticate(ctx context.Context, secret string, meta RequestM
 	return &e.id, nil
 }
 
-// load reads the token and its user from the store and caches the answer,
-// including "unknown" for a short while. The cache is keyed by the exact
-// digest, so a cached token is one whose digest was compared with the
-// presented one here.
-func (s *Service) load(ctx context.Context, digest [sha256.Size]byte, now time.Time) (*cacheEntry, error) {
+// load reads the token and its user from the store, for the cache, which
+// keeps the answer, including "unknown" for a short while. The cache is
+// keyed by the exact digest, so a cached token is one whose digest was
+// compared with the presented one here.
+func (s *Service) load(ctx context.Context, digest [sha256.Size]byte) (*cacheEntry, error) {
 	e := &cacheEntry{}
-	// A purge while the store is read means the read may be stale: the
-	// entry is then used for this request but not cached.
-	gen := s.cache.gen.Load()
 	err := s.store.View(ctx, func(tx botgate.Tx) error {
 		t, err := tx.TokenByDigest(ctx, digest[:])
 		if botgate.IsKind(err, botgate.KindNotFound) {
@@ -128,7 +125,6 @@ func (s *Service) load(ctx context.Context, digest [sha256.Size]byte, now time.T
 	if err != nil {
 		return nil, err
 	}
-	s.cache.put(digest, e, now, gen)
 	return e, nil
 }
 
@@ -183,85 +179,29 @@ func (s *Service) failed(meta RequestMeta, t *botgate.Token, reason botgate.Reas
 	s.auditor.enqueue(e)
 }
 
-// authCache maps token digests to recently loaded tokens and users.
-type authCache struct {
-	ttl    time.Duration
-	gen    atomic.Uint64 // incremented by every purge
-	shards [64]cacheShard
-}
-
-type cacheShard struct {
-	mu sync.RWMutex
-	m  map[[sha256.Size]byte]*cacheEntry
-}
+// authCache maps token digests to recently loaded tokens and users. A
+// purge while the store is read means the read may be stale: the entry is
+// then used for the requests that waited for it but not kept.
+type authCache = cache.Cache[[sha256.Size]byte, *cacheEntry]
 
 type cacheEntry struct {
 	// id is what Authenticate returns for the token, shared by every
 	// request that presents it; id.Token is nil when there is no such
 	// token.
-	id      Identity
-	expires time.Time
+	id Identity
 }
 
-// maxNegative bounds the unknown-token entries a shard keeps.
-const maxNegative = 1024
+// maxNegative bounds the unknown-token entries kept, so that a flood of
+// unknown tokens never pushes out known ones.
+const maxNegative = 64 * 1024
 
-func newAuthCache(ttl time.Duration) *authCache {
-	c := &authCache{ttl: ttl}
-	for i := range c.shards {
-		c.shards[i].m = make(map[[sha256.Size]byte]*cacheEntry)
-	}
-	return c
-}
-
-func (c *authCache) shard(d [sha256.Size]byte) *cacheShard { return &c.shards[d[0]&63] }
-
-func (c *authCache) get(d [sha256.Size]byte, now time.Time) (*cacheEntry, bool) {
-	sh := c.shard(d)
-	sh.mu.RLock()
-	e, ok := sh.m[d]
-	sh.mu.RUnlock()
-	if !ok || now.After(e.expires) {
-		return nil, false
-	}
-	return e, true
-}
-
-// put caches e unless the cache was purged since gen was read.
-func (c *authCache) put(d [sha256.Size]byte, e *cacheEntry, now time.Time, gen uint64) {
-	ttl := c.ttl
-	if e.id.Token == nil {
-		ttl = min(ttl, time.Second)
-	}
-	e.expires = now.Add(ttl)
-	sh := c.shard(d)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	if c.gen.Load() != gen {
-		return
-	}
-	if e.id.Token == nil && len(sh.m) >= maxNegative {
-		// Sweep expired entries; if still full, do not cache the miss.
-		for k, v := range sh.m {
-			if now.After(v.expires) {
-				delete(sh.m, k)
-			}
-		}
-		if len(sh.m) >= maxNegative {
-			return
-		}
-	}
-	sh.m[d] = e
-}
-
-func (c *authCache) purge() {
-	c.gen.Add(1)
-	for i := range c.shards {
-		sh := &c.shards[i]
-		sh.mu.Lock()
-		clear(sh.m)
-		sh.mu.Unlock()
-	}
+func newAuthCache(ttl time.Duration, clock botgate.Clock) *authCache {
+	return cache.New(cache.Config[[sha256.Size]byte, *cacheEntry]{
+		TTL: ttl, Now: clock.Now,
+		Negative:    func(e *cacheEntry) bool { return e.id.Token == nil },
+		NegativeTTL: time.Second, MaxNegative: maxNegative,
+		FlightKey: func(d [sha256.Size]byte) string { return string(d[:]) },
+	})
 }
 
 // usageBuffer coalesces token usage between flushes. It is sharded by

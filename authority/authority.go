@@ -158,7 +158,7 @@ func New(cfg Config) (*Service, error) {
 	if flush == 0 {
 		flush = 10 * time.Second
 	}
-	s.cache = newAuthCache(ttl)
+	s.cache = newAuthCache(ttl, s.clock)
 	s.usage = newUsageBuffer()
 	s.auditor = newAsyncAuditor(s, 4096)
 	s.flushEvery, s.pollEvery = flush, poll
@@ -312,7 +312,7 @@ const settingAuditHead = "audit_head"
 
 // changed tells the cache and any fan-out that tokens changed.
 func (s *Service) changed(ids []int64) {
-	s.cache.purge()
+	s.cache.Purge()
 	if s.onChange != nil {
 		s.onChange(ids)
 	}
@@ -320,7 +320,7 @@ func (s *Service) changed(ids []int64) {
 
 // Purge drops every cached authentication, so that the next use of any
 // token is checked against the store. Fan-out receivers call it.
-func (s *Service) Purge() { s.cache.purge() }
+func (s *Service) Purge() { s.cache.Purge() }
 
 func (s *Service) randomHex(n int) (string, error) {
 	b := make([]byte, n)

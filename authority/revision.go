@@ -68,7 +68,7 @@ func (s *Service) watchRevision(ctx context.Context, wg *sync.WaitGroup) {
 			continue
 		}
 		if !known || rev != last {
-			s.cache.purge()
+			s.cache.Purge()
 			if s.onPurge != nil {
 				s.onPurge()
 			}

@@ -40,7 +40,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"time"
 
@@ -181,9 +180,8 @@ func (b *Broker) validate(in NewCredential) (*botgate.UpstreamCredential, error)
 	if err := botgate.ValidateSecretName(in.Automation); err != nil {
 		return nil, botgate.Invalid("automation", "automation %q: letters, digits, '_', '.' and '-' only", in.Automation)
 	}
-	u, err := url.Parse(in.UpstreamURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-		return nil, botgate.Invalid("upstream_url", "upstream_url must be an http(s) URL without credentials")
+	if _, err := botgate.ParseHTTPURL("upstream_url", in.UpstreamURL); err != nil {
+		return nil, err
 	}
 	if in.AdminSecret == "" {
 		return nil, botgate.Invalid("admin_secret", "admin_secret is missing")
@@ -230,8 +228,8 @@ func (b *Broker) validate(in NewCredential) (*botgate.UpstreamCredential, error)
 		return nil, botgate.Invalid("rotate_before", "rotate_before must be positive and shorter than the lifetime")
 	}
 	if in.Notify != "" {
-		if u, err := url.Parse(in.Notify); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, botgate.Invalid("notify", "notify must be an http(s) URL")
+		if _, err := botgate.ParseHTTPURL("notify", in.Notify); err != nil {
+			return nil, err
 		}
 	}
 	return &botgate.UpstreamCredential{

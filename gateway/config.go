@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -302,9 +301,8 @@ func (c *FileConfig) compile() (*compiled, error) {
 		}
 	}
 	for team, u := range c.Webhooks {
-		pu, err := url.Parse(u)
-		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			return nil, bad("webhooks", "the webhook of %q is not an http(s) URL", team)
+		if _, err := botgate.ParseHTTPURL("webhook", u); err != nil {
+			return nil, bad("webhooks", "team %q: %s", team, botgate.MessageOf(err))
 		}
 		out.webhooks[strings.ToLower(strings.Trim(team, "/"))] = u
 	}

@@ -169,7 +169,7 @@ func New(o Options) (*Gateway, error) {
 	}
 	g.paths = newPathCache(8192)
 	g.idents = &identityCache{max: 65536, m: make(map[*botgate.Token]*identityInfo)}
-	g.members = newMemberships(o.Store, cfg.membershipTTL, cfg.membershipMax)
+	g.members = newMemberships(o.Store, g.clock, cfg.membershipTTL, cfg.membershipMax)
 	g.usage = newUsageBuffer(maxUsageKeys, g.metrics.usageDropped)
 	g.proxies = make(map[*route]http.Handler)
 	g.fallback = &route{name: "default", prefix: "/", gitlab: true}

@@ -4,23 +4,18 @@ import (
 	"context"
 	"net/url"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/internal/cache"
 )
 
 // memberships answers "may this user reach this project or group?" from
 // the store, caching answers for a short TTL in a bounded map.
 type memberships struct {
 	store botgate.Store
-	ttl   time.Duration
-	max   int
-
-	mu  sync.RWMutex
-	m   map[memberKey]memberAnswer
-	gen uint64 // incremented by every purge, under mu
+	cache *cache.Cache[memberKey, botgate.AccessLevel]
 }
 
 type memberKey struct {
@@ -29,49 +24,26 @@ type memberKey struct {
 	ref    string // the escaped path segment: an id or an encoded full path
 }
 
-type memberAnswer struct {
-	level   botgate.AccessLevel
-	expires time.Time
-}
-
-func newMemberships(store botgate.Store, ttl time.Duration, max int) *memberships {
-	return &memberships{store: store, ttl: ttl, max: max, m: make(map[memberKey]memberAnswer)}
+func newMemberships(store botgate.Store, clock botgate.Clock, ttl time.Duration, max int) *memberships {
+	return &memberships{store: store, cache: cache.New(cache.Config[memberKey, botgate.AccessLevel]{
+		TTL: ttl, MaxEntries: max, Now: clock.Now,
+		FlightKey: func(k memberKey) string {
+			// The reference comes last: the fields before it hold no NUL.
+			return strconv.FormatInt(k.userID, 10) + "\x00" + string(k.typ) + "\x00" + k.ref
+		},
+	})}
 }
 
 // level returns the user's effective access level on the resource the
 // escaped reference names; NoAccess if the resource does not exist.
 func (c *memberships) level(ctx context.Context, userID int64, typ botgate.ResourceType, ref string, now time.Time) (botgate.AccessLevel, error) {
 	k := memberKey{userID, typ, ref}
-	c.mu.RLock()
-	a, ok := c.m[k]
-	gen := c.gen // on a miss, the generation the load must not outlive
-	c.mu.RUnlock()
-	if ok && now.Before(a.expires) {
-		return a.level, nil
-	}
-	level, err := c.load(ctx, userID, typ, ref, now)
-	if err != nil {
-		return 0, err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.gen != gen {
-		// A purge ran while the store was read: the answer may predate
-		// the change that caused it, so use it once but do not keep it.
+	if level, ok := c.cache.Peek(k); ok {
 		return level, nil
 	}
-	if len(c.m) >= c.max {
-		for k, v := range c.m {
-			if !now.Before(v.expires) {
-				delete(c.m, k)
-			}
-		}
-		if len(c.m) >= c.max {
-			clear(c.m) // bounded: start over rather than grow
-		}
-	}
-	c.m[k] = memberAnswer{level: level, expires: now.Add(c.ttl)}
-	return level, nil
+	return c.cache.Get(ctx, k, func(ctx context.Context) (botgate.AccessLevel, error) {
+		return c.load(ctx, userID, typ, ref, now)
+	})
 }
 
 func (c *memberships) load(ctx context.Context, userID int64, typ botgate.ResourceType, ref string, now time.Time) (botgate.AccessLevel, error) {
@@ -120,10 +92,6 @@ func resourceID(ctx context.Context, tx botgate.Tx, typ botgate.ResourceType, re
 	return id, err
 }
 
-// purge forgets every answer.
-func (c *memberships) purge() {
-	c.mu.Lock()
-	clear(c.m)
-	c.gen++
-	c.mu.Unlock()
-}
+// purge forgets every answer; an answer being read meanwhile is used once
+// but not kept, since it may predate the change.
+func (c *memberships) purge() { c.cache.Purge() }

@@ -32,24 +32,21 @@ func TestMembershipPurgeDuringLoadIsNotCached(t *testing.T) {
 	}
 	defer st.Close()
 	ps := &purgingStore{Store: st}
-	c := newMemberships(ps, time.Hour, 16)
+	c := newMemberships(ps, botgate.SystemClock{}, time.Hour, 16)
 	ps.c = c
 	now := time.Now()
 	if _, err := c.level(context.Background(), 1, botgate.ProjectResource, "1", now); err != nil {
 		t.Fatal(err)
 	}
-	c.mu.RLock()
-	n := len(c.m)
-	c.mu.RUnlock()
-	if n != 0 {
+	if n := c.cache.Len(); n != 0 {
 		t.Fatalf("an answer read across a purge was cached (%d entries)", n)
 	}
 	// Without a purge, the answer is kept.
-	plain := newMemberships(st, time.Hour, 16)
+	plain := newMemberships(st, botgate.SystemClock{}, time.Hour, 16)
 	if _, err := plain.level(context.Background(), 1, botgate.ProjectResource, "1", now); err != nil {
 		t.Fatal(err)
 	}
-	if len(plain.m) != 1 {
-		t.Fatalf("a normal answer was not cached (%d entries)", len(plain.m))
+	if n := plain.cache.Len(); n != 1 {
+		t.Fatalf("a normal answer was not cached (%d entries)", n)
 	}
 }

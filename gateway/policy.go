@@ -70,9 +70,9 @@ func compileRoute(rc RouteConfig) (*route, error) {
 		r.dialTimeout = 10 * time.Second
 	}
 	if rc.Upstream != "" {
-		u, err := url.Parse(rc.Upstream)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, bad("upstream", "route %q: upstream %q is not an http(s) URL", rc.Name, rc.Upstream)
+		u, err := botgate.ParseHTTPURL("upstream", rc.Upstream)
+		if err != nil {
+			return nil, bad("upstream", "route %q: %s", rc.Name, botgate.MessageOf(err))
 		}
 		r.upstream = u
 	}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/botgate/botgate"
@@ -83,5 +84,41 @@ func TestRuleMatching(t *testing.T) {
 		if _, err := compileRule(bad); !botgate.IsKind(err, botgate.KindInvalid) {
 			t.Errorf("compileRule(%+v) = %v, want KindInvalid", bad, err)
 		}
+	}
+}
+
+// TestConfigURLs checks the gateway's upstream and webhook URLs against
+// botgate.ParseHTTPURL, and that a refused URL is never echoed: it may
+// hold a token.
+func TestConfigURLs(t *testing.T) {
+	const secret = "glpat-SECRET"
+	tests := []struct {
+		name  string
+		cfg   FileConfig
+		field string // "" if valid
+	}{
+		{"upstream", FileConfig{Routes: []RouteConfig{{Name: "r", Upstream: "https://gitlab.example.com"}}}, ""},
+		{"upstream with credentials", FileConfig{Routes: []RouteConfig{{Name: "r", Upstream: "https://bot:" + secret + "@gitlab.example.com"}}}, "upstream"},
+		{"upstream without scheme", FileConfig{Routes: []RouteConfig{{Name: "r", Upstream: "gitlab.example.com/" + secret}}}, "upstream"},
+		{"webhook", FileConfig{Webhooks: map[string]string{"platform": "https://hooks.example.com/x"}}, ""},
+		{"webhook with credentials", FileConfig{Webhooks: map[string]string{"platform": "https://" + secret + "@hooks.example.com"}}, "webhooks"},
+		{"webhook without host", FileConfig{Webhooks: map[string]string{"platform": "https:///" + secret}}, "webhooks"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.cfg.compile()
+			if tt.field == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !botgate.IsKind(err, botgate.KindInvalid) || botgate.FieldOf(err) != tt.field {
+				t.Fatalf("compile = %v (field %q), want invalid %s", err, botgate.FieldOf(err), tt.field)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Fatalf("the error echoes the URL: %v", err)
+			}
+		})
 	}
 }

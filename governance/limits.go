@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/gateway"
+	"github.com/botgate/botgate/internal/cache"
 )
 
 // Limits supplies the gateway with each automation's own rate limit and
@@ -19,19 +19,13 @@ import (
 // takes effect within the TTL, or at once after Purge.
 type Limits struct {
 	store botgate.Store
-	clock botgate.Clock
-	ttl   time.Duration
 	log   *slog.Logger
-
-	mu      sync.RWMutex
-	entries map[string]limitEntry
-	gen     uint64 // incremented by every Purge, under mu
+	cache *cache.Cache[string, limitEntry]
 }
 
 type limitEntry struct {
-	limit   botgate.Limit // zero: none recorded
-	routes  []string
-	expires time.Time
+	limit  botgate.Limit // zero: none recorded
+	routes []string
 }
 
 var (
@@ -39,7 +33,7 @@ var (
 	_ gateway.AutomationRoutes = (*Limits)(nil)
 )
 
-// maxLimitEntries bounds the cache; it is emptied when full.
+// maxLimitEntries bounds the cache.
 const maxLimitEntries = 1 << 16
 
 // NewLimits returns a Limits reading store, caching answers for ttl
@@ -54,7 +48,8 @@ func NewLimits(store botgate.Store, clock botgate.Clock, ttl time.Duration, log 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Limits{store: store, clock: clock, ttl: ttl, log: log, entries: map[string]limitEntry{}}
+	return &Limits{store: store, log: log,
+		cache: cache.New(cache.Config[string, limitEntry]{TTL: ttl, MaxEntries: maxLimitEntries, Now: clock.Now})}
 }
 
 // AutomationLimit returns the automation's recorded limit; ok is false if
@@ -85,47 +80,26 @@ func (l *Limits) AutomationRoutes(ctx context.Context, automation string) ([]str
 // record when the cache has none or it is older than the TTL. A store
 // failure is returned and not cached.
 func (l *Limits) entry(ctx context.Context, automation string) (limitEntry, error) {
-	now := l.clock.Now()
-	l.mu.RLock()
-	e, hit := l.entries[automation]
-	gen := l.gen
-	l.mu.RUnlock()
-	if hit && now.Before(e.expires) {
+	if e, ok := l.cache.Peek(automation); ok {
 		return e, nil
 	}
-	var rec *botgate.Automation
-	err := l.store.View(ctx, func(tx botgate.Tx) error {
-		var err error
-		rec, err = tx.AutomationByName(ctx, automation)
-		return err
+	return l.cache.Get(ctx, automation, func(ctx context.Context) (limitEntry, error) {
+		var rec *botgate.Automation
+		err := l.store.View(ctx, func(tx botgate.Tx) error {
+			var err error
+			rec, err = tx.AutomationByName(ctx, automation)
+			return err
+		})
+		switch {
+		case botgate.IsKind(err, botgate.KindNotFound):
+			return limitEntry{}, nil
+		case err != nil:
+			return limitEntry{}, fmt.Errorf("reading the record of automation %s: %w", automation, err)
+		}
+		return limitEntry{limit: rec.RateLimit, routes: rec.Routes}, nil
 	})
-	switch {
-	case botgate.IsKind(err, botgate.KindNotFound):
-		e = limitEntry{}
-	case err != nil:
-		return limitEntry{}, fmt.Errorf("reading the record of automation %s: %w", automation, err)
-	default:
-		e = limitEntry{limit: rec.RateLimit, routes: rec.Routes}
-	}
-	e.expires = now.Add(l.ttl)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.gen != gen {
-		// A purge ran while the record was read: the answer may predate
-		// the change that caused it, so use it once but do not keep it.
-		return e, nil
-	}
-	if len(l.entries) >= maxLimitEntries {
-		clear(l.entries)
-	}
-	l.entries[automation] = e
-	return e, nil
 }
 
-// Purge forgets every cached answer.
-func (l *Limits) Purge() {
-	l.mu.Lock()
-	clear(l.entries)
-	l.gen++
-	l.mu.Unlock()
-}
+// Purge forgets every cached answer; an answer being read meanwhile is
+// used once but not kept.
+func (l *Limits) Purge() { l.cache.Purge() }

@@ -2,7 +2,6 @@ package manifest
 
 import (
 	"fmt"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -233,15 +232,8 @@ func (p *parser) validate(m *Manifest) {
 			}
 		}
 		if a.Upstream != "" {
-			u, err := url.Parse(a.Upstream)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-				const want = "must be an absolute http(s) URL without credentials, such as https://gitlab.example.com (credentials live in the vault)"
-				if strings.Contains(a.Upstream, "@") {
-					// Never echo what may be user:token@host.
-					p.addAt(path+".upstream", "upstream "+want)
-				} else {
-					p.addAt(path+".upstream", "upstream %q "+want, a.Upstream)
-				}
+			if _, err := botgate.ParseHTTPURL("upstream", a.Upstream); err != nil {
+				p.addAt(path+".upstream", "%s", botgate.MessageOf(err))
 			}
 		}
 		for k, r := range a.Routes {

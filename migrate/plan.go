@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -119,12 +118,8 @@ func Plan(reqs []Request, opts Options) (*Proposal, error) {
 		return nil, botgate.Invalid("owner", "owner %q is not a group's full path (such as gitlab-org/engineering-productivity)", opts.Owner)
 	}
 	if opts.Upstream != "" {
-		if u, err := url.Parse(opts.Upstream); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-			if strings.Contains(opts.Upstream, "@") {
-				// Never echo what may be user:token@host.
-				return nil, botgate.Invalid("upstream", "upstream must be an absolute http(s) URL without credentials")
-			}
-			return nil, botgate.Invalid("upstream", "upstream %q must be an absolute http(s) URL without credentials", opts.Upstream)
+		if _, err := botgate.ParseHTTPURL("upstream", opts.Upstream); err != nil {
+			return nil, err
 		}
 	}
 	p := &Proposal{Requests: len(reqs), From: reqs[0].Time, To: reqs[0].Time}

@@ -6,6 +6,7 @@ package vaultcred
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/gateway"
+	"github.com/botgate/botgate/internal/cache"
 )
 
 // AutomationPlaceholder in a vault reference stands for the calling
@@ -42,9 +44,8 @@ type Source struct {
 	TTL   time.Duration
 	Clock botgate.Clock
 
-	mu      sync.Mutex
-	cache   map[cacheKey]cachedValue
-	flights map[cacheKey]*flight
+	once  sync.Once
+	cache *cache.Cache[cacheKey, string]
 }
 
 // maxEntries bounds the cache: one entry per route credential and per
@@ -54,11 +55,6 @@ const maxEntries = 1 << 14
 type cacheKey struct {
 	ref    string
 	family int64 // the caller's token family, for per-automation references
-}
-
-type cachedValue struct {
-	value string
-	until time.Time
 }
 
 var _ gateway.CredentialSource = (*Source)(nil)
@@ -81,59 +77,40 @@ func (v *Source) Credential(ctx context.Context, r gateway.Route, id *authority.
 		actor = authority.Actor{User: id.User, Token: id.Token}
 		key = cacheKey{ref: ref, family: id.Token.FamilyID}
 	}
-	now := v.now()
-	v.mu.Lock()
-	c, ok := v.cache[key]
-	if ok && now.Before(c.until) {
-		v.mu.Unlock()
-		return r.Header, r.Prefix + c.value, nil
-	}
 	// One vault read (and one audit event) per key at a time: requests
 	// arriving while it runs, as they all do when a value expires under
 	// load, wait for its answer.
-	f, reading := v.flights[key]
-	if !reading {
-		f = &flight{done: make(chan struct{})}
-		if v.flights == nil {
-			v.flights = make(map[cacheKey]*flight)
-		}
-		v.flights[key] = f
+	if value, ok := v.values().Peek(key); ok {
+		return r.Header, r.Prefix + value, nil
 	}
-	v.mu.Unlock()
-	if reading {
-		select {
-		case <-f.done:
-		case <-ctx.Done():
-			return "", "", botgate.E(op, ctx.Err())
-		}
-	} else {
-		f.value, f.err = v.read(ctx, actor, ref)
-		if f.err == nil {
-			v.store(key, f.value, now)
-		}
-		v.mu.Lock()
-		delete(v.flights, key)
-		v.mu.Unlock()
-		close(f.done)
+	value, err := v.values().Get(ctx, key, func(ctx context.Context) (string, error) {
+		return v.read(ctx, actor, ref)
+	})
+	if err != nil {
+		return "", "", botgate.E(op, err)
 	}
-	if f.err != nil {
-		return "", "", botgate.E(op, f.err)
-	}
-	return r.Header, r.Prefix + f.value, nil
+	return r.Header, r.Prefix + value, nil
 }
 
-// flight is a vault read in progress; value and err are set before done
-// is closed.
-type flight struct {
-	done  chan struct{}
-	value string
-	err   error
+// values returns the cache, made on first use from TTL and Clock.
+func (v *Source) values() *cache.Cache[cacheKey, string] {
+	v.once.Do(func() {
+		ttl := v.TTL
+		if ttl <= 0 {
+			ttl = time.Minute
+		}
+		v.cache = cache.New(cache.Config[cacheKey, string]{
+			TTL: ttl, MaxEntries: maxEntries, Now: v.now,
+			FlightKey: func(k cacheKey) string { return strconv.FormatInt(k.family, 10) + ":" + k.ref },
+		})
+	})
+	return v.cache
 }
 
-// read reads ref from the vault as actor. The read is not cut short by
-// the first caller going away, since others may be waiting for it.
+// read reads ref from the vault as actor. The cache runs it without the
+// first caller's cancellation, since others may be waiting for it.
 func (v *Source) read(ctx context.Context, actor authority.Actor, ref string) (string, error) {
-	b, _, err := v.Vault.ReadSecretRef(context.WithoutCancel(ctx), actor, ref)
+	b, _, err := v.Vault.ReadSecretRef(ctx, actor, ref)
 	if err != nil {
 		return "", err
 	}
@@ -142,39 +119,10 @@ func (v *Source) read(ctx context.Context, actor authority.Actor, ref string) (s
 	return value, nil
 }
 
-// store keeps value under key for TTL from now, within the cache's bound.
-func (v *Source) store(key cacheKey, value string, now time.Time) {
-	ttl := v.TTL
-	if ttl <= 0 {
-		ttl = time.Minute
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.cache == nil {
-		v.cache = make(map[cacheKey]cachedValue)
-	}
-	if len(v.cache) >= maxEntries {
-		// Values of families long gone are not kept for the process's
-		// life: drop what expired, and everything if that is not enough.
-		for k, c := range v.cache {
-			if !now.Before(c.until) {
-				delete(v.cache, k)
-			}
-		}
-		if len(v.cache) >= maxEntries {
-			clear(v.cache)
-		}
-	}
-	v.cache[key] = cachedValue{value: value, until: now.Add(ttl)}
-}
-
 // Forget drops every cached value, so that the next request reads the
-// vault again (after a rotation, for instance).
-func (v *Source) Forget() {
-	v.mu.Lock()
-	v.cache = nil
-	v.mu.Unlock()
-}
+// vault again (after a rotation, for instance); a value being read
+// meanwhile is used once but not kept.
+func (v *Source) Forget() { v.values().Purge() }
 
 func (v *Source) now() time.Time {
 	if v.Clock != nil {
