@@ -14,15 +14,14 @@ import (
 // Lint, over the automation records, live tokens and the gateway's usage).
 type Linter func(ctx context.Context, cfg lint.Config) (*lint.Report, error)
 
-// lintRoute serves GET /api/botgate/v1/lint, administrators only: the
-// best-practice report of the instance as JSON (lint.Report.WriteJSON: time,
-// counts, findings). Query parameters tune the rules: unused_days,
-// expiring_days, max_secret_readers (positive integers) and disable (rule
-// IDs, comma-separated). A server without a linter answers 404.
-func (s *Server) lintRoute(l Linter) {
-	s.mux.Handle("GET /api/botgate/v1/lint", s.adapt(s.authed(needRead, func(w http.ResponseWriter, r *http.Request, c *call) error {
-		return s.handleLint(w, r, c, l)
-	})))
+// lintHandler serves GET /api/botgate/v1/lint with l, administrators
+// only: the best-practice report of the instance as JSON
+// (lint.Report.WriteJSON: time, counts, findings). Query parameters tune
+// the rules: unused_days, expiring_days, max_secret_readers (positive
+// integers) and disable (rule IDs, comma-separated). A server without a
+// linter answers 404.
+func (s *Server) lintHandler(l Linter) authedFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *call) error { return s.handleLint(w, r, c, l) }
 }
 
 func (s *Server) handleLint(w http.ResponseWriter, r *http.Request, c *call, l Linter) error {

@@ -92,13 +92,25 @@ func (s *Server) routes(cfg Config) {
 	// The vault, the upstream broker and the lint report, when the server
 	// has them.
 	if cfg.Vault != nil {
-		s.vaultRoutes(cfg.Vault)
+		h := &secretHandlers{s: s, v: cfg.Vault}
+		v1("GET /secrets", needRead, h.list)
+		v1("GET /secrets/{group}/{name}", needRead, h.get)
+		v1("GET /secrets/{group}/{name}/value", needAny, h.value)
+		v1("PUT /secrets/{group}/{name}", needWrite, h.put)
+		v1("DELETE /secrets/{group}/{name}", needWrite, h.remove)
+		v1("PUT /secrets/{group}/{name}/binding", needWrite, h.bind)
+		v1("DELETE /secrets/{group}/{name}/binding", needWrite, h.unbind)
 		if cfg.Broker != nil {
-			s.brokerRoutes(cfg.Broker, cfg.Vault)
+			u := &upstreamHandlers{s: s, b: cfg.Broker, v: cfg.Vault}
+			v1("GET /upstream_credentials", needRead, u.list)
+			v1("POST /upstream_credentials", needWrite, u.create)
+			v1("GET /upstream_credentials/{id}", needRead, u.get)
+			v1("POST /upstream_credentials/{id}/rotate", needWrite, u.rotate)
+			v1("DELETE /upstream_credentials/{id}", needWrite, u.remove)
 		}
 	}
 	if cfg.Linter != nil {
-		s.lintRoute(cfg.Linter)
+		v1("GET /lint", needRead, s.lintHandler(cfg.Linter))
 	}
 
 	// The gateway's forward-auth (Envoy's ext_authz appends the original

@@ -50,19 +50,7 @@ type Vault interface {
 
 var _ Vault = (*authority.Vault)(nil)
 
-// vaultRoutes registers the vault's routes, served by v.
-func (s *Server) vaultRoutes(v Vault) {
-	h := &secretHandlers{s: s, v: v}
-	route := s.authedUnder("/api/botgate/v1")
-	route("GET /secrets", needRead, h.list)
-	route("GET /secrets/{group}/{name}", needRead, h.get)
-	route("GET /secrets/{group}/{name}/value", needAny, h.value)
-	route("PUT /secrets/{group}/{name}", needWrite, h.put)
-	route("DELETE /secrets/{group}/{name}", needWrite, h.remove)
-	route("PUT /secrets/{group}/{name}/binding", needWrite, h.bind)
-	route("DELETE /secrets/{group}/{name}/binding", needWrite, h.unbind)
-}
-
+// secretHandlers serve the vault's routes (routes.go).
 type secretHandlers struct {
 	s *Server
 	v Vault
@@ -241,18 +229,8 @@ type Broker interface {
 
 var _ Broker = (*broker.Broker)(nil)
 
-// brokerRoutes registers the upstream broker's routes, served by b, and
-// resolving groups through v.
-func (s *Server) brokerRoutes(b Broker, v Vault) {
-	h := &upstreamHandlers{s: s, b: b, v: v}
-	route := s.authedUnder("/api/botgate/v1")
-	route("GET /upstream_credentials", needRead, h.list)
-	route("POST /upstream_credentials", needWrite, h.create)
-	route("GET /upstream_credentials/{id}", needRead, h.get)
-	route("POST /upstream_credentials/{id}/rotate", needWrite, h.rotate)
-	route("DELETE /upstream_credentials/{id}", needWrite, h.remove)
-}
-
+// upstreamHandlers serve the upstream broker's routes (routes.go),
+// resolving groups through the vault.
 type upstreamHandlers struct {
 	s *Server
 	b Broker
