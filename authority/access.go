@@ -2,6 +2,7 @@ package authority
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/botgate/botgate"
@@ -102,3 +103,114 @@ func notFound(r botgate.Resource) error {
 // (/metrics): an administrator. Metrics name automations, routes and
 // outcomes, which is more than an ordinary user may see.
 func MayReadMetrics(a Actor) bool { return a.isAdmin() }
+
+// canSee reports whether the actor may see a group or project with the
+// visibility: administrators see everything, anyone authenticated sees
+// internal and public ones, and members (direct or through a parent group)
+// see private ones.
+func (s *Service) canSee(ctx context.Context, tx botgate.Tx, a Actor, r botgate.Resource, vis botgate.Visibility) (bool, error) {
+	if a.isAdmin() {
+		return true, nil
+	}
+	if a.User == nil {
+		return vis == botgate.Public, nil
+	}
+	if vis == botgate.Internal || vis == botgate.Public {
+		return true, nil
+	}
+	have, err := s.accessOn(ctx, tx, a, r)
+	return have > botgate.NoAccess, err
+}
+
+// visibleResource checks that the actor may see r.
+func (s *Service) visibleResource(ctx context.Context, tx botgate.Tx, a Actor, r botgate.Resource) error {
+	var vis botgate.Visibility
+	switch r.Type {
+	case botgate.ProjectResource:
+		p, err := tx.Project(ctx, r.ID)
+		if botgate.IsKind(err, botgate.KindNotFound) {
+			return notFound(r)
+		}
+		if err != nil {
+			return err
+		}
+		vis = p.Visibility
+	case botgate.GroupResource:
+		g, err := tx.Group(ctx, r.ID)
+		if botgate.IsKind(err, botgate.KindNotFound) {
+			return notFound(r)
+		}
+		if err != nil {
+			return err
+		}
+		vis = g.Visibility
+	default:
+		return botgate.Invalid("resource", "unknown resource type %q", r.Type)
+	}
+	ok, err := s.canSee(ctx, tx, a, r, vis)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return notFound(r)
+	}
+	return nil
+}
+
+// Resource resolves a project or group reference (numeric ID or full path)
+// the actor may see.
+func (s *Service) Resource(ctx context.Context, a Actor, typ botgate.ResourceType, ref string) (botgate.Resource, error) {
+	switch typ {
+	case botgate.ProjectResource:
+		p, err := s.Project(ctx, a, ref)
+		if err != nil {
+			return botgate.Resource{}, err
+		}
+		return botgate.Resource{Type: typ, ID: p.ID}, nil
+	case botgate.GroupResource:
+		g, err := s.Group(ctx, a, ref)
+		if err != nil {
+			return botgate.Resource{}, err
+		}
+		return botgate.Resource{Type: typ, ID: g.ID}, nil
+	}
+	return botgate.Resource{}, botgate.Invalid("resource", "unknown resource type %q", typ)
+}
+
+// refID reports whether ref is a numeric ID, and which.
+func refID(ref string) (int64, bool) {
+	if ref == "" || len(ref) > 19 {
+		return 0, false
+	}
+	for _, c := range ref {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	id, err := strconv.ParseInt(ref, 10, 64)
+	return id, err == nil && id > 0
+}
+
+func resourceExists(ctx context.Context, tx botgate.Tx, r botgate.Resource) error {
+	var err error
+	switch r.Type {
+	case botgate.ProjectResource:
+		_, err = tx.Project(ctx, r.ID)
+	case botgate.GroupResource:
+		_, err = tx.Group(ctx, r.ID)
+	default:
+		return botgate.Invalid("resource", "unknown resource type %q", r.Type)
+	}
+	if botgate.IsKind(err, botgate.KindNotFound) {
+		return notFound(r)
+	}
+	return err
+}
+
+// checkVisibility rejects a visibility that is not one of GitLab's three.
+func checkVisibility(v botgate.Visibility) error {
+	if !v.Valid() {
+		return botgate.Invalid("visibility", "visibility does not have a valid value (private, internal or public)")
+	}
+	return nil
+}
