@@ -3,6 +3,7 @@ package authority
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/botgate/botgate"
@@ -191,6 +192,80 @@ func refID(ref string) (int64, bool) {
 	return id, err == nil && id > 0
 }
 
+// lookup says how the reads groups and projects share find one of them: its
+// resource type, the noun of its not-found error, its store lookups by ID
+// and by full path, and its ID and visibility.
+type lookup[T any] struct {
+	typ    botgate.ResourceType
+	noun   string
+	byID   func(botgate.Tx, context.Context, int64) (T, error)
+	byPath func(botgate.Tx, context.Context, string) (T, error)
+	attrs  func(T) (int64, botgate.Visibility)
+}
+
+// groupLookup and projectLookup are the lookups of groups and projects.
+var (
+	groupLookup = lookup[*botgate.Group]{
+		typ: botgate.GroupResource, noun: "Group", byID: botgate.Tx.Group, byPath: botgate.Tx.GroupByPath,
+		attrs: func(g *botgate.Group) (int64, botgate.Visibility) { return g.ID, g.Visibility },
+	}
+	projectLookup = lookup[*botgate.Project]{
+		typ: botgate.ProjectResource, noun: "Project", byID: botgate.Tx.Project, byPath: botgate.Tx.ProjectByPath,
+		attrs: func(p *botgate.Project) (int64, botgate.Visibility) { return p.ID, p.Visibility },
+	}
+)
+
+// byRef returns the group or project with the numeric ID or full path ref;
+// KindNotFound ("Group Not Found", "Project Not Found") if there is none.
+func byRef[T any](ctx context.Context, tx botgate.Tx, l lookup[T], ref string) (T, error) {
+	var v T
+	var err error
+	if id, ok := refID(ref); ok {
+		v, err = l.byID(tx, ctx, id)
+	} else {
+		v, err = l.byPath(tx, ctx, strings.Trim(ref, "/"))
+	}
+	if botgate.IsKind(err, botgate.KindNotFound) {
+		var zero T
+		return zero, botgate.NotFound(l.noun)
+	}
+	return v, err
+}
+
+// visible returns the group or project ref if the actor may see it; one it
+// may not see reads as not found, as a missing one does.
+func visible[T any](ctx context.Context, s *Service, tx botgate.Tx, a Actor, l lookup[T], ref string) (T, error) {
+	var zero T
+	v, err := byRef(ctx, tx, l, ref)
+	if err != nil {
+		return zero, err
+	}
+	id, vis := l.attrs(v)
+	ok, err := s.canSee(ctx, tx, a, botgate.Resource{Type: l.typ, ID: id}, vis)
+	if err != nil {
+		return zero, err
+	}
+	if !ok {
+		return zero, botgate.NotFound(l.noun)
+	}
+	return v, nil
+}
+
+// readVisible is visible in a read transaction of its own, with its error
+// wrapped in op.
+func readVisible[T any](ctx context.Context, s *Service, a Actor, l lookup[T], op, ref string) (T, error) {
+	var v T
+	err := s.store.View(ctx, func(tx botgate.Tx) (err error) {
+		v, err = visible(ctx, s, tx, a, l, ref)
+		return err
+	})
+	if err != nil {
+		var zero T
+		return zero, botgate.E(op, err)
+	}
+	return v, nil
+}
+
 func resourceExists(ctx context.Context, tx botgate.Tx, r botgate.Resource) error {
 	var err error
 	switch r.Type {
@@ -205,6 +280,20 @@ func resourceExists(ctx context.Context, tx botgate.Tx, r botgate.Resource) erro
 		return notFound(r)
 	}
 	return err
+}
+
+// checkRename checks the name and visibility an update of a group or
+// project gives; nil leaves them as they are.
+func checkRename(name *string, vis *botgate.Visibility) error {
+	if name != nil {
+		if err := botgate.ValidateName("name", *name); err != nil {
+			return err
+		}
+	}
+	if vis != nil {
+		return checkVisibility(*vis)
+	}
+	return nil
 }
 
 // checkVisibility rejects a visibility that is not one of GitLab's three.

@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -382,4 +383,11 @@ func setField[T comparable](changed []string, name string, field, v *T) []string
 	}
 	*field = *v
 	return append(changed, name)
+}
+
+// recordChanged records e, an update's audit event, with the names of the
+// fields it changed.
+func (s *Service) recordChanged(ctx context.Context, tx botgate.Tx, e *botgate.AuditEvent, changed []string) error {
+	e.Details = details("changed", strings.Join(changed, ","))
+	return s.record(ctx, tx, e)
 }

@@ -2,7 +2,6 @@ package authority
 
 import (
 	"context"
-	"strings"
 
 	"github.com/botgate/botgate"
 )
@@ -81,47 +80,10 @@ func (s *Service) CreateGroup(ctx context.Context, a Actor, in NewGroup) (*botga
 	return g, nil
 }
 
-func groupByRef(ctx context.Context, tx botgate.Tx, ref string) (*botgate.Group, error) {
-	var g *botgate.Group
-	var err error
-	if id, ok := refID(ref); ok {
-		g, err = tx.Group(ctx, id)
-	} else {
-		g, err = tx.GroupByPath(ctx, strings.Trim(ref, "/"))
-	}
-	if botgate.IsKind(err, botgate.KindNotFound) {
-		return nil, botgate.NotFound("Group")
-	}
-	return g, err
-}
-
 // Group returns the group with the numeric ID or full path ref, if the
 // actor may see it; KindNotFound ("Group Not Found") otherwise.
 func (s *Service) Group(ctx context.Context, a Actor, ref string) (*botgate.Group, error) {
-	var g *botgate.Group
-	err := s.store.View(ctx, func(tx botgate.Tx) (err error) {
-		g, err = s.visibleGroup(ctx, tx, a, ref)
-		return err
-	})
-	if err != nil {
-		return nil, botgate.E("authority.Group", err)
-	}
-	return g, nil
-}
-
-func (s *Service) visibleGroup(ctx context.Context, tx botgate.Tx, a Actor, ref string) (*botgate.Group, error) {
-	g, err := groupByRef(ctx, tx, ref)
-	if err != nil {
-		return nil, err
-	}
-	ok, err := s.canSee(ctx, tx, a, botgate.Resource{Type: botgate.GroupResource, ID: g.ID}, g.Visibility)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, botgate.NotFound("Group")
-	}
-	return g, nil
+	return readVisible(ctx, s, a, groupLookup, "authority.Group", ref)
 }
 
 // Groups lists the groups matching f that the actor may see, and their
@@ -172,15 +134,8 @@ type GroupUpdate struct {
 // project under it).
 func (s *Service) UpdateGroup(ctx context.Context, a Actor, id int64, in GroupUpdate) (*botgate.Group, error) {
 	const op = "authority.UpdateGroup"
-	if in.Name != nil {
-		if err := botgate.ValidateName("name", *in.Name); err != nil {
-			return nil, botgate.E(op, err)
-		}
-	}
-	if in.Visibility != nil {
-		if err := checkVisibility(*in.Visibility); err != nil {
-			return nil, botgate.E(op, err)
-		}
+	if err := checkRename(in.Name, in.Visibility); err != nil {
+		return nil, botgate.E(op, err)
 	}
 	var g *botgate.Group
 	err := s.store.Update(ctx, func(tx botgate.Tx) error {
@@ -202,9 +157,7 @@ func (s *Service) UpdateGroup(ctx context.Context, a Actor, id int64, in GroupUp
 		if err := tx.UpdateGroup(ctx, g); err != nil {
 			return err
 		}
-		e := s.event(a, botgate.ActionGroupUpdate, "group", g.ID, g.FullPath)
-		e.Details = details("changed", strings.Join(changed, ","))
-		return s.record(ctx, tx, e)
+		return s.recordChanged(ctx, tx, s.event(a, botgate.ActionGroupUpdate, "group", g.ID, g.FullPath), changed)
 	})
 	if err != nil {
 		return nil, botgate.E(op, err)

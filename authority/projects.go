@@ -98,48 +98,11 @@ func pathFromName(name string) string {
 	return string(b)
 }
 
-func projectByRef(ctx context.Context, tx botgate.Tx, ref string) (*botgate.Project, error) {
-	var p *botgate.Project
-	var err error
-	if id, ok := refID(ref); ok {
-		p, err = tx.Project(ctx, id)
-	} else {
-		p, err = tx.ProjectByPath(ctx, strings.Trim(ref, "/"))
-	}
-	if botgate.IsKind(err, botgate.KindNotFound) {
-		return nil, botgate.NotFound("Project")
-	}
-	return p, err
-}
-
 // Project returns the project with the numeric ID or path-with-namespace
 // ref, if the actor may see it; KindNotFound ("Project Not Found")
 // otherwise.
 func (s *Service) Project(ctx context.Context, a Actor, ref string) (*botgate.Project, error) {
-	var p *botgate.Project
-	err := s.store.View(ctx, func(tx botgate.Tx) (err error) {
-		p, err = s.visibleProject(ctx, tx, a, ref)
-		return err
-	})
-	if err != nil {
-		return nil, botgate.E("authority.Project", err)
-	}
-	return p, nil
-}
-
-func (s *Service) visibleProject(ctx context.Context, tx botgate.Tx, a Actor, ref string) (*botgate.Project, error) {
-	p, err := projectByRef(ctx, tx, ref)
-	if err != nil {
-		return nil, err
-	}
-	ok, err := s.canSee(ctx, tx, a, botgate.Resource{Type: botgate.ProjectResource, ID: p.ID}, p.Visibility)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, botgate.NotFound("Project")
-	}
-	return p, nil
+	return readVisible(ctx, s, a, projectLookup, "authority.Project", ref)
 }
 
 // Projects lists the projects matching f that the actor may see, and their
@@ -192,15 +155,8 @@ type ProjectUpdate struct {
 // visibility).
 func (s *Service) UpdateProject(ctx context.Context, a Actor, id int64, in ProjectUpdate) (*botgate.Project, error) {
 	const op = "authority.UpdateProject"
-	if in.Name != nil {
-		if err := botgate.ValidateName("name", *in.Name); err != nil {
-			return nil, botgate.E(op, err)
-		}
-	}
-	if in.Visibility != nil {
-		if err := checkVisibility(*in.Visibility); err != nil {
-			return nil, botgate.E(op, err)
-		}
+	if err := checkRename(in.Name, in.Visibility); err != nil {
+		return nil, botgate.E(op, err)
 	}
 	if in.DefaultBranch != nil && strings.TrimSpace(*in.DefaultBranch) == "" {
 		return nil, botgate.E(op, botgate.Invalid("default_branch", "default_branch is empty"))
@@ -230,9 +186,7 @@ func (s *Service) UpdateProject(ctx context.Context, a Actor, id int64, in Proje
 		if err := tx.UpdateProject(ctx, p); err != nil {
 			return err
 		}
-		e := s.event(a, botgate.ActionProjectUpdate, "project", p.ID, p.PathWithNamespace)
-		e.Details = details("changed", strings.Join(changed, ","))
-		return s.record(ctx, tx, e)
+		return s.recordChanged(ctx, tx, s.event(a, botgate.ActionProjectUpdate, "project", p.ID, p.PathWithNamespace), changed)
 	})
 	if err != nil {
 		return nil, botgate.E(op, err)

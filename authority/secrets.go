@@ -798,7 +798,7 @@ func (v *Vault) rewrapOne(ctx context.Context, a Actor, id int64) (bool, error) 
 func (v *Vault) GroupID(ctx context.Context, ref string) (int64, error) {
 	var id int64
 	err := v.s.store.View(ctx, func(tx botgate.Tx) error {
-		g, err := groupByRef(ctx, tx, ref)
+		g, err := byRef(ctx, tx, groupLookup, ref)
 		if err != nil {
 			return err
 		}

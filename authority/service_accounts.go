@@ -312,9 +312,7 @@ func (s *Service) UpdateServiceAccount(ctx context.Context, a Actor, owner botga
 			}
 			return err
 		}
-		e := s.event(a, botgate.ActionUserUpdate, "user", u.ID, u.Username)
-		e.Details = details("changed", strings.Join(changed, ","))
-		return s.record(ctx, tx, e)
+		return s.recordChanged(ctx, tx, s.event(a, botgate.ActionUserUpdate, "user", u.ID, u.Username), changed)
 	})
 	if err != nil {
 		return nil, botgate.E(op, err)
