@@ -99,10 +99,7 @@ func (s *Service) Member(ctx context.Context, a Actor, r botgate.Resource, userI
 		if err := s.visibleResource(ctx, tx, a, r); err != nil {
 			return err
 		}
-		m, err := tx.Member(ctx, r, userID)
-		if botgate.IsKind(err, botgate.KindNotFound) {
-			return botgate.NotFound("Member")
-		}
+		m, err := member(ctx, tx, r, userID)
 		if err != nil {
 			return err
 		}
@@ -146,10 +143,7 @@ func (s *Service) UpdateMember(ctx context.Context, a Actor, r botgate.Resource,
 		if err != nil {
 			return err
 		}
-		m, err := tx.Member(ctx, r, userID)
-		if botgate.IsKind(err, botgate.KindNotFound) {
-			return botgate.NotFound("Member")
-		}
+		m, err := member(ctx, tx, r, userID)
 		if err != nil {
 			return err
 		}
@@ -194,10 +188,7 @@ func (s *Service) RemoveMember(ctx context.Context, a Actor, r botgate.Resource,
 		if err != nil {
 			return err
 		}
-		m, err := tx.Member(ctx, r, userID)
-		if botgate.IsKind(err, botgate.KindNotFound) {
-			return botgate.NotFound("Member")
-		}
+		m, err := member(ctx, tx, r, userID)
 		if err != nil {
 			return err
 		}
@@ -223,4 +214,14 @@ func (s *Service) RemoveMember(ctx context.Context, a Actor, r botgate.Resource,
 	}
 	s.changed(nil)
 	return nil
+}
+
+// member returns the direct membership of userID on r; KindNotFound
+// ("Member Not Found") if there is none.
+func member(ctx context.Context, tx botgate.Tx, r botgate.Resource, userID int64) (*botgate.Member, error) {
+	m, err := tx.Member(ctx, r, userID)
+	if botgate.IsKind(err, botgate.KindNotFound) {
+		return nil, botgate.NotFound("Member")
+	}
+	return m, err
 }
