@@ -123,6 +123,19 @@ func (s *Service) canSee(ctx context.Context, tx botgate.Tx, a Actor, r botgate.
 	return have > botgate.NoAccess, err
 }
 
+// viewer is the store filter for the groups and projects the actor may
+// see (canSee's rule); nil for an administrator, who sees them all.
+func (s *Service) viewer(a Actor) *botgate.Viewer {
+	if a.isAdmin() {
+		return nil
+	}
+	v := &botgate.Viewer{At: s.clock.Now()}
+	if a.User != nil {
+		v.UserID = a.User.ID
+	}
+	return v
+}
+
 // visibleResource checks that the actor may see r.
 func (s *Service) visibleResource(ctx context.Context, tx botgate.Tx, a Actor, r botgate.Resource) error {
 	var vis botgate.Visibility

@@ -89,32 +89,12 @@ func (s *Service) Group(ctx context.Context, a Actor, ref string) (*botgate.Grou
 // Groups lists the groups matching f that the actor may see, and their
 // total.
 func (s *Service) Groups(ctx context.Context, a Actor, f botgate.GroupFilter) ([]*botgate.Group, int, error) {
+	f.VisibleTo = s.viewer(a)
 	var out []*botgate.Group
 	var total int
-	err := s.store.View(ctx, func(tx botgate.Tx) error {
-		if a.isAdmin() {
-			var err error
-			out, total, err = tx.FindGroups(ctx, f)
-			return err
-		}
-		page := f.Page
-		f.Page = botgate.Page{Limit: maxScan}
-		all, _, err := tx.FindGroups(ctx, f)
-		if err != nil {
-			return err
-		}
-		visible := all[:0]
-		for _, g := range all {
-			ok, err := s.canSee(ctx, tx, a, botgate.Resource{Type: botgate.GroupResource, ID: g.ID}, g.Visibility)
-			if err != nil {
-				return err
-			}
-			if ok {
-				visible = append(visible, g)
-			}
-		}
-		out, total = pageOf(visible, page)
-		return nil
+	err := s.store.View(ctx, func(tx botgate.Tx) (err error) {
+		out, total, err = tx.FindGroups(ctx, f)
+		return err
 	})
 	if err != nil {
 		return nil, 0, botgate.E("authority.Groups", err)

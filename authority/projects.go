@@ -108,32 +108,12 @@ func (s *Service) Project(ctx context.Context, a Actor, ref string) (*botgate.Pr
 // Projects lists the projects matching f that the actor may see, and their
 // total.
 func (s *Service) Projects(ctx context.Context, a Actor, f botgate.ProjectFilter) ([]*botgate.Project, int, error) {
+	f.VisibleTo = s.viewer(a)
 	var out []*botgate.Project
 	var total int
-	err := s.store.View(ctx, func(tx botgate.Tx) error {
-		if a.isAdmin() {
-			var err error
-			out, total, err = tx.FindProjects(ctx, f)
-			return err
-		}
-		page := f.Page
-		f.Page = botgate.Page{Limit: maxScan}
-		all, _, err := tx.FindProjects(ctx, f)
-		if err != nil {
-			return err
-		}
-		visible := all[:0]
-		for _, p := range all {
-			ok, err := s.canSee(ctx, tx, a, botgate.Resource{Type: botgate.ProjectResource, ID: p.ID}, p.Visibility)
-			if err != nil {
-				return err
-			}
-			if ok {
-				visible = append(visible, p)
-			}
-		}
-		out, total = pageOf(visible, page)
-		return nil
+	err := s.store.View(ctx, func(tx botgate.Tx) (err error) {
+		out, total, err = tx.FindProjects(ctx, f)
+		return err
 	})
 	if err != nil {
 		return nil, 0, botgate.E("authority.Projects", err)
