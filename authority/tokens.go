@@ -407,36 +407,18 @@ type TokenQuery struct {
 	State string
 }
 
-// findTokens runs q in tx. A State filter is applied in memory before
-// paging, since whether a token has expired depends on now.
+// findTokens runs q in tx. A State filter selects the tokens active (or
+// not) at the service's time.
 func (s *Service) findTokens(ctx context.Context, tx botgate.Tx, q TokenQuery) ([]*botgate.Token, int, error) {
 	switch q.State {
 	case "":
-		return tx.FindTokens(ctx, q.TokenFilter)
 	case "active", "inactive":
+		active := q.State == "active"
+		q.Active, q.At = &active, s.clock.Now()
 	default:
 		return nil, 0, botgate.Invalid("state", "state does not have a valid value")
 	}
-	f := q.TokenFilter
-	page := f.Page
-	f.Page = botgate.Page{Limit: maxScan}
-	if q.State == "active" && f.Revoked == nil {
-		no := false
-		f.Revoked = &no
-	}
-	all, _, err := tx.FindTokens(ctx, f)
-	if err != nil {
-		return nil, 0, err
-	}
-	now := s.clock.Now()
-	kept := all[:0]
-	for _, t := range all {
-		if t.State(now) == q.State {
-			kept = append(kept, t)
-		}
-	}
-	out, total := pageOf(kept, page)
-	return out, total, nil
+	return tx.FindTokens(ctx, q.TokenFilter)
 }
 
 // PersonalTokens lists personal access tokens, as GET
