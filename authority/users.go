@@ -173,31 +173,16 @@ func (s *Service) Users(ctx context.Context, a Actor, f botgate.UserFilter) ([]*
 	if a.User == nil && !a.System {
 		return nil, 0, botgate.E("authority.Users", botgate.KindUnauthenticated)
 	}
+	if !a.isAdmin() {
+		// The store's Search covers e-mail addresses, which only
+		// administrators may search by.
+		f.Search, f.NameSearch = "", f.Search
+	}
 	var out []*botgate.User
 	var total int
-	err := s.store.View(ctx, func(tx botgate.Tx) error {
-		if a.isAdmin() || f.Search == "" {
-			var err error
-			out, total, err = tx.FindUsers(ctx, f)
-			return err
-		}
-		// The store's search covers e-mail addresses, which only
-		// administrators may search by: match usernames and names here.
-		page := f.Page
-		f.Page = botgate.Page{Limit: maxScan}
-		all, _, err := tx.FindUsers(ctx, f)
-		if err != nil {
-			return err
-		}
-		needle := strings.ToLower(f.Search)
-		kept := all[:0]
-		for _, u := range all {
-			if strings.Contains(strings.ToLower(u.Username), needle) || strings.Contains(strings.ToLower(u.Name), needle) {
-				kept = append(kept, u)
-			}
-		}
-		out, total = pageOf(kept, page)
-		return nil
+	err := s.store.View(ctx, func(tx botgate.Tx) (err error) {
+		out, total, err = tx.FindUsers(ctx, f)
+		return err
 	})
 	if err != nil {
 		return nil, 0, botgate.E("authority.Users", err)
