@@ -64,6 +64,8 @@ type GroupFilter struct {
 	Search   string
 	// MemberID selects groups the user is a direct member of.
 	MemberID int64
+	// VisibleTo, if set, selects the groups the viewer may see.
+	VisibleTo *Viewer
 	Page
 }
 
@@ -86,7 +88,20 @@ type ProjectFilter struct {
 	NamespaceID int64
 	Search      string
 	MemberID    int64 // projects the user is a direct member of
+	// VisibleTo, if set, selects the projects the viewer may see.
+	VisibleTo *Viewer
 	Page
+}
+
+// Viewer is someone who is not an administrator, for whom a list of groups
+// or projects is filtered. A viewer sees every public group and project;
+// a signed-in one (UserID not zero) also every internal one, and every
+// private one it is a member of at At, directly or through a group above
+// it (at most 32 groups up). A membership that expires at or before At
+// does not count.
+type Viewer struct {
+	UserID int64
+	At     time.Time
 }
 
 // Member gives a user an access level on a group or a project. A group

@@ -84,6 +84,10 @@ type TokenFilter struct {
 	ExpiresBefore  *time.Time
 	LastUsedAfter  *time.Time
 	LastUsedBefore *time.Time
+	// Active, if set, selects the tokens that are (true) or are not (false)
+	// active at At: neither revoked nor expired.
+	Active *bool
+	At     time.Time
 	// Sort is one of "created_asc", "created_desc" (default), "expires_asc",
 	// "expires_desc", "last_used_asc", "last_used_desc", "name_asc", "name_desc".
 	Sort string

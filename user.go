@@ -54,10 +54,13 @@ type UserFilter struct {
 	IDs      []int64
 	Username string
 	Search   string // matches username, name or email
-	Kinds    []UserKind
-	Owner    *Resource
-	Admin    *bool
-	State    UserState
+	// NameSearch matches username or name only, for those who may not
+	// search by e-mail address.
+	NameSearch string
+	Kinds      []UserKind
+	Owner      *Resource
+	Admin      *bool
+	State      UserState
 	Page
 }
 

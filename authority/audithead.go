@@ -113,19 +113,7 @@ func OpenCheckpoint(key []byte, content string) (botgate.AuditHead, error) {
 // audit chain has begun (a head is recorded). Errors are the store's
 // (KindInternal); a store without a head is not an error.
 func Initialized(ctx context.Context, store botgate.Store) (bool, error) {
-	found := false
-	err := store.View(ctx, func(tx botgate.Tx) error {
-		_, err := tx.Setting(ctx, settingAuditHead)
-		switch {
-		case err == nil:
-			found = true
-		case botgate.IsKind(err, botgate.KindNotFound):
-		default:
-			return err
-		}
-		return nil
-	})
-	return found, err
+	return hasSetting(ctx, store, settingAuditHead)
 }
 
 // RecordedAuditHead returns the head recorded with the newest append, its
@@ -158,4 +146,22 @@ func RecordedAuditHead(ctx context.Context, store botgate.Store, key []byte) (bo
 type Anchor struct {
 	Name string
 	Head botgate.AuditHead
+}
+
+// hasSetting reports whether store holds the setting key. Errors are the
+// store's; a missing setting is not an error.
+func hasSetting(ctx context.Context, store botgate.Store, key string) (bool, error) {
+	found := false
+	err := store.View(ctx, func(tx botgate.Tx) error {
+		_, err := tx.Setting(ctx, key)
+		switch {
+		case err == nil:
+			found = true
+		case botgate.IsKind(err, botgate.KindNotFound):
+		default:
+			return err
+		}
+		return nil
+	})
+	return found, err
 }

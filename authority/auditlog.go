@@ -245,3 +245,27 @@ func VerifyAuditAnchored(ctx context.Context, store botgate.Store, key []byte, a
 	}
 	return res, nil
 }
+
+// AuditEvents returns audit events matching f; administrators only.
+func (s *Service) AuditEvents(ctx context.Context, a Actor, f botgate.AuditFilter) ([]*botgate.AuditEvent, error) {
+	if !a.isAdmin() {
+		return nil, botgate.E("authority.AuditEvents", botgate.KindForbidden)
+	}
+	var out []*botgate.AuditEvent
+	err := s.store.View(ctx, func(tx botgate.Tx) (err error) {
+		out, err = tx.FindAudit(ctx, f)
+		return err
+	})
+	if err != nil {
+		return nil, botgate.E("authority.AuditEvents", err)
+	}
+	return out, nil
+}
+
+// VerifyAuditAs checks the audit chain for an administrator.
+func (s *Service) VerifyAuditAs(ctx context.Context, a Actor) (VerifyResult, error) {
+	if !a.isAdmin() {
+		return VerifyResult{}, botgate.E("authority.VerifyAuditAs", botgate.KindForbidden)
+	}
+	return s.VerifyAudit(ctx)
+}

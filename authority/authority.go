@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -353,3 +354,40 @@ func notEmpty(format string, args ...any) error {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// Today returns today's date (00:00 UTC) on the service clock.
+func (s *Service) Today() time.Time { return botgate.Date(s.clock.Now()) }
+
+// maxScan bounds the rows read when a list must be filtered in memory
+// (visibility, token state) before it is paged.
+const maxScan = 100000
+
+// pageOf returns the page of items and the total.
+func pageOf[T any](items []T, p botgate.Page) ([]T, int) {
+	total := len(items)
+	if p.Offset >= total {
+		return nil, total
+	}
+	items = items[p.Offset:]
+	if p.Limit > 0 && len(items) > p.Limit {
+		items = items[:p.Limit]
+	}
+	return items, total
+}
+
+// setField sets *field to *v when v is given and differs from it, and then
+// returns changed with name appended; otherwise it returns changed as is.
+func setField[T comparable](changed []string, name string, field, v *T) []string {
+	if v == nil || *v == *field {
+		return changed
+	}
+	*field = *v
+	return append(changed, name)
+}
+
+// recordChanged records e, an update's audit event, with the names of the
+// fields it changed.
+func (s *Service) recordChanged(ctx context.Context, tx botgate.Tx, e *botgate.AuditEvent, changed []string) error {
+	e.Details = details("changed", strings.Join(changed, ","))
+	return s.record(ctx, tx, e)
+}

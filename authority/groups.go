@@ -2,7 +2,6 @@ package authority
 
 import (
 	"context"
-	"time"
 
 	"github.com/botgate/botgate"
 )
@@ -81,186 +80,178 @@ func (s *Service) CreateGroup(ctx context.Context, a Actor, in NewGroup) (*botga
 	return g, nil
 }
 
-// NewProject describes a project to create.
-type NewProject struct {
-	Name          string
-	Path          string
-	NamespaceID   int64
-	Description   string
-	Visibility    botgate.Visibility
-	DefaultBranch string
+// Group returns the group with the numeric ID or full path ref, if the
+// actor may see it; KindNotFound ("Group Not Found") otherwise.
+func (s *Service) Group(ctx context.Context, a Actor, ref string) (*botgate.Group, error) {
+	return readVisible(ctx, s, a, groupLookup, "authority.Group", ref)
 }
 
-// CreateProject creates a project in a group; it needs the Maintainer role
-// on the group.
-func (s *Service) CreateProject(ctx context.Context, a Actor, in NewProject) (*botgate.Project, error) {
-	const op = "authority.CreateProject"
-	if in.Path == "" && in.Name != "" {
-		in.Path = pathFromName(in.Name)
+// Groups lists the groups matching f that the actor may see, and their
+// total.
+func (s *Service) Groups(ctx context.Context, a Actor, f botgate.GroupFilter) ([]*botgate.Group, int, error) {
+	f.VisibleTo = s.viewer(a)
+	var out []*botgate.Group
+	var total int
+	err := s.store.View(ctx, func(tx botgate.Tx) (err error) {
+		out, total, err = tx.FindGroups(ctx, f)
+		return err
+	})
+	if err != nil {
+		return nil, 0, botgate.E("authority.Groups", err)
 	}
-	if in.Name == "" {
-		in.Name = in.Path
-	}
-	if err := botgate.ValidateName("name", in.Name); err != nil {
+	return out, total, nil
+}
+
+// GroupUpdate lists the group fields to change; nil leaves a field as is.
+type GroupUpdate struct {
+	Name        *string
+	Description *string
+	Visibility  *botgate.Visibility
+}
+
+// UpdateGroup changes a group's name, description or visibility. The actor
+// needs the Owner role. The path cannot change (it would move every
+// project under it).
+func (s *Service) UpdateGroup(ctx context.Context, a Actor, id int64, in GroupUpdate) (*botgate.Group, error) {
+	const op = "authority.UpdateGroup"
+	if err := checkRename(in.Name, in.Visibility); err != nil {
 		return nil, botgate.E(op, err)
 	}
-	if err := botgate.ValidatePath("path", in.Path); err != nil {
-		return nil, botgate.E(op, err)
-	}
-	if in.NamespaceID == 0 {
-		return nil, botgate.E(op, botgate.Invalid("namespace_id", "namespace_id is missing: botgate projects live in a group"))
-	}
-	if in.Visibility == "" {
-		in.Visibility = botgate.Private
-	}
-	if err := checkVisibility(in.Visibility); err != nil {
-		return nil, botgate.E(op, err)
-	}
-	if in.DefaultBranch == "" {
-		in.DefaultBranch = "main"
-	}
-	var p *botgate.Project
+	var g *botgate.Group
 	err := s.store.Update(ctx, func(tx botgate.Tx) error {
-		g, err := tx.Group(ctx, in.NamespaceID)
-		if botgate.IsKind(err, botgate.KindNotFound) {
-			return botgate.NotFound("Namespace")
-		}
-		if err != nil {
+		r := botgate.Resource{Type: botgate.GroupResource, ID: id}
+		if _, err := s.requireExisting(ctx, tx, a, r, botgate.OwnerAccess); err != nil {
 			return err
 		}
-		if _, err := s.require(ctx, tx, a, botgate.Resource{Type: botgate.GroupResource, ID: g.ID}, botgate.MaintainerAccess); err != nil {
+		var err error
+		if g, err = tx.Group(ctx, id); err != nil {
 			return err
 		}
-		p = &botgate.Project{
-			Name: in.Name, Path: in.Path, PathWithNamespace: g.FullPath + "/" + in.Path, NamespaceID: g.ID,
-			Description: in.Description, Visibility: in.Visibility, DefaultBranch: in.DefaultBranch, CreatedAt: s.clock.Now(),
+		var changed []string
+		changed = setField(changed, "name", &g.Name, in.Name)
+		changed = setField(changed, "description", &g.Description, in.Description)
+		changed = setField(changed, "visibility", &g.Visibility, in.Visibility)
+		if len(changed) == 0 {
+			return nil
 		}
-		if err := tx.CreateProject(ctx, p); err != nil {
-			if botgate.IsKind(err, botgate.KindConflict) {
-				return botgate.Invalid("path", "path has already been taken")
-			}
+		if err := tx.UpdateGroup(ctx, g); err != nil {
 			return err
 		}
-		return s.record(ctx, tx, s.event(a, botgate.ActionProjectCreate, "project", p.ID, p.PathWithNamespace))
+		return s.recordChanged(ctx, tx, s.event(a, botgate.ActionGroupUpdate, "group", g.ID, g.FullPath), changed)
 	})
 	if err != nil {
 		return nil, botgate.E(op, err)
 	}
-	return p, nil
+	return g, nil
 }
 
-func pathFromName(name string) string {
-	b := make([]byte, 0, len(name))
-	for _, r := range name {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '.':
-			b = append(b, byte(r))
-		case r >= 'A' && r <= 'Z':
-			b = append(b, byte(r-'A'+'a'))
-		default:
-			if len(b) > 0 && b[len(b)-1] != '-' {
-				b = append(b, '-')
-			}
-		}
-	}
-	for len(b) > 0 && (b[len(b)-1] == '-' || b[len(b)-1] == '.') {
-		b = b[:len(b)-1]
-	}
-	return string(b)
-}
-
-// AddMember gives a user an access level on a group or project. The actor
-// needs the Maintainer role there, and only an Owner may grant Owner. A
-// project or group bot belongs to its own resource only.
-func (s *Service) AddMember(ctx context.Context, a Actor, r botgate.Resource, userID int64, level botgate.AccessLevel, expiresAt *time.Time) (*botgate.Member, error) {
-	const op = "authority.AddMember"
-	if !level.ValidMemberLevel() {
-		return nil, botgate.E(op, botgate.Invalid("access_level", "access_level does not have a valid value (10, 15, 20, 30, 40 or 50)"))
-	}
-	if err := s.checkFutureDate("expires_at", expiresAt, false); err != nil {
-		return nil, botgate.E(op, err)
-	}
-	var m *botgate.Member
+// DeleteGroup deletes a group that has no subgroups or projects left. The
+// actor needs the Owner role. The group's memberships go, and its bots and
+// service accounts are deactivated with their tokens revoked.
+func (s *Service) DeleteGroup(ctx context.Context, a Actor, id int64) error {
+	const op = "authority.DeleteGroup"
+	var revoked []int64
 	err := s.store.Update(ctx, func(tx botgate.Tx) error {
-		have, err := s.require(ctx, tx, a, r, botgate.MaintainerAccess)
+		r := botgate.Resource{Type: botgate.GroupResource, ID: id}
+		if _, err := s.requireExisting(ctx, tx, a, r, botgate.OwnerAccess); err != nil {
+			return err
+		}
+		g, err := tx.Group(ctx, id)
 		if err != nil {
 			return err
 		}
-		if level > have {
-			return forbidden("you cannot grant a role above your own (%s)", have)
+		parent := id
+		if _, n, err := tx.FindGroups(ctx, botgate.GroupFilter{ParentID: &parent, Page: botgate.Page{Limit: 1}}); err != nil {
+			return err
+		} else if n > 0 {
+			return notEmpty("the group still has %d subgroups; delete them first", n)
 		}
-		u, err := tx.User(ctx, userID)
-		if botgate.IsKind(err, botgate.KindNotFound) {
-			return botgate.NotFound("User")
+		if _, n, err := tx.FindProjects(ctx, botgate.ProjectFilter{NamespaceID: id, Page: botgate.Page{Limit: 1}}); err != nil {
+			return err
+		} else if n > 0 {
+			return notEmpty("the group still has %d projects; delete them first", n)
 		}
-		if err != nil {
+		if revoked, err = s.retire(ctx, tx, a, r, "group "+g.FullPath+" deleted"); err != nil {
 			return err
 		}
-		if (u.Kind == botgate.ProjectBot || u.Kind == botgate.GroupBot) && u.Owner != r {
-			return botgate.Invalid("user_id", "%s is a bot of another %s; give this %s its own access token instead", u.Username, u.Owner.Type, r.Type)
-		}
-		m = &botgate.Member{Resource: r, UserID: userID, AccessLevel: level, ExpiresAt: expiresAt, CreatedByID: a.userID(), CreatedAt: s.clock.Now()}
-		if err := tx.CreateMember(ctx, m); err != nil {
-			if botgate.IsKind(err, botgate.KindConflict) {
-				return botgate.Errorf(botgate.KindConflict, "Member already exists")
-			}
+		if err := tx.DeleteGroup(ctx, id); err != nil {
 			return err
 		}
-		e := s.event(a, botgate.ActionMemberAdd, string(r.Type), r.ID, "")
-		e.Details = details("user", u.Username, "access_level", itoa(int64(level)))
-		return s.record(ctx, tx, e)
-	})
-	if err != nil {
-		return nil, botgate.E(op, err)
-	}
-	return m, nil
-}
-
-// RemoveMember removes a direct membership. The actor needs the Maintainer
-// role (Owner to remove an Owner). A bot's own membership cannot be removed:
-// revoke its token instead.
-func (s *Service) RemoveMember(ctx context.Context, a Actor, r botgate.Resource, userID int64) error {
-	const op = "authority.RemoveMember"
-	err := s.store.Update(ctx, func(tx botgate.Tx) error {
-		have, err := s.require(ctx, tx, a, r, botgate.MaintainerAccess)
-		if err != nil {
-			return err
-		}
-		m, err := tx.Member(ctx, r, userID)
-		if botgate.IsKind(err, botgate.KindNotFound) {
-			return botgate.NotFound("Member")
-		}
-		if err != nil {
-			return err
-		}
-		if m.AccessLevel > have {
-			return forbidden("only an Owner may remove an Owner")
-		}
-		u, err := tx.User(ctx, userID)
-		if err != nil {
-			return err
-		}
-		if (u.Kind == botgate.ProjectBot || u.Kind == botgate.GroupBot) && u.Owner == r {
-			return botgate.Invalid("user_id", "%s is this %s's bot; revoke its access token instead", u.Username, r.Type)
-		}
-		if err := tx.DeleteMember(ctx, r, userID); err != nil {
-			return err
-		}
-		e := s.event(a, botgate.ActionMemberRemove, string(r.Type), r.ID, "")
-		e.Details = details("user", u.Username)
-		return s.record(ctx, tx, e)
+		return s.record(ctx, tx, s.event(a, botgate.ActionGroupDelete, "group", g.ID, g.FullPath))
 	})
 	if err != nil {
 		return botgate.E(op, err)
 	}
-	s.changed(nil)
+	s.changed(revoked)
 	return nil
 }
 
-// checkVisibility rejects a visibility that is not one of GitLab's three.
-func checkVisibility(v botgate.Visibility) error {
-	if !v.Valid() {
-		return botgate.Invalid("visibility", "visibility does not have a valid value (private, internal or public)")
+// retire revokes every token of the resource's bots and service accounts,
+// deactivates them, and removes every direct membership of r, so that r
+// can be deleted. It returns the revoked token IDs.
+func (s *Service) retire(ctx context.Context, tx botgate.Tx, a Actor, r botgate.Resource, why string) ([]int64, error) {
+	var revoked []int64
+	owned, _, err := tx.FindUsers(ctx, botgate.UserFilter{Owner: &r, Page: botgate.Page{Limit: maxScan}})
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	now := s.clock.Now()
+	for _, u := range owned {
+		ids, err := tx.RevokeUserTokens(ctx, u.ID, now)
+		if err != nil {
+			return nil, err
+		}
+		revoked = append(revoked, ids...)
+		if err := s.deactivate(ctx, tx, a, u, why); err != nil {
+			return nil, err
+		}
+	}
+	members, _, err := tx.FindMembers(ctx, botgate.MemberFilter{Resource: &r, Page: botgate.Page{Limit: maxScan}})
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range members {
+		if err := tx.DeleteMember(ctx, r, m.UserID); err != nil {
+			return nil, err
+		}
+	}
+	if len(revoked) > 0 {
+		e := s.event(a, botgate.ActionTokenRevoke, string(r.Type), r.ID, "")
+		e.Details = details("reason", why, "revoked_ids", joinIDs(revoked))
+		if err := s.record(ctx, tx, e); err != nil {
+			return nil, err
+		}
+	}
+	return revoked, nil
+}
+
+// GroupAncestry returns the groups with the IDs and all their ancestors,
+// by ID. It checks no permission: the HTTP edge uses it only to name the
+// namespaces of groups and projects the actor may already see (GitLab's
+// full_name and namespace fields).
+func (s *Service) GroupAncestry(ctx context.Context, ids []int64) (map[int64]*botgate.Group, error) {
+	out := make(map[int64]*botgate.Group)
+	err := s.store.View(ctx, func(tx botgate.Tx) error {
+		for _, id := range ids {
+			for depth := 0; id != 0 && depth < 32; depth++ {
+				if _, ok := out[id]; ok {
+					break
+				}
+				g, err := tx.Group(ctx, id)
+				if botgate.IsKind(err, botgate.KindNotFound) {
+					break
+				}
+				if err != nil {
+					return err
+				}
+				out[id] = g
+				id = g.ParentID
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, botgate.E("authority.GroupAncestry", err)
+	}
+	return out, nil
 }

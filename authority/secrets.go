@@ -50,19 +50,7 @@ const settingCanary = "vault_canary"
 // whether a master key was ever set up for it. Errors are the store's
 // (KindInternal); a store without a canary is not an error.
 func HasVaultCanary(ctx context.Context, store botgate.Store) (bool, error) {
-	found := false
-	err := store.View(ctx, func(tx botgate.Tx) error {
-		_, err := tx.Setting(ctx, settingCanary)
-		switch {
-		case err == nil:
-			found = true
-		case botgate.IsKind(err, botgate.KindNotFound):
-		default:
-			return err
-		}
-		return nil
-	})
-	return found, err
+	return hasSetting(ctx, store, settingCanary)
 }
 
 // EnsureCanary stores a canary sealed under the current master key when the
@@ -798,7 +786,7 @@ func (v *Vault) rewrapOne(ctx context.Context, a Actor, id int64) (bool, error) 
 func (v *Vault) GroupID(ctx context.Context, ref string) (int64, error) {
 	var id int64
 	err := v.s.store.View(ctx, func(tx botgate.Tx) error {
-		g, err := groupByRef(ctx, tx, ref)
+		g, err := byRef(ctx, tx, groupLookup, ref)
 		if err != nil {
 			return err
 		}

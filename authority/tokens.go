@@ -79,202 +79,6 @@ func (s *Service) CreatePersonalToken(ctx context.Context, a Actor, userID int64
 	return &out, nil
 }
 
-// CreateResourceToken creates a project or group access token. It creates a
-// bot user named after the token, a member of that resource only, at the
-// token's access level. The actor needs the Maintainer role on a project
-// (Owner on a group), and the level may not exceed the actor's own.
-func (s *Service) CreateResourceToken(ctx context.Context, a Actor, r botgate.Resource, in NewToken) (*Created, error) {
-	const op = "authority.CreateResourceToken"
-	scopes, exp, err := s.validateNew(in, true)
-	if err != nil {
-		return nil, botgate.E(op, err)
-	}
-	level := in.AccessLevel
-	if level == 0 {
-		level = botgate.DefaultTokenLevel
-	}
-	if !level.ValidTokenLevel() {
-		return nil, botgate.E(op, botgate.Invalid("access_level", "access_level does not have a valid value (10, 15, 20, 30, 40 or 50)"))
-	}
-	need := botgate.MaintainerAccess
-	if r.Type == botgate.GroupResource {
-		need = botgate.OwnerAccess
-	}
-	if err := noBotMinting(a); err != nil {
-		return nil, botgate.E(op, err)
-	}
-	var out Created
-	err = s.store.Update(ctx, func(tx botgate.Tx) error {
-		have, err := s.requireExisting(ctx, tx, a, r, need)
-		if err != nil {
-			return err
-		}
-		if level > have {
-			return botgate.Invalid("access_level", "Access level of the token contains permissions not held by the creating user: %d (%s) exceeds your own role on this %s (%s); choose %d or lower", level, level, r.Type, have, have)
-		}
-		hex, err := s.randomHex(16)
-		if err != nil {
-			return err
-		}
-		username := string(r.Type) + "_" + itoa(r.ID) + "_bot_" + hex
-		bot := &botgate.User{
-			Username: username, Name: in.Name, Email: username + "@noreply." + s.host,
-			Kind: botgate.ProjectBot, State: botgate.UserActive, Owner: r, CreatedByID: a.userID(), CreatedAt: s.clock.Now(),
-		}
-		kind := botgate.ProjectAccessToken
-		if r.Type == botgate.GroupResource {
-			bot.Kind, kind = botgate.GroupBot, botgate.GroupAccessToken
-		}
-		if err := tx.CreateUser(ctx, bot); err != nil {
-			return err
-		}
-		ue := s.event(a, botgate.ActionUserCreate, "user", bot.ID, bot.Username)
-		ue.Details = details("kind", string(bot.Kind), "resource", r.String())
-		if err := s.record(ctx, tx, ue); err != nil {
-			return err
-		}
-		m := &botgate.Member{Resource: r, UserID: bot.ID, AccessLevel: level, CreatedByID: a.userID(), CreatedAt: s.clock.Now()}
-		if err := tx.CreateMember(ctx, m); err != nil {
-			return err
-		}
-		out.User = bot
-		t := &botgate.Token{
-			Kind: kind, Name: in.Name, Description: in.Description, Scopes: scopes, ExpiresAt: exp,
-			AccessLevel: level, Resource: r, Automation: in.Automation,
-		}
-		if err := s.checkMint(ctx, tx, a, bot, t, false); err != nil {
-			return err
-		}
-		out.Token, out.Secret, err = s.insertToken(ctx, tx, a, bot, t)
-		return err
-	})
-	if err != nil {
-		return nil, botgate.E(op, err)
-	}
-	return &out, nil
-}
-
-// NewServiceAccount describes a service account to create.
-type NewServiceAccount struct {
-	Name     string
-	Username string // optional; generated when empty
-	Email    string // optional; generated when empty
-}
-
-// CreateServiceAccount creates a service account owned by a team (a group),
-// a project, or, with owner zero, the instance. A group's service account
-// needs the Owner role on the group, a project's the Maintainer role, an
-// instance one an administrator.
-func (s *Service) CreateServiceAccount(ctx context.Context, a Actor, owner botgate.Resource, in NewServiceAccount) (*botgate.User, error) {
-	const op = "authority.CreateServiceAccount"
-	if err := noBotMinting(a); err != nil {
-		return nil, botgate.E(op, err)
-	}
-	if in.Username != "" {
-		if err := botgate.ValidateUsername(in.Username); err != nil {
-			return nil, botgate.E(op, err)
-		}
-	}
-	var u *botgate.User
-	err := s.store.Update(ctx, func(tx botgate.Tx) error {
-		prefix := "service_account_"
-		switch owner.Type {
-		case "":
-			if !a.isAdmin() {
-				return forbidden("only administrators may create instance service accounts")
-			}
-		case botgate.GroupResource:
-			if _, err := s.requireExisting(ctx, tx, a, owner, botgate.OwnerAccess); err != nil {
-				return err
-			}
-			prefix += "group_" + itoa(owner.ID) + "_"
-		case botgate.ProjectResource:
-			if _, err := s.requireExisting(ctx, tx, a, owner, botgate.MaintainerAccess); err != nil {
-				return err
-			}
-			prefix += "project_" + itoa(owner.ID) + "_"
-		}
-		username := in.Username
-		if username == "" {
-			hex, err := s.randomHex(16)
-			if err != nil {
-				return err
-			}
-			username = prefix + hex
-		}
-		name := in.Name
-		if strings.TrimSpace(name) == "" {
-			name = "Service account user"
-		}
-		email := in.Email
-		if email == "" {
-			email = username + "@noreply." + s.host
-		}
-		u = &botgate.User{
-			Username: username, Name: name, Email: email, Kind: botgate.ServiceAccount, State: botgate.UserActive,
-			Owner: owner, CreatedByID: a.userID(), CreatedAt: s.clock.Now(),
-		}
-		if err := tx.CreateUser(ctx, u); err != nil {
-			if botgate.IsKind(err, botgate.KindConflict) {
-				return botgate.Invalid("username", "Username or email has already been taken")
-			}
-			return err
-		}
-		e := s.event(a, botgate.ActionUserCreate, "user", u.ID, u.Username)
-		e.Details = details("kind", string(u.Kind), "owner", owner.String())
-		return s.record(ctx, tx, e)
-	})
-	if err != nil {
-		return nil, botgate.E(op, err)
-	}
-	return u, nil
-}
-
-// CreateServiceAccountToken creates a personal access token for a service
-// account. Only the owning team's Maintainers and Owners (the project's, for
-// a project service account) and administrators may, never the account
-// itself; and only someone who holds at least each of the account's roles
-// (see checkMint).
-func (s *Service) CreateServiceAccountToken(ctx context.Context, a Actor, saID int64, in NewToken) (*Created, error) {
-	const op = "authority.CreateServiceAccountToken"
-	if err := noBotMinting(a); err != nil {
-		return nil, botgate.E(op, err)
-	}
-	scopes, exp, err := s.validateNew(in, false)
-	if err != nil {
-		return nil, botgate.E(op, err)
-	}
-	var out Created
-	err = s.store.Update(ctx, func(tx botgate.Tx) error {
-		u, err := tx.User(ctx, saID)
-		if botgate.IsKind(err, botgate.KindNotFound) || (err == nil && u.Kind != botgate.ServiceAccount) {
-			return botgate.NotFound("Service account")
-		}
-		if err != nil {
-			return err
-		}
-		if err := s.canManageUser(ctx, tx, a, u); err != nil {
-			return err
-		}
-		if !u.Active() {
-			return botgate.Invalid("user_id", "service account %s is %s", u.Username, u.State)
-		}
-		t := &botgate.Token{
-			Kind: botgate.ServiceAccountToken, Name: in.Name, Description: in.Description, Scopes: scopes, ExpiresAt: exp, Automation: in.Automation,
-		}
-		if err := s.checkMint(ctx, tx, a, u, t, false); err != nil {
-			return err
-		}
-		out.User = u
-		out.Token, out.Secret, err = s.insertToken(ctx, tx, a, u, t)
-		return err
-	})
-	if err != nil {
-		return nil, botgate.E(op, err)
-	}
-	return &out, nil
-}
-
 // noBotMinting refuses the creation of identities and tokens by a project
 // or group bot, as GitLab does: a leaked resource token cannot make itself
 // new, longer-lived credentials. (Rotation of its own token stays allowed.)
@@ -283,35 +87,6 @@ func noBotMinting(a Actor) error {
 		return forbidden("project and group access tokens cannot create tokens or service accounts; use a personal or service account token")
 	}
 	return nil
-}
-
-// canManageUser reports whether the actor may manage the user's tokens:
-// the user itself (humans), a service account's team Maintainers, or an
-// administrator.
-func (s *Service) canManageUser(ctx context.Context, tx botgate.Tx, a Actor, u *botgate.User) error {
-	if a.isAdmin() {
-		return nil
-	}
-	switch u.Kind {
-	case botgate.HumanUser:
-		if a.userID() == u.ID {
-			return nil
-		}
-		return forbidden("only the user and administrators may manage these tokens")
-	case botgate.ServiceAccount:
-		if u.Owner.IsZero() {
-			return forbidden("instance service accounts are managed by administrators")
-		}
-		_, err := s.require(ctx, tx, a, u.Owner, botgate.MaintainerAccess)
-		return err
-	default:
-		need := botgate.MaintainerAccess
-		if u.Owner.Type == botgate.GroupResource {
-			need = botgate.OwnerAccess
-		}
-		_, err := s.require(ctx, tx, a, u.Owner, need)
-		return err
-	}
 }
 
 // canManageToken reports whether the actor may read, rotate or revoke t.
@@ -444,22 +219,6 @@ func checkAdminScopes(u *botgate.User, scopes botgate.Scopes) error {
 		}
 	}
 	return nil
-}
-
-func resourceExists(ctx context.Context, tx botgate.Tx, r botgate.Resource) error {
-	var err error
-	switch r.Type {
-	case botgate.ProjectResource:
-		_, err = tx.Project(ctx, r.ID)
-	case botgate.GroupResource:
-		_, err = tx.Group(ctx, r.ID)
-	default:
-		return botgate.Invalid("resource", "unknown resource type %q", r.Type)
-	}
-	if botgate.IsKind(err, botgate.KindNotFound) {
-		return notFound(r)
-	}
-	return err
 }
 
 // RotateToken replaces a token: a new token with the same name, scopes,
@@ -639,4 +398,197 @@ func idStr(id int64) string {
 		return ""
 	}
 	return itoa(id)
+}
+
+// TokenQuery selects tokens for a listing: the store's filter plus State
+// ("active", "inactive" or "" for both), which depends on the time.
+type TokenQuery struct {
+	botgate.TokenFilter
+	State string
+}
+
+// findTokens runs q in tx. A State filter selects the tokens active (or
+// not) at the service's time.
+func (s *Service) findTokens(ctx context.Context, tx botgate.Tx, q TokenQuery) ([]*botgate.Token, int, error) {
+	switch q.State {
+	case "":
+	case "active", "inactive":
+		active := q.State == "active"
+		q.Active, q.At = &active, s.clock.Now()
+	default:
+		return nil, 0, botgate.Invalid("state", "state does not have a valid value")
+	}
+	return tx.FindTokens(ctx, q.TokenFilter)
+}
+
+// PersonalTokens lists personal access tokens, as GET
+// /personal_access_tokens does: an administrator sees every user's (or
+// q.UserID's), anyone else only their own; asking for another user's is
+// KindUnauthenticated, as GitLab answers. Project and group access tokens
+// are listed with ResourceTokens.
+func (s *Service) PersonalTokens(ctx context.Context, a Actor, q TokenQuery) ([]*botgate.Token, int, error) {
+	const op = "authority.PersonalTokens"
+	if a.User == nil && !a.System {
+		return nil, 0, botgate.E(op, botgate.KindUnauthenticated)
+	}
+	if !a.isAdmin() {
+		if q.UserID != 0 && q.UserID != a.userID() {
+			return nil, 0, botgate.E(op, botgate.KindUnauthenticated)
+		}
+		q.UserID = a.userID()
+	}
+	var out []*botgate.Token
+	var total int
+	err := s.store.View(ctx, func(tx botgate.Tx) error {
+		if q.UserID != 0 && a.isAdmin() {
+			if _, err := tx.User(ctx, q.UserID); botgate.IsKind(err, botgate.KindNotFound) {
+				return botgate.NotFound("User")
+			} else if err != nil {
+				return err
+			}
+		}
+		var err error
+		out, total, err = s.findTokens(ctx, tx, q)
+		return err
+	})
+	if err != nil {
+		return nil, 0, botgate.E(op, err)
+	}
+	return out, total, nil
+}
+
+// LookupToken returns the token whose secret is presented, for an
+// administrator (POST /admin/token). A malformed or unknown secret is
+// KindNotFound; the secret is never logged or audited.
+func (s *Service) LookupToken(ctx context.Context, a Actor, secret string) (*botgate.Token, error) {
+	const op = "authority.LookupToken"
+	if !a.isAdmin() {
+		return nil, botgate.E(op, botgate.KindForbidden)
+	}
+	if err := checkSecret(secret, s.prefix); err != nil {
+		return nil, botgate.E(op, err)
+	}
+	d := s.digester.Digest(secret)
+	var t *botgate.Token
+	err := s.store.View(ctx, func(tx botgate.Tx) (err error) {
+		t, err = tx.TokenByDigest(ctx, d[:])
+		if botgate.IsKind(err, botgate.KindNotFound) {
+			return botgate.NotFound("Token")
+		}
+		return err
+	})
+	if err != nil {
+		return nil, botgate.E(op, err)
+	}
+	return t, nil
+}
+
+// TokenFamily returns every token of t's rotation family, oldest first, for
+// an actor who may manage t.
+func (s *Service) TokenFamily(ctx context.Context, a Actor, id int64) (*botgate.Token, []*botgate.Token, error) {
+	var t *botgate.Token
+	var fam []*botgate.Token
+	err := s.store.View(ctx, func(tx botgate.Tx) error {
+		var err error
+		if t, err = s.manageableToken(ctx, tx, a, id); err != nil {
+			return err
+		}
+		fam, _, err = tx.FindTokens(ctx, botgate.TokenFilter{FamilyID: t.FamilyID, Sort: "created_asc", Page: botgate.Page{Limit: 1000}})
+		return err
+	})
+	if err != nil {
+		return nil, nil, botgate.E("authority.TokenFamily", err)
+	}
+	return t, fam, nil
+}
+
+// checkSecret rejects a malformed token with a not-found error, before any
+// store access.
+func checkSecret(secret, prefix string) error {
+	if strings.TrimSpace(secret) == "" {
+		return botgate.Invalid("token", "token is missing")
+	}
+	if err := tokenfmt.Check(secret, prefix); err != nil {
+		return botgate.NotFound("Token")
+	}
+	return nil
+}
+
+// RevokeTokenBySecret revokes the token whose secret is presented, for an
+// administrator (DELETE /admin/token).
+func (s *Service) RevokeTokenBySecret(ctx context.Context, a Actor, secret string) error {
+	t, err := s.LookupToken(ctx, a, secret)
+	if err != nil {
+		return err
+	}
+	return s.RevokeToken(ctx, a, t.ID)
+}
+
+// ActionTokenAutomation is the audit action for a change of a token's
+// automation label.
+const ActionTokenAutomation = "token.automation"
+
+// MaxAutomationLength bounds an automation label.
+const MaxAutomationLength = 255
+
+// SetAutomation labels a token with the automation it serves ("" clears
+// the label). The label carries policy (the automation's routes and rate
+// limit), so only those who manage the token's user may set it: the
+// person for their own tokens, the owning team's Maintainers and Owners
+// for a bot's or service account's, administrators; never the token
+// itself, nor a bot or service account on its own tokens. The label stays
+// with the token's rotation family only for tokens rotated afterwards.
+func (s *Service) SetAutomation(ctx context.Context, a Actor, id int64, automation string) (*botgate.Token, error) {
+	const op = "authority.SetAutomation"
+	automation = strings.TrimSpace(automation)
+	if len(automation) > MaxAutomationLength {
+		return nil, botgate.E(op, botgate.Invalid("automation", "automation is too long (maximum is %d characters)", MaxAutomationLength))
+	}
+	if strings.ContainsFunc(automation, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return nil, botgate.E(op, botgate.Invalid("automation", "automation is invalid: it must not contain control characters"))
+	}
+	var t *botgate.Token
+	err := s.store.Update(ctx, func(tx botgate.Tx) error {
+		var err error
+		if t, err = s.manageableToken(ctx, tx, a, id); err != nil {
+			return err
+		}
+		if err := s.mayLabel(ctx, tx, a, t); err != nil {
+			return err
+		}
+		if t.Automation == automation {
+			return nil
+		}
+		if err := tx.SetTokenAutomation(ctx, id, automation); err != nil {
+			return err
+		}
+		e := s.event(a, ActionTokenAutomation, "token", t.ID, t.Name)
+		e.Details = details("from", t.Automation, "to", automation)
+		t.Automation = automation
+		return s.record(ctx, tx, e)
+	})
+	if err != nil {
+		return nil, botgate.E(op, err)
+	}
+	s.changed([]int64{id})
+	return t, nil
+}
+
+// mayLabel checks that the actor may change t's automation label. A token
+// may read and rotate itself, but not shed its own policy.
+func (s *Service) mayLabel(ctx context.Context, tx botgate.Tx, a Actor, t *botgate.Token) error {
+	if a.isAdmin() {
+		return nil
+	}
+	if a.Token != nil && a.Token.ID == t.ID {
+		return forbidden("a token cannot change its own automation label; the owning team's Maintainers and Owners can")
+	}
+	if a.User != nil && a.User.Kind.Bot() && a.User.ID == t.UserID {
+		return forbidden("a %s cannot change the automation label of its own tokens; the owning team's Maintainers and Owners can", kindWords(a.User.Kind))
+	}
+	u, err := tx.User(ctx, t.UserID)
+	if err != nil {
+		return err
+	}
+	return s.canManageUser(ctx, tx, a, u)
 }

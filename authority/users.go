@@ -165,3 +165,76 @@ func boolStr(b bool) string {
 	}
 	return "false"
 }
+
+// Users lists users matching f. Every authenticated actor may list users,
+// as GitLab allows; only administrators search by e-mail address, and the
+// HTTP edge shows addresses to administrators only.
+func (s *Service) Users(ctx context.Context, a Actor, f botgate.UserFilter) ([]*botgate.User, int, error) {
+	if a.User == nil && !a.System {
+		return nil, 0, botgate.E("authority.Users", botgate.KindUnauthenticated)
+	}
+	if !a.isAdmin() {
+		// The store's Search covers e-mail addresses, which only
+		// administrators may search by.
+		f.Search, f.NameSearch = "", f.Search
+	}
+	var out []*botgate.User
+	var total int
+	err := s.store.View(ctx, func(tx botgate.Tx) (err error) {
+		out, total, err = tx.FindUsers(ctx, f)
+		return err
+	})
+	if err != nil {
+		return nil, 0, botgate.E("authority.Users", err)
+	}
+	return out, total, nil
+}
+
+// UserByRef returns the user with the numeric ID or username ref.
+func (s *Service) UserByRef(ctx context.Context, ref string) (*botgate.User, error) {
+	var u *botgate.User
+	err := s.store.View(ctx, func(tx botgate.Tx) (err error) {
+		if id, ok := refID(ref); ok {
+			u, err = tx.User(ctx, id)
+		} else {
+			u, err = tx.UserByUsername(ctx, ref)
+		}
+		return err
+	})
+	if botgate.IsKind(err, botgate.KindNotFound) {
+		return nil, botgate.NotFound("User")
+	}
+	if err != nil {
+		return nil, botgate.E("authority.UserByRef", err)
+	}
+	return u, nil
+}
+
+// canManageUser reports whether the actor may manage the user's tokens:
+// the user itself (humans), a service account's team Maintainers, or an
+// administrator.
+func (s *Service) canManageUser(ctx context.Context, tx botgate.Tx, a Actor, u *botgate.User) error {
+	if a.isAdmin() {
+		return nil
+	}
+	switch u.Kind {
+	case botgate.HumanUser:
+		if a.userID() == u.ID {
+			return nil
+		}
+		return forbidden("only the user and administrators may manage these tokens")
+	case botgate.ServiceAccount:
+		if u.Owner.IsZero() {
+			return forbidden("instance service accounts are managed by administrators")
+		}
+		_, err := s.require(ctx, tx, a, u.Owner, botgate.MaintainerAccess)
+		return err
+	default:
+		need := botgate.MaintainerAccess
+		if u.Owner.Type == botgate.GroupResource {
+			need = botgate.OwnerAccess
+		}
+		_, err := s.require(ctx, tx, a, u.Owner, need)
+		return err
+	}
+}

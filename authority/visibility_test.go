@@ -1,7 +1,10 @@
 package authority_test
 
 import (
+	"slices"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
@@ -64,4 +67,112 @@ func TestTokensTheActorCannotSeeReadAsNotFound(t *testing.T) {
 			wantOutcome(t, tt.op(tt.actor, tt.id), tt.want)
 		})
 	}
+}
+
+// TestListsShowWhatReadsShow: for every kind of actor, Groups and Projects
+// list exactly the groups and projects that Group and Project let the actor
+// read, in ID order and with the right total, also once a membership has
+// expired.
+func TestListsShowWhatReadsShow(t *testing.T) {
+	e := newEnv(t)
+	w := e.world()
+	mustGroup := func(a authority.Actor, in authority.NewGroup) *botgate.Group {
+		t.Helper()
+		g, err := e.svc.CreateGroup(e.ctx, a, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	mustProject := func(in authority.NewProject) {
+		t.Helper()
+		if _, err := e.svc.CreateProject(e.ctx, e.admin, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sub := mustGroup(w.owner, authority.NewGroup{Name: "Release", Path: "release", ParentID: w.group.ID})
+	docs := mustGroup(e.admin, authority.NewGroup{Name: "Docs", Path: "docs", Visibility: botgate.Internal})
+	open := mustGroup(e.admin, authority.NewGroup{Name: "Open", Path: "open", Visibility: botgate.Public})
+	vault := mustGroup(e.admin, authority.NewGroup{Name: "Vault", Path: "vault"})
+	mustProject(authority.NewProject{Name: "tools", NamespaceID: sub.ID})
+	mustProject(authority.NewProject{Name: "site", NamespaceID: open.ID, Visibility: botgate.Public})
+	mustProject(authority.NewProject{Name: "guide", NamespaceID: docs.ID, Visibility: botgate.Internal})
+	mustProject(authority.NewProject{Name: "keys", NamespaceID: vault.ID})
+	expiry := e.svc.Today().AddDate(0, 0, 2)
+	if _, err := e.svc.AddMember(e.ctx, e.admin, botgate.Resource{Type: botgate.GroupResource, ID: vault.ID}, w.outsider.User.ID, botgate.ReporterAccess, &expiry); err != nil {
+		t.Fatal(err)
+	}
+	actors := []struct {
+		name string
+		a    authority.Actor
+	}{
+		{"administrator", e.admin}, {"owner", w.owner}, {"developer", w.dev}, {"outsider", w.outsider}, {"anonymous", authority.Actor{}},
+	}
+	check := func(t *testing.T) {
+		allGroups, _, err := e.svc.Groups(e.ctx, e.admin, botgate.GroupFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		allProjects, _, err := e.svc.Projects(e.ctx, e.admin, botgate.ProjectFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range actors {
+			t.Run(tt.name, func(t *testing.T) {
+				var wantGroups, wantProjects []int64
+				for _, g := range allGroups {
+					if _, err := e.svc.Group(e.ctx, tt.a, strconv.FormatInt(g.ID, 10)); err == nil {
+						wantGroups = append(wantGroups, g.ID)
+					}
+				}
+				for _, p := range allProjects {
+					if _, err := e.svc.Project(e.ctx, tt.a, strconv.FormatInt(p.ID, 10)); err == nil {
+						wantProjects = append(wantProjects, p.ID)
+					}
+				}
+				gs, total, err := e.svc.Groups(e.ctx, tt.a, botgate.GroupFilter{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := groupIDs(gs); !slices.Equal(got, wantGroups) || total != len(wantGroups) {
+					t.Errorf("Groups = %v (total %d), want %v", got, total, wantGroups)
+				}
+				ps, total, err := e.svc.Projects(e.ctx, tt.a, botgate.ProjectFilter{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := projectIDs(ps); !slices.Equal(got, wantProjects) || total != len(wantProjects) {
+					t.Errorf("Projects = %v (total %d), want %v", got, total, wantProjects)
+				}
+				if len(wantGroups) > 1 {
+					page, total, err := e.svc.Groups(e.ctx, tt.a, botgate.GroupFilter{Page: botgate.Page{Offset: 1, Limit: 1}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := groupIDs(page); !slices.Equal(got, wantGroups[1:2]) || total != len(wantGroups) {
+						t.Errorf("Groups page 2 = %v (total %d), want %v (total %d)", got, total, wantGroups[1:2], len(wantGroups))
+					}
+				}
+			})
+		}
+	}
+	t.Run("member", check)
+	e.clock.Add(3 * 24 * time.Hour)
+	t.Run("membership expired", check)
+}
+
+func groupIDs(gs []*botgate.Group) []int64 {
+	var out []int64
+	for _, g := range gs {
+		out = append(out, g.ID)
+	}
+	return out
+}
+
+func projectIDs(ps []*botgate.Project) []int64 {
+	var out []int64
+	for _, p := range ps {
+		out = append(out, p.ID)
+	}
+	return out
 }

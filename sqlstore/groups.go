@@ -79,6 +79,9 @@ func (t *Tx) FindGroups(ctx context.Context, f botgate.GroupFilter) ([]*botgate.
 	if f.MemberID != 0 {
 		w.add("id IN (SELECT group_id FROM members WHERE user_id = ? AND group_id IS NOT NULL)", f.MemberID)
 	}
+	if v := f.VisibleTo; v != nil {
+		w.visibleTo(*v, "id IN ("+memberGroupsQuery+")", v.UserID, toMicro(v.At))
+	}
 	return find(ctx, t, "FindGroups", groupCols, "groups", &w, "id", f.Page, scanGroup)
 }
 
@@ -126,6 +129,31 @@ func (t *Tx) DeleteGroup(ctx context.Context, id int64) error {
 		return t.dbError(op, err)
 	}
 	return nil
+}
+
+// memberCurrent is the condition on members that a membership counts at
+// the time bound after the user's ID.
+const memberCurrent = ` AND access_level > 0 AND (expires_at IS NULL OR expires_at > ?)`
+
+// memberGroupsQuery selects the groups a user (the first argument) reaches
+// through a membership current at a time (the second): the groups it is a
+// member of and the groups below them, at most 31 levels down, as the
+// membership walk goes at most 32 groups up.
+const memberGroupsQuery = `WITH RECURSIVE reach(id, depth) AS (
+	SELECT group_id, 0 FROM members WHERE user_id = ? AND group_id IS NOT NULL` + memberCurrent + `
+	UNION
+	SELECT g.id, r.depth + 1 FROM groups g JOIN reach r ON g.parent_id = r.id WHERE r.depth < 31
+) SELECT id FROM reach`
+
+// visibleTo adds the condition that v may see the group or project: it is
+// public, or, for a signed-in viewer, internal or one the viewer is a member
+// of, which the condition member selects with args.
+func (w *where) visibleTo(v botgate.Viewer, member string, args ...any) {
+	if v.UserID == 0 {
+		w.add("visibility = ?", string(botgate.Public))
+		return
+	}
+	w.add("(visibility IN (?, ?) OR "+member+")", append([]any{string(botgate.Internal), string(botgate.Public)}, args...)...)
 }
 
 // refError refines a KindInvalid foreign-key error with the field and a

@@ -93,6 +93,11 @@ func (t *Tx) FindProjects(ctx context.Context, f botgate.ProjectFilter) ([]*botg
 	if f.MemberID != 0 {
 		w.add("id IN (SELECT project_id FROM members WHERE user_id = ? AND project_id IS NOT NULL)", f.MemberID)
 	}
+	if v := f.VisibleTo; v != nil {
+		at := toMicro(v.At)
+		w.visibleTo(*v, "id IN (SELECT project_id FROM members WHERE user_id = ? AND project_id IS NOT NULL"+memberCurrent+
+			") OR namespace_id IN ("+memberGroupsQuery+")", v.UserID, at, v.UserID, at)
+	}
 	return find(ctx, t, "FindProjects", projectCols, "projects", &w, "id", f.Page, scanProject)
 }
 

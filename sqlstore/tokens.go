@@ -204,6 +204,13 @@ func (t *Tx) FindTokens(ctx context.Context, f botgate.TokenFilter) ([]*botgate.
 	timeRange(&w, "created_at", f.CreatedAfter, f.CreatedBefore)
 	timeRange(&w, "expires_at", f.ExpiresAfter, f.ExpiresBefore)
 	timeRange(&w, "last_used_at", f.LastUsedAfter, f.LastUsedBefore)
+	if f.Active != nil {
+		if *f.Active {
+			w.add("revoked = ? AND (expires_at IS NULL OR expires_at > ?)", false, toMicro(f.At))
+		} else {
+			w.add("(revoked = ? OR expires_at <= ?)", true, toMicro(f.At))
+		}
+	}
 	return find(ctx, t, op, tokenCols, "tokens", &w, order, f.Page, scanToken)
 }
 

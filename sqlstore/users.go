@@ -77,6 +77,7 @@ func (t *Tx) FindUsers(ctx context.Context, f botgate.UserFilter) ([]*botgate.Us
 		w.add(t.d.FoldEqual("username"), f.Username)
 	}
 	w.search(f.Search, "username", "name", "email")
+	w.search(f.NameSearch, "username", "name")
 	in(&w, "kind", f.Kinds)
 	if f.Owner != nil {
 		w.add("owner_type = ? AND owner_id = ?", string(f.Owner.Type), f.Owner.ID)

@@ -52,6 +52,7 @@ func Exercise(t *testing.T, open func(t *testing.T) botgate.Store) {
 	t.Run("Groups", func(t *testing.T) { testGroups(t, open) })
 	t.Run("Projects", func(t *testing.T) { testProjects(t, open) })
 	t.Run("Members", func(t *testing.T) { testMembers(t, open) })
+	t.Run("VisibleTo", func(t *testing.T) { testVisibleTo(t, open) })
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open) })
 	t.Run("TokenAutomation", func(t *testing.T) { testTokenAutomation(t, open(t)) })
 	t.Run("Automations", func(t *testing.T) { testAutomations(t, open(t)) })

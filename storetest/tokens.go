@@ -19,6 +19,7 @@ func testTokens(t *testing.T, open func(t *testing.T) botgate.Store) {
 	t.Run("RevokeUserTokens", func(t *testing.T) { testRevokeUserTokens(t, open(t)) })
 	t.Run("Successor", func(t *testing.T) { testSuccessor(t, open(t)) })
 	t.Run("RecordUsage", func(t *testing.T) { testRecordUsage(t, open(t)) })
+	t.Run("ActiveAt", func(t *testing.T) { testTokensActiveAt(t, open(t)) })
 }
 
 func testCreateToken(t *testing.T, s botgate.Store) {
@@ -461,5 +462,56 @@ func testRecordUsage(t *testing.T, s botgate.Store) {
 	}
 	t.Run("empty batch", func(t *testing.T) {
 		update(t, s, func(tx botgate.Tx) error { return tx.RecordTokenUsage(ctx, nil) })
+	})
+}
+
+// testTokensActiveAt checks FindTokens' Active filter: a token is active at
+// a time when it is not revoked and its expiry, if any, lies after that
+// time; paging and the total count only the tokens selected.
+func testTokensActiveAt(t *testing.T, s botgate.Store) {
+	ctx := t.Context()
+	var u *botgate.User
+	var forever, later, expiring, revoked *botgate.Token
+	update(t, s, func(tx botgate.Tx) error {
+		u = mustCreateUser(ctx, t, tx, newUser("holder", botgate.HumanUser))
+		forever, later, expiring, revoked = newToken(u, "forever"), newToken(u, "later"), newToken(u, "expiring"), newToken(u, "revoked")
+		later.ExpiresAt = ptr(day(5))
+		expiring.ExpiresAt = ptr(day(2))
+		for _, tk := range []*botgate.Token{forever, later, expiring, revoked} {
+			if err := tx.CreateToken(ctx, tk); err != nil {
+				return err
+			}
+		}
+		return tx.RevokeToken(ctx, revoked.ID, at(time.Hour))
+	})
+	yes, no := true, false
+	tests := []struct {
+		name   string
+		active *bool
+		at     time.Time
+		page   botgate.Page
+		want   []int64
+		total  int
+	}{
+		{"active before any expiry", &yes, day(1), botgate.Page{}, []int64{forever.ID, later.ID, expiring.ID}, 3},
+		{"active at an expiry date", &yes, day(2), botgate.Page{}, []int64{forever.ID, later.ID}, 2},
+		{"active just before an expiry", &yes, day(2).Add(-time.Microsecond), botgate.Page{}, []int64{forever.ID, later.ID, expiring.ID}, 3},
+		{"inactive at an expiry date", &no, day(2), botgate.Page{}, []int64{expiring.ID, revoked.ID}, 2},
+		{"inactive before any expiry", &no, day(1), botgate.Page{}, []int64{revoked.ID}, 1},
+		{"active, paged", &yes, day(1), botgate.Page{Offset: 1, Limit: 1}, []int64{later.ID}, 3},
+		{"either", nil, day(9), botgate.Page{}, []int64{forever.ID, later.ID, expiring.ID, revoked.ID}, 4},
+	}
+	view(t, s, func(tx botgate.Tx) error {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				got, total, err := tx.FindTokens(ctx, botgate.TokenFilter{UserID: u.ID, Sort: "created_asc", Active: tt.active, At: tt.at, Page: tt.page})
+				if err != nil {
+					t.Fatalf("FindTokens: %v", err)
+				}
+				wantIDs(t, "FindTokens", ids(got, tokenID), tt.want)
+				wantTotal(t, "FindTokens", total, tt.total)
+			})
+		}
+		return nil
 	})
 }
