@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -63,4 +64,65 @@ func (in *Instance) checkpointAudit(ctx context.Context, log *slog.Logger) {
 	if err := in.Dir.WriteAuditCheckpoint(authority.SignCheckpoint(key, head)); err != nil {
 		log.Warn("writing the audit checkpoint", "err", err)
 	}
+}
+
+// AuditReport is what VerifyAudit found, as 'botgate audit verify --output
+// json' shows it.
+type AuditReport struct {
+	BreakReason string `json:"break_reason,omitempty"`
+	BreakSeq    *int64 `json:"break_seq,omitempty"`
+	// Checkpoint says what became of the data directory's checkpoint when
+	// the log verified: held, or written at the new head.
+	Checkpoint string `json:"checkpoint,omitempty"`
+	Events     int64  `json:"events"`
+	Head       string `json:"head"`
+	HeadHash   string `json:"head_hash"`
+	HeadSeq    int64  `json:"head_seq"`
+	OK         bool   `json:"ok"`
+}
+
+// WriteText writes the report as 'botgate audit verify' shows it.
+func (r *AuditReport) WriteText(w io.Writer) error {
+	var err error
+	if r.OK {
+		_, err = fmt.Fprintf(w, "audit log intact: %d events, head %s\n(%s; keep the head elsewhere and check it later with --expect-head)\n",
+			r.Events, r.Head, r.Checkpoint)
+	} else {
+		_, err = fmt.Fprintf(w, "audit log BROKEN at event %d: %s\n(%d events verified before it)\n", *r.BreakSeq, r.BreakReason, r.Events)
+	}
+	return err
+}
+
+// VerifyAudit verifies the audit chain against the recorded head, the
+// anchors given and the data directory's checkpoint when there is one (a
+// checkpoint that cannot be trusted breaks the chain after its head). A
+// verified log moves the checkpoint forward, never back. A broken chain is
+// a report with OK false; the error is for a verification that could not
+// run.
+func (in *Instance) VerifyAudit(ctx context.Context, anchors ...authority.Anchor) (*AuditReport, error) {
+	key := authority.AuditKey(in.Pepper)
+	cp, hasCP, cpErr := ReadCheckpoint(in.Dir, key)
+	if hasCP && cpErr == nil {
+		anchors = append(anchors, authority.Anchor{Name: "checkpoint " + in.Dir.AuditCheckpointPath(), Head: cp})
+	}
+	res, err := authority.VerifyAuditAnchored(ctx, in.Store, key, anchors...)
+	if err != nil {
+		return nil, err
+	}
+	if res.OK() && cpErr != nil {
+		res.Break = &botgate.ChainBreak{Seq: res.Head.Seq + 1, Reason: cpErr.Error()}
+	}
+	r := &AuditReport{OK: res.OK(), Events: res.Events, Head: authority.FormatAuditHead(res.Head), HeadHash: res.Head.Hash, HeadSeq: res.Head.Seq}
+	switch {
+	case !res.OK():
+		r.BreakSeq, r.BreakReason = &res.Break.Seq, res.Break.Reason
+	case hasCP && cp.Seq >= res.Head.Seq:
+		r.Checkpoint = "checkpoint " + authority.FormatAuditHead(cp) + " held"
+	default:
+		if err := in.Dir.WriteAuditCheckpoint(authority.SignCheckpoint(key, res.Head)); err != nil {
+			return nil, err
+		}
+		r.Checkpoint = "checkpoint written at " + authority.FormatAuditHead(res.Head)
+	}
+	return r, nil
 }

@@ -2,35 +2,11 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/governance"
-	"github.com/botgate/botgate/manifest"
 )
-
-// applyTokenJSON is a token apply issued, as --output json shows it. The
-// secret is there only with --show-secrets.
-type applyTokenJSON struct {
-	Automation string  `json:"automation"`
-	TokenID    int64   `json:"token_id"`
-	ExpiresAt  *string `json:"expires_at"`
-	SecretRef  string  `json:"secret_ref,omitempty"`
-	Secret     string  `json:"secret,omitempty"`
-}
-
-// applyJSON is apply's --output json.
-type applyJSON struct {
-	Plan   *manifest.Changes `json:"plan"`
-	Steps  int               `json:"steps_applied"`
-	Tokens []applyTokenJSON  `json:"tokens"`
-	// RemovedRecords are the automation records --prune removed.
-	RemovedRecords []string `json:"removed_records,omitempty"`
-	Error          string   `json:"error,omitempty"`
-}
 
 func newApplyCmd(e *env) *cobra.Command {
 	var (
@@ -98,46 +74,18 @@ and resumes.`,
 			}
 			res, err := gov.Apply(cmd.Context(), ch, governance.ApplyOptions{Prune: prune, ShowSecrets: showSecrets, Progress: e.stderr, Manifest: m})
 			if output == "json" {
-				out := applyJSON{Plan: ch, Tokens: []applyTokenJSON{}}
-				if res != nil && res.Result != nil {
-					out.Steps = len(res.Steps)
-				}
-				if res != nil {
-					out.RemovedRecords = res.RemovedRecords
-					for _, t := range res.Tokens {
-						j := applyTokenJSON{Automation: t.Automation, TokenID: t.TokenID, SecretRef: t.SecretRef, Secret: t.Secret}
-						if t.ExpiresAt != nil {
-							d := dateOf(t.ExpiresAt)
-							j.ExpiresAt = &d
-						}
-						out.Tokens = append(out.Tokens, j)
-					}
-				}
-				if err != nil {
-					out.Error = botgate.MessageOf(err)
-				}
-				if werr := writeJSON(e.stdout, out); werr != nil {
+				if werr := writeJSON(e.stdout, governance.NewApplyJSON(ch, res, err)); werr != nil {
 					return werr
 				}
 				return err
 			}
-			if res != nil {
-				writeIssued(e.stdout, res.Tokens)
+			if werr := res.WriteIssued(e.stdout); werr != nil {
+				return werr
 			}
 			if err != nil {
 				return fmt.Errorf("%w (run apply again to resume)", err)
 			}
-			if res == nil || (len(res.Steps) == 0 && len(res.RemovedRecords) == 0) {
-				fmt.Fprintln(e.stdout, "No changes: the instance matches the manifest.")
-				return nil
-			}
-			if len(res.Steps) > 0 {
-				fmt.Fprintf(e.stdout, "Applied %d step(s).\n", len(res.Steps))
-			}
-			if n := len(res.RemovedRecords); n > 0 {
-				fmt.Fprintf(e.stdout, "Removed %d automation record(s) no longer declared.\n", n)
-			}
-			return nil
+			return res.WriteSummary(e.stdout)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "the automations manifest (YAML; - for standard input)")
@@ -146,26 +94,4 @@ and resumes.`,
 	outputFlag(cmd, &output)
 	localFlags(cmd, e, &o, true)
 	return cmd
-}
-
-// writeIssued lists the tokens apply issued and where their secrets are.
-func writeIssued(w io.Writer, tokens []governance.Issued) {
-	for _, t := range tokens {
-		fmt.Fprintf(w, "token #%d for %s (expires %s)", t.TokenID, t.Automation, dateOf(t.ExpiresAt))
-		if t.SecretRef != "" {
-			fmt.Fprintf(w, ": secret in %s", t.SecretRef)
-		}
-		fmt.Fprintln(w)
-		if t.Secret != "" {
-			fmt.Fprintf(w, "  %s\n", t.Secret)
-		}
-	}
-}
-
-// dateOf formats an optional date.
-func dateOf(t *time.Time) string {
-	if t == nil {
-		return "never"
-	}
-	return t.UTC().Format(botgate.DateFormat)
 }

@@ -63,51 +63,15 @@ Exit status: 0 intact, 3 broken.`,
 				return err
 			}
 			defer in.Close()
-			key := authority.AuditKey(in.Pepper)
-			cp, hasCP, cpErr := server.ReadCheckpoint(in.Dir, key)
-			if hasCP && cpErr == nil {
-				anchors = append(anchors, authority.Anchor{Name: "checkpoint " + in.Dir.AuditCheckpointPath(), Head: cp})
-			}
-			res, err := authority.VerifyAuditAnchored(cmd.Context(), in.Store, key, anchors...)
+			r, err := in.VerifyAudit(cmd.Context(), anchors...)
 			if err != nil {
 				return err
 			}
-			if res.OK() && cpErr != nil {
-				res.Break = &botgate.ChainBreak{Seq: res.Head.Seq + 1, Reason: cpErr.Error()}
+			if err := writeAs(e.stdout, output, r, r.WriteText); err != nil {
+				return err
 			}
-			// A verified log moves the checkpoint forward (never back).
-			var cpNote string
-			if res.OK() {
-				switch {
-				case hasCP && cp.Seq >= res.Head.Seq:
-					cpNote = "checkpoint " + authority.FormatAuditHead(cp) + " held"
-				default:
-					if err := in.Dir.WriteAuditCheckpoint(authority.SignCheckpoint(key, res.Head)); err != nil {
-						return err
-					}
-					cpNote = "checkpoint written at " + authority.FormatAuditHead(res.Head)
-				}
-			}
-			if output == "json" {
-				out := map[string]any{"ok": res.OK(), "events": res.Events, "head_seq": res.Head.Seq, "head_hash": res.Head.Hash,
-					"head": authority.FormatAuditHead(res.Head)}
-				if cpNote != "" {
-					out["checkpoint"] = cpNote
-				}
-				if res.Break != nil {
-					out["break_seq"], out["break_reason"] = res.Break.Seq, res.Break.Reason
-				}
-				if err := writeJSON(e.stdout, out); err != nil {
-					return err
-				}
-			} else if res.OK() {
-				fmt.Fprintf(e.stdout, "audit log intact: %d events, head %s\n(%s; keep the head elsewhere and check it later with --expect-head)\n",
-					res.Events, authority.FormatAuditHead(res.Head), cpNote)
-			} else {
-				fmt.Fprintf(e.stdout, "audit log BROKEN at event %d: %s\n(%d events verified before it)\n", res.Break.Seq, res.Break.Reason, res.Events)
-			}
-			if !res.OK() {
-				return &exitError{code: 3, err: fmt.Errorf("audit chain broken at event %d", res.Break.Seq)}
+			if !r.OK {
+				return &exitError{code: exitIntegrity, err: fmt.Errorf("audit chain broken at event %d", *r.BreakSeq)}
 			}
 			return nil
 		},

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/botgate/botgate/governance"
 	"github.com/botgate/botgate/manifest"
 
 	"github.com/botgate/botgate/internal/pgtest"
@@ -99,7 +100,7 @@ func TestPlanApplyLint(t *testing.T) {
     expires_in: 30d
 `
 		out, _, err := runSplit(t, more, "apply", "-f", "-", "--data-dir", dir, "--show-secrets", "--output", "json")
-		var res applyJSON
+		var res governance.ApplyJSON
 		if err != nil || json.Unmarshal([]byte(out), &res) != nil {
 			t.Fatalf("apply --show-secrets --output json: %v\n%s", err, out)
 		}

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -31,11 +31,8 @@ client uses its own token, 'botgate apply --prune' revokes the shared token.`,
 
 // logFormat parses --format.
 func logFormat(s string) (migrate.Format, error) {
-	switch strings.ToLower(s) {
-	case "gitlab", "api_json":
-		return migrate.GitLabAPIJSON, nil
-	case "botgate":
-		return migrate.BotgateUsage, nil
+	if f, ok := migrate.ParseFormat(s); ok {
+		return f, nil
 	}
 	return 0, usageErr("--format must be gitlab or botgate, not %q", s)
 }
@@ -82,16 +79,10 @@ error. No line of the log is ever echoed: logs may hold secrets.`,
 				defer f.Close()
 				in = f
 			}
-			data, err := io.ReadAll(in)
-			if err != nil {
-				return err
+			reqs, err := migrate.ReadAs(in, want)
+			if errors.Is(err, migrate.ErrOtherFormat) {
+				return usageErr("--format %s, but %s holds the other format", format, logFile)
 			}
-			if want != nil {
-				if got, ok := sniffFormat(data); ok && got != *want {
-					return usageErr("--format %s, but %s holds the other format", format, logFile)
-				}
-			}
-			reqs, err := migrate.Read(bytes.NewReader(data))
 			if err != nil {
 				return err
 			}
@@ -109,22 +100,7 @@ error. No line of the log is ever echoed: logs may hold secrets.`,
 				}
 				return writeTo(e.stdout, report, write)
 			}
-			proposed := 0
-			for _, c := range p.Clients {
-				if c.Skipped == "" {
-					proposed++
-				}
-			}
-			fmt.Fprintf(e.stderr, "%d requests from %d clients between %s and %s: %d automation(s) proposed, owned by %s\n",
-				p.Requests, len(p.Clients), p.From.UTC().Format("2006-01-02 15:04"), p.To.UTC().Format("2006-01-02 15:04"), proposed, p.Owner)
-			for _, s := range p.SharedTokens {
-				who := s.User
-				if s.ID != 0 {
-					who = fmt.Sprintf("token #%d %s", s.ID, s.User)
-				}
-				fmt.Fprintf(e.stderr, "shared: %s (%d requests): revoke it once every client has its own token (apply --prune)\n", strings.TrimSpace(who), s.Requests)
-			}
-			return nil
+			return p.WriteSummary(e.stderr)
 		},
 	}
 	f := cmd.Flags()
@@ -136,22 +112,6 @@ error. No line of the log is ever echoed: logs may hold secrets.`,
 	f.StringVar(&opts.ExpiresIn, "expires-in", "", "token lifetime of the proposed automations (default 90d)")
 	f.StringVar(&opts.Upstream, "upstream", "", "upstream API base URL to put on every proposed automation")
 	return cmd
-}
-
-// sniffFormat tells the format of the log's first record, if it can: a
-// GitLab api_json.log line has "ua" or "meta." keys, a botgate usage record
-// "user_agent" or "token_id".
-func sniffFormat(data []byte) (migrate.Format, bool) {
-	line, _, _ := bytes.Cut(bytes.TrimLeft(data, " \r\n\t"), []byte("\n"))
-	switch {
-	case len(line) > 1 && line[0] == 0x1f && line[1] == 0x8b: // gzip: not sniffed
-		return 0, false
-	case bytes.Contains(line, []byte(`"ua"`)) || bytes.Contains(line, []byte(`"meta.`)):
-		return migrate.GitLabAPIJSON, true
-	case bytes.Contains(line, []byte(`"user_agent"`)) || bytes.Contains(line, []byte(`"token_id"`)):
-		return migrate.BotgateUsage, true
-	}
-	return 0, false
 }
 
 // writeTo writes with write to the file, or to stdout when file is "" or "-".

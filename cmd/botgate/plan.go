@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 
-	"github.com/botgate/botgate/datadir"
 	"github.com/botgate/botgate/governance"
 	"github.com/botgate/botgate/manifest"
 	"github.com/botgate/botgate/server"
@@ -42,41 +39,11 @@ func storeFlag(cmd *cobra.Command, e *env, dst *string) {
 	cmd.Flags().Lookup("store").DefValue = ""
 }
 
-// localGovernor opens the local instance (and, withVault, its vault) and
-// returns a Governor acting as botgate itself, and a function that closes
-// it all. plan and lint read no secret value, so they do without the vault
-// and never create a master key.
+// localGovernor opens the local instance (and, withVault, its vault) as
+// server.OpenGovernor does.
 func localGovernor(ctx context.Context, e *env, o localOptions, withVault bool) (*governance.Governor, func(), error) {
-	if !(datadir.Dir{Path: o.dataDir}).Initialized() {
-		return nil, nil, fmt.Errorf("%s is not a botgate data directory: run 'botgate init' (or 'botgate serve') first, or pass --data-dir", o.dataDir)
-	}
-	log := newLogger(e, o.logLevel)
-	// The store alone: the change bumps the store's authentication
-	// revision, which every server polls each second.
-	in, err := server.Open(ctx, server.Config{DataDir: o.dataDir, Store: o.store, Getenv: e.getenv, Vault: o.vault}, log)
-	if err != nil {
-		return nil, nil, err
-	}
-	cfg := governance.Config{Authority: in.Authority, Store: in.Store, Logger: log}
-	done := func() { in.Close() }
-	if withVault {
-		v, err := in.OpenVault(ctx, log)
-		if err != nil {
-			in.Close()
-			return nil, nil, err
-		}
-		cfg.Vault = v
-		done = func() {
-			v.Keyring().Destroy()
-			in.Close()
-		}
-	}
-	gov, err := governance.New(cfg)
-	if err != nil {
-		done()
-		return nil, nil, err
-	}
-	return gov, done, nil
+	cfg := server.Config{DataDir: o.dataDir, Store: o.store, Getenv: e.getenv, Vault: o.vault}
+	return server.OpenGovernor(ctx, cfg, withVault, newLogger(e, o.logLevel))
 }
 
 // readManifest parses the manifest file ("-" for standard input).
@@ -130,18 +97,11 @@ see the result of a later apply within seconds.`,
 			if err != nil {
 				return err
 			}
-			return writePlan(e.stdout, ch, output)
+			return writeAs(e.stdout, output, ch, ch.WriteText)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "the automations manifest (YAML; - for standard input)")
 	outputFlag(cmd, &output)
 	localFlags(cmd, e, &o, false)
 	return cmd
-}
-
-func writePlan(w io.Writer, ch *manifest.Changes, output string) error {
-	if output == "json" {
-		return ch.WriteJSON(w)
-	}
-	return ch.WriteText(w)
 }

@@ -82,6 +82,14 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// writeAs writes v as indented JSON when output is json, else with text.
+func writeAs(w io.Writer, output string, v any, text func(io.Writer) error) error {
+	if output == "json" {
+		return writeJSON(w, v)
+	}
+	return text(w)
+}
+
 func newVersionCmd(e *env) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/botgate/botgate/datadir"
+	"github.com/botgate/botgate/governance"
 	"github.com/botgate/botgate/server"
 )
 
@@ -78,7 +79,7 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	}
 	defer srv.Close()
 	if res := srv.DemoResult(); res != nil {
-		writeDemo(e.stderr, res, srv.Addr().String(), o.dataDir)
+		governance.WriteDemo(e.stderr, res, srv.Addr().String(), o.dataDir)
 	}
 	return srv.Run(ctx)
 }

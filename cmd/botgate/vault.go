@@ -4,15 +4,11 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/botgate/botgate"
-	"github.com/botgate/botgate/authority"
-	"github.com/botgate/botgate/datadir"
 	"github.com/botgate/botgate/server"
 	"github.com/botgate/botgate/vault"
 )
@@ -107,81 +103,20 @@ Without downtime:
 			if newKey == "" {
 				return usageErr("--new-key-file is required")
 			}
-			ctx := cmd.Context()
-			in, err := server.Open(ctx, server.Config{DataDir: dir, Store: store, Getenv: e.getenv, Vault: o}, newLogger(e, "warn"))
+			in, err := server.Open(cmd.Context(), server.Config{DataDir: dir, Store: store, Getenv: e.getenv, Vault: o}, newLogger(e, "warn"))
 			if err != nil {
 				return err
 			}
 			defer in.Close()
-			oldRing, source, err := in.LoadKeyring(ctx)
+			r, err := in.RotateMasterKey(cmd.Context(), newKey, batch, keep)
 			if err != nil {
 				return err
 			}
-			defer oldRing.Destroy()
-			next, err := vault.LoadMasterKey(newKey)
-			if botgate.IsKind(err, botgate.KindNotFound) {
-				next, err = vault.GenerateMasterKeyFile(newKey, rand.Reader)
-			}
-			if err != nil {
-				return errors.New(errMessage(err))
-			}
-			// The old keys stay loaded until every secret has moved.
-			var old []*vault.MasterKey
-			for _, f := range append([]string{source}, o.OldMasterKeyFiles...) {
-				if f == vault.EnvMasterKey {
-					k, err := vault.ParseMasterKey(e.getenv(vault.EnvMasterKey))
-					if err != nil {
-						return errors.New(errMessage(err))
-					}
-					old = append(old, k)
-					continue
-				}
-				k, err := vault.LoadMasterKey(f)
-				if err != nil {
-					return errors.New(errMessage(err))
-				}
-				old = append(old, k)
-			}
-			kr, err := vault.NewKeyring(rand.Reader, next, old...)
-			if err != nil {
-				return errors.New(errMessage(err))
-			}
-			defer kr.Destroy()
-			v := in.Authority.Vault(kr)
-			if err := v.VerifyMasterKey(ctx); err != nil {
-				return fmt.Errorf("refusing to rotate: %s", errMessage(err))
-			}
-			from := oldRing.Current().String()
-			rep, err := v.Rewrap(ctx, authority.SystemActor(), batch)
-			if err != nil {
+			if err := writeAs(e.stdout, output, r, r.WriteText); err != nil {
 				return err
 			}
-			installed := ""
-			if rep.Canary && source == in.Dir.MasterKeyPath() && !keep && from != kr.Current().String() {
-				if installed, err = installKey(in.Dir, newKey, from); err != nil {
-					return err
-				}
-			}
-			res := map[string]any{"from_key_id": from, "to_key_id": kr.Current().String(), "rewrapped": rep.Rewrapped,
-				"failed": rep.Failed, "canary_moved": rep.Canary, "installed": installed}
-			if output == "json" {
-				if err := writeJSON(e.stdout, res); err != nil {
-					return err
-				}
-			} else {
-				fmt.Fprintf(e.stdout, "rewrapped %d secrets from master key %s to %s\n", rep.Rewrapped, from, kr.Current())
-				for _, f := range rep.Failed {
-					fmt.Fprintf(e.stdout, "  FAILED %s\n", f)
-				}
-				if rep.Canary {
-					fmt.Fprintf(e.stdout, "the canary is under %s: the old key is no longer needed\n", kr.Current())
-				}
-				if installed != "" {
-					fmt.Fprintf(e.stdout, "installed the new key as %s (old key kept as %s); restart servers without --old-master-key-file\n", in.Dir.MasterKeyPath(), installed)
-				}
-			}
-			if len(rep.Failed) > 0 {
-				return &exitError{code: exitIntegrity, err: fmt.Errorf("%d secrets could not be rewrapped; the old key is still required", len(rep.Failed))}
+			if len(r.Failed) > 0 {
+				return &exitError{code: exitIntegrity, err: fmt.Errorf("%d secrets could not be rewrapped; the old key is still required", len(r.Failed))}
 			}
 			return nil
 		},
@@ -194,30 +129,6 @@ Without downtime:
 	cmd.Flags().BoolVar(&keep, "keep-current", false, "do not install the new key as the data directory's master.key")
 	outputFlag(cmd, &output)
 	return cmd
-}
-
-// installKey makes newKey the data directory's master key, keeping the old
-// one as master.key.<id>.retired (0600). It returns the retired path.
-func installKey(d datadir.Dir, newKey, oldID string) (string, error) {
-	retired := filepath.Join(d.Path, datadir.MasterKeyFile+"."+oldID+".retired")
-	b, err := datadir.ReadSecretFile(newKey)
-	if err != nil {
-		return "", err
-	}
-	defer clear(b)
-	tmp := d.MasterKeyPath() + ".new"
-	os.Remove(tmp)
-	if err := datadir.WriteSecretFile(tmp, b); err != nil {
-		return "", err
-	}
-	if err := os.Rename(d.MasterKeyPath(), retired); err != nil {
-		os.Remove(tmp)
-		return "", err
-	}
-	if err := os.Rename(tmp, d.MasterKeyPath()); err != nil {
-		return "", err
-	}
-	return retired, nil
 }
 
 func newVaultStatusCmd(e *env) *cobra.Command {
@@ -236,50 +147,20 @@ some do not.`,
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			in, err := server.Open(ctx, server.Config{DataDir: dir, Store: store, Getenv: e.getenv, Vault: o}, newLogger(e, "warn"))
+			in, err := server.Open(cmd.Context(), server.Config{DataDir: dir, Store: store, Getenv: e.getenv, Vault: o}, newLogger(e, "warn"))
 			if err != nil {
 				return err
 			}
 			defer in.Close()
-			v, err := in.OpenVault(ctx, newLogger(e, "warn"))
+			st, err := in.VaultStatus(cmd.Context(), newLogger(e, "warn"))
 			if err != nil {
 				return err
 			}
-			defer v.Keyring().Destroy()
-			perKey := map[string]int{}
-			err = in.Store.View(ctx, func(tx botgate.Tx) error {
-				all, _, err := tx.FindSecrets(ctx, botgate.SecretFilter{})
-				for _, s := range all {
-					perKey[s.KeyID]++
-				}
-				return err
-			})
-			if err != nil {
+			if err := writeAs(e.stdout, output, st, st.WriteText); err != nil {
 				return err
 			}
-			damaged, err := v.Check(ctx)
-			if err != nil {
-				return err
-			}
-			if output == "json" {
-				if damaged == nil {
-					damaged = []authority.Damaged{}
-				}
-				if err := writeJSON(e.stdout, map[string]any{"master_key_id": v.Keyring().Current().String(), "secrets_per_key": perKey, "damaged": damaged}); err != nil {
-					return err
-				}
-			} else {
-				fmt.Fprintf(e.stdout, "master key %s opens the vault\n", v.Keyring().Current())
-				for k, n := range perKey {
-					fmt.Fprintf(e.stdout, "  %d secrets under %s\n", n, k)
-				}
-				for _, d := range damaged {
-					fmt.Fprintf(e.stdout, "  DAMAGED secret %d (%s of group %d): %s\n", d.ID, d.Name, d.GroupID, d.Reason)
-				}
-			}
-			if len(damaged) > 0 {
-				return &exitError{code: exitIntegrity, err: fmt.Errorf("%d secrets do not open", len(damaged))}
+			if len(st.Damaged) > 0 {
+				return &exitError{code: exitIntegrity, err: fmt.Errorf("%d secrets do not open", len(st.Damaged))}
 			}
 			return nil
 		},
