@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/botgate/botgate/apiclient"
 )
 
 // decode parses a command's JSON output into v, failing on invalid JSON.
@@ -96,7 +98,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		if m := fileMode(t, cred); m != 0o600 {
 			t.Errorf("credentials file mode %v, want 0600", m)
 		}
-		me := decode[userView](t, admin.ok("user", "whoami", "--output", "json"))
+		me := decode[apiclient.User](t, admin.ok("user", "whoami", "--output", "json"))
 		if me.Username != "root" || !me.IsAdmin || me.Bot {
 			t.Errorf("whoami = %+v, want the admin root", me)
 		}
@@ -105,45 +107,45 @@ func TestCLIEndToEnd(t *testing.T) {
 	var projectID int64
 	t.Run("groups and projects", func(t *testing.T) {
 		admin := admin.in(t)
-		g := decode[groupView](t, admin.ok("group", "create", "--name", "Team A", "--path", "team-a", "-o", "json"))
+		g := decode[apiclient.Group](t, admin.ok("group", "create", "--name", "Team A", "--path", "team-a", "-o", "json"))
 		if g.FullPath != "team-a" || g.Name != "Team A" || g.ID == 0 {
 			t.Errorf("group = %+v", g)
 		}
-		sub := decode[groupView](t, admin.ok("group", "create", "--name", "Platform", "--parent", "team-a", "-o", "json"))
+		sub := decode[apiclient.Group](t, admin.ok("group", "create", "--name", "Platform", "--parent", "team-a", "-o", "json"))
 		if sub.FullPath != "team-a/platform" || sub.ParentID != g.ID {
 			t.Errorf("subgroup = %+v, want team-a/platform under %d", sub, g.ID)
 		}
-		p := decode[projectView](t, admin.ok("project", "create", "--namespace", "team-a", "--name", "App", "-o", "json"))
+		p := decode[apiclient.Project](t, admin.ok("project", "create", "--namespace", "team-a", "--name", "App", "-o", "json"))
 		if p.PathWithNamespace != "team-a/app" || p.NamespaceID != g.ID {
 			t.Errorf("project = %+v", p)
 		}
 		projectID = p.ID
-		shown := decode[projectView](t, admin.ok("project", "show", "team-a/app", "-o", "json"))
+		shown := decode[apiclient.Project](t, admin.ok("project", "show", "team-a/app", "-o", "json"))
 		if shown.ID != p.ID {
 			t.Errorf("project show by path: %+v, want id %d", shown, p.ID)
 		}
 		golden(t, "group_show.txt", admin.ok("group", "show", "team-a/platform").stdout)
-		subs := decode[[]groupView](t, admin.ok("group", "list", "--parent", "team-a", "-o", "json"))
+		subs := decode[[]apiclient.Group](t, admin.ok("group", "list", "--parent", "team-a", "-o", "json"))
 		if len(subs) != 1 || subs[0].ID != sub.ID {
 			t.Errorf("subgroups of team-a = %+v, want just %d", subs, sub.ID)
 		}
-		inGroup := decode[[]projectView](t, admin.ok("project", "list", "--group", "team-a", "-o", "json"))
+		inGroup := decode[[]apiclient.Project](t, admin.ok("project", "list", "--group", "team-a", "-o", "json"))
 		if len(inGroup) != 1 || inGroup[0].ID != p.ID {
 			t.Errorf("projects of team-a = %+v, want just %d", inGroup, p.ID)
 		}
-		if none := decode[[]projectView](t, admin.ok("project", "list", "--group", "team-a/platform", "-o", "json")); len(none) != 0 {
+		if none := decode[[]apiclient.Project](t, admin.ok("project", "list", "--group", "team-a/platform", "-o", "json")); len(none) != 0 {
 			t.Errorf("projects of team-a/platform = %+v, want none", none)
 		}
-		up := decode[groupView](t, admin.ok("group", "update", "team-a/platform", "--description", "platform tooling", "-o", "json"))
+		up := decode[apiclient.Group](t, admin.ok("group", "update", "team-a/platform", "--description", "platform tooling", "-o", "json"))
 		if up.Description != "platform tooling" || up.Name != "Platform" {
 			t.Errorf("group update = %+v", up)
 		}
-		pu := decode[projectView](t, admin.ok("project", "update", "team-a/app", "--description", "the app", "-o", "json"))
+		pu := decode[apiclient.Project](t, admin.ok("project", "update", "team-a/app", "--description", "the app", "-o", "json"))
 		if pu.Description != "the app" || pu.Name != "App" {
 			t.Errorf("project update = %+v", pu)
 		}
 		admin.fail(exitUsage, []string{"nothing to change"}, "project", "update", "team-a/app")
-		list := decode[[]groupView](t, admin.ok("group", "list", "--all", "-o", "json"))
+		list := decode[[]apiclient.Group](t, admin.ok("group", "list", "--all", "-o", "json"))
 		if len(list) < 2 {
 			t.Errorf("group list has %d groups, want at least 2", len(list))
 		}
@@ -185,7 +187,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		// The bot uses its own token.
 		bot := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": deploy.Token})
 		sessions = append(sessions, bot)
-		me := decode[userView](t, bot.ok("user", "whoami", "-o", "json"))
+		me := decode[apiclient.User](t, bot.ok("user", "whoami", "-o", "json"))
 		if !me.Bot || me.Name != "ci-deploy" || me.ID != deploy.UserID {
 			t.Errorf("the bot's whoami = %+v, want bot %d named ci-deploy", me, deploy.UserID)
 		}
@@ -209,7 +211,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		}
 		golden(t, "token_show_project.json", admin.ok("token", "show", fmt.Sprint(deploy.ID), "--project", "team-a/app", "-o", "json").stdout)
 
-		members := decode[[]memberView](t, admin.ok("member", "list", "--project", "team-a/app", "-o", "json"))
+		members := decode[[]apiclient.Member](t, admin.ok("member", "list", "--project", "team-a/app", "-o", "json"))
 		found := false
 		for _, m := range members {
 			if m.ID == deploy.UserID {
@@ -308,13 +310,13 @@ func TestCLIEndToEnd(t *testing.T) {
 
 	t.Run("service account", func(t *testing.T) {
 		admin := admin.in(t)
-		sa := decode[serviceAccountView](t, admin.ok("service-account", "create", "--group", "team-a", "--name", "release-bot", "-o", "json"))
+		sa := decode[apiclient.ServiceAccount](t, admin.ok("service-account", "create", "--group", "team-a", "--name", "release-bot", "-o", "json"))
 		if sa.ID == 0 || sa.Name != "release-bot" {
 			t.Fatalf("service account = %+v", sa)
 		}
 		// A project's own service account and its token.
-		psa := decode[serviceAccountView](t, admin.ok("service-account", "create", "--project", "team-a/app", "--name", "mirror-bot", "-o", "json"))
-		if got := decode[[]serviceAccountView](t, admin.ok("sa", "list", "--project", "team-a/app", "-o", "json")); len(got) != 1 || got[0].ID != psa.ID {
+		psa := decode[apiclient.ServiceAccount](t, admin.ok("service-account", "create", "--project", "team-a/app", "--name", "mirror-bot", "-o", "json"))
+		if got := decode[[]apiclient.ServiceAccount](t, admin.ok("sa", "list", "--project", "team-a/app", "-o", "json")); len(got) != 1 || got[0].ID != psa.ID {
 			t.Errorf("project service accounts = %+v, want just %d", got, psa.ID)
 		}
 		pt := decode[tokenView](t, admin.ok("token", "create", "--service-account", fmt.Sprint(psa.ID), "--project", "team-a/app",
@@ -326,9 +328,9 @@ func TestCLIEndToEnd(t *testing.T) {
 		admin.ok("token", "revoke", fmt.Sprint(pt.ID), "--service-account", fmt.Sprint(psa.ID), "--project", "team-a/app")
 
 		// An instance service account (admin) and its token.
-		isa := decode[serviceAccountView](t, admin.ok("service-account", "create", "--name", "tooling-bot", "-o", "json"))
+		isa := decode[apiclient.ServiceAccount](t, admin.ok("service-account", "create", "--name", "tooling-bot", "-o", "json"))
 		found := false
-		for _, x := range decode[[]serviceAccountView](t, admin.ok("sa", "list", "--all", "-o", "json")) {
+		for _, x := range decode[[]apiclient.ServiceAccount](t, admin.ok("sa", "list", "--all", "-o", "json")) {
 			found = found || x.ID == isa.ID
 		}
 		if !found {
@@ -342,10 +344,10 @@ func TestCLIEndToEnd(t *testing.T) {
 		}
 		admin.ok("token", "revoke", fmt.Sprint(it.ID), "--service-account", fmt.Sprint(isa.ID))
 
-		if up := decode[serviceAccountView](t, admin.ok("sa", "update", fmt.Sprint(sa.ID), "--group", "team-a", "--name", "release-bot-2", "-o", "json")); up.Name != "release-bot-2" || up.ID != sa.ID {
+		if up := decode[apiclient.ServiceAccount](t, admin.ok("sa", "update", fmt.Sprint(sa.ID), "--group", "team-a", "--name", "release-bot-2", "-o", "json")); up.Name != "release-bot-2" || up.ID != sa.ID {
 			t.Errorf("service account update = %+v", up)
 		}
-		list := decode[[]serviceAccountView](t, admin.ok("sa", "list", "--group", "team-a", "-o", "json"))
+		list := decode[[]apiclient.ServiceAccount](t, admin.ok("sa", "list", "--group", "team-a", "-o", "json"))
 		if len(list) != 1 || list[0].ID != sa.ID {
 			t.Errorf("service accounts = %+v, want just %d", list, sa.ID)
 		}
@@ -375,23 +377,23 @@ func TestCLIEndToEnd(t *testing.T) {
 
 	t.Run("users and members", func(t *testing.T) {
 		admin := admin.in(t)
-		u := decode[userView](t, admin.ok("user", "create", "--username", "alice", "--name", "Alice", "--email", "alice@example.com", "-o", "json"))
+		u := decode[apiclient.User](t, admin.ok("user", "create", "--username", "alice", "--name", "Alice", "--email", "alice@example.com", "-o", "json"))
 		if u.Username != "alice" || u.Bot || u.IsAdmin {
 			t.Errorf("user = %+v", u)
 		}
-		if got := decode[userView](t, admin.ok("user", "show", "alice", "-o", "json")); got.ID != u.ID {
+		if got := decode[apiclient.User](t, admin.ok("user", "show", "alice", "-o", "json")); got.ID != u.ID {
 			t.Errorf("user show alice = %+v, want id %d", got, u.ID)
 		}
 		admin.ok("member", "add", "alice", "--project", "team-a/app", "--access-level", "developer")
-		members := decode[[]memberView](t, admin.ok("member", "list", "--project", "team-a/app", "-o", "json"))
+		members := decode[[]apiclient.Member](t, admin.ok("member", "list", "--project", "team-a/app", "-o", "json"))
 		if !hasMember(members, u.ID, 30) {
 			t.Errorf("alice is not a developer of team-a/app: %+v", members)
 		}
-		if m := decode[memberView](t, admin.ok("member", "update", "alice", "--project", "team-a/app", "--access-level", "reporter", "-o", "json")); m.AccessLevel != 20 || m.Role != "reporter" {
+		if m := decode[apiclient.Member](t, admin.ok("member", "update", "alice", "--project", "team-a/app", "--access-level", "reporter", "-o", "json")); m.AccessLevel != 20 || m.Role != "reporter" {
 			t.Errorf("member update = %+v, want reporter", m)
 		}
 		admin.ok("member", "remove", "alice", "--project", "team-a/app")
-		members = decode[[]memberView](t, admin.ok("member", "list", "--project", "team-a/app", "-o", "json"))
+		members = decode[[]apiclient.Member](t, admin.ok("member", "list", "--project", "team-a/app", "-o", "json"))
 		if hasMember(members, u.ID, 0) {
 			t.Errorf("alice is still a member: %+v", members)
 		}
@@ -416,7 +418,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		if !strings.Contains(r.stdout, "stored credentials now hold the new token") || strings.Contains(r.stdout, "glpat-") {
 			t.Errorf("self rotation output:\n%v", r)
 		}
-		if me := decode[userView](t, alice.ok("user", "whoami", "-o", "json")); me.ID != u.ID {
+		if me := decode[apiclient.User](t, alice.ok("user", "whoami", "-o", "json")); me.ID != u.ID {
 			t.Errorf("after self rotation whoami = %+v", me)
 		}
 		alice.ok("logout", "--revoke")
@@ -482,7 +484,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		admin.ok("group", "delete", "tmp", "--yes")
 		admin.fail(exitNotFound, []string{`group "tmp" not found`}, "group", "show", "tmp")
 
-		sa := decode[serviceAccountView](t, admin.ok("service-account", "create", "--group", "team-a", "--name", "temp-bot", "-o", "json"))
+		sa := decode[apiclient.ServiceAccount](t, admin.ok("service-account", "create", "--group", "team-a", "--name", "temp-bot", "-o", "json"))
 		admin.fail(exitUsage, []string{"exactly one of --group or --project"}, "service-account", "delete", fmt.Sprint(sa.ID), "--yes")
 		sat := decode[tokenView](t, admin.ok("service-account", "token", "create", fmt.Sprint(sa.ID), "--group", "team-a",
 			"--name", "temp", "--scopes", "read_api", "-o", "json"))
@@ -497,7 +499,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		admin.ok("user", "create", "--username", "carol", "--email", "carol@example.com")
 		admin.ok("user", "delete", "carol", "--yes")
 		if r := admin.run("user", "show", "carol", "-o", "json"); r.err == nil {
-			if u := decode[userView](t, r); u.State == "active" {
+			if u := decode[apiclient.User](t, r); u.State == "active" {
 				t.Errorf("deleted user still active: %+v", u)
 			}
 		} else if r.code() != exitNotFound {
@@ -538,7 +540,7 @@ func isSecretOutput(args []string) bool {
 	return false
 }
 
-func hasMember(ms []memberView, id, level int64) bool {
+func hasMember(ms []apiclient.Member, id, level int64) bool {
 	for _, m := range ms {
 		if m.ID == id && (level == 0 || m.AccessLevel == level) {
 			return true
@@ -557,7 +559,7 @@ func TestCLIErrors(t *testing.T) {
 	reader := decode[tokenView](t, admin.ok("token", "create", "--project", "team-b/svc", "--name", "reader", "--scopes", "read_api",
 		"--access-level", "reporter", "-o", "json"))
 
-	bob := decode[userView](t, admin.ok("user", "create", "--username", "bob", "--email", "bob@example.com", "-o", "json"))
+	bob := decode[apiclient.User](t, admin.ok("user", "create", "--username", "bob", "--email", "bob@example.com", "-o", "json"))
 	bobPAT := decode[tokenView](t, admin.ok("token", "create", "--user", fmt.Sprint(bob.ID), "--name", "bob", "--scopes", "api", "-o", "json"))
 	bobEnv := map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": bobPAT.Token}
 	repoOnly := decode[tokenView](t, admin.ok("token", "create", "--user", fmt.Sprint(bob.ID), "--name", "git", "--scopes", "read_repository", "-o", "json"))
@@ -722,7 +724,7 @@ func TestCLIPagination(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			gs := decode[[]groupView](t, admin.ok(append([]string{"group", "list", "-o", "json"}, tt.args...)...))
+			gs := decode[[]apiclient.Group](t, admin.ok(append([]string{"group", "list", "-o", "json"}, tt.args...)...))
 			seen := map[int64]bool{}
 			for _, g := range gs {
 				if seen[g.ID] {
