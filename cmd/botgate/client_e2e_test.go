@@ -151,12 +151,12 @@ func TestCLIEndToEnd(t *testing.T) {
 		}
 	})
 
-	var deploy tokenView
+	var deploy apiclient.Token
 	t.Run("project access token", func(t *testing.T) {
 		admin := admin.in(t)
 		r := admin.ok("token", "create", "--project", "team-a/app", "--name", "ci-deploy", "--scopes", "api",
 			"--access-level", "developer", "--expires-at", expires, "--description", "deploys app", "-o", "json")
-		deploy = decode[tokenView](t, r)
+		deploy = decode[apiclient.Token](t, r)
 		if deploy.Kind != "project" || deploy.AccessLevel != 30 || deploy.Name != "ci-deploy" || !deploy.Active ||
 			deploy.ExpiresAt == nil || *deploy.ExpiresAt != expires || deploy.Description != "deploys app" {
 			t.Errorf("created token = %+v", deploy)
@@ -178,7 +178,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		if b2, _ := os.ReadFile(file); string(b2) != string(b) {
 			t.Errorf("the existing token file was changed")
 		}
-		for _, v := range decode[[]tokenView](t, admin.ok("token", "list", "--project", "team-a/app", "-o", "json")) {
+		for _, v := range decode[[]apiclient.Token](t, admin.ok("token", "list", "--project", "team-a/app", "-o", "json")) {
 			if v.Name == "ci-reader-2" {
 				t.Errorf("a token was created although its --token-file was refused")
 			}
@@ -193,19 +193,19 @@ func TestCLIEndToEnd(t *testing.T) {
 		}
 		self := bot.ok("token", "show", "self", "-o", "json")
 		noSecretKey(t, self)
-		if v := decode[tokenView](t, self); v.ID != deploy.ID {
+		if v := decode[apiclient.Token](t, self); v.ID != deploy.ID {
 			t.Errorf("token show self = %+v, want id %d", v, deploy.ID)
 		}
 
 		list := admin.ok("token", "list", "--project", "team-a/app", "-o", "json")
 		noSecretKey(t, list)
-		views := decode[[]tokenView](t, list)
+		views := decode[[]apiclient.Token](t, list)
 		if len(views) != 2 {
 			t.Fatalf("project token list has %d tokens, want 2:\n%v", len(views), list)
 		}
 		golden(t, "token_list_project.txt", admin.ok("token", "list", "--project", "team-a/app").stdout)
 		// --search is applied by the server, across pages.
-		searched := decode[[]tokenView](t, admin.ok("token", "list", "--project", "team-a/app", "--search", "deploy", "--per-page", "1", "-o", "json"))
+		searched := decode[[]apiclient.Token](t, admin.ok("token", "list", "--project", "team-a/app", "--search", "deploy", "--per-page", "1", "-o", "json"))
 		if len(searched) != 1 || searched[0].Name != "ci-deploy" {
 			t.Errorf("token list --search deploy --per-page 1 = %+v, want ci-deploy", searched)
 		}
@@ -226,7 +226,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	t.Run("rotate and revoke", func(t *testing.T) {
 		admin := admin.in(t)
 		r := admin.ok("token", "rotate", fmt.Sprint(deploy.ID), "--project", "team-a/app", "--expires-at", expires, "-o", "json")
-		rotated := decode[tokenView](t, r)
+		rotated := decode[apiclient.Token](t, r)
 		if rotated.ID == deploy.ID || rotated.Name != "ci-deploy" || rotated.UserID != deploy.UserID || rotated.Token == deploy.Token {
 			t.Errorf("rotated = %+v, want a new id and secret for the same bot", rotated)
 		}
@@ -245,7 +245,7 @@ func TestCLIEndToEnd(t *testing.T) {
 			t.Errorf("revoke output:\n%v", r)
 		}
 		cur.fail(exitAuth, []string{"botgate login"}, "user", "whoami")
-		gone := decode[[]tokenView](t, admin.ok("token", "list", "--project", "team-a/app", "--state", "active", "-o", "json"))
+		gone := decode[[]apiclient.Token](t, admin.ok("token", "list", "--project", "team-a/app", "--state", "active", "-o", "json"))
 		for _, v := range gone {
 			if v.ID == rotated.ID || v.ID == deploy.ID {
 				t.Errorf("revoked token %d still listed as active", v.ID)
@@ -255,16 +255,16 @@ func TestCLIEndToEnd(t *testing.T) {
 
 	t.Run("self show and self rotation of a project token", func(t *testing.T) {
 		admin := admin.in(t)
-		v := decode[tokenView](t, admin.ok("token", "create", "--project", "team-a/app", "--name", "self-rotator", "--scopes", "api,self_rotate",
+		v := decode[apiclient.Token](t, admin.ok("token", "create", "--project", "team-a/app", "--name", "self-rotator", "--scopes", "api,self_rotate",
 			"--access-level", "reporter", "--expires-at", expires, "-o", "json"))
 		remember("self-rotator", v.Token, 1)
 		bot := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": v.Token})
 		sessions = append(sessions, bot)
-		if got := decode[tokenView](t, bot.ok("token", "show", "self", "--project", "team-a/app", "-o", "json")); got.ID != v.ID || got.AccessLevel != 20 {
+		if got := decode[apiclient.Token](t, bot.ok("token", "show", "self", "--project", "team-a/app", "-o", "json")); got.ID != v.ID || got.AccessLevel != 20 {
 			t.Errorf("token show self --project = %+v, want %d at reporter", got, v.ID)
 		}
 		r := bot.ok("token", "rotate", "self", "--project", "team-a/app", "-o", "json")
-		next := decode[tokenView](t, r)
+		next := decode[apiclient.Token](t, r)
 		remember("self-rotator rotated", next.Token, 1)
 		if next.ID == v.ID || next.UserID != v.UserID {
 			t.Errorf("self rotation = %+v", next)
@@ -281,20 +281,20 @@ func TestCLIEndToEnd(t *testing.T) {
 
 	t.Run("group access token", func(t *testing.T) {
 		admin := admin.in(t)
-		v := decode[tokenView](t, admin.ok("token", "create", "--group", "team-a", "--name", "triage", "--scopes", "read_api",
+		v := decode[apiclient.Token](t, admin.ok("token", "create", "--group", "team-a", "--name", "triage", "--scopes", "read_api",
 			"--access-level", "reporter", "--expires-at", expires, "-o", "json"))
 		if v.Kind != "group" || v.AccessLevel != 20 {
 			t.Errorf("group token = %+v", v)
 		}
 		remember("triage", v.Token, 1)
-		list := decode[[]tokenView](t, admin.ok("token", "list", "--group", "team-a", "-o", "json"))
+		list := decode[[]apiclient.Token](t, admin.ok("token", "list", "--group", "team-a", "-o", "json"))
 		if len(list) != 1 || list[0].ID != v.ID {
 			t.Errorf("group token list = %+v, want just %d", list, v.ID)
 		}
 
 		// Rotate, then present the rotated-out token to rotate again: the
 		// whole family is revoked, as someone holds a stolen copy.
-		v2 := decode[tokenView](t, admin.ok("token", "rotate", fmt.Sprint(v.ID), "--group", "team-a", "-o", "json"))
+		v2 := decode[apiclient.Token](t, admin.ok("token", "rotate", fmt.Sprint(v.ID), "--group", "team-a", "-o", "json"))
 		remember("triage rotated", v2.Token, 1)
 		thief := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": v.Token})
 		owner := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": v2.Token})
@@ -302,7 +302,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		owner.ok("user", "whoami")
 		thief.fail(exitAuth, []string{"botgate login"}, "token", "rotate", "self", "--group", "team-a")
 		owner.fail(exitAuth, []string{"botgate login"}, "user", "whoami")
-		active := decode[[]tokenView](t, admin.ok("token", "list", "--group", "team-a", "--state", "active", "-o", "json"))
+		active := decode[[]apiclient.Token](t, admin.ok("token", "list", "--group", "team-a", "--state", "active", "-o", "json"))
 		if len(active) != 0 {
 			t.Errorf("active group tokens after family revocation: %+v", active)
 		}
@@ -319,7 +319,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		if got := decode[[]apiclient.ServiceAccount](t, admin.ok("sa", "list", "--project", "team-a/app", "-o", "json")); len(got) != 1 || got[0].ID != psa.ID {
 			t.Errorf("project service accounts = %+v, want just %d", got, psa.ID)
 		}
-		pt := decode[tokenView](t, admin.ok("token", "create", "--service-account", fmt.Sprint(psa.ID), "--project", "team-a/app",
+		pt := decode[apiclient.Token](t, admin.ok("token", "create", "--service-account", fmt.Sprint(psa.ID), "--project", "team-a/app",
 			"--name", "mirror", "--scopes", "read_api", "-o", "json"))
 		remember("mirror", pt.Token, 1)
 		if pt.UserID != psa.ID {
@@ -336,10 +336,10 @@ func TestCLIEndToEnd(t *testing.T) {
 		if !found {
 			t.Errorf("instance service account %d not listed", isa.ID)
 		}
-		it := decode[tokenView](t, admin.ok("token", "create", "--service-account", fmt.Sprint(isa.ID), "--name", "tooling",
+		it := decode[apiclient.Token](t, admin.ok("token", "create", "--service-account", fmt.Sprint(isa.ID), "--name", "tooling",
 			"--scopes", "read_api", "--expires-at", expires, "-o", "json"))
 		remember("tooling", it.Token, 1)
-		if got := decode[tokenView](t, admin.ok("token", "show", fmt.Sprint(it.ID), "--service-account", fmt.Sprint(isa.ID), "-o", "json")); got.UserID != isa.ID {
+		if got := decode[apiclient.Token](t, admin.ok("token", "show", fmt.Sprint(it.ID), "--service-account", fmt.Sprint(isa.ID), "-o", "json")); got.UserID != isa.ID {
 			t.Errorf("instance service account token = %+v, want user %d", got, isa.ID)
 		}
 		admin.ok("token", "revoke", fmt.Sprint(it.ID), "--service-account", fmt.Sprint(isa.ID))
@@ -352,24 +352,24 @@ func TestCLIEndToEnd(t *testing.T) {
 			t.Errorf("service accounts = %+v, want just %d", list, sa.ID)
 		}
 		id := fmt.Sprint(sa.ID)
-		v := decode[tokenView](t, admin.ok("service-account", "token", "create", id, "--group", "team-a", "--name", "release",
+		v := decode[apiclient.Token](t, admin.ok("service-account", "token", "create", id, "--group", "team-a", "--name", "release",
 			"--scopes", "api", "--expires-at", expires, "-o", "json"))
 		if v.UserID != sa.ID || v.Kind != "service_account" {
 			t.Errorf("service account token = %+v", v)
 		}
 		remember("release", v.Token, 1)
-		toks := decode[[]tokenView](t, admin.ok("token", "list", "--service-account", id, "--group", "team-a", "-o", "json"))
+		toks := decode[[]apiclient.Token](t, admin.ok("token", "list", "--service-account", id, "--group", "team-a", "-o", "json"))
 		if len(toks) != 1 || toks[0].ID != v.ID {
 			t.Errorf("service account tokens = %+v, want just %d", toks, v.ID)
 		}
-		shown := decode[tokenView](t, admin.ok("token", "show", fmt.Sprint(v.ID), "--service-account", id, "--group", "team-a", "-o", "json"))
+		shown := decode[apiclient.Token](t, admin.ok("token", "show", fmt.Sprint(v.ID), "--service-account", id, "--group", "team-a", "-o", "json"))
 		if shown.ID != v.ID {
 			t.Errorf("token show = %+v", shown)
 		}
-		rot := decode[tokenView](t, admin.ok("service-account", "token", "rotate", id, fmt.Sprint(v.ID), "--group", "team-a", "-o", "json"))
+		rot := decode[apiclient.Token](t, admin.ok("service-account", "token", "rotate", id, fmt.Sprint(v.ID), "--group", "team-a", "-o", "json"))
 		remember("release rotated", rot.Token, 1)
 		admin.ok("service-account", "token", "revoke", id, fmt.Sprint(rot.ID), "--group", "team-a")
-		active := decode[[]tokenView](t, admin.ok("service-account", "token", "list", id, "--group", "team-a", "--state", "active", "-o", "json"))
+		active := decode[[]apiclient.Token](t, admin.ok("service-account", "token", "list", id, "--group", "team-a", "--state", "active", "-o", "json"))
 		if len(active) != 0 {
 			t.Errorf("active tokens after revoke: %+v", active)
 		}
@@ -399,10 +399,10 @@ func TestCLIEndToEnd(t *testing.T) {
 		}
 
 		// A personal token for alice, made by the admin, then alice's own.
-		pat := decode[tokenView](t, admin.ok("token", "create", "--user", fmt.Sprint(u.ID), "--name", "laptop", "--scopes", "api",
+		pat := decode[apiclient.Token](t, admin.ok("token", "create", "--user", fmt.Sprint(u.ID), "--name", "laptop", "--scopes", "api",
 			"--expires-at", expires, "-o", "json"))
 		remember("alice laptop", pat.Token, 1)
-		list := decode[[]tokenView](t, admin.ok("token", "list", "--user", fmt.Sprint(u.ID), "--search", "lap", "-o", "json"))
+		list := decode[[]apiclient.Token](t, admin.ok("token", "list", "--user", fmt.Sprint(u.ID), "--search", "lap", "-o", "json"))
 		if len(list) != 1 || list[0].ID != pat.ID {
 			t.Errorf("alice's tokens = %+v, want %d", list, pat.ID)
 		}
@@ -440,14 +440,14 @@ func TestCLIEndToEnd(t *testing.T) {
 
 	t.Run("admin lookup and revoke by secret", func(t *testing.T) {
 		admin := admin.in(t)
-		v := decode[tokenView](t, admin.ok("token", "create", "--name", "leaky", "--scopes", "read_api", "-o", "json"))
+		v := decode[apiclient.Token](t, admin.ok("token", "create", "--name", "leaky", "--scopes", "read_api", "-o", "json"))
 		remember("leaky", v.Token, 1)
 		r := admin.runIn(v.Token+"\n", "token", "lookup", "-o", "json")
 		if r.err != nil {
 			t.Fatalf("lookup:\n%v", r)
 		}
 		noSecretKey(t, r)
-		if got := decode[tokenView](t, r); got.ID != v.ID || got.Name != "leaky" || !got.Active || got.Revoked {
+		if got := decode[apiclient.Token](t, r); got.ID != v.ID || got.Name != "leaky" || !got.Active || got.Revoked {
 			t.Errorf("lookup = %+v, want active token %d", got, v.ID)
 		}
 		file := filepath.Join(t.TempDir(), "leaked.txt")
@@ -458,7 +458,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		leaky := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": v.Token})
 		sessions = append(sessions, leaky)
 		leaky.fail(exitAuth, []string{"botgate login"}, "user", "whoami")
-		if got := decode[tokenView](t, admin.ok("token", "lookup", "--secret-file", file, "-o", "json")); got.Active || !got.Revoked {
+		if got := decode[apiclient.Token](t, admin.ok("token", "lookup", "--secret-file", file, "-o", "json")); got.Active || !got.Revoked {
 			t.Errorf("after revoke, lookup = %+v", got)
 		}
 		admin.fail(exitUsage, []string{"--secret-file takes no token ID"}, "token", "revoke", "5", "--secret-file", file)
@@ -468,7 +468,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		admin := admin.in(t)
 		admin.ok("group", "create", "--name", "Tmp")
 		admin.ok("project", "create", "--namespace", "tmp", "--name", "x")
-		v := decode[tokenView](t, admin.ok("token", "create", "--project", "tmp/x", "--name", "doomed", "--scopes", "read_api",
+		v := decode[apiclient.Token](t, admin.ok("token", "create", "--project", "tmp/x", "--name", "doomed", "--scopes", "read_api",
 			"--access-level", "guest", "-o", "json"))
 		remember("doomed", v.Token, 1)
 		doomed := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": v.Token})
@@ -486,7 +486,7 @@ func TestCLIEndToEnd(t *testing.T) {
 
 		sa := decode[apiclient.ServiceAccount](t, admin.ok("service-account", "create", "--group", "team-a", "--name", "temp-bot", "-o", "json"))
 		admin.fail(exitUsage, []string{"exactly one of --group or --project"}, "service-account", "delete", fmt.Sprint(sa.ID), "--yes")
-		sat := decode[tokenView](t, admin.ok("service-account", "token", "create", fmt.Sprint(sa.ID), "--group", "team-a",
+		sat := decode[apiclient.Token](t, admin.ok("service-account", "token", "create", fmt.Sprint(sa.ID), "--group", "team-a",
 			"--name", "temp", "--scopes", "read_api", "-o", "json"))
 		remember("temp", sat.Token, 1)
 		admin.ok("service-account", "delete", fmt.Sprint(sa.ID), "--group", "team-a", "--yes")
@@ -556,13 +556,13 @@ func TestCLIErrors(t *testing.T) {
 	admin := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": srv.adminToken})
 	admin.ok("group", "create", "--name", "Team B", "--path", "team-b")
 	admin.ok("project", "create", "--namespace", "team-b", "--name", "svc")
-	reader := decode[tokenView](t, admin.ok("token", "create", "--project", "team-b/svc", "--name", "reader", "--scopes", "read_api",
+	reader := decode[apiclient.Token](t, admin.ok("token", "create", "--project", "team-b/svc", "--name", "reader", "--scopes", "read_api",
 		"--access-level", "reporter", "-o", "json"))
 
 	bob := decode[apiclient.User](t, admin.ok("user", "create", "--username", "bob", "--email", "bob@example.com", "-o", "json"))
-	bobPAT := decode[tokenView](t, admin.ok("token", "create", "--user", fmt.Sprint(bob.ID), "--name", "bob", "--scopes", "api", "-o", "json"))
+	bobPAT := decode[apiclient.Token](t, admin.ok("token", "create", "--user", fmt.Sprint(bob.ID), "--name", "bob", "--scopes", "api", "-o", "json"))
 	bobEnv := map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": bobPAT.Token}
-	repoOnly := decode[tokenView](t, admin.ok("token", "create", "--user", fmt.Sprint(bob.ID), "--name", "git", "--scopes", "read_repository", "-o", "json"))
+	repoOnly := decode[apiclient.Token](t, admin.ok("token", "create", "--user", fmt.Sprint(bob.ID), "--name", "git", "--scopes", "read_repository", "-o", "json"))
 	admin.ok("member", "add", "bob", "--project", "team-b/svc", "--access-level", "maintainer")
 
 	tests := []struct {
