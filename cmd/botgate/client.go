@@ -21,8 +21,8 @@ type apiCmd struct {
 	e      *env
 	url    string
 	output string
-	// c is the client the running command built, for refine's probe.
-	c *gitlab.Client
+	// g is the client the running command built, for refine's probe.
+	g *apiclient.GitLab
 }
 
 // newAPIGroup returns a command group whose subcommands talk to the API; it
@@ -50,6 +50,33 @@ func newAPIGroup(e *env, use, short, long string) (*cobra.Command, *apiCmd) {
 func (a *apiCmd) withOutput(cmd *cobra.Command) *cobra.Command {
 	outputFlag(cmd, &a.output)
 	return cmd
+}
+
+// command registers --output on a data-printing command and checks it
+// before the command runs.
+func (a *apiCmd) command(cmd *cobra.Command) *cobra.Command {
+	outputFlag(cmd, &a.output)
+	cmd.PreRunE = func(*cobra.Command, []string) error { return checkOutput(a.output) }
+	return cmd
+}
+
+// gitlab resolves the connection and builds the client of /api/v4.
+func (a *apiCmd) gitlab() (*apiclient.GitLab, error) {
+	r, err := apiclient.Resolve(a.e.getenv, a.url)
+	if err != nil {
+		return nil, cliErr(err)
+	}
+	return a.newGitLab(r)
+}
+
+// newGitLab builds the client of /api/v4 for r and remembers it.
+func (a *apiCmd) newGitLab(r apiclient.Resolved) (*apiclient.GitLab, error) {
+	g, err := apiclient.NewGitLab(r, apiclient.Options{})
+	if err != nil {
+		return nil, cliErr(err)
+	}
+	a.g = g
+	return g, nil
 }
 
 // json reports whether JSON output was asked for, checking the flag.
@@ -104,12 +131,11 @@ func (a *apiCmd) beginV1() (asJSON bool, c *apiclient.V1, err error) {
 
 // newClient builds the GitLab client for r and remembers it.
 func (a *apiCmd) newClient(r apiclient.Resolved) (*gitlab.Client, error) {
-	c, err := apiclient.New(r, apiclient.Options{})
+	g, err := a.newGitLab(r)
 	if err != nil {
-		return nil, cliErr(err)
+		return nil, err
 	}
-	a.c = c
-	return c, nil
+	return g.Client(), nil
 }
 
 // refine improves a 401 from the server. GitLab answers 401 not only for a
@@ -117,18 +143,13 @@ func (a *apiCmd) newClient(r apiclient.Resolved) (*gitlab.Client, error) {
 // user's token, for a non-admin); so when the token still works for GET
 // /user, say that instead of sending the user to log in again.
 func (a *apiCmd) refine(cmd *cobra.Command, err error) error {
-	var er *gitlab.ErrorResponse
-	if err == nil || a.c == nil || !botgate.IsKind(err, botgate.KindUnauthenticated) ||
-		botgate.ReasonOf(err) != "" || !errors.As(err, &er) {
+	if a.g == nil || err == nil {
 		return err
 	}
-	me, _, perr := a.c.Users.CurrentUser(gitlab.WithContext(cmd.Context()))
-	if perr != nil {
-		return err
+	if r := a.g.Refine(cmd.Context(), err); r != err {
+		return cliErr(r)
 	}
-	return &exitError{code: exitAuth, err: shown{&botgate.Error{Kind: botgate.KindForbidden, Err: er, Message: fmt.Sprintf(
-		"the server refused this for %s (HTTP 401): the token works, but may not act on that; "+
-			"tokens of other users need an administrator", me.Username)}}}
+	return err
 }
 
 // refineAll wraps the RunE of cmd and its subcommands with a.refine.
@@ -250,6 +271,17 @@ func (p *pageFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&p.all, "all", false, "fetch every page")
 	cmd.Flags().Int64Var(&p.page, "page", 1, "page to fetch (ignored with --all)")
 	cmd.Flags().Int64Var(&p.perPage, "per-page", 20, "items per page (1-100)")
+}
+
+// check checks the paging flags.
+func (p pageFlags) check() (apiclient.Page, error) {
+	if p.perPage < 1 || p.perPage > 100 {
+		return apiclient.Page{}, usageErr("--per-page must be between 1 and 100")
+	}
+	if p.page < 1 {
+		return apiclient.Page{}, usageErr("--page must be 1 or more")
+	}
+	return apiclient.Page{All: p.all, Page: p.page, PerPage: p.perPage}, nil
 }
 
 // collect fetches one page, or every page with --all, calling fetch with

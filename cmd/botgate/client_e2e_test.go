@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/botgate/botgate/apiclient"
 )
 
 // decode parses a command's JSON output into v, failing on invalid JSON.
@@ -96,7 +98,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		if m := fileMode(t, cred); m != 0o600 {
 			t.Errorf("credentials file mode %v, want 0600", m)
 		}
-		me := decode[userView](t, admin.ok("user", "whoami", "--output", "json"))
+		me := decode[apiclient.User](t, admin.ok("user", "whoami", "--output", "json"))
 		if me.Username != "root" || !me.IsAdmin || me.Bot {
 			t.Errorf("whoami = %+v, want the admin root", me)
 		}
@@ -105,56 +107,56 @@ func TestCLIEndToEnd(t *testing.T) {
 	var projectID int64
 	t.Run("groups and projects", func(t *testing.T) {
 		admin := admin.in(t)
-		g := decode[groupView](t, admin.ok("group", "create", "--name", "Team A", "--path", "team-a", "-o", "json"))
+		g := decode[apiclient.Group](t, admin.ok("group", "create", "--name", "Team A", "--path", "team-a", "-o", "json"))
 		if g.FullPath != "team-a" || g.Name != "Team A" || g.ID == 0 {
 			t.Errorf("group = %+v", g)
 		}
-		sub := decode[groupView](t, admin.ok("group", "create", "--name", "Platform", "--parent", "team-a", "-o", "json"))
+		sub := decode[apiclient.Group](t, admin.ok("group", "create", "--name", "Platform", "--parent", "team-a", "-o", "json"))
 		if sub.FullPath != "team-a/platform" || sub.ParentID != g.ID {
 			t.Errorf("subgroup = %+v, want team-a/platform under %d", sub, g.ID)
 		}
-		p := decode[projectView](t, admin.ok("project", "create", "--namespace", "team-a", "--name", "App", "-o", "json"))
+		p := decode[apiclient.Project](t, admin.ok("project", "create", "--namespace", "team-a", "--name", "App", "-o", "json"))
 		if p.PathWithNamespace != "team-a/app" || p.NamespaceID != g.ID {
 			t.Errorf("project = %+v", p)
 		}
 		projectID = p.ID
-		shown := decode[projectView](t, admin.ok("project", "show", "team-a/app", "-o", "json"))
+		shown := decode[apiclient.Project](t, admin.ok("project", "show", "team-a/app", "-o", "json"))
 		if shown.ID != p.ID {
 			t.Errorf("project show by path: %+v, want id %d", shown, p.ID)
 		}
 		golden(t, "group_show.txt", admin.ok("group", "show", "team-a/platform").stdout)
-		subs := decode[[]groupView](t, admin.ok("group", "list", "--parent", "team-a", "-o", "json"))
+		subs := decode[[]apiclient.Group](t, admin.ok("group", "list", "--parent", "team-a", "-o", "json"))
 		if len(subs) != 1 || subs[0].ID != sub.ID {
 			t.Errorf("subgroups of team-a = %+v, want just %d", subs, sub.ID)
 		}
-		inGroup := decode[[]projectView](t, admin.ok("project", "list", "--group", "team-a", "-o", "json"))
+		inGroup := decode[[]apiclient.Project](t, admin.ok("project", "list", "--group", "team-a", "-o", "json"))
 		if len(inGroup) != 1 || inGroup[0].ID != p.ID {
 			t.Errorf("projects of team-a = %+v, want just %d", inGroup, p.ID)
 		}
-		if none := decode[[]projectView](t, admin.ok("project", "list", "--group", "team-a/platform", "-o", "json")); len(none) != 0 {
+		if none := decode[[]apiclient.Project](t, admin.ok("project", "list", "--group", "team-a/platform", "-o", "json")); len(none) != 0 {
 			t.Errorf("projects of team-a/platform = %+v, want none", none)
 		}
-		up := decode[groupView](t, admin.ok("group", "update", "team-a/platform", "--description", "platform tooling", "-o", "json"))
+		up := decode[apiclient.Group](t, admin.ok("group", "update", "team-a/platform", "--description", "platform tooling", "-o", "json"))
 		if up.Description != "platform tooling" || up.Name != "Platform" {
 			t.Errorf("group update = %+v", up)
 		}
-		pu := decode[projectView](t, admin.ok("project", "update", "team-a/app", "--description", "the app", "-o", "json"))
+		pu := decode[apiclient.Project](t, admin.ok("project", "update", "team-a/app", "--description", "the app", "-o", "json"))
 		if pu.Description != "the app" || pu.Name != "App" {
 			t.Errorf("project update = %+v", pu)
 		}
 		admin.fail(exitUsage, []string{"nothing to change"}, "project", "update", "team-a/app")
-		list := decode[[]groupView](t, admin.ok("group", "list", "--all", "-o", "json"))
+		list := decode[[]apiclient.Group](t, admin.ok("group", "list", "--all", "-o", "json"))
 		if len(list) < 2 {
 			t.Errorf("group list has %d groups, want at least 2", len(list))
 		}
 	})
 
-	var deploy tokenView
+	var deploy apiclient.Token
 	t.Run("project access token", func(t *testing.T) {
 		admin := admin.in(t)
 		r := admin.ok("token", "create", "--project", "team-a/app", "--name", "ci-deploy", "--scopes", "api",
 			"--access-level", "developer", "--expires-at", expires, "--description", "deploys app", "-o", "json")
-		deploy = decode[tokenView](t, r)
+		deploy = decode[apiclient.Token](t, r)
 		if deploy.Kind != "project" || deploy.AccessLevel != 30 || deploy.Name != "ci-deploy" || !deploy.Active ||
 			deploy.ExpiresAt == nil || *deploy.ExpiresAt != expires || deploy.Description != "deploys app" {
 			t.Errorf("created token = %+v", deploy)
@@ -176,7 +178,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		if b2, _ := os.ReadFile(file); string(b2) != string(b) {
 			t.Errorf("the existing token file was changed")
 		}
-		for _, v := range decode[[]tokenView](t, admin.ok("token", "list", "--project", "team-a/app", "-o", "json")) {
+		for _, v := range decode[[]apiclient.Token](t, admin.ok("token", "list", "--project", "team-a/app", "-o", "json")) {
 			if v.Name == "ci-reader-2" {
 				t.Errorf("a token was created although its --token-file was refused")
 			}
@@ -185,31 +187,31 @@ func TestCLIEndToEnd(t *testing.T) {
 		// The bot uses its own token.
 		bot := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": deploy.Token})
 		sessions = append(sessions, bot)
-		me := decode[userView](t, bot.ok("user", "whoami", "-o", "json"))
+		me := decode[apiclient.User](t, bot.ok("user", "whoami", "-o", "json"))
 		if !me.Bot || me.Name != "ci-deploy" || me.ID != deploy.UserID {
 			t.Errorf("the bot's whoami = %+v, want bot %d named ci-deploy", me, deploy.UserID)
 		}
 		self := bot.ok("token", "show", "self", "-o", "json")
 		noSecretKey(t, self)
-		if v := decode[tokenView](t, self); v.ID != deploy.ID {
+		if v := decode[apiclient.Token](t, self); v.ID != deploy.ID {
 			t.Errorf("token show self = %+v, want id %d", v, deploy.ID)
 		}
 
 		list := admin.ok("token", "list", "--project", "team-a/app", "-o", "json")
 		noSecretKey(t, list)
-		views := decode[[]tokenView](t, list)
+		views := decode[[]apiclient.Token](t, list)
 		if len(views) != 2 {
 			t.Fatalf("project token list has %d tokens, want 2:\n%v", len(views), list)
 		}
 		golden(t, "token_list_project.txt", admin.ok("token", "list", "--project", "team-a/app").stdout)
 		// --search is applied by the server, across pages.
-		searched := decode[[]tokenView](t, admin.ok("token", "list", "--project", "team-a/app", "--search", "deploy", "--per-page", "1", "-o", "json"))
+		searched := decode[[]apiclient.Token](t, admin.ok("token", "list", "--project", "team-a/app", "--search", "deploy", "--per-page", "1", "-o", "json"))
 		if len(searched) != 1 || searched[0].Name != "ci-deploy" {
 			t.Errorf("token list --search deploy --per-page 1 = %+v, want ci-deploy", searched)
 		}
 		golden(t, "token_show_project.json", admin.ok("token", "show", fmt.Sprint(deploy.ID), "--project", "team-a/app", "-o", "json").stdout)
 
-		members := decode[[]memberView](t, admin.ok("member", "list", "--project", "team-a/app", "-o", "json"))
+		members := decode[[]apiclient.Member](t, admin.ok("member", "list", "--project", "team-a/app", "-o", "json"))
 		found := false
 		for _, m := range members {
 			if m.ID == deploy.UserID {
@@ -224,7 +226,7 @@ func TestCLIEndToEnd(t *testing.T) {
 	t.Run("rotate and revoke", func(t *testing.T) {
 		admin := admin.in(t)
 		r := admin.ok("token", "rotate", fmt.Sprint(deploy.ID), "--project", "team-a/app", "--expires-at", expires, "-o", "json")
-		rotated := decode[tokenView](t, r)
+		rotated := decode[apiclient.Token](t, r)
 		if rotated.ID == deploy.ID || rotated.Name != "ci-deploy" || rotated.UserID != deploy.UserID || rotated.Token == deploy.Token {
 			t.Errorf("rotated = %+v, want a new id and secret for the same bot", rotated)
 		}
@@ -243,7 +245,7 @@ func TestCLIEndToEnd(t *testing.T) {
 			t.Errorf("revoke output:\n%v", r)
 		}
 		cur.fail(exitAuth, []string{"botgate login"}, "user", "whoami")
-		gone := decode[[]tokenView](t, admin.ok("token", "list", "--project", "team-a/app", "--state", "active", "-o", "json"))
+		gone := decode[[]apiclient.Token](t, admin.ok("token", "list", "--project", "team-a/app", "--state", "active", "-o", "json"))
 		for _, v := range gone {
 			if v.ID == rotated.ID || v.ID == deploy.ID {
 				t.Errorf("revoked token %d still listed as active", v.ID)
@@ -253,16 +255,16 @@ func TestCLIEndToEnd(t *testing.T) {
 
 	t.Run("self show and self rotation of a project token", func(t *testing.T) {
 		admin := admin.in(t)
-		v := decode[tokenView](t, admin.ok("token", "create", "--project", "team-a/app", "--name", "self-rotator", "--scopes", "api,self_rotate",
+		v := decode[apiclient.Token](t, admin.ok("token", "create", "--project", "team-a/app", "--name", "self-rotator", "--scopes", "api,self_rotate",
 			"--access-level", "reporter", "--expires-at", expires, "-o", "json"))
 		remember("self-rotator", v.Token, 1)
 		bot := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": v.Token})
 		sessions = append(sessions, bot)
-		if got := decode[tokenView](t, bot.ok("token", "show", "self", "--project", "team-a/app", "-o", "json")); got.ID != v.ID || got.AccessLevel != 20 {
+		if got := decode[apiclient.Token](t, bot.ok("token", "show", "self", "--project", "team-a/app", "-o", "json")); got.ID != v.ID || got.AccessLevel != 20 {
 			t.Errorf("token show self --project = %+v, want %d at reporter", got, v.ID)
 		}
 		r := bot.ok("token", "rotate", "self", "--project", "team-a/app", "-o", "json")
-		next := decode[tokenView](t, r)
+		next := decode[apiclient.Token](t, r)
 		remember("self-rotator rotated", next.Token, 1)
 		if next.ID == v.ID || next.UserID != v.UserID {
 			t.Errorf("self rotation = %+v", next)
@@ -279,20 +281,20 @@ func TestCLIEndToEnd(t *testing.T) {
 
 	t.Run("group access token", func(t *testing.T) {
 		admin := admin.in(t)
-		v := decode[tokenView](t, admin.ok("token", "create", "--group", "team-a", "--name", "triage", "--scopes", "read_api",
+		v := decode[apiclient.Token](t, admin.ok("token", "create", "--group", "team-a", "--name", "triage", "--scopes", "read_api",
 			"--access-level", "reporter", "--expires-at", expires, "-o", "json"))
 		if v.Kind != "group" || v.AccessLevel != 20 {
 			t.Errorf("group token = %+v", v)
 		}
 		remember("triage", v.Token, 1)
-		list := decode[[]tokenView](t, admin.ok("token", "list", "--group", "team-a", "-o", "json"))
+		list := decode[[]apiclient.Token](t, admin.ok("token", "list", "--group", "team-a", "-o", "json"))
 		if len(list) != 1 || list[0].ID != v.ID {
 			t.Errorf("group token list = %+v, want just %d", list, v.ID)
 		}
 
 		// Rotate, then present the rotated-out token to rotate again: the
 		// whole family is revoked, as someone holds a stolen copy.
-		v2 := decode[tokenView](t, admin.ok("token", "rotate", fmt.Sprint(v.ID), "--group", "team-a", "-o", "json"))
+		v2 := decode[apiclient.Token](t, admin.ok("token", "rotate", fmt.Sprint(v.ID), "--group", "team-a", "-o", "json"))
 		remember("triage rotated", v2.Token, 1)
 		thief := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": v.Token})
 		owner := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": v2.Token})
@@ -300,7 +302,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		owner.ok("user", "whoami")
 		thief.fail(exitAuth, []string{"botgate login"}, "token", "rotate", "self", "--group", "team-a")
 		owner.fail(exitAuth, []string{"botgate login"}, "user", "whoami")
-		active := decode[[]tokenView](t, admin.ok("token", "list", "--group", "team-a", "--state", "active", "-o", "json"))
+		active := decode[[]apiclient.Token](t, admin.ok("token", "list", "--group", "team-a", "--state", "active", "-o", "json"))
 		if len(active) != 0 {
 			t.Errorf("active group tokens after family revocation: %+v", active)
 		}
@@ -308,16 +310,16 @@ func TestCLIEndToEnd(t *testing.T) {
 
 	t.Run("service account", func(t *testing.T) {
 		admin := admin.in(t)
-		sa := decode[serviceAccountView](t, admin.ok("service-account", "create", "--group", "team-a", "--name", "release-bot", "-o", "json"))
+		sa := decode[apiclient.ServiceAccount](t, admin.ok("service-account", "create", "--group", "team-a", "--name", "release-bot", "-o", "json"))
 		if sa.ID == 0 || sa.Name != "release-bot" {
 			t.Fatalf("service account = %+v", sa)
 		}
 		// A project's own service account and its token.
-		psa := decode[serviceAccountView](t, admin.ok("service-account", "create", "--project", "team-a/app", "--name", "mirror-bot", "-o", "json"))
-		if got := decode[[]serviceAccountView](t, admin.ok("sa", "list", "--project", "team-a/app", "-o", "json")); len(got) != 1 || got[0].ID != psa.ID {
+		psa := decode[apiclient.ServiceAccount](t, admin.ok("service-account", "create", "--project", "team-a/app", "--name", "mirror-bot", "-o", "json"))
+		if got := decode[[]apiclient.ServiceAccount](t, admin.ok("sa", "list", "--project", "team-a/app", "-o", "json")); len(got) != 1 || got[0].ID != psa.ID {
 			t.Errorf("project service accounts = %+v, want just %d", got, psa.ID)
 		}
-		pt := decode[tokenView](t, admin.ok("token", "create", "--service-account", fmt.Sprint(psa.ID), "--project", "team-a/app",
+		pt := decode[apiclient.Token](t, admin.ok("token", "create", "--service-account", fmt.Sprint(psa.ID), "--project", "team-a/app",
 			"--name", "mirror", "--scopes", "read_api", "-o", "json"))
 		remember("mirror", pt.Token, 1)
 		if pt.UserID != psa.ID {
@@ -326,48 +328,48 @@ func TestCLIEndToEnd(t *testing.T) {
 		admin.ok("token", "revoke", fmt.Sprint(pt.ID), "--service-account", fmt.Sprint(psa.ID), "--project", "team-a/app")
 
 		// An instance service account (admin) and its token.
-		isa := decode[serviceAccountView](t, admin.ok("service-account", "create", "--name", "tooling-bot", "-o", "json"))
+		isa := decode[apiclient.ServiceAccount](t, admin.ok("service-account", "create", "--name", "tooling-bot", "-o", "json"))
 		found := false
-		for _, x := range decode[[]serviceAccountView](t, admin.ok("sa", "list", "--all", "-o", "json")) {
+		for _, x := range decode[[]apiclient.ServiceAccount](t, admin.ok("sa", "list", "--all", "-o", "json")) {
 			found = found || x.ID == isa.ID
 		}
 		if !found {
 			t.Errorf("instance service account %d not listed", isa.ID)
 		}
-		it := decode[tokenView](t, admin.ok("token", "create", "--service-account", fmt.Sprint(isa.ID), "--name", "tooling",
+		it := decode[apiclient.Token](t, admin.ok("token", "create", "--service-account", fmt.Sprint(isa.ID), "--name", "tooling",
 			"--scopes", "read_api", "--expires-at", expires, "-o", "json"))
 		remember("tooling", it.Token, 1)
-		if got := decode[tokenView](t, admin.ok("token", "show", fmt.Sprint(it.ID), "--service-account", fmt.Sprint(isa.ID), "-o", "json")); got.UserID != isa.ID {
+		if got := decode[apiclient.Token](t, admin.ok("token", "show", fmt.Sprint(it.ID), "--service-account", fmt.Sprint(isa.ID), "-o", "json")); got.UserID != isa.ID {
 			t.Errorf("instance service account token = %+v, want user %d", got, isa.ID)
 		}
 		admin.ok("token", "revoke", fmt.Sprint(it.ID), "--service-account", fmt.Sprint(isa.ID))
 
-		if up := decode[serviceAccountView](t, admin.ok("sa", "update", fmt.Sprint(sa.ID), "--group", "team-a", "--name", "release-bot-2", "-o", "json")); up.Name != "release-bot-2" || up.ID != sa.ID {
+		if up := decode[apiclient.ServiceAccount](t, admin.ok("sa", "update", fmt.Sprint(sa.ID), "--group", "team-a", "--name", "release-bot-2", "-o", "json")); up.Name != "release-bot-2" || up.ID != sa.ID {
 			t.Errorf("service account update = %+v", up)
 		}
-		list := decode[[]serviceAccountView](t, admin.ok("sa", "list", "--group", "team-a", "-o", "json"))
+		list := decode[[]apiclient.ServiceAccount](t, admin.ok("sa", "list", "--group", "team-a", "-o", "json"))
 		if len(list) != 1 || list[0].ID != sa.ID {
 			t.Errorf("service accounts = %+v, want just %d", list, sa.ID)
 		}
 		id := fmt.Sprint(sa.ID)
-		v := decode[tokenView](t, admin.ok("service-account", "token", "create", id, "--group", "team-a", "--name", "release",
+		v := decode[apiclient.Token](t, admin.ok("service-account", "token", "create", id, "--group", "team-a", "--name", "release",
 			"--scopes", "api", "--expires-at", expires, "-o", "json"))
 		if v.UserID != sa.ID || v.Kind != "service_account" {
 			t.Errorf("service account token = %+v", v)
 		}
 		remember("release", v.Token, 1)
-		toks := decode[[]tokenView](t, admin.ok("token", "list", "--service-account", id, "--group", "team-a", "-o", "json"))
+		toks := decode[[]apiclient.Token](t, admin.ok("token", "list", "--service-account", id, "--group", "team-a", "-o", "json"))
 		if len(toks) != 1 || toks[0].ID != v.ID {
 			t.Errorf("service account tokens = %+v, want just %d", toks, v.ID)
 		}
-		shown := decode[tokenView](t, admin.ok("token", "show", fmt.Sprint(v.ID), "--service-account", id, "--group", "team-a", "-o", "json"))
+		shown := decode[apiclient.Token](t, admin.ok("token", "show", fmt.Sprint(v.ID), "--service-account", id, "--group", "team-a", "-o", "json"))
 		if shown.ID != v.ID {
 			t.Errorf("token show = %+v", shown)
 		}
-		rot := decode[tokenView](t, admin.ok("service-account", "token", "rotate", id, fmt.Sprint(v.ID), "--group", "team-a", "-o", "json"))
+		rot := decode[apiclient.Token](t, admin.ok("service-account", "token", "rotate", id, fmt.Sprint(v.ID), "--group", "team-a", "-o", "json"))
 		remember("release rotated", rot.Token, 1)
 		admin.ok("service-account", "token", "revoke", id, fmt.Sprint(rot.ID), "--group", "team-a")
-		active := decode[[]tokenView](t, admin.ok("service-account", "token", "list", id, "--group", "team-a", "--state", "active", "-o", "json"))
+		active := decode[[]apiclient.Token](t, admin.ok("service-account", "token", "list", id, "--group", "team-a", "--state", "active", "-o", "json"))
 		if len(active) != 0 {
 			t.Errorf("active tokens after revoke: %+v", active)
 		}
@@ -375,32 +377,32 @@ func TestCLIEndToEnd(t *testing.T) {
 
 	t.Run("users and members", func(t *testing.T) {
 		admin := admin.in(t)
-		u := decode[userView](t, admin.ok("user", "create", "--username", "alice", "--name", "Alice", "--email", "alice@example.com", "-o", "json"))
+		u := decode[apiclient.User](t, admin.ok("user", "create", "--username", "alice", "--name", "Alice", "--email", "alice@example.com", "-o", "json"))
 		if u.Username != "alice" || u.Bot || u.IsAdmin {
 			t.Errorf("user = %+v", u)
 		}
-		if got := decode[userView](t, admin.ok("user", "show", "alice", "-o", "json")); got.ID != u.ID {
+		if got := decode[apiclient.User](t, admin.ok("user", "show", "alice", "-o", "json")); got.ID != u.ID {
 			t.Errorf("user show alice = %+v, want id %d", got, u.ID)
 		}
 		admin.ok("member", "add", "alice", "--project", "team-a/app", "--access-level", "developer")
-		members := decode[[]memberView](t, admin.ok("member", "list", "--project", "team-a/app", "-o", "json"))
+		members := decode[[]apiclient.Member](t, admin.ok("member", "list", "--project", "team-a/app", "-o", "json"))
 		if !hasMember(members, u.ID, 30) {
 			t.Errorf("alice is not a developer of team-a/app: %+v", members)
 		}
-		if m := decode[memberView](t, admin.ok("member", "update", "alice", "--project", "team-a/app", "--access-level", "reporter", "-o", "json")); m.AccessLevel != 20 || m.Role != "reporter" {
+		if m := decode[apiclient.Member](t, admin.ok("member", "update", "alice", "--project", "team-a/app", "--access-level", "reporter", "-o", "json")); m.AccessLevel != 20 || m.Role != "reporter" {
 			t.Errorf("member update = %+v, want reporter", m)
 		}
 		admin.ok("member", "remove", "alice", "--project", "team-a/app")
-		members = decode[[]memberView](t, admin.ok("member", "list", "--project", "team-a/app", "-o", "json"))
+		members = decode[[]apiclient.Member](t, admin.ok("member", "list", "--project", "team-a/app", "-o", "json"))
 		if hasMember(members, u.ID, 0) {
 			t.Errorf("alice is still a member: %+v", members)
 		}
 
 		// A personal token for alice, made by the admin, then alice's own.
-		pat := decode[tokenView](t, admin.ok("token", "create", "--user", fmt.Sprint(u.ID), "--name", "laptop", "--scopes", "api",
+		pat := decode[apiclient.Token](t, admin.ok("token", "create", "--user", fmt.Sprint(u.ID), "--name", "laptop", "--scopes", "api",
 			"--expires-at", expires, "-o", "json"))
 		remember("alice laptop", pat.Token, 1)
-		list := decode[[]tokenView](t, admin.ok("token", "list", "--user", fmt.Sprint(u.ID), "--search", "lap", "-o", "json"))
+		list := decode[[]apiclient.Token](t, admin.ok("token", "list", "--user", fmt.Sprint(u.ID), "--search", "lap", "-o", "json"))
 		if len(list) != 1 || list[0].ID != pat.ID {
 			t.Errorf("alice's tokens = %+v, want %d", list, pat.ID)
 		}
@@ -416,7 +418,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		if !strings.Contains(r.stdout, "stored credentials now hold the new token") || strings.Contains(r.stdout, "glpat-") {
 			t.Errorf("self rotation output:\n%v", r)
 		}
-		if me := decode[userView](t, alice.ok("user", "whoami", "-o", "json")); me.ID != u.ID {
+		if me := decode[apiclient.User](t, alice.ok("user", "whoami", "-o", "json")); me.ID != u.ID {
 			t.Errorf("after self rotation whoami = %+v", me)
 		}
 		alice.ok("logout", "--revoke")
@@ -438,14 +440,14 @@ func TestCLIEndToEnd(t *testing.T) {
 
 	t.Run("admin lookup and revoke by secret", func(t *testing.T) {
 		admin := admin.in(t)
-		v := decode[tokenView](t, admin.ok("token", "create", "--name", "leaky", "--scopes", "read_api", "-o", "json"))
+		v := decode[apiclient.Token](t, admin.ok("token", "create", "--name", "leaky", "--scopes", "read_api", "-o", "json"))
 		remember("leaky", v.Token, 1)
 		r := admin.runIn(v.Token+"\n", "token", "lookup", "-o", "json")
 		if r.err != nil {
 			t.Fatalf("lookup:\n%v", r)
 		}
 		noSecretKey(t, r)
-		if got := decode[tokenView](t, r); got.ID != v.ID || got.Name != "leaky" || !got.Active || got.Revoked {
+		if got := decode[apiclient.Token](t, r); got.ID != v.ID || got.Name != "leaky" || !got.Active || got.Revoked {
 			t.Errorf("lookup = %+v, want active token %d", got, v.ID)
 		}
 		file := filepath.Join(t.TempDir(), "leaked.txt")
@@ -456,7 +458,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		leaky := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": v.Token})
 		sessions = append(sessions, leaky)
 		leaky.fail(exitAuth, []string{"botgate login"}, "user", "whoami")
-		if got := decode[tokenView](t, admin.ok("token", "lookup", "--secret-file", file, "-o", "json")); got.Active || !got.Revoked {
+		if got := decode[apiclient.Token](t, admin.ok("token", "lookup", "--secret-file", file, "-o", "json")); got.Active || !got.Revoked {
 			t.Errorf("after revoke, lookup = %+v", got)
 		}
 		admin.fail(exitUsage, []string{"--secret-file takes no token ID"}, "token", "revoke", "5", "--secret-file", file)
@@ -466,7 +468,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		admin := admin.in(t)
 		admin.ok("group", "create", "--name", "Tmp")
 		admin.ok("project", "create", "--namespace", "tmp", "--name", "x")
-		v := decode[tokenView](t, admin.ok("token", "create", "--project", "tmp/x", "--name", "doomed", "--scopes", "read_api",
+		v := decode[apiclient.Token](t, admin.ok("token", "create", "--project", "tmp/x", "--name", "doomed", "--scopes", "read_api",
 			"--access-level", "guest", "-o", "json"))
 		remember("doomed", v.Token, 1)
 		doomed := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": v.Token})
@@ -482,9 +484,9 @@ func TestCLIEndToEnd(t *testing.T) {
 		admin.ok("group", "delete", "tmp", "--yes")
 		admin.fail(exitNotFound, []string{`group "tmp" not found`}, "group", "show", "tmp")
 
-		sa := decode[serviceAccountView](t, admin.ok("service-account", "create", "--group", "team-a", "--name", "temp-bot", "-o", "json"))
+		sa := decode[apiclient.ServiceAccount](t, admin.ok("service-account", "create", "--group", "team-a", "--name", "temp-bot", "-o", "json"))
 		admin.fail(exitUsage, []string{"exactly one of --group or --project"}, "service-account", "delete", fmt.Sprint(sa.ID), "--yes")
-		sat := decode[tokenView](t, admin.ok("service-account", "token", "create", fmt.Sprint(sa.ID), "--group", "team-a",
+		sat := decode[apiclient.Token](t, admin.ok("service-account", "token", "create", fmt.Sprint(sa.ID), "--group", "team-a",
 			"--name", "temp", "--scopes", "read_api", "-o", "json"))
 		remember("temp", sat.Token, 1)
 		admin.ok("service-account", "delete", fmt.Sprint(sa.ID), "--group", "team-a", "--yes")
@@ -497,7 +499,7 @@ func TestCLIEndToEnd(t *testing.T) {
 		admin.ok("user", "create", "--username", "carol", "--email", "carol@example.com")
 		admin.ok("user", "delete", "carol", "--yes")
 		if r := admin.run("user", "show", "carol", "-o", "json"); r.err == nil {
-			if u := decode[userView](t, r); u.State == "active" {
+			if u := decode[apiclient.User](t, r); u.State == "active" {
 				t.Errorf("deleted user still active: %+v", u)
 			}
 		} else if r.code() != exitNotFound {
@@ -538,7 +540,7 @@ func isSecretOutput(args []string) bool {
 	return false
 }
 
-func hasMember(ms []memberView, id, level int64) bool {
+func hasMember(ms []apiclient.Member, id, level int64) bool {
 	for _, m := range ms {
 		if m.ID == id && (level == 0 || m.AccessLevel == level) {
 			return true
@@ -554,13 +556,13 @@ func TestCLIErrors(t *testing.T) {
 	admin := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": srv.adminToken})
 	admin.ok("group", "create", "--name", "Team B", "--path", "team-b")
 	admin.ok("project", "create", "--namespace", "team-b", "--name", "svc")
-	reader := decode[tokenView](t, admin.ok("token", "create", "--project", "team-b/svc", "--name", "reader", "--scopes", "read_api",
+	reader := decode[apiclient.Token](t, admin.ok("token", "create", "--project", "team-b/svc", "--name", "reader", "--scopes", "read_api",
 		"--access-level", "reporter", "-o", "json"))
 
-	bob := decode[userView](t, admin.ok("user", "create", "--username", "bob", "--email", "bob@example.com", "-o", "json"))
-	bobPAT := decode[tokenView](t, admin.ok("token", "create", "--user", fmt.Sprint(bob.ID), "--name", "bob", "--scopes", "api", "-o", "json"))
+	bob := decode[apiclient.User](t, admin.ok("user", "create", "--username", "bob", "--email", "bob@example.com", "-o", "json"))
+	bobPAT := decode[apiclient.Token](t, admin.ok("token", "create", "--user", fmt.Sprint(bob.ID), "--name", "bob", "--scopes", "api", "-o", "json"))
 	bobEnv := map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": bobPAT.Token}
-	repoOnly := decode[tokenView](t, admin.ok("token", "create", "--user", fmt.Sprint(bob.ID), "--name", "git", "--scopes", "read_repository", "-o", "json"))
+	repoOnly := decode[apiclient.Token](t, admin.ok("token", "create", "--user", fmt.Sprint(bob.ID), "--name", "git", "--scopes", "read_repository", "-o", "json"))
 	admin.ok("member", "add", "bob", "--project", "team-b/svc", "--access-level", "maintainer")
 
 	tests := []struct {
@@ -722,7 +724,7 @@ func TestCLIPagination(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			gs := decode[[]groupView](t, admin.ok(append([]string{"group", "list", "-o", "json"}, tt.args...)...))
+			gs := decode[[]apiclient.Group](t, admin.ok(append([]string{"group", "list", "-o", "json"}, tt.args...)...))
 			seen := map[int64]bool{}
 			for _, g := range gs {
 				if seen[g.ID] {

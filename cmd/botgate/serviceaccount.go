@@ -1,64 +1,17 @@
 package main
 
 import (
-	"fmt"
+	"context"
 
 	"github.com/spf13/cobra"
-	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+
+	"github.com/botgate/botgate/apiclient"
 )
 
-// serviceAccountView is how the CLI shows a service account.
-type serviceAccountView struct {
-	ID       int64  `json:"id"`
-	Username string `json:"username"`
-	Name     string `json:"name"`
-	Email    string `json:"email,omitempty"`
-}
-
-func groupSAView(x *gitlab.GroupServiceAccount) serviceAccountView {
-	return serviceAccountView{ID: x.ID, Username: x.UserName, Name: x.Name, Email: x.Email}
-}
-
-func projectSAView(x *gitlab.ProjectServiceAccount) serviceAccountView {
-	return serviceAccountView{ID: x.ID, Username: x.Username, Name: x.Name, Email: x.Email}
-}
-
-func instanceSAView(x *gitlab.ServiceAccount) serviceAccountView {
-	return serviceAccountView{ID: x.ID, Username: x.Username, Name: x.Name, Email: x.Email}
-}
-
-// writeServiceAccount writes one service account.
-func (a *apiCmd) writeServiceAccount(asJSON bool, v serviceAccountView) error {
-	if asJSON {
-		return writeJSON(a.e.stdout, v)
-	}
-	return fields(a.e.stdout, [][2]string{{"ID", fmt.Sprint(v.ID)}, {"Username", v.Username}, {"Name", v.Name}, {"Email", orDash(v.Email)}})
-}
-
-// saTarget is where service accounts live: a group, a project, or the
-// instance (neither; administrators only).
-type saTarget struct{ project, group string }
-
-func (s *saTarget) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&s.group, "group", "", "the owning group `ID|PATH` (the team)")
-	cmd.Flags().StringVar(&s.project, "project", "", "the owning project `ID|PATH`")
-}
-
-func (s *saTarget) check() error {
-	if s.project != "" && s.group != "" {
-		return usageErr("give --group or --project, not both")
-	}
-	return nil
-}
-
-func (s *saTarget) what() string {
-	switch {
-	case s.group != "":
-		return describe("group", s.group)
-	case s.project != "":
-		return describe("project", s.project)
-	}
-	return "the instance's service accounts"
+// ownerFlags registers --group and --project, the owner of service accounts.
+func ownerFlags(cmd *cobra.Command, o *apiclient.Owner) {
+	cmd.Flags().StringVar(&o.Group, "group", "", "the owning group `ID|PATH` (the team)")
+	cmd.Flags().StringVar(&o.Project, "project", "", "the owning project `ID|PATH`")
 }
 
 func newServiceAccountCmd(e *env) *cobra.Command {
@@ -68,15 +21,29 @@ work across several projects, where one project access token cannot serve. A
 service account is owned by a team (--group); its Owners and Maintainers manage
 it. Without --group or --project, the instance's service accounts (admin only).`)
 	cmd.Aliases = []string{"sa"}
-	cmd.AddCommand(a.saListCmd(), a.saCreateCmd(), a.saUpdateCmd(), a.saDeleteCmd(), a.saTokenCmd())
+	var o apiclient.Owner
+	del := a.deleteCmd("delete SA_ID", "Delete a group's or project's service account and its tokens", `  botgate service-account delete 12 --group team-a --yes`,
+		"deleting a service account revokes all its tokens", func(g *apiclient.GitLab, ctx context.Context, ref string) (string, error) {
+			id, err := parseID("SA_ID", ref)
+			if err != nil {
+				return "", err
+			}
+			if (o.Group == "") == (o.Project == "") {
+				return "", usageErr("give exactly one of --group or --project (an instance service account is a user: botgate user delete)")
+			}
+			return g.DeleteServiceAccount(ctx, o, id)
+		})
+	del.Flags().StringVar(&o.Group, "group", "", "the owning group `ID|PATH`")
+	del.Flags().StringVar(&o.Project, "project", "", "the owning project `ID|PATH`")
+	cmd.AddCommand(a.saListCmd(), a.saCreateCmd(), a.saUpdateCmd(), del, a.saTokenCmd())
 	a.refineAll(cmd)
 	return cmd
 }
 
 func (a *apiCmd) saListCmd() *cobra.Command {
-	var s saTarget
+	var o apiclient.Owner
 	var pf pageFlags
-	cmd := &cobra.Command{
+	cmd := a.command(&cobra.Command{
 		Use:   "list",
 		Short: "List service accounts",
 		Example: `  botgate service-account list --group team-a
@@ -84,64 +51,30 @@ func (a *apiCmd) saListCmd() *cobra.Command {
   botgate service-account list                          # instance-wide (admin)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := a.json()
+			if o.Project != "" && o.Group != "" {
+				return usageErr("give --group or --project, not both")
+			}
+			g, err := a.gitlab()
 			if err != nil {
 				return err
 			}
-			if err := s.check(); err != nil {
-				return err
-			}
-			c, err := a.client()
+			p, err := pf.check()
 			if err != nil {
 				return err
 			}
-			ctx := gitlab.WithContext(cmd.Context())
-			var views []serviceAccountView
-			switch {
-			case s.group != "":
-				opt := &gitlab.ListServiceAccountsOptions{}
-				xs, err := collect(pf, s.what(), func(lo gitlab.ListOptions) ([]*gitlab.GroupServiceAccount, *gitlab.Response, error) {
-					opt.ListOptions = lo
-					return c.Groups.ListServiceAccounts(idOrPath(s.group), opt, ctx)
-				})
-				if err != nil {
-					return err
-				}
-				views = viewsOf(xs, groupSAView)
-			case s.project != "":
-				opt := &gitlab.ListProjectServiceAccountsOptions{}
-				xs, err := collect(pf, s.what(), func(lo gitlab.ListOptions) ([]*gitlab.ProjectServiceAccount, *gitlab.Response, error) {
-					opt.ListOptions = lo
-					return c.Projects.ListProjectServiceAccounts(idOrPath(s.project), opt, ctx)
-				})
-				if err != nil {
-					return err
-				}
-				views = viewsOf(xs, projectSAView)
-			default:
-				opt := &gitlab.ListServiceAccountsOptions{}
-				xs, err := collect(pf, s.what(), func(lo gitlab.ListOptions) ([]*gitlab.ServiceAccount, *gitlab.Response, error) {
-					opt.ListOptions = lo
-					return c.Users.ListServiceAccounts(opt, ctx)
-				})
-				if err != nil {
-					return err
-				}
-				views = viewsOf(xs, instanceSAView)
-			}
-			return writeList(a.e.stdout, asJSON, views, []string{"ID", "USERNAME", "NAME"},
-				func(v serviceAccountView) []string { return []string{fmt.Sprint(v.ID), v.Username, v.Name} })
+			vs, err := g.ServiceAccounts(cmd.Context(), o, p)
+			return renderList(a, vs, err, apiclient.ServiceAccountHeader)
 		},
-	}
-	s.register(cmd)
+	})
+	ownerFlags(cmd, &o)
 	pf.register(cmd)
-	return a.withOutput(cmd)
+	return cmd
 }
 
 func (a *apiCmd) saCreateCmd() *cobra.Command {
-	var s saTarget
+	var o apiclient.Owner
 	var name, username, email string
-	cmd := &cobra.Command{
+	cmd := a.command(&cobra.Command{
 		Use:   "create",
 		Short: "Create a service account owned by a group (team)",
 		Example: `  botgate service-account create --group team-a --name release-bot
@@ -149,55 +82,60 @@ func (a *apiCmd) saCreateCmd() *cobra.Command {
   botgate service-account create --name tooling-bot       # instance-wide (admin)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := a.json()
+			if o.Project != "" && o.Group != "" {
+				return usageErr("give --group or --project, not both")
+			}
+			g, err := a.gitlab()
 			if err != nil {
 				return err
 			}
-			if err := s.check(); err != nil {
-				return err
-			}
-			c, err := a.client()
-			if err != nil {
-				return err
-			}
-			n, u, m := optional(name), optional(username), optional(email)
-			ctx := gitlab.WithContext(cmd.Context())
-			var v serviceAccountView
-			switch {
-			case s.group != "":
-				x, resp, err := c.Groups.CreateServiceAccount(idOrPath(s.group), &gitlab.CreateServiceAccountOptions{Name: n, Username: u, Email: m}, ctx)
-				if err != nil {
-					return apiErr(err, resp, s.what())
-				}
-				v = groupSAView(x)
-			case s.project != "":
-				x, resp, err := c.Projects.CreateProjectServiceAccount(idOrPath(s.project), &gitlab.CreateProjectServiceAccountOptions{Name: n, Username: u, Email: m}, ctx)
-				if err != nil {
-					return apiErr(err, resp, s.what())
-				}
-				v = projectSAView(x)
-			default:
-				x, resp, err := c.Users.CreateServiceAccountUser(&gitlab.CreateServiceAccountUserOptions{Name: n, Username: u, Email: m}, ctx)
-				if err != nil {
-					return apiErr(err, resp, s.what())
-				}
-				v = serviceAccountView{ID: x.ID, Username: x.Username, Name: x.Name, Email: x.Email}
-			}
-			if !asJSON {
-				fmt.Fprintf(a.e.stdout, "Created service account %d %q.\n", v.ID, v.Username)
-			}
-			return a.writeServiceAccount(asJSON, v)
+			v, err := g.CreateServiceAccount(cmd.Context(), o, apiclient.AccountEdit{Name: optional(name), Username: optional(username), Email: optional(email)})
+			return a.renderChange("Created", v, err)
 		},
-	}
-	s.register(cmd)
+	})
+	ownerFlags(cmd, &o)
 	cmd.Flags().StringVar(&name, "name", "", "display name: the automation it serves (default: the server's)")
 	cmd.Flags().StringVar(&username, "username", "", "username (default: generated by the server)")
 	cmd.Flags().StringVar(&email, "email", "", "e-mail (default: a no-reply address)")
-	return a.withOutput(cmd)
+	return cmd
 }
 
-// saTokenCmd is 'service-account token': the token commands with the
-// service account as the first argument.
+func (a *apiCmd) saUpdateCmd() *cobra.Command {
+	var o apiclient.Owner
+	var name, username, email string
+	cmd := a.command(&cobra.Command{
+		Use:   "update SA_ID",
+		Short: "Change a service account's name, username or e-mail",
+		Example: `  botgate service-account update 12 --group team-a --name "release bot (v2)"
+  botgate service-account update 12 --project team-a/app --username app-release-bot`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID("SA_ID", args[0])
+			if err != nil {
+				return err
+			}
+			if (o.Group == "") == (o.Project == "") {
+				return usageErr("give exactly one of --group or --project")
+			}
+			if err := needChange(cmd, "name", "username", "email"); err != nil {
+				return err
+			}
+			g, err := a.gitlab()
+			if err != nil {
+				return err
+			}
+			v, err := g.UpdateServiceAccount(cmd.Context(), o, id, apiclient.AccountEdit{Name: changed(cmd, "name", name),
+				Username: changed(cmd, "username", username), Email: changed(cmd, "email", email)})
+			return a.renderChange("Updated", v, err)
+		},
+	})
+	ownerFlags(cmd, &o)
+	cmd.Flags().StringVar(&name, "name", "", "new display name")
+	cmd.Flags().StringVar(&username, "username", "", "new username")
+	cmd.Flags().StringVar(&email, "email", "", "new e-mail")
+	return cmd
+}
+
 func (a *apiCmd) saTokenCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:  "token",

@@ -1,0 +1,111 @@
+package apiclient
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+)
+
+// User is how the CLI shows a user.
+type User struct {
+	ID        int64      `json:"id"`
+	Username  string     `json:"username"`
+	Name      string     `json:"name"`
+	Email     string     `json:"email,omitempty"`
+	State     string     `json:"state"`
+	Bot       bool       `json:"bot"`
+	IsAdmin   bool       `json:"is_admin"`
+	CreatedAt *time.Time `json:"created_at"`
+}
+
+func userView(u *gitlab.User) User {
+	return User{ID: u.ID, Username: u.Username, Name: u.Name, Email: u.Email, State: u.State, Bot: u.Bot, IsAdmin: u.IsAdmin, CreatedAt: u.CreatedAt}
+}
+
+// UserHeader heads the rows of a user list.
+var UserHeader = []string{"ID", "USERNAME", "NAME", "STATE", "BOT", "ADMIN"}
+
+// Row is the user's row in a list.
+func (v User) Row() []string {
+	return []string{fmt.Sprint(v.ID), v.Username, v.Name, v.State, YesNo(v.Bot), YesNo(v.IsAdmin)}
+}
+
+// Title names the user in messages.
+func (v User) Title() string { return fmt.Sprintf("user %d %q", v.ID, v.Username) }
+
+// Fields are the user's details.
+func (v User) Fields() [][2]string {
+	return [][2]string{
+		{"ID", fmt.Sprint(v.ID)},
+		{"Username", v.Username},
+		{"Name", v.Name},
+		{"Email", OrDash(v.Email)},
+		{"State", v.State},
+		{"Bot", YesNo(v.Bot)},
+		{"Admin", YesNo(v.IsAdmin)},
+		{"Created", FmtTime(v.CreatedAt)},
+	}
+}
+
+// CurrentUser is the user the token belongs to.
+func (g *GitLab) CurrentUser(ctx context.Context) (User, error) {
+	u, resp, err := g.c.Users.CurrentUser(gitlab.WithContext(ctx))
+	return one(u, resp, err, "the current user", userView)
+}
+
+// UserFilter narrows a user list.
+type UserFilter struct {
+	Search, Username string
+	Humans           bool
+}
+
+// Users lists users (administrators).
+func (g *GitLab) Users(ctx context.Context, f UserFilter, p Page) ([]User, error) {
+	opt := &gitlab.ListUsersOptions{Search: optional(f.Search), Username: optional(f.Username)}
+	if f.Humans {
+		opt.Humans = gitlab.Ptr(true)
+	}
+	return collect(p, "the user list", userView, func(lo gitlab.ListOptions) ([]*gitlab.User, *gitlab.Response, error) {
+		opt.ListOptions = lo
+		return g.c.Users.ListUsers(opt, gitlab.WithContext(ctx))
+	})
+}
+
+// User returns the user with an ID or username.
+func (g *GitLab) User(ctx context.Context, ref string) (User, error) {
+	id, err := g.UserID(ctx, ref)
+	if err != nil {
+		return User{}, err
+	}
+	u, resp, err := g.c.Users.GetUser(id, nil, gitlab.WithContext(ctx))
+	return one(u, resp, err, "user "+ref, userView)
+}
+
+// NewUser is what CreateUser needs.
+type NewUser struct {
+	Username, Name, Email string
+	Admin                 bool
+}
+
+// CreateUser creates a human user (administrators).
+func (g *GitLab) CreateUser(ctx context.Context, n NewUser) (User, error) {
+	opt := &gitlab.CreateUserOptions{Username: &n.Username, Name: &n.Name, Email: &n.Email}
+	if n.Admin {
+		opt.Admin = gitlab.Ptr(true)
+	}
+	u, resp, err := g.c.Users.CreateUser(opt, gitlab.WithContext(ctx))
+	return one(u, resp, err, "the user list", userView)
+}
+
+// DeleteUser deletes a user by ID or username; it returns what it deleted,
+// for messages.
+func (g *GitLab) DeleteUser(ctx context.Context, ref string) (string, error) {
+	id, err := g.UserID(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	resp, err := g.c.Users.DeleteUser(id, gitlab.WithContext(ctx))
+	return "user " + ref, Explain(err, resp, "user "+ref)
+}

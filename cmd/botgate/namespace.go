@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/botgate/botgate/apiclient"
+)
+
+// The commands groups and projects share: kind is "group" or "project".
+
+func namespaceListCmd[V interface{ Row() []string }](a *apiCmd, f *apiclient.NamespaceFilter,
+	list func(*apiclient.GitLab, context.Context, apiclient.NamespaceFilter, apiclient.Page) ([]V, error), short, example string) *cobra.Command {
+	var pf pageFlags
+	cmd := a.command(&cobra.Command{
+		Use: "list", Short: short, Example: example, Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			g, err := a.gitlab()
+			if err != nil {
+				return err
+			}
+			p, err := pf.check()
+			if err != nil {
+				return err
+			}
+			vs, err := list(g, cmd.Context(), *f, p)
+			return renderList(a, vs, err, apiclient.NamespaceHeader)
+		},
+	})
+	pf.register(cmd)
+	return cmd
+}
+
+func namespaceShowCmd[V detailed](a *apiCmd, kind string, show func(*apiclient.GitLab, context.Context, string) (V, error), example string) *cobra.Command {
+	return a.command(&cobra.Command{
+		Use: "show ID|PATH", Short: "Show a " + kind, Example: example, Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			g, err := a.gitlab()
+			if err != nil {
+				return err
+			}
+			v, err := show(g, cmd.Context(), args[0])
+			return a.renderOne(v, err, nil)
+		},
+	})
+}
+
+// namespaceCreateCmd is 'group create' and 'project create'; within names
+// the flag of the parent group, which a project requires.
+func namespaceCreateCmd[V titled](a *apiCmd, kind string, create func(*apiclient.GitLab, context.Context, apiclient.NewNamespace) (V, error),
+	short, example, within, withinUsage, purpose string) *cobra.Command {
+	var n apiclient.NewNamespace
+	cmd := a.command(&cobra.Command{
+		Use: "create", Short: short, Example: example, Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(n.Name) == "" {
+				return usageErr("--name is required")
+			}
+			if kind == "project" && n.Within == "" {
+				return usageErr("--namespace is required: the group (ID or path) the project belongs to")
+			}
+			if n.Path == "" {
+				if n.Path = apiclient.Slug(n.Name); n.Path == "" {
+					return usageErr("cannot derive a path from --name %q: give --path", n.Name)
+				}
+			}
+			g, err := a.gitlab()
+			if err != nil {
+				return err
+			}
+			v, err := create(g, cmd.Context(), n)
+			return a.renderChange("Created", v, err)
+		},
+	})
+	cmd.Flags().StringVar(&n.Name, "name", "", "display name (required)")
+	cmd.Flags().StringVar(&n.Path, "path", "", "URL path (default: derived from the name)")
+	cmd.Flags().StringVar(&n.Within, within, "", withinUsage)
+	cmd.Flags().StringVar(&n.Description, "description", "", "what "+purpose)
+	cmd.Flags().StringVar(&n.Visibility, "visibility", "", "private, internal or public (default: the server's)")
+	return cmd
+}
+
+func namespaceUpdateCmd[V titled](a *apiCmd, kind string, update func(*apiclient.GitLab, context.Context, string, apiclient.NamespaceEdit) (V, error), example string) *cobra.Command {
+	var name, path, description, visibility string
+	cmd := a.command(&cobra.Command{
+		Use:     "update ID|PATH",
+		Short:   "Change a " + kind + "'s name, path, description or visibility",
+		Example: example, Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := needChange(cmd, "name", "path", "description", "visibility"); err != nil {
+				return err
+			}
+			g, err := a.gitlab()
+			if err != nil {
+				return err
+			}
+			v, err := update(g, cmd.Context(), args[0], apiclient.NamespaceEdit{Name: changed(cmd, "name", name), Path: changed(cmd, "path", path),
+				Description: changed(cmd, "description", description), Visibility: changed(cmd, "visibility", visibility)})
+			return a.renderChange("Updated", v, err)
+		},
+	})
+	cmd.Flags().StringVar(&name, "name", "", "new display name")
+	cmd.Flags().StringVar(&path, "path", "", "new URL path")
+	cmd.Flags().StringVar(&description, "description", "", "new description")
+	cmd.Flags().StringVar(&visibility, "visibility", "", "private, internal or public")
+	return cmd
+}
+
+// changed returns a pointer to v when the flag was given, else nil, so an
+// update sends only what the user changed.
+func changed(cmd *cobra.Command, flag, v string) *string {
+	if cmd.Flags().Changed(flag) {
+		return &v
+	}
+	return nil
+}
+
+// needChange refuses an update that changes nothing.
+func needChange(cmd *cobra.Command, flags ...string) error {
+	for _, f := range flags {
+		if cmd.Flags().Changed(f) {
+			return nil
+		}
+	}
+	return usageErr("nothing to change: give at least one of --%s", strings.Join(flags, ", --"))
+}
+
+// deleteCmd builds a delete command that refuses to run without --yes;
+// warn says what is lost. del returns what it deleted, for the output.
+func (a *apiCmd) deleteCmd(use, short, example, warn string, del func(*apiclient.GitLab, context.Context, string) (string, error)) *cobra.Command {
+	var yes bool
+	cmd := a.command(&cobra.Command{
+		Use: use, Short: short, Example: example, Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !yes {
+				return usageErr("%s; add --yes to go ahead", warn)
+			}
+			g, err := a.gitlab()
+			if err != nil {
+				return err
+			}
+			what, err := del(g, cmd.Context(), args[0])
+			return a.say(map[string]any{"deleted": args[0]}, err, "Deleted "+what+".")
+		},
+	})
+	cmd.Flags().BoolVar(&yes, "yes", false, "confirm the deletion")
+	return cmd
+}
