@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 
-	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/apiclient"
 )
 
@@ -90,15 +89,6 @@ func (a *apiCmd) json() (bool, error) {
 	return a.output == "json", nil
 }
 
-// client resolves the connection and builds the GitLab client.
-func (a *apiCmd) client() (*gitlab.Client, error) {
-	r, err := apiclient.Resolve(a.e.getenv, a.url)
-	if err != nil {
-		return nil, cliErr(err)
-	}
-	return a.newClient(r)
-}
-
 // v1 resolves the connection and builds the client of botgate's own API.
 func (a *apiCmd) v1() (*apiclient.V1, error) {
 	r, err := apiclient.Resolve(a.e.getenv, a.url)
@@ -107,16 +97,6 @@ func (a *apiCmd) v1() (*apiclient.V1, error) {
 	}
 	c, err := apiclient.NewV1(r, apiclient.Options{})
 	return c, cliErr(err)
-}
-
-// begin does what most API commands do first: check --output, then build
-// the client.
-func (a *apiCmd) begin() (asJSON bool, c *gitlab.Client, err error) {
-	if asJSON, err = a.json(); err != nil {
-		return false, nil, err
-	}
-	c, err = a.client()
-	return asJSON, c, err
 }
 
 // beginV1 is begin for the commands of botgate's own API: check --output,
@@ -171,23 +151,6 @@ func apiErr(err error, resp *gitlab.Response, what string) error {
 	return cliErr(apiclient.Explain(err, resp, what))
 }
 
-// idOrPath returns a numeric ID as int64 and anything else as the string
-// path; client-go accepts both for projects and groups.
-func idOrPath(s string) any {
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
-		return n
-	}
-	return s
-}
-
-// describe names a project or group for messages, e.g. `project "team/app"`.
-func describe(kind, ref string) string {
-	if _, err := strconv.ParseInt(ref, 10, 64); err == nil {
-		return kind + " " + ref
-	}
-	return fmt.Sprintf("%s %q", kind, ref)
-}
-
 // parseID parses a positive numeric ID argument.
 func parseID(what, s string) (int64, error) {
 	n, err := strconv.ParseInt(s, 10, 64)
@@ -233,19 +196,6 @@ func parseAccessLevel(s string) (gitlab.AccessLevelValue, error) {
 	return 0, usageErr("--access-level must be guest, planner, reporter, developer, maintainer or owner (or 10, 15, 20, 30, 40, 50), not %q", s)
 }
 
-// roleName names an access level.
-func roleName(l gitlab.AccessLevelValue) string {
-	for _, x := range accessLevels {
-		if x.level == l {
-			return x.name
-		}
-	}
-	if l == 0 {
-		return ""
-	}
-	return strconv.Itoa(int(l))
-}
-
 // parseScopes splits a comma-separated scope list.
 func parseScopes(s string) ([]string, error) {
 	var out []string
@@ -282,45 +232,6 @@ func (p pageFlags) check() (apiclient.Page, error) {
 		return apiclient.Page{}, usageErr("--page must be 1 or more")
 	}
 	return apiclient.Page{All: p.all, Page: p.page, PerPage: p.perPage}, nil
-}
-
-// collect fetches one page, or every page with --all, calling fetch with
-// the list options to use.
-func collect[T any](p pageFlags, what string, fetch func(gitlab.ListOptions) ([]T, *gitlab.Response, error)) ([]T, error) {
-	if p.perPage < 1 || p.perPage > 100 {
-		return nil, usageErr("--per-page must be between 1 and 100")
-	}
-	if p.page < 1 {
-		return nil, usageErr("--page must be 1 or more")
-	}
-	opt := gitlab.ListOptions{Page: p.page, PerPage: p.perPage}
-	if p.all {
-		opt.Page = 1
-	}
-	var out []T
-	for pages := 0; ; pages++ {
-		items, resp, err := fetch(opt)
-		if err != nil {
-			return nil, apiErr(err, resp, what)
-		}
-		out = append(out, items...)
-		if !p.all || resp == nil || resp.NextPage == 0 || resp.NextPage <= opt.Page || len(items) == 0 {
-			return out, nil
-		}
-		if pages > 100000 {
-			return nil, cliErr(botgate.Errorf(botgate.KindInternal, "the server keeps returning pages; stopped after %d", pages))
-		}
-		opt.Page = resp.NextPage
-	}
-}
-
-// viewsOf converts the API's objects to the views the CLI shows.
-func viewsOf[T, V any](xs []T, view func(T) V) []V {
-	vs := make([]V, 0, len(xs))
-	for _, x := range xs {
-		vs = append(vs, view(x))
-	}
-	return vs
 }
 
 // writeList writes a list command's result: a JSON array (empty, never
@@ -375,14 +286,6 @@ func orDash(s string) string {
 	return s
 }
 
-// fmtTime formats a timestamp for tables, in UTC.
-func fmtTime(t *time.Time) string {
-	if t == nil || t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format("2006-01-02 15:04")
-}
-
 // dateString is fmtDate for JSON, nil when absent.
 func dateString(t *gitlab.ISOTime) *string {
 	if t == nil || time.Time(*t).IsZero() {
@@ -390,11 +293,4 @@ func dateString(t *gitlab.ISOTime) *string {
 	}
 	s := t.String()
 	return &s
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
 }
