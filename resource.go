@@ -119,6 +119,9 @@ type Member struct {
 type MemberFilter struct {
 	Resource *Resource
 	UserID   int64
+	// ActiveAt, if set, selects the memberships that have not expired at
+	// that time (no expiry, or an expiry after it).
+	ActiveAt *time.Time
 	Page
 }
 

@@ -36,8 +36,9 @@ type Tx interface {
 	// UserByUsername returns the user with the username (case-insensitive),
 	// or KindNotFound.
 	UserByUsername(ctx context.Context, username string) (*User, error)
-	// FindUsers returns the users matching f, ordered by ID, and the total
-	// number that match ignoring f.Page.
+	// FindUsers returns the users matching f, in f.Sort order (by ID by
+	// default), and the total number that match ignoring f.Page. An
+	// unknown Sort is KindInvalid.
 	FindUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
 	// UpdateUser writes every field of u but ID and CreatedAt. KindNotFound,
 	// KindConflict as CreateUser.

@@ -61,6 +61,10 @@ type UserFilter struct {
 	Owner      *Resource
 	Admin      *bool
 	State      UserState
+	// Sort is one of "id_asc" (default), "id_desc", "username_asc",
+	// "username_desc". Usernames sort by their bytes; an unknown Sort is
+	// KindInvalid.
+	Sort string
 	Page
 }
 

@@ -358,22 +358,10 @@ func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 // Today returns today's date (00:00 UTC) on the service clock.
 func (s *Service) Today() time.Time { return botgate.Date(s.clock.Now()) }
 
-// maxScan bounds the rows read when a list must be filtered in memory
-// (visibility, token state) before it is paged.
+// maxScan bounds the rows read when every row of a set must be acted on
+// (the memberships a token would carry, the users a deleted group owns);
+// lists are filtered, sorted and paged by the store.
 const maxScan = 100000
-
-// pageOf returns the page of items and the total.
-func pageOf[T any](items []T, p botgate.Page) ([]T, int) {
-	total := len(items)
-	if p.Offset >= total {
-		return nil, total
-	}
-	items = items[p.Offset:]
-	if p.Limit > 0 && len(items) > p.Limit {
-		items = items[:p.Limit]
-	}
-	return items, total
-}
 
 // setField sets *field to *v when v is given and differs from it, and then
 // returns changed with name appended; otherwise it returns changed as is.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"path/filepath"
 	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -792,4 +793,60 @@ func TestAuditAnchors(t *testing.T) {
 			t.Error("a checkpoint opens under another key")
 		}
 	})
+}
+
+func TestServiceAccountsListAndRead(t *testing.T) {
+	e := newEnv(t)
+	w := e.world()
+	var made []*botgate.User
+	for _, name := range []string{"b-bot", "c-bot", "a-bot"} {
+		sa, err := e.svc.CreateServiceAccount(e.ctx, w.owner, w.groupRes(), authority.NewServiceAccount{Name: name, Username: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, sa)
+	}
+	// One of the instance's own, which a group's list never shows.
+	if _, err := e.svc.CreateServiceAccount(e.ctx, e.admin, botgate.Resource{}, authority.NewServiceAccount{Username: "0-instance"}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		q     authority.ServiceAccountQuery
+		want  []string
+		total int
+	}{
+		{"default is newest first", authority.ServiceAccountQuery{}, []string{"a-bot", "c-bot", "b-bot"}, 3},
+		{"id asc", authority.ServiceAccountQuery{Sort: "asc"}, []string{"b-bot", "c-bot", "a-bot"}, 3},
+		{"username asc", authority.ServiceAccountQuery{OrderBy: "username", Sort: "asc"}, []string{"a-bot", "b-bot", "c-bot"}, 3},
+		{"username desc, second page", authority.ServiceAccountQuery{OrderBy: "username", Page: botgate.Page{Offset: 2, Limit: 2}}, []string{"a-bot"}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.q.Owner = w.groupRes()
+			got, total, err := e.svc.ServiceAccounts(e.ctx, w.maint, tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, u := range got {
+				names = append(names, u.Username)
+			}
+			if !slices.Equal(names, tt.want) || total != tt.total {
+				t.Fatalf("ServiceAccounts = %v (total %d), want %v (total %d)", names, total, tt.want, tt.total)
+			}
+		})
+	}
+	_, _, err := e.svc.ServiceAccounts(e.ctx, w.maint, authority.ServiceAccountQuery{Owner: w.groupRes(), OrderBy: "name"})
+	wantKind(t, err, botgate.KindInvalid)
+	_, _, err = e.svc.ServiceAccounts(e.ctx, w.dev, authority.ServiceAccountQuery{Owner: w.groupRes()})
+	wantKind(t, err, botgate.KindForbidden)
+
+	if u, err := e.svc.ServiceAccount(e.ctx, w.maint, w.groupRes(), made[0].ID); err != nil || u.ID != made[0].ID {
+		t.Fatalf("ServiceAccount(maintainer) = %v, %v", u, err)
+	}
+	_, err = e.svc.ServiceAccount(e.ctx, w.dev, w.groupRes(), made[0].ID)
+	wantKind(t, err, botgate.KindForbidden)
+	_, err = e.svc.ServiceAccount(e.ctx, w.maint, w.groupRes(), w.dev.User.ID)
+	wantKind(t, err, botgate.KindNotFound)
 }

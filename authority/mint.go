@@ -101,15 +101,12 @@ func (s *Service) capMemberships(ctx context.Context, tx botgate.Tx, a Actor, u 
 	if u.ID == 0 {
 		return botgate.E(botgate.KindInternal, "authority.capMemberships: user without id")
 	}
-	ms, _, err := tx.FindMembers(ctx, botgate.MemberFilter{UserID: u.ID, Page: botgate.Page{Limit: maxScan}})
+	now := s.clock.Now()
+	ms, _, err := tx.FindMembers(ctx, botgate.MemberFilter{UserID: u.ID, ActiveAt: &now, Page: botgate.Page{Limit: maxScan}})
 	if err != nil {
 		return err
 	}
-	now := s.clock.Now()
 	for _, m := range ms {
-		if m.UserID != u.ID || (m.ExpiresAt != nil && !now.Before(*m.ExpiresAt)) {
-			continue
-		}
 		have, err := s.accessOn(ctx, tx, a, m.Resource)
 		if err != nil {
 			return err
@@ -137,9 +134,6 @@ func (s *Service) checkBoundSecrets(ctx context.Context, tx botgate.Tx, a Actor,
 		return err
 	}
 	for _, sec := range secs {
-		if sec.BoundFamilyID != familyID {
-			continue
-		}
 		if a.User == nil || a.User.Kind != botgate.HumanUser {
 			return forbidden("the token is bound to vault secrets; only its team's Maintainers and Owners may rotate it")
 		}

@@ -3,7 +3,6 @@ package authority
 import (
 	"cmp"
 	"context"
-	"slices"
 	"strings"
 
 	"github.com/botgate/botgate"
@@ -163,22 +162,10 @@ func (s *Service) ServiceAccounts(ctx context.Context, a Actor, q ServiceAccount
 			return err
 		}
 		owner := q.Owner
-		all, _, err := tx.FindUsers(ctx, botgate.UserFilter{Kinds: []botgate.UserKind{botgate.ServiceAccount}, Owner: &owner, Page: botgate.Page{Limit: maxScan}})
-		if err != nil {
-			return err
-		}
-		slices.SortStableFunc(all, func(x, y *botgate.User) int {
-			c := cmp.Compare(x.ID, y.ID)
-			if q.OrderBy == "username" {
-				c = strings.Compare(x.Username, y.Username)
-			}
-			if q.Sort != "asc" {
-				c = -c
-			}
-			return c
-		})
-		out, total = pageOf(all, q.Page)
-		return nil
+		order := cmp.Or(q.OrderBy, "id") + "_" + cmp.Or(q.Sort, "desc")
+		var err error
+		out, total, err = tx.FindUsers(ctx, botgate.UserFilter{Kinds: []botgate.UserKind{botgate.ServiceAccount}, Owner: &owner, Sort: order, Page: q.Page})
+		return err
 	})
 	if err != nil {
 		return nil, 0, botgate.E(op, err)

@@ -116,6 +116,9 @@ func (t *Tx) FindMembers(ctx context.Context, f botgate.MemberFilter) ([]*botgat
 	if f.UserID != 0 {
 		w.add("user_id = ?", f.UserID)
 	}
+	if f.ActiveAt != nil {
+		w.add("(expires_at IS NULL OR expires_at > ?)", toMicro(*f.ActiveAt))
+	}
 	return find(ctx, t, op, memberCols, "members", &w, memberOrder, f.Page, scanMember)
 }
 

@@ -557,6 +557,11 @@ func testMembers(t *testing.T, open func(t *testing.T) botgate.Store) {
 			{"user", botgate.MemberFilter{UserID: u2.ID}, []*botgate.Member{ms[1], ms[4]}, 2},
 			{"resource and user", botgate.MemberFilter{Resource: &pr, UserID: u1.ID}, []*botgate.Member{ms[2]}, 1},
 			{"page", botgate.MemberFilter{Page: botgate.Page{Offset: 1, Limit: 3}}, []*botgate.Member{ms[1], ms[4], ms[2]}, 5},
+			// ActiveAt keeps memberships without expiry or expiring after it:
+			// ms[0] expires at day(30).
+			{"ActiveAt before expiry", botgate.MemberFilter{Resource: &pr, ActiveAt: ptr(day(30).Add(-time.Microsecond))}, []*botgate.Member{ms[2], ms[0]}, 2},
+			{"ActiveAt at expiry", botgate.MemberFilter{Resource: &pr, ActiveAt: ptr(day(30))}, []*botgate.Member{ms[2]}, 1},
+			{"ActiveAt after expiry", botgate.MemberFilter{ActiveAt: ptr(day(31)), Page: botgate.Page{Limit: 10}}, []*botgate.Member{ms[3], ms[1], ms[4], ms[2]}, 4},
 		}
 		view(t, s, func(tx botgate.Tx) error {
 			for _, tt := range tests {
