@@ -1,7 +1,6 @@
 package botgate
 
 import (
-	"regexp"
 	"time"
 )
 
@@ -74,8 +73,6 @@ type AutomationFilter struct {
 	Page
 }
 
-var automationNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
-
 // ValidateAutomationName checks an automation's name: lower-case letters,
 // digits, '.', '_' and '-', at most 63 characters, starting with a letter or
 // digit, as the manifest allows.
@@ -83,7 +80,7 @@ func ValidateAutomationName(name string) error {
 	if name == "" {
 		return Invalid("name", "name is missing")
 	}
-	if !automationNameRE.MatchString(name) {
+	if !automationNameShape.match(name) {
 		return Invalid("name", "automation name %q can contain only lower-case letters, digits, '.', '_' and '-' (at most 63), starting with a letter or digit", name)
 	}
 	return nil

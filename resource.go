@@ -1,7 +1,6 @@
 package botgate
 
 import (
-	"regexp"
 	"strconv"
 	"time"
 )
@@ -125,17 +124,12 @@ type MemberFilter struct {
 	Page
 }
 
-var (
-	pathRE = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,254}$`)
-	nameRE = regexp.MustCompile(`^[\p{L}\p{N}_][\p{L}\p{N}_. ()+-]{0,254}$`)
-)
-
 // ValidatePath checks a group or project path segment.
 func ValidatePath(field, s string) error {
 	if s == "" {
 		return Invalid(field, "%s is missing", field)
 	}
-	if !pathRE.MatchString(s) || s[len(s)-1] == '.' || hasSuffixFold(s, ".git") || hasSuffixFold(s, ".atom") {
+	if !pathShape.match(s) || s[len(s)-1] == '.' || hasSuffixFold(s, ".git") || hasSuffixFold(s, ".atom") {
 		return Invalid(field, "%s %q can contain only letters, digits, '_', '-' and '.'; it cannot start with '-' or '.', nor end in '.', '.git' or '.atom'", field, s)
 	}
 	return nil
@@ -146,7 +140,7 @@ func ValidateName(field, s string) error {
 	if s == "" {
 		return Invalid(field, "%s is missing", field)
 	}
-	if !nameRE.MatchString(s) {
+	if !displayNameShape.match(s) {
 		return Invalid(field, "%s %q can contain only letters, digits, emoji, '_', '.', dash, space and parentheses, and must start with a letter, digit or '_'", field, s)
 	}
 	return nil

@@ -1,7 +1,6 @@
 package botgate
 
 import (
-	"regexp"
 	"strings"
 	"time"
 )
@@ -69,8 +68,6 @@ type SecretFilter struct {
 	Page
 }
 
-var secretNameRE = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127}$`)
-
 // ValidateSecretName checks a secret's name: letters, digits, '_', '.' and
 // '-', at most 128 characters, not starting with '.' or '-'. A name has no
 // '/', so that "vault:<group-path>/<name>" names one secret.
@@ -78,7 +75,7 @@ func ValidateSecretName(name string) error {
 	if name == "" {
 		return Invalid("name", "name is missing")
 	}
-	if !secretNameRE.MatchString(name) {
+	if !secretNameShape.match(name) {
 		return Invalid("name", "name %q can contain only letters, digits, '_', '.' and '-' (at most 128), and cannot start with '.' or '-'", name)
 	}
 	return nil

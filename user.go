@@ -1,7 +1,6 @@
 package botgate
 
 import (
-	"regexp"
 	"time"
 )
 
@@ -68,15 +67,13 @@ type UserFilter struct {
 	Page
 }
 
-var usernameRE = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,254}$`)
-
 // ValidateUsername checks a username the way GitLab does (letters, digits,
 // '_', '.', '-'; not starting with '.' or '-'; not ending in '.' or '.git').
 func ValidateUsername(s string) error {
 	if s == "" {
 		return Invalid("username", "username is missing")
 	}
-	if !usernameRE.MatchString(s) || s[len(s)-1] == '.' || hasSuffixFold(s, ".git") || hasSuffixFold(s, ".atom") {
+	if !usernameShape.match(s) || s[len(s)-1] == '.' || hasSuffixFold(s, ".git") || hasSuffixFold(s, ".atom") {
 		return Invalid("username", "username %q can contain only letters, digits, '_', '-' and '.', and cannot start with '-' or '.', or end in '.', '.git' or '.atom'", s)
 	}
 	return nil
