@@ -1,8 +1,7 @@
 // Package ratelimittest is the conformance suite every botgate.Limiter
 // must pass: the in-memory limiter (ratelimit.Memory) and the shared one
-// (redis.Limiter). It
-// drives a limiter with a ratelimit.ManualClock and checks every answer
-// against ratelimit.Decide, the reference GCRA step.
+// (redis.Limiter). It drives a limiter with a ratelimit.ManualClock and
+// checks every answer against ratelimit.Decide, the reference GCRA step.
 package ratelimittest
 
 import (
