@@ -31,7 +31,9 @@ type RequestMeta struct {
 
 // Identity is an authenticated caller. An Identity returned by
 // Authenticate, and its User and Token values, may be shared with other
-// callers: treat them as read-only.
+// callers: treat them as read-only. Its Token holds what decisions read
+// (see forDecisions): no digest, description, revocation or last-use
+// times, nor recent clients.
 type Identity struct {
 	User  *botgate.User
 	Token *botgate.Token
@@ -119,13 +121,25 @@ func (s *Service) load(ctx context.Context, digest [sha256.Size]byte) (*cacheEnt
 		if err != nil {
 			return err
 		}
-		e.id = Identity{User: u, Token: t}
+		e.id = Identity{User: u, Token: forDecisions(t)}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return e, nil
+}
+
+// forDecisions returns t without what no decision on a presented token
+// reads: its digest (compared already), description, revocation and last
+// use times, and its recent client addresses and user agents (up to ten
+// of each). A cached token lives as long as it is used, so these would
+// be most of the memory kept per active token; whoever shows a token's
+// full record (GET /personal_access_tokens/self) reads it from the store.
+func forDecisions(t *botgate.Token) *botgate.Token {
+	t.Digest, t.Description, t.RevokedAt, t.LastUsedAt = nil, "", nil, nil
+	t.LastUsedIPs, t.UserAgents = nil, nil
+	return t
 }
 
 // revokeFamily answers the reuse of a rotated-out token on a rotate route:

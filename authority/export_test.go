@@ -1,0 +1,4 @@
+package authority
+
+// ForDecisions exposes forDecisions to the memory benchmark.
+var ForDecisions = forDecisions
