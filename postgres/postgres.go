@@ -272,31 +272,8 @@ func (s *Store) migrate(ctx context.Context, clock botgate.Clock) error {
 	if _, err := pgTx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.migrateLock); err != nil {
 		return dbError(op, err)
 	}
-	if _, err := pgTx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT    NOT NULL,
-		applied_at BIGINT  NOT NULL
-	)`); err != nil {
-		return dbError(op, err)
-	}
-	var current int
-	if err := pgTx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return dbError(op, err)
-	}
-	pending, err := sqlstore.Pending(op, ms, current)
-	if err != nil {
+	if err := sqlstore.Migrate(ctx, op, newTx(s, pgTx, true), ms, clock.Now(), s.log, dbError); err != nil {
 		return err
-	}
-	for _, m := range pending {
-		if _, err := pgTx.Exec(ctx, m.SQL); err != nil {
-			return botgate.E(op, botgate.KindInternal, fmt.Errorf("migration %s: %w", m.Name, err))
-		}
-		if _, err := pgTx.Exec(ctx,
-			`INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-			m.Version, m.Name, clock.Now().UTC().UnixMicro()); err != nil {
-			return dbError(op, err)
-		}
-		s.log.Info("applied database migration", "migration", m.Name)
 	}
 	if err := pgTx.Commit(ctx); err != nil {
 		return dbError(op, err)

@@ -343,16 +343,7 @@ func (b *Breaker) Sweep() int {
 
 // Run sweeps every interval until ctx is done. It returns ctx.Err().
 func (b *Breaker) Run(ctx context.Context, interval time.Duration) error {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-			b.Sweep()
-		}
-	}
+	return sweepEvery(ctx, interval, b.Sweep)
 }
 
 // sweep deletes the shard's idle tokens and sets the next sweep threshold.

@@ -106,6 +106,12 @@ func (m *Memory) Sweep() int {
 // Run sweeps every interval until ctx is done; it is the janitor that frees
 // the keys of tokens that have gone quiet. It returns ctx.Err().
 func (m *Memory) Run(ctx context.Context, interval time.Duration) error {
+	return sweepEvery(ctx, interval, m.Sweep)
+}
+
+// sweepEvery calls sweep every interval until ctx is done, and returns
+// ctx.Err().
+func sweepEvery(ctx context.Context, interval time.Duration, sweep func() int) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -113,7 +119,7 @@ func (m *Memory) Run(ctx context.Context, interval time.Duration) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-t.C:
-			m.Sweep()
+			sweep()
 		}
 	}
 }

@@ -316,31 +316,8 @@ func (s *Store) migrate(ctx context.Context, clock botgate.Clock, ms []sqlstore.
 	}
 	defer sqlTx.Rollback()
 
-	if _, err := sqlTx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT    NOT NULL,
-		applied_at INTEGER NOT NULL
-	)`); err != nil {
-		return dbError(op, err)
-	}
-	var current int
-	if err := sqlTx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return dbError(op, err)
-	}
-	pending, err := sqlstore.Pending(op, ms, current)
-	if err != nil {
+	if err := sqlstore.Migrate(ctx, op, newTx(s, sqlTx, true), ms, clock.Now(), s.log, dbError); err != nil {
 		return err
-	}
-	for _, m := range pending {
-		if _, err := sqlTx.ExecContext(ctx, m.SQL); err != nil {
-			return botgate.E(op, botgate.KindInternal, fmt.Errorf("migration %s: %w", m.Name, err))
-		}
-		if _, err := sqlTx.ExecContext(ctx,
-			`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-			m.Version, m.Name, clock.Now().UTC().UnixMicro()); err != nil {
-			return dbError(op, err)
-		}
-		s.log.Info("applied database migration", "migration", m.Name)
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return dbError(op, err)

@@ -1,7 +1,10 @@
 package sqlstore
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
+	"time"
 	"io/fs"
 	"path"
 	"sort"
@@ -57,4 +60,36 @@ func Pending(op string, ms []Migration, current int) ([]Migration, error) {
 			current, len(ms))}
 	}
 	return ms[current:], nil
+}
+
+// Migrate applies the migrations of ms that c's database lacks, in c's
+// transaction, recording each in schema_migrations at now; the caller
+// commits. dbError turns a driver error into the backend's error.
+func Migrate(ctx context.Context, op string, c Conn, ms []Migration, now time.Time, log *slog.Logger, dbError func(op string, err error) error) error {
+	if _, err := c.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT    NOT NULL,
+		applied_at BIGINT  NOT NULL
+	)`); err != nil {
+		return dbError(op, err)
+	}
+	var current int
+	if err := c.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return dbError(op, err)
+	}
+	pending, err := Pending(op, ms, current)
+	if err != nil {
+		return err
+	}
+	for _, m := range pending {
+		if _, err := c.Exec(ctx, m.SQL); err != nil {
+			return botgate.E(op, botgate.KindInternal, fmt.Errorf("migration %s: %w", m.Name, err))
+		}
+		if _, err := c.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+			m.Version, m.Name, now.UTC().UnixMicro()); err != nil {
+			return dbError(op, err)
+		}
+		log.Info("applied database migration", "migration", m.Name)
+	}
+	return nil
 }
