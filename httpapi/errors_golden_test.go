@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,28 +18,9 @@ import (
 	"github.com/botgate/botgate/gateway"
 	"github.com/botgate/botgate/governance"
 	"github.com/botgate/botgate/httpapi"
+	"github.com/botgate/botgate/internal/golden"
 	"github.com/botgate/botgate/tokenfmt"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares got with testdata/name, or rewrites it under -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
 
 // errorCase is one refused request and how it is sent.
 type errorCase struct {
@@ -284,7 +262,7 @@ func TestErrorBodies(t *testing.T) {
 	for _, c := range api {
 		out.WriteString(x.send(t, c))
 	}
-	golden(t, "errors_api.golden", []byte(strings.ReplaceAll(out.String(), forged, "<forged>")))
+	golden.Check(t, "errors_api.golden", []byte(strings.ReplaceAll(out.String(), forged, "<forged>")))
 
 	issues := pp("/issues")
 	gw := []errorCase{
@@ -317,7 +295,7 @@ func TestErrorBodies(t *testing.T) {
 		}
 		out.WriteString(x.send(t, c))
 	}
-	golden(t, "errors_gateway.golden", []byte(out.String()))
+	golden.Check(t, "errors_gateway.golden", []byte(out.String()))
 }
 
 // gwAllow sends an allowed forward-auth request.

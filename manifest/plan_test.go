@@ -2,38 +2,14 @@ package manifest
 
 import (
 	"bytes"
-	"flag"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
-}
 
 var t0 = time.Date(2026, 11, 24, 9, 30, 0, 0, time.UTC)
 
@@ -109,8 +85,8 @@ func TestPlanFromEmpty(t *testing.T) {
 	if err := c.WriteJSON(&js); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "plan_empty.txt", []byte(c.Text()))
-	golden(t, "plan_empty.json", js.Bytes())
+	golden.Check(t, "plan_empty.txt", []byte(c.Text()))
+	golden.Check(t, "plan_empty.json", js.Bytes())
 }
 
 // TestPlanIdempotent applies plans (through the in-memory applier) and

@@ -3,10 +3,7 @@ package migrate
 import (
 	"bytes"
 	"compress/gzip"
-	"flag"
 	"maps"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -14,31 +11,10 @@ import (
 	"time"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/internal/golden"
 	"github.com/botgate/botgate/lint"
 	"github.com/botgate/botgate/manifest"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it)", name)
-	}
-}
 
 func plan(t *testing.T, seed uint64, n int, f Format) *Proposal {
 	t.Helper()
@@ -152,16 +128,16 @@ func TestPlanDeterministic(t *testing.T) {
 	if len(p.SharedTokens) != 1 || p.SharedTokens[0].ID != 9876543 || p.SharedTokens[0].User != "gitlab-bot" || p.SharedTokens[0].Requests != 1500 {
 		t.Errorf("shared tokens = %+v", p.SharedTokens)
 	}
-	golden(t, "seed1.manifest.yaml", m.Bytes())
-	golden(t, "seed1.report.txt", r.Bytes())
-	golden(t, "seed1.proposal.json", j.Bytes())
+	golden.Check(t, "seed1.manifest.yaml", m.Bytes())
+	golden.Check(t, "seed1.report.txt", r.Bytes())
+	golden.Check(t, "seed1.proposal.json", j.Bytes())
 	var log1, log2 bytes.Buffer
 	_ = GenerateSampleLog(&log1, 1, MinSampleLines)
 	_ = GenerateSampleLog(&log2, 1, MinSampleLines)
 	if !bytes.Equal(log1.Bytes(), log2.Bytes()) {
 		t.Error("the same seed gave different logs")
 	}
-	golden(t, "seed1.api_json.log", log1.Bytes())
+	golden.Check(t, "seed1.api_json.log", log1.Bytes())
 	var log3 bytes.Buffer
 	_ = GenerateSampleLog(&log3, 2, MinSampleLines)
 	if bytes.Equal(log1.Bytes(), log3.Bytes()) {
