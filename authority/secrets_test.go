@@ -12,6 +12,7 @@ import (
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/internal/logbuf"
 	"github.com/botgate/botgate/vault"
 )
 
@@ -44,30 +45,12 @@ type vaultEnv struct {
 	w        *world
 	v        *authority.Vault
 	reporter authority.Actor
-	logs     *syncBuffer
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers, for slog.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs     *logbuf.Buffer
 }
 
 func newVaultEnv(t *testing.T) *vaultEnv {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	e := newEnv(t, func(c *authority.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})

@@ -23,6 +23,7 @@ import (
 	"github.com/botgate/botgate/broker/vaultcred"
 	"github.com/botgate/botgate/gateway"
 	"github.com/botgate/botgate/httpapi"
+	"github.com/botgate/botgate/internal/logbuf"
 	"github.com/botgate/botgate/sqlite"
 	"github.com/botgate/botgate/vault"
 )
@@ -43,24 +44,6 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
 	c.mu.Unlock()
-}
-
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // upstream is a second, real botgate serving /api/v4, in front of which
@@ -218,14 +201,14 @@ func (l *local) audit(t *testing.T, action string) []*botgate.AuditEvent {
 
 type fixture struct {
 	clock *clock
-	logs  *syncBuffer
+	logs  *logbuf.Buffer
 	up    *upstream
 	l     *local
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{clock: &clock{now: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}}
+	f := &fixture{clock: &clock{now: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}, logs: &logbuf.Buffer{}}
 	f.up = newUpstream(t, f.clock, f.logs)
 	f.l = newLocal(t, f.clock, filepath.Join(t.TempDir(), "local.db"), f.logs, true)
 	if _, _, err := f.l.vault.PutSecret(context.Background(), f.l.owner, authority.NewSecret{
@@ -467,7 +450,7 @@ func TestBrokerRefusals(t *testing.T) {
 
 func TestSchedulerLeaseTwoServers(t *testing.T) {
 	c := &clock{now: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	up := newUpstream(t, c, logs)
 	path := filepath.Join(t.TempDir(), "shared.db")
 	a := newLocal(t, c, path, logs, true)
@@ -703,7 +686,7 @@ func TestVaultCredentialsForGateway(t *testing.T) {
 
 func TestSchedulerStopsWhenItLosesTheLease(t *testing.T) {
 	c := &clock{now: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	up := newUpstream(t, c, logs)
 	path := filepath.Join(t.TempDir(), "shared.db")
 	a := newLocal(t, c, path, logs, true)
@@ -770,7 +753,7 @@ func TestBrokerScrubsAnEchoedAdminCredential(t *testing.T) {
 
 func TestConcurrentRotationsStoreOneTokenAndRevokeTheOther(t *testing.T) {
 	c := &clock{now: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	up := newUpstream(t, c, logs)
 	path := filepath.Join(t.TempDir(), "shared.db")
 	a := newLocal(t, c, path, logs, true)

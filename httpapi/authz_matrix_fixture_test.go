@@ -19,6 +19,7 @@ import (
 	"github.com/botgate/botgate/broker"
 	"github.com/botgate/botgate/gateway"
 	"github.com/botgate/botgate/httpapi"
+	"github.com/botgate/botgate/internal/logbuf"
 	"github.com/botgate/botgate/internal/pgtest"
 	"github.com/botgate/botgate/lint"
 	"github.com/botgate/botgate/postgres"
@@ -155,7 +156,7 @@ func openPostgresMatrix(t *testing.T, log *slog.Logger) botgate.Store {
 func newMatrix(t *testing.T, open func(t *testing.T, log *slog.Logger) botgate.Store) *mx {
 	t.Helper()
 	ctx := context.Background()
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	st := open(t, log)
 	pepper := make([]byte, 32)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/httpapi"
+	"github.com/botgate/botgate/internal/logbuf"
 	"github.com/botgate/botgate/sqlite"
 
 	"net/http/httptest"
@@ -42,24 +43,6 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// syncBuffer is a bytes.Buffer safe for the server's concurrent logging.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // env is a running botgate API: a real SQLite store in a temp dir, a real
 // authority, the real HTTP handler behind httptest, and the bootstrap
 // administrator's token.
@@ -69,7 +52,7 @@ type env struct {
 	auth    *authority.Service
 	store   *sqlite.Store
 	clock   *fakeClock
-	logs    *syncBuffer
+	logs    *logbuf.Buffer
 	root    string // the administrator's token
 	rootID  int64
 	mu      sync.Mutex
@@ -92,7 +75,7 @@ func newEnvWith(t testing.TB, configure func(*httpapi.Config)) *env {
 func newEnvMounted(t testing.TB, configure func(*httpapi.Config), mount func(cfg *httpapi.Config, e *env, log *slog.Logger) (close func() error)) *env {
 	t.Helper()
 	ctx := context.Background()
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "botgate.db"), sqlite.WithLogger(log))
 	if err != nil {

@@ -1,7 +1,6 @@
 package redis_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -18,6 +17,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/internal/logbuf"
 	"github.com/botgate/botgate/internal/outage"
 	"github.com/botgate/botgate/ratelimit"
 	"github.com/botgate/botgate/ratelimit/ratelimittest"
@@ -39,24 +39,6 @@ func freshPrefix() string {
 	var b [6]byte
 	rand.Read(b[:])
 	return "botgate-test:" + hex.EncodeToString(b[:]) + ":"
-}
-
-// syncBuffer is a log destination tests can read while nodes write.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func open(t *testing.T, o redis.Options) *redis.Client {
@@ -255,7 +237,7 @@ func TestFallback(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := outage.New(t, redisAddr(t, url))
-			var logs syncBuffer
+			var logs logbuf.Buffer
 			log := slog.New(slog.NewTextHandler(&logs, nil))
 			c := open(t, redis.Options{URL: "redis://" + p.Addr() + "/0", Prefix: freshPrefix(), FailMode: tt.mode,
 				Logger: log, ProbeInterval: 50 * time.Millisecond, Timeout: 200 * time.Millisecond})
