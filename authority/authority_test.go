@@ -15,26 +15,9 @@ import (
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/ratelimit"
 	"github.com/botgate/botgate/sqlite"
 )
-
-// clock is a settable test clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // countingStore counts the transactions a Store is asked for. It wraps the
 // real store; it does not replace it.
@@ -60,7 +43,7 @@ func (c *countingStore) Views() int {
 type env struct {
 	t      *testing.T
 	ctx    context.Context
-	clock  *clock
+	clock  *ratelimit.ManualClock
 	store  *countingStore
 	path   string
 	svc    *authority.Service
@@ -79,7 +62,7 @@ func newEnv(t *testing.T, opts ...func(*authority.Config)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	c := &clock{now: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
+	c := ratelimit.NewManualClock(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
 	cs := &countingStore{Store: st}
 	cfg := authority.Config{Store: cs, Pepper: pepper, Clock: c}
 	for _, o := range opts {
@@ -290,7 +273,7 @@ func TestRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Add(10 * 24 * time.Hour)
+	e.clock.Advance(10 * 24 * time.Hour)
 	r, err := e.svc.RotateToken(e.ctx, w.maint, c.Token.ID, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -430,7 +413,7 @@ func TestExpiry(t *testing.T) {
 	if _, err := e.auth(c.Secret, authority.PurposeAPI); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Add(12 * time.Hour) // 00:00 UTC on the expiry date
+	e.clock.Advance(12 * time.Hour) // 00:00 UTC on the expiry date
 	_, err = e.auth(c.Secret, authority.PurposeAPI)
 	wantKind(t, err, botgate.KindUnauthenticated)
 	if r := botgate.ReasonOf(err); r != botgate.ReasonTokenExpired {
@@ -616,7 +599,7 @@ func TestUsageIsCoalesced(t *testing.T) {
 		if _, err := e.svc.Authenticate(e.ctx, c.Secret, authority.RequestMeta{IP: ip, UserAgent: "danger-js/11.3.1"}); err != nil {
 			t.Fatal(err)
 		}
-		e.clock.Add(time.Second)
+		e.clock.Advance(time.Second)
 	}
 	if err := e.svc.FlushUsage(e.ctx); err != nil {
 		t.Fatal(err)

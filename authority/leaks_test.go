@@ -74,7 +74,7 @@ func TestReportLeakExpired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Add(30 * 24 * time.Hour)
+	e.clock.Advance(30 * 24 * time.Hour)
 	res, err := e.svc.ReportLeak(e.ctx, e.admin, authority.LeakReport{Secret: c.Secret, Location: "x"})
 	if err != nil || res.Status != authority.LeakInactive {
 		t.Fatalf("%+v, %v; want already inactive", res, err)

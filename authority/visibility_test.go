@@ -157,7 +157,7 @@ func TestListsShowWhatReadsShow(t *testing.T) {
 		}
 	}
 	t.Run("member", check)
-	e.clock.Add(3 * 24 * time.Hour)
+	e.clock.Advance(3 * 24 * time.Hour)
 	t.Run("membership expired", check)
 }
 

@@ -24,27 +24,10 @@ import (
 	"github.com/botgate/botgate/gateway"
 	"github.com/botgate/botgate/httpapi"
 	"github.com/botgate/botgate/internal/logbuf"
+	"github.com/botgate/botgate/ratelimit"
 	"github.com/botgate/botgate/sqlite"
 	"github.com/botgate/botgate/vault"
 )
-
-// clock is a settable clock shared by both botgates.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // upstream is a second, real botgate serving /api/v4, in front of which
 // faults can be switched on.
@@ -62,7 +45,7 @@ type upstream struct {
 	onCreate atomic.Pointer[func()]
 }
 
-func newUpstream(t *testing.T, c *clock, logs io.Writer) *upstream {
+func newUpstream(t *testing.T, c *ratelimit.ManualClock, logs io.Writer) *upstream {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "upstream.db"))
@@ -125,7 +108,7 @@ type local struct {
 	dev   authority.Actor
 }
 
-func newLocal(t *testing.T, c *clock, path string, logs io.Writer, bootstrap bool) *local {
+func newLocal(t *testing.T, c *ratelimit.ManualClock, path string, logs io.Writer, bootstrap bool) *local {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, path)
@@ -200,7 +183,7 @@ func (l *local) audit(t *testing.T, action string) []*botgate.AuditEvent {
 }
 
 type fixture struct {
-	clock *clock
+	clock *ratelimit.ManualClock
 	logs  *logbuf.Buffer
 	up    *upstream
 	l     *local
@@ -208,7 +191,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{clock: &clock{now: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}, logs: &logbuf.Buffer{}}
+	f := &fixture{clock: ratelimit.NewManualClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)), logs: &logbuf.Buffer{}}
 	f.up = newUpstream(t, f.clock, f.logs)
 	f.l = newLocal(t, f.clock, filepath.Join(t.TempDir(), "local.db"), f.logs, true)
 	if _, _, err := f.l.vault.PutSecret(context.Background(), f.l.owner, authority.NewSecret{
@@ -284,12 +267,12 @@ func TestBrokerMintRotateRevoke(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f.clock.Add(22 * 24 * time.Hour)
+			f.clock.Advance(22 * 24 * time.Hour)
 			if rep, err := s.RunOnce(ctx); err != nil || len(rep.Rotated) != 0 {
 				t.Fatalf("run 8 days before expiry: %+v, %v", rep, err)
 			}
 			// Inside it, the token is rotated upstream before it expires.
-			f.clock.Add(24 * time.Hour)
+			f.clock.Advance(24 * time.Hour)
 			rep, err := s.RunOnce(ctx)
 			if err != nil || len(rep.Rotated) != 1 || len(rep.Failed) != 0 {
 				t.Fatalf("run 7 days before expiry: %+v, %v", rep, err)
@@ -362,7 +345,7 @@ func TestBrokerUpstreamFailureMidRotationKeepsOldToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Add(24 * 24 * time.Hour) // inside the 7-day lead time of a 30-day token
+	f.clock.Advance(24 * 24 * time.Hour) // inside the 7-day lead time of a 30-day token
 	f.up.failing.Store(true)
 	rep, err := s.RunOnce(ctx)
 	if err != nil || len(rep.Failed) != 1 || len(rep.Rotated) != 0 {
@@ -384,7 +367,7 @@ func TestBrokerUpstreamFailureMidRotationKeepsOldToken(t *testing.T) {
 	if rep, _ := s.RunOnce(ctx); len(rep.Failed)+len(rep.Rotated) != 0 || f.up.creates.Load() != creates {
 		t.Fatalf("retried before the backoff elapsed: %+v", rep)
 	}
-	f.clock.Add(time.Minute)
+	f.clock.Advance(time.Minute)
 	s.RunOnce(ctx)
 	got, _ = f.l.b.Credential(ctx, c.ID)
 	if got.Attempts != 2 || !got.NextAttemptAt.Equal(f.clock.Now().Add(2*time.Minute)) {
@@ -392,7 +375,7 @@ func TestBrokerUpstreamFailureMidRotationKeepsOldToken(t *testing.T) {
 	}
 	// The upstream recovers: the rotation goes through.
 	f.up.failing.Store(false)
-	f.clock.Add(2 * time.Minute)
+	f.clock.Advance(2 * time.Minute)
 	rep, err = s.RunOnce(ctx)
 	if err != nil || len(rep.Rotated) != 1 {
 		t.Fatalf("run after recovery: %+v, %v", rep, err)
@@ -449,7 +432,7 @@ func TestBrokerRefusals(t *testing.T) {
 }
 
 func TestSchedulerLeaseTwoServers(t *testing.T) {
-	c := &clock{now: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+	c := ratelimit.NewManualClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
 	logs := &logbuf.Buffer{}
 	up := newUpstream(t, c, logs)
 	path := filepath.Join(t.TempDir(), "shared.db")
@@ -469,7 +452,7 @@ func TestSchedulerLeaseTwoServers(t *testing.T) {
 	}
 	sa, _ := broker.NewScheduler(broker.SchedulerConfig{Broker: a.b, Holder: "server-a", Interval: time.Minute, NotifyWithin: -1})
 	sb, _ := broker.NewScheduler(broker.SchedulerConfig{Broker: b.b, Holder: "server-b", Interval: time.Minute, NotifyWithin: -1})
-	c.Add(24 * 24 * time.Hour)
+	c.Advance(24 * 24 * time.Hour)
 	before := up.creates.Load()
 	var wg sync.WaitGroup
 	reps := make([]broker.Report, 2)
@@ -503,7 +486,7 @@ func TestSchedulerLeaseTwoServers(t *testing.T) {
 	if rep, _ := winner.RunOnce(ctx); rep.Skipped {
 		t.Fatal("the lease holder could not renew")
 	}
-	c.Add(4 * time.Minute)
+	c.Advance(4 * time.Minute)
 	if rep, _ := loser.RunOnce(ctx); rep.Skipped || len(rep.Rotated) != 0 {
 		t.Fatalf("after the lease lapsed: %+v (want a run that rotates nothing more)", rep)
 	}
@@ -525,7 +508,7 @@ func TestSchedulerWebhookFailureHidesURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.clock.Add(20 * 24 * time.Hour)
+	f.clock.Advance(20 * 24 * time.Hour)
 	rep, err := s.RunOnce(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -584,7 +567,7 @@ func TestSchedulerWebhookForExpiringTokens(t *testing.T) {
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			f.clock.Add(st.advance)
+			f.clock.Advance(st.advance)
 			status.Store(int64(st.status))
 			rep, err := s.RunOnce(ctx)
 			if err != nil {
@@ -675,7 +658,7 @@ func TestVaultCredentialsForGateway(t *testing.T) {
 	if got := len(f.l.audit(t, botgate.ActionSecretRead)); got != reads {
 		t.Fatalf("cached credential read the vault %d more times", got-reads)
 	}
-	f.clock.Add(2 * time.Minute)
+	f.clock.Advance(2 * time.Minute)
 	if _, _, err := src.Credential(ctx, perAutomation, id); err != nil {
 		t.Fatal(err)
 	}
@@ -685,7 +668,7 @@ func TestVaultCredentialsForGateway(t *testing.T) {
 }
 
 func TestSchedulerStopsWhenItLosesTheLease(t *testing.T) {
-	c := &clock{now: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+	c := ratelimit.NewManualClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
 	logs := &logbuf.Buffer{}
 	up := newUpstream(t, c, logs)
 	path := filepath.Join(t.TempDir(), "shared.db")
@@ -703,13 +686,13 @@ func TestSchedulerStopsWhenItLosesTheLease(t *testing.T) {
 		}
 	}
 	sa, _ := broker.NewScheduler(broker.SchedulerConfig{Broker: a.b, Holder: "server-a", Interval: time.Minute, NotifyWithin: -1})
-	c.Add(24 * 24 * time.Hour)
+	c.Advance(24 * 24 * time.Hour)
 	// While server a mints its first replacement, it stalls past its lease
 	// and server b takes the lease over.
 	var once sync.Once
 	hook := func() {
 		once.Do(func() {
-			c.Add(10 * time.Minute)
+			c.Advance(10 * time.Minute)
 			if err := b.store.Update(ctx, func(tx botgate.Tx) error {
 				_, err := tx.AcquireLease(ctx, broker.LeaseName, "server-b", c.Now(), 3*time.Minute)
 				return err
@@ -752,7 +735,7 @@ func TestBrokerScrubsAnEchoedAdminCredential(t *testing.T) {
 }
 
 func TestConcurrentRotationsStoreOneTokenAndRevokeTheOther(t *testing.T) {
-	c := &clock{now: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+	c := ratelimit.NewManualClock(time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC))
 	logs := &logbuf.Buffer{}
 	up := newUpstream(t, c, logs)
 	path := filepath.Join(t.TempDir(), "shared.db")
@@ -839,7 +822,7 @@ func TestRevokeGraceKeepsTheOldTokenForCachingReaders(t *testing.T) {
 	if rep, _ := s.RunOnce(ctx); len(rep.Revoked) != 0 || !f.up.works(t, old) {
 		t.Fatalf("revoked before the grace passed: %+v", rep)
 	}
-	f.clock.Add(2 * time.Minute)
+	f.clock.Advance(2 * time.Minute)
 	if rep, err := s.RunOnce(ctx); err != nil || len(rep.Revoked) != 1 || f.up.works(t, old) || !f.up.works(t, fresh) {
 		t.Fatalf("after the grace: %+v, %v; old works=%v", rep, err, f.up.works(t, old))
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/botgate/botgate/internal/pgtest"
 	"github.com/botgate/botgate/lint"
 	"github.com/botgate/botgate/postgres"
+	"github.com/botgate/botgate/ratelimit"
 	"github.com/botgate/botgate/sqlite"
 	"github.com/botgate/botgate/vault"
 )
@@ -163,7 +164,7 @@ func newMatrix(t *testing.T, open func(t *testing.T, log *slog.Logger) botgate.S
 	if _, err := rand.Read(pepper); err != nil {
 		t.Fatal(err)
 	}
-	clock := &fakeClock{now: time.Date(2026, 11, 24, 10, 11, 12, 0, time.UTC)}
+	clock := ratelimit.NewManualClock(time.Date(2026, 11, 24, 10, 11, 12, 0, time.UTC))
 	auth, err := authority.New(authority.Config{Store: st, Pepper: pepper, Clock: clock, Logger: log, Host: "botgate.test"})
 	if err != nil {
 		t.Fatal(err)

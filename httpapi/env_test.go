@@ -20,28 +20,11 @@ import (
 	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/httpapi"
 	"github.com/botgate/botgate/internal/logbuf"
+	"github.com/botgate/botgate/ratelimit"
 	"github.com/botgate/botgate/sqlite"
 
 	"net/http/httptest"
 )
-
-// fakeClock is a settable clock shared by the authority and the test.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // env is a running botgate API: a real SQLite store in a temp dir, a real
 // authority, the real HTTP handler behind httptest, and the bootstrap
@@ -51,7 +34,7 @@ type env struct {
 	srv     *httptest.Server
 	auth    *authority.Service
 	store   *sqlite.Store
-	clock   *fakeClock
+	clock   *ratelimit.ManualClock
 	logs    *logbuf.Buffer
 	root    string // the administrator's token
 	rootID  int64
@@ -85,7 +68,7 @@ func newEnvMounted(t testing.TB, configure func(*httpapi.Config), mount func(cfg
 	if _, err := rand.Read(pepper); err != nil {
 		t.Fatal(err)
 	}
-	clock := &fakeClock{now: time.Date(2026, 11, 24, 10, 11, 12, 123456789, time.UTC)}
+	clock := ratelimit.NewManualClock(time.Date(2026, 11, 24, 10, 11, 12, 123456789, time.UTC))
 	auth, err := authority.New(authority.Config{Store: st, Pepper: pepper, Clock: clock, Logger: log, Host: "botgate.test"})
 	if err != nil {
 		t.Fatal(err)

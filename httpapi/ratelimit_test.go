@@ -13,9 +13,9 @@ import (
 )
 
 func TestPerUserRateLimit(t *testing.T) {
-	var clock *fakeClock
+	var clock *ratelimit.ManualClock
 	e := newEnvWith(t, func(c *httpapi.Config) {
-		clock = c.Clock.(*fakeClock)
+		clock = c.Clock.(*ratelimit.ManualClock)
 		c.Limiter = ratelimit.NewMemory(clock)
 		c.APILimit = botgate.Limit{Rate: 3, Period: time.Minute, Burst: 3}
 	})

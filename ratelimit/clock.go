@@ -6,7 +6,8 @@ import (
 )
 
 // ManualClock is a botgate.Clock that moves only when told to. Tests of the
-// limiter, the breaker and the gateway use it to step through time. It is
+// limiter, the breaker, the gateway, the authority, the broker and the API
+// use it to step through time. It is
 // safe for concurrent use.
 type ManualClock struct {
 	mu  sync.Mutex
