@@ -7,8 +7,7 @@ import (
 
 // ManualClock is a botgate.Clock that moves only when told to. Tests of the
 // limiter, the breaker, the gateway, the authority, the broker and the API
-// use it to step through time. It is
-// safe for concurrent use.
+// use it to step through time. It is safe for concurrent use.
 type ManualClock struct {
 	mu  sync.Mutex
 	now time.Time
