@@ -18,6 +18,7 @@ import (
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/gateway"
+	"github.com/botgate/botgate/internal/logbuf"
 	"github.com/botgate/botgate/ratelimit"
 	"github.com/botgate/botgate/sqlite"
 )
@@ -78,25 +79,7 @@ type fixture struct {
 	proj, subProj, other   *botgate.Project
 	secrets                map[string]string
 	ids                    map[string]int64
-	logs                   *logBuffer
-}
-
-// logBuffer collects log output from several goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	logs                   *logbuf.Buffer
 }
 
 // fixtureTokens are the tokens every fixture has.
@@ -128,7 +111,7 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 		t.Fatalf("sqlite.Open: %v", err)
 	}
 	f.store = st
-	f.logs = &logBuffer{}
+	f.logs = &logbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f.auth, err = authority.New(authority.Config{Store: st, Pepper: bytes.Repeat([]byte("p"), 32), Clock: f.clock,
 		UsageFlushInterval: time.Hour, Logger: log})
