@@ -209,13 +209,17 @@ type breakerShard struct {
 }
 
 // tokenShapes is one token's tracked shapes: their records in a slice,
-// found through an index by shape key, and kept in least-recently-seen
-// order by a doubly linked list of positions in the slice. Neither the
-// index nor the records hold a pointer, so the garbage collector does not
-// scan them however many shapes are tracked, and once a token tracks
-// MaxShapes a new shape reuses the record of the one it evicts.
+// found by scanning it or, past linearShapes, through an index by shape
+// key, and kept in least-recently-seen order by a doubly linked list of
+// positions in the slice. Neither the index nor the records hold a
+// pointer, so the garbage collector does not scan them however many shapes
+// are tracked, and once a token tracks MaxShapes a new shape reuses the
+// record of the one it evicts.
 type tokenShapes struct {
-	index      map[uint64]int // shape key → position in shapes
+	// index maps shape keys to positions in shapes once the token tracks
+	// more than linearShapes shapes; below that shapes is searched, so
+	// that the common token with one or a few shapes pays for no map.
+	index      map[uint64]int
 	shapes     []shapeCount
 	head, tail int   // most and least recently seen; -1 when empty
 	idleAt     int64 // after this nothing of the token counts
@@ -275,11 +279,11 @@ func (b *Breaker) Observe(_ context.Context, tokenKey, shape string) (Verdict, e
 		if len(s.tokens)+1 >= s.sweepAt {
 			s.sweep(now)
 		}
-		t = &tokenShapes{index: make(map[uint64]int, 1), head: -1, tail: -1, idleAt: math.MinInt64}
+		t = &tokenShapes{head: -1, tail: -1, idleAt: math.MinInt64}
 		s.tokens[tokenKey] = t
 	}
 	key := maphash.String(b.seed, shape)
-	i, ok := t.index[key]
+	i, ok := t.find(key)
 	if ok {
 		t.unlink(i)
 	} else {
@@ -424,8 +428,33 @@ func (t *tokenShapes) track(key uint64, now int64, max int) int {
 		i = len(t.shapes) - 1
 	}
 	t.shapes[i] = shapeCount{key: key, prev: -1, next: -1, blockedUntil: math.MinInt64}
-	t.index[key] = i
+	switch {
+	case t.index != nil:
+		t.index[key] = i
+	case len(t.shapes) > linearShapes:
+		t.index = make(map[uint64]int, len(t.shapes))
+		for j := range t.shapes {
+			t.index[t.shapes[j].key] = j
+		}
+	}
 	return i
+}
+
+// linearShapes is how many shapes a token tracks before they are indexed.
+const linearShapes = 8
+
+// find returns the position of the shape with the key, if it is tracked.
+func (t *tokenShapes) find(key uint64) (int, bool) {
+	if t.index != nil {
+		i, ok := t.index[key]
+		return i, ok
+	}
+	for i := range t.shapes {
+		if t.shapes[i].key == key {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // evict forgets the least recently seen shape that is not blocked at now,
@@ -440,7 +469,9 @@ func (t *tokenShapes) evict(now int64) int {
 		}
 	}
 	t.unlink(victim)
-	delete(t.index, t.shapes[victim].key)
+	if t.index != nil {
+		delete(t.index, t.shapes[victim].key)
+	}
 	return victim
 }
 

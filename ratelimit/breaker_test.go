@@ -429,6 +429,11 @@ func TestBreakerMatchesLRUModel(t *testing.T) {
 		{"4 slots, 12 shapes", 4, 12, 2},
 		{"16 slots, 40 shapes", 16, 40, 3},
 		{"slots to spare", 64, 20, 4},
+		// A token's first eight shapes are found by a scan, later ones
+		// through an index built on the ninth.
+		{"8 slots, scanned only", 8, 20, 5},
+		{"9 slots, indexed on the ninth", 9, 9, 6},
+		{"10 slots, indexed and evicting", 10, 30, 7},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
