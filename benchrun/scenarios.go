@@ -206,22 +206,33 @@ func (b *benchRunner) newGateway(cfg *gateway.FileConfig, getenv func(string) st
 	return gateway.New(gateway.Options{Authority: b.w.auth, Store: b.w.store, Config: cfg, Getenv: getenv, Logger: b.log})
 }
 
-// auth compares the forward-auth endpoint with a no-op handler on the same
-// server, mux and connection count.
-func (b *benchRunner) auth(ctx context.Context) (*Scenario, error) {
+// forwardAuthServer starts a gateway's forward-auth endpoint (/-/auth and
+// its subtree) and the no-op handler (/-/noop) on one loopback server.
+func (b *benchRunner) forwardAuthServer() (*gateway.Gateway, *benchServer, error) {
 	gw, err := b.newGateway(nil, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer gw.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/-/auth", gw.ForwardAuth())
 	mux.Handle("/-/auth/", gw.ForwardAuth())
 	mux.HandleFunc("/-/noop", noopHandler)
 	srv, err := startBenchServer(mux)
 	if err != nil {
+		gw.Close()
+		return nil, nil, err
+	}
+	return gw, srv, nil
+}
+
+// auth compares the forward-auth endpoint with a no-op handler on the same
+// server, mux and connection count.
+func (b *benchRunner) auth(ctx context.Context) (*Scenario, error) {
+	gw, srv, err := b.forwardAuthServer()
+	if err != nil {
 		return nil, err
 	}
+	defer gw.Close()
 	defer srv.Close()
 	authFn, err := loadgen.Rotation{Target: srv.url, Tokens: b.w.tokens, Shapes: authShapes("/-/auth"), Pages: b.o.Pages}.Func()
 	if err != nil {
@@ -334,18 +345,11 @@ func (b *benchRunner) proxy(ctx context.Context) (*Scenario, error) {
 // runaway measures the quiet tokens' p99 latency at a steady rate, alone
 // and with one token looping at full speed alongside them.
 func (b *benchRunner) runaway(ctx context.Context) (*Scenario, error) {
-	gw, err := b.newGateway(nil, nil)
+	gw, srv, err := b.forwardAuthServer()
 	if err != nil {
 		return nil, err
 	}
 	defer gw.Close()
-	mux := http.NewServeMux()
-	mux.Handle("/-/auth", gw.ForwardAuth())
-	mux.HandleFunc("/-/noop", noopHandler)
-	srv, err := startBenchServer(mux)
-	if err != nil {
-		return nil, err
-	}
 	defer srv.Close()
 	quietTokens := b.w.tokens[:min(b.o.QuietTokens, len(b.w.tokens))]
 	quietFn, err := loadgen.Rotation{Target: srv.url, Tokens: quietTokens, Shapes: authShapes("/-/auth"), Pages: b.o.Pages}.Func()
