@@ -129,16 +129,24 @@ func (ap *applier) CreateServiceAccount(ctx context.Context, s manifest.ServiceA
 	return err
 }
 
-// SetMember adds the membership or changes its level.
-func (ap *applier) SetMember(ctx context.Context, m manifest.MemberSpec) error {
-	const op = "governance.SetMember"
+// member resolves the resource and the user of a membership.
+func (ap *applier) member(ctx context.Context, op string, m manifest.MemberSpec) (botgate.Resource, *botgate.User, error) {
 	r, err := ap.resource(ctx, m.Resource)
 	if err != nil {
-		return botgate.E(op, err)
+		return botgate.Resource{}, nil, botgate.E(op, err)
 	}
 	u, err := ap.user(ctx, m.User)
 	if err != nil {
-		return botgate.E(op, err)
+		return botgate.Resource{}, nil, botgate.E(op, err)
+	}
+	return r, u, nil
+}
+
+// SetMember adds the membership or changes its level.
+func (ap *applier) SetMember(ctx context.Context, m manifest.MemberSpec) error {
+	r, u, err := ap.member(ctx, "governance.SetMember", m)
+	if err != nil {
+		return err
 	}
 	_, err = ap.g.auth.AddMember(ctx, ap.g.actor, r, u.ID, m.AccessLevel, nil)
 	if botgate.IsKind(err, botgate.KindConflict) {
@@ -149,14 +157,9 @@ func (ap *applier) SetMember(ctx context.Context, m manifest.MemberSpec) error {
 
 // RemoveMember takes the user off the resource.
 func (ap *applier) RemoveMember(ctx context.Context, m manifest.MemberSpec) error {
-	const op = "governance.RemoveMember"
-	r, err := ap.resource(ctx, m.Resource)
+	r, u, err := ap.member(ctx, "governance.RemoveMember", m)
 	if err != nil {
-		return botgate.E(op, err)
-	}
-	u, err := ap.user(ctx, m.User)
-	if err != nil {
-		return botgate.E(op, err)
+		return err
 	}
 	return ap.g.auth.RemoveMember(ctx, ap.g.actor, r, u.ID)
 }
