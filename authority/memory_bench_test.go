@@ -11,6 +11,7 @@ import (
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/internal/heapstat"
 	"github.com/botgate/botgate/sqlite"
 	"github.com/botgate/botgate/tokenfmt"
 )
@@ -93,14 +94,14 @@ func BenchmarkMemoryPerToken(b *testing.B) {
 	}
 	b.Run("rows-as-stored", func(b *testing.B) {
 		for b.Loop() {
-			before := heapNow()
+			before := heapstat.Live()
 			ids := load(b)
 			reportPerToken(b, before, ids)
 		}
 	})
 	b.Run("rows-for-decisions", func(b *testing.B) {
 		for b.Loop() {
-			before := heapNow()
+			before := heapstat.Live()
 			ids := load(b)
 			for _, id := range ids {
 				authority.ForDecisions(id.Token)
@@ -111,7 +112,7 @@ func BenchmarkMemoryPerToken(b *testing.B) {
 	b.Run("authenticate", func(b *testing.B) {
 		meta := authority.RequestMeta{IP: "10.1.2.3", UserAgent: "gitlab-runner 17.5.0 (main; go1.23; linux/amd64)"}
 		for b.Loop() {
-			before := heapNow()
+			before := heapstat.Live()
 			svc, err := authority.New(authority.Config{Store: st, Pepper: pepper, CacheTTL: time.Hour, UsageFlushInterval: time.Hour})
 			if err != nil {
 				b.Fatal(err)
@@ -127,19 +128,10 @@ func BenchmarkMemoryPerToken(b *testing.B) {
 	})
 }
 
-// heapNow is the live heap after a full collection.
-func heapNow() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
-
 // reportPerToken reports the live heap grown since before, per token,
 // keeping v alive until it is measured.
 func reportPerToken(b *testing.B, before uint64, v any) {
-	after := heapNow()
+	after := heapstat.Live()
 	runtime.KeepAlive(v)
 	b.ReportMetric(float64(int64(after)-int64(before))/memTokens, "B/token")
 }

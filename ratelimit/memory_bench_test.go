@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/botgate/botgate/internal/heapstat"
 	"github.com/botgate/botgate/ratelimit"
 )
 
@@ -20,7 +21,7 @@ func BenchmarkBreakerMemoryPerToken(b *testing.B) {
 	for _, shapes := range []int{1, 12} {
 		b.Run(strconv.Itoa(shapes)+"-shapes", func(b *testing.B) {
 			for b.Loop() {
-				before := liveHeap()
+				before := heapstat.Live()
 				br, err := ratelimit.NewBreaker(ratelimit.NewManualClock(time.Unix(1e9, 0)), ratelimit.BreakerConfig{})
 				if err != nil {
 					b.Fatal(err)
@@ -31,18 +32,10 @@ func BenchmarkBreakerMemoryPerToken(b *testing.B) {
 						br.Observe(context.Background(), key, "GET /api/v4/projects/:id/pipelines "+strconv.Itoa(s))
 					}
 				}
-				after := liveHeap()
+				after := heapstat.Live()
 				runtime.KeepAlive(br)
 				b.ReportMetric(float64(int64(after)-int64(before))/tokens, "B/token")
 			}
 		})
 	}
-}
-
-func liveHeap() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }
