@@ -11,18 +11,7 @@ import (
 )
 
 func newBrokerCmd(e *env) *cobra.Command {
-	cmd, a := newAPIGroup(e, "broker", "Mint, rotate and revoke automations' own tokens on an upstream GitLab",
-		`The broker gives each automation its own real token on an upstream GitLab: a
-project access token, a group access token or a group service account's token. The
-upstream admin (or owner) credential that mints it is a secret in the team's vault
-('botgate secret put TEAM gitlab-admin'); the broker reads it for each upstream call
-and never shows it. The minted token goes into the team's vault as
-upstream-<automation>; bind it to the automation's botgate token ('botgate secret
-bind') or let the gateway inject it (vault:TEAM/upstream-{automation}). The server's
-scheduler rotates it before it expires; 'broker rotate' does it now; 'broker rm'
-revokes it upstream. Every step is audited.
-
-The team's Maintainers and Owners and administrators manage upstream credentials.`)
+	cmd, a := newAPIGroup(e, "broker", "Mint, rotate and revoke automations' own tokens on an upstream GitLab")
 	cmd.AddCommand(newBrokerAddCmd(a), newBrokerListCmd(a), newBrokerGetCmd(a), newBrokerRotateCmd(a), newBrokerRmCmd(a))
 	return cmd
 }
@@ -37,11 +26,7 @@ func newBrokerAddCmd(a *apiCmd) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "add GROUP AUTOMATION --upstream-url URL --admin-secret SECRET --target T --scopes S",
 		Short: "Register an automation's upstream token and mint it",
-		Example: `  botgate broker add platform triage --upstream-url https://gitlab.example.com \
-    --admin-secret gitlab-admin --kind project_access --target team/app \
-    --scopes read_api,read_repository --access-level 20 --lifetime-days 30 \
-    --rotate-before-days 7 --auto-rotate --notify https://hooks.example/platform`,
-		Args: cobra.ExactArgs(2),
+		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			asJSON, c, err := a.beginV1()
 			if err != nil {

@@ -26,10 +26,10 @@ type apiCmd struct {
 
 // newAPIGroup returns a command group whose subcommands talk to the API; it
 // carries the persistent --url flag.
-func newAPIGroup(e *env, use, short, long string) (*cobra.Command, *apiCmd) {
+func newAPIGroup(e *env, use, short string) (*cobra.Command, *apiCmd) {
 	a := &apiCmd{e: e}
 	cmd := &cobra.Command{
-		Use: use, Short: short, Long: long,
+		Use: use, Short: short,
 		// Without a subcommand, show the help; with an unknown one, fail
 		// as a usage error (cobra would print the help and succeed).
 		Args: cobra.ArbitraryArgs,

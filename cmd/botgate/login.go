@@ -32,21 +32,7 @@ func newLoginCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "login",
 		Short: "Store a server URL and token for the API commands",
-		Long: `login checks a token against a botgate server and stores the URL and token in
-$XDG_CONFIG_HOME/botgate/credentials.json (else ~/.config/botgate/credentials.json),
-mode 0600, for the API commands (token, user, group, project, member,
-service-account) to use.
-
-The token is read from --token-file, or from standard input: never from a flag,
-where it would land in shell history and the process list. BOTGATE_URL and
-BOTGATE_TOKEN, when set, take precedence over the stored values; a stored token
-is only ever sent to the URL it was stored for.`,
-		Example: `  # with the admin token written by 'botgate init --admin-token-file'
-  botgate login --url http://127.0.0.1:8080 --token-file ./admin.token
-
-  # from a password manager, through standard input
-  pass show botgate/admin | botgate login --url https://botgate.example.com`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return usageErr("%v", err)
@@ -160,12 +146,7 @@ func newLogoutCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logout",
 		Short: "Forget the stored server URL and token",
-		Long: `logout deletes the credentials file written by botgate login. With --revoke it
-first revokes the stored token on the server (DELETE /personal_access_tokens/self),
-so a copy of the file left elsewhere is useless too.`,
-		Example: `  botgate logout
-  botgate logout --revoke`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path, err := apiclient.CredentialsPath(e.getenv)
 			if err != nil {

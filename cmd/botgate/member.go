@@ -11,9 +11,7 @@ import (
 )
 
 func newMemberCmd(e *env) *cobra.Command {
-	cmd, a := newAPIGroup(e, "member", "List, add and remove members of a project or group", `member manages who belongs to a project or group, and at which role (guest,
-planner, reporter, developer, maintainer, owner). Bot users of access tokens are
-members too: removing one cuts its token off from the resource.`)
+	cmd, a := newAPIGroup(e, "member", "List, add and remove members of a project or group")
 	cmd.AddCommand(a.memberListCmd(), a.memberAddCmd(), a.memberUpdateCmd(), a.memberRemoveCmd())
 	a.refineAll(cmd)
 	return cmd
@@ -39,9 +37,7 @@ func (a *apiCmd) memberListCmd() *cobra.Command {
 	cmd := a.memberCmd(&cobra.Command{
 		Use:   "list",
 		Short: "List the direct members of a project or group",
-		Example: `  botgate member list --project team-a/app
-  botgate member list --group team-a --all --output json`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 	}, func(cmd *cobra.Command, n apiclient.Namespace, args []string) error {
 		g, err := a.gitlab()
 		if err != nil {
@@ -86,9 +82,7 @@ func (a *apiCmd) memberAddCmd() *cobra.Command {
 	cmd := a.memberCmd(&cobra.Command{
 		Use:   "add USER",
 		Short: "Add a user (ID or username) at a role",
-		Example: `  botgate member add alice --project team-a/app --access-level developer
-  botgate member add 12 --group team-a --access-level maintainer --expires-at 2027-12-31`,
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 	}, func(cmd *cobra.Command, n apiclient.Namespace, args []string) error {
 		m, err := membership(level, expires, true)
 		if err != nil {
@@ -113,9 +107,7 @@ func (a *apiCmd) memberRemoveCmd() *cobra.Command {
 	return a.memberCmd(&cobra.Command{
 		Use:   "remove USER",
 		Short: "Remove a user (ID or username) from a project or group",
-		Example: `  botgate member remove alice --project team-a/app
-  botgate member remove 12 --group team-a`,
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 	}, func(cmd *cobra.Command, n apiclient.Namespace, args []string) error {
 		g, err := a.gitlab()
 		if err != nil {
@@ -131,9 +123,7 @@ func (a *apiCmd) memberUpdateCmd() *cobra.Command {
 	cmd := a.memberCmd(&cobra.Command{
 		Use:   "update USER",
 		Short: "Change a member's role or membership expiry",
-		Example: `  botgate member update alice --project team-a/app --access-level reporter
-  botgate member update 12 --group team-a --access-level developer --expires-at 2027-12-31`,
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 	}, func(cmd *cobra.Command, n apiclient.Namespace, args []string) error {
 		if level == "" && expires == "" {
 			return usageErr("give --access-level, --expires-at or both")

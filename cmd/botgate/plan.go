@@ -66,20 +66,7 @@ func newPlanCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plan -f FILE",
 		Short: "Show what apply would change to make the instance match a manifest",
-		Long: `plan compares the automations manifest with the local instance (the data directory's
-database) and prints the steps apply would take: + create, ~ change (rotate, replace
-a token whose scopes, level, kind or target changed, update an automation record),
-- revoke. Drift is reported: a token made by hand on a declared project, group or
-service account, or one whose automation is no longer declared, shows as a revocation
-marked [only with --prune]. Nothing is changed.
-
-plan works on the instance like 'botgate audit verify': it opens the data directory
-(--data-dir: the pepper, and the SQLite database unless --store names the servers'
-PostgreSQL) directly, as botgate itself. Run it on a server's host; running servers
-see the result of a later apply within seconds.`,
-		Example: `  botgate plan -f examples/automations.yaml
-  botgate plan -f automations.yaml --output json | jq '.summary'`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return usageErr("%v", err)

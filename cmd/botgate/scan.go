@@ -30,32 +30,7 @@ func newScanCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "scan [PATH...]",
 		Short: "Find leaked botgate/GitLab tokens in files, directories, stdin or git history",
-		Long: `scan looks for access tokens in GitLab's layout ("glpat-" and any --prefix) in files
-and directory trees (default: the current directory), standard input (--stdin) or,
-with --git, the whole history of the repositories named (git log -p --all: every
-line ever added, on every branch, with the commit that added it).
-
-A candidate counts only if its checksum is valid, so look-alikes are not reported;
-GitLab's legacy 20-character tokens have no checksum and are reported as warnings.
-Findings show a redacted form (prefix, first 4, …, last 4) and a fingerprint, never
-the token. Directory walks skip .git, binary files, symbolic links, files over
---max-size and paths matching --ignore or the root's .botgateignore.
-
---revoke sends every checksum-valid token found to the botgate server
-(POST /api/botgate/v1/leaks, with BOTGATE_URL and BOTGATE_TOKEN: an administrator's
-token with api, or a token with the revoke_leaked scope) and reports, per finding:
-revoked, already inactive, or unknown to this instance.
-
-The exit status is 0 when nothing is found, 1 when tokens are found, 2 for bad
-arguments or input that cannot be scanned (not a git repository, unreadable), 5 for
-a path that does not exist; with --revoke, a failed revocation exits with the API
-commands' status (4 credentials missing or refused, 6 server unreachable) after
-printing the findings.`,
-		Example: `  botgate scan .
-  botgate scan --git --output sarif . > leaks.sarif
-  kubectl logs deploy/app | botgate scan --stdin
-  botgate scan --revoke config/`,
-		Args: cobra.ArbitraryArgs,
+		Args:  cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch o.output {
 			case "text", "json", "sarif":

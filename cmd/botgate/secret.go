@@ -15,13 +15,7 @@ import (
 )
 
 func newSecretCmd(e *env) *cobra.Command {
-	cmd, a := newAPIGroup(e, "secret", "Store and read team-owned secrets in the vault",
-		`A secret belongs to a team (a group). Its Maintainers and Owners write and read it,
-administrators too, and the automation token it is bound to reads it (that token needs
-the read_secret scope). Every read, write and refused attempt is audited. Listing
-shows metadata only.
-
-Values never go on the command line: put reads them from standard input or --file.`)
+	cmd, a := newAPIGroup(e, "secret", "Store and read team-owned secrets in the vault")
 	cmd.AddCommand(newSecretPutCmd(a), newSecretGetCmd(a), newSecretListCmd(a), newSecretRmCmd(a), newSecretBindCmd(a))
 	return cmd
 }
@@ -31,9 +25,7 @@ func newSecretPutCmd(a *apiCmd) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "put GROUP NAME",
 		Short: "Create or replace a secret (value from stdin or --file)",
-		Example: `  printf %s "$UPSTREAM_ADMIN_TOKEN" | botgate secret put platform gitlab-admin
-  botgate secret put platform deploy-key --file ./id_ed25519 --description "deploy key"`,
-		Args: cobra.ExactArgs(2),
+		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			asJSON, err := a.json()
 			if err != nil {
@@ -78,9 +70,7 @@ func newSecretGetCmd(a *apiCmd) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "get GROUP NAME",
 		Short: "Print a secret's value (audited)",
-		Example: `  botgate secret get platform gitlab-admin
-  botgate secret get platform deploy-key --out-file ./key   # written 0600`,
-		Args: cobra.ExactArgs(2),
+		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			asJSON, c, err := a.beginV1()
 			if err != nil {
@@ -164,12 +154,7 @@ func newSecretBindCmd(a *apiCmd) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bind GROUP NAME --token-id ID | --unbind",
 		Short: "Let an automation's token (and its rotations) read a secret",
-		Long: `bind lets the automation token ID read the secret. The binding is to the token's
-rotation family, so it survives rotation and ends when the family is revoked. The
-token must belong to a bot or service account of the team and hold read_secret.`,
-		Example: `  botgate secret bind platform upstream-triage --token-id 42
-  botgate secret bind platform upstream-triage --unbind`,
-		Args: cobra.ExactArgs(2),
+		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			asJSON, err := a.json()
 			if err != nil {

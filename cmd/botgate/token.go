@@ -68,17 +68,7 @@ func tokenRef(ref string, o apiclient.TokenOwner, verb string) (apiclient.TokenR
 }
 
 func newTokenCmd(e *env) *cobra.Command {
-	cmd, a := newAPIGroup(e, "token", "List, create, rotate and revoke access tokens",
-		`token manages tokens through botgate's GitLab-compatible API:
-
-  personal access tokens          (default; --user ID for another user, admin only)
-  project access tokens           --project ID|PATH  (each has its own bot user)
-  group access tokens             --group ID|PATH
-  service account tokens          --service-account ID [--group G | --project P]
-
-A token's secret is shown exactly once, by create and rotate, or written to
---token-file (mode 0600) instead. Prefer one project access token per
-automation, with the fewest scopes and the lowest role it needs.`)
+	cmd, a := newAPIGroup(e, "token", "List, create, rotate and revoke access tokens")
 	cmd.AddCommand(a.tokenListCmd(), a.tokenShowCmd(), a.tokenCreateCmd(), a.tokenRotateCmd(), a.tokenRevokeCmd(),
 		a.tokenUsageCmd(), a.tokenLookupCmd())
 	a.refineAll(cmd)
@@ -92,12 +82,7 @@ func (a *apiCmd) tokenListCmd() *cobra.Command {
 	cmd := a.command(&cobra.Command{
 		Use:   "list",
 		Short: "List tokens",
-		Example: `  botgate token list
-  botgate token list --state active --search deploy --all
-  botgate token list --user 7                 # another user's tokens (admin)
-  botgate token list --project team/app       # project access tokens
-  botgate token list --group team --service-account 12 --output json`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := t.check()
 			if err != nil {
@@ -137,11 +122,7 @@ func (a *apiCmd) tokenShowCmd() *cobra.Command {
 	cmd := a.command(&cobra.Command{
 		Use:   "show ID|self",
 		Short: "Show one token (self: the token in use)",
-		Example: `  botgate token show self
-  botgate token show 42
-  botgate token show 42 --project team/app
-  botgate token show self --project team/app --output json   # as the project's own token`,
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := t.check()
 			if err != nil {
@@ -169,15 +150,7 @@ func (a *apiCmd) tokenRevokeCmd() *cobra.Command {
 	cmd := a.command(&cobra.Command{
 		Use:   "revoke ID|self",
 		Short: "Revoke a token; a project or group token's bot user is deactivated",
-		Long: `revoke revokes a token by its ID, or the token in use ('self'). Administrators
-can also revoke a token by its secret, e.g. one found leaked, with --secret-file
-(DELETE /admin/token).`,
-		Example: `  botgate token revoke 42
-  botgate token revoke 42 --project team/app
-  botgate token revoke 57 --service-account 12 --group team
-  botgate token revoke self
-  botgate token revoke --secret-file ./leaked.txt      # admin`,
-		Args: cobra.MaximumNArgs(1),
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := t.check()
 			if err != nil {
@@ -248,13 +221,7 @@ func (a *apiCmd) tokenLookupCmd() *cobra.Command {
 	cmd := a.command(&cobra.Command{
 		Use:   "lookup",
 		Short: "Identify a token from its secret (administrators)",
-		Long: `lookup tells which token a secret belongs to (POST /admin/token): its id, owner,
-scopes and state. Use it on a secret found in a log or a repository; then revoke
-it with 'botgate token revoke --secret-file'. The secret is read from
---secret-file or standard input, never from a flag, and is never printed.`,
-		Example: `  botgate token lookup --secret-file ./found.txt
-  grep -o 'glpat-[^ ]*' build.log | head -1 | botgate token lookup -o json`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g, secret, err := a.bySecret(secretFile)
 			if err != nil {
@@ -272,14 +239,7 @@ func (a *apiCmd) tokenUsageCmd() *cobra.Command {
 	return a.command(&cobra.Command{
 		Use:   "usage ID",
 		Short: "Show how a token was used through the gateway",
-		Long: `usage shows what the gateway recorded about a token: when it was last used,
-from which addresses and by which clients (user agents), every route it called
-and the scope each call needed. A token that holds scopes it never needed, or
-that is used by several different clients, is a candidate for a narrower token
-per automation.`,
-		Example: `  botgate token usage 42
-  botgate token usage 42 --output json`,
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseID("the token ID", args[0])
 			if err != nil {

@@ -107,22 +107,7 @@ func (a *apiCmd) tokenCreateCmd() *cobra.Command {
 	cmd := a.command(&cobra.Command{
 		Use:   "create",
 		Short: "Create a token and show its secret once",
-		Long: `create makes a token and shows its secret once (or writes it to --token-file,
-mode 0600). Without --project, --group or --service-account it makes a personal
-access token for you (or, with --user, for another user: admin only).
-
-A project access token creates a bot user that is a member of that project only,
-at --access-level: give each automation its own, with the lowest role and the
-fewest scopes it needs. A token cannot exceed its creator's own role.`,
-		Example: `  # a read-only project token for a CI automation, written straight to a file
-  botgate token create --project team/app --name ci-reader --scopes read_api \
-    --access-level reporter --expires-at 2027-12-31 --token-file ./ci-reader.token
-
-  botgate token create --group team --name triage-bot --scopes api --access-level developer
-  botgate token create --name laptop --scopes read_api --expires-at 2027-06-30
-  botgate token create --user 7 --name backup --scopes read_api              # admin
-  botgate token create --service-account 12 --group team --name release --scopes api`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := t.check()
 			if err != nil {
@@ -189,16 +174,7 @@ func (a *apiCmd) tokenRotateCmd() *cobra.Command {
 	cmd := a.command(&cobra.Command{
 		Use:   "rotate ID|self",
 		Short: "Replace a token with a new secret; the old one stops working",
-		Long: `rotate revokes a token and creates its successor (same name, scopes, bot user)
-with a new secret, shown once. Presenting the old token again to rotate revokes
-the whole family: that is how botgate notices a stolen copy.
-
-'self' rotates the token in use. When that is the token stored by botgate login,
-the stored credentials are updated with the new token.`,
-		Example: `  botgate token rotate 42 --expires-at 2027-12-31
-  botgate token rotate 42 --project team/app --token-file ./ci-reader.token.new
-  botgate token rotate self`,
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := t.check()
 			if err != nil {

@@ -9,11 +9,9 @@ import (
 )
 
 func newUserCmd(e *env) *cobra.Command {
-	cmd, a := newAPIGroup(e, "user", "Show and manage users", `user shows the current user (whoami) and, for administrators, lists and creates
-human users. Bot users are made by creating project or group access tokens;
-service accounts by 'botgate service-account create'.`)
+	cmd, a := newAPIGroup(e, "user", "Show and manage users")
 	cmd.AddCommand(a.userWhoamiCmd(), a.userListCmd(), a.userShowCmd(), a.userCreateCmd(),
-		a.deleteCmd("delete ID|USERNAME", "Delete a user and revoke their tokens (administrators)", `  botgate user delete alice --yes`,
+		a.deleteCmd("delete ID|USERNAME", "Delete a user and revoke their tokens (administrators)",
 			"deleting a user revokes all their tokens", (*apiclient.GitLab).DeleteUser))
 	a.refineAll(cmd)
 	return cmd
@@ -23,9 +21,7 @@ func (a *apiCmd) userWhoamiCmd() *cobra.Command {
 	return a.command(&cobra.Command{
 		Use:   "whoami",
 		Short: "Show the user the token belongs to",
-		Example: `  botgate user whoami
-  BOTGATE_TOKEN=$(cat ci.token) botgate user whoami --output json   # a bot user`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g, err := a.gitlab()
 			if err != nil {
@@ -43,10 +39,7 @@ func (a *apiCmd) userListCmd() *cobra.Command {
 	cmd := a.command(&cobra.Command{
 		Use:   "list",
 		Short: "List users (administrators)",
-		Example: `  botgate user list
-  botgate user list --search ali --all --output json
-  botgate user list --humans`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g, err := a.gitlab()
 			if err != nil {
@@ -71,9 +64,7 @@ func (a *apiCmd) userShowCmd() *cobra.Command {
 	return a.command(&cobra.Command{
 		Use:   "show ID|USERNAME",
 		Short: "Show a user",
-		Example: `  botgate user show 7
-  botgate user show alice --output json`,
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g, err := a.gitlab()
 			if err != nil {
@@ -90,12 +81,7 @@ func (a *apiCmd) userCreateCmd() *cobra.Command {
 	cmd := a.command(&cobra.Command{
 		Use:   "create",
 		Short: "Create a human user (administrators)",
-		Long: `create makes a human user. Give them a personal access token with
-'botgate token create --user ID'. Automations should not be humans: use project
-access tokens or service accounts for them.`,
-		Example: `  botgate user create --username alice --name "Alice Liddell" --email alice@example.com
-  botgate user create --username ops --name Ops --email ops@example.com --admin`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if n.Username == "" || n.Email == "" {
 				return usageErr("--username and --email are required")

@@ -43,9 +43,6 @@ func newVaultCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "vault",
 		Short: "Manage the vault's master key",
-		Long: `The vault keeps team-owned secrets encrypted with a data key per secret, wrapped
-by a master key that lives outside the database: the data directory's master.key
-(0600), or the environment variable ` + vault.EnvMasterKey + `.`,
 	}
 	cmd.AddCommand(newVaultRotateCmd(e), newVaultStatusCmd(e), newVaultGenerateKeyCmd(e))
 	return cmd
@@ -53,10 +50,9 @@ by a master key that lives outside the database: the data directory's master.key
 
 func newVaultGenerateKeyCmd(e *env) *cobra.Command {
 	return &cobra.Command{
-		Use:     "generate-key FILE",
-		Short:   "Create a new master key file (0600), for a rotation",
-		Example: `  botgate vault generate-key /secure/new.key`,
-		Args:    cobra.ExactArgs(1),
+		Use:   "generate-key FILE",
+		Short: "Create a new master key file (0600), for a rotation",
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			k, err := vault.GenerateMasterKeyFile(args[0], rand.Reader)
 			if err != nil {
@@ -79,23 +75,7 @@ func newVaultRotateCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rotate-master-key --new-key-file FILE",
 		Short: "Re-wrap every secret's data key under a new master key, online",
-		Long: `rotate-master-key re-wraps every secret's data key under the master key in
---new-key-file (created, 0600, when it does not exist), in batches, each secret
-with a conditional write, while servers keep running. The values themselves are
-never decrypted. The canary moves last, so the old key stays usable until every
-secret has moved; a secret that does not open is reported and left as it was
-(and the canary stays, so the old key is still required).
-
-Without downtime:
-  0. botgate vault generate-key new.key
-  1. restart each server with the new key current and the old one still loaded:
-       botgate serve --master-key-file new.key --old-master-key-file DATA/master.key
-  2. botgate vault rotate-master-key --new-key-file new.key
-     (rewraps everything, then installs new.key as DATA/master.key, keeping the
-     old one as master.key.<id>.retired unless --keep-current)
-  3. restart the servers without --old-master-key-file.`,
-		Example: `  botgate vault rotate-master-key --new-key-file /secure/new.key --data-dir /var/lib/botgate`,
-		Args:    cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
@@ -139,10 +119,7 @@ func newVaultStatusCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Check the master key, open every secret, and count secrets per key",
-		Long: `status checks the master key against the database's canary, opens every secret
-(values are never shown) and reports each one that does not open. Exit status 3 when
-some do not.`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
