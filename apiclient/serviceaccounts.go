@@ -31,20 +31,6 @@ func userSAView(x *gitlab.User) ServiceAccount {
 	return ServiceAccount{ID: x.ID, Username: x.Username, Name: x.Name, Email: x.Email}
 }
 
-// ServiceAccountHeader heads the rows of a service account list.
-var ServiceAccountHeader = []string{"ID", "USERNAME", "NAME"}
-
-// Row is the service account's row in a list.
-func (v ServiceAccount) Row() []string { return []string{fmt.Sprint(v.ID), v.Username, v.Name} }
-
-// Title names the service account in messages.
-func (v ServiceAccount) Title() string { return fmt.Sprintf("service account %d %q", v.ID, v.Username) }
-
-// Fields are the service account's details.
-func (v ServiceAccount) Fields() [][2]string {
-	return [][2]string{{"ID", fmt.Sprint(v.ID)}, {"Username", v.Username}, {"Name", v.Name}, {"Email", OrDash(v.Email)}}
-}
-
 // Owner is where service accounts live: a group, a project, or the
 // instance (neither; administrators only).
 type Owner struct{ Project, Group string }

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"fmt"
-	"io"
-	"strings"
-
 	"github.com/spf13/cobra"
 
 	"github.com/botgate/botgate/apiclient"
+	"github.com/botgate/botgate/cliout"
 )
 
 func newMemberCmd(e *env) *cobra.Command {
@@ -48,33 +45,10 @@ func (a *apiCmd) memberListCmd() *cobra.Command {
 			return err
 		}
 		ms, err := g.Members(cmd.Context(), n, p)
-		return renderList(a, ms, err, apiclient.MemberHeader)
+		return a.show(ms, err, nil)
 	})
 	pf.register(cmd)
 	return cmd
-}
-
-// membership parses --access-level and --expires-at; the level is required
-// unless optional.
-func membership(level, expires string, required bool) (apiclient.Membership, error) {
-	var m apiclient.Membership
-	if level == "" && required {
-		return m, usageErr("--access-level is required: guest, planner, reporter, developer, maintainer or owner")
-	}
-	if level != "" {
-		l, err := parseAccessLevel(level)
-		if err != nil {
-			return m, err
-		}
-		m.AccessLevel = &l
-	}
-	if _, err := parseDate("expires-at", expires); err != nil {
-		return m, err
-	}
-	if expires != "" {
-		m.ExpiresAt = &expires
-	}
-	return m, nil
 }
 
 func (a *apiCmd) memberAddCmd() *cobra.Command {
@@ -84,19 +58,16 @@ func (a *apiCmd) memberAddCmd() *cobra.Command {
 		Short: "Add a user (ID or username) at a role",
 		Args:  cobra.ExactArgs(1),
 	}, func(cmd *cobra.Command, n apiclient.Namespace, args []string) error {
-		m, err := membership(level, expires, true)
+		m, err := apiclient.ParseMembership(level, expires, true)
 		if err != nil {
-			return err
+			return usage(err)
 		}
 		g, err := a.gitlab()
 		if err != nil {
 			return err
 		}
 		v, err := g.AddMember(cmd.Context(), n, args[0], m)
-		return a.render(v, err, func(w io.Writer) error {
-			_, err := fmt.Fprintf(w, "Added %s (user %d) to %s as %s.\n", v.Username, v.ID, n, strings.ToLower(v.Role))
-			return err
-		})
+		return a.show(v, err, cliout.Line("Added %s (user %d) to %s as %s.", v.Username, v.ID, n, v.Role))
 	})
 	cmd.Flags().StringVar(&level, "access-level", "", "role: guest, planner, reporter, developer, maintainer, owner (or 10-50) (required)")
 	cmd.Flags().StringVar(&expires, "expires-at", "", "membership expiry `DATE` (YYYY-MM-DD)")
@@ -114,7 +85,7 @@ func (a *apiCmd) memberRemoveCmd() *cobra.Command {
 			return err
 		}
 		uid, err := g.RemoveMember(cmd.Context(), n, args[0])
-		return a.say(map[string]any{"removed": true, "user_id": uid}, err, fmt.Sprintf("Removed user %d from %s.", uid, n))
+		return a.show(map[string]any{"removed": true, "user_id": uid}, err, cliout.Line("Removed user %d from %s.", uid, n))
 	})
 }
 
@@ -128,19 +99,16 @@ func (a *apiCmd) memberUpdateCmd() *cobra.Command {
 		if level == "" && expires == "" {
 			return usageErr("give --access-level, --expires-at or both")
 		}
-		m, err := membership(level, expires, false)
+		m, err := apiclient.ParseMembership(level, expires, false)
 		if err != nil {
-			return err
+			return usage(err)
 		}
 		g, err := a.gitlab()
 		if err != nil {
 			return err
 		}
 		v, err := g.UpdateMember(cmd.Context(), n, args[0], m)
-		return a.render(v, err, func(w io.Writer) error {
-			_, err := fmt.Fprintf(w, "%s (user %d) is now %s of %s.\n", v.Username, v.ID, v.Role, n)
-			return err
-		})
+		return a.show(v, err, cliout.Line("%s (user %d) is now %s of %s.", v.Username, v.ID, v.Role, n))
 	})
 	cmd.Flags().StringVar(&level, "access-level", "", "new role: guest, planner, reporter, developer, maintainer, owner (or 10-50)")
 	cmd.Flags().StringVar(&expires, "expires-at", "", "membership expiry `DATE` (YYYY-MM-DD)")

@@ -7,11 +7,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/botgate/botgate/apiclient"
+	"github.com/botgate/botgate/cliout"
 )
 
 // The commands groups and projects share: kind is "group" or "project".
 
-func namespaceListCmd[V interface{ Row() []string }](a *apiCmd, f *apiclient.NamespaceFilter,
+func namespaceListCmd[V any](a *apiCmd, f *apiclient.NamespaceFilter,
 	list func(*apiclient.GitLab, context.Context, apiclient.NamespaceFilter, apiclient.Page) ([]V, error), short string) *cobra.Command {
 	var pf pageFlags
 	cmd := a.command(&cobra.Command{
@@ -26,14 +27,14 @@ func namespaceListCmd[V interface{ Row() []string }](a *apiCmd, f *apiclient.Nam
 				return err
 			}
 			vs, err := list(g, cmd.Context(), *f, p)
-			return renderList(a, vs, err, apiclient.NamespaceHeader)
+			return a.show(vs, err, nil)
 		},
 	})
 	pf.register(cmd)
 	return cmd
 }
 
-func namespaceShowCmd[V detailed](a *apiCmd, kind string, show func(*apiclient.GitLab, context.Context, string) (V, error)) *cobra.Command {
+func namespaceShowCmd[V any](a *apiCmd, kind string, show func(*apiclient.GitLab, context.Context, string) (V, error)) *cobra.Command {
 	return a.command(&cobra.Command{
 		Use: "show ID|PATH", Short: "Show a " + kind, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -42,14 +43,14 @@ func namespaceShowCmd[V detailed](a *apiCmd, kind string, show func(*apiclient.G
 				return err
 			}
 			v, err := show(g, cmd.Context(), args[0])
-			return a.renderOne(v, err, nil)
+			return a.show(v, err, nil)
 		},
 	})
 }
 
 // namespaceCreateCmd is 'group create' and 'project create'; within names
 // the flag of the parent group, which a project requires.
-func namespaceCreateCmd[V titled](a *apiCmd, kind string, create func(*apiclient.GitLab, context.Context, apiclient.NewNamespace) (V, error),
+func namespaceCreateCmd[V any](a *apiCmd, kind string, create func(*apiclient.GitLab, context.Context, apiclient.NewNamespace) (V, error),
 	short, within, withinUsage, purpose string) *cobra.Command {
 	var n apiclient.NewNamespace
 	cmd := a.command(&cobra.Command{
@@ -71,7 +72,7 @@ func namespaceCreateCmd[V titled](a *apiCmd, kind string, create func(*apiclient
 				return err
 			}
 			v, err := create(g, cmd.Context(), n)
-			return a.renderChange("Created", v, err)
+			return a.change("Created", v, err)
 		},
 	})
 	cmd.Flags().StringVar(&n.Name, "name", "", "display name (required)")
@@ -82,7 +83,7 @@ func namespaceCreateCmd[V titled](a *apiCmd, kind string, create func(*apiclient
 	return cmd
 }
 
-func namespaceUpdateCmd[V titled](a *apiCmd, kind string, update func(*apiclient.GitLab, context.Context, string, apiclient.NamespaceEdit) (V, error)) *cobra.Command {
+func namespaceUpdateCmd[V any](a *apiCmd, kind string, update func(*apiclient.GitLab, context.Context, string, apiclient.NamespaceEdit) (V, error)) *cobra.Command {
 	var name, path, description, visibility string
 	cmd := a.command(&cobra.Command{
 		Use:   "update ID|PATH",
@@ -98,7 +99,7 @@ func namespaceUpdateCmd[V titled](a *apiCmd, kind string, update func(*apiclient
 			}
 			v, err := update(g, cmd.Context(), args[0], apiclient.NamespaceEdit{Name: changed(cmd, "name", name), Path: changed(cmd, "path", path),
 				Description: changed(cmd, "description", description), Visibility: changed(cmd, "visibility", visibility)})
-			return a.renderChange("Updated", v, err)
+			return a.change("Updated", v, err)
 		},
 	})
 	cmd.Flags().StringVar(&name, "name", "", "new display name")
@@ -142,7 +143,7 @@ func (a *apiCmd) deleteCmd(use, short, warn string, del func(*apiclient.GitLab, 
 				return err
 			}
 			what, err := del(g, cmd.Context(), args[0])
-			return a.say(map[string]any{"deleted": args[0]}, err, "Deleted "+what+".")
+			return a.show(map[string]any{"deleted": args[0]}, err, cliout.Line("Deleted %s.", what))
 		},
 	})
 	cmd.Flags().BoolVar(&yes, "yes", false, "confirm the deletion")

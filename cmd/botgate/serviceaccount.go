@@ -56,7 +56,7 @@ func (a *apiCmd) saListCmd() *cobra.Command {
 				return err
 			}
 			vs, err := g.ServiceAccounts(cmd.Context(), o, p)
-			return renderList(a, vs, err, apiclient.ServiceAccountHeader)
+			return a.show(vs, err, nil)
 		},
 	})
 	ownerFlags(cmd, &o)
@@ -79,8 +79,8 @@ func (a *apiCmd) saCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			v, err := g.CreateServiceAccount(cmd.Context(), o, apiclient.AccountEdit{Name: optional(name), Username: optional(username), Email: optional(email)})
-			return a.renderChange("Created", v, err)
+			v, err := g.CreateServiceAccount(cmd.Context(), o, apiclient.AccountEdit{Name: changed(cmd, "name", name), Username: changed(cmd, "username", username), Email: changed(cmd, "email", email)})
+			return a.change("Created", v, err)
 		},
 	})
 	ownerFlags(cmd, &o)
@@ -114,7 +114,7 @@ func (a *apiCmd) saUpdateCmd() *cobra.Command {
 			}
 			v, err := g.UpdateServiceAccount(cmd.Context(), o, id, apiclient.AccountEdit{Name: changed(cmd, "name", name),
 				Username: changed(cmd, "username", username), Email: changed(cmd, "email", email)})
-			return a.renderChange("Updated", v, err)
+			return a.change("Updated", v, err)
 		},
 	})
 	ownerFlags(cmd, &o)
@@ -156,7 +156,7 @@ func saWrap(cmd *cobra.Command, use string, nargs int) *cobra.Command {
 	}
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		if err := c.Flags().Set("service-account", args[0]); err != nil {
-			return usageErr("%v", err)
+			return usage(err)
 		}
 		if _, err := parseID("SA_ID", args[0]); err != nil {
 			return err

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/botgate/botgate/apiclient"
@@ -28,7 +26,7 @@ func (a *apiCmd) userWhoamiCmd() *cobra.Command {
 				return err
 			}
 			u, err := g.CurrentUser(cmd.Context())
-			return a.renderOne(u, err, nil)
+			return a.show(u, err, nil)
 		},
 	})
 }
@@ -50,7 +48,7 @@ func (a *apiCmd) userListCmd() *cobra.Command {
 				return err
 			}
 			us, err := g.Users(cmd.Context(), f, p)
-			return renderList(a, us, err, apiclient.UserHeader)
+			return a.show(us, err, nil)
 		},
 	})
 	cmd.Flags().StringVar(&f.Search, "search", "", "only users whose name, username or e-mail contains this")
@@ -71,7 +69,7 @@ func (a *apiCmd) userShowCmd() *cobra.Command {
 				return err
 			}
 			u, err := g.User(cmd.Context(), args[0])
-			return a.renderOne(u, err, nil)
+			return a.show(u, err, nil)
 		},
 	})
 }
@@ -94,7 +92,7 @@ func (a *apiCmd) userCreateCmd() *cobra.Command {
 				return err
 			}
 			u, err := g.CreateUser(cmd.Context(), n)
-			return a.renderOne(u, err, func() string { return fmt.Sprintf("Created user %d %q.", u.ID, u.Username) })
+			return a.change("Created", u, err)
 		},
 	})
 	cmd.Flags().StringVar(&n.Username, "username", "", "login name (required)")
