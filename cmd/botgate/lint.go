@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/botgate/botgate/cliout"
 	"github.com/botgate/botgate/governance"
 	"github.com/botgate/botgate/lint"
 	"github.com/botgate/botgate/manifest"
@@ -27,10 +28,8 @@ func newLintCmd(e *env) *cobra.Command {
 		Short: "Check the instance against the one-token-per-automation practice",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch output {
-			case "text", "json", "sarif":
-			default:
-				return usageErr("--output must be text, json or sarif, not %q", output)
+			if err := checkFormat(output, cliout.Text, cliout.JSON, cliout.SARIF); err != nil {
+				return err
 			}
 			fail, err := lint.ParseSeverity(failOn)
 			if err != nil {
@@ -60,15 +59,7 @@ func newLintCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			switch output {
-			case "json":
-				err = rep.WriteJSON(e.stdout)
-			case "sarif":
-				err = rep.WriteSARIF(e.stdout)
-			default:
-				err = rep.WriteText(e.stdout)
-			}
-			if err != nil {
+			if err := cliout.ShowReport(e.stdout, output, rep); err != nil {
 				return err
 			}
 			if code := lint.ExitCode(rep, fail); code != 0 {

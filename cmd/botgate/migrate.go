@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/botgate/botgate/cliout"
 	"github.com/botgate/botgate/migrate"
 )
 
@@ -69,7 +70,7 @@ func newMigratePlanCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := writeTo(e.stdout, out, p.WriteManifest); err != nil {
+			if err := cliout.ToFile(e.stdout, out, p.WriteManifest); err != nil {
 				return err
 			}
 			if report != "" {
@@ -77,7 +78,7 @@ func newMigratePlanCmd(e *env) *cobra.Command {
 				if strings.HasSuffix(report, ".json") {
 					write = p.WriteJSON
 				}
-				return writeTo(e.stdout, report, write)
+				return cliout.ToFile(e.stdout, report, write)
 			}
 			return p.WriteSummary(e.stderr)
 		},
@@ -91,22 +92,6 @@ func newMigratePlanCmd(e *env) *cobra.Command {
 	f.StringVar(&opts.ExpiresIn, "expires-in", "", "token lifetime of the proposed automations (default 90d)")
 	f.StringVar(&opts.Upstream, "upstream", "", "upstream API base URL to put on every proposed automation")
 	return cmd
-}
-
-// writeTo writes with write to the file, or to stdout when file is "" or "-".
-func writeTo(stdout io.Writer, file string, write func(io.Writer) error) error {
-	if file == "" || file == "-" {
-		return write(stdout)
-	}
-	f, err := os.Create(file)
-	if err != nil {
-		return err
-	}
-	if err := write(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 func newMigrateSampleCmd(e *env) *cobra.Command {

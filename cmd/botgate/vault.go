@@ -2,13 +2,11 @@ package main
 
 import (
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/server"
 	"github.com/botgate/botgate/vault"
 )
@@ -31,14 +29,6 @@ func vaultFlags(cmd *cobra.Command, e *env, o *server.VaultConfig) {
 		"how long a rotated-out upstream token stays valid after its successor is stored (the gateway caches vault values for a minute)")
 }
 
-// errMessage is an error's caller-facing message, or its text.
-func errMessage(err error) string {
-	if m := botgate.MessageOf(err); m != "" {
-		return m
-	}
-	return err.Error()
-}
-
 func newVaultCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "vault",
@@ -56,7 +46,7 @@ func newVaultGenerateKeyCmd(e *env) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			k, err := vault.GenerateMasterKeyFile(args[0], rand.Reader)
 			if err != nil {
-				return errors.New(errMessage(err))
+				return shown{err}
 			}
 			defer k.Destroy()
 			_, err = fmt.Fprintf(e.stdout, "created master key %s in %s (mode 0600)\n", k.ID(), args[0])
