@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+
+	"github.com/botgate/botgate"
 )
 
 // ServiceAccount is how the CLI shows a service account.
@@ -112,4 +114,16 @@ func (g *GitLab) DeleteServiceAccount(ctx context.Context, o Owner, id int64) (s
 		resp, err = g.c.Projects.DeleteProjectServiceAccount(IDOrPath(o.Project), id, nil, gitlab.WithContext(ctx))
 	}
 	return what, Explain(err, resp, what)
+}
+
+// Check refuses an owner given as both a group and a project; required
+// also refuses neither (the instance). Its errors are KindInvalid.
+func (o Owner) Check(required bool) error {
+	switch {
+	case required && (o.Group == "") == (o.Project == ""):
+		return botgate.Errorf(botgate.KindInvalid, "give exactly one of --group or --project")
+	case o.Group != "" && o.Project != "":
+		return botgate.Errorf(botgate.KindInvalid, "give --group or --project, not both")
+	}
+	return nil
 }

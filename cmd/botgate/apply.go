@@ -22,13 +22,9 @@ func newApplyCmd(e *env) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
-				return usageErr("%v", err)
-			}
-			m, err := readManifest(e, file)
-			if err != nil {
 				return err
 			}
-			gov, done, err := localGovernor(cmd.Context(), e, o, true)
+			m, gov, done, err := o.open(cmd.Context(), e, file, true)
 			if err != nil {
 				return err
 			}

@@ -71,6 +71,17 @@ func (a *apiCmd) newGitLab(r apiclient.Resolved) (*apiclient.GitLab, error) {
 	return g, cliErr(err)
 }
 
+// gitlabPage is gitlab for a list command: it also checks the paging
+// flags.
+func (a *apiCmd) gitlabPage(pf pageFlags) (*apiclient.GitLab, apiclient.Page, error) {
+	g, err := a.gitlab()
+	if err != nil {
+		return nil, apiclient.Page{}, err
+	}
+	p, err := pf.check()
+	return g, p, err
+}
+
 // v1 resolves the connection and builds the client of botgate's own API.
 func (a *apiCmd) v1() (*apiclient.V1, error) {
 	r, err := a.resolve()

@@ -36,11 +36,7 @@ func (a *apiCmd) memberListCmd() *cobra.Command {
 		Short: "List the direct members of a project or group",
 		Args:  cobra.NoArgs,
 	}, func(cmd *cobra.Command, n apiclient.Namespace, args []string) error {
-		g, err := a.gitlab()
-		if err != nil {
-			return err
-		}
-		p, err := pf.check()
+		g, p, err := a.gitlabPage(pf)
 		if err != nil {
 			return err
 		}

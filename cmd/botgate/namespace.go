@@ -18,11 +18,7 @@ func namespaceListCmd[V any](a *apiCmd, f *apiclient.NamespaceFilter,
 	cmd := a.command(&cobra.Command{
 		Use: "list", Short: short, Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			g, err := a.gitlab()
-			if err != nil {
-				return err
-			}
-			p, err := pf.check()
+			g, p, err := a.gitlabPage(pf)
 			if err != nil {
 				return err
 			}

@@ -46,6 +46,17 @@ func localGovernor(ctx context.Context, e *env, o localOptions, withVault bool) 
 	return server.OpenGovernor(ctx, cfg, withVault, newLogger(e, o.logLevel))
 }
 
+// open reads the manifest in file and opens the local instance (withVault:
+// and its vault) for a command that plans or applies it.
+func (o localOptions) open(ctx context.Context, e *env, file string, withVault bool) (*manifest.Manifest, *governance.Governor, func(), error) {
+	m, err := readManifest(e, file)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	gov, done, err := localGovernor(ctx, e, o, withVault)
+	return m, gov, done, err
+}
+
 // readManifest parses the manifest file ("-" for standard input).
 func readManifest(e *env, file string) (*manifest.Manifest, error) {
 	if file == "" {
@@ -69,13 +80,9 @@ func newPlanCmd(e *env) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
-				return usageErr("%v", err)
-			}
-			m, err := readManifest(e, file)
-			if err != nil {
 				return err
 			}
-			gov, done, err := localGovernor(cmd.Context(), e, o, false)
+			m, gov, done, err := o.open(cmd.Context(), e, file, false)
 			if err != nil {
 				return err
 			}

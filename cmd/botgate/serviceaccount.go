@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/apiclient"
 )
 
@@ -24,8 +25,8 @@ func newServiceAccountCmd(e *env) *cobra.Command {
 			if err != nil {
 				return "", err
 			}
-			if (o.Group == "") == (o.Project == "") {
-				return "", usageErr("give exactly one of --group or --project (an instance service account is a user: botgate user delete)")
+			if err := o.Check(true); err != nil {
+				return "", usageErr("%s (an instance service account is a user: botgate user delete)", botgate.MessageOf(err))
 			}
 			return g.DeleteServiceAccount(ctx, o, id)
 		})
@@ -44,14 +45,10 @@ func (a *apiCmd) saListCmd() *cobra.Command {
 		Short: "List service accounts",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.Project != "" && o.Group != "" {
-				return usageErr("give --group or --project, not both")
-			}
-			g, err := a.gitlab()
-			if err != nil {
+			if err := usage(o.Check(false)); err != nil {
 				return err
 			}
-			p, err := pf.check()
+			g, p, err := a.gitlabPage(pf)
 			if err != nil {
 				return err
 			}
@@ -72,8 +69,8 @@ func (a *apiCmd) saCreateCmd() *cobra.Command {
 		Short: "Create a service account owned by a group (team)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.Project != "" && o.Group != "" {
-				return usageErr("give --group or --project, not both")
+			if err := usage(o.Check(false)); err != nil {
+				return err
 			}
 			g, err := a.gitlab()
 			if err != nil {
@@ -102,8 +99,8 @@ func (a *apiCmd) saUpdateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if (o.Group == "") == (o.Project == "") {
-				return usageErr("give exactly one of --group or --project")
+			if err := usage(o.Check(true)); err != nil {
+				return err
 			}
 			if err := needChange(cmd, "name", "username", "email"); err != nil {
 				return err

@@ -39,11 +39,7 @@ func (a *apiCmd) userListCmd() *cobra.Command {
 		Short: "List users (administrators)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			g, err := a.gitlab()
-			if err != nil {
-				return err
-			}
-			p, err := pf.check()
+			g, p, err := a.gitlabPage(pf)
 			if err != nil {
 				return err
 			}

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -55,86 +57,77 @@ func newVaultGenerateKeyCmd(e *env) *cobra.Command {
 	}
 }
 
+// vaultCommand makes c a command on the local instance's vault: run
+// works on the opened instance and returns its report, the report's text
+// and how many secrets failed; failed, a format taking that count, is the integrity
+// failure (exit status 3) to end with when some did.
+func vaultCommand(e *env, c *cobra.Command, failed string, run func(context.Context, *server.Instance) (report any, text func(io.Writer) error, failures int, err error)) *cobra.Command {
+	var dir, store, output string
+	var o server.VaultConfig
+	c.Args = cobra.NoArgs
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := checkOutput(output); err != nil {
+			return err
+		}
+		in, err := server.Open(cmd.Context(), server.Config{DataDir: dir, Store: store, Getenv: e.getenv, Vault: o}, newLogger(e, "warn"))
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		report, text, n, err := run(cmd.Context(), in)
+		if err != nil {
+			return err
+		}
+		if err := show(e.stdout, output, report, nil, text); err != nil {
+			return err
+		}
+		if n > 0 {
+			return &exitError{code: exitIntegrity, err: fmt.Errorf(failed, n)}
+		}
+		return nil
+	}
+	dataDirFlag(c, e, &dir)
+	storeFlag(c, e, &store)
+	vaultFlags(c, e, &o)
+	outputFlag(c, &output)
+	return c
+}
+
 func newVaultRotateCmd(e *env) *cobra.Command {
-	var (
-		dir, store, newKey, output string
-		o                          server.VaultConfig
-		batch                      int
-		keep                       bool
-	)
-	cmd := &cobra.Command{
+	var newKey string
+	var batch int
+	var keep bool
+	cmd := vaultCommand(e, &cobra.Command{
 		Use:   "rotate-master-key --new-key-file FILE",
 		Short: "Re-wrap every secret's data key under a new master key, online",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
+		PreRunE: func(*cobra.Command, []string) error {
 			if newKey == "" {
 				return usageErr("--new-key-file is required")
 			}
-			in, err := server.Open(cmd.Context(), server.Config{DataDir: dir, Store: store, Getenv: e.getenv, Vault: o}, newLogger(e, "warn"))
-			if err != nil {
-				return err
-			}
-			defer in.Close()
-			r, err := in.RotateMasterKey(cmd.Context(), newKey, batch, keep)
-			if err != nil {
-				return err
-			}
-			if err := writeAs(e.stdout, output, r, r.WriteText); err != nil {
-				return err
-			}
-			if len(r.Failed) > 0 {
-				return &exitError{code: exitIntegrity, err: fmt.Errorf("%d secrets could not be rewrapped; the old key is still required", len(r.Failed))}
-			}
 			return nil
 		},
-	}
-	dataDirFlag(cmd, e, &dir)
-	storeFlag(cmd, e, &store)
-	vaultFlags(cmd, e, &o)
+	}, "%d secrets could not be rewrapped; the old key is still required", func(ctx context.Context, in *server.Instance) (any, func(io.Writer) error, int, error) {
+		r, err := in.RotateMasterKey(ctx, newKey, batch, keep)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		return r, r.WriteText, len(r.Failed), nil
+	})
 	cmd.Flags().StringVar(&newKey, "new-key-file", "", "the new master key (created 0600 if missing)")
 	cmd.Flags().IntVar(&batch, "batch", 100, "secrets per batch")
 	cmd.Flags().BoolVar(&keep, "keep-current", false, "do not install the new key as the data directory's master.key")
-	outputFlag(cmd, &output)
 	return cmd
 }
 
 func newVaultStatusCmd(e *env) *cobra.Command {
-	var (
-		dir, store, output string
-		o                  server.VaultConfig
-	)
-	cmd := &cobra.Command{
+	return vaultCommand(e, &cobra.Command{
 		Use:   "status",
 		Short: "Check the master key, open every secret, and count secrets per key",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			in, err := server.Open(cmd.Context(), server.Config{DataDir: dir, Store: store, Getenv: e.getenv, Vault: o}, newLogger(e, "warn"))
-			if err != nil {
-				return err
-			}
-			defer in.Close()
-			st, err := in.VaultStatus(cmd.Context(), newLogger(e, "warn"))
-			if err != nil {
-				return err
-			}
-			if err := writeAs(e.stdout, output, st, st.WriteText); err != nil {
-				return err
-			}
-			if len(st.Damaged) > 0 {
-				return &exitError{code: exitIntegrity, err: fmt.Errorf("%d secrets do not open", len(st.Damaged))}
-			}
-			return nil
-		},
-	}
-	dataDirFlag(cmd, e, &dir)
-	storeFlag(cmd, e, &store)
-	vaultFlags(cmd, e, &o)
-	outputFlag(cmd, &output)
-	return cmd
+	}, "%d secrets do not open", func(ctx context.Context, in *server.Instance) (any, func(io.Writer) error, int, error) {
+		st, err := in.VaultStatus(ctx, newLogger(e, "warn"))
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		return st, st.WriteText, len(st.Damaged), nil
+	})
 }
