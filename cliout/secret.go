@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/apiclient"
@@ -93,4 +94,30 @@ func NewSecret(v apiclient.Token, headline string) func(io.Writer) error {
 		_, err := fmt.Fprintf(w, "Token (shown once, store it now):\n%s\n", v.Token)
 		return err
 	}
+}
+
+// Created is the headline of a token create made for owner.
+func Created(o apiclient.TokenOwner, v apiclient.Token) string {
+	if kind := o.Kind(); kind == apiclient.KindProject || kind == apiclient.KindGroup {
+		return fmt.Sprintf("Created %s access token %d %q for %s; its bot user is %d.", kind, v.ID, v.Name, o, v.UserID)
+	}
+	return fmt.Sprintf("Created %s token %d %q.", strings.ReplaceAll(o.Kind(), "_", " "), v.ID, v.Name)
+}
+
+// Revoked is what a token revoke shows: as JSON, out; as text, the
+// sentence. r is the connection the command used, to say when the
+// credentials stored by botgate login stopped working.
+func Revoked(o apiclient.TokenOwner, ref apiclient.TokenRef, r apiclient.Resolved) (out map[string]any, text func(io.Writer) error) {
+	out = map[string]any{"revoked": true, "kind": o.Kind(), "id": ref.ID}
+	line := fmt.Sprintf("Revoked token %d.", ref.ID)
+	switch kind := o.Kind(); {
+	case ref.Self:
+		out["id"], line = "self", "Revoked the token in use."
+		if r.TokenSource == apiclient.SourceFile {
+			line += fmt.Sprintf("\nThe credentials in %s no longer work: run botgate login with another token.", r.File)
+		}
+	case kind == apiclient.KindProject || kind == apiclient.KindGroup:
+		line = fmt.Sprintf("Revoked %s access token %d of %s; its bot user is deactivated.", kind, ref.ID, o)
+	}
+	return out, Line("%s", line)
 }

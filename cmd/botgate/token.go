@@ -149,18 +149,8 @@ func (a *apiCmd) tokenRevokeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := map[string]any{"revoked": true, "kind": kind, "id": ref.ID}
-			line := fmt.Sprintf("Revoked token %d.", ref.ID)
-			switch {
-			case ref.Self:
-				out["id"], line = "self", "Revoked the token in use."
-				if r.TokenSource == apiclient.SourceFile {
-					line += fmt.Sprintf("\nThe credentials in %s no longer work: run botgate login with another token.", r.File)
-				}
-			case kind == apiclient.KindProject || kind == apiclient.KindGroup:
-				line = fmt.Sprintf("Revoked %s access token %d of %s; its bot user is deactivated.", kind, ref.ID, o)
-			}
-			return a.show(out, g.RevokeToken(cmd.Context(), o, ref), cliout.Line("%s", line))
+			out, text := cliout.Revoked(o, ref, r)
+			return a.show(out, g.RevokeToken(cmd.Context(), o, ref), text)
 		},
 	})
 	t.register(cmd)
@@ -274,11 +264,7 @@ func (a *apiCmd) tokenCreateCmd() *cobra.Command {
 				return err
 			}
 			v, err := g.CreateToken(cmd.Context(), o, n)
-			headline := fmt.Sprintf("Created %s token %d %q.", strings.ReplaceAll(kind, "_", " "), v.ID, v.Name)
-			if kind == apiclient.KindProject || kind == apiclient.KindGroup {
-				headline = fmt.Sprintf("Created %s access token %d %q for %s; its bot user is %d.", kind, v.ID, v.Name, o, v.UserID)
-			}
-			return a.newToken(sink, v, err, "the server created token %[1]d but returned no secret: revoke it with 'botgate token revoke %[1]d'", "", headline)
+			return a.newToken(sink, v, err, "the server created token %[1]d but returned no secret: revoke it with 'botgate token revoke %[1]d'", "", cliout.Created(o, v))
 		},
 	})
 	t.register(cmd)
