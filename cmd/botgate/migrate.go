@@ -1,13 +1,9 @@
 package main
 
 import (
-	"errors"
-	"io"
-	"os"
-	"strings"
-
 	"github.com/spf13/cobra"
 
+	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/cliout"
 	"github.com/botgate/botgate/migrate"
 )
@@ -42,28 +38,10 @@ func newMigratePlanCmd(e *env) *cobra.Command {
 			if logFile == "" {
 				return usageErr("--log FILE is required: the shared bot's request log")
 			}
-			var want *migrate.Format
-			if format != "" {
-				f, err := logFormat(format)
-				if err != nil {
-					return err
-				}
-				want = &f
-			}
-			var in io.Reader = e.stdin
-			if logFile != "-" {
-				f, err := os.Open(logFile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				in = f
-			}
-			reqs, err := migrate.ReadAs(in, want)
-			if errors.Is(err, migrate.ErrOtherFormat) {
-				return usageErr("--format %s, but %s holds the other format", format, logFile)
-			}
-			if err != nil {
+			reqs, err := migrate.ReadLog(e.stdin, logFile, format)
+			if botgate.IsKind(err, botgate.KindInvalid) {
+				return usage(err)
+			} else if err != nil {
 				return err
 			}
 			p, err := migrate.Plan(reqs, opts)
@@ -74,11 +52,7 @@ func newMigratePlanCmd(e *env) *cobra.Command {
 				return err
 			}
 			if report != "" {
-				write := p.WriteReport
-				if strings.HasSuffix(report, ".json") {
-					write = p.WriteJSON
-				}
-				return cliout.ToFile(e.stdout, report, write)
+				return cliout.ToFile(e.stdout, report, p.ReportWriter(report))
 			}
 			return p.WriteSummary(e.stderr)
 		},
