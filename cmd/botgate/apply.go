@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/botgate/botgate/cliout"
 	"github.com/botgate/botgate/governance"
 )
 
@@ -50,7 +51,7 @@ func newApplyCmd(e *env) *cobra.Command {
 			}
 			res, err := gov.Apply(cmd.Context(), ch, governance.ApplyOptions{Prune: prune, ShowSecrets: showSecrets, Progress: e.stderr, Manifest: m})
 			if output == "json" {
-				if werr := writeJSON(e.stdout, governance.NewApplyJSON(ch, res, err)); werr != nil {
+				if werr := cliout.WriteJSON(e.stdout, governance.NewApplyJSON(ch, res, err)); werr != nil {
 					return werr
 				}
 				return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,10 +33,7 @@ func newBenchCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if output == "json" {
-				return writeJSON(e.stdout, rep)
-			}
-			return benchrun.WriteText(e.stdout, rep)
+			return show(e.stdout, output, rep, nil, func(w io.Writer) error { return benchrun.WriteText(w, rep) })
 		},
 	}
 	f := cmd.Flags()

@@ -91,7 +91,7 @@ func newPlanCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return writeAs(e.stdout, output, ch, ch.WriteText)
+			return show(e.stdout, output, ch, nil, ch.WriteText)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "the automations manifest (YAML; - for standard input)")
