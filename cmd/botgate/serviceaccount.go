@@ -122,17 +122,7 @@ func (a *apiCmd) saUpdateCmd() *cobra.Command {
 }
 
 func (a *apiCmd) saTokenCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:  "token",
-		Args: cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return usageErr("unknown command %q for %q: see '%s --help'", args[0], cmd.CommandPath(), cmd.CommandPath())
-			}
-			return cmd.Help()
-		},
-		Short: "List, create, rotate and revoke a service account's tokens",
-	}
+	cmd := groupCmd("token", "List, create, rotate and revoke a service account's tokens")
 	cmd.AddCommand(
 		saWrap(a.tokenListCmd(), "list SA_ID", 1),
 		saWrap(a.tokenCreateCmd(), "create SA_ID", 1),
