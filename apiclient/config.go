@@ -1,12 +1,3 @@
-// Package apiclient connects botgate's command line to a botgate server's
-// GitLab-compatible /api/v4 with the official GitLab Go client
-// (gitlab.com/gitlab-org/api/client-go/v2), so every CLI command is also a
-// proof that botgate speaks GitLab's wire format.
-//
-// It resolves where to connect and with which token (flags, BOTGATE_URL and
-// BOTGATE_TOKEN, or the credentials file written by 'botgate login'), builds
-// the client, and turns the client's errors into *botgate.Error values whose
-// messages tell the user what to do next.
 package apiclient
 
 import (
@@ -208,4 +199,26 @@ func Resolve(getenv func(string) string, flagURL string) (Resolved, error) {
 	}
 	r.URL = u
 	return r, nil
+}
+
+// Replace puts token in place of the one r used, after that one was
+// rotated away. When r's token came from the credentials file, the file is
+// updated and stored is its path; note says what the user must do instead:
+// the file could not be written, or BOTGATE_TOKEN still holds the old
+// token.
+func (r Resolved) Replace(token string) (stored, note string) {
+	if token == "" {
+		return "", ""
+	}
+	switch r.TokenSource {
+	case SourceFile:
+		if err := SaveCredentials(r.File, Credentials{URL: r.URL, Token: token}); err != nil {
+			// The new secret is still shown to the user.
+			return "", fmt.Sprintf("could not update %s: %v", r.File, err)
+		}
+		return r.File, ""
+	case SourceEnv:
+		return "", EnvToken + " still holds the old, now revoked token: replace it with the new one"
+	}
+	return "", ""
 }

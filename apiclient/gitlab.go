@@ -202,11 +202,13 @@ func withQuery(k, v string) gitlab.RequestOptionFunc {
 	}
 }
 
-// do sends a request client-go does not wrap through its request
-// machinery; a non-nil body is sent as JSON (never in the query string, even
-// for DELETE), and the answer is decoded into out unless nil.
-func (g *GitLab) do(ctx context.Context, method, path string, body, out any) (*gitlab.Response, error) {
-	req, err := g.c.NewRequest(method, path, nil, []gitlab.RequestOptionFunc{gitlab.WithContext(ctx)})
+// do sends a request through client-go's request machinery, for a route
+// client-go does not wrap or whose answer it decodes short: query, when not
+// nil, is encoded in the query string; a non-nil body is sent as JSON (never
+// in the query string, even for DELETE), and the answer is decoded into out
+// unless nil.
+func (g *GitLab) do(ctx context.Context, method, path string, query, body, out any) (*gitlab.Response, error) {
+	req, err := g.c.NewRequest(method, path, query, []gitlab.RequestOptionFunc{gitlab.WithContext(ctx)})
 	if err != nil {
 		return nil, err
 	}
@@ -222,6 +224,3 @@ func (g *GitLab) do(ctx context.Context, method, path string, body, out any) (*g
 	}
 	return g.c.Do(req, out)
 }
-
-// Client is the client-go client underneath.
-func (g *GitLab) Client() *gitlab.Client { return g.c }

@@ -2,7 +2,6 @@ package apiclient
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
@@ -25,33 +24,6 @@ func groupView(g *gitlab.Group) Group {
 		Description: g.Description, Visibility: string(g.Visibility), WebURL: g.WebURL}
 }
 
-// NamespaceHeader heads the rows of a group or project list.
-var NamespaceHeader = []string{"ID", "PATH", "NAME", "VISIBILITY"}
-
-// Row is the group's row in a list.
-func (v Group) Row() []string {
-	return []string{fmt.Sprint(v.ID), v.FullPath, v.Name, OrDash(v.Visibility)}
-}
-
-// Title names the group in messages.
-func (v Group) Title() string { return fmt.Sprintf("group %d %q", v.ID, v.FullPath) }
-
-// Fields are the group's details.
-func (v Group) Fields() [][2]string {
-	parent := "-"
-	if v.ParentID != 0 {
-		parent = fmt.Sprint(v.ParentID)
-	}
-	return [][2]string{
-		{"ID", fmt.Sprint(v.ID)},
-		{"Name", v.Name},
-		{"Full path", v.FullPath},
-		{"Parent", parent},
-		{"Description", OrDash(v.Description)},
-		{"Visibility", OrDash(v.Visibility)},
-	}
-}
-
 // Project is how the CLI shows a project.
 type Project struct {
 	ID                int64      `json:"id"`
@@ -72,27 +44,6 @@ func projectView(p *gitlab.Project) Project {
 		v.NamespaceID = p.Namespace.ID
 	}
 	return v
-}
-
-// Row is the project's row in a list.
-func (v Project) Row() []string {
-	return []string{fmt.Sprint(v.ID), v.PathWithNamespace, v.Name, OrDash(v.Visibility)}
-}
-
-// Title names the project in messages.
-func (v Project) Title() string { return fmt.Sprintf("project %d %q", v.ID, v.PathWithNamespace) }
-
-// Fields are the project's details.
-func (v Project) Fields() [][2]string {
-	return [][2]string{
-		{"ID", fmt.Sprint(v.ID)},
-		{"Name", v.Name},
-		{"Path", v.PathWithNamespace},
-		{"Namespace", fmt.Sprint(v.NamespaceID)},
-		{"Description", OrDash(v.Description)},
-		{"Visibility", OrDash(v.Visibility)},
-		{"Created", FmtTime(v.CreatedAt)},
-	}
 }
 
 // NamespaceFilter narrows a group or project list. Within is the parent

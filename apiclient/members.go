@@ -31,14 +31,6 @@ func groupMemberView(x *gitlab.GroupMember) Member {
 	return memberView(x.ID, x.Username, x.Name, x.State, x.AccessLevel, x.ExpiresAt)
 }
 
-// MemberHeader heads the rows of a member list.
-var MemberHeader = []string{"ID", "USERNAME", "NAME", "ROLE", "STATE", "EXPIRES"}
-
-// Row is the member's row in a list.
-func (v Member) Row() []string {
-	return []string{fmt.Sprint(v.ID), v.Username, v.Name, v.Role, v.State, orElse(v.ExpiresAt, "-")}
-}
-
 // Namespace is a project or a group, by ID or path: exactly one is set.
 type Namespace struct{ Project, Group string }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+
+	"github.com/botgate/botgate"
 )
 
 // ServiceAccount is how the CLI shows a service account.
@@ -29,20 +31,6 @@ func instanceSAView(x *gitlab.ServiceAccount) ServiceAccount {
 
 func userSAView(x *gitlab.User) ServiceAccount {
 	return ServiceAccount{ID: x.ID, Username: x.Username, Name: x.Name, Email: x.Email}
-}
-
-// ServiceAccountHeader heads the rows of a service account list.
-var ServiceAccountHeader = []string{"ID", "USERNAME", "NAME"}
-
-// Row is the service account's row in a list.
-func (v ServiceAccount) Row() []string { return []string{fmt.Sprint(v.ID), v.Username, v.Name} }
-
-// Title names the service account in messages.
-func (v ServiceAccount) Title() string { return fmt.Sprintf("service account %d %q", v.ID, v.Username) }
-
-// Fields are the service account's details.
-func (v ServiceAccount) Fields() [][2]string {
-	return [][2]string{{"ID", fmt.Sprint(v.ID)}, {"Username", v.Username}, {"Name", v.Name}, {"Email", OrDash(v.Email)}}
 }
 
 // Owner is where service accounts live: a group, a project, or the
@@ -126,4 +114,16 @@ func (g *GitLab) DeleteServiceAccount(ctx context.Context, o Owner, id int64) (s
 		resp, err = g.c.Projects.DeleteProjectServiceAccount(IDOrPath(o.Project), id, nil, gitlab.WithContext(ctx))
 	}
 	return what, Explain(err, resp, what)
+}
+
+// Check refuses an owner given as both a group and a project; required
+// also refuses neither (the instance). Its errors are KindInvalid.
+func (o Owner) Check(required bool) error {
+	switch {
+	case required && (o.Group == "") == (o.Project == ""):
+		return botgate.Errorf(botgate.KindInvalid, "give exactly one of --group or --project")
+	case o.Group != "" && o.Project != "":
+		return botgate.Errorf(botgate.KindInvalid, "give --group or --project, not both")
+	}
+	return nil
 }

@@ -3,15 +3,12 @@ package apiclient
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
-
-	"github.com/botgate/botgate/apiwire"
 )
 
 // Token kinds as the CLI reports them.
@@ -72,45 +69,6 @@ func (v Token) State() string {
 		return "expired"
 	}
 	return "active"
-}
-
-// Fields are the token's details, without its secret.
-func (v Token) Fields() [][2]string {
-	kv := [][2]string{
-		{"ID", fmt.Sprint(v.ID)},
-		{"Name", v.Name},
-		{"Description", OrDash(v.Description)},
-		{"Kind", v.Kind},
-		{"Scopes", strings.Join(v.Scopes, ",")},
-		{"User", fmt.Sprint(v.UserID)},
-	}
-	if v.AccessLevel != 0 {
-		kv = append(kv, [2]string{"Role", fmt.Sprintf("%s (%d)", RoleName(gitlab.AccessLevelValue(v.AccessLevel)), v.AccessLevel)})
-	}
-	return append(kv,
-		[2]string{"State", v.State()},
-		[2]string{"Created", FmtTime(v.CreatedAt)},
-		[2]string{"Last used", FmtTime(v.LastUsedAt)},
-		[2]string{"Expires", orElse(v.ExpiresAt, "never")},
-	)
-}
-
-// WriteTokens writes a token list as a table; withRole adds the role of
-// project and group tokens.
-func WriteTokens(w io.Writer, vs []Token, withRole bool) error {
-	header := []string{"ID", "NAME", "SCOPES", "STATE", "EXPIRES", "LAST USED", "USER"}
-	if withRole {
-		header = append(header, "ROLE")
-	}
-	rows := make([][]string, 0, len(vs))
-	for _, v := range vs {
-		r := []string{fmt.Sprint(v.ID), v.Name, strings.Join(v.Scopes, ","), v.State(), orElse(v.ExpiresAt, "never"), FmtTime(v.LastUsedAt), fmt.Sprint(v.UserID)}
-		if withRole {
-			r = append(r, RoleName(gitlab.AccessLevelValue(v.AccessLevel)))
-		}
-		rows = append(rows, r)
-	}
-	return Table(w, header, rows)
 }
 
 // TokenOwner says whose tokens a call is about: a project's or a group's
@@ -196,9 +154,12 @@ func (g *GitLab) Tokens(ctx context.Context, o TokenOwner, f TokenFilter, p Page
 		if uid := max(o.User, o.ServiceAccount); uid != 0 {
 			opt.UserID, what = &uid, fmt.Sprintf("user %d", uid)
 		}
-		return collect(p, what, patView(kind), func(lo gitlab.ListOptions) ([]*gitlab.PersonalAccessToken, *gitlab.Response, error) {
+		// An administrator's list holds every kind of token.
+		return collect(p, what, anyTokenView(kind), func(lo gitlab.ListOptions) ([]*tokenJSON, *gitlab.Response, error) {
 			opt.ListOptions = lo
-			return g.c.PersonalAccessTokens.ListPersonalAccessTokens(opt, c)
+			var xs []*tokenJSON
+			resp, err := g.do(ctx, http.MethodGet, "personal_access_tokens", opt, nil, &xs)
+			return xs, resp, err
 		})
 	case kind == KindProject:
 		opt := &gitlab.ListProjectAccessTokensOptions{State: optional(f.State)}
@@ -231,19 +192,50 @@ func (g *GitLab) Tokens(ctx context.Context, o TokenOwner, f TokenFilter, p Page
 	})
 }
 
-// namespaceToken calls a project's or group's /access_tokens route,
-// including GET .../access_tokens/self, which client-go does not wrap.
-func (g *GitLab) namespaceToken(ctx context.Context, o TokenOwner, path string) (*gitlab.ProjectAccessToken, *gitlab.Response, error) {
-	res, ref := "projects", o.Project
-	if o.Kind() == KindGroup {
-		res, ref = "groups", o.Group
+// tokenJSON is a token as botgate's server sends it on every route:
+// GitLab's personal access token entity with, for a project or group access
+// token, its access level and resource type. client-go's
+// PersonalAccessToken drops those two, so the routes that may answer any
+// kind of token (the personal access token routes for self, by ID and an
+// administrator's list, /admin/token, and .../access_tokens/self) are
+// decoded into this.
+type tokenJSON struct {
+	gitlab.PersonalAccessToken
+	AccessLevel  gitlab.AccessLevelValue `json:"access_level"`
+	ResourceType string                  `json:"resource_type"`
+}
+
+// anyTokenView is the view of a tokenJSON: its kind is the resource type
+// the server names, else def.
+func anyTokenView(def string) func(*tokenJSON) Token {
+	return func(t *tokenJSON) Token {
+		kind := def
+		if t.ResourceType == KindProject || t.ResourceType == KindGroup {
+			kind = t.ResourceType
+		}
+		v := patView(kind)(&t.PersonalAccessToken)
+		v.AccessLevel = int64(t.AccessLevel)
+		return v
 	}
-	var x gitlab.ProjectAccessToken
-	resp, err := g.do(ctx, http.MethodGet, res+"/"+gitlab.PathEscape(ref)+"/access_tokens/"+path, nil, &x)
+}
+
+// anyToken calls a route that answers one token of any kind; body, when
+// not nil, is sent as JSON.
+func (g *GitLab) anyToken(ctx context.Context, method, path string, body any) (*tokenJSON, *gitlab.Response, error) {
+	var x tokenJSON
+	resp, err := g.do(ctx, method, path, nil, body, &x)
 	if err != nil {
 		return nil, resp, err
 	}
 	return &x, resp, nil
+}
+
+// namespacePath is the path of a project's or group's access tokens.
+func (o TokenOwner) namespacePath() string {
+	if o.Kind() == KindGroup {
+		return "groups/" + gitlab.PathEscape(o.Group) + "/access_tokens/"
+	}
+	return "projects/" + gitlab.PathEscape(o.Project) + "/access_tokens/"
 }
 
 // Token returns one of the owner's tokens. A service account's token is
@@ -251,15 +243,14 @@ func (g *GitLab) namespaceToken(ctx context.Context, o TokenOwner, path string) 
 func (g *GitLab) Token(ctx context.Context, o TokenOwner, r TokenRef) (Token, error) {
 	c, kind, what := gitlab.WithContext(ctx), o.Kind(), o.what(r)
 	switch {
-	case kind == KindPersonal && r.Self:
-		x, resp, err := g.c.PersonalAccessTokens.GetSinglePersonalAccessToken(c)
-		return one(x, resp, err, what, patView(kind))
 	case kind == KindPersonal:
-		x, resp, err := g.c.PersonalAccessTokens.GetSinglePersonalAccessTokenByID(r.ID, c)
-		return one(x, resp, err, what, patView(kind))
+		// The token in use, or one an administrator names, may be of any
+		// kind.
+		x, resp, err := g.anyToken(ctx, http.MethodGet, "personal_access_tokens/"+r.String(), nil)
+		return one(x, resp, err, what, anyTokenView(kind))
 	case kind == KindProject || kind == KindGroup:
-		x, resp, err := g.namespaceToken(ctx, o, r.String())
-		return one(x, resp, err, what, projectTokenView(kind))
+		x, resp, err := g.anyToken(ctx, http.MethodGet, o.namespacePath()+r.String(), nil)
+		return one(x, resp, err, what, anyTokenView(kind))
 	case o.personalAPI():
 		x, resp, err := g.c.PersonalAccessTokens.GetSinglePersonalAccessTokenByID(r.ID, c)
 		if err == nil && x.UserID != o.ServiceAccount {
@@ -327,12 +318,10 @@ func (g *GitLab) CreateToken(ctx context.Context, o TokenOwner, n NewToken) (Tok
 func (g *GitLab) RotateToken(ctx context.Context, o TokenOwner, r TokenRef, exp *gitlab.ISOTime) (Token, error) {
 	c, kind, what := gitlab.WithContext(ctx), o.Kind(), o.what(r)
 	switch {
-	case o.personalAPI() && r.Self:
-		x, resp, err := g.c.PersonalAccessTokens.RotatePersonalAccessTokenSelf(&gitlab.RotatePersonalAccessTokenOptions{ExpiresAt: exp}, c)
-		return one(x, resp, err, what, patView(kind))
 	case o.personalAPI():
-		x, resp, err := g.c.PersonalAccessTokens.RotatePersonalAccessTokenByID(r.ID, &gitlab.RotatePersonalAccessTokenOptions{ExpiresAt: exp}, c)
-		return one(x, resp, err, what, patView(kind))
+		// Rotating self rotates the token in use, whatever its kind.
+		x, resp, err := g.anyToken(ctx, http.MethodPost, "personal_access_tokens/"+r.String()+"/rotate", &gitlab.RotatePersonalAccessTokenOptions{ExpiresAt: exp})
+		return one(x, resp, err, what, anyTokenView(kind))
 	case kind == KindProject && r.Self:
 		x, resp, err := g.c.ProjectAccessTokens.RotateProjectAccessTokenSelf(IDOrPath(o.Project), &gitlab.RotateProjectAccessTokenOptions{ExpiresAt: exp}, c)
 		return one(x, resp, err, what, projectTokenView(kind))
@@ -382,13 +371,19 @@ func (g *GitLab) RevokeToken(ctx context.Context, o TokenOwner, r TokenRef) erro
 // the secret in the body, never in the URL; administrators). The view has
 // no secret; Active says whether it still works today.
 func (g *GitLab) LookupToken(ctx context.Context, secret string) (Token, error) {
-	var x gitlab.PersonalAccessToken
-	resp, err := g.do(ctx, http.MethodPost, "admin/token", map[string]string{"token": secret}, &x)
+	x, resp, err := g.anyToken(ctx, http.MethodPost, "admin/token", map[string]string{"token": secret})
 	if err != nil {
 		return Token{}, Explain(err, resp, "a token with that secret")
 	}
 	x.Token = ""
-	v := patView("any")(&x)
+	v := anyTokenView(KindPersonal)(x)
+	// GitLab's answer is the raw token record, which does not say whose
+	// token it is: botgate's answer by ID names a project's or group's.
+	if full, resp, err := g.anyToken(ctx, http.MethodGet, "personal_access_tokens/"+strconv.FormatInt(x.ID, 10), nil); err != nil {
+		return Token{}, Explain(err, resp, fmt.Sprintf("token %d", x.ID))
+	} else if full.ResourceType != "" {
+		v.Kind, v.AccessLevel = full.ResourceType, int64(full.AccessLevel)
+	}
 	v.Active = !x.Revoked && (x.ExpiresAt == nil || time.Time(*x.ExpiresAt).After(time.Now().UTC().Truncate(24*time.Hour)))
 	return v, nil
 }
@@ -396,34 +391,6 @@ func (g *GitLab) LookupToken(ctx context.Context, secret string) (Token, error) 
 // RevokeTokenBySecret revokes the token with a secret (DELETE /admin/token;
 // administrators), e.g. one found leaked.
 func (g *GitLab) RevokeTokenBySecret(ctx context.Context, secret string) error {
-	resp, err := g.do(ctx, http.MethodDelete, "admin/token", map[string]string{"token": secret}, nil)
+	resp, err := g.do(ctx, http.MethodDelete, "admin/token", nil, map[string]string{"token": secret}, nil)
 	return Explain(err, resp, "a token with that secret")
-}
-
-// WriteTokenUsage writes what the gateway recorded about a token, for
-// people.
-func WriteTokenUsage(w io.Writer, u *apiwire.TokenUsage) error {
-	err := Fields(w, [][2]string{
-		{"token", fmt.Sprintf("%d (%s)", u.TokenID, u.Name)},
-		{"automation", OrDash(u.Automation)},
-		{"scopes", OrDash(strings.Join(u.Scopes, " "))},
-		{"scopes used", OrDash(strings.Join(u.ScopesUsed, " "))},
-		{"calls", strconv.FormatInt(u.Calls, 10)},
-		{"last used", FmtStamp(u.LastUsedAt)},
-		{"addresses", OrDash(strings.Join(u.LastUsedIPs, ", "))},
-		{"clients", OrDash(strings.Join(u.UserAgents, ", "))},
-	})
-	if err != nil {
-		return err
-	}
-	if len(u.Routes) == 0 {
-		_, err := fmt.Fprintln(w, "\nNo calls through the gateway recorded.")
-		return err
-	}
-	fmt.Fprintln(w)
-	rows := make([][]string, len(u.Routes))
-	for i, r := range u.Routes {
-		rows[i] = []string{r.Method, r.Route, OrDash(r.Scope), strconv.FormatInt(r.Count, 10), FmtStamp(&r.LastSeen)}
-	}
-	return Table(w, []string{"METHOD", "ROUTE", "SCOPE", "CALLS", "LAST SEEN"}, rows)
 }

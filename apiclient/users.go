@@ -2,7 +2,6 @@ package apiclient
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
@@ -22,31 +21,6 @@ type User struct {
 
 func userView(u *gitlab.User) User {
 	return User{ID: u.ID, Username: u.Username, Name: u.Name, Email: u.Email, State: u.State, Bot: u.Bot, IsAdmin: u.IsAdmin, CreatedAt: u.CreatedAt}
-}
-
-// UserHeader heads the rows of a user list.
-var UserHeader = []string{"ID", "USERNAME", "NAME", "STATE", "BOT", "ADMIN"}
-
-// Row is the user's row in a list.
-func (v User) Row() []string {
-	return []string{fmt.Sprint(v.ID), v.Username, v.Name, v.State, YesNo(v.Bot), YesNo(v.IsAdmin)}
-}
-
-// Title names the user in messages.
-func (v User) Title() string { return fmt.Sprintf("user %d %q", v.ID, v.Username) }
-
-// Fields are the user's details.
-func (v User) Fields() [][2]string {
-	return [][2]string{
-		{"ID", fmt.Sprint(v.ID)},
-		{"Username", v.Username},
-		{"Name", v.Name},
-		{"Email", OrDash(v.Email)},
-		{"State", v.State},
-		{"Bot", YesNo(v.Bot)},
-		{"Admin", YesNo(v.IsAdmin)},
-		{"Created", FmtTime(v.CreatedAt)},
-	}
 }
 
 // CurrentUser is the user the token belongs to.

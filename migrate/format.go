@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+
+	"github.com/botgate/botgate"
 )
 
 // ParseFormat parses a log format's name: gitlab (or api_json) or botgate.
@@ -76,4 +79,33 @@ func (p *Proposal) WriteSummary(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// ReadLog reads the request log in file ("-" for stdin), plain or gzip.
+// format, when not empty, names the format expected (gitlab or botgate)
+// and is checked against the log's first record. A bad format name and a
+// log of the other format are KindInvalid errors.
+func ReadLog(stdin io.Reader, file, format string) ([]Request, error) {
+	var want *Format
+	if format != "" {
+		f, ok := ParseFormat(format)
+		if !ok {
+			return nil, botgate.Errorf(botgate.KindInvalid, "--format must be gitlab or botgate, not %q", format)
+		}
+		want = &f
+	}
+	in := stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		in = f
+	}
+	reqs, err := ReadAs(in, want)
+	if errors.Is(err, ErrOtherFormat) {
+		return nil, botgate.Errorf(botgate.KindInvalid, "--format %s, but %s holds the other format", format, file)
+	}
+	return reqs, err
 }

@@ -109,3 +109,12 @@ func (p *Proposal) WriteJSON(w io.Writer) error {
 	_, err = w.Write(append(data, '\n'))
 	return err
 }
+
+// ReportWriter is the writer of the grouping report for a file named
+// name: JSON when the name ends in .json, else text.
+func (p *Proposal) ReportWriter(name string) func(io.Writer) error {
+	if strings.HasSuffix(name, ".json") {
+		return p.WriteJSON
+	}
+	return p.WriteReport
+}

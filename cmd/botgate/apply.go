@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/botgate/botgate/cliout"
 	"github.com/botgate/botgate/governance"
 )
 
@@ -19,36 +20,12 @@ func newApplyCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE",
 		Short: "Make the instance match an automations manifest",
-		Long: `apply plans like 'botgate plan' and carries the steps out on the local instance:
-teams, projects, service accounts, memberships, automation records, and one token per
-automation, created, rotated or replaced as the plan says. It is idempotent: a second
-apply changes nothing. Progress goes to standard error, one line per step.
-
-Nothing is revoked unless the manifest says so (a replaced token, a second token of
-one automation) or --prune is given (tokens no declared automation claims: drift,
-and automations removed from the manifest).
-
-Each new token's secret is stored in the owner team's vault as
-vault:<team>/<automation>.token (the data directory's master key, or
-BOTGATE_MASTER_KEY). --show-secrets also prints secrets once; they never appear in
-progress lines or logs.
-
-Each step is one atomic change, and a token is issued together with its vault
-secret or not at all. After a failure, run apply again: it plans from what is there
-and resumes.`,
-		Example: `  botgate apply -f examples/automations.yaml
-  botgate apply -f automations.yaml --prune
-  botgate apply -f automations.yaml --show-secrets --output json`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
-				return usageErr("%v", err)
-			}
-			m, err := readManifest(e, file)
-			if err != nil {
 				return err
 			}
-			gov, done, err := localGovernor(cmd.Context(), e, o, true)
+			m, gov, done, err := o.open(cmd.Context(), e, file, true)
 			if err != nil {
 				return err
 			}
@@ -74,7 +51,7 @@ and resumes.`,
 			}
 			res, err := gov.Apply(cmd.Context(), ch, governance.ApplyOptions{Prune: prune, ShowSecrets: showSecrets, Progress: e.stderr, Manifest: m})
 			if output == "json" {
-				if werr := writeJSON(e.stdout, governance.NewApplyJSON(ch, res, err)); werr != nil {
+				if werr := cliout.WriteJSON(e.stdout, governance.NewApplyJSON(ch, res, err)); werr != nil {
 					return werr
 				}
 				return err

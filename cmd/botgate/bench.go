@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,35 +16,8 @@ func newBenchCmd(e *env) *cobra.Command {
 	var output string
 	var refusalDelay time.Duration
 	cmd := &cobra.Command{
-		Use:   "bench [auth|proxy|runaway]...",
-		Short: "Measure the gateway on loopback against baselines (interleaved A/B rounds)",
-		Long: `bench builds a throw-away botgate in a temporary directory (SQLite store, authority,
---tokens project access tokens spread over 20 projects) and measures its gateway over
-loopback HTTP with keep-alive connections, each scenario against a baseline:
-
-  auth     GET /-/auth as nginx auth_request sends it, every request from another of the
-           tokens, vs a no-op handler on the same server, mux and connection count
-           (target: median throughput ratio >= 0.9)
-  proxy    the gateway's reverse proxy vs a bare httputil.ReverseProxy to the same trivial
-           upstream (target: median throughput ratio >= 0.8)
-  runaway  quiet tokens at a steady rate, alone vs with one token looping on one request
-           at full speed (target: the quiet tokens' p99 within 10%: median ratio <= 1.1)
-
-The two sides run interleaved, A, B, A, B ..., for --rounds rounds in one invocation,
-and the median of the per-round ratios is reported: loopback machines are noisy, and
-interleaving exposes both sides to the same drift. Load generator, servers and botgate
-share this process and its cores. Progress goes to stderr, one line per round; the
-report to stdout. Without arguments every scenario runs.`,
-		Example: `  botgate bench
-  botgate bench auth --rounds 7 --duration 5s
-  botgate bench proxy --connections 32 --output json > proxy.json
-  botgate bench runaway --quiet-rate 2000 --runaway-connections 1
-  botgate bench runaway --runaway-rate 5000
-  botgate bench runaway --runaway-noop     # control: the same extra load, on a no-op handler
-  botgate bench runaway --refusal-delay 0  # refused loop requests answered at once
-  botgate bench runaway --runaway-connections 0  # A/A control: the noise floor of the p99 ratio
-  botgate bench auth --auth-cache-ttl 1m --membership-ttl 1m
-  botgate bench auth --cpuprofile auth.pprof && go tool pprof -top botgate auth.pprof`,
+		Use:       "bench [auth|proxy|runaway]...",
+		Short:     "Measure the gateway on loopback against baselines (interleaved A/B rounds)",
 		ValidArgs: benchrun.Scenarios(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
@@ -59,10 +33,7 @@ report to stdout. Without arguments every scenario runs.`,
 			if err != nil {
 				return err
 			}
-			if output == "json" {
-				return writeJSON(e.stdout, rep)
-			}
-			return benchrun.WriteText(e.stdout, rep)
+			return show(e.stdout, output, rep, nil, func(w io.Writer) error { return benchrun.WriteText(w, rep) })
 		},
 	}
 	f := cmd.Flags()

@@ -253,6 +253,40 @@ func TestCLIEndToEnd(t *testing.T) {
 		}
 	})
 
+	// A token named without its owner (self, /admin/token, an
+	// administrator's list of a bot's tokens) shows the kind the server
+	// says it is, not the kind of the route that served it.
+	t.Run("the kind of a token named without its owner", func(t *testing.T) {
+		admin := admin.in(t)
+		admin.ok("group", "create", "--name", "Kinds", "--path", "kinds")
+		admin.ok("project", "create", "--namespace", "kinds", "--name", "app")
+		for _, tt := range []struct{ flag, owner, kind string }{{"--project", "kinds/app", "project"}, {"--group", "kinds", "group"}} {
+			v := decode[apiclient.Token](t, admin.ok("token", "create", tt.flag, tt.owner, "--name", "kind-"+tt.kind, "--scopes", "api,self_rotate",
+				"--access-level", "reporter", "--expires-at", expires, "-o", "json"))
+			remember("kind-"+tt.kind, v.Token, 1)
+			bot := newSession(t, map[string]string{"BOTGATE_URL": srv.url, "BOTGATE_TOKEN": v.Token})
+			sessions = append(sessions, bot)
+			if got := decode[apiclient.Token](t, bot.ok("token", "show", "self", "-o", "json")); got.Kind != tt.kind || got.AccessLevel != 20 {
+				t.Errorf("token show self of a %s token: kind %q, access level %d", tt.kind, got.Kind, got.AccessLevel)
+			}
+			if r := bot.ok("token", "show", "self"); !strings.Contains(r.stdout, "Kind:        "+tt.kind+"\n") || !strings.Contains(r.stdout, "Role:        reporter (20)") {
+				t.Errorf("token show self of a %s token:\n%s", tt.kind, r.stdout)
+			}
+			if got := decode[apiclient.Token](t, admin.runIn(v.Token+"\n", "token", "lookup", "-o", "json")); got.Kind != tt.kind || got.ID != v.ID {
+				t.Errorf("token lookup of a %s token: %+v", tt.kind, got)
+			}
+			listed := decode[[]apiclient.Token](t, admin.ok("token", "list", "--user", fmt.Sprint(v.UserID), "-o", "json"))
+			if len(listed) != 1 || listed[0].Kind != tt.kind {
+				t.Errorf("token list --user of a %s token's bot: %+v", tt.kind, listed)
+			}
+			next := decode[apiclient.Token](t, bot.ok("token", "rotate", "self", "-o", "json"))
+			remember("kind-"+tt.kind+" rotated", next.Token, 1)
+			if next.Kind != tt.kind || next.AccessLevel != 20 {
+				t.Errorf("token rotate self of a %s token: kind %q, access level %d", tt.kind, next.Kind, next.AccessLevel)
+			}
+		}
+	})
+
 	t.Run("self show and self rotation of a project token", func(t *testing.T) {
 		admin := admin.in(t)
 		v := decode[apiclient.Token](t, admin.ok("token", "create", "--project", "team-a/app", "--name", "self-rotator", "--scopes", "api,self_rotate",

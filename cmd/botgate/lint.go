@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/botgate/botgate/cliout"
 	"github.com/botgate/botgate/governance"
 	"github.com/botgate/botgate/lint"
 	"github.com/botgate/botgate/manifest"
@@ -25,31 +26,10 @@ func newLintCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lint [-f FILE]",
 		Short: "Check the instance against the one-token-per-automation practice",
-		Long: `lint checks the local instance's live tokens, users, service accounts, vault secrets
-and the usage the gateway recorded against botgate's rules (BG001 token reuse, BG002 a
-personal token serving an automation, BG003 a shared token, BG004 scopes broader than
-the calls needed, BG005 no owner team, BG006 a temporary automation without expiry,
-BG007 unused, BG008 expiring soon, BG009 a service account on one project, BG010 a
-rate limit above policy, BG011 a secret readable by too many, BG012 a bot token
-naming no automation, BG013 a group token used on one project). Every finding says
-what to do.
-
-With -f, the automations, service accounts and rate-limit policy come from the
-manifest (findings point at its lines); without, from the automation records that
-apply wrote. Usage counts over --window (default 30d).
-
-The exit status is 0 when no finding reaches --fail-on (default error), 1 when
-warnings (or notes) do, 2 when there is an error. lint works on the local instance
-(--data-dir); a server answers the same report at GET /api/botgate/v1/lint.`,
-		Example: `  botgate lint
-  botgate lint -f examples/automations.yaml --fail-on warning
-  botgate lint --output sarif > botgate.sarif`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch output {
-			case "text", "json", "sarif":
-			default:
-				return usageErr("--output must be text, json or sarif, not %q", output)
+			if err := checkFormat(output, cliout.Text, cliout.JSON, cliout.SARIF); err != nil {
+				return err
 			}
 			fail, err := lint.ParseSeverity(failOn)
 			if err != nil {
@@ -79,15 +59,7 @@ warnings (or notes) do, 2 when there is an error. lint works on the local instan
 			if err != nil {
 				return err
 			}
-			switch output {
-			case "json":
-				err = rep.WriteJSON(e.stdout)
-			case "sarif":
-				err = rep.WriteSARIF(e.stdout)
-			default:
-				err = rep.WriteText(e.stdout)
-			}
-			if err != nil {
+			if err := cliout.ShowReport(e.stdout, output, rep); err != nil {
 				return err
 			}
 			if code := lint.ExitCode(rep, fail); code != 0 {

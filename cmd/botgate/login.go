@@ -1,55 +1,22 @@
 package main
 
 import (
-	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
-	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
-	"golang.org/x/term"
 
-	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/apiclient"
-	"github.com/botgate/botgate/datadir"
+	"github.com/botgate/botgate/cliout"
 )
-
-// loginResult is what login reports; it never holds the token.
-type loginResult struct {
-	URL             string   `json:"url"`
-	UserID          int64    `json:"user_id"`
-	Username        string   `json:"username"`
-	TokenID         int64    `json:"token_id,omitempty"`
-	TokenName       string   `json:"token_name,omitempty"`
-	Scopes          []string `json:"scopes,omitempty"`
-	ExpiresAt       *string  `json:"expires_at"`
-	CredentialsFile string   `json:"credentials_file"`
-}
 
 func newLoginCmd(e *env) *cobra.Command {
 	var url, tokenFile, output string
 	cmd := &cobra.Command{
-		Use:   "login",
-		Short: "Store a server URL and token for the API commands",
-		Long: `login checks a token against a botgate server and stores the URL and token in
-$XDG_CONFIG_HOME/botgate/credentials.json (else ~/.config/botgate/credentials.json),
-mode 0600, for the API commands (token, user, group, project, member,
-service-account) to use.
-
-The token is read from --token-file, or from standard input: never from a flag,
-where it would land in shell history and the process list. BOTGATE_URL and
-BOTGATE_TOKEN, when set, take precedence over the stored values; a stored token
-is only ever sent to the URL it was stored for.`,
-		Example: `  # with the admin token written by 'botgate init --admin-token-file'
-  botgate login --url http://127.0.0.1:8080 --token-file ./admin.token
-
-  # from a password manager, through standard input
-  pass show botgate/admin | botgate login --url https://botgate.example.com`,
-		Args: cobra.NoArgs,
+		Use: "login", Short: "Store a server URL and token for the API commands", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
-				return usageErr("%v", err)
+				return err
 			}
 			if url == "" {
 				url = e.getenv(apiclient.EnvURL)
@@ -57,56 +24,22 @@ is only ever sent to the URL it was stored for.`,
 			if url == "" {
 				return usageErr("--url is required (or set %s): the botgate server, e.g. http://127.0.0.1:8080", apiclient.EnvURL)
 			}
-			u, err := apiclient.NormalizeURL(url)
-			if err != nil {
-				return usageErr("%s", botgate.MessageOf(err))
+			if _, err := apiclient.NormalizeURL(url); err != nil {
+				return usage(err)
 			}
-			token, err := readToken(e, tokenFile, true)
+			token, err := apiclient.ReadToken(e.stdin, e.stderr, tokenFile, true)
 			if err != nil {
-				return err
+				return usage(err)
 			}
 			path, err := apiclient.CredentialsPath(e.getenv)
 			if err != nil {
 				return cliErr(err)
 			}
-			r := apiclient.Resolved{URL: u, Token: token, URLSource: apiclient.SourceFlag, TokenSource: apiclient.SourceFlag}
-			c, err := apiclient.New(r, apiclient.Options{})
-			if err != nil {
-				return cliErr(err)
+			res, err := apiclient.Login(cmd.Context(), url, token, path)
+			if err == nil && output != cliout.JSON && e.getenv(apiclient.EnvToken) != "" {
+				defer io.WriteString(e.stderr, "botgate: note: "+apiclient.EnvToken+" is set and takes precedence over the stored token\n")
 			}
-			me, resp, err := c.Users.CurrentUser(gitlab.WithContext(cmd.Context()))
-			if err != nil {
-				err = apiclient.Explain(err, resp, "the current user")
-				if botgate.IsKind(err, botgate.KindUnauthenticated) {
-					err = &botgate.Error{Kind: botgate.KindUnauthenticated, Err: err,
-						Message: "the server rejected this token (mistyped, expired or revoked?); nothing was stored"}
-				}
-				return cliErr(err)
-			}
-			res := loginResult{URL: u, UserID: me.ID, Username: me.Username, CredentialsFile: path}
-			// A personal, project or group access token can describe itself.
-			if t, _, err := c.PersonalAccessTokens.GetSinglePersonalAccessToken(gitlab.WithContext(cmd.Context())); err == nil {
-				res.TokenID, res.TokenName, res.Scopes, res.ExpiresAt = t.ID, t.Name, t.Scopes, dateString(t.ExpiresAt)
-			}
-			if err := apiclient.SaveCredentials(path, apiclient.Credentials{URL: u, Token: token}); err != nil {
-				return cliErr(err)
-			}
-			if output == "json" {
-				return writeJSON(e.stdout, res)
-			}
-			fmt.Fprintf(e.stdout, "Logged in to %s as %s (user %d).\n", u, me.Username, me.ID)
-			if res.TokenID != 0 {
-				exp := "never expires"
-				if res.ExpiresAt != nil {
-					exp = "expires " + *res.ExpiresAt
-				}
-				fmt.Fprintf(e.stdout, "Token %d %q, scopes %s, %s.\n", res.TokenID, res.TokenName, strings.Join(res.Scopes, ","), exp)
-			}
-			fmt.Fprintf(e.stdout, "Credentials stored in %s (mode 0600).\n", path)
-			if s := e.getenv(apiclient.EnvToken); s != "" {
-				fmt.Fprintf(e.stderr, "botgate: note: %s is set and takes precedence over the stored token\n", apiclient.EnvToken)
-			}
-			return nil
+			return show(e.stdout, output, res, err, cliout.LoggedIn(res))
 		},
 	}
 	cmd.SetFlagErrorFunc(flagError)
@@ -116,86 +49,30 @@ is only ever sent to the URL it was stored for.`,
 	return cmd
 }
 
-// readToken reads a token from file, or from standard input when file is
-// "" or "-". A credential file must not be readable by others; a file
-// holding a leaked secret (strict false) may be.
-func readToken(e *env, file string, strict bool) (string, error) {
-	var b []byte
-	var err error
-	if file != "" && file != "-" {
-		if strict {
-			b, err = datadir.ReadSecretFile(file)
-		} else {
-			b, err = os.ReadFile(file)
-		}
-		if err != nil {
-			return "", usageErr("reading %s: %v", file, err)
-		}
-	} else if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		// Typed or pasted at a terminal: do not echo it.
-		fmt.Fprint(e.stderr, "Paste the token (it will not be shown) and press Enter: ")
-		b, err = term.ReadPassword(int(f.Fd()))
-		fmt.Fprintln(e.stderr)
-		if err != nil {
-			return "", usageErr("reading the token from the terminal: %v", err)
-		}
-	} else {
-		b, err = io.ReadAll(io.LimitReader(e.stdin, 4096))
-		if err != nil {
-			return "", usageErr("reading the token from standard input: %v", err)
-		}
-	}
-	token := strings.TrimSpace(string(b))
-	if i := strings.IndexAny(token, "\r\n"); i >= 0 {
-		token = strings.TrimSpace(token[:i])
-	}
-	if token == "" {
-		return "", usageErr("no token given: name a file holding it, or pipe it on standard input")
-	}
-	return token, nil
-}
-
 func newLogoutCmd(e *env) *cobra.Command {
 	var revoke bool
 	cmd := &cobra.Command{
-		Use:   "logout",
-		Short: "Forget the stored server URL and token",
-		Long: `logout deletes the credentials file written by botgate login. With --revoke it
-first revokes the stored token on the server (DELETE /personal_access_tokens/self),
-so a copy of the file left elsewhere is useless too.`,
-		Example: `  botgate logout
-  botgate logout --revoke`,
-		Args: cobra.NoArgs,
+		Use: "logout", Short: "Forget the stored server URL and token", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path, err := apiclient.CredentialsPath(e.getenv)
 			if err != nil {
 				return cliErr(err)
 			}
+			var lines []string
 			if revoke {
-				c, err := apiclient.LoadCredentials(path)
-				if err != nil {
-					return cliErr(botgate.Errorf(botgate.KindUnauthenticated, "nothing to revoke: %v", err))
-				}
-				cl, err := apiclient.New(apiclient.Resolved{URL: c.URL, Token: c.Token}, apiclient.Options{})
+				url, err := apiclient.RevokeStored(cmd.Context(), path)
 				if err != nil {
 					return cliErr(err)
 				}
-				resp, err := cl.PersonalAccessTokens.RevokePersonalAccessTokenSelf(gitlab.WithContext(cmd.Context()))
-				if err != nil {
-					return apiErr(err, resp, "the stored token")
-				}
-				fmt.Fprintf(e.stdout, "Revoked the stored token on %s.\n", c.URL)
+				lines = append(lines, "Revoked the stored token on "+url+".")
 			}
 			had, err := apiclient.RemoveCredentials(path)
-			if err != nil {
-				return cliErr(err)
-			}
 			if had {
-				fmt.Fprintf(e.stdout, "Removed %s.\n", path)
+				lines = append(lines, "Removed "+path+".")
 			} else {
-				fmt.Fprintf(e.stdout, "Not logged in (no %s).\n", path)
+				lines = append(lines, "Not logged in (no "+path+").")
 			}
-			return nil
+			return show(e.stdout, cliout.Text, nil, err, cliout.Line("%s", strings.Join(lines, "\n")))
 		},
 	}
 	cmd.SetFlagErrorFunc(flagError)

@@ -1,19 +1,14 @@
 package main
 
 import (
-	"fmt"
-	"io"
-	"strings"
-
 	"github.com/spf13/cobra"
 
 	"github.com/botgate/botgate/apiclient"
+	"github.com/botgate/botgate/cliout"
 )
 
 func newMemberCmd(e *env) *cobra.Command {
-	cmd, a := newAPIGroup(e, "member", "List, add and remove members of a project or group", `member manages who belongs to a project or group, and at which role (guest,
-planner, reporter, developer, maintainer, owner). Bot users of access tokens are
-members too: removing one cuts its token off from the resource.`)
+	cmd, a := newAPIGroup(e, "member", "List, add and remove members of a project or group")
 	cmd.AddCommand(a.memberListCmd(), a.memberAddCmd(), a.memberUpdateCmd(), a.memberRemoveCmd())
 	a.refineAll(cmd)
 	return cmd
@@ -39,46 +34,17 @@ func (a *apiCmd) memberListCmd() *cobra.Command {
 	cmd := a.memberCmd(&cobra.Command{
 		Use:   "list",
 		Short: "List the direct members of a project or group",
-		Example: `  botgate member list --project team-a/app
-  botgate member list --group team-a --all --output json`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 	}, func(cmd *cobra.Command, n apiclient.Namespace, args []string) error {
-		g, err := a.gitlab()
-		if err != nil {
-			return err
-		}
-		p, err := pf.check()
+		g, p, err := a.gitlabPage(pf)
 		if err != nil {
 			return err
 		}
 		ms, err := g.Members(cmd.Context(), n, p)
-		return renderList(a, ms, err, apiclient.MemberHeader)
+		return a.show(ms, err, nil)
 	})
 	pf.register(cmd)
 	return cmd
-}
-
-// membership parses --access-level and --expires-at; the level is required
-// unless optional.
-func membership(level, expires string, required bool) (apiclient.Membership, error) {
-	var m apiclient.Membership
-	if level == "" && required {
-		return m, usageErr("--access-level is required: guest, planner, reporter, developer, maintainer or owner")
-	}
-	if level != "" {
-		l, err := parseAccessLevel(level)
-		if err != nil {
-			return m, err
-		}
-		m.AccessLevel = &l
-	}
-	if _, err := parseDate("expires-at", expires); err != nil {
-		return m, err
-	}
-	if expires != "" {
-		m.ExpiresAt = &expires
-	}
-	return m, nil
 }
 
 func (a *apiCmd) memberAddCmd() *cobra.Command {
@@ -86,23 +52,18 @@ func (a *apiCmd) memberAddCmd() *cobra.Command {
 	cmd := a.memberCmd(&cobra.Command{
 		Use:   "add USER",
 		Short: "Add a user (ID or username) at a role",
-		Example: `  botgate member add alice --project team-a/app --access-level developer
-  botgate member add 12 --group team-a --access-level maintainer --expires-at 2027-12-31`,
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 	}, func(cmd *cobra.Command, n apiclient.Namespace, args []string) error {
-		m, err := membership(level, expires, true)
+		m, err := apiclient.ParseMembership(level, expires, true)
 		if err != nil {
-			return err
+			return usage(err)
 		}
 		g, err := a.gitlab()
 		if err != nil {
 			return err
 		}
 		v, err := g.AddMember(cmd.Context(), n, args[0], m)
-		return a.render(v, err, func(w io.Writer) error {
-			_, err := fmt.Fprintf(w, "Added %s (user %d) to %s as %s.\n", v.Username, v.ID, n, strings.ToLower(v.Role))
-			return err
-		})
+		return a.show(v, err, cliout.Line("Added %s (user %d) to %s as %s.", v.Username, v.ID, n, v.Role))
 	})
 	cmd.Flags().StringVar(&level, "access-level", "", "role: guest, planner, reporter, developer, maintainer, owner (or 10-50) (required)")
 	cmd.Flags().StringVar(&expires, "expires-at", "", "membership expiry `DATE` (YYYY-MM-DD)")
@@ -113,16 +74,14 @@ func (a *apiCmd) memberRemoveCmd() *cobra.Command {
 	return a.memberCmd(&cobra.Command{
 		Use:   "remove USER",
 		Short: "Remove a user (ID or username) from a project or group",
-		Example: `  botgate member remove alice --project team-a/app
-  botgate member remove 12 --group team-a`,
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 	}, func(cmd *cobra.Command, n apiclient.Namespace, args []string) error {
 		g, err := a.gitlab()
 		if err != nil {
 			return err
 		}
 		uid, err := g.RemoveMember(cmd.Context(), n, args[0])
-		return a.say(map[string]any{"removed": true, "user_id": uid}, err, fmt.Sprintf("Removed user %d from %s.", uid, n))
+		return a.show(map[string]any{"removed": true, "user_id": uid}, err, cliout.Line("Removed user %d from %s.", uid, n))
 	})
 }
 
@@ -131,26 +90,21 @@ func (a *apiCmd) memberUpdateCmd() *cobra.Command {
 	cmd := a.memberCmd(&cobra.Command{
 		Use:   "update USER",
 		Short: "Change a member's role or membership expiry",
-		Example: `  botgate member update alice --project team-a/app --access-level reporter
-  botgate member update 12 --group team-a --access-level developer --expires-at 2027-12-31`,
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 	}, func(cmd *cobra.Command, n apiclient.Namespace, args []string) error {
 		if level == "" && expires == "" {
 			return usageErr("give --access-level, --expires-at or both")
 		}
-		m, err := membership(level, expires, false)
+		m, err := apiclient.ParseMembership(level, expires, false)
 		if err != nil {
-			return err
+			return usage(err)
 		}
 		g, err := a.gitlab()
 		if err != nil {
 			return err
 		}
 		v, err := g.UpdateMember(cmd.Context(), n, args[0], m)
-		return a.render(v, err, func(w io.Writer) error {
-			_, err := fmt.Fprintf(w, "%s (user %d) is now %s of %s.\n", v.Username, v.ID, v.Role, n)
-			return err
-		})
+		return a.show(v, err, cliout.Line("%s (user %d) is now %s of %s.", v.Username, v.ID, v.Role, n))
 	})
 	cmd.Flags().StringVar(&level, "access-level", "", "new role: guest, planner, reporter, developer, maintainer, owner (or 10-50)")
 	cmd.Flags().StringVar(&expires, "expires-at", "", "membership expiry `DATE` (YYYY-MM-DD)")

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-	"io"
-	"os"
-	"strings"
-
 	"github.com/spf13/cobra"
 
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/cliout"
 	"github.com/botgate/botgate/migrate"
 )
 
@@ -16,14 +12,6 @@ func newMigrateCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "migrate",
 		Short: "Plan the move from one shared bot to one token per automation",
-		Long: `migrate reads a shared bot's request log, groups the calls by client (user agent
-family, plus the source network for generic HTTP libraries, or a declared client id)
-and proposes an automations manifest with one least-privilege automation per client:
-the least scopes its calls needed and the narrowest kind (a project token if it
-touched one project, a group token if one group, a service account otherwise).
-
-Review the proposal, then 'botgate plan -f' and 'botgate apply -f' it; once every
-client uses its own token, 'botgate apply --prune' revokes the shared token.`,
 	}
 	cmd.AddCommand(newMigratePlanCmd(e), newMigrateSampleCmd(e))
 	return cmd
@@ -45,60 +33,26 @@ func newMigratePlanCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plan --log FILE",
 		Short: "Propose a manifest with one automation per client of a shared bot",
-		Long: `migrate plan reads the request log (--log FILE, - for standard input; plain or gzip)
-in either format: GitLab's api_json.log (time, method, path, route, status, ua,
-remote_ip, meta.caller_id, meta.project, ...) or botgate's usage records. Both are
-recognised line by line; --format names the one you expect and is checked against
-the file's first record.
-
-The proposed manifest goes to -o FILE (default standard output), with a comment on
-each automation saying why it looks the way it does. --report FILE writes what was
-grouped and why (JSON when FILE ends in .json); without it a summary goes to standard
-error. No line of the log is ever echoed: logs may hold secrets.`,
-		Example: `  botgate migrate plan --log /var/log/gitlab/gitlab-rails/api_json.log -o automations.yaml --report migration.txt
-  botgate migrate sample | botgate migrate plan --log - --owner gitlab-org`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if logFile == "" {
 				return usageErr("--log FILE is required: the shared bot's request log")
 			}
-			var want *migrate.Format
-			if format != "" {
-				f, err := logFormat(format)
-				if err != nil {
-					return err
-				}
-				want = &f
-			}
-			var in io.Reader = e.stdin
-			if logFile != "-" {
-				f, err := os.Open(logFile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				in = f
-			}
-			reqs, err := migrate.ReadAs(in, want)
-			if errors.Is(err, migrate.ErrOtherFormat) {
-				return usageErr("--format %s, but %s holds the other format", format, logFile)
-			}
-			if err != nil {
+			reqs, err := migrate.ReadLog(e.stdin, logFile, format)
+			if botgate.IsKind(err, botgate.KindInvalid) {
+				return usage(err)
+			} else if err != nil {
 				return err
 			}
 			p, err := migrate.Plan(reqs, opts)
 			if err != nil {
 				return err
 			}
-			if err := writeTo(e.stdout, out, p.WriteManifest); err != nil {
+			if err := cliout.ToFile(e.stdout, out, p.WriteManifest); err != nil {
 				return err
 			}
 			if report != "" {
-				write := p.WriteReport
-				if strings.HasSuffix(report, ".json") {
-					write = p.WriteJSON
-				}
-				return writeTo(e.stdout, report, write)
+				return cliout.ToFile(e.stdout, report, p.ReportWriter(report))
 			}
 			return p.WriteSummary(e.stderr)
 		},
@@ -114,22 +68,6 @@ error. No line of the log is ever echoed: logs may hold secrets.`,
 	return cmd
 }
 
-// writeTo writes with write to the file, or to stdout when file is "" or "-".
-func writeTo(stdout io.Writer, file string, write func(io.Writer) error) error {
-	if file == "" || file == "-" {
-		return write(stdout)
-	}
-	f, err := os.Create(file)
-	if err != nil {
-		return err
-	}
-	if err := write(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
 func newMigrateSampleCmd(e *env) *cobra.Command {
 	var (
 		seed   uint64
@@ -139,12 +77,7 @@ func newMigrateSampleCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sample",
 		Short: "Write a realistic sample request log of a shared bot",
-		Long: fmt.Sprintf(`migrate sample writes to standard output a week of requests of one shared bot
-(gitlab-bot) that seven automations use: Danger, scheduled triage, real-time triage,
-pipeline polling, async retrospectives, runner releases and project mirroring. The
-same seed gives the same log. --lines is at least %d.`, migrate.MinSampleLines),
-		Example: `  botgate migrate sample --seed 1 --lines 500 > api_json.log`,
-		Args:    cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := logFormat(format)
 			if err != nil {

@@ -7,53 +7,50 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/botgate/botgate/apiclient"
+	"github.com/botgate/botgate/cliout"
 )
 
 // The commands groups and projects share: kind is "group" or "project".
 
-func namespaceListCmd[V interface{ Row() []string }](a *apiCmd, f *apiclient.NamespaceFilter,
-	list func(*apiclient.GitLab, context.Context, apiclient.NamespaceFilter, apiclient.Page) ([]V, error), short, example string) *cobra.Command {
+func namespaceListCmd[V any](a *apiCmd, f *apiclient.NamespaceFilter,
+	list func(*apiclient.GitLab, context.Context, apiclient.NamespaceFilter, apiclient.Page) ([]V, error), short string) *cobra.Command {
 	var pf pageFlags
 	cmd := a.command(&cobra.Command{
-		Use: "list", Short: short, Example: example, Args: cobra.NoArgs,
+		Use: "list", Short: short, Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			g, err := a.gitlab()
-			if err != nil {
-				return err
-			}
-			p, err := pf.check()
+			g, p, err := a.gitlabPage(pf)
 			if err != nil {
 				return err
 			}
 			vs, err := list(g, cmd.Context(), *f, p)
-			return renderList(a, vs, err, apiclient.NamespaceHeader)
+			return a.show(vs, err, nil)
 		},
 	})
 	pf.register(cmd)
 	return cmd
 }
 
-func namespaceShowCmd[V detailed](a *apiCmd, kind string, show func(*apiclient.GitLab, context.Context, string) (V, error), example string) *cobra.Command {
+func namespaceShowCmd[V any](a *apiCmd, kind string, show func(*apiclient.GitLab, context.Context, string) (V, error)) *cobra.Command {
 	return a.command(&cobra.Command{
-		Use: "show ID|PATH", Short: "Show a " + kind, Example: example, Args: cobra.ExactArgs(1),
+		Use: "show ID|PATH", Short: "Show a " + kind, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g, err := a.gitlab()
 			if err != nil {
 				return err
 			}
 			v, err := show(g, cmd.Context(), args[0])
-			return a.renderOne(v, err, nil)
+			return a.show(v, err, nil)
 		},
 	})
 }
 
 // namespaceCreateCmd is 'group create' and 'project create'; within names
 // the flag of the parent group, which a project requires.
-func namespaceCreateCmd[V titled](a *apiCmd, kind string, create func(*apiclient.GitLab, context.Context, apiclient.NewNamespace) (V, error),
-	short, example, within, withinUsage, purpose string) *cobra.Command {
+func namespaceCreateCmd[V any](a *apiCmd, kind string, create func(*apiclient.GitLab, context.Context, apiclient.NewNamespace) (V, error),
+	short, within, withinUsage, purpose string) *cobra.Command {
 	var n apiclient.NewNamespace
 	cmd := a.command(&cobra.Command{
-		Use: "create", Short: short, Example: example, Args: cobra.NoArgs,
+		Use: "create", Short: short, Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if strings.TrimSpace(n.Name) == "" {
 				return usageErr("--name is required")
@@ -71,7 +68,7 @@ func namespaceCreateCmd[V titled](a *apiCmd, kind string, create func(*apiclient
 				return err
 			}
 			v, err := create(g, cmd.Context(), n)
-			return a.renderChange("Created", v, err)
+			return a.change("Created", v, err)
 		},
 	})
 	cmd.Flags().StringVar(&n.Name, "name", "", "display name (required)")
@@ -82,12 +79,12 @@ func namespaceCreateCmd[V titled](a *apiCmd, kind string, create func(*apiclient
 	return cmd
 }
 
-func namespaceUpdateCmd[V titled](a *apiCmd, kind string, update func(*apiclient.GitLab, context.Context, string, apiclient.NamespaceEdit) (V, error), example string) *cobra.Command {
+func namespaceUpdateCmd[V any](a *apiCmd, kind string, update func(*apiclient.GitLab, context.Context, string, apiclient.NamespaceEdit) (V, error)) *cobra.Command {
 	var name, path, description, visibility string
 	cmd := a.command(&cobra.Command{
-		Use:     "update ID|PATH",
-		Short:   "Change a " + kind + "'s name, path, description or visibility",
-		Example: example, Args: cobra.ExactArgs(1),
+		Use:   "update ID|PATH",
+		Short: "Change a " + kind + "'s name, path, description or visibility",
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := needChange(cmd, "name", "path", "description", "visibility"); err != nil {
 				return err
@@ -98,7 +95,7 @@ func namespaceUpdateCmd[V titled](a *apiCmd, kind string, update func(*apiclient
 			}
 			v, err := update(g, cmd.Context(), args[0], apiclient.NamespaceEdit{Name: changed(cmd, "name", name), Path: changed(cmd, "path", path),
 				Description: changed(cmd, "description", description), Visibility: changed(cmd, "visibility", visibility)})
-			return a.renderChange("Updated", v, err)
+			return a.change("Updated", v, err)
 		},
 	})
 	cmd.Flags().StringVar(&name, "name", "", "new display name")
@@ -129,10 +126,10 @@ func needChange(cmd *cobra.Command, flags ...string) error {
 
 // deleteCmd builds a delete command that refuses to run without --yes;
 // warn says what is lost. del returns what it deleted, for the output.
-func (a *apiCmd) deleteCmd(use, short, example, warn string, del func(*apiclient.GitLab, context.Context, string) (string, error)) *cobra.Command {
+func (a *apiCmd) deleteCmd(use, short, warn string, del func(*apiclient.GitLab, context.Context, string) (string, error)) *cobra.Command {
 	var yes bool
 	cmd := a.command(&cobra.Command{
-		Use: use, Short: short, Example: example, Args: cobra.ExactArgs(1),
+		Use: use, Short: short, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !yes {
 				return usageErr("%s; add --yes to go ahead", warn)
@@ -142,7 +139,7 @@ func (a *apiCmd) deleteCmd(use, short, example, warn string, del func(*apiclient
 				return err
 			}
 			what, err := del(g, cmd.Context(), args[0])
-			return a.say(map[string]any{"deleted": args[0]}, err, "Deleted "+what+".")
+			return a.show(map[string]any{"deleted": args[0]}, err, cliout.Line("Deleted %s.", what))
 		},
 	})
 	cmd.Flags().BoolVar(&yes, "yes", false, "confirm the deletion")

@@ -3,69 +3,48 @@ package main
 import (
 	"io"
 
-	"github.com/botgate/botgate/apiclient"
+	"github.com/botgate/botgate/cliout"
 )
 
-// render ends an API command: a failed call exits with its error's status;
-// otherwise v is written as JSON with --output json, else by text.
-func (a *apiCmd) render(v any, err error, text func(w io.Writer) error) error {
+// The one way every command ends: show for a result, usage for a flag the
+// packages refuse; exit.go turns the error into the exit status.
+
+// show ends a command: a failed call exits with its error's status;
+// otherwise v is written in the format output names: JSON, or text (by
+// text, or, when it is nil, as cliout.Detail shows v).
+func show(w io.Writer, output string, v any, err error, text func(io.Writer) error) error {
 	if err != nil {
 		return cliErr(err)
 	}
-	if a.output == "json" {
-		return writeJSON(a.e.stdout, v)
-	}
-	return text(a.e.stdout)
+	return cliout.Show(w, output, v, text)
 }
 
-// detailed is a view with aligned "name: value" details.
-type detailed interface{ Fields() [][2]string }
+// show is show to the command's standard output, in its --output format.
+func (a *apiCmd) show(v any, err error, text func(io.Writer) error) error {
+	return show(a.e.stdout, a.output, v, err, text)
+}
 
-// renderOne renders one object: with text output, headline (when not
-// empty) and then its details.
-func (a *apiCmd) renderOne(v detailed, err error, headline func() string) error {
-	return a.render(v, err, func(w io.Writer) error {
-		if headline != nil {
-			if _, err := io.WriteString(w, headline()+"\n"); err != nil {
-				return err
-			}
+// change shows an object a command created or changed: with text output,
+// "<verb> <title>." and then its details.
+func (a *apiCmd) change(verb string, v any, err error) error {
+	return a.show(v, err, func(w io.Writer) error {
+		if _, err := io.WriteString(w, verb+" "+cliout.Title(v)+".\n"); err != nil {
+			return err
 		}
-		return apiclient.Fields(w, v.Fields())
+		return cliout.Detail(w, v)
 	})
 }
 
-// renderList renders a list: a JSON array (empty, never null), or a table
-// under header with one row per view.
-func renderList[V interface{ Row() []string }](a *apiCmd, vs []V, err error, header []string) error {
-	if vs == nil {
-		vs = []V{}
+// usage makes a package's refusal of a flag or argument (a KindInvalid
+// error) a usage error.
+func usage(err error) error {
+	if err == nil {
+		return nil
 	}
-	return a.render(vs, err, func(w io.Writer) error {
-		rows := make([][]string, 0, len(vs))
-		for _, v := range vs {
-			rows = append(rows, v.Row())
-		}
-		return apiclient.Table(w, header, rows)
-	})
+	return &exitError{code: exitUsage, err: shown{err}}
 }
 
-// say renders a command that changes something and shows no object: out as
-// JSON, or the sentence line.
-func (a *apiCmd) say(out any, err error, line string) error {
-	return a.render(out, err, func(w io.Writer) error {
-		_, err := io.WriteString(w, line+"\n")
-		return err
-	})
-}
-
-// titled is a view that names itself in messages, e.g. `group 3 "team-a"`.
-type titled interface {
-	detailed
-	Title() string
-}
-
-// renderChange renders an object a command created or changed: with text
-// output, "<verb> <title>." and then its details.
-func (a *apiCmd) renderChange(verb string, v titled, err error) error {
-	return a.renderOne(v, err, func() string { return verb + " " + v.Title() + "." })
+// checkFormat checks --output against the formats a command offers.
+func checkFormat(output string, allowed ...string) error {
+	return usage(cliout.Check(output, allowed...))
 }

@@ -46,6 +46,17 @@ func localGovernor(ctx context.Context, e *env, o localOptions, withVault bool) 
 	return server.OpenGovernor(ctx, cfg, withVault, newLogger(e, o.logLevel))
 }
 
+// open reads the manifest in file and opens the local instance (withVault:
+// and its vault) for a command that plans or applies it.
+func (o localOptions) open(ctx context.Context, e *env, file string, withVault bool) (*manifest.Manifest, *governance.Governor, func(), error) {
+	m, err := readManifest(e, file)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	gov, done, err := localGovernor(ctx, e, o, withVault)
+	return m, gov, done, err
+}
+
 // readManifest parses the manifest file ("-" for standard input).
 func readManifest(e *env, file string) (*manifest.Manifest, error) {
 	if file == "" {
@@ -66,29 +77,12 @@ func newPlanCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plan -f FILE",
 		Short: "Show what apply would change to make the instance match a manifest",
-		Long: `plan compares the automations manifest with the local instance (the data directory's
-database) and prints the steps apply would take: + create, ~ change (rotate, replace
-a token whose scopes, level, kind or target changed, update an automation record),
-- revoke. Drift is reported: a token made by hand on a declared project, group or
-service account, or one whose automation is no longer declared, shows as a revocation
-marked [only with --prune]. Nothing is changed.
-
-plan works on the instance like 'botgate audit verify': it opens the data directory
-(--data-dir: the pepper, and the SQLite database unless --store names the servers'
-PostgreSQL) directly, as botgate itself. Run it on a server's host; running servers
-see the result of a later apply within seconds.`,
-		Example: `  botgate plan -f examples/automations.yaml
-  botgate plan -f automations.yaml --output json | jq '.summary'`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
-				return usageErr("%v", err)
-			}
-			m, err := readManifest(e, file)
-			if err != nil {
 				return err
 			}
-			gov, done, err := localGovernor(cmd.Context(), e, o, false)
+			m, gov, done, err := o.open(cmd.Context(), e, file, false)
 			if err != nil {
 				return err
 			}
@@ -97,7 +91,7 @@ see the result of a later apply within seconds.`,
 			if err != nil {
 				return err
 			}
-			return writeAs(e.stdout, output, ch, ch.WriteText)
+			return show(e.stdout, output, ch, nil, ch.WriteText)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "the automations manifest (YAML; - for standard input)")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/datadir"
+	"github.com/botgate/botgate/docs"
 )
 
 func newRootCmd(e *env) *cobra.Command {
@@ -46,6 +47,7 @@ API clients use BOTGATE_URL and BOTGATE_TOKEN.`,
 	)
 	root.AddCommand(newVaultCmd(e), newSecretCmd(e), newBrokerCmd(e))
 	root.AddCommand(newScanCmd(e))
+	applyHelp(root, docs.Commands())
 	return root
 }
 

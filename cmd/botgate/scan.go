@@ -2,12 +2,13 @@ package main
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
+	"context"
 	"github.com/botgate/botgate/apiclient"
 	"github.com/botgate/botgate/apiwire"
+	"github.com/botgate/botgate/cliout"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/scan"
@@ -30,43 +31,19 @@ func newScanCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "scan [PATH...]",
 		Short: "Find leaked botgate/GitLab tokens in files, directories, stdin or git history",
-		Long: `scan looks for access tokens in GitLab's layout ("glpat-" and any --prefix) in files
-and directory trees (default: the current directory), standard input (--stdin) or,
-with --git, the whole history of the repositories named (git log -p --all: every
-line ever added, on every branch, with the commit that added it).
-
-A candidate counts only if its checksum is valid, so look-alikes are not reported;
-GitLab's legacy 20-character tokens have no checksum and are reported as warnings.
-Findings show a redacted form (prefix, first 4, …, last 4) and a fingerprint, never
-the token. Directory walks skip .git, binary files, symbolic links, files over
---max-size and paths matching --ignore or the root's .botgateignore.
-
---revoke sends every checksum-valid token found to the botgate server
-(POST /api/botgate/v1/leaks, with BOTGATE_URL and BOTGATE_TOKEN: an administrator's
-token with api, or a token with the revoke_leaked scope) and reports, per finding:
-revoked, already inactive, or unknown to this instance.
-
-The exit status is 0 when nothing is found, 1 when tokens are found, 2 for bad
-arguments or input that cannot be scanned (not a git repository, unreadable), 5 for
-a path that does not exist; with --revoke, a failed revocation exits with the API
-commands' status (4 credentials missing or refused, 6 server unreachable) after
-printing the findings.`,
-		Example: `  botgate scan .
-  botgate scan --git --output sarif . > leaks.sarif
-  kubectl logs deploy/app | botgate scan --stdin
-  botgate scan --revoke config/`,
-		Args: cobra.ArbitraryArgs,
+		Args:  cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch o.output {
-			case "text", "json", "sarif":
-			default:
-				return usageErr("--output must be text, json or sarif, not %q", o.output)
+			if err := checkFormat(o.output, cliout.Text, cliout.JSON, cliout.SARIF); err != nil {
+				return err
 			}
 			if o.git && o.stdin {
 				return usageErr("--git and --stdin do not go together")
 			}
-			if len(args) == 0 && !o.stdin {
-				args = []string{"."}
+			src := scan.Sources{Paths: args, Git: o.git}
+			if o.stdin {
+				src.Stdin = e.stdin
+			} else if len(args) == 0 {
+				src.Paths = []string{"."}
 			}
 			maxSize := o.maxSize
 			if maxSize == 0 {
@@ -76,36 +53,15 @@ printing the findings.`,
 			if err != nil {
 				return usageErr("%v", err)
 			}
-			ctx := cmd.Context()
 			res := &scan.Result{}
-			if o.stdin {
-				if err := s.Stdin(ctx, e.stdin, res); err != nil {
-					return scanErr(err)
-				}
-			}
-			for _, p := range args {
-				if o.git {
-					err = s.GitHistory(ctx, p, res)
-				} else {
-					err = s.Path(ctx, p, res)
-				}
-				if err != nil {
-					return scanErr(err)
-				}
+			if err := s.Scan(cmd.Context(), src, res); err != nil {
+				return scanErr(err)
 			}
 			var revokeErr error
 			if o.revoke {
-				revokeErr = a.revokeFindings(cmd, res)
+				revokeErr = res.Revoke(cmd.Context(), a.reportLeaks())
 			}
-			switch o.output {
-			case "json":
-				err = res.WriteJSON(e.stdout)
-			case "sarif":
-				err = res.WriteSARIF(e.stdout)
-			default:
-				err = res.WriteText(e.stdout)
-			}
-			if err != nil {
+			if err := cliout.ShowReport(e.stdout, o.output, res); err != nil {
 				return err
 			}
 			if revokeErr != nil {
@@ -139,68 +95,18 @@ func scanErr(err error) error {
 	return &exitError{code: exitUsage, err: shown{err}}
 }
 
-// revocationWords are how scan shows the server's statuses.
-var revocationWords = map[string]string{
-	"revoked":          "revoked",
-	"already_inactive": "already inactive",
-	"unknown":          "unknown to this instance",
-}
-
-// revokeFindings sends each distinct checksum-valid token found to the
-// server, in batches, and records the outcome on every finding of it.
-// Legacy-format tokens are never botgate's and are not sent.
-func (a *apiCmd) revokeFindings(cmd *cobra.Command, res *scan.Result) error {
-	var items []apiwire.LeakItem
-	var fps []string
-	seen := map[string]bool{}
-	for i := range res.Findings {
-		f := &res.Findings[i]
-		if f.Format != scan.FormatRoutable {
-			f.Revocation = "not sent (legacy format)"
-			continue
-		}
-		if seen[f.Fingerprint] {
-			continue
-		}
-		seen[f.Fingerprint] = true
-		loc := f.Path + "#L" + strconv.Itoa(f.Line)
-		if f.Commit != "" {
-			loc = f.Commit + "/" + loc
-		}
-		items = append(items, apiwire.LeakItem{Type: apiwire.LeakTokenType, Token: f.Secret(), URL: loc})
-		fps = append(fps, f.Fingerprint)
-	}
-	outcome := map[string]string{}
+// reportLeaks reports leaked tokens to the server, building the client
+// at the first batch, so that a scan that finds nothing needs none.
+func (a *apiCmd) reportLeaks() func(context.Context, []apiwire.LeakItem) ([]apiwire.LeakAnswer, error) {
 	var c *apiclient.V1
-	var err error
-	if len(items) > 0 {
-		c, err = a.v1()
-	}
-	for start := 0; start < len(items) && err == nil; start += apiwire.MaxLeakItems {
-		end := min(start+apiwire.MaxLeakItems, len(items))
-		var answers []apiwire.LeakAnswer
-		if answers, err = c.ReportLeaks(cmd.Context(), items[start:end]); err != nil {
-			err = cliErr(err)
-			break
-		}
-		for i, ans := range answers {
-			w, ok := revocationWords[ans.Status]
-			if !ok {
-				w = ans.Status
+	return func(ctx context.Context, items []apiwire.LeakItem) ([]apiwire.LeakAnswer, error) {
+		var err error
+		if c == nil {
+			if c, err = a.v1(); err != nil {
+				return nil, err
 			}
-			outcome[fps[start+i]] = w
 		}
+		answers, err := c.ReportLeaks(ctx, items)
+		return answers, cliErr(err)
 	}
-	for i := range res.Findings {
-		f := &res.Findings[i]
-		if f.Format != scan.FormatRoutable {
-			continue
-		}
-		if w, ok := outcome[f.Fingerprint]; ok {
-			f.Revocation = w
-		} else {
-			f.Revocation = "not revoked"
-		}
-	}
-	return err
 }

@@ -2,44 +2,29 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"os"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/botgate/botgate/apiwire"
-
+	"github.com/botgate/botgate/cliout"
 	"github.com/botgate/botgate/datadir"
 )
 
 func newSecretCmd(e *env) *cobra.Command {
-	cmd, a := newAPIGroup(e, "secret", "Store and read team-owned secrets in the vault",
-		`A secret belongs to a team (a group). Its Maintainers and Owners write and read it,
-administrators too, and the automation token it is bound to reads it (that token needs
-the read_secret scope). Every read, write and refused attempt is audited. Listing
-shows metadata only.
-
-Values never go on the command line: put reads them from standard input or --file.`)
-	cmd.AddCommand(newSecretPutCmd(a), newSecretGetCmd(a), newSecretListCmd(a), newSecretRmCmd(a), newSecretBindCmd(a))
+	cmd, a := newAPIGroup(e, "secret", "Store and read team-owned secrets in the vault")
+	cmd.AddCommand(a.secretPutCmd(), a.secretGetCmd(), a.secretListCmd(), a.secretRmCmd(), a.secretBindCmd())
 	return cmd
 }
 
-func newSecretPutCmd(a *apiCmd) *cobra.Command {
+func (a *apiCmd) secretPutCmd() *cobra.Command {
 	var file, description string
-	cmd := &cobra.Command{
-		Use:   "put GROUP NAME",
-		Short: "Create or replace a secret (value from stdin or --file)",
-		Example: `  printf %s "$UPSTREAM_ADMIN_TOKEN" | botgate secret put platform gitlab-admin
-  botgate secret put platform deploy-key --file ./id_ed25519 --description "deploy key"`,
-		Args: cobra.ExactArgs(2),
+	cmd := a.command(&cobra.Command{
+		Use: "put GROUP NAME", Short: "Create or replace a secret (value from stdin or --file)", Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := a.json()
-			if err != nil {
-				return err
-			}
 			var value []byte
+			var err error
 			if file != "" {
 				value, err = os.ReadFile(file)
 			} else {
@@ -49,8 +34,7 @@ func newSecretPutCmd(a *apiCmd) *cobra.Command {
 				return usageErr("reading the value: %v", err)
 			}
 			defer clear(value)
-			value = bytes.TrimRight(value, "\r\n")
-			if len(value) == 0 {
+			if value = bytes.TrimRight(value, "\r\n"); len(value) == 0 {
 				return usageErr("the value is empty: pipe it on standard input or pass --file")
 			}
 			c, err := a.v1()
@@ -58,123 +42,69 @@ func newSecretPutCmd(a *apiCmd) *cobra.Command {
 				return err
 			}
 			out, err := c.PutSecret(cmd.Context(), args[0], args[1], apiwire.PutSecret{Value: string(value), Description: description})
-			if err != nil {
-				return cliErr(err)
-			}
-			if asJSON {
-				return writeJSON(a.e.stdout, out)
-			}
-			fmt.Fprintf(a.e.stdout, "stored secret %s of group %s (id %d, master key %s)\n", out.Name, args[0], out.ID, out.KeyID)
-			return nil
+			return a.show(out, err, cliout.Line("stored secret %s of group %s (id %d, master key %s)", out.Name, args[0], out.ID, out.KeyID))
 		},
-	}
+	})
 	cmd.Flags().StringVar(&file, "file", "", "read the value from this file instead of standard input")
 	cmd.Flags().StringVar(&description, "description", "", "what the secret is for")
-	return a.withOutput(cmd)
+	return cmd
 }
 
-func newSecretGetCmd(a *apiCmd) *cobra.Command {
+func (a *apiCmd) secretGetCmd() *cobra.Command {
 	var outFile string
-	cmd := &cobra.Command{
-		Use:   "get GROUP NAME",
-		Short: "Print a secret's value (audited)",
-		Example: `  botgate secret get platform gitlab-admin
-  botgate secret get platform deploy-key --out-file ./key   # written 0600`,
-		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, c, err := a.beginV1()
-			if err != nil {
-				return err
-			}
-			out, err := c.SecretValue(cmd.Context(), args[0], args[1])
-			if err != nil {
-				return cliErr(err)
-			}
-			if outFile != "" {
-				if err := datadir.WriteSecretFile(outFile, []byte(out.Value)); err != nil {
-					return cliErr(err)
-				}
-				fmt.Fprintf(a.e.stdout, "wrote the value of %s/%s to %s (mode 0600)\n", args[0], args[1], outFile)
-				return nil
-			}
-			if asJSON {
-				return writeJSON(a.e.stdout, out)
-			}
-			_, err = fmt.Fprintln(a.e.stdout, out.Value)
-			return err
-		},
-	}
-	cmd.Flags().StringVar(&outFile, "out-file", "", "write the value to this new file (0600) instead of standard output")
-	return a.withOutput(cmd)
-}
-
-func newSecretListCmd(a *apiCmd) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "list GROUP",
-		Short: "List a team's secrets (metadata only)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, c, err := a.beginV1()
-			if err != nil {
-				return err
-			}
-			all, err := c.ListSecrets(cmd.Context(), args[0])
-			if err != nil {
-				return cliErr(err)
-			}
-			return writeList(a.e.stdout, asJSON, all, []string{"ID", "NAME", "BOUND TO", "KEY", "UPDATED", "LAST READ", "DESCRIPTION"},
-				func(s apiwire.Secret) []string {
-					bound := "-"
-					if s.BoundFamilyID != nil {
-						bound = fmt.Sprintf("family %d (%s)", *s.BoundFamilyID, orDash(s.BoundAutomation))
-					}
-					last := "-"
-					if s.LastReadAt != nil {
-						last = *s.LastReadAt
-					}
-					return []string{strconv.FormatInt(s.ID, 10), s.Name, bound, s.KeyID, s.UpdatedAt, last, s.Description}
-				})
-		},
-	}
-	return a.withOutput(cmd)
-}
-
-func newSecretRmCmd(a *apiCmd) *cobra.Command {
-	return &cobra.Command{
-		Use:   "rm GROUP NAME",
-		Short: "Delete a secret",
-		Args:  cobra.ExactArgs(2),
+	cmd := a.command(&cobra.Command{
+		Use: "get GROUP NAME", Short: "Print a secret's value (audited)", Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.v1()
 			if err != nil {
 				return err
 			}
-			if err := c.DeleteSecret(cmd.Context(), args[0], args[1]); err != nil {
-				return cliErr(err)
+			out, err := c.SecretValue(cmd.Context(), args[0], args[1])
+			if err == nil && outFile != "" {
+				err = datadir.WriteSecretFile(outFile, []byte(out.Value))
+				return show(a.e.stdout, cliout.Text, nil, err, cliout.Line("wrote the value of %s/%s to %s (mode 0600)", args[0], args[1], outFile))
 			}
-			fmt.Fprintf(a.e.stdout, "deleted secret %s of group %s\n", args[1], args[0])
-			return nil
+			return a.show(out, err, cliout.Line("%s", out.Value))
+		},
+	})
+	cmd.Flags().StringVar(&outFile, "out-file", "", "write the value to this new file (0600) instead of standard output")
+	return cmd
+}
+
+func (a *apiCmd) secretListCmd() *cobra.Command {
+	return a.command(&cobra.Command{
+		Use: "list GROUP", Short: "List a team's secrets (metadata only)", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.v1()
+			if err != nil {
+				return err
+			}
+			all, err := c.ListSecrets(cmd.Context(), args[0])
+			return a.show(all, err, nil)
+		},
+	})
+}
+
+func (a *apiCmd) secretRmCmd() *cobra.Command {
+	return &cobra.Command{
+		Use: "rm GROUP NAME", Short: "Delete a secret", Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.v1()
+			if err != nil {
+				return err
+			}
+			err = c.DeleteSecret(cmd.Context(), args[0], args[1])
+			return show(a.e.stdout, cliout.Text, nil, err, cliout.Line("deleted secret %s of group %s", args[1], args[0]))
 		},
 	}
 }
 
-func newSecretBindCmd(a *apiCmd) *cobra.Command {
+func (a *apiCmd) secretBindCmd() *cobra.Command {
 	var tokenID int64
 	var unbind bool
-	cmd := &cobra.Command{
-		Use:   "bind GROUP NAME --token-id ID | --unbind",
-		Short: "Let an automation's token (and its rotations) read a secret",
-		Long: `bind lets the automation token ID read the secret. The binding is to the token's
-rotation family, so it survives rotation and ends when the family is revoked. The
-token must belong to a bot or service account of the team and hold read_secret.`,
-		Example: `  botgate secret bind platform upstream-triage --token-id 42
-  botgate secret bind platform upstream-triage --unbind`,
-		Args: cobra.ExactArgs(2),
+	cmd := a.command(&cobra.Command{
+		Use: "bind GROUP NAME --token-id ID | --unbind", Short: "Let an automation's token (and its rotations) read a secret", Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			asJSON, err := a.json()
-			if err != nil {
-				return err
-			}
 			if (tokenID > 0) == unbind {
 				return usageErr("give either --token-id or --unbind")
 			}
@@ -183,21 +113,15 @@ token must belong to a bot or service account of the team and hold read_secret.`
 				return err
 			}
 			out, err := c.BindSecret(cmd.Context(), args[0], args[1], tokenID)
-			if err != nil {
-				return cliErr(err)
-			}
-			if asJSON {
-				return writeJSON(a.e.stdout, out)
-			}
-			if unbind {
-				fmt.Fprintf(a.e.stdout, "secret %s/%s is bound to no token\n", args[0], args[1])
-			} else {
-				fmt.Fprintf(a.e.stdout, "secret %s/%s is readable by token family %d (%s)\n", args[0], args[1], *out.BoundFamilyID, orDash(out.BoundAutomation))
-			}
-			return nil
+			return a.show(out, err, func(w io.Writer) error {
+				if unbind {
+					return cliout.Line("secret %s/%s is bound to no token", args[0], args[1])(w)
+				}
+				return cliout.Line("secret %s/%s is readable by token family %d (%s)", args[0], args[1], *out.BoundFamilyID, cliout.OrDash(out.BoundAutomation))(w)
+			})
 		},
-	}
+	})
 	cmd.Flags().Int64Var(&tokenID, "token-id", 0, "the automation token that may read the secret")
 	cmd.Flags().BoolVar(&unbind, "unbind", false, "remove the binding")
-	return a.withOutput(cmd)
+	return cmd
 }

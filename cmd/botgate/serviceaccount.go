@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/apiclient"
 )
 
@@ -15,21 +16,17 @@ func ownerFlags(cmd *cobra.Command, o *apiclient.Owner) {
 }
 
 func newServiceAccountCmd(e *env) *cobra.Command {
-	cmd, a := newAPIGroup(e, "service-account", "List and create service accounts and manage their tokens",
-		`service-account manages service accounts: non-human users for automations that
-work across several projects, where one project access token cannot serve. A
-service account is owned by a team (--group); its Owners and Maintainers manage
-it. Without --group or --project, the instance's service accounts (admin only).`)
+	cmd, a := newAPIGroup(e, "service-account", "List and create service accounts and manage their tokens")
 	cmd.Aliases = []string{"sa"}
 	var o apiclient.Owner
-	del := a.deleteCmd("delete SA_ID", "Delete a group's or project's service account and its tokens", `  botgate service-account delete 12 --group team-a --yes`,
+	del := a.deleteCmd("delete SA_ID", "Delete a group's or project's service account and its tokens",
 		"deleting a service account revokes all its tokens", func(g *apiclient.GitLab, ctx context.Context, ref string) (string, error) {
 			id, err := parseID("SA_ID", ref)
 			if err != nil {
 				return "", err
 			}
-			if (o.Group == "") == (o.Project == "") {
-				return "", usageErr("give exactly one of --group or --project (an instance service account is a user: botgate user delete)")
+			if err := o.Check(true); err != nil {
+				return "", usageErr("%s (an instance service account is a user: botgate user delete)", botgate.MessageOf(err))
 			}
 			return g.DeleteServiceAccount(ctx, o, id)
 		})
@@ -46,24 +43,17 @@ func (a *apiCmd) saListCmd() *cobra.Command {
 	cmd := a.command(&cobra.Command{
 		Use:   "list",
 		Short: "List service accounts",
-		Example: `  botgate service-account list --group team-a
-  botgate service-account list --project team-a/app --output json
-  botgate service-account list                          # instance-wide (admin)`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.Project != "" && o.Group != "" {
-				return usageErr("give --group or --project, not both")
-			}
-			g, err := a.gitlab()
-			if err != nil {
+			if err := usage(o.Check(false)); err != nil {
 				return err
 			}
-			p, err := pf.check()
+			g, p, err := a.gitlabPage(pf)
 			if err != nil {
 				return err
 			}
 			vs, err := g.ServiceAccounts(cmd.Context(), o, p)
-			return renderList(a, vs, err, apiclient.ServiceAccountHeader)
+			return a.show(vs, err, nil)
 		},
 	})
 	ownerFlags(cmd, &o)
@@ -77,20 +67,17 @@ func (a *apiCmd) saCreateCmd() *cobra.Command {
 	cmd := a.command(&cobra.Command{
 		Use:   "create",
 		Short: "Create a service account owned by a group (team)",
-		Example: `  botgate service-account create --group team-a --name release-bot
-  botgate service-account create --group team-a --name triage-bot --username triage-bot
-  botgate service-account create --name tooling-bot       # instance-wide (admin)`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.Project != "" && o.Group != "" {
-				return usageErr("give --group or --project, not both")
+			if err := usage(o.Check(false)); err != nil {
+				return err
 			}
 			g, err := a.gitlab()
 			if err != nil {
 				return err
 			}
-			v, err := g.CreateServiceAccount(cmd.Context(), o, apiclient.AccountEdit{Name: optional(name), Username: optional(username), Email: optional(email)})
-			return a.renderChange("Created", v, err)
+			v, err := g.CreateServiceAccount(cmd.Context(), o, apiclient.AccountEdit{Name: changed(cmd, "name", name), Username: changed(cmd, "username", username), Email: changed(cmd, "email", email)})
+			return a.change("Created", v, err)
 		},
 	})
 	ownerFlags(cmd, &o)
@@ -106,16 +93,14 @@ func (a *apiCmd) saUpdateCmd() *cobra.Command {
 	cmd := a.command(&cobra.Command{
 		Use:   "update SA_ID",
 		Short: "Change a service account's name, username or e-mail",
-		Example: `  botgate service-account update 12 --group team-a --name "release bot (v2)"
-  botgate service-account update 12 --project team-a/app --username app-release-bot`,
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseID("SA_ID", args[0])
 			if err != nil {
 				return err
 			}
-			if (o.Group == "") == (o.Project == "") {
-				return usageErr("give exactly one of --group or --project")
+			if err := usage(o.Check(true)); err != nil {
+				return err
 			}
 			if err := needChange(cmd, "name", "username", "email"); err != nil {
 				return err
@@ -126,7 +111,7 @@ func (a *apiCmd) saUpdateCmd() *cobra.Command {
 			}
 			v, err := g.UpdateServiceAccount(cmd.Context(), o, id, apiclient.AccountEdit{Name: changed(cmd, "name", name),
 				Username: changed(cmd, "username", username), Email: changed(cmd, "email", email)})
-			return a.renderChange("Updated", v, err)
+			return a.change("Updated", v, err)
 		},
 	})
 	ownerFlags(cmd, &o)
@@ -137,42 +122,28 @@ func (a *apiCmd) saUpdateCmd() *cobra.Command {
 }
 
 func (a *apiCmd) saTokenCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:  "token",
-		Args: cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return usageErr("unknown command %q for %q: see '%s --help'", args[0], cmd.CommandPath(), cmd.CommandPath())
-			}
-			return cmd.Help()
-		},
-		Short: "List, create, rotate and revoke a service account's tokens",
-		Long: `token manages a service account's personal access tokens; it is the same as
-'botgate token ... --service-account ID'.`,
-	}
+	cmd := groupCmd("token", "List, create, rotate and revoke a service account's tokens")
 	cmd.AddCommand(
-		saWrap(a.tokenListCmd(), "list SA_ID", 1, `  botgate service-account token list 12 --group team-a
-  botgate service-account token list 12 --group team-a --state active --output json`),
-		saWrap(a.tokenCreateCmd(), "create SA_ID", 1, `  botgate service-account token create 12 --group team-a --name release --scopes api \
-    --expires-at 2027-12-31 --token-file ./release.token`),
-		saWrap(a.tokenRotateCmd(), "rotate SA_ID TOKEN_ID", 2, `  botgate service-account token rotate 12 57 --group team-a`),
-		saWrap(a.tokenRevokeCmd(), "revoke SA_ID TOKEN_ID", 2, `  botgate service-account token revoke 12 57 --group team-a`),
+		saWrap(a.tokenListCmd(), "list SA_ID", 1),
+		saWrap(a.tokenCreateCmd(), "create SA_ID", 1),
+		saWrap(a.tokenRotateCmd(), "rotate SA_ID TOKEN_ID", 2),
+		saWrap(a.tokenRevokeCmd(), "revoke SA_ID TOKEN_ID", 2),
 	)
 	return cmd
 }
 
 // saWrap turns a token command into its service-account form: the first
 // argument becomes --service-account, which is then hidden.
-func saWrap(cmd *cobra.Command, use string, nargs int, example string) *cobra.Command {
+func saWrap(cmd *cobra.Command, use string, nargs int) *cobra.Command {
 	inner := cmd.RunE
-	cmd.Use, cmd.Example, cmd.Args = use, example, cobra.ExactArgs(nargs)
+	cmd.Use, cmd.Args = use, cobra.ExactArgs(nargs)
 	_ = cmd.Flags().MarkHidden("service-account")
 	if f := cmd.Flags().Lookup("user"); f != nil {
 		_ = cmd.Flags().MarkHidden("user")
 	}
 	cmd.RunE = func(c *cobra.Command, args []string) error {
 		if err := c.Flags().Set("service-account", args[0]); err != nil {
-			return usageErr("%v", err)
+			return usage(err)
 		}
 		if _, err := parseID("SA_ID", args[0]); err != nil {
 			return err

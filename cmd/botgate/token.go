@@ -3,18 +3,16 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/botgate/botgate/apiclient"
+	"github.com/botgate/botgate/cliout"
 )
 
 // tokenTarget holds the flags that say whose tokens a command is about.
-type tokenTarget struct {
-	project, group string
-	sa             string
-	user           string
-}
+type tokenTarget struct{ project, group, sa, user string }
 
 func (t *tokenTarget) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&t.project, "project", "", "project `ID|PATH`: its project access tokens (with --service-account: that project's service account)")
@@ -22,35 +20,9 @@ func (t *tokenTarget) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&t.sa, "service-account", "", "service account user `ID`: its personal access tokens")
 }
 
-// check validates the combination and returns the tokens' owner.
-func (t *tokenTarget) check() (apiclient.TokenOwner, error) {
-	o := apiclient.TokenOwner{Project: t.project, Group: t.group}
-	if t.project != "" && t.group != "" {
-		return o, usageErr("give --project or --group, not both")
-	}
-	if t.sa != "" {
-		id, err := parseID("--service-account", t.sa)
-		if err != nil {
-			return o, err
-		}
-		if t.user != "" {
-			return o, usageErr("give --service-account or --user, not both")
-		}
-		o.ServiceAccount = id
-		return o, nil
-	}
-	if t.user != "" && (t.project != "" || t.group != "") {
-		return o, usageErr("--user is for personal access tokens; drop --project/--group")
-	}
-	return o, nil
-}
-
-// user parses --user, once the client is built.
-func (t *tokenTarget) userID(o *apiclient.TokenOwner) (err error) {
-	if t.user != "" {
-		o.User, err = parseID("--user", t.user)
-	}
-	return err
+func (t *tokenTarget) owner() (apiclient.TokenOwner, error) {
+	o, err := apiclient.ParseTokenOwner(t.project, t.group, t.sa, t.user)
+	return o, usage(err)
 }
 
 // tokenRef parses a token argument: a numeric ID, or "self" for the token
@@ -68,17 +40,7 @@ func tokenRef(ref string, o apiclient.TokenOwner, verb string) (apiclient.TokenR
 }
 
 func newTokenCmd(e *env) *cobra.Command {
-	cmd, a := newAPIGroup(e, "token", "List, create, rotate and revoke access tokens",
-		`token manages tokens through botgate's GitLab-compatible API:
-
-  personal access tokens          (default; --user ID for another user, admin only)
-  project access tokens           --project ID|PATH  (each has its own bot user)
-  group access tokens             --group ID|PATH
-  service account tokens          --service-account ID [--group G | --project P]
-
-A token's secret is shown exactly once, by create and rotate, or written to
---token-file (mode 0600) instead. Prefer one project access token per
-automation, with the fewest scopes and the lowest role it needs.`)
+	cmd, a := newAPIGroup(e, "token", "List, create, rotate and revoke access tokens")
 	cmd.AddCommand(a.tokenListCmd(), a.tokenShowCmd(), a.tokenCreateCmd(), a.tokenRotateCmd(), a.tokenRevokeCmd(),
 		a.tokenUsageCmd(), a.tokenLookupCmd())
 	a.refineAll(cmd)
@@ -90,37 +52,27 @@ func (a *apiCmd) tokenListCmd() *cobra.Command {
 	var f apiclient.TokenFilter
 	var pf pageFlags
 	cmd := a.command(&cobra.Command{
-		Use:   "list",
-		Short: "List tokens",
-		Example: `  botgate token list
-  botgate token list --state active --search deploy --all
-  botgate token list --user 7                 # another user's tokens (admin)
-  botgate token list --project team/app       # project access tokens
-  botgate token list --group team --service-account 12 --output json`,
-		Args: cobra.NoArgs,
+		Use: "list", Short: "List tokens", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o, err := t.check()
+			o, err := t.owner()
 			if err != nil {
 				return err
 			}
 			if f.State != "" && f.State != "active" && f.State != "inactive" {
 				return usageErr("--state must be active or inactive, not %q", f.State)
 			}
-			g, err := a.gitlab()
+			p, err := pf.check()
 			if err != nil {
 				return err
 			}
-			if err := t.userID(&o); err != nil {
-				return err
-			}
-			p, err := pf.check()
+			g, err := a.gitlab()
 			if err != nil {
 				return err
 			}
 			vs, err := g.Tokens(cmd.Context(), o, f, p)
 			kind := o.Kind()
-			return a.render(vs, err, func(w io.Writer) error {
-				return apiclient.WriteTokens(w, vs, kind == apiclient.KindProject || kind == apiclient.KindGroup)
+			return a.show(vs, err, func(w io.Writer) error {
+				return cliout.Tokens(w, vs, kind == apiclient.KindProject || kind == apiclient.KindGroup)
 			})
 		},
 	})
@@ -135,15 +87,9 @@ func (a *apiCmd) tokenListCmd() *cobra.Command {
 func (a *apiCmd) tokenShowCmd() *cobra.Command {
 	var t tokenTarget
 	cmd := a.command(&cobra.Command{
-		Use:   "show ID|self",
-		Short: "Show one token (self: the token in use)",
-		Example: `  botgate token show self
-  botgate token show 42
-  botgate token show 42 --project team/app
-  botgate token show self --project team/app --output json   # as the project's own token`,
-		Args: cobra.ExactArgs(1),
+		Use: "show ID|self", Short: "Show one token (self: the token in use)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o, err := t.check()
+			o, err := t.owner()
 			if err != nil {
 				return err
 			}
@@ -156,7 +102,7 @@ func (a *apiCmd) tokenShowCmd() *cobra.Command {
 				return err
 			}
 			v, err := g.Token(cmd.Context(), o, ref)
-			return a.renderOne(v, err, nil)
+			return a.show(v, err, nil)
 		},
 	})
 	t.register(cmd)
@@ -167,19 +113,9 @@ func (a *apiCmd) tokenRevokeCmd() *cobra.Command {
 	var t tokenTarget
 	var secretFile string
 	cmd := a.command(&cobra.Command{
-		Use:   "revoke ID|self",
-		Short: "Revoke a token; a project or group token's bot user is deactivated",
-		Long: `revoke revokes a token by its ID, or the token in use ('self'). Administrators
-can also revoke a token by its secret, e.g. one found leaked, with --secret-file
-(DELETE /admin/token).`,
-		Example: `  botgate token revoke 42
-  botgate token revoke 42 --project team/app
-  botgate token revoke 57 --service-account 12 --group team
-  botgate token revoke self
-  botgate token revoke --secret-file ./leaked.txt      # admin`,
-		Args: cobra.MaximumNArgs(1),
+		Use: "revoke ID|self", Short: "Revoke a token; a project or group token's bot user is deactivated", Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o, err := t.check()
+			o, err := t.owner()
 			if err != nil {
 				return err
 			}
@@ -192,7 +128,7 @@ can also revoke a token by its secret, e.g. one found leaked, with --secret-file
 				if err != nil {
 					return err
 				}
-				return a.say(map[string]any{"revoked": true}, g.RevokeTokenBySecret(cmd.Context(), secret), "Revoked the token with that secret.")
+				return a.show(map[string]any{"revoked": true}, g.RevokeTokenBySecret(cmd.Context(), secret), cliout.Line("Revoked the token with that secret."))
 			}
 			if len(args) != 1 {
 				return usageErr("give the token ID, or self, or --secret-file")
@@ -205,26 +141,16 @@ can also revoke a token by its secret, e.g. one found leaked, with --secret-file
 					return err
 				}
 			}
-			r, err := apiclient.Resolve(a.e.getenv, a.url)
+			r, err := a.resolve()
 			if err != nil {
-				return cliErr(err)
+				return err
 			}
 			g, err := a.newGitLab(r)
 			if err != nil {
 				return err
 			}
-			out := map[string]any{"revoked": true, "kind": kind, "id": ref.ID}
-			line := fmt.Sprintf("Revoked token %d.", ref.ID)
-			switch {
-			case ref.Self:
-				out["id"], line = "self", "Revoked the token in use."
-				if r.TokenSource == apiclient.SourceFile {
-					line += fmt.Sprintf("\nThe credentials in %s no longer work: run botgate login with another token.", r.File)
-				}
-			case kind == apiclient.KindProject || kind == apiclient.KindGroup:
-				line = fmt.Sprintf("Revoked %s access token %d of %s; its bot user is deactivated.", kind, ref.ID, o)
-			}
-			return a.say(out, g.RevokeToken(cmd.Context(), o, ref), line)
+			out, text := cliout.Revoked(o, ref, r)
+			return a.show(out, g.RevokeToken(cmd.Context(), o, ref), text)
 		},
 	})
 	t.register(cmd)
@@ -235,9 +161,9 @@ can also revoke a token by its secret, e.g. one found leaked, with --secret-file
 // bySecret reads a token's secret from secretFile (or standard input) and
 // builds the client for a call to /admin/token with it.
 func (a *apiCmd) bySecret(secretFile string) (*apiclient.GitLab, string, error) {
-	secret, err := readToken(a.e, secretFile, false)
+	secret, err := apiclient.ReadToken(a.e.stdin, a.e.stderr, secretFile, false)
 	if err != nil {
-		return nil, "", err
+		return nil, "", usage(err)
 	}
 	g, err := a.gitlab()
 	return g, secret, err
@@ -246,22 +172,14 @@ func (a *apiCmd) bySecret(secretFile string) (*apiclient.GitLab, string, error) 
 func (a *apiCmd) tokenLookupCmd() *cobra.Command {
 	var secretFile string
 	cmd := a.command(&cobra.Command{
-		Use:   "lookup",
-		Short: "Identify a token from its secret (administrators)",
-		Long: `lookup tells which token a secret belongs to (POST /admin/token): its id, owner,
-scopes and state. Use it on a secret found in a log or a repository; then revoke
-it with 'botgate token revoke --secret-file'. The secret is read from
---secret-file or standard input, never from a flag, and is never printed.`,
-		Example: `  botgate token lookup --secret-file ./found.txt
-  grep -o 'glpat-[^ ]*' build.log | head -1 | botgate token lookup -o json`,
-		Args: cobra.NoArgs,
+		Use: "lookup", Short: "Identify a token from its secret (administrators)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g, secret, err := a.bySecret(secretFile)
 			if err != nil {
 				return err
 			}
 			v, err := g.LookupToken(cmd.Context(), secret)
-			return a.renderOne(v, err, nil)
+			return a.show(v, err, nil)
 		},
 	})
 	cmd.Flags().StringVar(&secretFile, "secret-file", "", "read the secret from this `FILE`; - or omitted reads standard input")
@@ -270,16 +188,7 @@ it with 'botgate token revoke --secret-file'. The secret is read from
 
 func (a *apiCmd) tokenUsageCmd() *cobra.Command {
 	return a.command(&cobra.Command{
-		Use:   "usage ID",
-		Short: "Show how a token was used through the gateway",
-		Long: `usage shows what the gateway recorded about a token: when it was last used,
-from which addresses and by which clients (user agents), every route it called
-and the scope each call needed. A token that holds scopes it never needed, or
-that is used by several different clients, is a candidate for a narrower token
-per automation.`,
-		Example: `  botgate token usage 42
-  botgate token usage 42 --output json`,
-		Args: cobra.ExactArgs(1),
+		Use: "usage ID", Short: "Show how a token was used through the gateway", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseID("the token ID", args[0])
 			if err != nil {
@@ -290,7 +199,134 @@ per automation.`,
 				return err
 			}
 			u, err := c.TokenUsage(cmd.Context(), id)
-			return a.render(u, err, func(w io.Writer) error { return apiclient.WriteTokenUsage(w, u) })
+			return a.show(u, err, nil)
 		},
 	})
+}
+
+// newToken ends a create or rotate: the secret goes to sink's file, or is
+// shown once, after headline and the token's details.
+func (a *apiCmd) newToken(sink *cliout.SecretFile, v apiclient.Token, err error, fail, stored, headline string) error {
+	if err := sink.Finish(&v, err, fail, stored); err != nil {
+		return cliErr(err)
+	}
+	return a.show(v, nil, cliout.NewSecret(v, headline))
+}
+
+// secretSink creates --token-file, if given, before the call.
+func secretSink(path string) (*cliout.SecretFile, error) {
+	s, err := cliout.CreateSecretFile(path)
+	return s, usage(err)
+}
+
+func (a *apiCmd) tokenCreateCmd() *cobra.Command {
+	var t tokenTarget
+	var scopes, expires, description, level, tokenFile string
+	var n apiclient.NewToken
+	cmd := a.command(&cobra.Command{
+		Use: "create", Short: "Create a token and show its secret once", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := t.owner()
+			if err != nil {
+				return err
+			}
+			kind := o.Kind()
+			if strings.TrimSpace(n.Name) == "" {
+				return usageErr("--name is required: name the automation the token serves, e.g. --name ci-deploy")
+			}
+			n.Scopes, err = apiclient.ParseScopes(scopes)
+			if err == nil {
+				n.ExpiresAt, err = apiclient.ParseDate("expires-at", expires)
+			}
+			switch {
+			case err != nil:
+				return usage(err)
+			case kind == apiclient.KindProject || kind == apiclient.KindGroup:
+				if level == "" {
+					return usageErr("--access-level is required for a %s access token: the lowest role the automation needs, e.g. reporter to read or developer to push", kind)
+				}
+				if n.AccessLevel, err = apiclient.ParseRole(level); err != nil {
+					return usage(err)
+				}
+			case level != "":
+				return usageErr("--access-level applies to project and group access tokens only")
+			}
+			if description != "" {
+				n.Description = &description
+			}
+			sink, err := secretSink(tokenFile)
+			if err != nil {
+				return err
+			}
+			g, err := a.gitlab()
+			if err != nil {
+				sink.Abort()
+				return err
+			}
+			v, err := g.CreateToken(cmd.Context(), o, n)
+			return a.newToken(sink, v, err, "the server created token %[1]d but returned no secret: revoke it with 'botgate token revoke %[1]d'", "", cliout.Created(o, v))
+		},
+	})
+	t.register(cmd)
+	cmd.Flags().StringVar(&t.user, "user", "", "create a personal access token for this user `ID` (admin only)")
+	cmd.Flags().StringVar(&n.Name, "name", "", "the token's name: the automation it serves (required)")
+	cmd.Flags().StringVar(&scopes, "scopes", "", "comma-separated scopes, e.g. read_api or api,read_repository (required)")
+	cmd.Flags().StringVar(&expires, "expires-at", "", "expiry `DATE` (YYYY-MM-DD); the server's policy applies when omitted")
+	cmd.Flags().StringVar(&description, "description", "", "what the token is for")
+	cmd.Flags().StringVar(&level, "access-level", "", "project/group tokens: guest, planner, reporter, developer, maintainer, owner (or 10-50)")
+	cmd.Flags().StringVar(&tokenFile, "token-file", "", "write the secret to this new `FILE` (mode 0600) instead of printing it")
+	return cmd
+}
+
+func (a *apiCmd) tokenRotateCmd() *cobra.Command {
+	var t tokenTarget
+	var expires, tokenFile string
+	cmd := a.command(&cobra.Command{
+		Use: "rotate ID|self", Short: "Replace a token with a new secret; the old one stops working", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := t.owner()
+			if err != nil {
+				return err
+			}
+			ref, err := tokenRef(args[0], o, "rotate")
+			if err != nil {
+				return err
+			}
+			exp, err := apiclient.ParseDate("expires-at", expires)
+			if err != nil {
+				return usage(err)
+			}
+			r, err := a.resolve()
+			if err != nil {
+				return err
+			}
+			sink, err := secretSink(tokenFile)
+			if err != nil {
+				return err
+			}
+			g, err := a.newGitLab(r)
+			if err != nil {
+				sink.Abort()
+				return err
+			}
+			v, err := g.RotateToken(cmd.Context(), o, ref, exp)
+			headline := fmt.Sprintf("Rotated token %s: its successor is token %d %q; the old secret no longer works.", ref, v.ID, v.Name)
+			stored := ""
+			if err == nil && ref.Self {
+				// The old token is revoked now: keep the stored credentials working.
+				var note string
+				stored, note = r.Replace(v.Token)
+				if stored != "" {
+					headline += " The stored credentials now hold the new token."
+				} else if note != "" {
+					fmt.Fprintln(a.e.stderr, "botgate:", note)
+				}
+			}
+			return a.newToken(sink, v, err, "the server rotated to token %d but returned no secret: rotate or revoke it", stored, headline)
+		},
+	})
+	t.register(cmd)
+	cmd.Flags().StringVar(&expires, "expires-at", "", "the new token's expiry `DATE` (YYYY-MM-DD); the server's policy applies when omitted")
+	cmd.Flags().StringVar(&tokenFile, "token-file", "", "write the new secret to this new `FILE` (mode 0600) instead of printing it")
+	return cmd
 }

@@ -1,19 +1,15 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/botgate/botgate/apiclient"
 )
 
 func newUserCmd(e *env) *cobra.Command {
-	cmd, a := newAPIGroup(e, "user", "Show and manage users", `user shows the current user (whoami) and, for administrators, lists and creates
-human users. Bot users are made by creating project or group access tokens;
-service accounts by 'botgate service-account create'.`)
+	cmd, a := newAPIGroup(e, "user", "Show and manage users")
 	cmd.AddCommand(a.userWhoamiCmd(), a.userListCmd(), a.userShowCmd(), a.userCreateCmd(),
-		a.deleteCmd("delete ID|USERNAME", "Delete a user and revoke their tokens (administrators)", `  botgate user delete alice --yes`,
+		a.deleteCmd("delete ID|USERNAME", "Delete a user and revoke their tokens (administrators)",
 			"deleting a user revokes all their tokens", (*apiclient.GitLab).DeleteUser))
 	a.refineAll(cmd)
 	return cmd
@@ -23,16 +19,14 @@ func (a *apiCmd) userWhoamiCmd() *cobra.Command {
 	return a.command(&cobra.Command{
 		Use:   "whoami",
 		Short: "Show the user the token belongs to",
-		Example: `  botgate user whoami
-  BOTGATE_TOKEN=$(cat ci.token) botgate user whoami --output json   # a bot user`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g, err := a.gitlab()
 			if err != nil {
 				return err
 			}
 			u, err := g.CurrentUser(cmd.Context())
-			return a.renderOne(u, err, nil)
+			return a.show(u, err, nil)
 		},
 	})
 }
@@ -43,21 +37,14 @@ func (a *apiCmd) userListCmd() *cobra.Command {
 	cmd := a.command(&cobra.Command{
 		Use:   "list",
 		Short: "List users (administrators)",
-		Example: `  botgate user list
-  botgate user list --search ali --all --output json
-  botgate user list --humans`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			g, err := a.gitlab()
-			if err != nil {
-				return err
-			}
-			p, err := pf.check()
+			g, p, err := a.gitlabPage(pf)
 			if err != nil {
 				return err
 			}
 			us, err := g.Users(cmd.Context(), f, p)
-			return renderList(a, us, err, apiclient.UserHeader)
+			return a.show(us, err, nil)
 		},
 	})
 	cmd.Flags().StringVar(&f.Search, "search", "", "only users whose name, username or e-mail contains this")
@@ -71,16 +58,14 @@ func (a *apiCmd) userShowCmd() *cobra.Command {
 	return a.command(&cobra.Command{
 		Use:   "show ID|USERNAME",
 		Short: "Show a user",
-		Example: `  botgate user show 7
-  botgate user show alice --output json`,
-		Args: cobra.ExactArgs(1),
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g, err := a.gitlab()
 			if err != nil {
 				return err
 			}
 			u, err := g.User(cmd.Context(), args[0])
-			return a.renderOne(u, err, nil)
+			return a.show(u, err, nil)
 		},
 	})
 }
@@ -90,12 +75,7 @@ func (a *apiCmd) userCreateCmd() *cobra.Command {
 	cmd := a.command(&cobra.Command{
 		Use:   "create",
 		Short: "Create a human user (administrators)",
-		Long: `create makes a human user. Give them a personal access token with
-'botgate token create --user ID'. Automations should not be humans: use project
-access tokens or service accounts for them.`,
-		Example: `  botgate user create --username alice --name "Alice Liddell" --email alice@example.com
-  botgate user create --username ops --name Ops --email ops@example.com --admin`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if n.Username == "" || n.Email == "" {
 				return usageErr("--username and --email are required")
@@ -108,7 +88,7 @@ access tokens or service accounts for them.`,
 				return err
 			}
 			u, err := g.CreateUser(cmd.Context(), n)
-			return a.renderOne(u, err, func() string { return fmt.Sprintf("Created user %d %q.", u.ID, u.Username) })
+			return a.change("Created", u, err)
 		},
 	})
 	cmd.Flags().StringVar(&n.Username, "username", "", "login name (required)")

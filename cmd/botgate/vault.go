@@ -1,14 +1,14 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/server"
 	"github.com/botgate/botgate/vault"
 )
@@ -31,21 +31,10 @@ func vaultFlags(cmd *cobra.Command, e *env, o *server.VaultConfig) {
 		"how long a rotated-out upstream token stays valid after its successor is stored (the gateway caches vault values for a minute)")
 }
 
-// errMessage is an error's caller-facing message, or its text.
-func errMessage(err error) string {
-	if m := botgate.MessageOf(err); m != "" {
-		return m
-	}
-	return err.Error()
-}
-
 func newVaultCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "vault",
 		Short: "Manage the vault's master key",
-		Long: `The vault keeps team-owned secrets encrypted with a data key per secret, wrapped
-by a master key that lives outside the database: the data directory's master.key
-(0600), or the environment variable ` + vault.EnvMasterKey + `.`,
 	}
 	cmd.AddCommand(newVaultRotateCmd(e), newVaultStatusCmd(e), newVaultGenerateKeyCmd(e))
 	return cmd
@@ -53,14 +42,13 @@ by a master key that lives outside the database: the data directory's master.key
 
 func newVaultGenerateKeyCmd(e *env) *cobra.Command {
 	return &cobra.Command{
-		Use:     "generate-key FILE",
-		Short:   "Create a new master key file (0600), for a rotation",
-		Example: `  botgate vault generate-key /secure/new.key`,
-		Args:    cobra.ExactArgs(1),
+		Use:   "generate-key FILE",
+		Short: "Create a new master key file (0600), for a rotation",
+		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			k, err := vault.GenerateMasterKeyFile(args[0], rand.Reader)
 			if err != nil {
-				return errors.New(errMessage(err))
+				return shown{err}
 			}
 			defer k.Destroy()
 			_, err = fmt.Fprintf(e.stdout, "created master key %s in %s (mode 0600)\n", k.ID(), args[0])
@@ -69,105 +57,77 @@ func newVaultGenerateKeyCmd(e *env) *cobra.Command {
 	}
 }
 
+// vaultCommand makes c a command on the local instance's vault: run
+// works on the opened instance and returns its report, the report's text
+// and how many secrets failed; failed, a format taking that count, is the integrity
+// failure (exit status 3) to end with when some did.
+func vaultCommand(e *env, c *cobra.Command, failed string, run func(context.Context, *server.Instance) (report any, text func(io.Writer) error, failures int, err error)) *cobra.Command {
+	var dir, store, output string
+	var o server.VaultConfig
+	c.Args = cobra.NoArgs
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := checkOutput(output); err != nil {
+			return err
+		}
+		in, err := server.Open(cmd.Context(), server.Config{DataDir: dir, Store: store, Getenv: e.getenv, Vault: o}, newLogger(e, "warn"))
+		if err != nil {
+			return err
+		}
+		defer in.Close()
+		report, text, n, err := run(cmd.Context(), in)
+		if err != nil {
+			return err
+		}
+		if err := show(e.stdout, output, report, nil, text); err != nil {
+			return err
+		}
+		if n > 0 {
+			return &exitError{code: exitIntegrity, err: fmt.Errorf(failed, n)}
+		}
+		return nil
+	}
+	dataDirFlag(c, e, &dir)
+	storeFlag(c, e, &store)
+	vaultFlags(c, e, &o)
+	outputFlag(c, &output)
+	return c
+}
+
 func newVaultRotateCmd(e *env) *cobra.Command {
-	var (
-		dir, store, newKey, output string
-		o                          server.VaultConfig
-		batch                      int
-		keep                       bool
-	)
-	cmd := &cobra.Command{
+	var newKey string
+	var batch int
+	var keep bool
+	cmd := vaultCommand(e, &cobra.Command{
 		Use:   "rotate-master-key --new-key-file FILE",
 		Short: "Re-wrap every secret's data key under a new master key, online",
-		Long: `rotate-master-key re-wraps every secret's data key under the master key in
---new-key-file (created, 0600, when it does not exist), in batches, each secret
-with a conditional write, while servers keep running. The values themselves are
-never decrypted. The canary moves last, so the old key stays usable until every
-secret has moved; a secret that does not open is reported and left as it was
-(and the canary stays, so the old key is still required).
-
-Without downtime:
-  0. botgate vault generate-key new.key
-  1. restart each server with the new key current and the old one still loaded:
-       botgate serve --master-key-file new.key --old-master-key-file DATA/master.key
-  2. botgate vault rotate-master-key --new-key-file new.key
-     (rewraps everything, then installs new.key as DATA/master.key, keeping the
-     old one as master.key.<id>.retired unless --keep-current)
-  3. restart the servers without --old-master-key-file.`,
-		Example: `  botgate vault rotate-master-key --new-key-file /secure/new.key --data-dir /var/lib/botgate`,
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
+		PreRunE: func(*cobra.Command, []string) error {
 			if newKey == "" {
 				return usageErr("--new-key-file is required")
 			}
-			in, err := server.Open(cmd.Context(), server.Config{DataDir: dir, Store: store, Getenv: e.getenv, Vault: o}, newLogger(e, "warn"))
-			if err != nil {
-				return err
-			}
-			defer in.Close()
-			r, err := in.RotateMasterKey(cmd.Context(), newKey, batch, keep)
-			if err != nil {
-				return err
-			}
-			if err := writeAs(e.stdout, output, r, r.WriteText); err != nil {
-				return err
-			}
-			if len(r.Failed) > 0 {
-				return &exitError{code: exitIntegrity, err: fmt.Errorf("%d secrets could not be rewrapped; the old key is still required", len(r.Failed))}
-			}
 			return nil
 		},
-	}
-	dataDirFlag(cmd, e, &dir)
-	storeFlag(cmd, e, &store)
-	vaultFlags(cmd, e, &o)
+	}, "%d secrets could not be rewrapped; the old key is still required", func(ctx context.Context, in *server.Instance) (any, func(io.Writer) error, int, error) {
+		r, err := in.RotateMasterKey(ctx, newKey, batch, keep)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		return r, r.WriteText, len(r.Failed), nil
+	})
 	cmd.Flags().StringVar(&newKey, "new-key-file", "", "the new master key (created 0600 if missing)")
 	cmd.Flags().IntVar(&batch, "batch", 100, "secrets per batch")
 	cmd.Flags().BoolVar(&keep, "keep-current", false, "do not install the new key as the data directory's master.key")
-	outputFlag(cmd, &output)
 	return cmd
 }
 
 func newVaultStatusCmd(e *env) *cobra.Command {
-	var (
-		dir, store, output string
-		o                  server.VaultConfig
-	)
-	cmd := &cobra.Command{
+	return vaultCommand(e, &cobra.Command{
 		Use:   "status",
 		Short: "Check the master key, open every secret, and count secrets per key",
-		Long: `status checks the master key against the database's canary, opens every secret
-(values are never shown) and reports each one that does not open. Exit status 3 when
-some do not.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			in, err := server.Open(cmd.Context(), server.Config{DataDir: dir, Store: store, Getenv: e.getenv, Vault: o}, newLogger(e, "warn"))
-			if err != nil {
-				return err
-			}
-			defer in.Close()
-			st, err := in.VaultStatus(cmd.Context(), newLogger(e, "warn"))
-			if err != nil {
-				return err
-			}
-			if err := writeAs(e.stdout, output, st, st.WriteText); err != nil {
-				return err
-			}
-			if len(st.Damaged) > 0 {
-				return &exitError{code: exitIntegrity, err: fmt.Errorf("%d secrets do not open", len(st.Damaged))}
-			}
-			return nil
-		},
-	}
-	dataDirFlag(cmd, e, &dir)
-	storeFlag(cmd, e, &store)
-	vaultFlags(cmd, e, &o)
-	outputFlag(cmd, &output)
-	return cmd
+	}, "%d secrets do not open", func(ctx context.Context, in *server.Instance) (any, func(io.Writer) error, int, error) {
+		st, err := in.VaultStatus(ctx, newLogger(e, "warn"))
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		return st, st.WriteText, len(st.Damaged), nil
+	})
 }
