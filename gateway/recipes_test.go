@@ -2,15 +2,8 @@ package gateway_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/url"
@@ -25,6 +18,7 @@ import (
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/internal/testcert"
 )
 
 // nginxBinary finds nginx on PATH or where Debian installs it.
@@ -501,7 +495,7 @@ func TestNginxLoadBalancerRecipe(t *testing.T) {
 		t.Skip("nginx not found: install the Debian package nginx-light; CI installs it")
 	}
 	dir := t.TempDir()
-	cert, key := selfSignedCert(t, dir)
+	cert, key, _ := testcert.Write(t, dir, "botgate")
 	writeFile(t, filepath.Join(dir, "recipe.conf"), recipe(t, "examples/nginx/load-balancer.conf",
 		"listen 443 ssl;", "listen "+freeLoopbackAddr(t)+" ssl;",
 		"/etc/ssl/botgate/fullchain.pem", cert,
@@ -519,36 +513,4 @@ func TestNginxLoadBalancerRecipe(t *testing.T) {
 	if !strings.Contains(string(out), "test is successful") {
 		t.Errorf("nginx -t said:\n%s", out)
 	}
-}
-
-// selfSignedCert writes a certificate for 127.0.0.1 and localhost and its
-// key into dir, and returns their paths.
-func selfSignedCert(t *testing.T, dir string) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	writeFile(t, certFile, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
-	writeFile(t, keyFile, string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})))
-	return certFile, keyFile
 }

@@ -16,8 +16,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/botgate/botgate"
@@ -61,6 +63,10 @@ type Config struct {
 	ReadHeaderTimeout time.Duration
 	BodyReadTimeout   time.Duration
 
+	// TLS, when it names a certificate, serves the API and the proxy over
+	// HTTPS.
+	TLS TLSConfig
+
 	// Gateway configures the gateway.
 	Gateway GatewayConfig
 	// Vault configures the vault and the rotation scheduler.
@@ -73,6 +79,9 @@ type Config struct {
 
 // GatewayConfig configures the gateway.
 type GatewayConfig struct {
+	// File is the gateway's configuration from botgate.yaml; it does not
+	// go with ConfigFile or Upstream.
+	File *gateway.FileConfig
 	// ConfigFile is the gateway's configuration file (YAML: routes,
 	// limits, loop breaker, webhooks, trusted proxies).
 	ConfigFile string
@@ -115,7 +124,9 @@ type Server struct {
 	apiLn     net.Listener
 	proxy     *http.Server
 	proxyLn   net.Listener
-	demo      *governance.ApplyResult
+	// certs is the TLS certificate, nil without TLS.
+	certs *certificates
+	demo  *governance.ApplyResult
 }
 
 // New builds the server cfg describes: the store, the authority and what
@@ -135,6 +146,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 			s.Close()
 		}
 	}()
+	if cfg.TLS.enabled() {
+		if s.certs, err = newCertificates(cfg.TLS); err != nil {
+			return nil, err
+		}
+	}
 	if s.in, err = open(ctx, cfg, false, log); err != nil {
 		return nil, err
 	}
@@ -213,6 +229,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 			MaxHeaderBytes:    64 << 10,
 			IdleTimeout:       2 * time.Minute,
 		}
+		if s.certs != nil {
+			s.proxy.TLSConfig = s.certs.tlsConfig()
+		}
 	}
 
 	// Governance, whose lint report the API serves.
@@ -251,6 +270,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		IdleTimeout:       2 * time.Minute,
 	}
+	if s.certs != nil {
+		s.api.TLSConfig = s.certs.tlsConfig()
+	}
 
 	if cfg.Demo {
 		var progress strings.Builder
@@ -265,6 +287,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 // defaults) from the file or builds it from the upstream.
 func loadGatewayConfig(o GatewayConfig) (*gateway.FileConfig, error) {
 	switch {
+	case o.File != nil && (o.ConfigFile != "" || o.Upstream != ""):
+		return nil, fmt.Errorf("the configuration file's gateway section does not go with --gateway-config or --upstream: keep the gateway in one place")
+	case o.File != nil:
+		return o.File, nil
 	case o.ConfigFile != "" && o.Upstream != "":
 		return nil, fmt.Errorf("--upstream and --gateway-config do not go together: put the upstream in the configuration's routes")
 	case o.ConfigFile != "":
@@ -335,7 +361,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.proxy != nil {
 		s.log.Info("botgate proxy listening", "addr", s.proxyLn.Addr().String())
 		go func() {
-			if err := s.proxy.Serve(s.proxyLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := s.serve(s.proxy, s.proxyLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				s.log.Error("proxy listener stopped", "err", err)
 				errc <- fmt.Errorf("proxy listener: %w", err)
 			}
@@ -343,7 +369,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.log.Info("botgate listening", "addr", s.apiLn.Addr().String(), "data_dir", s.cfg.DataDir, "version", botgate.Version)
 	go func() {
-		if err := s.api.Serve(s.apiLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.serve(s.api, s.apiLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
 		}
 	}()
@@ -352,12 +378,23 @@ func (s *Server) Run(ctx context.Context) error {
 	s.in.checkpointAudit(ctx, s.log)
 	tick := time.NewTicker(auditCheckpointEvery)
 	defer tick.Stop()
+	hup := make(chan os.Signal, 1)
+	if s.certs != nil {
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	}
 	var runErr error
 wait:
 	for {
 		select {
 		case runErr = <-errc:
 			break wait
+		case <-hup:
+			if err := s.ReloadTLS(); err != nil {
+				s.log.Error("TLS certificate not reloaded; the previous one stays in use", "err", err)
+			} else {
+				s.log.Info("TLS certificate reloaded", "cert_file", s.cfg.TLS.CertFile)
+			}
 		case <-tick.C:
 			s.in.checkpointAudit(ctx, s.log)
 		case <-ctx.Done():
@@ -377,6 +414,14 @@ wait:
 	}
 	s.in.checkpointAudit(sctx, s.log)
 	return runErr
+}
+
+// serve serves srv on ln, over TLS when the server has a certificate.
+func (s *Server) serve(srv *http.Server, ln net.Listener) error {
+	if s.certs != nil {
+		return srv.ServeTLS(ln, "", "")
+	}
+	return srv.Serve(ln)
 }
 
 // Close releases what New built, in reverse order: the listeners, the

@@ -89,3 +89,35 @@ func usageErr(format string, args ...any) error {
 func flagError(cmd *cobra.Command, err error) error {
 	return usageErr("%v: see '%s --help'", err, cmd.CommandPath())
 }
+
+// usageArgs makes every command's argument check, and an unknown command,
+// a usage error (exit status 2) like a bad flag.
+func usageArgs(root *cobra.Command) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if check := c.Args; check != nil {
+			c.Args = func(cmd *cobra.Command, args []string) error {
+				if err := check(cmd, args); err != nil {
+					return usageErr("%v: see '%s --help'", err, cmd.CommandPath())
+				}
+				return nil
+			}
+		} else if c.HasSubCommands() {
+			// A group of commands run alone shows its help; with an
+			// unknown subcommand it is a usage error.
+			if !c.Runnable() {
+				c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+			}
+			c.Args = func(cmd *cobra.Command, args []string) error {
+				if len(args) > 0 {
+					return usageErr("unknown command %q for %q: see '%s --help'", args[0], cmd.CommandPath(), cmd.CommandPath())
+				}
+				return nil
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}

@@ -15,6 +15,7 @@ type serveOptions struct {
 	listen    string
 	dataDir   string
 	tokenFile string
+	tls       server.TLSConfig
 	logLevel  string
 	gateway   gatewayOptions
 	vault     server.VaultConfig
@@ -36,6 +37,7 @@ own API under /api/botgate/v1, and health endpoints /-/health, /-/liveness and
 It stops gracefully on SIGTERM or SIGINT: in-flight requests finish, pending usage
 records and audit events are written.`,
 		Example: `  botgate serve
+  botgate serve --config /etc/botgate/botgate.yaml
   botgate serve --listen 127.0.0.1:9000 --data-dir /var/lib/botgate`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return serve(cmd.Context(), e, o) },
@@ -47,6 +49,8 @@ records and audit events are written.`,
 	vaultFlags(cmd, e, &o.vault)
 	scaleFlags(cmd, e, &o.scale)
 	apiFlags(cmd, e, &o.api)
+	cmd.Flags().StringVar(&o.tls.CertFile, "tls-cert", envOr(e.getenv, "BOTGATE_TLS_CERT", ""), "serve the API and the proxy over HTTPS with this certificate (PEM, chain after the leaf); reread on SIGHUP [env BOTGATE_TLS_CERT]")
+	cmd.Flags().StringVar(&o.tls.KeyFile, "tls-key", envOr(e.getenv, "BOTGATE_TLS_KEY", ""), "the certificate's private key (PEM) [env BOTGATE_TLS_KEY]")
 	cmd.Flags().BoolVar(&o.demo, "demo", false, "apply the example automations (examples/automations.yaml, built in) at start and print how to explore them")
 	cmd.Flags().StringVar(&o.logLevel, "log-level", envOr(e.getenv, "BOTGATE_LOG_LEVEL", "info"), "debug, info, warn or error [env BOTGATE_LOG_LEVEL]")
 	return cmd
@@ -57,7 +61,10 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	cfg := server.Config{
 		DataDir: o.dataDir, Store: o.scale.store, Getenv: e.getenv,
 		Listen: o.listen, ProxyListen: o.gateway.proxyListen,
-		Gateway: o.gateway.gateway, Vault: o.vault, Scale: o.scale.scale, Demo: o.demo,
+		Gateway: o.gateway.gateway, Vault: o.vault, Scale: o.scale.scale, Demo: o.demo, TLS: o.tls,
+	}
+	if e.conf != nil {
+		cfg.Gateway.File = e.conf.GatewayConfig()
 	}
 	if !(datadir.Dir{Path: o.dataDir}).Initialized() {
 		res, err := server.Initialize(ctx, cfg, server.Admin{Username: "root", Email: "admin@botgate.local", TokenFile: o.tokenFile}, log)

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestConfigCheckAndExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "botgate.yaml")
+	if err := os.WriteFile(bad, []byte("listen: 127.0.0.1:8080\nlisten_addr: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		out  string // in stdout or the error
+	}{
+		{"ValidExample", []string{"config", "check", filepath.Join("..", "..", "examples", "botgate.yaml")}, exitOK, "valid"},
+		{"UnknownKey", []string{"config", "check", bad}, exitUsage, bad + `:2: listen_addr: unknown key "listen_addr"`},
+		{"BadConfigForAnyCommand", []string{"--config", bad, "version"}, exitUsage, "unknown key"},
+		{"UnknownCommand", []string{"nosuch"}, exitUsage, `unknown command "nosuch"`},
+		{"UnknownSubcommand", []string{"audit", "nosuch"}, exitUsage, `unknown command "nosuch"`},
+		{"ExtraArgument", []string{"version", "extra"}, exitUsage, "see 'botgate version --help'"},
+		{"Version", []string{"--version"}, exitOK, "botgate "},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := runCmd(t, tc.args...)
+			if got := exitCode(err); got != tc.code {
+				t.Fatalf("exit %d, want %d (%v)", got, tc.code, err)
+			}
+			if err != nil {
+				out += err.Error()
+			}
+			if !strings.Contains(out, tc.out) {
+				t.Errorf("output %q does not contain %q", out, tc.out)
+			}
+		})
+	}
+}
+
+// TestServeReadsConfigFile starts serve with a configuration file whose
+// listen address a flag overrides and whose data directory it sets.
+func TestServeReadsConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	conf := filepath.Join(dir, "botgate.yaml")
+	if err := os.WriteFile(conf, []byte("listen: 127.0.0.1:1\ndata_dir: "+data+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr, stop := startServe(t, "--config", conf, "--admin-token-file", filepath.Join(dir, "admin.token"))
+	if !strings.HasPrefix(addr, "http://127.0.0.1:") || strings.HasSuffix(addr, ":1") {
+		t.Errorf("serve listens on %s: the flag --listen should win over the file", addr)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(data, "pepper")); err != nil {
+		t.Errorf("the file's data_dir was not used: %v", err)
+	}
+}
