@@ -53,6 +53,10 @@ type Config struct {
 	Listen string
 	// ProxyListen, if set, is the address of the gateway's reverse proxy.
 	ProxyListen string
+	// Listeners, if set, are Listen's and ProxyListen's listeners and the
+	// data directory's lock, taken by Bind; New binds them otherwise. The
+	// server closes them.
+	Listeners *Listeners
 	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers
 	// are believed, with the gateway configuration's trusted_proxies.
 	TrustedProxies edge.Trust
@@ -124,6 +128,7 @@ type Server struct {
 	apiLn     net.Listener
 	proxy     *http.Server
 	proxyLn   net.Listener
+	bound     *Listeners
 	// certs is the TLS certificate, nil without TLS.
 	certs *certificates
 	demo  *governance.ApplyResult
@@ -146,6 +151,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 			s.Close()
 		}
 	}()
+	s.bound = cfg.Listeners
+	if s.bound == nil {
+		if s.bound, err = Bind(cfg); err != nil {
+			return nil, err
+		}
+	}
+	s.apiLn, s.proxyLn = s.bound.api, s.bound.proxy
 	if cfg.TLS.enabled() {
 		if s.certs, err = newCertificates(cfg.TLS); err != nil {
 			return nil, err
@@ -219,10 +231,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	}
 	in.scale.onPurge(s.gw.PurgeMemberships)
 	in.scale.onPurge(limits.Purge)
-	if cfg.ProxyListen != "" {
-		if s.proxyLn, err = net.Listen("tcp", cfg.ProxyListen); err != nil {
-			return nil, fmt.Errorf("listening on %s: %w", cfg.ProxyListen, err)
-		}
+	if s.proxyLn != nil {
 		s.proxy = &http.Server{
 			Handler:           s.gw.Proxy(),
 			ReadHeaderTimeout: 10 * time.Second,
@@ -259,9 +268,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		Leaks:       s.gw,
 		ForwardAuth: s.gw.ForwardAuth(), Metrics: s.gw.MetricsHandler(), MetricsPublic: cfg.Gateway.MetricsPublic,
 	})
-	if s.apiLn, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
-	}
 	s.api = &http.Server{
 		Handler: in.scale.readiness(api),
 		// The body's deadline is per request (httpapi's BodyReadTimeout):
@@ -435,11 +441,8 @@ func (s *Server) Close() error {
 			err = e
 		}
 	}
-	if s.apiLn != nil {
-		s.apiLn.Close()
-	}
-	if s.proxyLn != nil {
-		s.proxyLn.Close()
+	if s.bound != nil {
+		s.bound.closeListeners()
 	}
 	if s.gw != nil {
 		keep(s.gw.Close())
@@ -450,5 +453,7 @@ func (s *Server) Close() error {
 	if s.in != nil {
 		keep(s.in.Close())
 	}
+	// The data directory is let go last, once the store is closed.
+	keep(s.bound.Close())
 	return err
 }

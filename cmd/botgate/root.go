@@ -45,6 +45,7 @@ API clients use BOTGATE_URL and BOTGATE_TOKEN.`,
 		newAuditCmd(e),
 		newVersionCmd(e),
 		newConfigCmd(e),
+		newAdminCmd(e),
 	)
 	root.AddCommand(newBenchCmd(e))
 	root.AddCommand(

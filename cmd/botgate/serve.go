@@ -6,7 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/botgate/botgate/datadir"
+	"github.com/botgate/botgate"
+
 	"github.com/botgate/botgate/governance"
 	"github.com/botgate/botgate/server"
 )
@@ -66,19 +67,28 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	if e.conf != nil {
 		cfg.Gateway.File = e.conf.GatewayConfig()
 	}
-	if !(datadir.Dir{Path: o.dataDir}).Initialized() {
-		res, err := server.Initialize(ctx, cfg, server.Admin{Username: "root", Email: "admin@botgate.local", TokenFile: o.tokenFile}, log)
-		if err != nil {
-			return err
-		}
-		if res.TokenFile != "" {
-			fmt.Fprintf(e.stderr, "botgate: initialised %s; admin token written to %s\n", res.DataDir, res.TokenFile)
-		} else {
-			fmt.Fprintf(e.stderr, "botgate: initialised %s; admin token (shown once, store it now):\n%s\n", res.DataDir, res.Token)
-		}
-	}
 	if err := o.api.apply(&cfg); err != nil {
 		return err
+	}
+	// Bound and locked before anything is initialised: a port in use or
+	// another server on the data directory fails before a token is shown.
+	ls, err := server.Bind(cfg)
+	if err != nil {
+		return err
+	}
+	cfg.Listeners = ls
+	res, err := server.Prepare(ctx, cfg, server.Admin{Username: "root", Email: "admin@botgate.local", TokenFile: o.tokenFile}, log)
+	if err != nil {
+		ls.Close()
+		if botgate.IsKind(err, botgate.KindInvalid) {
+			return &exitError{code: exitUsage, err: shown{err}}
+		}
+		return err
+	}
+	if res != nil && res.TokenFile != "" {
+		fmt.Fprintf(e.stderr, "botgate: initialised %s; admin token written to %s\n", res.DataDir, res.TokenFile)
+	} else if res != nil {
+		fmt.Fprintf(e.stderr, "botgate: initialised %s; admin token (shown once, store it now):\n%s\n", res.DataDir, res.Token)
 	}
 	srv, err := server.New(ctx, cfg, log)
 	if err != nil {
