@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,5 +62,31 @@ func TestServeReadsConfigFile(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(data, "pepper")); err != nil {
 		t.Errorf("the file's data_dir was not used: %v", err)
+	}
+}
+
+// TestCredentialsFileModeExitsFailure: a credentials file others can read
+// is a local problem to fix (exit 1), not an unreachable server (6).
+func TestCredentialsFileModeExitsFailure(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "botgate", "credentials.json")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(`{"url":"http://127.0.0.1:1","token":"x"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	getenv := func(k string) string {
+		if k == "XDG_CONFIG_HOME" {
+			return dir
+		}
+		return ""
+	}
+	err := run(t.Context(), []string{"token", "list"}, getenv, strings.NewReader(""), io.Discard, io.Discard)
+	if exitCode(err) != exitFailure || err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("token list with a readable credentials file: exit %d (%v), want %d and the fix", exitCode(err), err, exitFailure)
 	}
 }

@@ -12,8 +12,8 @@ import (
 // ("Errors and exit status"). main exits with exitCode(err).
 const (
 	exitOK        = 0 // success
-	exitFailure   = 1 // any other failure; for scan, tokens were found; for lint, findings at --fail-on
-	exitUsage     = 2 // bad flags or arguments (and, for lint alone, an error-severity finding)
+	exitFailure   = 1 // any other failure (a bad local file included); scan found tokens; lint found findings at --fail-on
+	exitUsage     = 2 // bad flags, arguments, configuration file or unknown command, for every command
 	exitIntegrity = 3 // an integrity check failed: a broken audit chain, vault secrets that do not open
 	exitAuth      = 4 // token missing, rejected, or lacking scope or role
 	exitNotFound  = 5 // the thing named does not exist or is hidden
