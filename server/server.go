@@ -113,6 +113,10 @@ type ScaleConfig struct {
 	AuthCacheTTL time.Duration
 }
 
+// requestSummaryEvery is how often the API's requests are summarised at
+// info (each is logged at debug).
+const requestSummaryEvery = time.Minute
+
 // Server is a botgate server, built by New and run by Run.
 type Server struct {
 	cfg Config
@@ -125,6 +129,7 @@ type Server struct {
 	scheduler *broker.Scheduler
 	gw        *gateway.Gateway
 	api       *http.Server
+	apiH      *httpapi.Server
 	apiLn     net.Listener
 	proxy     *http.Server
 	proxyLn   net.Listener
@@ -250,7 +255,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	}
 
 	// The HTTP API, with everything it serves.
-	api := httpapi.New(httpapi.Config{
+	s.apiH = httpapi.New(httpapi.Config{
 		Authority: in.Authority, Store: in.Store, Logger: log, Version: botgate.Version, Clock: cfg.Clock,
 		Trust: trust, Limiter: limiter, APILimit: cfg.APILimit,
 		BodyReadTimeout: cfg.BodyReadTimeout,
@@ -269,7 +274,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		ForwardAuth: s.gw.ForwardAuth(), Metrics: s.gw.MetricsHandler(), MetricsPublic: cfg.Gateway.MetricsPublic,
 	})
 	s.api = &http.Server{
-		Handler: in.scale.readiness(api),
+		Handler: in.scale.readiness(s.apiH),
 		// The body's deadline is per request (httpapi's BodyReadTimeout):
 		// ReadTimeout would also cancel the context of an answer that
 		// takes longer than it.
@@ -362,6 +367,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.scheduler != nil {
 		goBG(s.scheduler.Run)
 	}
+	goBG(func(ctx context.Context) { s.apiH.LogSummaries(ctx, requestSummaryEvery) })
 
 	errc := make(chan error, 2)
 	if s.proxy != nil {
