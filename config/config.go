@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -121,6 +122,12 @@ func Parse(file string, data []byte) (*File, error) {
 	}
 	f.pos = pos
 	if ps := f.check(); len(ps) > 0 {
+		sort.SliceStable(ps, func(i, j int) bool {
+			if ps[i].Line != ps[j].Line {
+				return ps[i].Line < ps[j].Line
+			}
+			return ps[i].Column < ps[j].Column
+		})
 		return nil, &yamlfile.Errors{Problems: ps}
 	}
 	return f, nil
@@ -210,7 +217,11 @@ func (f *File) check() []yamlfile.Problem {
 			if field := botgate.FieldOf(err); field != "" {
 				path = "gateway." + field
 			}
-			bad(path, "%s", botgate.MessageOf(err))
+			msg := botgate.MessageOf(err)
+			if field := botgate.FieldOf(err); field != "" {
+				msg = strings.TrimPrefix(msg, field+": ")
+			}
+			bad(path, "%s", msg)
 		}
 	}
 	return ps

@@ -176,7 +176,7 @@ func ParseConfig(data []byte) (*FileConfig, error) {
 func ParseConfigNamed(name string, data []byte) (*FileConfig, error) {
 	var c FileConfig
 	if _, err := yamlfile.Decode(name, data, &c); err != nil {
-		return nil, botgate.E("gateway.ParseConfig", botgate.KindInvalid, err)
+		return nil, err // a *yamlfile.Errors, KindInvalid: file:line: key: what
 	}
 	return &c, nil
 }

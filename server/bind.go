@@ -22,8 +22,9 @@ type Listeners struct {
 	lock       *datadir.Lock
 }
 
-// Bind locks cfg.DataDir when the store is its SQLite database (one
-// server per data directory: datadir.ErrLocked otherwise) and binds
+// Bind checks the gateway configuration and the TLS certificate, locks
+// cfg.DataDir when the store is its SQLite database (one server per data
+// directory: datadir.ErrLocked otherwise) and binds
 // cfg.Listen and, if set, cfg.ProxyListen. Pass the result to New in
 // Config.Listeners, or Close it.
 func Bind(cfg Config) (_ *Listeners, err error) {
@@ -33,9 +34,24 @@ func Bind(cfg Config) (_ *Listeners, err error) {
 			l.Close()
 		}
 	}()
+	// What can be checked without the data directory is, first: a bad
+	// gateway configuration or certificate must not cost a first start's
+	// token.
 	kind, err := storeKind(cfg.Store)
 	if err != nil {
 		return nil, err
+	}
+	if gw, err := loadGatewayConfig(cfg.Gateway); err != nil {
+		return nil, err
+	} else if gw != nil {
+		if err := gw.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.TLS.enabled() {
+		if _, err := newCertificates(cfg.TLS); err != nil {
+			return nil, err
+		}
 	}
 	if kind == storeSQLite {
 		if l.lock, err = (datadir.Dir{Path: cfg.DataDir}).Lock(); err != nil {

@@ -35,6 +35,25 @@ func TestServeBindsBeforeInitialising(t *testing.T) {
 	}
 }
 
+// TestServeChecksConfigurationBeforeInitialising: a bad gateway
+// configuration fails serve with the file's line and exit status 2,
+// before a token is minted.
+func TestServeChecksConfigurationBeforeInitialising(t *testing.T) {
+	dir := t.TempDir()
+	gw := filepath.Join(dir, "gateway.yaml")
+	if err := os.WriteFile(gw, []byte("routes:\n  - name: a\n    upstream: http://127.0.0.1:1\n    timeout: forever\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	_, err := runCmd(t, "serve", "--listen", "127.0.0.1:0", "--data-dir", data, "--gateway-config", gw)
+	if exitCode(err) != exitUsage || err == nil || !strings.Contains(err.Error(), gw+":4: routes[0].timeout:") {
+		t.Fatalf("serve with a bad gateway configuration: exit %d, %v", exitCode(err), err)
+	}
+	if _, err := os.Stat(filepath.Join(data, "pepper")); err == nil {
+		t.Error("the data directory was initialised before the configuration was checked")
+	}
+}
+
 // TestServeLocksTheDataDirectory: a second serve on the same SQLite data
 // directory fails with a message saying who holds it.
 func TestServeLocksTheDataDirectory(t *testing.T) {

@@ -57,6 +57,15 @@ records and audit events are written.`,
 	return cmd
 }
 
+// configErr makes an invalid setting a usage error (exit status 2): the
+// command line or the configuration is to be fixed.
+func configErr(err error) error {
+	if botgate.IsKind(err, botgate.KindInvalid) {
+		return &exitError{code: exitUsage, err: shown{err}}
+	}
+	return err
+}
+
 func serve(ctx context.Context, e *env, o serveOptions) error {
 	log := newLogger(e, o.logLevel)
 	cfg := server.Config{
@@ -74,16 +83,13 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	// another server on the data directory fails before a token is shown.
 	ls, err := server.Bind(cfg)
 	if err != nil {
-		return err
+		return configErr(err)
 	}
 	cfg.Listeners = ls
 	res, err := server.Prepare(ctx, cfg, server.Admin{Username: "root", Email: "admin@botgate.local", TokenFile: o.tokenFile}, log)
 	if err != nil {
 		ls.Close()
-		if botgate.IsKind(err, botgate.KindInvalid) {
-			return &exitError{code: exitUsage, err: shown{err}}
-		}
-		return err
+		return configErr(err)
 	}
 	if res != nil && res.TokenFile != "" {
 		fmt.Fprintf(e.stderr, "botgate: initialised %s; admin token written to %s\n", res.DataDir, res.TokenFile)

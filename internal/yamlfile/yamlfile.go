@@ -76,7 +76,12 @@ type Positions map[string]Problem
 // ancestor that the file holds.
 func (ps Positions) At(file, path, msg string) Problem {
 	for q := path; ; {
-		if p, ok := ps[q]; ok {
+		p, ok := ps[q]
+		if k, isKey := ps["key:"+q]; isKey && q != path {
+			// An ancestor: its key's line, where a missing child belongs.
+			p, ok = k, true
+		}
+		if ok {
 			return Problem{File: file, Line: p.Line, Column: p.Column, Path: path, Message: msg}
 		}
 		i := strings.LastIndexAny(q, ".[")
