@@ -325,6 +325,7 @@ func exerciseRecipe(t *testing.T, f *fixture, base string, forwardAuth bool, dow
 					"X-Botgate-Scopes":   tc.scopes,
 					"Private-Token":      "",
 					"Authorization":      "",
+					"Ratelimit-Limit":    "",
 				}
 				if !forwardAuth {
 					delete(checks, "X-Botgate-Scopes") // the proxy tells the upstream who, not which scopes
