@@ -14,7 +14,7 @@ func TestConfigErrorsInTheFilesTerms(t *testing.T) {
 	tests := []struct{ name, yaml, want string }{
 		{"Duration", "loop:\n  window: soon\n", `gateway.yaml:2: loop.window: "soon" is not a duration`},
 		{"RefusalDelay", "loop: {refusal_delay: later}\n", `loop.refusal_delay: "later" is not a duration`},
-		{"TokenID", "limits:\n  tokens:\n    abc: {rate: 1}\n", `gateway.yaml:3: limits.tokens.abc`},
+		{"TokenID", "limits:\n  tokens:\n    abc: {rate: 1}\n", `gateway.yaml:3: limits.tokens.abc: "abc" is not a whole number`},
 		{"Routes", "routes: {name: a}\n", `gateway.yaml:1: routes: a mapping is not a list`},
 		{"Unknown", "routes:\n  - name: a\n    upstraem: http://x\n", `gateway.yaml:3: routes[0].upstraem: unknown key "upstraem"`},
 		{"Rate", "limits:\n  default: {rate: fast}\n", `limits.default.rate: "fast" is not a whole number`},

@@ -142,8 +142,8 @@ func walk(n *yaml.Node, path string, pos Positions) {
 				k = path + "." + k
 			}
 			walk(n.Content[i+1], k, pos)
-			// The key's own line, for a problem with the key.
-			pos["key:"+k] = Problem{Line: n.Content[i].Line, Column: n.Content[i].Column}
+			// The key's own place, for a problem with the key.
+			pos["key:"+k] = Problem{Line: n.Content[i].Line, Column: n.Content[i].Column, Message: "=" + n.Content[i].Value}
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
@@ -195,17 +195,19 @@ func explain(file, msg string, pos Positions) Problem {
 	}
 	best, bestCol := "", -1
 	for path, q := range pos {
-		if q.Line != p.Line || strings.HasPrefix(path, "key:") {
+		named := want != "" && q.Message == want
+		if q.Line != p.Line || strings.HasPrefix(path, "key:") && !named {
 			continue
 		}
 		col := q.Column
-		if want != "" && q.Message == want {
-			col += 1 << 20 // the value named wins
+		if named {
+			col += 1 << 20 // the value (or key) named wins
 		}
 		if col > bestCol || col == bestCol && path < best {
 			best, bestCol = path, col
 		}
 	}
+	best = strings.TrimPrefix(best, "key:")
 	p.Path = best
 	return p
 }
