@@ -38,8 +38,8 @@ With -f, the automations, service accounts and rate-limit policy come from the
 manifest (findings point at its lines); without, from the automation records that
 apply wrote. Usage counts over --window (default 30d).
 
-The exit status is 0 when no finding reaches --fail-on (default error), 1 when
-warnings (or notes) do, 2 when there is an error. lint works on the local instance
+The exit status is 0 when no finding reaches --fail-on (default error), 1 when one
+does (an error always does); 2 is a usage error, as for every command. lint works on the local instance
 (--data-dir); a server answers the same report at GET /api/botgate/v1/lint.`,
 		Example: `  botgate lint
   botgate lint -f examples/automations.yaml --fail-on warning
