@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 func TestConfigCheckAndExitCodes(t *testing.T) {
@@ -88,5 +90,51 @@ func TestCredentialsFileModeExitsFailure(t *testing.T) {
 	err := run(t.Context(), []string{"token", "list"}, getenv, strings.NewReader(""), io.Discard, io.Discard)
 	if exitCode(err) != exitFailure || err == nil || !strings.Contains(err.Error(), "chmod 600") {
 		t.Fatalf("token list with a readable credentials file: exit %d (%v), want %d and the fix", exitCode(err), err, exitFailure)
+	}
+}
+
+// TestConfigPrecedence: a flag wins over its environment variable, which
+// wins over the configuration file, which wins over the default.
+func TestConfigPrecedence(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "botgate.yaml")
+	if err := os.WriteFile(conf, []byte("listen: 127.0.0.1:7001\nstore: sqlite\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"File", nil, nil, "127.0.0.1:7001"},
+		{"EnvOverFile", map[string]string{"BOTGATE_LISTEN": "127.0.0.1:7002"}, nil, "127.0.0.1:7002"},
+		{"FlagOverEnv", map[string]string{"BOTGATE_LISTEN": "127.0.0.1:7002"}, []string{"--listen", "127.0.0.1:7003"}, "127.0.0.1:7003"},
+		{"ConfigFromEnv", map[string]string{"BOTGATE_CONFIG": conf}, nil, "127.0.0.1:7001"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := &env{getenv: func(k string) string { return tc.env[k] }, stdout: io.Discard, stderr: io.Discard}
+			var got string
+			root := newRootCmd(e)
+			serve, _, err := root.Find([]string{"serve"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			serve.RunE = func(cmd *cobra.Command, args []string) error {
+				got = cmd.Flags().Lookup("listen").Value.String()
+				return nil
+			}
+			args := append([]string{"serve"}, tc.args...)
+			if tc.env["BOTGATE_CONFIG"] == "" {
+				args = append(args, "--config", conf)
+			}
+			root.SetArgs(args)
+			if err := root.Execute(); err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("listen = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
