@@ -2,8 +2,10 @@ package httpapi_test
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -52,5 +54,33 @@ func TestRequestLogLevels(t *testing.T) {
 	srv.LogSummaries(ctx, time.Hour)
 	if n := strings.Count(info.String(), "requests served"); n != before {
 		t.Errorf("a quiet interval logged a summary")
+	}
+}
+
+// BenchmarkRequestLog measures an authenticated GET /api/v4/user with the
+// logger at info (the default: the request is counted for the minute's
+// summary) against the logger at debug (a line per request, as every
+// request was logged before), both into a text handler that discards.
+func BenchmarkRequestLog(b *testing.B) {
+	for _, tc := range []struct {
+		name  string
+		level slog.Level
+	}{{"info-summary", slog.LevelInfo}, {"debug-line", slog.LevelDebug}} {
+		b.Run(tc.name, func(b *testing.B) {
+			e := newEnvMounted(b, func(cfg *httpapi.Config) {
+				cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: tc.level}))
+			}, nil)
+			h := e.srv.Config.Handler
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest("GET", "/api/v4/user", nil)
+				req.Header.Set("PRIVATE-TOKEN", e.root)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("%d %s", rec.Code, rec.Body)
+				}
+			}
+		})
 	}
 }
