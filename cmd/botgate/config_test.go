@@ -1,13 +1,18 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/botgate/botgate/internal/testcert"
 )
 
 func TestConfigCheckAndExitCodes(t *testing.T) {
@@ -136,5 +141,29 @@ func TestConfigPrecedence(t *testing.T) {
 				t.Errorf("listen = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestServeTLSFromConfigFile: tls in botgate.yaml makes serve speak HTTPS
+// with that certificate.
+func TestServeTLSFromConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, cert := testcert.Write(t, dir, "botgate-test")
+	conf := filepath.Join(dir, "botgate.yaml")
+	if err := os.WriteFile(conf, []byte("tls:\n  cert_file: "+certFile+"\n  key_file: "+keyFile+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base, stop := startServe(t, "--config", conf, "--data-dir", filepath.Join(dir, "data"), "--admin-token-file", filepath.Join(dir, "admin.token"))
+	defer stop()
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := c.Get(strings.Replace(base, "http://", "https://", 1) + "/-/health")
+	if err != nil {
+		t.Fatalf("HTTPS with the configured certificate: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.TLS.PeerCertificates[0].Subject.CommonName != "botgate-test" {
+		t.Errorf("status %d, certificate %q", resp.StatusCode, resp.TLS.PeerCertificates[0].Subject.CommonName)
 	}
 }
