@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 
 	"github.com/botgate/botgate/datadir"
@@ -43,4 +44,14 @@ func RecoverAdmin(ctx context.Context, cfg Config, username, tokenFile string, l
 	}
 	res.TokenFile = tokenFile
 	return res, nil
+}
+
+// WriteText says whose token it is and where it went, or shows it once.
+func (r *RecoverResult) WriteText(w io.Writer) error {
+	if r.TokenFile != "" {
+		_, err := fmt.Fprintf(w, "New token for administrator %s written to %s (mode 0600).\n", r.AdminUsername, r.TokenFile)
+		return err
+	}
+	_, err := fmt.Fprintf(w, "New token for administrator %s (shown once, store it now):\n%s\n", r.AdminUsername, r.Token)
+	return err
 }

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"io"
-
 	"github.com/spf13/cobra"
 
 	"github.com/botgate/botgate/server"
@@ -43,14 +40,7 @@ The token is printed once, or written to --admin-token-file (0600).`,
 			if err != nil {
 				return cliErr(err)
 			}
-			return writeAs(e.stdout, output, res, func(w io.Writer) error {
-				if res.TokenFile != "" {
-					_, err := fmt.Fprintf(w, "New token for administrator %s written to %s (mode 0600).\n", res.AdminUsername, res.TokenFile)
-					return err
-				}
-				_, err := fmt.Fprintf(w, "New token for administrator %s (shown once, store it now):\n%s\n", res.AdminUsername, res.Token)
-				return err
-			})
+			return writeAs(e.stdout, output, res, res.WriteText)
 		},
 	}
 	localFlags(cmd, e, &o, false)
