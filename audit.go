@@ -33,6 +33,9 @@ const (
 	ActionAuthFailed        = "auth.failed"
 	ActionAuthFailedSummary = "auth.failed_suppressed"
 	ActionInit              = "instance.init"
+	// ActionAdminRecover is a new administrator token minted with access
+	// to the data directory (botgate admin recover), not through the API.
+	ActionAdminRecover = "admin.recover"
 )
 
 // AuditEvent is one entry of the tamper-evident audit log. Events form a

@@ -131,7 +131,38 @@ func (g *GitLab) UserID(ctx context.Context, ref string) (int64, error) {
 			return u.ID, nil
 		}
 	}
+	if id, ok, err := g.serviceAccountNamed(ctx, ref); ok || err != nil {
+		return id, err
+	}
 	return 0, Explain(gitlab.ErrNotFound, nil, fmt.Sprintf("user %q", ref))
+}
+
+// serviceAccountNamed finds the one bot user whose name (as given to
+// 'service-account create --name', while the server generated its
+// username, as GitLab does) is exactly name. ok is false when there is
+// none; several are an error naming their usernames.
+func (g *GitLab) serviceAccountNamed(ctx context.Context, name string) (id int64, ok bool, err error) {
+	us, _, err := g.c.Users.ListUsers(&gitlab.ListUsersOptions{Search: &name, ListOptions: gitlab.ListOptions{PerPage: 100}}, gitlab.WithContext(ctx))
+	if err != nil {
+		return 0, false, nil // the username lookup's not-found says enough
+	}
+	var found []*gitlab.User
+	for _, u := range us {
+		if u.Bot && u.Name == name {
+			found = append(found, u)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return 0, false, nil
+	case 1:
+		return found[0].ID, true, nil
+	}
+	names := make([]string, len(found))
+	for i, u := range found {
+		names[i] = u.Username
+	}
+	return 0, true, botgate.Errorf(botgate.KindInvalid, "%d bots are named %q (%s): give the username or the numeric ID", len(found), name, strings.Join(names, ", "))
 }
 
 // GroupID resolves a group ID or path to its numeric ID.

@@ -142,3 +142,22 @@ type RouteUsage struct {
 	FirstSeen string `json:"first_seen"`
 	LastSeen  string `json:"last_seen"`
 }
+
+// AuditEvent is one audit event, as GET /audit/events lists it and
+// 'botgate audit list --output json' prints it.
+type AuditEvent struct {
+	Seq        int64             `json:"seq"`
+	Time       string            `json:"time"`
+	ActorID    int64             `json:"actor_id"`
+	ActorName  string            `json:"actor_name"`
+	TokenID    int64             `json:"token_id"`
+	Action     string            `json:"action"`
+	TargetType string            `json:"target_type"`
+	TargetID   int64             `json:"target_id"`
+	TargetName string            `json:"target_name"`
+	IP         string            `json:"ip"`
+	UserAgent  string            `json:"user_agent"`
+	Details    map[string]string `json:"details"`
+	PrevHash   string            `json:"prev_hash"`
+	Hash       string            `json:"hash"`
+}

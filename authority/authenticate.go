@@ -158,7 +158,19 @@ func (s *Service) revokeFamily(ctx context.Context, t *botgate.Token, meta Reque
 		e.ActorID = t.UserID
 		e.Details = details("reason", "a rotated-out token was presented to rotate again", "family_id", itoa(t.FamilyID),
 			"revoked_ids", joinIDs(revoked))
-		return s.record(ctx, tx, e)
+		if err := s.record(ctx, tx, e); err != nil {
+			return err
+		}
+		// As every other revocation of a project or group access token:
+		// its bot is deactivated with it.
+		if t.Kind != botgate.ProjectAccessToken && t.Kind != botgate.GroupAccessToken {
+			return nil
+		}
+		u, err := tx.User(ctx, t.UserID)
+		if err != nil {
+			return err
+		}
+		return s.deactivate(ctx, tx, Actor{System: true, IP: meta.IP, UserAgent: meta.UserAgent}, u, "its token family was revoked after a rotated-out token was presented to rotate again")
 	})
 	if err != nil {
 		return err

@@ -354,6 +354,63 @@ func TestReuseOfRotatedTokenRevokesFamily(t *testing.T) {
 	}
 }
 
+// TestFamilyRevocationDeactivatesTheBot: a project access token's family
+// revoked for reuse deactivates its bot user, as revoking the token does.
+func TestFamilyRevocationDeactivatesTheBot(t *testing.T) {
+	e := newEnv(t)
+	w := e.world()
+	c, err := e.svc.CreateResourceToken(e.ctx, w.maint, w.projectRes(), authority.NewToken{Name: "release-bot", Scopes: []string{"api"}, AccessLevel: botgate.DeveloperAccess})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1, err := e.svc.RotateToken(e.ctx, w.maint, c.Token.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1.Token.UserID != c.Token.UserID {
+		t.Fatalf("rotation changed the bot: user %d, then %d", c.Token.UserID, r1.Token.UserID)
+	}
+	_, err = e.auth(c.Secret, authority.PurposeRotate)
+	wantKind(t, err, botgate.KindUnauthenticated)
+	var bot *botgate.User
+	if err := e.store.View(e.ctx, func(tx botgate.Tx) (err error) {
+		bot, err = tx.User(e.ctx, c.Token.UserID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if bot.State != botgate.UserDeactivated {
+		t.Fatalf("the bot %s is %s after its family was revoked, want deactivated", bot.Username, bot.State)
+	}
+	if err := e.svc.SyncAudit(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	evs := e.audit(botgate.AuditFilter{Action: botgate.ActionUserDeactivate, TargetID: bot.ID})
+	if len(evs) != 1 || !strings.Contains(evs[0].Details["reason"], "family was revoked") {
+		t.Fatalf("user.deactivate events for the bot = %+v", evs)
+	}
+	// A personal token's family revocation leaves its person active.
+	p, err := e.svc.CreatePersonalToken(e.ctx, w.dev, w.dev.User.ID, authority.NewToken{Name: "laptop", Scopes: []string{"api"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.RotateToken(e.ctx, w.dev, p.Token.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.auth(p.Secret, authority.PurposeRotate)
+	wantKind(t, err, botgate.KindUnauthenticated)
+	var dev *botgate.User
+	if err := e.store.View(e.ctx, func(tx botgate.Tx) (err error) {
+		dev, err = tx.User(e.ctx, w.dev.User.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !dev.Active() {
+		t.Errorf("a person was deactivated by the revocation of a personal token family: %s", dev.State)
+	}
+}
+
 func (e *env) audit(f botgate.AuditFilter) []*botgate.AuditEvent {
 	e.t.Helper()
 	var out []*botgate.AuditEvent

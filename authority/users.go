@@ -238,3 +238,58 @@ func (s *Service) canManageUser(ctx context.Context, tx botgate.Tx, a Actor, u *
 		return err
 	}
 }
+
+// RecoverAdmin mints a new personal access token, with the first
+// administrator's scopes, for the active administrator named username (the
+// oldest active administrator when username is empty). It is for someone
+// who holds the data directory (its pepper) but lost every administrator
+// token, so it takes no actor: the caller's access to the data directory
+// is the authorisation. The token and an admin.recover event are written
+// in one transaction. KindNotFound without such an administrator.
+func (s *Service) RecoverAdmin(ctx context.Context, username string) (*botgate.User, *botgate.Token, string, error) {
+	const op = "authority.RecoverAdmin"
+	var u *botgate.User
+	var t *botgate.Token
+	var secret string
+	err := s.store.Update(ctx, func(tx botgate.Tx) error {
+		if username != "" {
+			var err error
+			u, err = tx.UserByUsername(ctx, username)
+			if botgate.IsKind(err, botgate.KindNotFound) {
+				return botgate.Errorf(botgate.KindNotFound, "no user %q", username)
+			}
+			if err != nil {
+				return err
+			}
+		} else {
+			admin := true
+			users, _, err := tx.FindUsers(ctx, botgate.UserFilter{Admin: &admin, State: botgate.UserActive, Kinds: []botgate.UserKind{botgate.HumanUser}, Page: botgate.Page{Limit: 1}})
+			if err != nil {
+				return err
+			}
+			if len(users) == 0 {
+				return botgate.Errorf(botgate.KindNotFound, "there is no active administrator: name one with --username")
+			}
+			u = users[0]
+		}
+		if !u.Admin || !u.Active() || u.Kind != botgate.HumanUser {
+			return botgate.Invalid("username", "%s is not an active administrator", u.Username)
+		}
+		a := SystemActor()
+		var err error
+		t, secret, err = s.insertToken(ctx, tx, a, u, &botgate.Token{
+			Kind:        botgate.PersonalToken,
+			Name:        "recovered admin token",
+			Description: "minted by botgate admin recover with access to the data directory",
+			Scopes:      botgate.NormalizeScopes(botgate.Scopes{botgate.ScopeAPI, botgate.ScopeReadAPI, botgate.ScopeReadUser, botgate.ScopeSudo, botgate.ScopeAdminMode}),
+		})
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, s.event(a, botgate.ActionAdminRecover, "token", t.ID, u.Username))
+	})
+	if err != nil {
+		return nil, nil, "", botgate.E(op, err)
+	}
+	return u, t, secret, nil
+}

@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/botgate/botgate"
 )
 
 // File names inside the data directory.
@@ -152,14 +154,15 @@ func WriteSecretFile(path string, data []byte) error {
 	return f.Close()
 }
 
-// ReadSecretFile reads a secret file, refusing one that others can read.
+// ReadSecretFile reads a secret file, refusing one that others can read
+// (KindInvalid: the file's mode is to be fixed, not the server).
 func ReadSecretFile(path string) ([]byte, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%s is readable by others (mode %v); run 'chmod 600 %s'", path, fi.Mode().Perm(), path)
+		return nil, botgate.Errorf(botgate.KindInvalid, "%s is readable by others (mode %v); run 'chmod 600 %s'", path, fi.Mode().Perm(), path)
 	}
 	return os.ReadFile(path)
 }

@@ -1,18 +1,14 @@
 package gateway
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/edge"
+	"github.com/botgate/botgate/internal/yamlfile"
 	"github.com/botgate/botgate/ratelimit"
 )
 
@@ -172,11 +168,15 @@ var defaultLimit = botgate.Limit{Rate: 2000, Period: time.Minute, Burst: 2000}
 
 // ParseConfig reads a YAML configuration, refusing unknown fields.
 func ParseConfig(data []byte) (*FileConfig, error) {
+	return ParseConfigNamed("gateway configuration", data)
+}
+
+// ParseConfigNamed is ParseConfig with the file name its problems name
+// ("file:line:column: path: what is wrong").
+func ParseConfigNamed(name string, data []byte) (*FileConfig, error) {
 	var c FileConfig
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return nil, botgate.E("gateway.ParseConfig", botgate.Invalid("config", "gateway configuration: %v", err))
+	if _, err := yamlfile.Decode(name, data, &c); err != nil {
+		return nil, err // a *yamlfile.Errors, KindInvalid: file:line: key: what
 	}
 	return &c, nil
 }
@@ -187,7 +187,15 @@ func LoadConfig(path string) (*FileConfig, error) {
 	if err != nil {
 		return nil, botgate.E("gateway.LoadConfig", botgate.KindInvalid, err)
 	}
-	return ParseConfig(data)
+	return ParseConfigNamed(path, data)
+}
+
+// Validate checks everything New checks about the configuration without
+// building a gateway: limits, loop breaker, webhooks, trusted proxies,
+// routes and their rules.
+func (c *FileConfig) Validate() error {
+	_, err := c.compile()
+	return err
 }
 
 // compiled is a validated configuration.

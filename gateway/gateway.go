@@ -2,12 +2,16 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf16"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -362,7 +366,7 @@ func ceilDuration(d time.Duration) time.Duration {
 // writeDecision writes the headers every decision carries and, for a
 // refusal, the GitLab-style error body. It reports whether the request
 // was allowed.
-func (g *Gateway) writeDecision(w http.ResponseWriter, r *http.Request, d decision) bool {
+func (g *Gateway) writeDecision(w http.ResponseWriter, r *http.Request, mode int, d decision) bool {
 	h := w.Header()
 	if d.hasLimit {
 		ratelimit.Headers(h, d.limit, d.now)
@@ -386,8 +390,34 @@ func (g *Gateway) writeDecision(w http.ResponseWriter, r *http.Request, d decisi
 			slog.String("result", d.result), slog.String("reason", string(botgate.ReasonOf(d.err))),
 			slog.Int64("token_id", tokenID), slog.String("method", r.Method), slog.String("path", r.URL.Path))
 	}
-	httpapi.WriteError(w, d.err)
+	status, body := httpapi.ErrorBody(d.err)
+	if mode == modeAuth {
+		h.Set(HeaderError, asciiJSON(body))
+	}
+	_ = httpapi.WriteJSON(w, status, body)
 	return false
+}
+
+// asciiJSON is v as one line of JSON with every character outside
+// printable ASCII escaped, fit for a header value.
+func asciiJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return `{"message":"500 Internal Server Error"}`
+	}
+	var sb strings.Builder
+	for _, r := range string(b) {
+		switch {
+		case r >= 0x20 && r < 0x7f:
+			sb.WriteRune(r)
+		case r > 0xffff:
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&sb, "\\u%04x\\u%04x", r1, r2)
+		default:
+			fmt.Fprintf(&sb, "\\u%04x", r)
+		}
+	}
+	return sb.String()
 }
 
 // holdRefusal delays a refused loop request by the configured refusal
@@ -426,13 +456,13 @@ func (g *Gateway) serveAuth(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	o, err := forwardAuthOriginal(r, g.cfg)
 	if err != nil {
-		g.writeDecision(w, r, decision{err: err, result: resultInvalid})
+		g.writeDecision(w, r, modeAuth, decision{err: err, result: resultInvalid})
 		g.observe(modeAuth, resultInvalid, start)
 		return
 	}
 	pi, err := g.paths.get(o.path)
 	if err != nil {
-		g.writeDecision(w, r, decision{err: err, result: resultInvalid})
+		g.writeDecision(w, r, modeAuth, decision{err: err, result: resultInvalid})
 		g.observe(modeAuth, resultInvalid, start)
 		return
 	}
@@ -440,7 +470,7 @@ func (g *Gateway) serveAuth(w http.ResponseWriter, r *http.Request) {
 	o.token, err = edge.Credential(r.Header, o.rawQuery, g.cfg.credentials)
 	if err != nil && !errors.Is(err, edge.ErrNoCredential) {
 		// A malformed or ambiguous credential: refused before decide.
-		g.writeDecision(w, r, decision{err: err, result: resultUnauthenticated})
+		g.writeDecision(w, r, modeAuth, decision{err: err, result: resultUnauthenticated})
 		g.observe(modeAuth, resultUnauthenticated, start)
 		return
 	}
@@ -461,7 +491,7 @@ func (g *Gateway) serveAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	d := g.decide(r.Context(), &o, pi, rt)
 	g.holdRefusal(r, d)
-	if g.writeDecision(w, r, d) {
+	if g.writeDecision(w, r, modeAuth, d) {
 		d.info.setHeaders(w.Header())
 		w.WriteHeader(http.StatusOK)
 	}

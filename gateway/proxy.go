@@ -43,7 +43,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	pi, err := g.paths.get(requestPath(r))
 	if err != nil {
-		g.writeDecision(w, r, decision{err: err, result: resultInvalid})
+		g.writeDecision(w, r, modeProxy, decision{err: err, result: resultInvalid})
 		g.observe(modeProxy, resultInvalid, start)
 		return
 	}
@@ -58,7 +58,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := edge.Method(r.Method, r.Header, r.URL.RawQuery); err != nil {
-		g.writeDecision(w, r, decision{err: err, result: resultInvalid})
+		g.writeDecision(w, r, modeProxy, decision{err: err, result: resultInvalid})
 		g.observe(modeProxy, resultInvalid, start)
 		return
 	}
@@ -68,7 +68,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 	o.token, err = edge.Credential(r.Header, o.rawQuery, g.cfg.credentials)
 	if err != nil && !errors.Is(err, edge.ErrNoCredential) {
 		// A malformed or ambiguous credential: refused before decide.
-		g.writeDecision(w, r, decision{err: err, result: resultUnauthenticated})
+		g.writeDecision(w, r, modeProxy, decision{err: err, result: resultUnauthenticated})
 		g.observe(modeProxy, resultUnauthenticated, start)
 		return
 	}
@@ -85,7 +85,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 			(!complete && edge.FormMethodOverride(r.Header.Get("Content-Type"), []byte("_method"))) {
 			// A form body is read whole upstream; one longer than what the
 			// gateway inspects could hide _method past it.
-			g.writeDecision(w, r, decision{err: botgate.Invalid("method", "a method override in the form body (_method) is refused: send the method itself"), result: resultInvalid})
+			g.writeDecision(w, r, modeProxy, decision{err: botgate.Invalid("method", "a method override in the form body (_method) is refused: send the method itself"), result: resultInvalid})
 			g.observe(modeProxy, resultInvalid, start)
 			return
 		}
@@ -94,7 +94,7 @@ func (g *Gateway) serveProxy(w http.ResponseWriter, r *http.Request) {
 	}
 	d := g.decide(r.Context(), &o, pi, rt)
 	g.holdRefusal(r, d)
-	if !g.writeDecision(w, r, d) {
+	if !g.writeDecision(w, r, modeProxy, d) {
 		g.observe(modeProxy, d.result, start)
 		return
 	}
@@ -230,7 +230,7 @@ func (g *Gateway) refuseBody(w http.ResponseWriter, r *http.Request, err error) 
 		writeStatus(w, http.StatusRequestTimeout, "408 Request Timeout - the request body did not arrive in time")
 		return
 	}
-	g.writeDecision(w, r, decision{err: botgate.Invalid("body", "the request body could not be read completely"), result: resultInvalid})
+	g.writeDecision(w, r, modeProxy, decision{err: botgate.Invalid("body", "the request body could not be read completely"), result: resultInvalid})
 }
 
 // readBody reads up to limit bytes of a body, plus one to learn whether

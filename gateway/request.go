@@ -39,6 +39,11 @@ const (
 	HeaderTokenID    = "X-Botgate-Token-Id"
 	HeaderAutomation = "X-Botgate-Automation"
 	HeaderScopes     = "X-Botgate-Scopes"
+	// HeaderError carries a forward-auth refusal's JSON body, the same
+	// as the response's body, on one line of ASCII: for proxies that
+	// drop the auth response's body (nginx auth_request) and must
+	// rebuild it for the client.
+	HeaderError = "X-Botgate-Error"
 )
 
 // headerValue returns the first value of the header named by key, which

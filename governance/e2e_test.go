@@ -353,7 +353,7 @@ projects:
 		reuse := slices.IndexFunc(before.Findings, func(f lint.Finding) bool {
 			return f.RuleID == "BG001" && f.Subject.ID == shared.Token.ID
 		})
-		if reuse < 0 || lint.ExitCode(before, lint.SeverityError) != 2 {
+		if reuse < 0 || before.Findings[reuse].Severity != lint.SeverityError || lint.ExitCode(before, lint.SeverityError) != 1 {
 			var b strings.Builder
 			before.WriteText(&b)
 			t.Fatalf("the shared token's reuse is not reported as an error:\n%s", b.String())

@@ -1025,6 +1025,8 @@ func runMatrix(t *testing.T, open func(*testing.T, *slog.Logger) botgate.Store) 
 							var allow []string
 							if (state == stRotated || state == stRevoked) && strings.HasSuffix(path, "/rotate") {
 								allow = append(allow, botgate.ActionTokenFamilyRevoke)
+								// A project or group bot goes with its family, as with any revocation.
+								allow = append(allow, botgate.ActionUserDeactivate)
 							}
 							if changed := m.changesSince(t, seq, allow...); len(changed) > 0 {
 								t.Errorf("%s: refused with HTTP %d but changed %v", what, res.status, changed)

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/apiwire"
 )
 
 // botgate's own API, /api/botgate/v1: what GitLab's token objects do not
@@ -65,22 +66,13 @@ func (s *Server) handleBotgateToken(w http.ResponseWriter, r *http.Request, c *c
 	return WriteJSON(w, http.StatusOK, j)
 }
 
-// auditEventJSON is one audit event.
-type auditEventJSON struct {
-	Seq        int64             `json:"seq"`
-	Time       string            `json:"time"`
-	ActorID    int64             `json:"actor_id"`
-	ActorName  string            `json:"actor_name"`
-	TokenID    int64             `json:"token_id"`
-	Action     string            `json:"action"`
-	TargetType string            `json:"target_type"`
-	TargetID   int64             `json:"target_id"`
-	TargetName string            `json:"target_name"`
-	IP         string            `json:"ip"`
-	UserAgent  string            `json:"user_agent"`
-	Details    map[string]string `json:"details"`
-	PrevHash   string            `json:"prev_hash"`
-	Hash       string            `json:"hash"`
+// AuditEventWire is e as /api/botgate/v1/audit/events answers it.
+func AuditEventWire(e *botgate.AuditEvent) apiwire.AuditEvent {
+	return apiwire.AuditEvent{
+		Seq: e.Seq, Time: ts(e.Time), ActorID: e.ActorID, ActorName: e.ActorName, TokenID: e.TokenID, Action: e.Action,
+		TargetType: e.TargetType, TargetID: e.TargetID, TargetName: e.TargetName, IP: e.IP, UserAgent: e.UserAgent,
+		Details: e.Details, PrevHash: e.PrevHash, Hash: e.Hash,
+	}
 }
 
 func (s *Server) handleAuditEvents(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -117,16 +109,9 @@ func (s *Server) handleAuditEvents(w http.ResponseWriter, r *http.Request, c *ca
 	if more {
 		events = events[:pg.perPage]
 	}
-	out := make([]auditEventJSON, len(events))
+	out := make([]apiwire.AuditEvent, len(events))
 	for i, e := range events {
-		out[i] = auditEventJSON{
-			Seq: e.Seq, Time: ts(e.Time), ActorID: e.ActorID, ActorName: e.ActorName, TokenID: e.TokenID, Action: e.Action,
-			TargetType: e.TargetType, TargetID: e.TargetID, TargetName: e.TargetName, IP: e.IP, UserAgent: e.UserAgent,
-			Details: e.Details, PrevHash: e.PrevHash, Hash: e.Hash,
-		}
-		if out[i].Details == nil {
-			out[i].Details = map[string]string{}
-		}
+		out[i] = AuditEventWire(e)
 	}
 	s.setPageHeaders(w, r, pg, -1, more)
 	return WriteJSON(w, http.StatusOK, out)

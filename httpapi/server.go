@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/botgate/botgate"
@@ -95,6 +96,10 @@ type Server struct {
 	handler http.Handler
 	// leaks is told of tokens revoked as leaked (see leaks.go).
 	leaks LeakNotifier
+	// served counts requests by status class (1xx..5xx at 1..5) since
+	// the last summary (LogSummaries).
+	served  [6]atomic.Int64
+	slowest atomic.Int64 // nanoseconds
 }
 
 // New returns a Server with every route registered.
@@ -204,20 +209,66 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if status == 0 {
 			status = http.StatusOK
 		}
-		level := slog.LevelInfo
-		if strings.HasPrefix(r.URL.Path, "/-/") && status < 400 {
-			level = slog.LevelDebug // health probes and forward-auth answers
+		d := time.Since(start)
+		if c := status / 100; c >= 1 && c <= 5 {
+			s.served[c].Add(1)
 		}
-		s.log.LogAttrs(r.Context(), level, "request",
+		for {
+			old := s.slowest.Load()
+			if int64(d) <= old || s.slowest.CompareAndSwap(old, int64(d)) {
+				break
+			}
+		}
+		// One line per request at debug; LogSummaries says at info how
+		// many were served.
+		if !s.log.Enabled(r.Context(), slog.LevelDebug) {
+			return
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelDebug, "request",
 			slog.String("request_id", reqID),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.String("query", edge.RedactQuery(r.URL.RawQuery)),
 			slog.Int("status", status),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", d),
 			slog.String("ip", ip),
 		)
 	})
+}
+
+// LogSummaries logs, every interval until ctx ends, how many requests
+// were served since the last summary by status class and the slowest one,
+// at info (each request is logged at debug). A quiet interval logs
+// nothing.
+func (s *Server) LogSummaries(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			s.logSummary(every)
+			return
+		case <-t.C:
+			s.logSummary(every)
+		}
+	}
+}
+
+func (s *Server) logSummary(every time.Duration) {
+	var n [6]int64
+	var total int64
+	for c := 1; c <= 5; c++ {
+		n[c] = s.served[c].Swap(0)
+		total += n[c]
+	}
+	slowest := time.Duration(s.slowest.Swap(0))
+	if total == 0 {
+		return
+	}
+	s.log.LogAttrs(context.Background(), slog.LevelInfo, "requests served",
+		slog.Duration("interval", every), slog.Int64("total", total),
+		slog.Int64("2xx", n[2]), slog.Int64("3xx", n[3]), slog.Int64("4xx", n[4]), slog.Int64("5xx", n[5]),
+		slog.Duration("slowest", slowest))
 }
 
 // canonicalPaths routes every request on its canonical path

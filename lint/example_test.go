@@ -26,5 +26,5 @@ func ExampleRun() {
 	// token/12: error BG001 token-reuse: token #12 (ci-bot) is used by 2 different clients (curl, python-gitlab): give each client its own automation and token (`botgate migrate plan` can propose them), then revoke this one
 	// token/12: warning BG004 excess-scopes: token #12 (ci-bot) holds scopes api but its 912 calls over 30 days only needed read_api: set `scopes: [read_api]`
 	// 2 findings: 1 error, 1 warning, 0 notes.
-	// exit code: 2
+	// exit code: 1
 }

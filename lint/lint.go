@@ -323,27 +323,24 @@ func Run(s *Snapshot, cfg Config) *Report {
 	return rep
 }
 
-// ExitCode is the process exit status for a report:
+// ExitCode is the process exit status for a report, as for every
+// botgate check that finds something (scan too):
 //
-//	0  no findings at or above failOn (and no errors);
-//	1  findings at or above failOn, none of them errors (only when failOn
-//	   is warning or note);
-//	2  at least one error.
+//	0  no findings at or above failOn;
+//	1  findings at or above failOn.
 //
 // failOn defaults to error when empty, so warnings and notes alone exit 0
-// unless the caller asks for --fail-on warning (or note).
+// unless the caller asks for --fail-on warning (or note). An error-severity
+// finding is at or above every failOn. (Exit status 2 is every command's
+// usage error, never a finding.)
 func ExitCode(r *Report, failOn Severity) int {
 	if failOn == "" {
 		failOn = SeverityError
 	}
-	code := 0
 	for _, f := range r.Findings {
-		if f.Severity == SeverityError {
-			return 2
-		}
 		if f.Severity.rank() >= failOn.rank() {
-			code = 1
+			return 1
 		}
 	}
-	return code
+	return 0
 }

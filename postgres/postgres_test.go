@@ -19,6 +19,8 @@ import (
 )
 
 // testURL returns the database the suite runs against, or skips the test.
+func TestMain(m *testing.M) { pgtest.Main(m, pgtest.EnvURL, "the PostgreSQL suite") }
+
 func testURL(t *testing.T) string { return pgtest.URL(t, "the PostgreSQL suite") }
 
 // freshSchema gives the test a schema of its own and returns its URL.

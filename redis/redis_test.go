@@ -19,10 +19,13 @@ import (
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/internal/logbuf"
 	"github.com/botgate/botgate/internal/outage"
+	"github.com/botgate/botgate/internal/pgtest"
 	"github.com/botgate/botgate/ratelimit"
 	"github.com/botgate/botgate/ratelimit/ratelimittest"
 	"github.com/botgate/botgate/redis"
 )
+
+func TestMain(m *testing.M) { pgtest.Main(m, "BOTGATE_TEST_REDIS_URL", "the Redis suite") }
 
 // testURL returns the Redis the suite runs against, or skips the test.
 func testURL(t *testing.T) string {

@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/apiwire"
 	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/datadir"
+	"github.com/botgate/botgate/httpapi"
 )
 
 // auditCheckpointEvery is how often a running server moves the audit
@@ -125,4 +129,74 @@ func (in *Instance) VerifyAudit(ctx context.Context, anchors ...authority.Anchor
 		r.Checkpoint = "checkpoint written at " + authority.FormatAuditHead(res.Head)
 	}
 	return r, nil
+}
+
+// AuditList is the audit events 'botgate audit list' shows.
+type AuditList struct {
+	Events []apiwire.AuditEvent `json:"events"`
+}
+
+// AuditEvents lists the audit events f selects, read from the store with
+// access to the data directory (as an administrator would through GET
+// /api/botgate/v1/audit/events).
+func (in *Instance) AuditEvents(ctx context.Context, f botgate.AuditFilter) (*AuditList, error) {
+	events, err := in.Authority.AuditEvents(ctx, authority.SystemActor(), f)
+	if err != nil {
+		return nil, err
+	}
+	l := &AuditList{Events: make([]apiwire.AuditEvent, len(events))}
+	for i, e := range events {
+		l.Events[i] = httpapi.AuditEventWire(e)
+	}
+	return l, nil
+}
+
+// WriteText writes the events as a table, one line each.
+func (l *AuditList) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SEQ\tTIME\tACTOR\tACTION\tTARGET\tIP")
+	for _, e := range l.Events {
+		actor := e.ActorName
+		if actor == "" {
+			actor = "(system)"
+		}
+		target := e.TargetType
+		if e.TargetID != 0 {
+			target += fmt.Sprintf(" #%d", e.TargetID)
+		}
+		if e.TargetName != "" {
+			target += " " + e.TargetName
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time, actor, e.Action, target, e.IP)
+	}
+	if len(l.Events) == 0 {
+		fmt.Fprintln(tw, "(no events match)")
+	}
+	return tw.Flush()
+}
+
+// ParseSince reads a time for an audit filter: "" (none), a date
+// (2006-01-02), an RFC 3339 time, or a duration before now ("24h", "7d").
+func ParseSince(s string, now time.Time) (*time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return &t, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if days, ok := strings.CutSuffix(s, "d"); ok && err != nil {
+		var n int
+		if _, serr := fmt.Sscanf(days, "%d", &n); serr == nil && n >= 0 && fmt.Sprint(n) == days {
+			d, err = time.Duration(n)*24*time.Hour, nil
+		}
+	}
+	if err != nil || d < 0 {
+		return nil, fmt.Errorf("%q is neither a time (2006-01-02, RFC 3339) nor a duration before now (24h, 7d)", s)
+	}
+	t := now.Add(-d)
+	return &t, nil
 }

@@ -16,8 +16,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/botgate/botgate"
@@ -51,6 +53,10 @@ type Config struct {
 	Listen string
 	// ProxyListen, if set, is the address of the gateway's reverse proxy.
 	ProxyListen string
+	// Listeners, if set, are Listen's and ProxyListen's listeners and the
+	// data directory's lock, taken by Bind; New binds them otherwise. The
+	// server closes them.
+	Listeners *Listeners
 	// TrustedProxies are the reverse proxies whose X-Forwarded-* headers
 	// are believed, with the gateway configuration's trusted_proxies.
 	TrustedProxies edge.Trust
@@ -60,6 +66,10 @@ type Config struct {
 	// request's headers; BodyReadTimeout for its body.
 	ReadHeaderTimeout time.Duration
 	BodyReadTimeout   time.Duration
+
+	// TLS, when it names a certificate, serves the API and the proxy over
+	// HTTPS.
+	TLS TLSConfig
 
 	// Gateway configures the gateway.
 	Gateway GatewayConfig
@@ -73,6 +83,9 @@ type Config struct {
 
 // GatewayConfig configures the gateway.
 type GatewayConfig struct {
+	// File is the gateway's configuration from botgate.yaml; it does not
+	// go with ConfigFile or Upstream.
+	File *gateway.FileConfig
 	// ConfigFile is the gateway's configuration file (YAML: routes,
 	// limits, loop breaker, webhooks, trusted proxies).
 	ConfigFile string
@@ -100,6 +113,10 @@ type ScaleConfig struct {
 	AuthCacheTTL time.Duration
 }
 
+// requestSummaryEvery is how often the API's requests are summarised at
+// info (each is logged at debug).
+const requestSummaryEvery = time.Minute
+
 // Server is a botgate server, built by New and run by Run.
 type Server struct {
 	cfg Config
@@ -112,10 +129,14 @@ type Server struct {
 	scheduler *broker.Scheduler
 	gw        *gateway.Gateway
 	api       *http.Server
+	apiH      *httpapi.Server
 	apiLn     net.Listener
 	proxy     *http.Server
 	proxyLn   net.Listener
-	demo      *governance.ApplyResult
+	bound     *Listeners
+	// certs is the TLS certificate, nil without TLS.
+	certs *certificates
+	demo  *governance.ApplyResult
 }
 
 // New builds the server cfg describes: the store, the authority and what
@@ -135,6 +156,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 			s.Close()
 		}
 	}()
+	s.bound = cfg.Listeners
+	if s.bound == nil {
+		if s.bound, err = Bind(cfg); err != nil {
+			return nil, err
+		}
+	}
+	s.apiLn, s.proxyLn = s.bound.api, s.bound.proxy
+	if cfg.TLS.enabled() {
+		if s.certs, err = newCertificates(cfg.TLS); err != nil {
+			return nil, err
+		}
+	}
 	if s.in, err = open(ctx, cfg, false, log); err != nil {
 		return nil, err
 	}
@@ -203,15 +236,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	}
 	in.scale.onPurge(s.gw.PurgeMemberships)
 	in.scale.onPurge(limits.Purge)
-	if cfg.ProxyListen != "" {
-		if s.proxyLn, err = net.Listen("tcp", cfg.ProxyListen); err != nil {
-			return nil, fmt.Errorf("listening on %s: %w", cfg.ProxyListen, err)
-		}
+	if s.proxyLn != nil {
 		s.proxy = &http.Server{
 			Handler:           s.gw.Proxy(),
 			ReadHeaderTimeout: 10 * time.Second,
 			MaxHeaderBytes:    64 << 10,
 			IdleTimeout:       2 * time.Minute,
+		}
+		if s.certs != nil {
+			s.proxy.TLSConfig = s.certs.tlsConfig()
 		}
 	}
 
@@ -222,7 +255,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	}
 
 	// The HTTP API, with everything it serves.
-	api := httpapi.New(httpapi.Config{
+	s.apiH = httpapi.New(httpapi.Config{
 		Authority: in.Authority, Store: in.Store, Logger: log, Version: botgate.Version, Clock: cfg.Clock,
 		Trust: trust, Limiter: limiter, APILimit: cfg.APILimit,
 		BodyReadTimeout: cfg.BodyReadTimeout,
@@ -240,16 +273,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		Leaks:       s.gw,
 		ForwardAuth: s.gw.ForwardAuth(), Metrics: s.gw.MetricsHandler(), MetricsPublic: cfg.Gateway.MetricsPublic,
 	})
-	if s.apiLn, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("listening on %s: %w", cfg.Listen, err)
-	}
 	s.api = &http.Server{
-		Handler: in.scale.readiness(api),
+		Handler: in.scale.readiness(s.apiH),
 		// The body's deadline is per request (httpapi's BodyReadTimeout):
 		// ReadTimeout would also cancel the context of an answer that
 		// takes longer than it.
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		IdleTimeout:       2 * time.Minute,
+	}
+	if s.certs != nil {
+		s.api.TLSConfig = s.certs.tlsConfig()
 	}
 
 	if cfg.Demo {
@@ -265,6 +298,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 // defaults) from the file or builds it from the upstream.
 func loadGatewayConfig(o GatewayConfig) (*gateway.FileConfig, error) {
 	switch {
+	case o.File != nil && (o.ConfigFile != "" || o.Upstream != ""):
+		return nil, fmt.Errorf("the configuration file's gateway section does not go with --gateway-config or --upstream: keep the gateway in one place")
+	case o.File != nil:
+		return o.File, nil
 	case o.ConfigFile != "" && o.Upstream != "":
 		return nil, fmt.Errorf("--upstream and --gateway-config do not go together: put the upstream in the configuration's routes")
 	case o.ConfigFile != "":
@@ -330,12 +367,13 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.scheduler != nil {
 		goBG(s.scheduler.Run)
 	}
+	goBG(func(ctx context.Context) { s.apiH.LogSummaries(ctx, requestSummaryEvery) })
 
 	errc := make(chan error, 2)
 	if s.proxy != nil {
 		s.log.Info("botgate proxy listening", "addr", s.proxyLn.Addr().String())
 		go func() {
-			if err := s.proxy.Serve(s.proxyLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := s.serve(s.proxy, s.proxyLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				s.log.Error("proxy listener stopped", "err", err)
 				errc <- fmt.Errorf("proxy listener: %w", err)
 			}
@@ -343,7 +381,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.log.Info("botgate listening", "addr", s.apiLn.Addr().String(), "data_dir", s.cfg.DataDir, "version", botgate.Version)
 	go func() {
-		if err := s.api.Serve(s.apiLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.serve(s.api, s.apiLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
 		}
 	}()
@@ -352,12 +390,23 @@ func (s *Server) Run(ctx context.Context) error {
 	s.in.checkpointAudit(ctx, s.log)
 	tick := time.NewTicker(auditCheckpointEvery)
 	defer tick.Stop()
+	hup := make(chan os.Signal, 1)
+	if s.certs != nil {
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	}
 	var runErr error
 wait:
 	for {
 		select {
 		case runErr = <-errc:
 			break wait
+		case <-hup:
+			if err := s.ReloadTLS(); err != nil {
+				s.log.Error("TLS certificate not reloaded; the previous one stays in use", "err", err)
+			} else {
+				s.log.Info("TLS certificate reloaded", "cert_file", s.cfg.TLS.CertFile)
+			}
 		case <-tick.C:
 			s.in.checkpointAudit(ctx, s.log)
 		case <-ctx.Done():
@@ -379,6 +428,14 @@ wait:
 	return runErr
 }
 
+// serve serves srv on ln, over TLS when the server has a certificate.
+func (s *Server) serve(srv *http.Server, ln net.Listener) error {
+	if s.certs != nil {
+		return srv.ServeTLS(ln, "", "")
+	}
+	return srv.Serve(ln)
+}
+
 // Close releases what New built, in reverse order: the listeners, the
 // gateway (writing its pending usage), the vault's keys, the authority
 // (writing its pending usage and audit events), the connections to the
@@ -390,11 +447,8 @@ func (s *Server) Close() error {
 			err = e
 		}
 	}
-	if s.apiLn != nil {
-		s.apiLn.Close()
-	}
-	if s.proxyLn != nil {
-		s.proxyLn.Close()
+	if s.bound != nil {
+		s.bound.closeListeners()
 	}
 	if s.gw != nil {
 		keep(s.gw.Close())
@@ -405,5 +459,7 @@ func (s *Server) Close() error {
 	if s.in != nil {
 		keep(s.in.Close())
 	}
+	// The data directory is let go last, once the store is closed.
+	keep(s.bound.Close())
 	return err
 }

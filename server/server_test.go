@@ -17,10 +17,20 @@ import (
 // with both listeners on free ports.
 func newTestServer(t *testing.T) *Server {
 	t.Helper()
+	return newTestServerWith(t, nil)
+}
+
+// newTestServerWith is newTestServer with change applied to the
+// configuration first.
+func newTestServerWith(t *testing.T, change func(*Config)) *Server {
+	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	cfg := Config{DataDir: filepath.Join(t.TempDir(), "data"), Getenv: func(string) string { return "" },
 		Listen: "127.0.0.1:0", ProxyListen: "127.0.0.1:0", Gateway: GatewayConfig{Upstream: "http://127.0.0.1:1"}}
+	if change != nil {
+		change(&cfg)
+	}
 	if _, err := Initialize(ctx, cfg, Admin{Username: "root", Email: "root@botgate.test", TokenFile: filepath.Join(t.TempDir(), "admin.token")}, log); err != nil {
 		t.Fatal(err)
 	}

@@ -12,8 +12,8 @@ import (
 // ("Errors and exit status"). main exits with exitCode(err).
 const (
 	exitOK        = 0 // success
-	exitFailure   = 1 // any other failure; for scan, tokens were found; for lint, findings at --fail-on
-	exitUsage     = 2 // bad flags or arguments (and, for lint alone, an error-severity finding)
+	exitFailure   = 1 // any other failure (a bad local file included); scan found tokens; lint found findings at --fail-on
+	exitUsage     = 2 // bad flags, arguments, configuration file or unknown command, for every command
 	exitIntegrity = 3 // an integrity check failed: a broken audit chain, vault secrets that do not open
 	exitAuth      = 4 // token missing, rejected, or lacking scope or role
 	exitNotFound  = 5 // the thing named does not exist or is hidden
@@ -88,4 +88,36 @@ func usageErr(format string, args ...any) error {
 // flagError makes a bad flag a usage error (exit status 2).
 func flagError(cmd *cobra.Command, err error) error {
 	return usageErr("%v: see '%s --help'", err, cmd.CommandPath())
+}
+
+// usageArgs makes every command's argument check, and an unknown command,
+// a usage error (exit status 2) like a bad flag.
+func usageArgs(root *cobra.Command) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if check := c.Args; check != nil {
+			c.Args = func(cmd *cobra.Command, args []string) error {
+				if err := check(cmd, args); err != nil {
+					return usageErr("%v: see '%s --help'", err, cmd.CommandPath())
+				}
+				return nil
+			}
+		} else if c.HasSubCommands() {
+			// A group of commands run alone shows its help; with an
+			// unknown subcommand it is a usage error.
+			if !c.Runnable() {
+				c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+			}
+			c.Args = func(cmd *cobra.Command, args []string) error {
+				if len(args) > 0 {
+					return usageErr("unknown command %q for %q: see '%s --help'", args[0], cmd.CommandPath(), cmd.CommandPath())
+				}
+				return nil
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
 }

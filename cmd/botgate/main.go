@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/botgate/botgate/config"
 )
 
 func main() {
@@ -26,6 +28,9 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// conf is the configuration file (--config, BOTGATE_CONFIG), nil
+	// without one.
+	conf *config.File
 }
 
 // run executes the botgate command line in args.

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/config"
 	"github.com/botgate/botgate/datadir"
 	"github.com/botgate/botgate/docs"
 )
@@ -31,11 +32,21 @@ API clients use BOTGATE_URL and BOTGATE_TOKEN.`,
 	// Every command inherits this unless it sets its own: a bad flag is a
 	// usage error wherever it is given.
 	root.SetFlagErrorFunc(flagError)
+	root.Version = botgate.Version
+	root.SetVersionTemplate("botgate {{.Version}}\n")
+	var confPath string
+	root.PersistentFlags().StringVar(&confPath, "config", e.getenv(config.EnvFile),
+		"the configuration file, botgate.yaml; flags and environment variables override it [env "+config.EnvFile+"]")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		return loadConfig(cmd, e, confPath)
+	}
 	root.AddCommand(
 		newInitCmd(e),
 		newServeCmd(e),
 		newAuditCmd(e),
 		newVersionCmd(e),
+		newConfigCmd(e),
+		newAdminCmd(e),
 	)
 	root.AddCommand(newBenchCmd(e))
 	root.AddCommand(
@@ -48,6 +59,7 @@ API clients use BOTGATE_URL and BOTGATE_TOKEN.`,
 	root.AddCommand(newVaultCmd(e), newSecretCmd(e), newBrokerCmd(e))
 	root.AddCommand(newScanCmd(e))
 	applyHelp(root, docs.Commands())
+	usageArgs(root)
 	return root
 }
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"testing"
@@ -64,4 +65,15 @@ func Schema(t testing.TB, base string) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// Main runs a package's tests (from its TestMain) and, when the variable
+// env is not set, says first on standard error that the suite what is
+// skipped and how to run it, so that the run's output tells a skipped
+// suite from a passed one.
+func Main(m *testing.M, env, what string) {
+	if os.Getenv(env) == "" {
+		fmt.Fprintf(os.Stderr, "SKIP %s: %s is not set; set it to a test server's URL to run it (see README.md, \"Tests\")\n", what, env)
+	}
+	os.Exit(m.Run())
 }
