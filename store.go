@@ -192,6 +192,20 @@ type Tx interface {
 	// DeleteAutomation removes the record. KindNotFound.
 	DeleteAutomation(ctx context.Context, id int64) error
 
+	// CreateSession inserts a console session. KindConflict if the digest
+	// is taken; KindInvalid if the user or token is missing.
+	CreateSession(ctx context.Context, s *Session) error
+	// SessionByDigest returns the session with the digest, or KindNotFound.
+	SessionByDigest(ctx context.Context, digest []byte) (*Session, error)
+	// TouchSession moves the session's LastSeenAt forward to at (never
+	// back). KindNotFound if there is no such session.
+	TouchSession(ctx context.Context, digest []byte, at time.Time) error
+	// DeleteSession removes the session. KindNotFound if there is none.
+	DeleteSession(ctx context.Context, digest []byte) error
+	// DeleteSessions removes every session last seen before idleBefore or
+	// created before createdBefore, and returns how many it removed.
+	DeleteSessions(ctx context.Context, idleBefore, createdBefore time.Time) (int, error)
+
 	// AcquireLease takes or renews the named lease for holder until
 	// now+ttl, in one conditional write: it succeeds if nobody holds the
 	// lease, if holder already holds it, or if the lease expired before

@@ -1,0 +1,15 @@
+-- 0005_console_sessions: the web console's signed-in sessions; the
+-- PostgreSQL twin of sqlite/migrations/0005_console_sessions.sql. Only the
+-- SHA-256 digest of a session id is stored.
+
+CREATE TABLE console_sessions (
+	digest        BYTEA   PRIMARY KEY,
+	user_id       BIGINT  NOT NULL REFERENCES users (id),
+	token_id      BIGINT  NOT NULL REFERENCES tokens (id),
+	created_at    BIGINT  NOT NULL,
+	last_seen_at  BIGINT  NOT NULL,
+	ip            TEXT    NOT NULL DEFAULT '',
+	user_agent    TEXT    NOT NULL DEFAULT ''
+);
+
+CREATE INDEX console_sessions_last_seen ON console_sessions (last_seen_at);

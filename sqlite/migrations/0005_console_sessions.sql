@@ -1,0 +1,16 @@
+-- 0005_console_sessions: the web console's signed-in sessions. Only the
+-- SHA-256 digest of a session id is stored, with the person and the
+-- personal access token they signed in with (never its secret); times are
+-- integer Unix microseconds in UTC.
+
+CREATE TABLE console_sessions (
+	digest        BLOB    PRIMARY KEY,
+	user_id       INTEGER NOT NULL REFERENCES users (id),
+	token_id      INTEGER NOT NULL REFERENCES tokens (id),
+	created_at    INTEGER NOT NULL,
+	last_seen_at  INTEGER NOT NULL,
+	ip            TEXT    NOT NULL DEFAULT '',
+	user_agent    TEXT    NOT NULL DEFAULT ''
+);
+
+CREATE INDEX console_sessions_last_seen ON console_sessions (last_seen_at);
