@@ -27,7 +27,7 @@ func (t *Tx) CreateSession(ctx context.Context, s *botgate.Session) error {
 func (t *Tx) SessionByDigest(ctx context.Context, digest []byte) (*botgate.Session, error) {
 	const op = "SessionByDigest"
 	var (
-		s                botgate.Session
+		s                 botgate.Session
 		created, lastSeen int64
 	)
 	err := t.queryRow(ctx, `SELECT digest, user_id, token_id, created_at, last_seen_at, ip, user_agent

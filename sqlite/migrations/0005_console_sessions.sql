@@ -14,3 +14,6 @@ CREATE TABLE console_sessions (
 );
 
 CREATE INDEX console_sessions_last_seen ON console_sessions (last_seen_at);
+
+-- The console's inventory lists a team's tokens by the automations it owns.
+CREATE INDEX tokens_automation ON tokens (automation);
