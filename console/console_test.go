@@ -1,0 +1,331 @@
+package console_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/botgate/botgate/server"
+)
+
+// fixture is a real botgate (server package, SQLite, the demo
+// automations) on loopback, with an administrator and a person who is an
+// Owner of one team (gitlab-org/runner) only.
+type fixture struct {
+	base                      string
+	admin, member, readOnly   string // personal access tokens
+	bot                       string // a group access token
+	runnerToken, otherToken   int64  // a runner team token, another team's token
+	runnerTeamID, otherTeamID int64
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	log := slog.New(slog.DiscardHandler)
+	dir := t.TempDir()
+	cfg := server.Config{DataDir: filepath.Join(dir, "data"), Getenv: func(string) string { return "" },
+		Listen: "127.0.0.1:0", Demo: true, Gateway: server.GatewayConfig{Upstream: "http://127.0.0.1:1"}}
+	tokenFile := filepath.Join(dir, "admin.token")
+	if _, err := server.Initialize(ctx, cfg, server.Admin{Username: "root", Email: "root@botgate.test", TokenFile: tokenFile}, log); err != nil {
+		t.Fatal(err)
+	}
+	s, err := server.New(ctx, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Error("the server did not stop")
+		}
+	})
+	admin, err := os.ReadFile(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{base: "http://" + s.Addr().String(), admin: strings.TrimSpace(string(admin))}
+	for i := 0; ; i++ {
+		if resp, err := http.Get(f.base + "/-/readiness"); err == nil && resp.StatusCode == 200 {
+			resp.Body.Close()
+			break
+		}
+		if i > 100 {
+			t.Fatal("the server did not become ready")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var runner, ep struct{ ID int64 }
+	f.api(t, "GET", "/api/v4/groups/"+url.PathEscape("gitlab-org/runner"), nil, &runner)
+	f.api(t, "GET", "/api/v4/groups/"+url.PathEscape("gitlab-org/engineering-productivity"), nil, &ep)
+	f.runnerTeamID, f.otherTeamID = runner.ID, ep.ID
+	var user struct{ ID int64 }
+	f.api(t, "POST", "/api/v4/users", map[string]any{"username": "rita", "email": "rita@botgate.test", "name": "Rita Runner"}, &user)
+	f.api(t, "POST", "/api/v4/groups/"+strconv.FormatInt(runner.ID, 10)+"/members", map[string]any{"user_id": user.ID, "access_level": 50}, nil)
+	var pat struct{ Token string }
+	f.api(t, "POST", "/api/v4/users/"+strconv.FormatInt(user.ID, 10)+"/personal_access_tokens", map[string]any{"name": "console", "scopes": []string{"api"}}, &pat)
+	f.member = pat.Token
+	f.api(t, "POST", "/api/v4/users/"+strconv.FormatInt(user.ID, 10)+"/personal_access_tokens", map[string]any{"name": "read", "scopes": []string{"read_api"}}, &pat)
+	f.readOnly = pat.Token
+	f.api(t, "POST", "/api/v4/groups/"+strconv.FormatInt(ep.ID, 10)+"/access_tokens", map[string]any{"name": "hand-made", "scopes": []string{"read_api"}, "access_level": 30}, &pat)
+	f.bot = pat.Token
+	var tokens []struct {
+		ID         int64
+		Automation string
+	}
+	f.api(t, "GET", "/api/v4/personal_access_tokens?per_page=100", nil, &tokens)
+	for _, tk := range tokens {
+		var d struct{ Automation string }
+		f.api(t, "GET", "/api/botgate/v1/tokens/"+strconv.FormatInt(tk.ID, 10), nil, &d)
+		switch d.Automation {
+		case "runner-releases":
+			f.runnerToken = tk.ID
+		case "pipeline-poller":
+			f.otherToken = tk.ID
+		}
+	}
+	if f.runnerToken == 0 || f.otherToken == 0 {
+		t.Fatalf("the demo's runner-releases and pipeline-poller tokens were not found among %d tokens", len(tokens))
+	}
+	return f
+}
+
+// api calls the API as the administrator and decodes the answer into out.
+func (f *fixture) api(t *testing.T, method, path string, body, out any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, f.base+path, rd)
+	req.Header.Set("PRIVATE-TOKEN", f.admin)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v in %s", method, path, err, b)
+		}
+	}
+}
+
+// browser is a cookie-keeping HTTP client that does not follow redirects.
+type browser struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+}
+
+func (f *fixture) browser(t *testing.T) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, base: f.base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+// do sends a request and returns the status, headers and body.
+func (b *browser) do(method, path string, form url.Values) (int, http.Header, string) {
+	b.t.Helper()
+	var rd io.Reader
+	if form != nil {
+		rd = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, b.base+path, rd)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(body)
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// csrf returns the CSRF token of the page's forms.
+func (b *browser) csrf(body string) string {
+	b.t.Helper()
+	m := csrfRE.FindStringSubmatch(body)
+	if m == nil {
+		b.t.Fatalf("no CSRF field in the page:\n%s", body)
+	}
+	return m[1]
+}
+
+// signIn signs in with the token and reports the status of the answer.
+func (b *browser) signIn(token string) (int, http.Header, string) {
+	b.t.Helper()
+	_, _, page := b.do("GET", "/-/console/sign_in", nil)
+	return b.do("POST", "/-/console/sign_in", url.Values{"token": {token}, "csrf": {b.csrf(page)}})
+}
+
+func TestSignInRulesAndSessionCookie(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct {
+		name, token string
+		want        int
+	}{
+		{"person", f.member, http.StatusSeeOther},
+		{"person with read_api", f.readOnly, http.StatusSeeOther},
+		{"group access token", f.bot, http.StatusForbidden},
+		{"unknown token", "glpat-not-a-real-token", http.StatusUnauthorized},
+		{"empty", "", http.StatusUnauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := f.browser(t)
+			status, h, body := b.signIn(tc.token)
+			if status != tc.want {
+				t.Fatalf("sign in: got %d, want %d\n%s", status, tc.want, body)
+			}
+			if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+				t.Errorf("CSP %q allows inline script or lacks script-src 'self'", csp)
+			}
+			if status != http.StatusSeeOther {
+				if strings.Contains(h.Get("Set-Cookie"), "botgate_session=") {
+					t.Error("a refused sign-in set a session cookie")
+				}
+				return
+			}
+			var session *http.Cookie
+			for _, c := range (&http.Response{Header: h}).Cookies() {
+				if c.Name == "botgate_session" {
+					session = c
+				}
+			}
+			if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.Secure {
+				t.Fatalf("session cookie %+v: want HttpOnly, SameSite=Strict, not Secure on plain HTTP", session)
+			}
+			if strings.Contains(session.Value, tc.token) || strings.Contains(h.Get("Set-Cookie"), "glpat-") {
+				t.Error("the token reached the browser")
+			}
+		})
+	}
+	t.Run("sign-in without its CSRF token", func(t *testing.T) {
+		b := f.browser(t)
+		b.do("GET", "/-/console/sign_in", nil)
+		if status, _, _ := b.do("POST", "/-/console/sign_in", url.Values{"token": {f.member}}); status != http.StatusForbidden {
+			t.Errorf("got %d, want 403", status)
+		}
+	})
+}
+
+func TestPagesAndActionsAuthorization(t *testing.T) {
+	f := newFixture(t)
+	id := func(v int64) string { return strconv.FormatInt(v, 10) }
+	anon := f.browser(t)
+	admin := f.browser(t)
+	admin.signIn(f.admin)
+	member := f.browser(t)
+	member.signIn(f.member)
+	reader := f.browser(t)
+	reader.signIn(f.readOnly)
+
+	pages := []struct {
+		path          string
+		admin, member int
+	}{
+		{"/-/console/inventory", 200, 200},
+		{"/-/console/inventory?team=" + id(f.otherTeamID), 200, 404},
+		{"/-/console/inventory?team=" + id(f.runnerTeamID), 200, 200},
+		{"/-/console/tokens/" + id(f.runnerToken), 200, 200},
+		{"/-/console/tokens/" + id(f.otherToken), 200, 404},
+		{"/-/console/tokens/" + id(f.otherToken) + "/revoke", 200, 404},
+		{"/-/console/charts", 200, 200},
+		{"/-/console/charts/expiry.svg", 200, 200},
+		{"/-/console/charts/refusals.svg", 200, 200},
+		{"/-/console/vault", 200, 200},
+		{"/-/console/lint", 200, 403},
+		{"/-/console/leaks", 200, 403},
+		{"/-/console/audit", 200, 403},
+	}
+	for _, p := range pages {
+		t.Run("GET "+p.path, func(t *testing.T) {
+			if status, h, _ := anon.do("GET", p.path, nil); status != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/-/console/sign_in") {
+				t.Errorf("signed out: got %d to %q, want 303 to the sign-in page", status, h.Get("Location"))
+			}
+			if status, _, _ := admin.do("GET", p.path, nil); status != p.admin {
+				t.Errorf("administrator: got %d, want %d", status, p.admin)
+			}
+			if status, _, _ := member.do("GET", p.path, nil); status != p.member {
+				t.Errorf("runner team member: got %d, want %d", status, p.member)
+			}
+		})
+	}
+
+	_, _, page := member.do("GET", "/-/console/inventory", nil)
+	if !strings.Contains(page, "runner-releases") || strings.Contains(page, "pipeline-poller") || strings.Contains(page, "hand-made") {
+		t.Errorf("the member's inventory should show the runner team's automations only:\n%s", page)
+	}
+	memberCSRF, readerCSRF := member.csrf(page), func() string { _, _, p := reader.do("GET", "/-/console/inventory", nil); return reader.csrf(p) }()
+
+	actions := []struct {
+		name string
+		b    *browser
+		path string
+		csrf string
+		want int
+	}{
+		{"no session", anon, "/-/console/tokens/" + id(f.runnerToken) + "/rotate", memberCSRF, 401},
+		{"no CSRF token", member, "/-/console/tokens/" + id(f.runnerToken) + "/rotate", "", 403},
+		{"another session's CSRF token", member, "/-/console/tokens/" + id(f.runnerToken) + "/rotate", readerCSRF, 403},
+		{"read_api only", reader, "/-/console/tokens/" + id(f.runnerToken) + "/rotate", readerCSRF, 403},
+		{"another team's token", member, "/-/console/tokens/" + id(f.otherToken) + "/rotate", memberCSRF, 404},
+		{"revoke another team's token", member, "/-/console/tokens/" + id(f.otherToken) + "/revoke", memberCSRF, 404},
+		{"create for another team", member, "/-/console/automations/pipeline-poller/tokens", memberCSRF, 404},
+		{"sign out without CSRF", member, "/-/console/sign_out", "", 403},
+	}
+	for _, a := range actions {
+		t.Run("POST "+a.name, func(t *testing.T) {
+			form := url.Values{}
+			if a.csrf != "" {
+				form.Set("csrf", a.csrf)
+			}
+			if status, _, body := a.b.do("POST", a.path, form); status != a.want {
+				t.Errorf("got %d, want %d\n%s", status, a.want, body)
+			}
+		})
+	}
+	// Nothing above changed a token: both are still active.
+	for _, tk := range []int64{f.runnerToken, f.otherToken} {
+		var d struct{ Revoked bool }
+		f.api(t, "GET", "/api/botgate/v1/tokens/"+id(tk), nil, &d)
+		if d.Revoked {
+			t.Errorf("token %d was revoked by a refused action", tk)
+		}
+	}
+	t.Run("sign out ends the session", func(t *testing.T) {
+		if status, _, _ := member.do("POST", "/-/console/sign_out", url.Values{"csrf": {memberCSRF}}); status != http.StatusSeeOther {
+			t.Fatalf("sign out: got %d", status)
+		}
+		if status, _, _ := member.do("GET", "/-/console/inventory", nil); status != http.StatusSeeOther {
+			t.Errorf("after sign-out the inventory answered %d, want a redirect to sign in", status)
+		}
+	})
+}
