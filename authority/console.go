@@ -109,8 +109,13 @@ type InventoryQuery struct {
 	// actor may see (and, to an administrator, every active token,
 	// declared or not).
 	TeamID int64
-	Search string
-	Page   botgate.Page
+	// Project narrows it to the automations that act on the project (by
+	// full path); UserID to the tokens of one user (a bot, a service
+	// account or a person).
+	Project string
+	UserID  int64
+	Search  string
+	Page    botgate.Page
 }
 
 // InventoryRow is one active token in the inventory, with what the console
@@ -165,11 +170,12 @@ type inventoryScope struct {
 	byID  map[int64]*botgate.Group
 }
 
-// names returns the automations of the team (0: of every visible team).
-func (sc *inventoryScope) names(teamID int64) []string {
+// names returns the automations of the team (0: of every visible team)
+// that act on the project ("": on anything).
+func (sc *inventoryScope) names(teamID int64, project string) []string {
 	var out []string
 	for name, a := range sc.autos {
-		if teamID == 0 || a.OwnerGroupID == teamID {
+		if (teamID == 0 || a.OwnerGroupID == teamID) && (project == "" || slices.Contains(a.Projects, project)) {
 			out = append(out, name)
 		}
 	}
@@ -232,11 +238,11 @@ func (s *Service) inventoryFilter(sc *inventoryScope, q InventoryQuery) (f botga
 		return f, false, botgate.NotFound("Group")
 	}
 	active := true
-	f = botgate.TokenFilter{Active: &active, At: s.clock.Now(), Search: q.Search, Sort: "name_asc", Page: q.Page}
-	if sc.all && q.TeamID == 0 {
+	f = botgate.TokenFilter{Active: &active, At: s.clock.Now(), UserID: q.UserID, Search: q.Search, Sort: "name_asc", Page: q.Page}
+	if sc.all && q.TeamID == 0 && q.Project == "" {
 		return f, true, nil
 	}
-	f.Automations = sc.names(q.TeamID)
+	f.Automations = sc.names(q.TeamID, q.Project)
 	return f, len(f.Automations) > 0, nil
 }
 

@@ -139,6 +139,9 @@ func (c *Console) Handler(name string) http.Handler {
 		"charts":         c.page(c.charts),
 		"expiry_svg":     c.page(c.expirySVG),
 		"refusals_svg":   c.page(c.refusalsSVG),
+		"group":          c.page(c.groupPage),
+		"project":        c.page(c.projectPage),
+		"user":           c.page(c.userPage),
 	}[name]
 	if !ok {
 		panic("console: no route " + strconv.Quote(name))

@@ -329,3 +329,53 @@ func TestPagesAndActionsAuthorization(t *testing.T) {
 		}
 	})
 }
+
+// TestWebURLs follows the web_url of API answers (a group, a project, a
+// user) to the console's inventory narrowed to it.
+func TestWebURLs(t *testing.T) {
+	f := newFixture(t)
+	member := f.browser(t)
+	member.signIn(f.member)
+	var group, project struct {
+		WebURL string `json:"web_url"`
+	}
+	var user []struct {
+		WebURL string `json:"web_url"`
+	}
+	f.api(t, "GET", "/api/v4/groups/"+url.PathEscape("gitlab-org/runner"), nil, &group)
+	f.api(t, "GET", "/api/v4/projects/"+url.PathEscape("gitlab-org/runner/gitlab-runner"), nil, &project)
+	f.api(t, "GET", "/api/v4/users?username=release-bot", nil, &user)
+	if len(user) != 1 {
+		t.Fatalf("users named release-bot: %d", len(user))
+	}
+	for _, tc := range []struct {
+		name, webURL, lands, shows string
+	}{
+		{"group", group.WebURL, "/-/console/inventory?team=" + strconv.FormatInt(f.runnerTeamID, 10), "runner-releases"},
+		{"project", project.WebURL, "/-/console/inventory?project=gitlab-org%2Frunner%2Fgitlab-runner", "runner-releases"},
+		{"user", user[0].WebURL, "/-/console/inventory?user=release-bot", "runner-releases"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path, ok := strings.CutPrefix(tc.webURL, f.base)
+			if !ok || !strings.HasPrefix(path, "/-/console/") {
+				t.Fatalf("web_url %q is not a console page of %s", tc.webURL, f.base)
+			}
+			status, h, _ := member.do("GET", path, nil)
+			if status != http.StatusSeeOther || h.Get("Location") != tc.lands {
+				t.Fatalf("GET %s: %d to %q, want 303 to %q", path, status, h.Get("Location"), tc.lands)
+			}
+			status, _, body := member.do("GET", tc.lands, nil)
+			if status != http.StatusOK || !strings.Contains(body, tc.shows) {
+				t.Errorf("GET %s: %d, want 200 showing %s", tc.lands, status, tc.shows)
+			}
+		})
+	}
+	// Another team's group is not the member's to see in the inventory.
+	status, h, _ := member.do("GET", "/-/console/groups/gitlab-org/engineering-productivity", nil)
+	if status == http.StatusSeeOther {
+		status, _, _ = member.do("GET", h.Get("Location"), nil)
+	}
+	if status != http.StatusNotFound {
+		t.Errorf("another team's inventory through its web_url: got %d, want 404", status)
+	}
+}

@@ -88,6 +88,8 @@ func (s *session) view(title, nav string, data any) view {
 type inventoryData struct {
 	Inv          *authority.Inventory
 	TeamID       int64
+	Project      string
+	User         string
 	Search       string
 	Page, Pages  int
 	PrevQ, NextQ string
@@ -117,16 +119,26 @@ func (c *Console) inventory(w http.ResponseWriter, r *http.Request, s *session) 
 		return err
 	}
 	page = max(page, 1)
-	search := r.URL.Query().Get("search")
-	inv, err := c.auth.Inventory(r.Context(), s.actor(), authority.InventoryQuery{TeamID: team, Search: search,
-		Page: botgate.Page{Offset: int(page-1) * perPage, Limit: perPage}})
+	qv := r.URL.Query()
+	search, project, username := qv.Get("search"), qv.Get("project"), qv.Get("user")
+	iq := authority.InventoryQuery{TeamID: team, Project: project, Search: search,
+		Page: botgate.Page{Offset: int(page-1) * perPage, Limit: perPage}}
+	if username != "" {
+		u, err := c.auth.UserByRef(r.Context(), username)
+		if err != nil {
+			return err
+		}
+		iq.UserID = u.ID
+	}
+	inv, err := c.auth.Inventory(r.Context(), s.actor(), iq)
 	if err != nil {
 		return err
 	}
-	d := inventoryData{Inv: inv, TeamID: team, Search: search, Page: int(page), Pages: max(1, (inv.Total+perPage-1)/perPage),
-		Now: c.clock.Now()}
+	d := inventoryData{Inv: inv, TeamID: team, Project: project, User: username, Search: search, Page: int(page),
+		Pages: max(1, (inv.Total+perPage-1)/perPage), Now: c.clock.Now()}
 	q := func(p int) string {
-		return "team=" + strconv.FormatInt(team, 10) + "&search=" + urlQuery(search) + "&page=" + strconv.Itoa(p)
+		return "team=" + strconv.FormatInt(team, 10) + "&project=" + urlQuery(project) + "&user=" + urlQuery(username) +
+			"&search=" + urlQuery(search) + "&page=" + strconv.Itoa(p)
 	}
 	if d.Page > 1 {
 		d.PrevQ = q(d.Page - 1)
@@ -135,6 +147,38 @@ func (c *Console) inventory(w http.ResponseWriter, r *http.Request, s *session) 
 		d.NextQ = q(d.Page + 1)
 	}
 	c.render(w, http.StatusOK, "inventory", s.view("Inventory", "inventory", d))
+	return nil
+}
+
+// The API's web_url fields point at these addresses: a group, a project
+// or a user, each shown as the inventory narrowed to it. The authority
+// decides, as for the API, whether the person may see the group or
+// project at all.
+
+func (c *Console) groupPage(w http.ResponseWriter, r *http.Request, s *session) error {
+	res, err := c.auth.Resource(r.Context(), s.actor(), botgate.GroupResource, r.PathValue("path"))
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/-/console/inventory?team="+strconv.FormatInt(res.ID, 10), http.StatusSeeOther)
+	return nil
+}
+
+func (c *Console) projectPage(w http.ResponseWriter, r *http.Request, s *session) error {
+	p, err := c.auth.Project(r.Context(), s.actor(), r.PathValue("path"))
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/-/console/inventory?project="+urlQuery(p.PathWithNamespace), http.StatusSeeOther)
+	return nil
+}
+
+func (c *Console) userPage(w http.ResponseWriter, r *http.Request, s *session) error {
+	u, err := c.auth.UserByRef(r.Context(), r.PathValue("username"))
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/-/console/inventory?user="+urlQuery(u.Username), http.StatusSeeOther)
 	return nil
 }
 

@@ -6,6 +6,14 @@ import (
 	"github.com/botgate/botgate"
 )
 
+// The console's pages that the API's web_url fields name (registered in
+// routes below): a user, a group and a project.
+const (
+	consoleUsers    = "/-/console/users/"
+	consoleGroups   = "/-/console/groups/"
+	consoleProjects = "/-/console/projects/"
+)
+
 // routes registers every route, those of the optional parts cfg names
 // included. Keep them all here, in one place.
 func (s *Server) routes(cfg Config) {
@@ -134,6 +142,10 @@ func (s *Server) routes(cfg Config) {
 		s.mux.Handle("GET /-/console/charts", c.Handler("charts"))
 		s.mux.Handle("GET /-/console/charts/expiry.svg", c.Handler("expiry_svg"))
 		s.mux.Handle("GET /-/console/charts/refusals.svg", c.Handler("refusals_svg"))
+		// The pages the API's web_url fields name.
+		s.mux.Handle("GET "+consoleGroups+"{path...}", c.Handler("group"))
+		s.mux.Handle("GET "+consoleProjects+"{path...}", c.Handler("project"))
+		s.mux.Handle("GET "+consoleUsers+"{username}", c.Handler("user"))
 	}
 
 	// The gateway's forward-auth (Envoy's ext_authz appends the original
