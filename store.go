@@ -121,8 +121,14 @@ type Tx interface {
 	// RecordRouteUsage merges coalesced route usage: for each (TokenID,
 	// Method, Route) it adds Count, keeps the earliest FirstSeen and the
 	// latest LastSeen, and sets Scope from the record with the latest
-	// LastSeen. Unknown token IDs are ignored. Only valid inside Update.
+	// LastSeen. It also adds Count to the token's requests in the hour of
+	// LastSeen (see FindHourlyUsage). Unknown token IDs are ignored. Only
+	// valid inside Update.
 	RecordRouteUsage(ctx context.Context, usage []RouteUsage) error
+	// FindHourlyUsage returns the tokens' requests per hour from the hour
+	// of since on, with each token's automation label, ordered by hour then
+	// token ID.
+	FindHourlyUsage(ctx context.Context, since time.Time) ([]HourlyUsage, error)
 	// FindRouteUsage returns the token's route usage, most recently seen
 	// first (ties by method, then route). An unknown token has none.
 	FindRouteUsage(ctx context.Context, tokenID int64) ([]RouteUsage, error)

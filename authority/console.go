@@ -341,9 +341,11 @@ type Charts struct {
 	// that never expire.
 	ExpiryMonths []MonthCount
 	NoExpiry     int
-	// Refusals maps an automation ("" for an undeclared token) to its
-	// refused authentications and loop breaker trips per hour, oldest
+	// Requests maps an automation ("" for an undeclared token) to its
+	// requests through the gateway per hour, and Refusals to its refused
+	// authentications and loop breaker trips per hour; both are oldest
 	// first, the last bucket being the current hour.
+	Requests map[string][]int
 	Refusals map[string][]int
 	Hours    []time.Time
 }
@@ -359,7 +361,7 @@ type MonthCount struct {
 func (s *Service) Charts(ctx context.Context, a Actor, teamID int64) (*Charts, error) {
 	const op = "authority.Charts"
 	now := s.clock.Now().UTC()
-	out := &Charts{Refusals: map[string][]int{}}
+	out := &Charts{Requests: map[string][]int{}, Refusals: map[string][]int{}}
 	err := s.store.View(ctx, func(tx botgate.Tx) error {
 		sc, err := s.inventoryScope(ctx, tx, a)
 		if err != nil {
@@ -395,7 +397,7 @@ func (s *Service) Charts(ctx context.Context, a Actor, teamID int64) (*Charts, e
 			}
 			out.NoExpiry -= n
 		}
-		return s.refusalsByHour(ctx, tx, sc, teamID, now, out)
+		return s.byHour(ctx, tx, sc, teamID, now, out)
 	})
 	if err != nil {
 		return nil, botgate.E(op, err)
@@ -403,39 +405,43 @@ func (s *Service) Charts(ctx context.Context, a Actor, teamID int64) (*Charts, e
 	return out, nil
 }
 
-// refusalsByHour buckets the recent refusals and loop trips of the tokens
-// the actor may see by automation and hour.
-func (s *Service) refusalsByHour(ctx context.Context, tx botgate.Tx, sc *inventoryScope, teamID int64, now time.Time, out *Charts) error {
+// byHour buckets the recent requests, refusals and loop trips of the
+// tokens the actor may see by automation and hour.
+func (s *Service) byHour(ctx context.Context, tx botgate.Tx, sc *inventoryScope, teamID int64, now time.Time, out *Charts) error {
 	hours := int(RecentWindow / time.Hour)
 	first := now.Truncate(time.Hour).Add(-time.Duration(hours-1) * time.Hour)
 	for i := range hours {
 		out.Hours = append(out.Hours, first.Add(time.Duration(i)*time.Hour))
 	}
-	labels := map[int64]string{} // token ID → automation, for tokens seen
-	visible := func(tokenID int64) (string, bool, error) {
-		if l, ok := labels[tokenID]; ok {
-			return l, l != "\x00", nil
+	// seen says whether a token's automation label is in the actor's
+	// view, and under which name.
+	seen := func(label string) (string, bool) {
+		au := sc.autos[label]
+		if au == nil {
+			return "", sc.all && teamID == 0
 		}
-		t, err := tx.Token(ctx, tokenID)
-		if botgate.IsKind(err, botgate.KindNotFound) {
-			labels[tokenID] = "\x00"
-			return "", false, nil
-		}
-		if err != nil {
-			return "", false, err
-		}
-		au := sc.autos[t.Automation]
-		ok := (sc.all && teamID == 0) || (au != nil && (teamID == 0 || au.OwnerGroupID == teamID))
-		name := ""
-		if au != nil {
-			name = au.Name
-		}
-		if !ok {
-			name = "\x00"
-		}
-		labels[tokenID] = name
-		return name, ok, nil
+		return au.Name, teamID == 0 || au.OwnerGroupID == teamID
 	}
+	add := func(series map[string][]int, name string, at time.Time, n int) {
+		b := int(at.Sub(first) / time.Hour)
+		if b < 0 || b >= hours {
+			return
+		}
+		if series[name] == nil {
+			series[name] = make([]int, hours)
+		}
+		series[name][b] += n
+	}
+	usage, err := tx.FindHourlyUsage(ctx, first)
+	if err != nil {
+		return err
+	}
+	for _, u := range usage {
+		if name, ok := seen(u.Automation); ok {
+			add(out.Requests, name, u.Hour, int(u.Requests))
+		}
+	}
+	labels := map[int64]string{} // token ID → automation label, for the audited tokens
 	for _, action := range []string{botgate.ActionAuthFailed, ActionGatewayLoopTripped} {
 		events, err := tx.FindAudit(ctx, botgate.AuditFilter{Action: action, Since: &first, Page: botgate.Page{Limit: maxRecentEvents}})
 		if err != nil {
@@ -445,21 +451,20 @@ func (s *Service) refusalsByHour(ctx context.Context, tx botgate.Tx, sc *invento
 			if e.TokenID == 0 {
 				continue
 			}
-			name, ok, err := visible(e.TokenID)
-			if err != nil {
-				return err
-			}
+			label, ok := labels[e.TokenID]
 			if !ok {
-				continue
+				t, err := tx.Token(ctx, e.TokenID)
+				if err != nil && !botgate.IsKind(err, botgate.KindNotFound) {
+					return err
+				}
+				if t != nil {
+					label = t.Automation
+				}
+				labels[e.TokenID] = label
 			}
-			b := int(e.Time.Sub(first) / time.Hour)
-			if b < 0 || b >= hours {
-				continue
+			if name, ok := seen(label); ok {
+				add(out.Refusals, name, e.Time, 1)
 			}
-			if out.Refusals[name] == nil {
-				out.Refusals[name] = make([]int, hours)
-			}
-			out.Refusals[name][b]++
 		}
 	}
 	return nil

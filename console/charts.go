@@ -84,26 +84,29 @@ func expiryBars(ch *authority.Charts) string {
 	return b.String()
 }
 
-func (c *Console) refusalsSVG(w http.ResponseWriter, r *http.Request, s *session) error {
-	team, err := intParam(r, "team", 0)
-	if err != nil {
-		return err
+// hourlySVG serves one of the hourly charts: requests or refusals.
+func (c *Console) hourlySVG(series func(*authority.Charts) map[string][]int, what string) pageFunc {
+	return func(w http.ResponseWriter, r *http.Request, s *session) error {
+		team, err := intParam(r, "team", 0)
+		if err != nil {
+			return err
+		}
+		ch, err := c.auth.Charts(r.Context(), s.actor(), team)
+		if err != nil {
+			return err
+		}
+		writeSVG(w, hourlyLines(series(ch), ch.Hours, what), 720, 300)
+		return nil
 	}
-	ch, err := c.auth.Charts(r.Context(), s.actor(), team)
-	if err != nil {
-		return err
-	}
-	writeSVG(w, refusalLines(ch), 720, 300)
-	return nil
 }
 
-// refusalLines draws one line per automation over the hours, with a
+// hourlyLines draws one line per automation over the hours, with a
 // legend.
-func refusalLines(ch *authority.Charts) string {
+func hourlyLines(series map[string][]int, hours []time.Time, what string) string {
 	const left, top, plotW, plotH = 40, 20, 520, 220
-	names := make([]string, 0, len(ch.Refusals))
+	names := make([]string, 0, len(series))
 	most := 1
-	for name, counts := range ch.Refusals {
+	for name, counts := range series {
 		names = append(names, name)
 		most = max(most, slices.Max(counts))
 	}
@@ -112,21 +115,21 @@ func refusalLines(ch *authority.Charts) string {
 	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#57606a"/>`, left, top+plotH, left+plotW, top+plotH)
 	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%d</text>`, left-4, top+8, most)
 	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">0</text>`, left-4, top+plotH)
-	n := len(ch.Hours)
+	n := len(hours)
 	x := func(i int) int { return left + i*plotW/max(1, n-1) }
-	for i, h := range ch.Hours {
+	for i, h := range hours {
 		if i%6 == 0 || i == n-1 {
 			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">%s</text>`, x(i), top+plotH+16, h.UTC().Format("15:04"))
 		}
 	}
 	if len(names) == 0 {
-		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">no refusals or loop trips in the last %s</text>`,
-			left+plotW/2, top+plotH/2, authority.RecentWindow)
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">no %s in the last %s</text>`,
+			left+plotW/2, top+plotH/2, esc(what), authority.RecentWindow)
 	}
 	for k, name := range names {
 		colour := svgPalette[k%len(svgPalette)]
-		pts := make([]string, len(ch.Refusals[name]))
-		for i, v := range ch.Refusals[name] {
+		pts := make([]string, len(series[name]))
+		for i, v := range series[name] {
 			pts[i] = fmt.Sprintf("%d,%d", x(i), top+plotH-v*plotH/most)
 		}
 		label := name

@@ -36,8 +36,12 @@ func newFixture(t *testing.T) *fixture {
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.DiscardHandler)
 	dir := t.TempDir()
+	gwFile := filepath.Join(dir, "gateway.yaml")
+	if err := os.WriteFile(gwFile, []byte("usage_flush_interval: 50ms\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cfg := server.Config{DataDir: filepath.Join(dir, "data"), Getenv: func(string) string { return "" },
-		Listen: "127.0.0.1:0", Demo: true, Gateway: server.GatewayConfig{Upstream: "http://127.0.0.1:1"}}
+		Listen: "127.0.0.1:0", Demo: true, Gateway: server.GatewayConfig{ConfigFile: gwFile}}
 	tokenFile := filepath.Join(dir, "admin.token")
 	if _, err := server.Initialize(ctx, cfg, server.Admin{Username: "root", Email: "root@botgate.test", TokenFile: tokenFile}, log); err != nil {
 		t.Fatal(err)
@@ -377,5 +381,50 @@ func TestWebURLs(t *testing.T) {
 	}
 	if status != http.StatusNotFound {
 		t.Errorf("another team's inventory through its web_url: got %d, want 404", status)
+	}
+}
+
+// TestChartsShowGatewayTraffic sends requests through the gateway's
+// forward-auth and finds them, and a refusal, in the charts.
+func TestChartsShowGatewayTraffic(t *testing.T) {
+	f := newFixture(t)
+	auth := func(token string) int {
+		req, _ := http.NewRequest("GET", f.base+"/-/auth", nil)
+		req.Header.Set("X-Original-Method", "GET")
+		req.Header.Set("X-Original-URI", "/api/v4/projects")
+		req.Header.Set("PRIVATE-TOKEN", token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for range 3 {
+		if status := auth(f.admin); status != http.StatusOK {
+			t.Fatalf("forward-auth with the admin token: %d", status)
+		}
+	}
+	admin := f.browser(t)
+	admin.signIn(f.admin)
+	var svg string
+	for i := 0; ; i++ {
+		_, _, svg = admin.do("GET", "/-/console/charts/requests.svg", nil)
+		if strings.Contains(svg, "<polyline") {
+			break
+		}
+		if i > 100 {
+			t.Fatalf("the requests chart shows no line after the gateway's traffic:\n%s", svg)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.HasPrefix(svg, "<svg") || !strings.Contains(svg, "(not declared)") {
+		t.Errorf("the requests chart should draw the administrator's undeclared token:\n%s", svg)
+	}
+	// The runner team member does not see the administrator's traffic.
+	member := f.browser(t)
+	member.signIn(f.member)
+	if _, _, svg := member.do("GET", "/-/console/charts/requests.svg", nil); strings.Contains(svg, "<polyline") {
+		t.Errorf("the member's requests chart shows traffic of tokens outside their team:\n%s", svg)
 	}
 }

@@ -141,6 +141,7 @@ func (s *Server) routes(cfg Config) {
 		s.mux.Handle("GET /-/console/vault", c.Handler("vault"))
 		s.mux.Handle("GET /-/console/charts", c.Handler("charts"))
 		s.mux.Handle("GET /-/console/charts/expiry.svg", c.Handler("expiry_svg"))
+		s.mux.Handle("GET /-/console/charts/requests.svg", c.Handler("requests_svg"))
 		s.mux.Handle("GET /-/console/charts/refusals.svg", c.Handler("refusals_svg"))
 		// The pages the API's web_url fields name.
 		s.mux.Handle("GET "+consoleGroups+"{path...}", c.Handler("group"))
