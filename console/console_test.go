@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/ratelimit"
 	"github.com/botgate/botgate/server"
 )
 
@@ -31,7 +33,11 @@ type fixture struct {
 	runnerTeamID, otherTeamID int64
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureAt(t, nil) }
+
+// newFixtureAt is newFixture with the server reading clock (nil: the
+// system clock).
+func newFixtureAt(t *testing.T, clock botgate.Clock) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.DiscardHandler)
@@ -41,7 +47,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	cfg := server.Config{DataDir: filepath.Join(dir, "data"), Getenv: func(string) string { return "" },
-		Listen: "127.0.0.1:0", Demo: true, Gateway: server.GatewayConfig{ConfigFile: gwFile}}
+		Listen: "127.0.0.1:0", Demo: true, Gateway: server.GatewayConfig{ConfigFile: gwFile}, Clock: clock}
 	tokenFile := filepath.Join(dir, "admin.token")
 	if _, err := server.Initialize(ctx, cfg, server.Admin{Username: "root", Email: "root@botgate.test", TokenFile: tokenFile}, log); err != nil {
 		t.Fatal(err)
@@ -426,5 +432,101 @@ func TestChartsShowGatewayTraffic(t *testing.T) {
 	member.signIn(f.member)
 	if _, _, svg := member.do("GET", "/-/console/charts/requests.svg", nil); strings.Contains(svg, "<polyline") {
 		t.Errorf("the member's requests chart shows traffic of tokens outside their team:\n%s", svg)
+	}
+}
+
+// TestSessionEnds checks the idle and absolute timeouts, and that
+// revoking the token a person signed in with ends their session.
+func TestSessionEnds(t *testing.T) {
+	clock := ratelimit.NewManualClock(time.Now())
+	f := newFixtureAt(t, clock)
+	signedIn := func(b *browser) bool {
+		t.Helper()
+		status, h, _ := b.do("GET", "/-/console/inventory", nil)
+		if status == http.StatusSeeOther && strings.HasPrefix(h.Get("Location"), "/-/console/sign_in") {
+			return false
+		}
+		if status != http.StatusOK {
+			t.Fatalf("inventory: %d", status)
+		}
+		return true
+	}
+	t.Run("idle", func(t *testing.T) {
+		b := f.browser(t)
+		b.signIn(f.member)
+		for range 3 {
+			clock.Advance(29 * time.Minute)
+			if !signedIn(b) {
+				t.Fatal("a session used every 29 minutes ended")
+			}
+		}
+		clock.Advance(31 * time.Minute)
+		if signedIn(b) {
+			t.Error("a session idle for 31 minutes is still signed in")
+		}
+	})
+	t.Run("absolute", func(t *testing.T) {
+		b := f.browser(t)
+		b.signIn(f.member)
+		var lasted time.Duration
+		for lasted < 13*time.Hour && signedIn(b) {
+			clock.Advance(25 * time.Minute)
+			lasted += 25 * time.Minute
+		}
+		if lasted < 12*time.Hour || lasted > 12*time.Hour+25*time.Minute {
+			t.Errorf("a busy session lasted %s, want 12 hours", lasted)
+		}
+	})
+	t.Run("token revoked", func(t *testing.T) {
+		b := f.browser(t)
+		b.signIn(f.readOnly)
+		if !signedIn(b) {
+			t.Fatal("not signed in")
+		}
+		var self struct{ ID int64 }
+		req, _ := http.NewRequest("GET", f.base+"/api/v4/personal_access_tokens/self", nil)
+		req.Header.Set("PRIVATE-TOKEN", f.readOnly)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		json.NewDecoder(resp.Body).Decode(&self)
+		resp.Body.Close()
+		f.api(t, "DELETE", "/api/v4/personal_access_tokens/"+strconv.FormatInt(self.ID, 10), nil, nil)
+		if signedIn(b) {
+			t.Error("revoking the token did not end the session")
+		}
+	})
+}
+
+// TestCreateTokenShownOnce creates a token for an automation and finds
+// its secret on the next page only.
+func TestCreateTokenShownOnce(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser(t)
+	b.signIn(f.member)
+	_, _, page := b.do("GET", "/-/console/tokens/"+strconv.FormatInt(f.runnerToken, 10), nil)
+	status, h, body := b.do("POST", "/-/console/automations/runner-releases/tokens", url.Values{"csrf": {b.csrf(page)}})
+	if status != http.StatusSeeOther || !strings.HasSuffix(h.Get("Location"), "/new") {
+		t.Fatalf("create: %d to %q\n%s", status, h.Get("Location"), body)
+	}
+	_, _, first := b.do("GET", h.Get("Location"), nil)
+	secret := regexp.MustCompile(`id="secret" value="([^"]+)"`).FindStringSubmatch(first)
+	if secret == nil || !strings.HasPrefix(secret[1], "glpat-") {
+		t.Fatalf("the new token's page shows no secret:\n%s", first)
+	}
+	if _, _, again := b.do("GET", h.Get("Location"), nil); strings.Contains(again, secret[1]) {
+		t.Error("the secret is shown a second time")
+	}
+	// The secret works, as the runner-releases automation's token.
+	req, _ := http.NewRequest("GET", f.base+"/api/v4/personal_access_tokens/self", nil)
+	req.Header.Set("PRIVATE-TOKEN", secret[1])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the new secret does not authenticate: %d", resp.StatusCode)
 	}
 }
