@@ -530,3 +530,27 @@ func TestCreateTokenShownOnce(t *testing.T) {
 		t.Errorf("the new secret does not authenticate: %d", resp.StatusCode)
 	}
 }
+
+// TestVaultPage shows secret names by team, to each person only their
+// teams', and never a value.
+func TestVaultPage(t *testing.T) {
+	f := newFixture(t)
+	admin, member := f.browser(t), f.browser(t)
+	admin.signIn(f.admin)
+	member.signIn(f.member)
+	_, _, all := admin.do("GET", "/-/console/vault", nil)
+	_, _, mine := member.do("GET", "/-/console/vault", nil)
+	for _, want := range []string{"runner-releases.token", "pipeline-poller.token", "Recent reads"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the administrator's vault page lacks %q:\n%s", want, all)
+		}
+	}
+	if !strings.Contains(mine, "runner-releases.token") || strings.Contains(mine, "pipeline-poller.token") || strings.Contains(mine, "Recent reads") {
+		t.Errorf("the runner team member's vault page should list the runner team's secrets only:\n%s", mine)
+	}
+	for _, page := range []string{all, mine} {
+		if strings.Contains(page, "glpat-") {
+			t.Error("a vault page shows a secret value")
+		}
+	}
+}

@@ -522,6 +522,17 @@ func (c *Console) vaultPage(w http.ResponseWriter, r *http.Request, s *session) 
 			teams = append(teams, vt)
 		}
 	}
-	c.render(w, http.StatusOK, "vault", s.view("Vault", "vault", map[string]any{"Teams": teams, "None": c.vault == nil}))
+	// Who read which secret when: the audit trail's reads, which the API
+	// shows administrators only.
+	var reads *auditData
+	if s.id.User.Admin && c.vault != nil {
+		events, err := c.auth.AuditEvents(r.Context(), s.actor(), botgate.AuditFilter{Action: botgate.ActionSecretRead,
+			Descending: true, Page: botgate.Page{Limit: perPage}})
+		if err != nil {
+			return err
+		}
+		reads = &auditData{Events: events}
+	}
+	c.render(w, http.StatusOK, "vault", s.view("Vault", "vault", map[string]any{"Teams": teams, "None": c.vault == nil, "Reads": reads}))
 	return nil
 }
