@@ -24,3 +24,15 @@ type RouteUsage struct {
 	FirstSeen time.Time
 	LastSeen  time.Time
 }
+
+// HourlyUsage is one token's requests through the gateway in one hour.
+type HourlyUsage struct {
+	TokenID    int64
+	Automation string // the token's automation label
+	Hour       time.Time
+	Requests   int64
+}
+
+// HourOf returns the start of t's hour as Unix microseconds in UTC, the
+// key of HourlyUsage rows in the stores.
+func HourOf(t time.Time) int64 { return t.UTC().Truncate(time.Hour).UnixMicro() }

@@ -122,8 +122,14 @@ type Tx interface {
 	// RecordRouteUsage merges coalesced route usage: for each (TokenID,
 	// Method, Route) it adds Count, keeps the earliest FirstSeen and the
 	// latest LastSeen, and sets Scope from the record with the latest
-	// LastSeen. Unknown token IDs are ignored. Only valid inside Update.
+	// LastSeen. It also adds Count to the token's requests in the hour of
+	// LastSeen (see FindHourlyUsage). Unknown token IDs are ignored. Only
+	// valid inside Update.
 	RecordRouteUsage(ctx context.Context, usage []RouteUsage) error
+	// FindHourlyUsage returns the tokens' requests per hour from the hour
+	// of since on, with each token's automation label, ordered by hour then
+	// token ID.
+	FindHourlyUsage(ctx context.Context, since time.Time) ([]HourlyUsage, error)
 	// FindRouteUsage returns the token's route usage, most recently seen
 	// first (ties by method, then route). An unknown token has none.
 	FindRouteUsage(ctx context.Context, tokenID int64) ([]RouteUsage, error)
@@ -192,6 +198,20 @@ type Tx interface {
 	UpdateAutomation(ctx context.Context, a *Automation) error
 	// DeleteAutomation removes the record. KindNotFound.
 	DeleteAutomation(ctx context.Context, id int64) error
+
+	// CreateSession inserts a console session. KindConflict if the digest
+	// is taken; KindInvalid if the user or token is missing.
+	CreateSession(ctx context.Context, s *Session) error
+	// SessionByDigest returns the session with the digest, or KindNotFound.
+	SessionByDigest(ctx context.Context, digest []byte) (*Session, error)
+	// TouchSession moves the session's LastSeenAt forward to at (never
+	// back). KindNotFound if there is no such session.
+	TouchSession(ctx context.Context, digest []byte, at time.Time) error
+	// DeleteSession removes the session. KindNotFound if there is none.
+	DeleteSession(ctx context.Context, digest []byte) error
+	// DeleteSessions removes every session last seen before idleBefore or
+	// created before createdBefore, and returns how many it removed.
+	DeleteSessions(ctx context.Context, idleBefore, createdBefore time.Time) (int, error)
 
 	// AcquireLease takes or renews the named lease for holder until
 	// now+ttl, in one conditional write: it succeeds if nobody holds the

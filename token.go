@@ -70,14 +70,16 @@ func (t *Token) State(now time.Time) string {
 
 // TokenFilter selects tokens. Zero fields do not filter.
 type TokenFilter struct {
-	IDs            []int64
-	UserID         int64
-	Kinds          []TokenKind
-	Resource       *Resource
-	FamilyID       int64
-	Revoked        *bool
-	Search         string // substring of the name
-	Automation     string
+	IDs        []int64
+	UserID     int64
+	Kinds      []TokenKind
+	Resource   *Resource
+	FamilyID   int64
+	Revoked    *bool
+	Search     string // substring of the name
+	Automation string
+	// Automations selects the tokens labelled with any of the names.
+	Automations    []string
 	CreatedAfter   *time.Time
 	CreatedBefore  *time.Time
 	ExpiresAfter   *time.Time

@@ -53,7 +53,7 @@ func (s *Server) groupEntities(ctx context.Context, r *http.Request, gs []*botga
 	out := make([]groupJSON, len(gs))
 	for i, g := range gs {
 		out[i] = groupJSON{
-			ID: g.ID, WebURL: s.requestBase(r) + "/groups/" + g.FullPath, Name: g.Name, Path: g.Path,
+			ID: g.ID, WebURL: s.requestBase(r) + consoleGroups + g.FullPath, Name: g.Name, Path: g.Path,
 			Description: g.Description, Visibility: string(g.Visibility), FullName: fullName(g, byID),
 			FullPath: g.FullPath, CreatedAt: ts(g.CreatedAt),
 		}

@@ -25,7 +25,7 @@ type memberJSON struct {
 func (s *Server) memberEntity(r *http.Request, m authority.MemberInfo, viewer *botgate.User) memberJSON {
 	j := memberJSON{
 		ID: m.User.ID, Username: m.User.Username, Name: m.User.Name, State: string(m.User.State),
-		WebURL: s.requestBase(r) + "/" + m.User.Username, CreatedAt: ts(m.CreatedAt),
+		WebURL: s.requestBase(r) + consoleUsers + m.User.Username, CreatedAt: ts(m.CreatedAt),
 		ExpiresAt: datePtr(m.ExpiresAt), AccessLevel: int(m.AccessLevel),
 	}
 	if viewer != nil && (viewer.Admin || viewer.ID == m.User.ID) {

@@ -50,11 +50,11 @@ func (s *Server) projectEntities(ctx context.Context, r *http.Request, ps []*bot
 		j := projectJSON{
 			ID: p.ID, Description: p.Description, Name: p.Name, NameWithNamespace: p.Name,
 			Path: p.Path, PathWithNamespace: p.PathWithNamespace, CreatedAt: ts(p.CreatedAt),
-			DefaultBranch: p.DefaultBranch, Visibility: string(p.Visibility), WebURL: base + "/" + p.PathWithNamespace,
+			DefaultBranch: p.DefaultBranch, Visibility: string(p.Visibility), WebURL: base + consoleProjects + p.PathWithNamespace,
 		}
 		if g, ok := byID[p.NamespaceID]; ok {
 			j.NameWithNamespace = fullName(g, byID) + " / " + p.Name
-			j.Namespace = namespaceJSON{ID: g.ID, Name: g.Name, Path: g.Path, Kind: "group", FullPath: g.FullPath, WebURL: base + "/groups/" + g.FullPath}
+			j.Namespace = namespaceJSON{ID: g.ID, Name: g.Name, Path: g.Path, Kind: "group", FullPath: g.FullPath, WebURL: base + consoleGroups + g.FullPath}
 			if g.ParentID != 0 {
 				pid := g.ParentID
 				j.Namespace.ParentID = &pid

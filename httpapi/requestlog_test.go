@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"github.com/botgate/botgate/httpapi"
+	"github.com/botgate/botgate/internal/logbuf"
 )
 
 // TestRequestLogLevels: each request is logged at debug only; at info the
 // log has one summary line per interval with the counts by status class.
 func TestRequestLogLevels(t *testing.T) {
-	info := &syncBuffer{}
+	info := &logbuf.Buffer{}
 	e := newEnvMounted(t, func(cfg *httpapi.Config) {
 		cfg.Logger = slog.New(slog.NewTextHandler(info, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}, nil)

@@ -6,6 +6,14 @@ import (
 	"github.com/botgate/botgate"
 )
 
+// The console's pages that the API's web_url fields name (registered in
+// routes below): a user, a group and a project.
+const (
+	consoleUsers    = "/-/console/users/"
+	consoleGroups   = "/-/console/groups/"
+	consoleProjects = "/-/console/projects/"
+)
+
 // routes registers every route, those of the optional parts cfg names
 // included. Keep them all here, in one place.
 func (s *Server) routes(cfg Config) {
@@ -111,6 +119,34 @@ func (s *Server) routes(cfg Config) {
 	}
 	if cfg.Linter != nil {
 		v1("GET /lint", needRead, s.lintHandler(cfg.Linter))
+	}
+
+	// The web console: server-rendered pages at / and below /-/console/.
+	if c := cfg.Console; c != nil {
+		s.mux.Handle("GET /{$}", c.Handler("home"))
+		s.mux.Handle("GET /-/console/assets/", c.Handler("assets"))
+		s.mux.Handle("GET /-/console/sign_in", c.Handler("sign_in_form"))
+		s.mux.Handle("POST /-/console/sign_in", c.Handler("sign_in"))
+		s.mux.Handle("POST /-/console/sign_out", c.Handler("sign_out"))
+		s.mux.Handle("GET /-/console/inventory", c.Handler("inventory"))
+		s.mux.Handle("GET /-/console/tokens/{id}", c.Handler("token"))
+		s.mux.Handle("GET /-/console/tokens/{id}/new", c.Handler("token_secret"))
+		s.mux.Handle("POST /-/console/tokens/{id}/rotate", c.Handler("rotate"))
+		s.mux.Handle("GET /-/console/tokens/{id}/revoke", c.Handler("revoke_confirm"))
+		s.mux.Handle("POST /-/console/tokens/{id}/revoke", c.Handler("revoke"))
+		s.mux.Handle("POST /-/console/automations/{name}/tokens", c.Handler("create_token"))
+		s.mux.Handle("GET /-/console/lint", c.Handler("lint"))
+		s.mux.Handle("GET /-/console/leaks", c.Handler("leaks"))
+		s.mux.Handle("GET /-/console/audit", c.Handler("audit"))
+		s.mux.Handle("GET /-/console/vault", c.Handler("vault"))
+		s.mux.Handle("GET /-/console/charts", c.Handler("charts"))
+		s.mux.Handle("GET /-/console/charts/expiry.svg", c.Handler("expiry_svg"))
+		s.mux.Handle("GET /-/console/charts/requests.svg", c.Handler("requests_svg"))
+		s.mux.Handle("GET /-/console/charts/refusals.svg", c.Handler("refusals_svg"))
+		// The pages the API's web_url fields name.
+		s.mux.Handle("GET "+consoleGroups+"{path...}", c.Handler("group"))
+		s.mux.Handle("GET "+consoleProjects+"{path...}", c.Handler("project"))
+		s.mux.Handle("GET "+consoleUsers+"{username}", c.Handler("user"))
 	}
 
 	// The gateway's forward-auth (Envoy's ext_authz appends the original

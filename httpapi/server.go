@@ -77,6 +77,15 @@ type Config struct {
 	Metrics http.Handler
 	// MetricsPublic serves Metrics to anyone who reaches the listener.
 	MetricsPublic bool
+	// Console serves the web console at / and below /-/console/; without
+	// one they answer 404.
+	Console Console
+}
+
+// Console is the web console (package console): it answers each of its
+// routes, by name, with the handler routes.go registers.
+type Console interface {
+	Handler(name string) http.Handler
 }
 
 // Server serves botgate's HTTP API.

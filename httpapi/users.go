@@ -33,7 +33,7 @@ type userJSON struct {
 func (s *Server) userEntity(r *http.Request, u *botgate.User, viewer *botgate.User) userJSON {
 	j := userJSON{
 		ID: u.ID, Username: u.Username, Name: u.Name, State: string(u.State),
-		WebURL: s.requestBase(r) + "/" + u.Username, CreatedAt: ts(u.CreatedAt),
+		WebURL: s.requestBase(r) + consoleUsers + u.Username, CreatedAt: ts(u.CreatedAt),
 		Bot: u.Kind.Bot(), CanCreateGroup: u.Kind == botgate.HumanUser, CanCreateProject: u.Kind == botgate.HumanUser,
 	}
 	if viewer != nil && (viewer.Admin || viewer.ID == u.ID) {

@@ -39,6 +39,12 @@ ON CONFLICT (token_id, method, route) DO UPDATE SET
 		if err != nil {
 			return t.DBError(op, err)
 		}
+		_, err = t.Exec(ctx, `INSERT INTO token_hourly_usage (token_id, hour, requests) VALUES (?, ?, ?)
+ON CONFLICT (token_id, hour) DO UPDATE SET requests = token_hourly_usage.requests + excluded.requests`,
+			u.TokenID, botgate.HourOf(u.LastSeen), u.Count)
+		if err != nil {
+			return t.DBError(op, err)
+		}
 	}
 	return nil
 }

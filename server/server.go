@@ -26,6 +26,7 @@ import (
 	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/broker"
 	"github.com/botgate/botgate/broker/vaultcred"
+	"github.com/botgate/botgate/console"
 	"github.com/botgate/botgate/edge"
 	"github.com/botgate/botgate/gateway"
 	"github.com/botgate/botgate/governance"
@@ -254,6 +255,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		return nil, err
 	}
 
+	linter := func(ctx context.Context, cfg lint.Config) (*lint.Report, error) {
+		return gov.Lint(ctx, governance.SnapshotOptions{}, cfg)
+	}
+
+	// The web console, over the same authority.
+	con, err := console.New(console.Config{Authority: in.Authority, Store: in.Store, Vault: s.vault, Linter: linter,
+		Trust: trust, Logger: log.With("component", "console"), Clock: cfg.Clock})
+	if err != nil {
+		return nil, err
+	}
+
 	// The HTTP API, with everything it serves.
 	s.apiH = httpapi.New(httpapi.Config{
 		Authority: in.Authority, Store: in.Store, Logger: log, Version: botgate.Version, Clock: cfg.Clock,
@@ -266,10 +278,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 			_, err := authority.Initialized(ctx, in.Store)
 			return err
 		},
-		Vault: s.vault, Broker: b,
-		Linter: func(ctx context.Context, cfg lint.Config) (*lint.Report, error) {
-			return gov.Lint(ctx, governance.SnapshotOptions{}, cfg)
-		},
+		Vault: s.vault, Broker: b, Linter: linter, Console: con,
 		Leaks:       s.gw,
 		ForwardAuth: s.gw.ForwardAuth(), Metrics: s.gw.MetricsHandler(), MetricsPublic: cfg.Gateway.MetricsPublic,
 	})

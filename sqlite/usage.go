@@ -28,6 +28,13 @@ ON CONFLICT (token_id, method, route) DO UPDATE SET
 		return t.DBError(op, err)
 	}
 	defer upsert.Close()
+	hourly, err := t.tx.PrepareContext(ctx, `INSERT INTO token_hourly_usage (token_id, hour, requests)
+SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM tokens WHERE id = ?1)
+ON CONFLICT (token_id, hour) DO UPDATE SET requests = requests + excluded.requests`)
+	if err != nil {
+		return t.DBError(op, err)
+	}
+	defer hourly.Close()
 	for _, u := range usage {
 		if u.Count <= 0 || u.Method == "" || u.Route == "" {
 			continue
@@ -38,6 +45,9 @@ ON CONFLICT (token_id, method, route) DO UPDATE SET
 			first = last
 		}
 		if _, err := upsert.ExecContext(ctx, u.TokenID, u.Method, u.Route, string(u.Scope), u.Count, first, last); err != nil {
+			return t.DBError(op, err)
+		}
+		if _, err := hourly.ExecContext(ctx, u.TokenID, botgate.HourOf(u.LastSeen), u.Count); err != nil {
 			return t.DBError(op, err)
 		}
 	}

@@ -201,6 +201,7 @@ func (t *Tx) FindTokens(ctx context.Context, f botgate.TokenFilter) ([]*botgate.
 	if f.Automation != "" {
 		w.add("automation = ?", f.Automation)
 	}
+	in(&w, "automation", f.Automations)
 	timeRange(&w, "created_at", f.CreatedAfter, f.CreatedBefore)
 	timeRange(&w, "expires_at", f.ExpiresAfter, f.ExpiresBefore)
 	timeRange(&w, "last_used_at", f.LastUsedAfter, f.LastUsedBefore)

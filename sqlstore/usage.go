@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"time"
 
 	"github.com/botgate/botgate"
 )
@@ -29,6 +30,33 @@ FROM route_usage WHERE token_id = ? ORDER BY last_seen DESC, `+t.d.Bytewise("met
 		}
 		u.Scope = botgate.Scope(scope)
 		u.FirstSeen, u.LastSeen = fromMicro(first), fromMicro(last)
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.dbError(op, err)
+	}
+	return out, nil
+}
+
+// FindHourlyUsage returns the tokens' requests per hour from since's hour
+// on.
+func (t *Tx) FindHourlyUsage(ctx context.Context, since time.Time) ([]botgate.HourlyUsage, error) {
+	const op = "FindHourlyUsage"
+	rows, err := t.query(ctx, `SELECT h.token_id, t.automation, h.hour, h.requests
+FROM token_hourly_usage h JOIN tokens t ON t.id = h.token_id WHERE h.hour >= ? ORDER BY h.hour, h.token_id`,
+		botgate.HourOf(since))
+	if err != nil {
+		return nil, t.dbError(op, err)
+	}
+	defer rows.Close()
+	var out []botgate.HourlyUsage
+	for rows.Next() {
+		var u botgate.HourlyUsage
+		var hour int64
+		if err := rows.Scan(&u.TokenID, &u.Automation, &hour, &u.Requests); err != nil {
+			return nil, t.dbError(op, err)
+		}
+		u.Hour = fromMicro(hour)
 		out = append(out, u)
 	}
 	if err := rows.Err(); err != nil {

@@ -41,4 +41,14 @@ func testTokenAutomation(t *testing.T, s botgate.Store) {
 	}
 	err := s.Update(ctx, func(tx botgate.Tx) error { return tx.SetTokenAutomation(ctx, tk.ID+1000, "x") })
 	wantKind(t, "SetTokenAutomation(missing)", err, botgate.KindNotFound)
+	view(t, s, func(tx botgate.Tx) error {
+		got, total, err := tx.FindTokens(ctx, botgate.TokenFilter{Automations: []string{"keep", "nobody"}})
+		if err != nil {
+			return err
+		}
+		if total != 1 || len(got) != 1 || got[0].ID != other.ID {
+			t.Errorf("FindTokens(Automations keep, nobody): got %d of %d, want only %d", len(got), total, other.ID)
+		}
+		return nil
+	})
 }

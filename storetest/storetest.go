@@ -58,6 +58,7 @@ func Exercise(t *testing.T, open func(t *testing.T) botgate.Store) {
 	t.Run("Automations", func(t *testing.T) { testAutomations(t, open(t)) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open(t)) })
+	t.Run("Sessions", func(t *testing.T) { testSessions(t, open(t)) })
 	t.Run("Transactions", func(t *testing.T) { testTransactions(t, open) })
 	t.Run("Concurrency", func(t *testing.T) {
 		t.Run("RevokeRace", func(t *testing.T) {

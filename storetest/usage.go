@@ -160,6 +160,30 @@ func ExerciseRouteUsage(t *testing.T, open func(t *testing.T) botgate.Store) {
 			}
 		})
 	}
+	t.Run("Hourly", func(t *testing.T) {
+		s := open(t)
+		ctx := t.Context()
+		a, b := ruTokens(t, s)
+		h0 := base.UTC().Truncate(time.Hour)
+		at := func(tokenID int64, n int64, d time.Duration) botgate.RouteUsage {
+			return botgate.RouteUsage{TokenID: tokenID, Method: "GET", Route: "/x", Scope: botgate.ScopeReadAPI, Count: n,
+				FirstSeen: h0.Add(d), LastSeen: h0.Add(d)}
+		}
+		update(t, s, func(tx botgate.Tx) error { return tx.SetTokenAutomation(ctx, a, "poller") })
+		update(t, s, func(tx botgate.Tx) error {
+			return tx.RecordRouteUsage(ctx, []botgate.RouteUsage{at(a, 2, time.Minute), at(a, 3, 59*time.Minute),
+				at(b, 1, 61*time.Minute), at(a, 4, -time.Minute), at(a+b+100, 9, time.Minute)})
+		})
+		var got []botgate.HourlyUsage
+		view(t, s, func(tx botgate.Tx) (err error) { got, err = tx.FindHourlyUsage(ctx, h0.Add(30*time.Minute)); return err })
+		want := []botgate.HourlyUsage{
+			{TokenID: a, Automation: "poller", Hour: h0, Requests: 5},
+			{TokenID: b, Automation: "", Hour: h0.Add(time.Hour), Requests: 1},
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("FindHourlyUsage:\n got %+v\nwant %+v", got, want)
+		}
+	})
 	t.Run("ViewCannotRecord", func(t *testing.T) {
 		s := open(t)
 		ctx := t.Context()
