@@ -18,6 +18,7 @@ import (
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/internal/logbuf"
 	"github.com/botgate/botgate/internal/testcert"
 )
 
@@ -78,7 +79,7 @@ func startDaemon(t *testing.T, name string, setup func(dir, listen string) *exec
 		dir := t.TempDir()
 		listen := freeLoopbackAddr(t)
 		cmd := setup(dir, listen)
-		var out logBuffer
+		var out logbuf.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
 			t.Fatalf("starting %s: %v", name, err)
