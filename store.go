@@ -192,6 +192,14 @@ type Tx interface {
 	// DeleteAutomation removes the record. KindNotFound.
 	DeleteAutomation(ctx context.Context, id int64) error
 
+	// UseTokenID records that the identity token issuer gave with the ID
+	// jti (its "jti" claim) has been exchanged, in one conditional write:
+	// KindConflict if it was recorded before and its record has not yet
+	// expired at now (a replay). The record is kept until expiresAt (the
+	// token's own expiry); expired records are purged on the way. Only
+	// valid inside Update.
+	UseTokenID(ctx context.Context, issuer, jti string, expiresAt, now time.Time) error
+
 	// AcquireLease takes or renews the named lease for holder until
 	// now+ttl, in one conditional write: it succeeds if nobody holds the
 	// lease, if holder already holds it, or if the lease expired before

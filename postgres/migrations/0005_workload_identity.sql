@@ -1,0 +1,17 @@
+-- 0005_workload_identity: trust policies of automations (which workload
+-- identities may exchange their platform's token for the automation's, a
+-- JSON array) and the identity token IDs already exchanged, kept until the
+-- token expires so that a replay is refused on every node. Times are
+-- integer Unix microseconds in UTC; the PostgreSQL twin of
+-- sqlite/migrations/0005_workload_identity.sql.
+
+ALTER TABLE automations ADD COLUMN trust TEXT NOT NULL DEFAULT '[]';
+
+CREATE TABLE used_token_ids (
+	issuer      TEXT    NOT NULL,
+	jti         TEXT    NOT NULL,
+	expires_at  BIGINT  NOT NULL,
+	PRIMARY KEY (issuer, jti)
+);
+
+CREATE INDEX used_token_ids_expiry ON used_token_ids (expires_at);

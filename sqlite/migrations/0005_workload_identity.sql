@@ -1,0 +1,16 @@
+-- 0005_workload_identity: trust policies of automations (which workload
+-- identities may exchange their platform's token for the automation's, a
+-- JSON array) and the identity token IDs already exchanged, kept until the
+-- token expires so that a replay is refused on every node. Times are
+-- integer Unix microseconds in UTC.
+
+ALTER TABLE automations ADD COLUMN trust TEXT NOT NULL DEFAULT '[]';
+
+CREATE TABLE used_token_ids (
+	issuer      TEXT    NOT NULL,
+	jti         TEXT    NOT NULL,
+	expires_at  INTEGER NOT NULL,
+	PRIMARY KEY (issuer, jti)
+);
+
+CREATE INDEX used_token_ids_expiry ON used_token_ids (expires_at);
