@@ -31,7 +31,8 @@ personal token serving an automation, BG003 a shared token, BG004 scopes broader
 the calls needed, BG005 no owner team, BG006 a temporary automation without expiry,
 BG007 unused, BG008 expiring soon, BG009 a service account on one project, BG010 a
 rate limit above policy, BG011 a secret readable by too many, BG012 a bot token
-naming no automation, BG013 a group token used on one project). Every finding says
+naming no automation, BG013 a group token used on one project, BG014 a trust policy
+admitting any project or any ref). Every finding says
 what to do.
 
 With -f, the automations, service accounts and rate-limit policy come from the
