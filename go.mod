@@ -2,11 +2,10 @@ module github.com/botgate/botgate
 
 go 1.26.8
 
-require go.yaml.in/yaml/v3 v3.0.6
-
 require (
-	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
-	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
+	github.com/coreos/go-oidc/v3 v3.21.0
+	github.com/go-jose/go-jose/v4 v4.1.9
+	go.yaml.in/yaml/v3 v3.0.6
 )
 
 require (

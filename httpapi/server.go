@@ -76,6 +76,9 @@ type Config struct {
 	Metrics http.Handler
 	// MetricsPublic serves Metrics to anyone who reaches the listener.
 	MetricsPublic bool
+	// Exchanger serves POST /api/botgate/v1/identity/token (workload
+	// identity token exchange); without one it answers 404.
+	Exchanger Exchanger
 }
 
 // Server serves botgate's HTTP API.

@@ -28,6 +28,7 @@ import (
 	"github.com/botgate/botgate/gateway"
 	"github.com/botgate/botgate/governance"
 	"github.com/botgate/botgate/httpapi"
+	"github.com/botgate/botgate/identity"
 	"github.com/botgate/botgate/lint"
 	"github.com/botgate/botgate/ratelimit"
 )
@@ -69,6 +70,17 @@ type Config struct {
 	Scale ScaleConfig
 	// Demo applies the example automations (governance.Demo) at start.
 	Demo bool
+	// Identity configures the workload identity token exchange.
+	Identity IdentityConfig
+}
+
+// IdentityConfig configures the workload identity token exchange
+// (identity.Exchanger), which is always on: an automation without trust
+// policies admits no workload.
+type IdentityConfig struct {
+	// HTTPClient fetches the trusted issuers' discovery documents and keys
+	// (default a client with a 10s timeout).
+	HTTPClient *http.Client
 }
 
 // GatewayConfig configures the gateway.
@@ -221,6 +233,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		return nil, err
 	}
 
+	// The workload identity token exchange.
+	x, err := identity.New(identity.Config{Store: in.Store, Minter: in.Authority, Clock: cfg.Clock,
+		HTTPClient: cfg.Identity.HTTPClient, Logger: log.With("component", "identity")})
+	if err != nil {
+		return nil, err
+	}
+
 	// The HTTP API, with everything it serves.
 	api := httpapi.New(httpapi.Config{
 		Authority: in.Authority, Store: in.Store, Logger: log, Version: botgate.Version, Clock: cfg.Clock,
@@ -238,6 +257,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 			return gov.Lint(ctx, governance.SnapshotOptions{}, cfg)
 		},
 		Leaks:       s.gw,
+		Exchanger:   x,
 		ForwardAuth: s.gw.ForwardAuth(), Metrics: s.gw.MetricsHandler(), MetricsPublic: cfg.Gateway.MetricsPublic,
 	})
 	if s.apiLn, err = net.Listen("tcp", cfg.Listen); err != nil {
