@@ -111,7 +111,7 @@ type Env struct {
 	Server      *server.Server
 	// API and Proxy are the base URLs of the API and the gateway.
 	API, Proxy string
-	adminFile string
+	adminFile  string
 	// upstream records the credential of each call reaching it.
 	mu       sync.Mutex
 	upstream []string
