@@ -46,6 +46,7 @@ API clients use BOTGATE_URL and BOTGATE_TOKEN.`,
 	)
 	root.AddCommand(newVaultCmd(e), newSecretCmd(e), newBrokerCmd(e))
 	root.AddCommand(newScanCmd(e))
+	root.AddCommand(newExecCmd(e))
 	return root
 }
 
