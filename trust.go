@@ -126,7 +126,7 @@ func ClaimString(claims map[string]any, name string) (string, bool) {
 // ref=main, ref_protected=true".
 func (p *TrustPolicy) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "issuer %s, audience %s, max_ttl %s", p.Issuer, p.Audience, p.MaxTTL)
+	fmt.Fprintf(&b, "issuer %s, audience %s, max_ttl %s", p.Issuer, p.Audience, shortDuration(p.MaxTTL))
 	names := make([]string, 0, len(p.Claims))
 	for n := range p.Claims {
 		names = append(names, n)
@@ -136,4 +136,15 @@ func (p *TrustPolicy) String() string {
 		fmt.Fprintf(&b, ", %s=%s", n, p.Claims[n])
 	}
 	return b.String()
+}
+
+// shortDuration writes whole hours and minutes as "1h" and "15m".
+func shortDuration(d time.Duration) string {
+	switch {
+	case d > 0 && d%time.Hour == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	case d > 0 && d%time.Minute == 0:
+		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
+	}
+	return d.String()
 }

@@ -114,7 +114,7 @@ func TestPlanTrust(t *testing.T) {
 	if err := Plan(m, State{}, t0).WriteText(&text); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(text.String(), "trust: issuer https://gitlab.example.com, audience https://botgate.example.com, max_ttl 10m0s, environment=prod-*, pipeline_source=schedule, project_path=org/app, ref=main, ref_protected=true") {
+	if !strings.Contains(text.String(), "trust: issuer https://gitlab.example.com, audience https://botgate.example.com, max_ttl 10m, environment=prod-*, pipeline_source=schedule, project_path=org/app, ref=main, ref_protected=true") {
 		t.Errorf("plan of a new automation does not show its trust policy:\n%s", text.String())
 	}
 
