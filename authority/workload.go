@@ -21,6 +21,11 @@ type WorkloadGrant struct {
 	// Identity is what the audit event records of the workload (project,
 	// pipeline, job, ref, ...): claim names and values, never a token.
 	Identity map[string]string
+	// JTI is the identity token's ID: it is recorded (tx.UseTokenID) in
+	// the same transaction as the token is minted, until JTIExpiresAt, so
+	// the identity token buys exactly one token, on every node.
+	JTI          string
+	JTIExpiresAt time.Time
 	// IP and UserAgent are the exchanging client's.
 	IP, UserAgent string
 }
@@ -33,16 +38,26 @@ type WorkloadGrant struct {
 // ActionTokenExchange event naming the workload are written in one
 // transaction. Errors: KindNotFound if the automation or its bot does not
 // exist (apply creates them), KindForbidden if the bot is inactive,
-// KindInvalid for an expiry outside the workload limits.
+// KindInvalid for an expiry outside the workload limits or a missing JTI,
+// KindConflict if the JTI was used before (a replay).
 func (s *Service) MintWorkloadToken(ctx context.Context, g WorkloadGrant) (*Created, error) {
 	const op = "authority.MintWorkloadToken"
 	now := s.clock.Now()
 	if !g.ExpiresAt.After(now) || g.ExpiresAt.Sub(now) > botgate.MaxWorkloadTTL {
 		return nil, botgate.E(op, botgate.Invalid("expires_at", "a workload token lives at most %s", botgate.MaxWorkloadTTL))
 	}
+	if g.JTI == "" || g.Issuer == "" {
+		return nil, botgate.E(op, botgate.Invalid("jti", "a workload grant names the identity token's issuer and jti"))
+	}
 	actor := Actor{System: true, IP: g.IP, UserAgent: g.UserAgent}
 	var out Created
 	err := s.store.Update(ctx, func(tx botgate.Tx) error {
+		if err := tx.UseTokenID(ctx, g.Issuer, g.JTI, g.JTIExpiresAt, now); err != nil {
+			if botgate.IsKind(err, botgate.KindConflict) {
+				return botgate.Errorf(botgate.KindConflict, "the identity token was already exchanged (jti %q): identity tokens are single-use", g.JTI)
+			}
+			return err
+		}
 		rec, err := tx.AutomationByName(ctx, g.Automation)
 		if err != nil {
 			return err

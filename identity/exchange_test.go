@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -203,6 +204,33 @@ func TestExchangeReplay(t *testing.T) {
 	status, out := e.Exchange(t, "triage", tok)
 	if status != http.StatusBadRequest || out["error"] != "invalid_grant" || !strings.Contains(out["error_description"].(string), `already exchanged (jti "job-77")`) {
 		t.Fatalf("replay: %d %v, want invalid_grant naming the jti", status, out)
+	}
+
+	// Sent at once, one identity token still buys exactly one token.
+	tok = e.GitLab.Sign(t, e.GitLabJob("job-78"))
+	const n = 8
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, _ := e.Exchange(t, "triage", tok)
+			statuses <- status
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	ok := 0
+	for s := range statuses {
+		if s == http.StatusOK {
+			ok++
+		} else if s != http.StatusBadRequest {
+			t.Errorf("concurrent replay answered %d", s)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d of %d concurrent exchanges of one identity token succeeded, want 1", ok, n)
 	}
 }
 

@@ -10,9 +10,9 @@
 // bounded rate, for an unknown key ID); checks iss, aud, exp, nbf and iat
 // with a bounded clock skew; accepts only asymmetric signatures (no "none",
 // no HMAC keyed with a public key); matches the automation's trust
-// policies; refuses a replayed jti across every node (the store records
-// it until the token expires); and has the authority mint the token, which
-// audits the exchange with the job's identity.
+// policies; and has the authority mint the token, which records the jti
+// (refusing a replay on every node sharing the store) and audits the
+// exchange with the job's identity, in one transaction.
 package identity
 
 import (
@@ -249,29 +249,22 @@ func (x *Exchanger) Exchange(ctx context.Context, req Request) (*Response, error
 	}
 	ttl = min(ttl, botgate.MaxWorkloadTTL)
 
-	// Record the jti until the identity token itself expires (plus the
-	// skew it was accepted with): a replay within that time is refused on
-	// every node sharing the store.
-	err = x.store.Update(ctx, func(tx botgate.Tx) error {
-		return tx.UseTokenID(ctx, iss, jti, exp.Add(x.skew), now)
-	})
-	if botgate.IsKind(err, botgate.KindConflict) {
-		return nil, refuse(CodeInvalidGrant, "the token was already exchanged (jti %q): identity tokens are single-use", jti)
-	}
-	if err != nil {
-		return nil, err
-	}
-
 	sub, _ := claims["sub"].(string)
 	c, err := x.minter.MintWorkloadToken(ctx, authority.WorkloadGrant{
 		Automation: name, ExpiresAt: now.Add(ttl), Subject: sub, Issuer: iss,
 		Identity: jobIdentity(claims), IP: req.IP, UserAgent: req.UserAgent,
+		// The jti is kept until the identity token itself expires (plus
+		// the skew it was accepted with): a replay within that time is
+		// refused on every node sharing the store.
+		JTI: jti, JTIExpiresAt: exp.Add(x.skew),
 	})
 	switch botgate.KindOf(err) {
 	case botgate.KindOther:
 		if err != nil {
 			return nil, err
 		}
+	case botgate.KindConflict:
+		return nil, refuse(CodeInvalidGrant, "%s", botgate.MessageOf(err))
 	case botgate.KindNotFound, botgate.KindForbidden, botgate.KindInvalid:
 		return nil, refuse(CodeInvalidTarget, "%s", botgate.MessageOf(err))
 	default:

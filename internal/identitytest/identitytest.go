@@ -117,8 +117,10 @@ type Env struct {
 	upstream []string
 }
 
-// Start starts everything; it stops when the test ends.
-func Start(t *testing.T) *Env {
+// Prepare initialises a data directory and applies Manifest to it, with
+// the issuers and the upstream running, and returns the server
+// configuration without starting botgate.
+func Prepare(t testing.TB) (*Env, server.Config) {
 	t.Helper()
 	ctx := context.Background()
 	e := &Env{GitLab: oidctest.New(t), K8s: oidctest.New(t),
@@ -151,6 +153,7 @@ func Start(t *testing.T) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer done()
 	src := strings.NewReplacer("GITLAB", e.GitLab.URL(), "K8S", e.K8s.URL()).Replace(Manifest)
 	m, err := manifest.Parse(strings.NewReader(src))
 	if err != nil {
@@ -163,7 +166,15 @@ func Start(t *testing.T) *Env {
 	if _, err := gov.Apply(ctx, ch, governance.ApplyOptions{ShowSecrets: true, Manifest: m}); err != nil {
 		t.Fatal(err)
 	}
-	done()
+	return e, cfg
+}
+
+// Start starts everything; it stops when the test ends.
+func Start(t testing.TB) *Env {
+	t.Helper()
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	e, cfg := Prepare(t)
 	s, err := server.New(ctx, cfg, log)
 	if err != nil {
 		t.Fatal(err)

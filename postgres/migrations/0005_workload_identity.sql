@@ -15,3 +15,6 @@ CREATE TABLE used_token_ids (
 );
 
 CREATE INDEX used_token_ids_expiry ON used_token_ids (expires_at);
+
+-- An exchange finds the automation's bot through its tokens.
+CREATE INDEX tokens_automation ON tokens (automation);

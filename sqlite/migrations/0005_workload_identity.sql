@@ -1,7 +1,8 @@
 -- 0005_workload_identity: trust policies of automations (which workload
 -- identities may exchange their platform's token for the automation's, a
 -- JSON array) and the identity token IDs already exchanged, kept until the
--- token expires so that a replay is refused on every node. Times are
+-- token expires so that a replay is refused on every node; tokens are
+-- indexed by automation. Times are
 -- integer Unix microseconds in UTC.
 
 ALTER TABLE automations ADD COLUMN trust TEXT NOT NULL DEFAULT '[]';
@@ -14,3 +15,6 @@ CREATE TABLE used_token_ids (
 );
 
 CREATE INDEX used_token_ids_expiry ON used_token_ids (expires_at);
+
+-- An exchange finds the automation's bot through its tokens.
+CREATE INDEX tokens_automation ON tokens (automation);
