@@ -192,6 +192,18 @@ type Tx interface {
 	// DeleteAutomation removes the record. KindNotFound.
 	DeleteAutomation(ctx context.Context, id int64) error
 
+	// CreateUpstreamGrant inserts g and sets its ID. KindInvalid if the
+	// credential does not exist.
+	CreateUpstreamGrant(ctx context.Context, g *UpstreamGrant) error
+	// UpstreamGrant returns the grant, or KindNotFound.
+	UpstreamGrant(ctx context.Context, id int64) (*UpstreamGrant, error)
+	// FindExpiredUpstreamGrants returns up to limit grants not yet revoked
+	// whose ExpiresAt is at or before now, oldest expiry first.
+	FindExpiredUpstreamGrants(ctx context.Context, now time.Time, limit int) ([]*UpstreamGrant, error)
+	// RevokeUpstreamGrant marks the grant revoked at the time, only if it
+	// is not revoked yet: KindConflict if it already was, KindNotFound.
+	RevokeUpstreamGrant(ctx context.Context, id int64, at time.Time) error
+
 	// UseTokenID records that the identity token issuer gave with the ID
 	// jti (its "jti" claim) has been exchanged, in one conditional write:
 	// KindConflict if it was recorded before and its record has not yet

@@ -18,3 +18,18 @@ CREATE INDEX used_token_ids_expiry ON used_token_ids (expires_at);
 
 -- An exchange finds the automation's bot through its tokens.
 CREATE INDEX tokens_automation ON tokens (automation);
+
+-- Short-lived upstream tokens minted for one job each (upstream mode of
+-- the exchange): revoked upstream when the job ends or expires_at passes.
+-- The token value is never stored.
+CREATE TABLE upstream_grants (
+	id                 INTEGER PRIMARY KEY,
+	credential_id      INTEGER NOT NULL REFERENCES upstream_credentials (id) ON DELETE CASCADE,
+	upstream_token_id  INTEGER NOT NULL,
+	subject            TEXT    NOT NULL DEFAULT '',
+	expires_at         INTEGER NOT NULL,
+	created_at         INTEGER NOT NULL,
+	revoked_at         INTEGER
+);
+
+CREATE INDEX upstream_grants_open ON upstream_grants (expires_at) WHERE revoked_at IS NULL;
