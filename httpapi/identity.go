@@ -43,14 +43,15 @@ func (s *Server) exchangeHandler(x Exchanger) handlerFunc {
 			return writeOAuthError(w, &identity.Error{Code: identity.CodeInvalidRequest, Description: "the form body could not be read"})
 		}
 		f := r.PostForm
-		for _, k := range []string{"grant_type", "subject_token", "subject_token_type", "audience", "resource", "expires_in"} {
+		for _, k := range []string{"grant_type", "subject_token", "subject_token_type", "audience", "resource", "expires_in", "requested_token_type"} {
 			if len(f[k]) > 1 {
 				return writeOAuthError(w, &identity.Error{Code: identity.CodeInvalidRequest, Description: k + " is given more than once"})
 			}
 		}
 		req := identity.Request{GrantType: f.Get("grant_type"), SubjectToken: f.Get("subject_token"),
 			SubjectTokenType: f.Get("subject_token_type"), Audience: f.Get("audience"), Resource: f.Get("resource"),
-			UserAgent: r.UserAgent()}
+			RequestedTokenType: f.Get("requested_token_type"),
+			UserAgent:          r.UserAgent()}
 		req.IP, _ = s.trust.ClientIP(r.RemoteAddr, r.Header)
 		if v := f.Get("expires_in"); v != "" {
 			n, err := strconv.Atoi(v)

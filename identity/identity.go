@@ -33,6 +33,7 @@ import (
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/broker"
 )
 
 // RFC 8693 names.
@@ -41,6 +42,10 @@ const (
 	TokenTypeJWT           = "urn:ietf:params:oauth:token-type:jwt"
 	TokenTypeIDToken       = "urn:ietf:params:oauth:token-type:id_token"
 	TokenTypeAccessToken   = "urn:ietf:params:oauth:token-type:access_token"
+	// TokenTypeUpstream, as requested_token_type, asks for a real upstream
+	// GitLab token of the automation (minted by the broker for this job)
+	// instead of a botgate token.
+	TokenTypeUpstream = "urn:botgate:params:oauth:token-type:upstream_token"
 )
 
 // Error codes of RFC 6749 section 5.2 and RFC 8693 section 2.2.2.
@@ -79,6 +84,11 @@ type Minter interface {
 	MintWorkloadToken(ctx context.Context, g authority.WorkloadGrant) (*authority.Created, error)
 }
 
+// UpstreamGranter mints upstream tokens for jobs; the broker.
+type UpstreamGranter interface {
+	GrantJob(ctx context.Context, j broker.JobGrant) (*broker.Grant, error)
+}
+
 // Config configures an Exchanger.
 type Config struct {
 	// Store holds the automations (with their trust policies) and the
@@ -86,6 +96,9 @@ type Config struct {
 	Store botgate.Store
 	// Minter issues the tokens.
 	Minter Minter
+	// Upstream, if set, mints upstream tokens for requests that ask for
+	// TokenTypeUpstream; without one such requests are refused.
+	Upstream UpstreamGranter
 	// Clock is the time; nil means the system clock.
 	Clock botgate.Clock
 	// HTTPClient fetches issuers' discovery documents and keys; nil means
@@ -105,6 +118,7 @@ type Config struct {
 type Exchanger struct {
 	store      botgate.Store
 	minter     Minter
+	upstream   UpstreamGranter
 	clock      botgate.Clock
 	client     *http.Client
 	skew       time.Duration
@@ -126,7 +140,7 @@ func New(cfg Config) (*Exchanger, error) {
 	if cfg.Store == nil || cfg.Minter == nil {
 		return nil, errors.New("identity: Config.Store and Config.Minter are required")
 	}
-	x := &Exchanger{store: cfg.Store, minter: cfg.Minter, clock: cfg.Clock, client: cfg.HTTPClient,
+	x := &Exchanger{store: cfg.Store, minter: cfg.Minter, upstream: cfg.Upstream, clock: cfg.Clock, client: cfg.HTTPClient,
 		skew: cfg.Skew, keyRefresh: cfg.KeyRefresh, log: cfg.Logger, issuers: map[string]*issuer{}}
 	if x.clock == nil {
 		x.clock = botgate.SystemClock{}
@@ -154,6 +168,9 @@ type Request struct {
 	SubjectTokenType string
 	// Audience or Resource names the automation.
 	Audience, Resource string
+	// RequestedTokenType is "" or TokenTypeAccessToken for a botgate
+	// token, TokenTypeUpstream for an upstream token.
+	RequestedTokenType string
 	// TTL is the lifetime asked for (botgate's "expires_in", seconds on
 	// the wire); 0 asks for the policy's maximum.
 	TTL time.Duration
@@ -170,8 +187,12 @@ type Response struct {
 	ExpiresIn       int       `json:"expires_in"`
 	Scope           string    `json:"scope,omitempty"`
 	Automation      string    `json:"automation"`
-	TokenID         int64     `json:"token_id"`
+	TokenID         int64     `json:"token_id,omitempty"`
 	ExpiresAt       time.Time `json:"expires_at"`
+	// UpstreamURL and GrantID are set for an upstream token: where it
+	// works, and the grant botgate revokes when its time passes.
+	UpstreamURL string `json:"upstream_url,omitempty"`
+	GrantID     int64  `json:"grant_id,omitempty"`
 }
 
 // maxSubjectToken bounds the identity token accepted.
@@ -250,6 +271,9 @@ func (x *Exchanger) Exchange(ctx context.Context, req Request) (*Response, error
 	ttl = min(ttl, botgate.MaxWorkloadTTL)
 
 	sub, _ := claims["sub"].(string)
+	if req.RequestedTokenType == TokenTypeUpstream {
+		return x.upstreamToken(ctx, rec, iss, sub, jti, exp, ttl, claims)
+	}
 	c, err := x.minter.MintWorkloadToken(ctx, authority.WorkloadGrant{
 		Automation: name, ExpiresAt: now.Add(ttl), Subject: sub, Issuer: iss,
 		Identity: jobIdentity(claims), IP: req.IP, UserAgent: req.UserAgent,
@@ -277,6 +301,36 @@ func (x *Exchanger) Exchange(ctx context.Context, req Request) (*Response, error
 	}, nil
 }
 
+// upstreamToken records the jti and has the broker mint an upstream token
+// of the automation for this job, audited with the job's identity.
+func (x *Exchanger) upstreamToken(ctx context.Context, rec *botgate.Automation, iss, sub, jti string, exp time.Time, ttl time.Duration, claims map[string]any) (*Response, error) {
+	if x.upstream == nil {
+		return nil, refuse(CodeInvalidRequest, "this botgate mints no upstream tokens (it has no broker)")
+	}
+	err := x.store.Update(ctx, func(tx botgate.Tx) error {
+		return tx.UseTokenID(ctx, iss, jti, exp.Add(x.skew), x.clock.Now())
+	})
+	if botgate.IsKind(err, botgate.KindConflict) {
+		return nil, refuse(CodeInvalidGrant, "the identity token was already exchanged (jti %q): identity tokens are single-use", jti)
+	}
+	if err != nil {
+		return nil, err
+	}
+	id := jobIdentity(claims)
+	id["issuer"] = iss
+	g, err := x.upstream.GrantJob(ctx, broker.JobGrant{OwnerGroupID: rec.OwnerGroupID, Automation: rec.Name, TTL: ttl, Subject: sub, Identity: id})
+	switch {
+	case botgate.IsKind(err, botgate.KindNotFound):
+		return nil, refuse(CodeInvalidTarget, "%s", botgate.MessageOf(err))
+	case err != nil:
+		x.log.Warn("minting an upstream job token failed", "automation", rec.Name, "err", err)
+		return nil, refuse(CodeTemporarilyUnavail, "the upstream token could not be minted: %s", botgate.MessageOf(err))
+	}
+	return &Response{AccessToken: g.Value, IssuedTokenType: TokenTypeUpstream, TokenType: "Bearer",
+		ExpiresIn: int(ttl / time.Second), Scope: rec.Scopes.String(), Automation: rec.Name,
+		ExpiresAt: g.ExpiresAt, UpstreamURL: g.UpstreamURL, GrantID: g.ID}, nil
+}
+
 // checkRequest checks the request's shape and returns the automation name.
 func checkRequest(req Request) (string, error) {
 	if req.GrantType != GrantTypeTokenExchange {
@@ -293,6 +347,11 @@ func checkRequest(req Request) (string, error) {
 	}
 	if req.TTL < 0 {
 		return "", refuse(CodeInvalidRequest, "expires_in must be a positive number of seconds")
+	}
+	switch req.RequestedTokenType {
+	case "", TokenTypeAccessToken, TokenTypeUpstream:
+	default:
+		return "", refuse(CodeInvalidRequest, "requested_token_type must be %s (a botgate token) or %s (an upstream token)", TokenTypeAccessToken, TokenTypeUpstream)
 	}
 	name := req.Audience
 	if name == "" {

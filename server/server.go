@@ -179,7 +179,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	// By default a replaced upstream token outlives its successor's
 	// storing by twice the gateway's cache time, so that no proxied call
 	// carries a token revoked under it.
-	b, err := broker.New(broker.Config{Store: in.Store, Vault: s.vault, Logger: log.With("component", "broker"), RevokeGrace: cfg.Vault.RevokeGrace})
+	b, err := broker.New(broker.Config{Store: in.Store, Vault: s.vault, Clock: cfg.Clock, Logger: log.With("component", "broker"), RevokeGrace: cfg.Vault.RevokeGrace})
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +234,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	}
 
 	// The workload identity token exchange.
-	x, err := identity.New(identity.Config{Store: in.Store, Minter: in.Authority, Clock: cfg.Clock,
+	x, err := identity.New(identity.Config{Store: in.Store, Minter: in.Authority, Upstream: b, Clock: cfg.Clock,
 		HTTPClient: cfg.Identity.HTTPClient, Logger: log.With("component", "identity")})
 	if err != nil {
 		return nil, err

@@ -59,7 +59,9 @@ func testUpstreamGrants(t *testing.T, s botgate.Store) {
 	if got := expired(10 * time.Minute); !reflect.DeepEqual(got, []int64{502, 501}) {
 		t.Errorf("expired at +10m: %v, want [502 501]", got)
 	}
-	vaultUpdate(t, s, func(tx botgate.Tx) error { return tx.RevokeUpstreamGrant(ctx, grants[1].ID, vaultBase.Add(6*time.Minute)) })
+	vaultUpdate(t, s, func(tx botgate.Tx) error {
+		return tx.RevokeUpstreamGrant(ctx, grants[1].ID, vaultBase.Add(6*time.Minute))
+	})
 	if got := expired(10 * time.Minute); !reflect.DeepEqual(got, []int64{501}) {
 		t.Errorf("expired at +10m after revoking 502: %v, want [501]", got)
 	}

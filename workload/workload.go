@@ -46,6 +46,7 @@ const (
 const (
 	EnvGitLabToken  = "GITLAB_TOKEN"
 	EnvBotgateToken = "BOTGATE_TOKEN"
+	EnvGitLabURL    = "GITLAB_URL"
 )
 
 // maxIdentityToken bounds an identity token read from a file or GitHub.
@@ -114,14 +115,18 @@ func gitHubToken(ctx context.Context, client *http.Client, rawURL, bearer, audie
 }
 
 // Exchange trades the identity token for a token of automation at the
-// botgate server baseURL, asking for ttl (0: the policy's maximum). A
+// botgate server baseURL, asking for ttl (0: the policy's maximum) and, with
+// upstream, for an upstream GitLab token instead of a botgate token. A
 // refusal is KindUnauthenticated and carries the server's reason.
-func Exchange(ctx context.Context, client *http.Client, baseURL, automation, subject string, ttl time.Duration) (*identity.Response, error) {
+func Exchange(ctx context.Context, client *http.Client, baseURL, automation, subject string, ttl time.Duration, upstream bool) (*identity.Response, error) {
 	form := url.Values{
 		"grant_type":         {identity.GrantTypeTokenExchange},
 		"subject_token":      {subject},
 		"subject_token_type": {identity.TokenTypeJWT},
 		"audience":           {automation},
+	}
+	if upstream {
+		form.Set("requested_token_type", identity.TokenTypeUpstream)
 	}
 	if ttl > 0 {
 		form.Set("expires_in", strconv.Itoa(int(ttl/time.Second)))
@@ -155,8 +160,9 @@ func Exchange(ctx context.Context, client *http.Client, baseURL, automation, sub
 	return &out, nil
 }
 
-// Revoke revokes token (DELETE /api/v4/personal_access_tokens/self). A
-// token already revoked or expired counts as revoked.
+// Revoke revokes token at baseURL, a botgate or GitLab (DELETE
+// /api/v4/personal_access_tokens/self). A token already revoked or
+// expired counts as revoked.
 func Revoke(ctx context.Context, client *http.Client, baseURL, token string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, strings.TrimRight(baseURL, "/")+"/api/v4/personal_access_tokens/self", nil)
 	if err != nil {
@@ -186,6 +192,10 @@ type Config struct {
 	Audience string
 	// TTL is the lifetime asked for; 0 takes the policy's maximum.
 	TTL time.Duration
+	// Upstream asks for a real upstream GitLab token of the automation
+	// (minted by botgate's broker for this job) instead of a botgate
+	// token; the command then also finds the upstream's URL in GITLAB_URL.
+	Upstream bool
 	// Command is the program and its arguments.
 	Command []string
 	// Getenv reads the environment; Environ is the command's base
@@ -202,7 +212,8 @@ type Config struct {
 }
 
 // Run exchanges the identity token, runs the command with the token in
-// GITLAB_TOKEN and BOTGATE_TOKEN, revokes the token when the command ends,
+// GITLAB_TOKEN and BOTGATE_TOKEN (an upstream token: GITLAB_TOKEN and
+// GITLAB_URL), revokes the token when the command ends,
 // and returns the command's exit status (128+N for a command killed by
 // signal N). The identity token variables are not passed on. When ctx
 // ends the command is interrupted, then killed after 10s. err is set only
@@ -227,24 +238,28 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	tok, err := Exchange(ctx, client, cfg.URL, cfg.Automation, subject, cfg.TTL)
+	tok, err := Exchange(ctx, client, cfg.URL, cfg.Automation, subject, cfg.TTL, cfg.Upstream)
 	if err != nil {
 		return 0, err
 	}
-	fmt.Fprintf(log, "botgate: acting as %s with token #%d (identity from %s), expires %s\n",
-		tok.Automation, tok.TokenID, source, tok.ExpiresAt.UTC().Format(time.RFC3339))
+	what, revokeAt := fmt.Sprintf("token #%d", tok.TokenID), cfg.URL
+	if cfg.Upstream {
+		what, revokeAt = fmt.Sprintf("an upstream token of %s (grant #%d)", tok.UpstreamURL, tok.GrantID), tok.UpstreamURL
+	}
+	fmt.Fprintf(log, "botgate: acting as %s with %s (identity from %s), expires %s\n",
+		tok.Automation, what, source, tok.ExpiresAt.UTC().Format(time.RFC3339))
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 		defer cancel()
-		if err := Revoke(rctx, client, cfg.URL, tok.AccessToken); err != nil {
-			fmt.Fprintf(log, "botgate: %s; it expires at %s anyway\n", botgate.MessageOf(err), tok.ExpiresAt.UTC().Format(time.RFC3339))
+		if err := Revoke(rctx, client, revokeAt, tok.AccessToken); err != nil {
+			fmt.Fprintf(log, "botgate: %s; botgate revokes it at %s anyway\n", botgate.MessageOf(err), tok.ExpiresAt.UTC().Format(time.RFC3339))
 			return
 		}
-		fmt.Fprintf(log, "botgate: revoked token #%d\n", tok.TokenID)
+		fmt.Fprintf(log, "botgate: revoked %s\n", what)
 	}()
 
 	cmd := exec.CommandContext(ctx, cfg.Command[0], cfg.Command[1:]...)
-	cmd.Env = childEnv(cfg.Environ, tok.AccessToken)
+	cmd.Env = childEnv(cfg.Environ, tok)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = cfg.Stdin, cfg.Stdout, cfg.Stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
@@ -263,10 +278,12 @@ func Run(ctx context.Context, cfg Config) (int, error) {
 }
 
 // childEnv is base without the identity token variables and any earlier
-// token variables, plus the exchanged token.
-func childEnv(base []string, token string) []string {
-	drop := map[string]bool{EnvIDToken: true, EnvIDTokenFile: false, EnvGitHubRequestToken: true,
-		EnvGitLabToken: true, EnvBotgateToken: true}
+// token variables, plus the exchanged token: in GITLAB_TOKEN and
+// BOTGATE_TOKEN for a botgate token, in GITLAB_TOKEN with the upstream's
+// URL in GITLAB_URL for an upstream token.
+func childEnv(base []string, tok *identity.Response) []string {
+	drop := map[string]bool{EnvIDToken: true, EnvGitHubRequestToken: true,
+		EnvGitLabToken: true, EnvBotgateToken: true, EnvGitLabURL: tok.UpstreamURL != ""}
 	out := make([]string, 0, len(base)+2)
 	for _, kv := range base {
 		k, _, _ := strings.Cut(kv, "=")
@@ -275,5 +292,8 @@ func childEnv(base []string, token string) []string {
 		}
 		out = append(out, kv)
 	}
-	return append(out, EnvGitLabToken+"="+token, EnvBotgateToken+"="+token)
+	if tok.UpstreamURL != "" {
+		return append(out, EnvGitLabToken+"="+tok.AccessToken, EnvGitLabURL+"="+tok.UpstreamURL)
+	}
+	return append(out, EnvGitLabToken+"="+tok.AccessToken, EnvBotgateToken+"="+tok.AccessToken)
 }

@@ -139,3 +139,39 @@ func TestRunSignalStatus(t *testing.T) {
 		t.Fatalf("Run = %d, %v; want 143 (128+SIGTERM)", code, err)
 	}
 }
+
+// TestRunUpstreamToken: with Upstream, the command gets a real upstream
+// token (a second botgate standing in for GitLab) in GITLAB_TOKEN with
+// GITLAB_URL, calls the upstream directly, and the token is revoked there
+// when the command ends.
+func TestRunUpstreamToken(t *testing.T) {
+	e := identitytest.Start(t)
+	up := e.StartUpstream(t)
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed; the command under test calls the upstream with it")
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	var log bytes.Buffer
+	code, err := workload.Run(t.Context(), workload.Config{URL: e.API, Automation: "triage", Upstream: true,
+		Command: []string{"sh", "-c", `code=$(curl -s -o /dev/null -w '%{http_code}' -H "Private-Token: $GITLAB_TOKEN" "$GITLAB_URL/api/v4/personal_access_tokens/self")
+printf '%s %s %s\n' "$code" "${BOTGATE_TOKEN:-unset}" "$GITLAB_TOKEN" > ` + out},
+		Getenv:  getenv(map[string]string{"BOTGATE_ID_TOKEN": e.GitLab.Sign(t, e.GitLabJob("up-exec"))}),
+		Environ: []string{"PATH=" + os.Getenv("PATH")}, Stdout: &log, Stderr: &log, Log: &log})
+	if err != nil || code != 0 {
+		t.Fatalf("Run = %d, %v\n%s", code, err, log.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 3 || f[0] != "200" || f[1] != "unset" {
+		t.Fatalf("the command saw %q, want a 200 from the upstream and no BOTGATE_TOKEN", b)
+	}
+	if up.Works(t, f[2]) {
+		t.Errorf("the upstream token still works after the command ended\n%s", log.String())
+	}
+	if !strings.Contains(log.String(), "revoked an upstream token of "+up.URL) {
+		t.Errorf("log does not report the revocation:\n%s", log.String())
+	}
+}

@@ -16,6 +16,7 @@ func newExecCmd(e *env) *cobra.Command {
 	var (
 		url, automation, audience string
 		ttl                       time.Duration
+		upstream                  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "exec --automation NAME -- COMMAND [ARG...]",
@@ -32,6 +33,12 @@ The identity token is read from, in order:
   ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN
                           GitHub Actions, with permissions: id-token: write (--audience)
 The identity token variables are not passed to COMMAND.
+
+With --upstream, the automation's team must have registered an upstream credential for
+it (botgate broker create): botgate mints a real GitLab token of the automation for this
+job (GitLab's shortest lifetime, one day), COMMAND gets it in GITLAB_TOKEN with the
+GitLab URL in GITLAB_URL and talks to GitLab directly; exec revokes it at GitLab when
+COMMAND exits, and botgate revokes it once the trust policy's max_ttl has passed.
 
 A refused exchange exits 4 with botgate's reason (which trust condition failed); an
 unreachable server exits 6; otherwise the exit status is COMMAND's.`,
@@ -57,7 +64,7 @@ unreachable server exits 6; otherwise the exit status is COMMAND's.`,
 				return usageErr("%s", botgate.MessageOf(err))
 			}
 			code, err := workload.Run(cmd.Context(), workload.Config{
-				URL: base, Automation: automation, Audience: audience, TTL: ttl, Command: args,
+				URL: base, Automation: automation, Audience: audience, TTL: ttl, Upstream: upstream, Command: args,
 				Getenv: e.getenv, Environ: os.Environ(), Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr, Log: e.stderr,
 			})
 			if err != nil {
@@ -72,6 +79,7 @@ unreachable server exits 6; otherwise the exit status is COMMAND's.`,
 	cmd.Flags().StringVar(&url, "url", "", "botgate server URL [env BOTGATE_URL]")
 	cmd.Flags().StringVar(&automation, "automation", "", "automation to act as (required)")
 	cmd.Flags().StringVar(&audience, "audience", "", "audience of the GitHub Actions identity token (default the server URL)")
+	cmd.Flags().BoolVar(&upstream, "upstream", false, "get a real upstream GitLab token of the automation (minted by botgate's broker for this job) in GITLAB_TOKEN, with GITLAB_URL")
 	cmd.Flags().DurationVar(&ttl, "ttl", 0, "token lifetime to ask for, at most the trust policy's max_ttl (default that maximum)")
 	return cmd
 }

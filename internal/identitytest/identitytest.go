@@ -8,6 +8,7 @@ package identitytest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -144,6 +145,9 @@ func Prepare(t testing.TB) (*Env, server.Config) {
 		Listen: "127.0.0.1:0", ProxyListen: "127.0.0.1:0",
 		Gateway:  server.GatewayConfig{Upstream: up.URL, UpstreamCredential: "env:UPSTREAM_TOKEN"},
 		Identity: server.IdentityConfig{HTTPClient: oidctest.Client(e.GitLab, e.K8s)},
+		// The broker's scheduler (which sweeps expired upstream job
+		// tokens) runs often, so that a test advancing the clock sees it.
+		Vault: server.VaultConfig{RotationInterval: 100 * time.Millisecond},
 	}
 	e.adminFile = filepath.Join(t.TempDir(), "admin.token")
 	if _, err := server.Initialize(ctx, cfg, server.Admin{Username: "root", Email: "root@botgate.test", TokenFile: e.adminFile}, log); err != nil {
@@ -172,10 +176,19 @@ func Prepare(t testing.TB) (*Env, server.Config) {
 // Start starts everything; it stops when the test ends.
 func Start(t testing.TB) *Env {
 	t.Helper()
-	ctx := context.Background()
-	log := slog.New(slog.DiscardHandler)
 	e, cfg := Prepare(t)
-	s, err := server.New(ctx, cfg, log)
+	e.Server = run(t, cfg)
+	e.API = "http://" + e.Server.Addr().String()
+	e.Proxy = "http://" + e.Server.ProxyAddr().String()
+	return e
+}
+
+// run builds and runs a server on cfg until the test ends, and waits until
+// it is ready.
+func run(t testing.TB, cfg server.Config) *server.Server {
+	t.Helper()
+	ctx := context.Background()
+	s, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,11 +203,8 @@ func Start(t testing.TB) *Env {
 		<-ran
 		s.Close()
 	})
-	e.Server = s
-	e.API = "http://" + s.Addr().String()
-	e.Proxy = "http://" + s.ProxyAddr().String()
 	for i := 0; ; i++ {
-		resp, err := http.Get(e.API + "/-/readiness")
+		resp, err := http.Get("http://" + s.Addr().String() + "/-/readiness")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -206,7 +216,78 @@ func Start(t testing.TB) *Env {
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	return e
+	return s
+}
+
+// Upstream is a second botgate standing in for GitLab, with project
+// acme/app, whose administrator token the first botgate's team acme keeps
+// in its vault as "gitlab-admin" and uses to mint the upstream tokens of
+// automation triage (a registered upstream credential).
+type Upstream struct {
+	URL   string
+	Admin string
+}
+
+// StartUpstream starts the upstream and registers it with e.
+func (e *Env) StartUpstream(t testing.TB) *Upstream {
+	t.Helper()
+	ctx := context.Background()
+	cfg := server.Config{DataDir: filepath.Join(t.TempDir(), "upstream"), Getenv: func(string) string { return "" },
+		Listen: "127.0.0.1:0"}
+	adminFile := filepath.Join(t.TempDir(), "upstream-admin.token")
+	if _, err := server.Initialize(ctx, cfg, server.Admin{Username: "root", Email: "root@upstream.test", TokenFile: adminFile}, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(adminFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := &Upstream{URL: "http://" + run(t, cfg).Addr().String(), Admin: strings.TrimSpace(string(b))}
+	var group struct{ ID int64 }
+	call(t, http.MethodPost, up.URL+"/api/v4/groups", up.Admin, url.Values{"name": {"Acme"}, "path": {"acme"}}, &group)
+	call(t, http.MethodPost, up.URL+"/api/v4/projects", up.Admin, url.Values{"name": {"App"}, "path": {"app"}, "namespace_id": {fmt.Sprint(group.ID)}}, nil)
+	call(t, http.MethodPut, e.API+"/api/botgate/v1/secrets/acme/gitlab-admin", e.AdminToken(t), url.Values{"value": {up.Admin}}, nil)
+	call(t, http.MethodPost, e.API+"/api/botgate/v1/upstream_credentials", e.AdminToken(t), url.Values{
+		"group": {"acme"}, "automation": {"triage"}, "upstream_url": {up.URL}, "admin_secret": {"gitlab-admin"},
+		"kind": {"project_access"}, "target": {"acme/app"}, "token_name": {"triage"}, "scopes": {"read_api"},
+		"access_level": {"20"}, "lifetime_days": {"30"}, "rotate_before_days": {"7"}}, nil)
+	return up
+}
+
+// Works reports whether token authenticates at the upstream.
+func (up *Upstream) Works(t testing.TB, token string) bool {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, up.URL+"/api/v4/personal_access_tokens/self", nil)
+	req.Header.Set("Private-Token", token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// call sends a form request with a token and decodes the JSON answer into
+// out, failing the test on a status above 299.
+func call(t testing.TB, method, u, token string, form url.Values, out any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Private-Token", token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode > 299 {
+		t.Fatalf("%s %s: %s %s", method, u, resp.Status, body)
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // AdminToken returns the administrator's token.
@@ -262,12 +343,18 @@ func (e *Env) Pod(jti string) map[string]any {
 // returns the status and the decoded JSON answer.
 func (e *Env) Exchange(t testing.TB, automation, subject string) (int, map[string]any) {
 	t.Helper()
-	form := url.Values{
+	return e.ExchangeForm(t, url.Values{
 		"grant_type":         {"urn:ietf:params:oauth:grant-type:token-exchange"},
 		"subject_token":      {subject},
 		"subject_token_type": {"urn:ietf:params:oauth:token-type:jwt"},
 		"audience":           {automation},
-	}
+	})
+}
+
+// ExchangeForm posts the form to the exchange endpoint and returns the
+// status and the decoded JSON answer.
+func (e *Env) ExchangeForm(t testing.TB, form url.Values) (int, map[string]any) {
+	t.Helper()
 	resp, err := http.PostForm(e.API+"/api/botgate/v1/identity/token", form)
 	if err != nil {
 		t.Fatal(err)
