@@ -342,3 +342,15 @@ func TestExchangeRequestShape(t *testing.T) {
 		t.Errorf("expires_in=120: %d %v", resp.StatusCode, out)
 	}
 }
+
+// TestExchangeIssuerDown: an issuer whose discovery cannot be read makes
+// the exchange answer 503 temporarily_unavailable, not invalid_grant.
+func TestExchangeIssuerDown(t *testing.T) {
+	e := identitytest.Start(t)
+	tok := e.K8s.Sign(t, e.Pod("down-1"))
+	e.K8s.Close()
+	status, out := e.Exchange(t, "triage", tok)
+	if status != http.StatusServiceUnavailable || out["error"] != "temporarily_unavailable" || !strings.Contains(out["error_description"].(string), "could not be reached") {
+		t.Fatalf("got %d %v, want 503 temporarily_unavailable", status, out)
+	}
+}

@@ -127,6 +127,10 @@ type Exchanger struct {
 
 	mu      sync.Mutex
 	issuers map[string]*issuer
+	// failed records when discovery of an issuer last failed: it is not
+	// retried within keyRefresh, so refused exchanges cannot turn into a
+	// stream of requests to an issuer that is down.
+	failed map[string]time.Time
 }
 
 // issuer is a trusted issuer's verifier, built from its discovery document.
@@ -141,7 +145,7 @@ func New(cfg Config) (*Exchanger, error) {
 		return nil, errors.New("identity: Config.Store and Config.Minter are required")
 	}
 	x := &Exchanger{store: cfg.Store, minter: cfg.Minter, upstream: cfg.Upstream, clock: cfg.Clock, client: cfg.HTTPClient,
-		skew: cfg.Skew, keyRefresh: cfg.KeyRefresh, log: cfg.Logger, issuers: map[string]*issuer{}}
+		skew: cfg.Skew, keyRefresh: cfg.KeyRefresh, log: cfg.Logger, issuers: map[string]*issuer{}, failed: map[string]time.Time{}}
 	if x.clock == nil {
 		x.clock = botgate.SystemClock{}
 	}
@@ -438,15 +442,36 @@ func (x *Exchanger) verify(ctx context.Context, iss, token string) (map[string]a
 	return claims, nil
 }
 
-// issuer returns the verifier of a trusted issuer, discovering it once.
-// Discovery failures are not cached (the next exchange retries).
+// issuer returns the verifier of a trusted issuer, discovering it once. A
+// failed discovery is retried after keyRefresh.
 func (x *Exchanger) issuer(ctx context.Context, iss string) (*issuer, error) {
 	x.mu.Lock()
 	is, ok := x.issuers[iss]
+	last, failed := x.failed[iss]
 	x.mu.Unlock()
 	if ok {
 		return is, nil
 	}
+	if failed && x.clock.Now().Sub(last) < x.keyRefresh {
+		return nil, fmt.Errorf("discovery of %s failed at %s; not retried before %s", iss, last.UTC().Format(time.RFC3339), x.keyRefresh)
+	}
+	is, err := x.discover(ctx, iss)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if err != nil {
+		x.failed[iss] = x.clock.Now()
+		return nil, err
+	}
+	delete(x.failed, iss)
+	if cur, ok := x.issuers[iss]; ok {
+		return cur, nil
+	}
+	x.issuers[iss] = is
+	return is, nil
+}
+
+// discover reads the issuer's discovery document and builds its verifier.
+func (x *Exchanger) discover(ctx context.Context, iss string) (*issuer, error) {
 	dctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, x.client), 10*time.Second)
 	defer cancel()
 	p, err := oidc.NewProvider(dctx, iss)
@@ -464,17 +489,9 @@ func (x *Exchanger) issuer(ctx context.Context, iss string) (*issuer, error) {
 		algs[i] = string(a)
 	}
 	ks := &keySet{url: doc.JWKS, client: x.client, now: x.clock.Now, minRefresh: x.keyRefresh}
-	is = &issuer{keys: ks, verifier: oidc.NewVerifier(iss, ks, &oidc.Config{
+	return &issuer{keys: ks, verifier: oidc.NewVerifier(iss, ks, &oidc.Config{
 		SkipClientIDCheck: true, SkipExpiryCheck: true, SupportedSigningAlgs: algs, Now: x.clock.Now,
-	})}
-	x.mu.Lock()
-	if cur, ok := x.issuers[iss]; ok {
-		is = cur
-	} else {
-		x.issuers[iss] = is
-	}
-	x.mu.Unlock()
-	return is, nil
+	})}, nil
 }
 
 // checkTimes checks exp (required), nbf and iat against the clock with

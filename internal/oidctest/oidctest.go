@@ -64,6 +64,9 @@ func New(t testing.TB) *Issuer {
 	return is
 }
 
+// Close stops the issuer's server (an issuer that is down).
+func (is *Issuer) Close() { is.srv.Close() }
+
 // URL is the issuer URL (the tokens' iss).
 func (is *Issuer) URL() string { return is.srv.URL }
 
