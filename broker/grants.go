@@ -52,7 +52,7 @@ func (b *Broker) GrantJob(ctx context.Context, j JobGrant) (*Grant, error) {
 			return err
 		}
 		if len(cs) == 0 {
-			return botgate.Errorf(botgate.KindNotFound, "automation %s has no active upstream credential: register one (botgate broker create) to get upstream tokens", j.Automation)
+			return botgate.Errorf(botgate.KindNotFound, "automation %s has no active upstream credential: register one (botgate broker add) to get upstream tokens", j.Automation)
 		}
 		c = cs[0]
 		return nil

@@ -35,7 +35,7 @@ The identity token is read from, in order:
 The identity token variables are not passed to COMMAND.
 
 With --upstream, the automation's team must have registered an upstream credential for
-it (botgate broker create): botgate mints a real GitLab token of the automation for this
+it (botgate broker add): botgate mints a real GitLab token of the automation for this
 job (GitLab's shortest lifetime, one day), COMMAND gets it in GITLAB_TOKEN with the
 GitLab URL in GITLAB_URL and talks to GitLab directly; exec revokes it at GitLab when
 COMMAND exits, and botgate revokes it once the trust policy's max_ttl has passed.
