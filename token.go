@@ -70,18 +70,20 @@ func (t *Token) State(now time.Time) string {
 
 // TokenFilter selects tokens. Zero fields do not filter.
 type TokenFilter struct {
-	IDs            []int64
-	UserID         int64
-	Kinds          []TokenKind
-	Resource       *Resource
-	FamilyID       int64
-	Revoked        *bool
-	Search         string // substring of the name
-	Automation     string
-	CreatedAfter   *time.Time
-	CreatedBefore  *time.Time
-	ExpiresAfter   *time.Time
-	ExpiresBefore  *time.Time
+	IDs           []int64
+	UserID        int64
+	Kinds         []TokenKind
+	Resource      *Resource
+	FamilyID      int64
+	Revoked       *bool
+	Search        string // substring of the name
+	Automation    string
+	CreatedAfter  *time.Time
+	CreatedBefore *time.Time
+	ExpiresAfter  *time.Time
+	ExpiresBefore *time.Time
+	// NeverExpires selects the tokens without an expiry date.
+	NeverExpires   bool
 	LastUsedAfter  *time.Time
 	LastUsedBefore *time.Time
 	// Active, if set, selects the tokens that are (true) or are not (false)

@@ -34,9 +34,9 @@ type WorkloadGrant struct {
 // workload identity: the automation's bot (the bot user of its newest
 // project or group token, or its service account) gets a token with the
 // automation's scopes, labelled with the automation (so the gateway applies
-// its routes and rate limit), that ends at g.ExpiresAt. The token and an
-// ActionTokenExchange event naming the workload are written in one
-// transaction. Errors: KindNotFound if the automation or its bot does not
+// its routes and rate limit), that ends at g.ExpiresAt. The jti, the token
+// and its ActionTokenExchange audit event (the token's creation, naming the
+// workload) are written in one transaction. Errors: KindNotFound if the automation or its bot does not
 // exist (apply creates them), KindForbidden if the bot is inactive,
 // KindInvalid for an expiry outside the workload limits or a missing JTI,
 // KindConflict if the JTI was used before (a replay).
@@ -76,20 +76,19 @@ func (s *Service) MintWorkloadToken(ctx context.Context, g WorkloadGrant) (*Crea
 			return err
 		}
 		out.User = bot
-		out.Token, out.Secret, err = s.insertToken(ctx, tx, actor, bot, t)
-		if err != nil {
-			return err
-		}
-		e := s.event(actor, botgate.ActionTokenExchange, "token", t.ID, t.Name)
-		e.ActorName = "workload:" + g.Subject
-		e.Details = map[string]string{"automation": rec.Name, "issuer": g.Issuer, "subject": g.Subject,
-			"user": bot.Username, "expires_at": exp.UTC().Format(time.RFC3339)}
-		for k, v := range g.Identity {
-			if v != "" {
-				e.Details["job."+k] = v
+		// One audit event, the token's creation recorded as the exchange,
+		// naming the workload.
+		out.Token, out.Secret, err = s.insertToken(ctx, tx, actor, bot, t, func(e *botgate.AuditEvent) {
+			e.Action, e.ActorName = botgate.ActionTokenExchange, "workload:"+g.Subject
+			e.Details["issuer"], e.Details["subject"] = g.Issuer, g.Subject
+			e.Details["expires_at"] = exp.UTC().Format(time.RFC3339)
+			for k, v := range g.Identity {
+				if v != "" {
+					e.Details["job."+k] = v
+				}
 			}
-		}
-		return s.record(ctx, tx, e)
+		})
+		return err
 	})
 	if err != nil {
 		return nil, botgate.E(op, err)
@@ -114,10 +113,21 @@ func (s *Service) workloadBot(ctx context.Context, tx botgate.Tx, rec *botgate.A
 	if rec.Kind == botgate.AutomationGroupToken {
 		kind = botgate.GroupAccessToken
 	}
-	ts, _, err := tx.FindTokens(ctx, botgate.TokenFilter{Automation: rec.Name, Kinds: []botgate.TokenKind{kind},
-		Sort: "created_desc", Page: botgate.Page{Limit: 1}})
-	if err != nil {
-		return nil, nil, err
+	// The standing token (issued by apply) never expires or outlives
+	// every workload token, so looking only at those keeps this lookup
+	// small however many jobs ran (index tokens_automation).
+	after := s.clock.Now().Add(botgate.MaxWorkloadTTL + time.Minute)
+	var ts []*botgate.Token
+	for _, f := range []botgate.TokenFilter{{ExpiresAfter: &after}, {NeverExpires: true}} {
+		var err error
+		f.Automation, f.Kinds, f.Sort, f.Page = rec.Name, []botgate.TokenKind{kind}, "created_desc", botgate.Page{Limit: 1}
+		ts, _, err = tx.FindTokens(ctx, f)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(ts) > 0 {
+			break
+		}
 	}
 	if len(ts) == 0 {
 		return nil, nil, botgate.Errorf(botgate.KindNotFound, "automation %s has no bot yet: `botgate apply` creates it", rec.Name)

@@ -10,14 +10,15 @@ import (
 	"github.com/botgate/botgate/identity"
 	"github.com/botgate/botgate/internal/identitytest"
 	"github.com/botgate/botgate/internal/oidctest"
+	"github.com/botgate/botgate/internal/pgtest"
 	"github.com/botgate/botgate/server"
 )
 
 // benchExchanger opens the prepared installation (SQLite) and returns an
 // Exchanger over it, its authority, and a token from one exchange, which
 // also fetched and cached the issuer's keys.
-func benchExchanger(b *testing.B) (*identitytest.Env, *identity.Exchanger, *authority.Service, string) {
-	e, cfg := identitytest.Prepare(b)
+func benchExchanger(b *testing.B, store string) (*identitytest.Env, *identity.Exchanger, *authority.Service, string) {
+	e, cfg := identitytest.PrepareOn(b, store)
 	in, err := server.Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
@@ -44,8 +45,16 @@ func request(subject string) identity.Request {
 // policy, record the jti and mint and audit the token (two SQLite
 // transactions). Each iteration exchanges a distinct identity token (jti),
 // signed before the timer starts.
-func BenchmarkExchange(b *testing.B) {
-	e, x, _, _ := benchExchanger(b)
+func BenchmarkExchange(b *testing.B) { benchExchange(b, "") }
+
+// BenchmarkExchangePostgres is BenchmarkExchange on PostgreSQL (a schema
+// of its own on BOTGATE_TEST_POSTGRES_URL).
+func BenchmarkExchangePostgres(b *testing.B) {
+	benchExchange(b, pgtest.Schema(b, pgtest.URL(b, "the PostgreSQL exchange benchmark")))
+}
+
+func benchExchange(b *testing.B, store string) {
+	e, x, _, _ := benchExchanger(b, store)
 	subjects := make([]string, b.N)
 	for i := range subjects {
 		subjects[i] = e.GitLab.Sign(b, e.GitLabJob(fmt.Sprintf("bench-%d", i)))
@@ -64,7 +73,7 @@ func BenchmarkExchange(b *testing.B) {
 // authority.Authenticate of a valid (cached) token, what every API and
 // gateway request pays.
 func BenchmarkExchangeBaselineAuthenticate(b *testing.B) {
-	_, _, auth, tok := benchExchanger(b)
+	_, _, auth, tok := benchExchanger(b, "")
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -78,8 +87,16 @@ func BenchmarkExchangeBaselineAuthenticate(b *testing.B) {
 // BenchmarkExchangeBaselineCreateToken is the write baseline in the same
 // run: authority.CreatePersonalToken for the administrator, one token
 // minted and audited in one SQLite transaction the ordinary way.
-func BenchmarkExchangeBaselineCreateToken(b *testing.B) {
-	_, _, auth, _ := benchExchanger(b)
+func BenchmarkExchangeBaselineCreateToken(b *testing.B) { benchCreateToken(b, "") }
+
+// BenchmarkExchangeBaselineCreateTokenPostgres is the write baseline on
+// PostgreSQL.
+func BenchmarkExchangeBaselineCreateTokenPostgres(b *testing.B) {
+	benchCreateToken(b, pgtest.Schema(b, pgtest.URL(b, "the PostgreSQL exchange benchmark")))
+}
+
+func benchCreateToken(b *testing.B, store string) {
+	_, _, auth, _ := benchExchanger(b, store)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -123,6 +123,13 @@ type Env struct {
 // configuration without starting botgate.
 func Prepare(t testing.TB) (*Env, server.Config) {
 	t.Helper()
+	return PrepareOn(t, "")
+}
+
+// PrepareOn is Prepare on the store named as server.Config.Store names it
+// ("" for the data directory's SQLite, or a postgres:// URL).
+func PrepareOn(t testing.TB, store string) (*Env, server.Config) {
+	t.Helper()
 	ctx := context.Background()
 	e := &Env{GitLab: oidctest.New(t), K8s: oidctest.New(t),
 		Clock: &Clock{t: time.Now().UTC().Truncate(time.Second)}}
@@ -135,7 +142,7 @@ func Prepare(t testing.TB) (*Env, server.Config) {
 	}))
 	t.Cleanup(up.Close)
 	log := slog.New(slog.DiscardHandler)
-	cfg := server.Config{DataDir: filepath.Join(t.TempDir(), "data"), Clock: e.Clock,
+	cfg := server.Config{DataDir: filepath.Join(t.TempDir(), "data"), Store: store, Clock: e.Clock,
 		Getenv: func(k string) string {
 			if k == "UPSTREAM_TOKEN" {
 				return "upstream-secret"

@@ -16,8 +16,9 @@ CREATE TABLE used_token_ids (
 
 CREATE INDEX used_token_ids_expiry ON used_token_ids (expires_at);
 
--- An exchange finds the automation's bot through its tokens.
-CREATE INDEX tokens_automation ON tokens (automation);
+-- An exchange finds the automation's bot through its standing token: the
+-- newest of its tokens that outlives any workload token.
+CREATE INDEX tokens_automation ON tokens (automation, expires_at);
 
 -- Short-lived upstream tokens minted for one job each (upstream mode of
 -- the exchange): revoked upstream when the job ends or expires_at passes.
