@@ -233,18 +233,16 @@ func (x *Exchanger) Exchange(ctx context.Context, req Request) (*Response, error
 	if e := checkAlg(alg); e != nil {
 		return nil, e
 	}
+	// The refusal does not list the trusted issuers: the caller has not
+	// proven anything yet.
 	var policies []botgate.TrustPolicy
-	var trusted []string
 	for _, p := range rec.Trust {
 		if p.Issuer == iss {
 			policies = append(policies, p)
 		}
-		if !slices.Contains(trusted, p.Issuer) {
-			trusted = append(trusted, p.Issuer)
-		}
 	}
 	if len(policies) == 0 {
-		return nil, refuse(CodeInvalidGrant, "issuer %q is not trusted by automation %s (it trusts %s)", iss, name, strings.Join(trusted, ", "))
+		return nil, refuse(CodeInvalidGrant, "issuer %q is not trusted by automation %s", iss, name)
 	}
 
 	claims, err := x.verify(ctx, iss, req.SubjectToken)
