@@ -60,7 +60,10 @@ type Automation struct {
 	Upstream string
 	// Routes optionally narrow the calls the gateway lets through, each
 	// "METHOD /path/pattern".
-	Routes    []string
+	Routes []string
+	// Trust lists the workload identities that may act as the automation
+	// (token exchange); none means none may.
+	Trust     []TrustPolicy
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

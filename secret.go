@@ -191,6 +191,27 @@ type UpstreamCredentialFilter struct {
 	Page
 }
 
+// UpstreamGrant is a short-lived upstream token the broker minted for one
+// job (a workload identity exchange in upstream mode): botgate revokes it
+// upstream when the job ends or ExpiresAt passes, whichever comes first.
+// The token's value is handed to the job and never stored.
+type UpstreamGrant struct {
+	ID              int64
+	CredentialID    int64 // the automation's upstream credential
+	UpstreamTokenID int64
+	// Subject is the workload's identity ("sub" of its identity token).
+	Subject   string
+	ExpiresAt time.Time
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
+// Audit actions of upstream grants.
+const (
+	ActionUpstreamGrant       = "upstream.grant"
+	ActionUpstreamGrantRevoke = "upstream.grant_revoke"
+)
+
 // Lease is a named, time-limited lock held in the store, so that one of
 // several botgate servers sharing a database runs a job.
 type Lease struct {

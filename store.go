@@ -212,6 +212,25 @@ type Tx interface {
 	// DeleteSessions removes every session last seen before idleBefore or
 	// created before createdBefore, and returns how many it removed.
 	DeleteSessions(ctx context.Context, idleBefore, createdBefore time.Time) (int, error)
+	// CreateUpstreamGrant inserts g and sets its ID. KindInvalid if the
+	// credential does not exist.
+	CreateUpstreamGrant(ctx context.Context, g *UpstreamGrant) error
+	// UpstreamGrant returns the grant, or KindNotFound.
+	UpstreamGrant(ctx context.Context, id int64) (*UpstreamGrant, error)
+	// FindExpiredUpstreamGrants returns up to limit grants not yet revoked
+	// whose ExpiresAt is at or before now, oldest expiry first.
+	FindExpiredUpstreamGrants(ctx context.Context, now time.Time, limit int) ([]*UpstreamGrant, error)
+	// RevokeUpstreamGrant marks the grant revoked at the time, only if it
+	// is not revoked yet: KindConflict if it already was, KindNotFound.
+	RevokeUpstreamGrant(ctx context.Context, id int64, at time.Time) error
+
+	// UseTokenID records that the identity token issuer gave with the ID
+	// jti (its "jti" claim) has been exchanged, in one conditional write:
+	// KindConflict if it was recorded before and its record has not yet
+	// expired at now (a replay). The record is kept until expiresAt (the
+	// token's own expiry); expired records are purged on the way. Only
+	// valid inside Update.
+	UseTokenID(ctx context.Context, issuer, jti string, expiresAt, now time.Time) error
 
 	// AcquireLease takes or renews the named lease for holder until
 	// now+ttl, in one conditional write: it succeeds if nobody holds the

@@ -79,11 +79,13 @@ type TokenFilter struct {
 	Search     string // substring of the name
 	Automation string
 	// Automations selects the tokens labelled with any of the names.
-	Automations    []string
-	CreatedAfter   *time.Time
-	CreatedBefore  *time.Time
-	ExpiresAfter   *time.Time
-	ExpiresBefore  *time.Time
+	Automations   []string
+	CreatedAfter  *time.Time
+	CreatedBefore *time.Time
+	ExpiresAfter  *time.Time
+	ExpiresBefore *time.Time
+	// NeverExpires selects the tokens without an expiry date.
+	NeverExpires   bool
 	LastUsedAfter  *time.Time
 	LastUsedBefore *time.Time
 	// Active, if set, selects the tokens that are (true) or are not (false)

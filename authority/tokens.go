@@ -129,8 +129,9 @@ func (s *Service) manageableToken(ctx context.Context, tx botgate.Tx, a Actor, i
 	return t, nil
 }
 
-// insertToken generates a secret, stores the token's digest and audits it.
-func (s *Service) insertToken(ctx context.Context, tx botgate.Tx, a Actor, u *botgate.User, t *botgate.Token) (*botgate.Token, string, error) {
+// insertToken generates a secret, stores the token's digest and audits it;
+// decorate, if given, amends the audit event before it is recorded.
+func (s *Service) insertToken(ctx context.Context, tx botgate.Tx, a Actor, u *botgate.User, t *botgate.Token, decorate ...func(*botgate.AuditEvent)) (*botgate.Token, string, error) {
 	secret, err := tokenfmt.Generate(s.rand, s.prefix, tokenfmt.Routing{User: u.ID})
 	if err != nil {
 		return nil, "", botgate.E(botgate.KindInternal, err)
@@ -151,6 +152,9 @@ func (s *Service) insertToken(ctx context.Context, tx botgate.Tx, a Actor, u *bo
 	e.Details = details("kind", string(t.Kind), "user", u.Username, "scopes", t.Scopes.String(),
 		"expires_at", dateStr(t.ExpiresAt), "access_level", levelStr(t.AccessLevel),
 		"resource", t.Resource.String(), "automation", t.Automation, "previous_id", idStr(t.PreviousID), "family_id", idStr(t.FamilyID))
+	for _, d := range decorate {
+		d(e)
+	}
 	return t, secret, s.record(ctx, tx, e)
 }
 

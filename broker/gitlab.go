@@ -161,8 +161,9 @@ func (g *GitLab) Revoke(ctx context.Context, c *botgate.UpstreamCredential, admi
 		if resp != nil && resp.StatusCode == http.StatusNotFound {
 			return nil // already gone
 		}
-		if resp != nil && resp.StatusCode == http.StatusBadRequest && strings.Contains(strings.ToLower(errMessage(err)), "revoked") {
-			return nil // "Token already revoked"
+		if resp != nil && (resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusConflict) &&
+			strings.Contains(strings.ToLower(errMessage(err)), "revoked") {
+			return nil // "Token already revoked" (400 from GitLab, 409 from botgate)
 		}
 		return upstreamErr("revoking token "+strconv.FormatInt(tokenID, 10), resp, err, admin)
 	}

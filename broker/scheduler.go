@@ -81,6 +81,9 @@ type Report struct {
 	Revoked  []int64 // replaced tokens revoked (retries)
 	Notified []int64 // credentials whose owners were told of the expiry
 	Failed   []int64 // credentials with a failed step (audited, retried later)
+	// GrantsRevoked counts the job tokens (upstream grants) revoked
+	// because their time passed.
+	GrantsRevoked int
 }
 
 // RunOnce runs one pass, if this server gets the lease.
@@ -97,6 +100,12 @@ func (s *Scheduler) RunOnce(ctx context.Context) (Report, error) {
 	if err != nil {
 		return Report{}, botgate.E(op, err)
 	}
+	var rep Report
+	// Job tokens first: each one past its time is a live credential
+	// nobody should hold any more.
+	if rep.GrantsRevoked, err = s.b.SweepGrants(ctx, 100); err != nil {
+		s.log.Warn("sweeping expired job tokens failed", "err", err)
+	}
 	var all []*botgate.UpstreamCredential
 	err = s.b.store.View(ctx, func(tx botgate.Tx) (err error) {
 		all, _, err = tx.FindUpstreamCredentials(ctx, botgate.UpstreamCredentialFilter{
@@ -104,9 +113,8 @@ func (s *Scheduler) RunOnce(ctx context.Context) (Report, error) {
 		return err
 	})
 	if err != nil {
-		return Report{}, botgate.E(op, err)
+		return rep, botgate.E(op, err)
 	}
-	var rep Report
 	for _, c := range all {
 		if ctx.Err() != nil {
 			return rep, ctx.Err()

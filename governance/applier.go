@@ -198,6 +198,9 @@ func (ap *applier) PutAutomation(ctx context.Context, a manifest.Automation) err
 		if a.RateLimit != "" {
 			details["rate_limit"] = a.RateLimit
 		}
+		for i := range rec.Trust {
+			details["trust."+strconv.Itoa(i)] = rec.Trust[i].String()
+		}
 		return ap.g.auth.Vault(nil).Audit(ctx, tx, ap.g.actor, action, "automation", rec.ID, rec.Name, details)
 	})
 	if err != nil {
@@ -212,7 +215,7 @@ func recordOf(a *manifest.Automation, ownerID int64, now time.Time) *botgate.Aut
 		Name: a.Name, OwnerGroupID: ownerID, Purpose: a.Purpose, Kind: botgate.AutomationKind(a.EffectiveKind()),
 		ServiceAccount: a.ServiceAccount, Projects: a.Projects, Groups: a.Groups, Scopes: a.ScopeSet(),
 		AccessLevel: a.Level(), ExpiresInDays: a.Lifetime(), Temporary: a.Temporary, RateLimit: a.Limit(),
-		Upstream: a.Upstream, Routes: a.Routes, CreatedAt: now, UpdatedAt: now,
+		Upstream: a.Upstream, Routes: a.Routes, Trust: a.TrustPolicies(), CreatedAt: now, UpdatedAt: now,
 	}
 }
 

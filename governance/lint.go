@@ -95,7 +95,8 @@ func (w *world) lintAutomations() ([]lint.Automation, []lint.ServiceAccount) {
 	for _, a := range w.autos {
 		autos = append(autos, lint.Automation{Name: a.Name, Owner: w.groupPath(a.OwnerGroupID), Kind: manifest.Kind(a.Kind),
 			Temporary: a.Temporary, Scopes: slices.Clone(a.Scopes), ExpiresInDays: a.ExpiresInDays, RateLimit: a.RateLimit,
-			ServiceAccount: a.ServiceAccount, Projects: slices.Clone(a.Projects), Groups: slices.Clone(a.Groups)})
+			ServiceAccount: a.ServiceAccount, Projects: slices.Clone(a.Projects), Groups: slices.Clone(a.Groups),
+			Trust: slices.Clone(a.Trust)})
 	}
 	var sas []lint.ServiceAccount
 	index := map[int64]int{}

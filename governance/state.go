@@ -153,6 +153,9 @@ func (g *Governor) readState(ctx context.Context) (manifest.State, map[string]*b
 		if !a.RateLimit.IsZero() {
 			la.RateLimit = manifest.FormatRateLimit(a.RateLimit)
 		}
+		for i := range a.Trust {
+			la.Trust = append(la.Trust, a.Trust[i].String())
+		}
 		st.Automations = append(st.Automations, la)
 	}
 	for _, t := range w.tokens {

@@ -90,6 +90,11 @@ func (s *Server) routes(cfg Config) {
 	// botgate's own API.
 	v1 := s.authedUnder("/api/botgate/v1")
 	s.mux.Handle("/api/botgate/v1/", s.adapt(s.handleNotFound))
+	if cfg.Exchanger != nil {
+		// Workload identity: the identity token in the body is the
+		// credential, so the route is not behind authed.
+		s.mux.Handle("POST /api/botgate/v1/identity/token", s.adapt(s.exchangeHandler(cfg.Exchanger)))
+	}
 	v1("GET /tokens/{id}", needRead, s.handleBotgateToken)
 	v1("PUT /tokens/{id}/automation", needWrite, s.handleSetAutomation)
 	v1("GET /tokens/{id}/usage", needRead, s.handleTokenUsage)

@@ -77,6 +77,9 @@ type Config struct {
 	Metrics http.Handler
 	// MetricsPublic serves Metrics to anyone who reaches the listener.
 	MetricsPublic bool
+	// Exchanger serves POST /api/botgate/v1/identity/token (workload
+	// identity token exchange); without one it answers 404.
+	Exchanger Exchanger
 	// Console serves the web console at / and below /-/console/; without
 	// one they answer 404.
 	Console Console

@@ -164,6 +164,9 @@ type Automation struct {
 	ServiceAccount string        `json:"service_account,omitempty"`
 	Projects       []string      `json:"projects,omitempty"`
 	Groups         []string      `json:"groups,omitempty"`
+	// Trust are the automation's trust policies (workload identities that
+	// may act as it).
+	Trust []botgate.TrustPolicy `json:"trust,omitempty"`
 	// TokenIDs are the live tokens the automation uses, when known.
 	TokenIDs []int64 `json:"token_ids,omitempty"`
 	// Position is where the automation was declared, if in a manifest.

@@ -177,6 +177,18 @@ func TestRules(t *testing.T) {
 					{Method: "GET", Route: "/projects/:id/issues", Project: "org/app", Needed: botgate.ScopeReadAPI, Calls: 30},
 					{Method: "GET", Route: "/groups/:id/issues", Group: "org", Needed: botgate.ScopeReadAPI, Calls: 3}}}},
 		}}, []string{"token/30"}, "only touched project org/app"},
+		{"broad trust: any project", "BG014", Snapshot{Automations: []Automation{
+			{Name: "anyproject", Owner: "o", Trust: []botgate.TrustPolicy{{Issuer: "https://gitlab.example.com", Audience: "b",
+				Claims: map[string]string{"ref": "main", "ref_protected": "true", "project_path": "*"}}}},
+			{Name: "pinned", Owner: "o", Trust: []botgate.TrustPolicy{{Issuer: "https://gitlab.example.com", Audience: "b",
+				Claims: map[string]string{"ref": "main", "ref_protected": "true", "project_path": "org/app"}}}},
+			{Name: "pod", Owner: "o", Trust: []botgate.TrustPolicy{{Issuer: "https://kubernetes.default.svc", Audience: "b",
+				Claims: map[string]string{"sub": "system:serviceaccount:triage:bot"}}}},
+		}}, []string{"automation/anyproject"}, "admits jobs of any project"},
+		{"broad trust: any ref", "BG014", Snapshot{Automations: []Automation{
+			{Name: "anyref", Owner: "o", Trust: []botgate.TrustPolicy{{Issuer: "https://gitlab.example.com", Audience: "b",
+				Claims: map[string]string{"project_path": "org/app"}}}},
+		}}, []string{"automation/anyref"}, "any branch or tag (no ref condition)"},
 		{"bot token without automation", "BG012", Snapshot{
 			Tokens: []Token{
 				{ID: 22, Name: "manual", Kind: botgate.GroupAccessToken, CreatedAt: days(-1)},

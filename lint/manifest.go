@@ -33,7 +33,7 @@ func FromManifest(m *manifest.Manifest, at time.Time) *Snapshot {
 		a := &m.Automations[i]
 		la := Automation{Name: a.Name, Owner: a.Owner, Kind: a.EffectiveKind(), Temporary: a.Temporary, Scopes: a.ScopeSet(),
 			ExpiresInDays: a.Lifetime(), RateLimit: a.Limit(), ServiceAccount: a.ServiceAccount,
-			Projects: slices.Clone(a.Projects), Groups: slices.Clone(a.Groups)}
+			Projects: slices.Clone(a.Projects), Groups: slices.Clone(a.Groups), Trust: a.TrustPolicies()}
 		if p, ok := m.AutomationPosition(a.Name); ok {
 			la.Position = &p
 		}

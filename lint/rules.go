@@ -65,6 +65,9 @@ func Rules() []Rule {
 		{ID: "BG013", Name: "group-token-single-project", Severity: SeverityNote, check: groupTokenSingleProject,
 			Summary: "A group access token's recorded use touched a single project, where a project access token would do.",
 			Help:    "Change the automation to `kind: project_token` on that project: a leaked token then reaches one project, not the whole group."},
+		{ID: "BG014", Name: "broad-trust-policy", Severity: SeverityWarning, check: broadTrust,
+			Summary: "A trust policy admits jobs of any project, or of any branch or tag.",
+			Help:    "Pin the policy to the project (`claims.project_path`) and to a protected ref (`claims.ref` with `claims.ref_protected: \"true\"`), or to one service account (`claims.sub`)."},
 	}
 }
 
@@ -464,6 +467,34 @@ func groupTokenSingleProject(s *Snapshot, _ Config) []Finding {
 		out = append(out, Finding{Subject: tokenSubject(t), Position: declaredPosition(s, t.Automation),
 			Message: fmt.Sprintf("%s is a group access token, but its %d calls over %d days only touched project %s: a project access token on it would do (`kind: project_token`)",
 				t.label(), t.Usage.Calls(), daysBetween(t.Usage.Since, t.Usage.Until), projects[0])})
+	}
+	return out
+}
+
+// wildcard reports whether a claim condition is missing or matches
+// anything.
+func wildcard(pattern string) bool { return strings.Trim(pattern, "*") == "" }
+
+func broadTrust(s *Snapshot, _ Config) []Finding {
+	var out []Finding
+	for _, a := range s.Automations {
+		for i, p := range a.Trust {
+			c := p.Claims
+			var why []string
+			if wildcard(c["sub"]) && wildcard(c["project_path"]) && wildcard(c["namespace_path"]) &&
+				wildcard(c["repository"]) && wildcard(c["repository_owner"]) {
+				why = append(why, "any project (no project_path, namespace_path, repository or sub condition)")
+			}
+			if wildcard(c["sub"]) && wildcard(c["ref"]) && wildcard(c["environment"]) {
+				why = append(why, "any branch or tag (no ref condition), unprotected ones included")
+			}
+			if len(why) == 0 {
+				continue
+			}
+			out = append(out, Finding{Subject: Subject{Type: "automation", Name: a.Name}, Position: a.Position,
+				Message: fmt.Sprintf("automation %s: trust[%d] (issuer %s) admits jobs of %s: anyone who can run a pipeline there can act as the bot; pin `claims.project_path` and `claims.ref` (with `ref_protected: \"true\"`)",
+					a.Name, i, p.Issuer, strings.Join(why, " and of "))})
+		}
 	}
 	return out
 }

@@ -13,6 +13,7 @@ package manifest
 
 import (
 	"strings"
+	"time"
 
 	"github.com/botgate/botgate"
 )
@@ -178,6 +179,93 @@ type Automation struct {
 	// Routes optionally narrows the calls the gateway lets through, each
 	// "METHOD /path/pattern" (e.g. "GET /api/v4/projects/*/pipelines").
 	Routes []string `yaml:"routes,omitempty" json:"routes,omitempty"`
+	// Trust lists the workload identities (CI jobs, pods) that may exchange
+	// their platform's signed identity token for a minutes-long token of
+	// this automation. None: no workload may (deny by default).
+	Trust []Trust `yaml:"trust,omitempty" json:"trust,omitempty"`
+}
+
+// Trust is one trust policy: which issuer's tokens, for which audience,
+// with which claims, may act as the automation, and for how long at most.
+type Trust struct {
+	// Issuer is the OIDC issuer URL as the token's "iss" says it: the
+	// GitLab instance URL for GitLab CI id_tokens,
+	// https://token.actions.githubusercontent.com for GitHub Actions, a
+	// cluster's service-account issuer for Kubernetes.
+	Issuer string `yaml:"issuer" json:"issuer"`
+	// Audience must be one of the token's "aud" values (GitLab CI:
+	// id_tokens.<NAME>.aud).
+	Audience string `yaml:"audience" json:"audience"`
+	// MaxTTL is the longest life of an exchanged token, such as "15m"
+	// (default 15m, at most 1h).
+	MaxTTL string `yaml:"max_ttl,omitempty" json:"max_ttl,omitempty"`
+	// Claims are the conditions on the token's claims, each an exact
+	// value or a glob ('*' does not cross '/').
+	Claims Claims `yaml:"claims,omitempty" json:"claims,omitempty"`
+}
+
+// Claims are the claim conditions a trust policy may set. Empty fields set
+// none.
+type Claims struct {
+	// Sub is the token's subject (Kubernetes:
+	// system:serviceaccount:NAMESPACE:NAME).
+	Sub string `yaml:"sub,omitempty" json:"sub,omitempty"`
+	// GitLab CI.
+	ProjectPath          string `yaml:"project_path,omitempty" json:"project_path,omitempty"`
+	NamespacePath        string `yaml:"namespace_path,omitempty" json:"namespace_path,omitempty"`
+	Ref                  string `yaml:"ref,omitempty" json:"ref,omitempty"`
+	RefType              string `yaml:"ref_type,omitempty" json:"ref_type,omitempty"`
+	RefProtected         string `yaml:"ref_protected,omitempty" json:"ref_protected,omitempty"`
+	PipelineSource       string `yaml:"pipeline_source,omitempty" json:"pipeline_source,omitempty"`
+	Environment          string `yaml:"environment,omitempty" json:"environment,omitempty"`
+	EnvironmentProtected string `yaml:"environment_protected,omitempty" json:"environment_protected,omitempty"`
+	// GitHub Actions.
+	Repository      string `yaml:"repository,omitempty" json:"repository,omitempty"`
+	RepositoryOwner string `yaml:"repository_owner,omitempty" json:"repository_owner,omitempty"`
+	Workflow        string `yaml:"workflow,omitempty" json:"workflow,omitempty"`
+	EventName       string `yaml:"event_name,omitempty" json:"event_name,omitempty"`
+}
+
+// Map returns the set conditions by claim name.
+func (c Claims) Map() map[string]string {
+	m := map[string]string{}
+	for k, v := range map[string]string{
+		"sub": c.Sub, "project_path": c.ProjectPath, "namespace_path": c.NamespacePath, "ref": c.Ref,
+		"ref_type": c.RefType, "ref_protected": c.RefProtected, "pipeline_source": c.PipelineSource,
+		"environment": c.Environment, "environment_protected": c.EnvironmentProtected,
+		"repository": c.Repository, "repository_owner": c.RepositoryOwner, "workflow": c.Workflow,
+		"event_name": c.EventName,
+	} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// TTL is the policy's MaxTTL, botgate.DefaultWorkloadTTL when unset. Parse
+// has checked it.
+func (t *Trust) TTL() time.Duration {
+	d, err := time.ParseDuration(t.MaxTTL)
+	if err != nil || t.MaxTTL == "" {
+		return botgate.DefaultWorkloadTTL
+	}
+	return d
+}
+
+// Policy is the trust policy's domain form.
+func (t *Trust) Policy() botgate.TrustPolicy {
+	return botgate.TrustPolicy{Issuer: t.Issuer, Audience: t.Audience, Claims: t.Claims.Map(), MaxTTL: t.TTL()}
+}
+
+// TrustPolicies returns the automation's trust policies in domain form,
+// nil for none.
+func (a *Automation) TrustPolicies() []botgate.TrustPolicy {
+	var out []botgate.TrustPolicy
+	for i := range a.Trust {
+		out = append(out, a.Trust[i].Policy())
+	}
+	return out
 }
 
 // EffectiveKind is the automation's kind, KindProjectToken when unset.

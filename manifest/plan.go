@@ -364,6 +364,7 @@ func (pl *planner) automations() {
 		diff("rate_limit", cur.RateLimit, a.RateLimit)
 		diff("upstream", cur.Upstream, a.Upstream)
 		diff("routes", strings.Join(cur.Routes, ", "), strings.Join(a.Routes, ", "))
+		diffs = append(diffs, trustDiffs(cur.Trust, a.TrustPolicies())...)
 		if len(diffs) > 0 {
 			pl.add(Action{Op: OpPutAutomation, Automation: a.Name, Reason: "automation record differs from the manifest", Spec: &a, Diffs: diffs})
 		}
@@ -388,6 +389,30 @@ func (pl *planner) spec(a *Automation) *TokenSpec {
 		s.ExpiresAt = &e
 	}
 	return s
+}
+
+// trustDiffs lists the trust policies removed (From) and added (To), one
+// Diff each, so that a plan shows exactly which workload identities gain or
+// lose the automation.
+func trustDiffs(live []string, declared []botgate.TrustPolicy) []Diff {
+	want := map[string]bool{}
+	for i := range declared {
+		want[declared[i].String()] = true
+	}
+	have := map[string]bool{}
+	var d []Diff
+	for _, s := range live {
+		have[s] = true
+		if !want[s] {
+			d = append(d, Diff{"trust", s, ""})
+		}
+	}
+	for i := range declared {
+		if s := declared[i].String(); !have[s] {
+			d = append(d, Diff{"trust", "", s})
+		}
+	}
+	return d
 }
 
 // tokenDiffs lists how an existing token differs from the spec in what a

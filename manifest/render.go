@@ -95,6 +95,11 @@ func (c *Changes) WriteText(w io.Writer) error {
 		for _, d := range a.Diffs {
 			fmt.Fprintf(&b, "      %s: %s -> %s\n", d.Field, orNone(d.From), orNone(d.To))
 		}
+		if a.Op == OpPutAutomation && len(a.Diffs) == 0 {
+			for _, tp := range a.Spec.TrustPolicies() {
+				fmt.Fprintf(&b, "      trust: %s\n", tp.String())
+			}
+		}
 	}
 	s := c.Summary()
 	fmt.Fprintf(&b, "\nPlan: %d to create, %d to change, %d to revoke.\n", s.Create, s.Change, s.Revoke)

@@ -122,6 +122,9 @@ func (ap *stateApplier) PutAutomation(_ context.Context, a Automation) error {
 	}
 	rec := LiveAutomation{Name: a.Name, Owner: a.Owner, Purpose: a.Purpose, Kind: a.EffectiveKind(), Temporary: a.Temporary,
 		RateLimit: a.RateLimit, Upstream: a.Upstream, Routes: a.Routes}
+	for _, tp := range a.TrustPolicies() {
+		rec.Trust = append(rec.Trust, tp.String())
+	}
 	for i := range ap.s.Automations {
 		if ap.s.Automations[i].Name == a.Name {
 			ap.s.Automations[i] = rec

@@ -72,6 +72,9 @@ type LiveAutomation struct {
 	RateLimit string   `json:"rate_limit,omitempty"`
 	Upstream  string   `json:"upstream,omitempty"`
 	Routes    []string `json:"routes,omitempty"`
+	// Trust are the trust policies, each as botgate.TrustPolicy.String
+	// renders it.
+	Trust []string `json:"trust,omitempty"`
 }
 
 // LiveToken is an existing token (never its secret).

@@ -2,9 +2,11 @@ package manifest
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/botgate/botgate"
 )
@@ -196,6 +198,7 @@ func (p *parser) validate(m *Manifest) {
 				p.addAt(path+".projects", "a service_account automation needs targets: list the projects and/or groups it acts on")
 			}
 		}
+		p.validateTrust(path, a)
 		if scopes, err := botgate.ParseScopes(a.Scopes); err != nil {
 			p.addAt(path+".scopes", "%s", botgate.MessageOf(err))
 		} else {
@@ -256,4 +259,49 @@ func declared(m *Manifest) string {
 		out = append(out, t.FullPath())
 	}
 	return strings.Join(first(out, 8), ", ")
+}
+
+// validateTrust checks an automation's trust policies: an https issuer, an
+// audience, a lifetime within the workload limits and well-formed claim
+// conditions.
+func (p *parser) validateTrust(path string, a *Automation) {
+	seen := map[string]int{}
+	for k := range a.Trust {
+		tr := &a.Trust[k]
+		tp := fmt.Sprintf("%s.trust[%d]", path, k)
+		if u, err := url.Parse(tr.Issuer); tr.Issuer == "" || err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			p.addAt(tp+".issuer", "issuer %q must be the https URL the tokens name in \"iss\" (GitLab CI: your GitLab URL, e.g. https://gitlab.example.com; GitHub Actions: https://token.actions.githubusercontent.com)", tr.Issuer)
+		}
+		if strings.TrimSpace(tr.Audience) == "" {
+			p.addAt(tp+".audience", "audience is missing: name the \"aud\" the job's token is issued for (GitLab CI: id_tokens.<NAME>.aud), e.g. your botgate URL")
+		}
+		if tr.MaxTTL != "" {
+			d, err := time.ParseDuration(tr.MaxTTL)
+			switch {
+			case err != nil:
+				p.addAt(tp+".max_ttl", "max_ttl %q is not a duration: write e.g. \"15m\"", tr.MaxTTL)
+			case d < botgate.MinWorkloadTTL || d > botgate.MaxWorkloadTTL:
+				p.addAt(tp+".max_ttl", "max_ttl %s is out of range: a workload token lives between %s and %s", tr.MaxTTL, botgate.MinWorkloadTTL, botgate.MaxWorkloadTTL)
+			}
+		}
+		conds := tr.Claims.Map()
+		for _, name := range botgate.TrustClaims {
+			v, ok := conds[name]
+			if !ok {
+				continue
+			}
+			if err := botgate.ValidateTrustCondition(name, v); err != nil {
+				p.addAt(tp+".claims."+name, "%s", botgate.MessageOf(err))
+			}
+		}
+		if v := conds["ref_type"]; v != "" && v != "branch" && v != "tag" && !strings.ContainsAny(v, "*?[") {
+			p.addAt(tp+".claims.ref_type", "ref_type is \"branch\" or \"tag\", not %q", v)
+		}
+		pol := tr.Policy()
+		key := pol.String()
+		if j, dup := seen[key]; dup {
+			p.addAt(tp, "this trust policy repeats trust[%d]: keep one", j)
+		}
+		seen[key] = k
+	}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/botgate/botgate/gateway"
 	"github.com/botgate/botgate/governance"
 	"github.com/botgate/botgate/httpapi"
+	"github.com/botgate/botgate/identity"
 	"github.com/botgate/botgate/lint"
 	"github.com/botgate/botgate/ratelimit"
 )
@@ -80,6 +81,17 @@ type Config struct {
 	Scale ScaleConfig
 	// Demo applies the example automations (governance.Demo) at start.
 	Demo bool
+	// Identity configures the workload identity token exchange.
+	Identity IdentityConfig
+}
+
+// IdentityConfig configures the workload identity token exchange
+// (identity.Exchanger), which is always on: an automation without trust
+// policies admits no workload.
+type IdentityConfig struct {
+	// HTTPClient fetches the trusted issuers' discovery documents and keys
+	// (default a client with a 10s timeout).
+	HTTPClient *http.Client
 }
 
 // GatewayConfig configures the gateway.
@@ -201,7 +213,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	// By default a replaced upstream token outlives its successor's
 	// storing by twice the gateway's cache time, so that no proxied call
 	// carries a token revoked under it.
-	b, err := broker.New(broker.Config{Store: in.Store, Vault: s.vault, Logger: log.With("component", "broker"), RevokeGrace: cfg.Vault.RevokeGrace})
+	b, err := broker.New(broker.Config{Store: in.Store, Vault: s.vault, Clock: cfg.Clock, Logger: log.With("component", "broker"), RevokeGrace: cfg.Vault.RevokeGrace})
 	if err != nil {
 		return nil, err
 	}
@@ -265,6 +277,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	if err != nil {
 		return nil, err
 	}
+	// The workload identity token exchange.
+	x, err := identity.New(identity.Config{Store: in.Store, Minter: in.Authority, Upstream: b, Clock: cfg.Clock,
+		HTTPClient: cfg.Identity.HTTPClient, Logger: log.With("component", "identity")})
+	if err != nil {
+		return nil, err
+	}
 
 	// The HTTP API, with everything it serves.
 	s.apiH = httpapi.New(httpapi.Config{
@@ -280,6 +298,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		},
 		Vault: s.vault, Broker: b, Linter: linter, Console: con,
 		Leaks:       s.gw,
+		Exchanger:   x,
 		ForwardAuth: s.gw.ForwardAuth(), Metrics: s.gw.MetricsHandler(), MetricsPublic: cfg.Gateway.MetricsPublic,
 	})
 	s.api = &http.Server{

@@ -10,18 +10,19 @@ import (
 )
 
 const automationCols = `id, name, owner_group_id, purpose, kind, service_account, projects, groups_json, scopes,
-	access_level, expires_in_days, is_temporary, rate, rate_period_us, rate_burst, upstream, routes, created_at, updated_at`
+	access_level, expires_in_days, is_temporary, rate, rate_period_us, rate_burst, upstream, routes, trust, created_at, updated_at`
 
 func scanAutomation(r scanner) (*botgate.Automation, error) {
 	var (
 		a                                      botgate.Automation
 		kind, projects, groups, scopes, routes string
+		trust                                  string
 		level, expires, rate, period, burst    int64
 		created, updated                       int64
 		temporary                              bool
 	)
 	if err := r.Scan(&a.ID, &a.Name, &a.OwnerGroupID, &a.Purpose, &kind, &a.ServiceAccount, &projects, &groups, &scopes,
-		&level, &expires, &temporary, &rate, &period, &burst, &a.Upstream, &routes, &created, &updated); err != nil {
+		&level, &expires, &temporary, &rate, &period, &burst, &a.Upstream, &routes, &trust, &created, &updated); err != nil {
 		return nil, err
 	}
 	a.Kind = botgate.AutomationKind(kind)
@@ -37,12 +38,29 @@ func scanAutomation(r scanner) (*botgate.Automation, error) {
 			return nil, err
 		}
 	}
+	if err := json.Unmarshal([]byte(trust), &a.Trust); err != nil {
+		return nil, err
+	}
+	if len(a.Trust) == 0 {
+		a.Trust = nil
+	}
 	a.Projects, a.Groups, a.Routes = nilIfEmpty(a.Projects), nilIfEmpty(a.Groups), nilIfEmpty(a.Routes)
 	if len(a.Scopes) == 0 {
 		a.Scopes = nil
 	}
 	a.CreatedAt, a.UpdatedAt = fromMicro(created), fromMicro(updated)
 	return &a, nil
+}
+
+// automationTrust encodes an automation's trust policies as a JSON array
+// (never null).
+func automationTrust(a *botgate.Automation) string {
+	trust := a.Trust
+	if trust == nil {
+		trust = []botgate.TrustPolicy{}
+	}
+	b, _ := json.Marshal(trust)
+	return string(b)
 }
 
 // automationLists encodes an automation's lists as JSON arrays (never null).
@@ -71,10 +89,10 @@ func (t *Tx) CreateAutomation(ctx context.Context, a *botgate.Automation) error 
 	projects, groups, scopes, routes := automationLists(a)
 	id, err := t.insertID(ctx, `INSERT INTO automations (name, owner_group_id, purpose, kind, service_account, projects,
 		groups_json, scopes, access_level, expires_in_days, is_temporary, rate, rate_period_us, rate_burst, upstream,
-		routes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		routes, trust, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.Name, a.OwnerGroupID, a.Purpose, string(a.Kind), a.ServiceAccount, projects, groups, scopes,
 		int64(a.AccessLevel), a.ExpiresInDays, a.Temporary, a.RateLimit.Rate, a.RateLimit.Period.Microseconds(),
-		a.RateLimit.Burst, a.Upstream, routes, toMicro(a.CreatedAt), toMicro(a.UpdatedAt))
+		a.RateLimit.Burst, a.Upstream, routes, automationTrust(a), toMicro(a.CreatedAt), toMicro(a.UpdatedAt))
 	if err != nil {
 		err = t.dbError(op, err)
 		if e, ok := err.(*botgate.Error); ok && e.Kind == botgate.KindConflict {
@@ -116,10 +134,10 @@ func (t *Tx) UpdateAutomation(ctx context.Context, a *botgate.Automation) error 
 	projects, groups, scopes, routes := automationLists(a)
 	n, err := t.execGuarded(ctx, `UPDATE automations SET owner_group_id = ?, purpose = ?, kind = ?, service_account = ?,
 		projects = ?, groups_json = ?, scopes = ?, access_level = ?, expires_in_days = ?, is_temporary = ?, rate = ?,
-		rate_period_us = ?, rate_burst = ?, upstream = ?, routes = ?, updated_at = ? WHERE id = ?`,
+		rate_period_us = ?, rate_burst = ?, upstream = ?, routes = ?, trust = ?, updated_at = ? WHERE id = ?`,
 		a.OwnerGroupID, a.Purpose, string(a.Kind), a.ServiceAccount, projects, groups, scopes, int64(a.AccessLevel),
 		a.ExpiresInDays, a.Temporary, a.RateLimit.Rate, a.RateLimit.Period.Microseconds(), a.RateLimit.Burst,
-		a.Upstream, routes, toMicro(a.UpdatedAt), a.ID)
+		a.Upstream, routes, automationTrust(a), toMicro(a.UpdatedAt), a.ID)
 	if err != nil {
 		return refError(t.dbError(op, err), "owner_group_id", "owner group does not exist")
 	}

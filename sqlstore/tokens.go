@@ -204,6 +204,9 @@ func (t *Tx) FindTokens(ctx context.Context, f botgate.TokenFilter) ([]*botgate.
 	in(&w, "automation", f.Automations)
 	timeRange(&w, "created_at", f.CreatedAfter, f.CreatedBefore)
 	timeRange(&w, "expires_at", f.ExpiresAfter, f.ExpiresBefore)
+	if f.NeverExpires {
+		w.add("expires_at IS NULL")
+	}
 	timeRange(&w, "last_used_at", f.LastUsedAfter, f.LastUsedBefore)
 	if f.Active != nil {
 		if *f.Active {

@@ -37,6 +37,12 @@ func testAutomations(t *testing.T, s botgate.Store) {
 		ExpiresInDays: 90, Temporary: true,
 		RateLimit: botgate.Limit{Rate: 1200, Period: 1500 * time.Millisecond, Burst: 40},
 		Upstream:  "https://gitlab.example.com", Routes: []string{"GET /api/v4/projects/*/issues"},
+		Trust: []botgate.TrustPolicy{
+			{Issuer: "https://gitlab.example.com", Audience: "https://botgate.example.com", MaxTTL: 10 * time.Minute,
+				Claims: map[string]string{"project_path": "eng/app", "ref": "main", "ref_protected": "true"}},
+			{Issuer: "https://kubernetes.default.svc", Audience: "botgate", MaxTTL: 90 * time.Second,
+				Claims: map[string]string{"sub": "system:serviceaccount:triage:*"}},
+		},
 		CreatedAt: at(time.Hour), UpdatedAt: at(2 * time.Hour),
 	}
 	bare := &botgate.Automation{Name: "danger-review", OwnerGroupID: other.ID, Kind: botgate.AutomationProjectToken,

@@ -20,6 +20,7 @@ func ExerciseVault(t *testing.T, open func(t *testing.T) botgate.Store) {
 	t.Run("SecretConditionalUpdate", func(t *testing.T) { testSecretConditional(t, open(t)) })
 	t.Run("UpstreamCredentials", func(t *testing.T) { testUpstream(t, open(t)) })
 	t.Run("Leases", func(t *testing.T) { testLeases(t, open(t)) })
+	t.Run("UpstreamGrants", func(t *testing.T) { testUpstreamGrants(t, open(t)) })
 	t.Run("LeaseRace", func(t *testing.T) {
 		s := open(t)
 		testLeaseRace(t, []botgate.Store{s})

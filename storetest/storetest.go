@@ -56,6 +56,8 @@ func Exercise(t *testing.T, open func(t *testing.T) botgate.Store) {
 	t.Run("Tokens", func(t *testing.T) { testTokens(t, open) })
 	t.Run("TokenAutomation", func(t *testing.T) { testTokenAutomation(t, open(t)) })
 	t.Run("Automations", func(t *testing.T) { testAutomations(t, open(t)) })
+	t.Run("UsedTokenIDs", func(t *testing.T) { testUsedTokenIDs(t, open(t)) })
+	t.Run("UsedTokenIDRace", func(t *testing.T) { testUsedTokenIDRace(t, []botgate.Store{open(t)}) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open(t)) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open(t)) })
@@ -79,6 +81,10 @@ func Exercise(t *testing.T, open func(t *testing.T) botgate.Store) {
 // ExerciseTwo runs the cross-instance part of the suite: open2 must return
 // two stores, new and empty, that share one database.
 func ExerciseTwo(t *testing.T, open2 func(t *testing.T) (botgate.Store, botgate.Store)) {
+	t.Run("UsedTokenIDRace", func(t *testing.T) {
+		a, b := open2(t)
+		testUsedTokenIDRace(t, []botgate.Store{a, b})
+	})
 	t.Run("CommitVisibleToOther", func(t *testing.T) {
 		a, b := open2(t)
 		testVisibleAcross(t, a, b)

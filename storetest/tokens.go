@@ -195,6 +195,7 @@ func testFindTokens(t *testing.T, s botgate.Store) {
 		{"Created range", botgate.TokenFilter{CreatedAfter: ptr(atUS(2 * h)), CreatedBefore: ptr(atUS(4 * h))}, id(2, 1), 2},
 		{"ExpiresAfter inclusive", botgate.TokenFilter{ExpiresAfter: ptr(day(20))}, id(4, 3, 0), 3},
 		{"ExpiresBefore exclusive", botgate.TokenFilter{ExpiresBefore: ptr(day(20))}, id(5, 2), 2},
+		{"NeverExpires", botgate.TokenFilter{NeverExpires: true}, id(1), 1},
 		{"LastUsedAfter inclusive", botgate.TokenFilter{LastUsedAfter: ptr(atUS(2 * h))}, id(5, 3, 0), 3},
 		{"LastUsedBefore exclusive", botgate.TokenFilter{LastUsedBefore: ptr(atUS(2 * h))}, id(2), 1},
 		{"combined", botgate.TokenFilter{UserID: f.ann.ID, Revoked: ptr(false), Sort: "created_asc"}, id(0, 4), 2},

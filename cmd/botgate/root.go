@@ -59,6 +59,7 @@ API clients use BOTGATE_URL and BOTGATE_TOKEN.`,
 	root.AddCommand(newVaultCmd(e), newSecretCmd(e), newBrokerCmd(e))
 	root.AddCommand(newScanCmd(e))
 	applyHelp(root, docs.Commands())
+	root.AddCommand(newExecCmd(e))
 	usageArgs(root)
 	return root
 }

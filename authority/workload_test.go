@@ -1,0 +1,81 @@
+package authority_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/authority"
+)
+
+// TestMintWorkloadToken: a workload token is issued to the bot of the
+// automation's newest project token, with the automation's scopes and
+// label, and ends at the asked time; the rules around it (a bot must
+// exist, the lifetime is minutes, the jti is single-use, an inactive bot
+// gets nothing) are the authority's.
+func TestMintWorkloadToken(t *testing.T) {
+	e := newEnv(t)
+	w := e.world()
+	rec := &botgate.Automation{Name: "triage", OwnerGroupID: w.group.ID, Kind: botgate.AutomationProjectToken,
+		Projects: []string{"platform/api"}, Scopes: botgate.Scopes{botgate.ScopeReadAPI}, CreatedAt: e.clock.Now(), UpdatedAt: e.clock.Now()}
+	if err := e.store.Update(e.ctx, func(tx botgate.Tx) error { return tx.CreateAutomation(e.ctx, rec) }); err != nil {
+		t.Fatal(err)
+	}
+	grant := func(jti string, ttl time.Duration) authority.WorkloadGrant {
+		return authority.WorkloadGrant{Automation: "triage", ExpiresAt: e.clock.Now().Add(ttl), Subject: "project_path:platform/api:ref_type:branch:ref:main",
+			Issuer: "https://gitlab.example.com", JTI: jti, JTIExpiresAt: e.clock.Now().Add(5 * time.Minute),
+			Identity: map[string]string{"pipeline_id": "7", "job_id": "70"}}
+	}
+	if _, err := e.svc.MintWorkloadToken(e.ctx, grant("j0", 10*time.Minute)); !botgate.IsKind(err, botgate.KindNotFound) || !strings.Contains(err.Error(), "no bot yet") {
+		t.Fatalf("before apply made a bot: %v, want KindNotFound", err)
+	}
+	standing, err := e.svc.CreateResourceToken(e.ctx, w.owner, w.projectRes(), authority.NewToken{Name: "triage", Scopes: []string{"api"}, AccessLevel: botgate.ReporterAccess, Automation: "triage"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	c, err := e.svc.MintWorkloadToken(e.ctx, grant("j1", 10*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.User.ID != standing.User.ID || c.Token.Automation != "triage" || c.Token.Scopes.String() != "read_api" ||
+		c.Token.Resource != w.projectRes() || c.Token.AccessLevel != botgate.ReporterAccess || !c.Token.ExpiresAt.Equal(e.clock.Now().Add(10*time.Minute)) {
+		t.Fatalf("workload token = %+v of user %d, want the bot %d's read_api token ending in 10 minutes", c.Token, c.User.ID, standing.User.ID)
+	}
+	if _, err := e.auth(c.Secret, authority.PurposeAPI); err != nil {
+		t.Fatalf("the workload token does not authenticate: %v", err)
+	}
+	if _, err := e.svc.MintWorkloadToken(e.ctx, grant("j1", 5*time.Minute)); !botgate.IsKind(err, botgate.KindConflict) || !strings.Contains(err.Error(), "already exchanged") {
+		t.Fatalf("replayed jti: %v, want KindConflict", err)
+	}
+	e.clock.Advance(10 * time.Minute)
+	if _, err := e.auth(c.Secret, authority.PurposeAPI); !botgate.IsKind(err, botgate.KindUnauthenticated) {
+		t.Fatalf("the workload token after its end: %v, want KindUnauthenticated", err)
+	}
+
+	tests := []struct {
+		name string
+		g    authority.WorkloadGrant
+		want botgate.Kind
+		msg  string
+	}{
+		{"jti reusable once its record expired", grant("j1", 5*time.Minute), botgate.KindOther, ""},
+		{"longer than an hour", grant("j2", 61*time.Minute), botgate.KindInvalid, "at most 1h0m0s"},
+		{"already ended", grant("j3", 0), botgate.KindInvalid, "at most"},
+		{"no jti", grant("", 5*time.Minute), botgate.KindInvalid, "jti"},
+		{"unknown automation", func() authority.WorkloadGrant { g := grant("j4", time.Minute); g.Automation = "ghost"; return g }(), botgate.KindNotFound, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.svc.MintWorkloadToken(e.ctx, tt.g)
+			if tt.want == botgate.KindOther {
+				wantOutcome(t, err, tt.want)
+				return
+			}
+			if !botgate.IsKind(err, tt.want) || !strings.Contains(botgate.MessageOf(err)+err.Error(), tt.msg) {
+				t.Fatalf("got %v, want kind %v saying %q", err, tt.want, tt.msg)
+			}
+		})
+	}
+}
