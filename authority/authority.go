@@ -239,10 +239,20 @@ type Actor struct {
 	IP        string
 	UserAgent string
 	System    bool
+	// Name names a System actor in the audit log (default "botgate").
+	Name string
 }
 
 // SystemActor is botgate acting on its own behalf.
 func SystemActor() Actor { return Actor{System: true} }
+
+// SecretDetectionActor is GitLab's secret detection reporting leaked
+// tokens through the token revocation API, from the address and user agent
+// given. It is a System actor: give it to ReportLeak only, once the
+// caller has proved the pre-shared token.
+func SecretDetectionActor(ip, userAgent string) Actor {
+	return Actor{System: true, Name: "gitlab-secret-detection", IP: ip, UserAgent: userAgent}
+}
 
 // isAdmin reports whether the actor has instance-wide power.
 func (a Actor) isAdmin() bool { return a.System || (a.User != nil && a.User.Admin && a.User.Active()) }
@@ -277,6 +287,8 @@ func (s *Service) event(a Actor, action, targetType string, targetID int64, targ
 	switch {
 	case a.User != nil:
 		e.ActorName = a.User.Username
+	case a.System && a.Name != "":
+		e.ActorName = a.Name
 	case a.System:
 		e.ActorName = "botgate"
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/apiwire"
-	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/scan"
 )
 
@@ -64,7 +63,6 @@ func (s *Server) handleLeaks(w http.ResponseWriter, r *http.Request, c *call) er
 		return botgate.Invalid("", "at most %d tokens per request", MaxLeakItems)
 	}
 	out := make([]apiwire.LeakAnswer, 0, len(items))
-	notify := s.leaks
 	for _, it := range items {
 		a := apiwire.LeakAnswer{Type: it.Type, URL: it.URL}
 		if it.Token != "" {
@@ -77,16 +75,13 @@ func (s *Server) handleLeaks(w http.ResponseWriter, r *http.Request, c *call) er
 			a.Status = "invalid"
 		default:
 			a.Fingerprint = scan.Fingerprint(it.Token)
-			res, err := s.auth.ReportLeak(r.Context(), c.actor, authority.LeakReport{Secret: it.Token, Location: it.URL})
+			res, err := s.reportLeak(r, c.actor, it.Token, it.URL)
 			if err != nil {
 				return err
 			}
 			a.Status = string(res.Status)
 			if res.Token != nil {
 				a.TokenID = res.Token.ID
-			}
-			if res.Status == authority.LeakRevoked && notify != nil {
-				notify.NotifyLeak(res.Token, res.User, res.Location)
 			}
 		}
 		out = append(out, a)

@@ -61,6 +61,14 @@ type Config struct {
 	ReadHeaderTimeout time.Duration
 	BodyReadTimeout   time.Duration
 
+	// TokenRevocationToken is the pre-shared token of GitLab's token
+	// revocation API (/v1/revocable_token_types, /v1/revoke_tokens); empty
+	// refuses every call to it.
+	TokenRevocationToken string
+	// RotationGrace is how long a rotated-out token still authenticates
+	// for ordinary calls (never to rotate); 0, the default, as GitLab.
+	RotationGrace time.Duration
+
 	// Gateway configures the gateway.
 	Gateway GatewayConfig
 	// Vault configures the vault and the rotation scheduler.
@@ -237,7 +245,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		Linter: func(ctx context.Context, cfg lint.Config) (*lint.Report, error) {
 			return gov.Lint(ctx, governance.SnapshotOptions{}, cfg)
 		},
-		Leaks:       s.gw,
+		Leaks: s.gw, TokenRevocationToken: cfg.TokenRevocationToken,
 		ForwardAuth: s.gw.ForwardAuth(), Metrics: s.gw.MetricsHandler(), MetricsPublic: cfg.Gateway.MetricsPublic,
 	})
 	if s.apiLn, err = net.Listen("tcp", cfg.Listen); err != nil {
@@ -406,4 +414,29 @@ func (s *Server) Close() error {
 		keep(s.in.Close())
 	}
 	return err
+}
+
+// MinRevocationToken is the shortest pre-shared token the token
+// revocation API accepts to be configured with.
+const MinRevocationToken = 16
+
+// ReadRevocationToken returns the token revocation API's pre-shared token:
+// the content of file (trailing newline trimmed) if a file is named,
+// otherwise value; "" when neither is set. A token shorter than
+// MinRevocationToken is refused.
+func ReadRevocationToken(file, value string) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("reading the token revocation token: %w", err)
+		}
+		value = strings.TrimRight(string(b), "\r\n")
+		if value == "" {
+			return "", fmt.Errorf("the token revocation token file %s is empty", file)
+		}
+	}
+	if value != "" && len(value) < MinRevocationToken {
+		return "", fmt.Errorf("the token revocation token must be at least %d characters", MinRevocationToken)
+	}
+	return value, nil
 }
