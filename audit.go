@@ -32,7 +32,10 @@ const (
 	ActionTokenFamilyRevoke = "token.family_revoke"
 	ActionAuthFailed        = "auth.failed"
 	ActionAuthFailedSummary = "auth.failed_suppressed"
-	ActionInit              = "instance.init"
+	// ActionAuthRotatedGrace: a rotated-out token authenticated within the
+	// rotation grace window.
+	ActionAuthRotatedGrace = "auth.rotated_within_grace"
+	ActionInit             = "instance.init"
 )
 
 // AuditEvent is one entry of the tamper-evident audit log. Events form a

@@ -64,6 +64,11 @@ type Config struct {
 	OnPurge func()
 	// UsageFlushInterval is how often coalesced usage is written (default 10s).
 	UsageFlushInterval time.Duration
+	// RotationGrace is how long after a rotation the rotated-out token
+	// still authenticates for ordinary calls, so that jobs still holding
+	// it finish (see Authenticate). 0, the default, refuses it at once, as
+	// GitLab does.
+	RotationGrace time.Duration
 	// OnChange, if set, is called after a committed change that may
 	// invalidate authentication caches (revocation, rotation, deactivation),
 	// with the affected token IDs (nil for "anything may have changed").
@@ -82,6 +87,7 @@ type Service struct {
 	host        string
 	maxLifetime time.Duration
 	requireExp  bool
+	grace       time.Duration
 	onChange    func([]int64)
 	onPurge     func()
 	digester    *tokenfmt.Digester
@@ -123,6 +129,7 @@ func New(cfg Config) (*Service, error) {
 		host:        cfg.Host,
 		maxLifetime: cfg.MaxLifetime,
 		requireExp:  cfg.RequireExpiry,
+		grace:       max(cfg.RotationGrace, 0),
 		onChange:    cfg.OnChange,
 		onPurge:     cfg.OnPurge,
 		digester:    d,
