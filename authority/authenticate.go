@@ -129,15 +129,34 @@ func (s *Service) graceSuccessor(ctx context.Context, tx botgate.Tx, t *botgate.
 	if err != nil {
 		return nil, err
 	}
-	leaks, err := tx.FindAudit(ctx, botgate.AuditFilter{Action: ActionTokenLeaked, TargetType: "token", TargetID: t.ID,
+	ended, err := tx.FindAudit(ctx, botgate.AuditFilter{Action: ActionTokenGraceEnd, TargetType: "token", TargetID: t.ID,
 		Since: t.RevokedAt, Page: botgate.Page{Limit: 1}})
 	if err != nil {
 		return nil, err
 	}
-	if len(leaks) > 0 {
+	if len(ended) > 0 {
 		return nil, nil
 	}
 	return succ, nil
+}
+
+// ActionTokenGraceEnd is the audit action that ends a rotated-out token's
+// grace window early: the token was revoked or reported leaked while the
+// window still let it authenticate.
+const ActionTokenGraceEnd = "token.grace_end"
+
+// endGrace ends t's grace window if t, rotated out, is still within it,
+// recording why in tx; it reports whether it did. Recording the event
+// bumps the authentication revision, so every node stops accepting t.
+func (s *Service) endGrace(ctx context.Context, tx botgate.Tx, a Actor, t *botgate.Token, reason string) (bool, error) {
+	now := s.clock.Now()
+	succ, err := s.graceSuccessor(ctx, tx, t, now)
+	if err != nil || !s.withinGrace(t, succ, now) {
+		return false, err
+	}
+	e := s.event(a, ActionTokenGraceEnd, "token", t.ID, t.Name)
+	e.Details = details("reason", reason, "successor_id", itoa(succ.ID))
+	return true, s.record(ctx, tx, e)
 }
 
 // graceUsed audits a rotated-out token authenticating within the grace

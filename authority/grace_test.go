@@ -1,6 +1,7 @@
 package authority_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -114,7 +115,7 @@ func TestRotationGraceNeverForRotate(t *testing.T) {
 	}
 }
 
-func TestRotationGraceEndsWithSuccessor(t *testing.T) {
+func TestRotationGraceEnds(t *testing.T) {
 	for _, tt := range []struct {
 		name string
 		end  func(t *testing.T, g *graceEnv)
@@ -127,6 +128,21 @@ func TestRotationGraceEndsWithSuccessor(t *testing.T) {
 		{"the new token rotated in turn", func(t *testing.T, g *graceEnv) {
 			if _, err := g.svc.RotateToken(g.ctx, g.dev, g.new.Token.ID, nil); err != nil {
 				t.Fatal(err)
+			}
+		}},
+		{"the old token's id revoked", func(t *testing.T, g *graceEnv) {
+			if err := g.svc.RevokeToken(g.ctx, g.dev, g.old.Token.ID); err != nil {
+				t.Fatalf("revoking a token within its grace window: %v", err)
+			}
+			if _, err := g.auth(g.newSec, authority.PurposeAPI); err != nil {
+				t.Fatalf("the new token must survive: %v", err)
+			}
+			// Once the window is closed, the token is simply revoked.
+			wantKind(t, g.svc.RevokeToken(g.ctx, g.dev, g.old.Token.ID), botgate.KindConflict)
+		}},
+		{"the old token revoked by an administrator through its secret", func(t *testing.T, g *graceEnv) {
+			if err := g.svc.RevokeTokenBySecret(g.ctx, g.admin, g.oldSec); err != nil {
+				t.Fatalf("revoking a token within its grace window: %v", err)
 			}
 		}},
 		{"the old token reported leaked", func(t *testing.T, g *graceEnv) {
@@ -149,6 +165,15 @@ func TestRotationGraceEndsWithSuccessor(t *testing.T) {
 			}
 			tt.end(t, g)
 			g.wantRefused(t, g.oldSec, authority.PurposeAPI)
+			if err := g.svc.SyncAudit(g.ctx); err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasPrefix(tt.name, "the old token") {
+				evs := g.audit(botgate.AuditFilter{Action: authority.ActionTokenGraceEnd, TargetID: g.old.Token.ID})
+				if len(evs) != 1 || evs[0].Details["successor_id"] != itoa(g.new.Token.ID) {
+					t.Errorf("grace end events %+v", evs)
+				}
+			}
 		})
 	}
 }

@@ -95,26 +95,19 @@ func (s *Service) ReportLeak(ctx context.Context, a Actor, r LeakReport) (LeakRe
 				return err
 			}
 			res.Token, res.User = t, u
-			now := s.clock.Now()
-			succ, err := s.graceSuccessor(ctx, tx, t, now)
+			// A rotated-out token still accepted within the grace window
+			// is as usable as an active one: this report ends its grace.
+			graced, err := s.endGrace(ctx, tx, a, t, "reported leaked")
 			if err != nil {
 				return err
 			}
-			// A rotated-out token still accepted within the grace window
-			// is as usable as an active one: this report ends its grace.
-			graced := s.withinGrace(t, succ, now)
-			active := t.Active(now) || graced
+			active := t.Active(s.clock.Now()) || graced
 			e := s.event(a, ActionTokenLeaked, "token", t.ID, t.Name)
 			e.Details = details("location", loc, "kind", string(t.Kind), "automation", t.Automation, "was_active", boolStr(active))
-			if graced {
-				e.Details["grace_ended"] = "true"
-			}
 			if err := s.record(ctx, tx, e); err != nil {
 				return err
 			}
 			if graced {
-				// Recording the event bumps the authentication revision:
-				// every node stops accepting the token.
 				res.Status = LeakRevoked
 				return nil
 			}

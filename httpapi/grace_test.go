@@ -137,3 +137,24 @@ func TestRotationGraceDefaultOff(t *testing.T) {
 		t.Errorf("gateway: HTTP %d, want 401 at once", s)
 	}
 }
+
+func TestRotationGraceEndsWhenTheOldIDIsDeleted(t *testing.T) {
+	g := newGraceFixture(t, time.Hour)
+	if s := g.api(t, g.old.Token); s != http.StatusOK {
+		t.Fatalf("within the window: HTTP %d, want 200", s)
+	}
+	// "Rotate, then delete the old id": the deletion closes the window.
+	resp, err := g.alice.ProjectAccessTokens.RevokeProjectAccessToken(g.project.ID, g.old.ID)
+	if err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE the old id within the window: %v %v, want 204", resp, err)
+	}
+	if s := g.api(t, g.old.Token); s != http.StatusUnauthorized {
+		t.Errorf("API after the deletion: HTTP %d, want 401", s)
+	}
+	if s, _ := g.gateway(t, g.old.Token); s != http.StatusUnauthorized {
+		t.Errorf("gateway after the deletion: HTTP %d, want 401", s)
+	}
+	if s := g.api(t, g.new.Token); s != http.StatusOK {
+		t.Errorf("the new token: HTTP %d, want 200", s)
+	}
+}
