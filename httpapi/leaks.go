@@ -45,19 +45,8 @@ func (s *Server) handleLeaks(w http.ResponseWriter, r *http.Request, c *call) er
 			Message: string(botgate.ScopeRevokeLeaked) + " " + string(botgate.ScopeAPI)}
 	}
 	var items []apiwire.LeakItem
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.maxBody))
-	if err := dec.Decode(&items); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return errBodyTooLarge
-		}
-		if isTimeout(err) {
-			return errBodyTimeout
-		}
-		if errors.Is(err, io.EOF) {
-			return botgate.Invalid("", "the body must be a JSON array of {type, token, url}")
-		}
-		return botgate.Invalid("", "the body must be a JSON array of {type, token, url}: %s", jsonProblem(err))
+	if err := s.decodeJSONBody(w, r, &items, "a JSON array of {type, token, url}"); err != nil {
+		return err
 	}
 	if len(items) > MaxLeakItems {
 		return botgate.Invalid("", "at most %d tokens per request", MaxLeakItems)
@@ -87,6 +76,28 @@ func (s *Server) handleLeaks(w http.ResponseWriter, r *http.Request, c *call) er
 		out = append(out, a)
 	}
 	return WriteJSON(w, http.StatusOK, out)
+}
+
+// decodeJSONBody decodes the request's body, one JSON value within the
+// body limit, into v; a body that is not shape ("a JSON array of …") is
+// KindInvalid saying so, without quoting it.
+func (s *Server) decodeJSONBody(w http.ResponseWriter, r *http.Request, v any, shape string) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.maxBody))
+	err := dec.Decode(v)
+	var tooLarge *http.MaxBytesError
+	switch {
+	case err == nil && dec.More():
+		return botgate.Invalid("", "the body must be one value, %s", shape)
+	case err == nil:
+		return nil
+	case errors.As(err, &tooLarge):
+		return errBodyTooLarge
+	case isTimeout(err):
+		return errBodyTimeout
+	case errors.Is(err, io.EOF):
+		return botgate.Invalid("", "the body must be %s", shape)
+	}
+	return botgate.Invalid("", "the body must be %s: %s", shape, jsonProblem(err))
 }
 
 // jsonProblem describes a JSON decoding error without quoting the input.

@@ -3,9 +3,6 @@ package httpapi
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -97,21 +94,8 @@ func (s *Server) handleRevocableTokenTypes(w http.ResponseWriter, r *http.Reques
 // RevocableTokenTypes, before any token is looked at.
 func (s *Server) handleRevokeTokens(w http.ResponseWriter, r *http.Request) error {
 	var items []revocationItem
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.maxBody))
-	if err := dec.Decode(&items); err != nil {
-		var tooLarge *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooLarge):
-			return errBodyTooLarge
-		case isTimeout(err):
-			return errBodyTimeout
-		case errors.Is(err, io.EOF):
-			return botgate.Invalid("", "the body must be a JSON array of {type, token, location}")
-		}
-		return botgate.Invalid("", "the body must be a JSON array of {type, token, location}: %s", jsonProblem(err))
-	}
-	if dec.More() {
-		return botgate.Invalid("", "the body must be one JSON array of {type, token, location}")
+	if err := s.decodeJSONBody(w, r, &items, "a JSON array of {type, token, location}"); err != nil {
+		return err
 	}
 	for i, it := range items {
 		switch {
