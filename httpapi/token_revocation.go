@@ -69,6 +69,8 @@ func (s *Server) tokenRevocation(h handlerFunc) handlerFunc {
 				"message": "401 Unauthorized - the token revocation API is not configured on this botgate (set its pre-shared token)"})
 		}
 		if !s.revocationAuthorized(r) {
+			ip, _ := s.trust.ClientIP(r.RemoteAddr, r.Header)
+			s.log.Warn("token revocation API: credentials refused", "ip", ip, "request_id", w.Header().Get("X-Request-Id"))
 			return WriteJSON(w, http.StatusUnauthorized, map[string]string{"message": "401 Unauthorized"})
 		}
 		if s.rateLimitKey(w, r, "token_revocation") {
@@ -108,15 +110,21 @@ func (s *Server) handleRevokeTokens(w http.ResponseWriter, r *http.Request) erro
 	ip, _ := s.trust.ClientIP(r.RemoteAddr, r.Header)
 	actor := authority.SecretDetectionActor(ip, r.UserAgent())
 	seen := make(map[string]bool, len(items))
+	revoked := 0
 	for _, it := range items {
 		if seen[it.Token] {
 			continue
 		}
 		seen[it.Token] = true
-		if _, err := s.reportLeak(r, actor, it.Token, it.Location); err != nil {
+		res, err := s.reportLeak(r, actor, it.Token, it.Location)
+		if err != nil {
 			return err
 		}
+		if res.Status == authority.LeakRevoked {
+			revoked++
+		}
 	}
+	s.log.Info("token revocation API: leaked tokens reported", "reported", len(seen), "revoked", revoked, "ip", ip)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
