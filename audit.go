@@ -36,6 +36,9 @@ const (
 	// ActionAdminRecover is a new administrator token minted with access
 	// to the data directory (botgate admin recover), not through the API.
 	ActionAdminRecover = "admin.recover"
+	// ActionAuthRotatedGrace: a rotated-out token authenticated within the
+	// rotation grace window.
+	ActionAuthRotatedGrace = "auth.rotated_within_grace"
 )
 
 // AuditEvent is one entry of the tamper-evident audit log. Events form a

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/botgate/botgate"
@@ -47,7 +48,11 @@ func (id *Identity) Actor(meta RequestMeta) Actor {
 // Authenticate checks a presented token and returns who it proves.
 //
 // A malformed token (wrong prefix, bad checksum) is rejected before any
-// store access. A valid token is usually answered from memory; its use is
+// store access. A revoked token is refused, except a token rotated out
+// within the rotation grace window (see withinGrace) presented for
+// PurposeAPI: it authenticates as itself, audited
+// ActionAuthRotatedGrace. Presented to rotate, a revoked token, in its
+// grace window or not, revokes its whole family. A valid token is usually answered from memory; its use is
 // recorded (last used, IP, user agent) in memory and written in batches.
 // Every failure is audited asynchronously. Errors are KindUnauthenticated
 // with a Reason: ReasonTokenMalformed, ReasonTokenUnknown,
@@ -74,8 +79,9 @@ func (s *Service) Authenticate(ctx context.Context, secret string, meta RequestM
 		return nil, &botgate.Error{Op: op, Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenUnknown}
 	}
 	t, u := e.id.Token, e.id.User
+	graced := t.Revoked && meta.Purpose == PurposeAPI && s.withinGrace(t, e.successor, now)
 	switch {
-	case t.Revoked:
+	case t.Revoked && !graced:
 		if meta.Purpose == PurposeRotate {
 			if err := s.revokeFamily(ctx, t, meta); err != nil {
 				return nil, botgate.E(op, err)
@@ -93,8 +99,79 @@ func (s *Service) Authenticate(ctx context.Context, secret string, meta RequestM
 		s.failed(meta, t, botgate.ReasonUserInactive)
 		return nil, &botgate.Error{Op: op, Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonUserInactive}
 	}
+	if graced && e.graceAudited.CompareAndSwap(false, true) {
+		s.graceUsed(t, e.successor, meta)
+	}
 	s.usage.note(t.ID, now, meta.IP, meta.UserAgent)
 	return &e.id, nil
+}
+
+// withinGrace reports whether t, revoked, is a token rotated out less than
+// the rotation grace window ago whose successor (the token that replaced
+// it) is still active at now. Anything that ends the successor — revoking
+// it, rotating it in turn, a family revocation, its expiry — ends the old
+// token's grace with it; so does the window's end. Without a grace window
+// nothing is within it.
+func (s *Service) withinGrace(t, successor *botgate.Token, now time.Time) bool {
+	return s.grace > 0 && t.Revoked && t.RevokedAt != nil && now.Before(t.RevokedAt.Add(s.grace)) &&
+		successor != nil && successor.PreviousID == t.ID && successor.Active(now)
+}
+
+// graceSuccessor returns, for a token rotated out less than the grace
+// window ago and not reported leaked since, the token that replaced it
+// (withinGrace then decides with it); nil for any other token.
+func (s *Service) graceSuccessor(ctx context.Context, tx botgate.Tx, t *botgate.Token, now time.Time) (*botgate.Token, error) {
+	if !t.Revoked || s.grace <= 0 || t.RevokedAt == nil || !now.Before(t.RevokedAt.Add(s.grace)) {
+		return nil, nil
+	}
+	succ, err := tx.SuccessorToken(ctx, t.ID)
+	if botgate.IsKind(err, botgate.KindNotFound) {
+		return nil, nil // revoked, not rotated
+	}
+	if err != nil {
+		return nil, err
+	}
+	ended, err := tx.FindAudit(ctx, botgate.AuditFilter{Action: ActionTokenGraceEnd, TargetType: "token", TargetID: t.ID,
+		Since: t.RevokedAt, Page: botgate.Page{Limit: 1}})
+	if err != nil {
+		return nil, err
+	}
+	if len(ended) > 0 {
+		return nil, nil
+	}
+	return succ, nil
+}
+
+// ActionTokenGraceEnd is the audit action that ends a rotated-out token's
+// grace window early: the token was revoked or reported leaked while the
+// window still let it authenticate.
+const ActionTokenGraceEnd = "token.grace_end"
+
+// endGrace ends t's grace window if t, rotated out, is still within it,
+// recording why in tx; it reports whether it did. Recording the event
+// bumps the authentication revision, so every node stops accepting t.
+func (s *Service) endGrace(ctx context.Context, tx botgate.Tx, a Actor, t *botgate.Token, reason string) (bool, error) {
+	now := s.clock.Now()
+	succ, err := s.graceSuccessor(ctx, tx, t, now)
+	if err != nil || !s.withinGrace(t, succ, now) {
+		return false, err
+	}
+	e := s.event(a, ActionTokenGraceEnd, "token", t.ID, t.Name)
+	e.Details = details("reason", reason, "successor_id", itoa(succ.ID))
+	return true, s.record(ctx, tx, e)
+}
+
+// graceUsed audits a rotated-out token authenticating within the grace
+// window: once per cached authentication (at most once per cache TTL per
+// node, and again after any change), not once per request.
+func (s *Service) graceUsed(t, successor *botgate.Token, meta RequestMeta) {
+	e := &botgate.AuditEvent{
+		Time: s.clock.Now(), Action: botgate.ActionAuthRotatedGrace, IP: meta.IP, UserAgent: meta.UserAgent,
+		TokenID: t.ID, ActorID: t.UserID, TargetType: "token", TargetID: t.ID, TargetName: t.Name,
+		Details: details("reason", "authenticated with rotated token within grace",
+			"successor_id", itoa(successor.ID), "grace_until", t.RevokedAt.Add(s.grace).UTC().Format(time.RFC3339)),
+	}
+	s.auditor.enqueue(e)
 }
 
 // load reads the token and its user from the store, for the cache, which
@@ -122,7 +199,8 @@ func (s *Service) load(ctx context.Context, digest [sha256.Size]byte) (*cacheEnt
 			return err
 		}
 		e.id = Identity{User: u, Token: forDecisions(t)}
-		return nil
+		e.successor, err = s.graceSuccessor(ctx, tx, t, s.clock.Now())
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -215,6 +293,11 @@ type cacheEntry struct {
 	// request that presents it; id.Token is nil when there is no such
 	// token.
 	id Identity
+	// successor is the token that replaced id.Token by rotation, loaded
+	// only for a token rotated out within the grace window.
+	successor *botgate.Token
+	// graceAudited is set once a use within the grace window is audited.
+	graceAudited atomic.Bool
 }
 
 // maxNegative bounds the unknown-token entries kept, so that a flood of

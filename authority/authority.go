@@ -64,6 +64,11 @@ type Config struct {
 	OnPurge func()
 	// UsageFlushInterval is how often coalesced usage is written (default 10s).
 	UsageFlushInterval time.Duration
+	// RotationGrace is how long after a rotation the rotated-out token
+	// still authenticates for ordinary calls, so that jobs still holding
+	// it finish (see Authenticate). 0, the default, refuses it at once, as
+	// GitLab does.
+	RotationGrace time.Duration
 	// OnChange, if set, is called after a committed change that may
 	// invalidate authentication caches (revocation, rotation, deactivation),
 	// with the affected token IDs (nil for "anything may have changed").
@@ -82,6 +87,7 @@ type Service struct {
 	host        string
 	maxLifetime time.Duration
 	requireExp  bool
+	grace       time.Duration
 	onChange    func([]int64)
 	onPurge     func()
 	digester    *tokenfmt.Digester
@@ -123,6 +129,7 @@ func New(cfg Config) (*Service, error) {
 		host:        cfg.Host,
 		maxLifetime: cfg.MaxLifetime,
 		requireExp:  cfg.RequireExpiry,
+		grace:       max(cfg.RotationGrace, 0),
 		onChange:    cfg.OnChange,
 		onPurge:     cfg.OnPurge,
 		digester:    d,
@@ -239,10 +246,20 @@ type Actor struct {
 	IP        string
 	UserAgent string
 	System    bool
+	// Name names a System actor in the audit log (default "botgate").
+	Name string
 }
 
 // SystemActor is botgate acting on its own behalf.
 func SystemActor() Actor { return Actor{System: true} }
+
+// SecretDetectionActor is GitLab's secret detection reporting leaked
+// tokens through the token revocation API, from the address and user agent
+// given. It is a System actor: give it to ReportLeak only, once the
+// caller has proved the pre-shared token.
+func SecretDetectionActor(ip, userAgent string) Actor {
+	return Actor{System: true, Name: "gitlab-secret-detection", IP: ip, UserAgent: userAgent}
+}
 
 // isAdmin reports whether the actor has instance-wide power.
 func (a Actor) isAdmin() bool { return a.System || (a.User != nil && a.User.Admin && a.User.Active()) }
@@ -277,6 +294,8 @@ func (s *Service) event(a Actor, action, targetType string, targetID int64, targ
 	switch {
 	case a.User != nil:
 		e.ActorName = a.User.Username
+	case a.System && a.Name != "":
+		e.ActorName = a.Name
 	case a.System:
 		e.ActorName = "botgate"
 	}

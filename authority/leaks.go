@@ -58,7 +58,9 @@ func MayReportLeaks(a Actor) bool {
 
 // ReportLeak handles one token reported leaked: if it is an active token of
 // this instance it is revoked (a project or group token's bot is
-// deactivated with it); whenever it is a token of this instance, known
+// deactivated with it); a rotated-out token still accepted within the
+// rotation grace window loses its grace (LeakRevoked: it is refused from
+// now on); whenever it is a token of this instance, known
 // active or not, a token.leaked event records where it was found. Reporting
 // the same token again is harmless: it is LeakInactive. A string that is
 // not a well-formed token of this instance's prefix is LeakUnknown without
@@ -93,11 +95,21 @@ func (s *Service) ReportLeak(ctx context.Context, a Actor, r LeakReport) (LeakRe
 				return err
 			}
 			res.Token, res.User = t, u
-			active := t.Active(s.clock.Now())
+			// A rotated-out token still accepted within the grace window
+			// is as usable as an active one: this report ends its grace.
+			graced, err := s.endGrace(ctx, tx, a, t, "reported leaked")
+			if err != nil {
+				return err
+			}
+			active := t.Active(s.clock.Now()) || graced
 			e := s.event(a, ActionTokenLeaked, "token", t.ID, t.Name)
 			e.Details = details("location", loc, "kind", string(t.Kind), "automation", t.Automation, "was_active", boolStr(active))
 			if err := s.record(ctx, tx, e); err != nil {
 				return err
+			}
+			if graced {
+				res.Status = LeakRevoked
+				return nil
 			}
 			if !active {
 				res.Status = LeakInactive

@@ -31,6 +31,10 @@ import (
 // Errors are KindForbidden, or KindInvalid for admin scopes on a token of a
 // user who is not an administrator.
 func (s *Service) checkMint(ctx context.Context, tx botgate.Tx, a Actor, u *botgate.User, t *botgate.Token, self bool) error {
+	if a.Token != nil && a.Token.Revoked {
+		// Only a token within its rotation grace window gets this far.
+		return forbidden("a rotated-out token, still accepted within the rotation grace window, cannot create or rotate tokens: use the token that replaced it")
+	}
 	if err := checkAdminScopes(u, t.Scopes); err != nil {
 		return err
 	}

@@ -327,7 +327,9 @@ func (s *Service) rotatedExpiry(old *botgate.Token, requested *time.Time) (*time
 // RevokeToken revokes a token. Revoking a project or group access token
 // deactivates its bot user. A token the actor may not manage is
 // KindNotFound, as a missing one (GitLab answers 404), so that token ids
-// reveal nothing. Revoking an already revoked token is KindConflict.
+// reveal nothing. Revoking a token rotated out but still within its
+// rotation grace window ends the window. Revoking an already revoked token
+// is KindConflict.
 func (s *Service) RevokeToken(ctx context.Context, a Actor, id int64) error {
 	const op = "authority.RevokeToken"
 	err := s.store.Update(ctx, func(tx botgate.Tx) error {
@@ -336,6 +338,9 @@ func (s *Service) RevokeToken(ctx context.Context, a Actor, id int64) error {
 			return err
 		}
 		if err := s.checkRevoke(ctx, tx, a, t); err != nil {
+			return err
+		}
+		if ended, err := s.endGrace(ctx, tx, a, t, "revoked within the rotation grace window"); err != nil || ended {
 			return err
 		}
 		return s.revoke(ctx, tx, a, t, "")

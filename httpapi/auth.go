@@ -121,10 +121,15 @@ func sudoTarget(r *http.Request) string {
 // limiter lets the request through (and is logged): the limit protects the
 // service, it does not guard access.
 func (s *Server) rateLimit(w http.ResponseWriter, r *http.Request, id *authority.Identity) bool {
+	return s.rateLimitKey(w, r, "user:"+strconv.FormatInt(id.User.ID, 10))
+}
+
+// rateLimitKey is rateLimit for the client the key names ("user:7").
+func (s *Server) rateLimitKey(w http.ResponseWriter, r *http.Request, key string) bool {
 	if s.limiter == nil {
 		return false
 	}
-	res, err := s.limiter.Allow(r.Context(), "api:user:"+strconv.FormatInt(id.User.ID, 10), s.limit, 1)
+	res, err := s.limiter.Allow(r.Context(), "api:"+key, s.limit, 1)
 	if err != nil {
 		s.log.Error("rate limiter failed; request allowed", "request_id", w.Header().Get("X-Request-Id"), "err", err)
 		return false

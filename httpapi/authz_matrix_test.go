@@ -256,6 +256,10 @@ func matrixRows() []*mRow {
 		{pattern: "GET /-/readiness", need: nPublic, build: fixed("/-/readiness", nil), rule: allOK},
 		{pattern: "/api/v4/", need: nPublic, build: fixed(v4+"/no/such/route", nil), rule: func(*mActor, string) outcome { return hiddenO }},
 		{pattern: "/api/botgate/v1/", need: nPublic, build: fixed(v1+"/no/such/route", nil), rule: func(*mActor, string) outcome { return hiddenO }},
+		// GitLab's token revocation API takes its own pre-shared token, never
+		// a botgate token (and the matrix's server configures none).
+		{pattern: "GET /v1/revocable_token_types", need: nPublic, build: fixed("/v1/revocable_token_types", nil), rule: func(*mActor, string) outcome { return unauthO }},
+		{pattern: "POST /v1/revoke_tokens", need: nPublic, build: fixed("/v1/revoke_tokens", []any{}), rule: func(*mActor, string) outcome { return unauthO }},
 		{pattern: "GET /api/v4/version", need: nRead, build: fixed(v4+"/version", nil), rule: allOK},
 
 		// Users.

@@ -57,6 +57,13 @@ func newEnvWith(t testing.TB, configure func(*httpapi.Config)) *env {
 // closes, before the authority does).
 func newEnvMounted(t testing.TB, configure func(*httpapi.Config), mount func(cfg *httpapi.Config, e *env, log *slog.Logger) (close func() error)) *env {
 	t.Helper()
+	return newEnvAuthority(t, nil, configure, mount)
+}
+
+// newEnvAuthority is newEnvMounted with a chance to adjust the authority's
+// configuration first.
+func newEnvAuthority(t testing.TB, authCfg func(*authority.Config), configure func(*httpapi.Config), mount func(cfg *httpapi.Config, e *env, log *slog.Logger) (close func() error)) *env {
+	t.Helper()
 	ctx := context.Background()
 	logs := &logbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -69,7 +76,11 @@ func newEnvMounted(t testing.TB, configure func(*httpapi.Config), mount func(cfg
 		t.Fatal(err)
 	}
 	clock := ratelimit.NewManualClock(time.Date(2026, 11, 24, 10, 11, 12, 123456789, time.UTC))
-	auth, err := authority.New(authority.Config{Store: st, Pepper: pepper, Clock: clock, Logger: log, Host: "botgate.test"})
+	acfg := authority.Config{Store: st, Pepper: pepper, Clock: clock, Logger: log, Host: "botgate.test"}
+	if authCfg != nil {
+		authCfg(&acfg)
+	}
+	auth, err := authority.New(acfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/apiwire"
-	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/scan"
 )
 
@@ -46,25 +45,13 @@ func (s *Server) handleLeaks(w http.ResponseWriter, r *http.Request, c *call) er
 			Message: string(botgate.ScopeRevokeLeaked) + " " + string(botgate.ScopeAPI)}
 	}
 	var items []apiwire.LeakItem
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.maxBody))
-	if err := dec.Decode(&items); err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return errBodyTooLarge
-		}
-		if isTimeout(err) {
-			return errBodyTimeout
-		}
-		if errors.Is(err, io.EOF) {
-			return botgate.Invalid("", "the body must be a JSON array of {type, token, url}")
-		}
-		return botgate.Invalid("", "the body must be a JSON array of {type, token, url}: %s", jsonProblem(err))
+	if err := s.decodeJSONBody(w, r, &items, "a JSON array of {type, token, url}"); err != nil {
+		return err
 	}
 	if len(items) > MaxLeakItems {
 		return botgate.Invalid("", "at most %d tokens per request", MaxLeakItems)
 	}
 	out := make([]apiwire.LeakAnswer, 0, len(items))
-	notify := s.leaks
 	for _, it := range items {
 		a := apiwire.LeakAnswer{Type: it.Type, URL: it.URL}
 		if it.Token != "" {
@@ -77,7 +64,7 @@ func (s *Server) handleLeaks(w http.ResponseWriter, r *http.Request, c *call) er
 			a.Status = "invalid"
 		default:
 			a.Fingerprint = scan.Fingerprint(it.Token)
-			res, err := s.auth.ReportLeak(r.Context(), c.actor, authority.LeakReport{Secret: it.Token, Location: it.URL})
+			res, err := s.reportLeak(r, c.actor, it.Token, it.URL)
 			if err != nil {
 				return err
 			}
@@ -85,13 +72,32 @@ func (s *Server) handleLeaks(w http.ResponseWriter, r *http.Request, c *call) er
 			if res.Token != nil {
 				a.TokenID = res.Token.ID
 			}
-			if res.Status == authority.LeakRevoked && notify != nil {
-				notify.NotifyLeak(res.Token, res.User, res.Location)
-			}
 		}
 		out = append(out, a)
 	}
 	return WriteJSON(w, http.StatusOK, out)
+}
+
+// decodeJSONBody decodes the request's body, one JSON value within the
+// body limit, into v; a body that is not shape ("a JSON array of …") is
+// KindInvalid saying so, without quoting it.
+func (s *Server) decodeJSONBody(w http.ResponseWriter, r *http.Request, v any, shape string) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.maxBody))
+	err := dec.Decode(v)
+	var tooLarge *http.MaxBytesError
+	switch {
+	case err == nil && dec.More():
+		return botgate.Invalid("", "the body must be one value, %s", shape)
+	case err == nil:
+		return nil
+	case errors.As(err, &tooLarge):
+		return errBodyTooLarge
+	case isTimeout(err):
+		return errBodyTimeout
+	case errors.Is(err, io.EOF):
+		return botgate.Invalid("", "the body must be %s", shape)
+	}
+	return botgate.Invalid("", "the body must be %s: %s", shape, jsonProblem(err))
 }
 
 // jsonProblem describes a JSON decoding error without quoting the input.

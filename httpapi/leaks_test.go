@@ -67,7 +67,11 @@ type leakFixture struct {
 	botToken string
 }
 
-func newLeakFixture(t *testing.T) *leakFixture {
+func newLeakFixture(t *testing.T) *leakFixture { return newLeakFixtureWith(t, nil) }
+
+// newLeakFixtureWith is newLeakFixture with a chance to adjust the
+// server's configuration.
+func newLeakFixtureWith(t *testing.T, configure func(*httpapi.Config)) *leakFixture {
 	hook := &hookRecorder{got: make(chan struct{}, 16)}
 	hs := httptest.NewServer(hook)
 	t.Cleanup(hs.Close)
@@ -80,6 +84,9 @@ func newLeakFixture(t *testing.T) *leakFixture {
 		}
 		t.Cleanup(func() { gw.Close() })
 		cfg.Leaks = gw
+		if configure != nil {
+			configure(cfg)
+		}
 	})
 	tok := must[*gitlab.ProjectAccessToken](t)(f.alice.ProjectAccessTokens.CreateProjectAccessToken(f.project.ID, &gitlab.CreateProjectAccessTokenOptions{
 		Name: gitlab.Ptr("release-bot"), Scopes: &[]string{"api"}, AccessLevel: gitlab.Ptr(gitlab.MaintainerPermissions),

@@ -102,6 +102,11 @@ func (s *Server) routes(cfg Config) {
 	v1("GET /audit/verify", needRead, s.handleAuditVerify)
 	v1("POST /leaks", needAny, s.handleLeaks)
 
+	// GitLab's token revocation API, which self-managed GitLab's secret
+	// detection calls with its pre-shared token.
+	s.mux.Handle("GET /v1/revocable_token_types", s.adapt(s.tokenRevocation(s.handleRevocableTokenTypes)))
+	s.mux.Handle("POST /v1/revoke_tokens", s.adapt(s.tokenRevocation(s.handleRevokeTokens)))
+
 	// The vault, the upstream broker and the lint report, when the server
 	// has them.
 	if cfg.Vault != nil {

@@ -12,6 +12,7 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
 	"net/http"
@@ -67,6 +68,11 @@ type Config struct {
 	// Leaks is told of tokens POST /api/botgate/v1/leaks revokes (the
 	// gateway, with its team webhooks); nil tells no one.
 	Leaks LeakNotifier
+	// TokenRevocationToken is the pre-shared token GitLab's secret
+	// detection sends in the Authorization header of the token revocation
+	// API (GET /v1/revocable_token_types, POST /v1/revoke_tokens; GitLab's
+	// secret_detection_token_revocation_token). Empty refuses every call.
+	TokenRevocationToken string
 	// ForwardAuth serves /-/auth and every path below it (the gateway's
 	// forward-auth for nginx, Traefik and Envoy); without one they answer
 	// 404.
@@ -112,6 +118,9 @@ type Server struct {
 	// the last summary (LogSummaries).
 	served  [6]atomic.Int64
 	slowest atomic.Int64 // nanoseconds
+	// revocationToken is the SHA-256 of Config.TokenRevocationToken, nil
+	// when none is set (see token_revocation.go).
+	revocationToken []byte
 }
 
 // New returns a Server with every route registered.
@@ -121,6 +130,10 @@ func New(cfg Config) *Server {
 		trust: cfg.Trust, maxBody: cfg.MaxBodyBytes, bodyTTL: cfg.BodyReadTimeout,
 		limiter: cfg.Limiter, limit: cfg.APILimit, clock: cfg.Clock, leaks: cfg.Leaks,
 		mux: &routeMux{ServeMux: http.NewServeMux()},
+	}
+	if cfg.TokenRevocationToken != "" {
+		sum := sha256.Sum256([]byte(cfg.TokenRevocationToken))
+		s.revocationToken = sum[:]
 	}
 	if s.limit.IsZero() {
 		s.limit = botgate.Limit{Rate: 7200, Period: time.Hour, Burst: 600}

@@ -58,7 +58,7 @@ func open(ctx context.Context, cfg Config, storeOnly bool, log *slog.Logger) (*I
 		return nil, err
 	}
 	auth, err := authority.New(authority.Config{Store: st, Pepper: pepper, Clock: cfg.Clock, Logger: log,
-		CacheTTL: cfg.Scale.AuthCacheTTL, OnChange: scale.onChange, OnPurge: scale.runPurgers})
+		CacheTTL: cfg.Scale.AuthCacheTTL, RotationGrace: cfg.RotationGrace, OnChange: scale.onChange, OnPurge: scale.runPurgers})
 	if err != nil {
 		scale.Close()
 		st.Close()

@@ -72,6 +72,13 @@ type Config struct {
 	// TLS, when it names a certificate, serves the API and the proxy over
 	// HTTPS.
 	TLS TLSConfig
+	// TokenRevocationToken is the pre-shared token of GitLab's token
+	// revocation API (/v1/revocable_token_types, /v1/revoke_tokens); empty
+	// refuses every call to it.
+	TokenRevocationToken string
+	// RotationGrace is how long a rotated-out token still authenticates
+	// for ordinary calls (never to rotate); 0, the default, as GitLab.
+	RotationGrace time.Duration
 
 	// Gateway configures the gateway.
 	Gateway GatewayConfig
@@ -297,9 +304,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 			return err
 		},
 		Vault: s.vault, Broker: b, Linter: linter, Console: con,
-		Leaks:       s.gw,
-		Exchanger:   x,
-		ForwardAuth: s.gw.ForwardAuth(), Metrics: s.gw.MetricsHandler(), MetricsPublic: cfg.Gateway.MetricsPublic,
+		Leaks:                s.gw,
+		Exchanger:            x,
+		TokenRevocationToken: cfg.TokenRevocationToken,
+		ForwardAuth:          s.gw.ForwardAuth(), Metrics: s.gw.MetricsHandler(), MetricsPublic: cfg.Gateway.MetricsPublic,
 	})
 	s.api = &http.Server{
 		Handler: in.scale.readiness(s.apiH),
@@ -490,4 +498,29 @@ func (s *Server) Close() error {
 	// The data directory is let go last, once the store is closed.
 	keep(s.bound.Close())
 	return err
+}
+
+// MinRevocationToken is the shortest pre-shared token the token
+// revocation API accepts to be configured with.
+const MinRevocationToken = 16
+
+// ReadRevocationToken returns the token revocation API's pre-shared token:
+// the content of file (trailing newline trimmed) if a file is named,
+// otherwise value; "" when neither is set. A token shorter than
+// MinRevocationToken is refused.
+func ReadRevocationToken(file, value string) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("reading the token revocation token: %w", err)
+		}
+		value = strings.TrimRight(string(b), "\r\n")
+		if value == "" {
+			return "", fmt.Errorf("the token revocation token file %s is empty", file)
+		}
+	}
+	if value != "" && len(value) < MinRevocationToken {
+		return "", fmt.Errorf("the token revocation token must be at least %d characters", MinRevocationToken)
+	}
+	return value, nil
 }

@@ -22,6 +22,9 @@ type apiOptions struct {
 	rateBurst         int
 	readHeaderTimeout string
 	bodyReadTimeout   string
+	revocationFile    string
+	revocationToken   string
+	rotationGrace     time.Duration
 }
 
 func apiFlags(cmd *cobra.Command, e *env, o *apiOptions) {
@@ -38,6 +41,15 @@ func apiFlags(cmd *cobra.Command, e *env, o *apiOptions) {
 		"how long the API listener waits for a request's headers [env BOTGATE_READ_HEADER_TIMEOUT]")
 	cmd.Flags().StringVar(&o.bodyReadTimeout, "body-read-timeout", envOr(e.getenv, "BOTGATE_BODY_READ_TIMEOUT", "30s"),
 		"how long the API listener waits for a request's body; a slower one is answered 408 and its connection closed (the gateway proxy's is body_read_timeout in its configuration) [env BOTGATE_BODY_READ_TIMEOUT]")
+	o.revocationToken = e.getenv("BOTGATE_TOKEN_REVOCATION_TOKEN")
+	cmd.Flags().StringVar(&o.revocationFile, "token-revocation-token-file", envOr(e.getenv, "BOTGATE_TOKEN_REVOCATION_TOKEN_FILE", ""),
+		"file holding the pre-shared token GitLab's secret detection sends to the token revocation API (/v1/revoke_tokens); without it, or BOTGATE_TOKEN_REVOCATION_TOKEN, that API refuses every call [env BOTGATE_TOKEN_REVOCATION_TOKEN_FILE]")
+	grace := time.Duration(0)
+	if v, err := time.ParseDuration(e.getenv("BOTGATE_ROTATION_GRACE")); err == nil && v > 0 {
+		grace = v
+	}
+	cmd.Flags().DurationVar(&o.rotationGrace, "rotation-grace", grace,
+		"how long a rotated-out token still authenticates for ordinary calls (never to rotate), so that running jobs finish; 0 refuses it at once, as GitLab [env BOTGATE_ROTATION_GRACE]")
 }
 
 // apply resolves the options into cfg.
@@ -59,6 +71,15 @@ func (o apiOptions) apply(cfg *server.Config) error {
 		return fmt.Errorf("--api-rate-limit: %s", botgate.MessageOf(err))
 	}
 	cfg.APILimit = l
+	tok, err := server.ReadRevocationToken(o.revocationFile, o.revocationToken)
+	if err != nil {
+		return err
+	}
+	cfg.TokenRevocationToken = tok
+	if o.rotationGrace < 0 {
+		return fmt.Errorf("--rotation-grace must not be negative")
+	}
+	cfg.RotationGrace = o.rotationGrace
 	for _, t := range []struct {
 		flag, v string
 		dst     *time.Duration
