@@ -33,7 +33,7 @@ type RequestMeta struct {
 // Identity is an authenticated caller. An Identity returned by
 // Authenticate, and its User and Token values, may be shared with other
 // callers: treat them as read-only. Its Token holds what decisions read
-// (see forDecisions): no digest, description, revocation or last-use
+// (see forDecisions): no digest, description or last-use
 // times, nor recent clients.
 type Identity struct {
 	User  *botgate.User
@@ -209,13 +209,13 @@ func (s *Service) load(ctx context.Context, digest [sha256.Size]byte) (*cacheEnt
 }
 
 // forDecisions returns t without what no decision on a presented token
-// reads: its digest (compared already), description, revocation and last
-// use times, and its recent client addresses and user agents (up to ten
-// of each). A cached token lives as long as it is used, so these would
+// reads: its digest (compared already), description, last use time, and
+// its recent client addresses and user agents (up to ten of each). The
+// revocation time stays: the rotation grace window is counted from it. A cached token lives as long as it is used, so these would
 // be most of the memory kept per active token; whoever shows a token's
 // full record (GET /personal_access_tokens/self) reads it from the store.
 func forDecisions(t *botgate.Token) *botgate.Token {
-	t.Digest, t.Description, t.RevokedAt, t.LastUsedAt = nil, "", nil, nil
+	t.Digest, t.Description, t.LastUsedAt = nil, "", nil
 	t.LastUsedIPs, t.UserAgents = nil, nil
 	return t
 }
