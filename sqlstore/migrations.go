@@ -3,13 +3,13 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"time"
 	"io/fs"
+	"log/slog"
 	"path"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/botgate/botgate"
 )

@@ -175,7 +175,10 @@ func ExerciseRouteUsage(t *testing.T, open func(t *testing.T) botgate.Store) {
 				at(b, 1, 61*time.Minute), at(a, 4, -time.Minute), at(a+b+100, 9, time.Minute)})
 		})
 		var got []botgate.HourlyUsage
-		view(t, s, func(tx botgate.Tx) (err error) { got, err = tx.FindHourlyUsage(ctx, h0.Add(30*time.Minute)); return err })
+		view(t, s, func(tx botgate.Tx) (err error) {
+			got, err = tx.FindHourlyUsage(ctx, h0.Add(30*time.Minute))
+			return err
+		})
 		want := []botgate.HourlyUsage{
 			{TokenID: a, Automation: "poller", Hour: h0, Requests: 5},
 			{TokenID: b, Automation: "", Hour: h0.Add(time.Hour), Requests: 1},
