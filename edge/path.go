@@ -202,9 +202,6 @@ func canonicalSegment(raw string) (string, error) {
 			case d == '\\':
 				return "", pathErr("the request path contains an escaped backslash")
 			case d == '%':
-				if i+2 < len(raw) && isHex(raw[i+1]) && isHex(raw[i+2]) {
-					return "", pathErr("the request path is double-encoded (%%25 followed by an escape)")
-				}
 				b.WriteString("%25")
 			case unreserved(d):
 				b.WriteByte(d)
@@ -223,7 +220,31 @@ func canonicalSegment(raw string) (string, error) {
 			writeEscape(&b, c)
 		}
 	}
-	return b.String(), nil
+	seg := b.String()
+	// Judged on the output, not the input: "%25" followed by two hex
+	// digits is double-encoded however the digits were spelled ("%2500"
+	// from "%250%30" as much as from "%2500").
+	if doubleEncoded(seg) {
+		return "", pathErr("the request path is double-encoded (%%25 followed by an escape)")
+	}
+	return seg, nil
+}
+
+// doubleEncoded reports whether a canonical segment holds an escaped
+// percent sign followed by two hex digits, which a second decoder would
+// read as another escape.
+func doubleEncoded(seg string) bool {
+	for i := strings.Index(seg, "%25"); i >= 0; {
+		if j := i + 3; j+1 < len(seg) && isHex(seg[j]) && isHex(seg[j+1]) {
+			return true
+		}
+		next := strings.Index(seg[i+3:], "%25")
+		if next < 0 {
+			return false
+		}
+		i += 3 + next
+	}
+	return false
 }
 
 // checkEncodedSlashes refuses an encoded slash outside a parameter that

@@ -62,6 +62,8 @@ func TestCanonicalPathRefuses(t *testing.T) {
 		{"EncodedSlashEmpty", "/api/v4/projects/x%2F%2Fy", "traversal"},
 		{"DoubleEncoded", "/a/%252e%252e/b", "double-encoded"},
 		{"DoubleEncodedSlash", "/api/v4/projects%252F5", "double-encoded"},
+		{"DoubleEncodedSpelledApart", "/a/%250%30", "double-encoded"},
+		{"DoubleEncodedEscapedPercent", "/a/%25%34%31", "double-encoded"},
 		{"Backslash", "/a\\b", "backslash"},
 		{"EncodedBackslash", "/a/%5C..%5Cb", "backslash"},
 		{"EncodedNUL", "/a/%00", "control"},
