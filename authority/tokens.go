@@ -323,7 +323,10 @@ func (s *Service) rotatedExpiry(old *botgate.Token, requested *time.Time) (*time
 // RevokeToken revokes a token. Revoking a project or group access token
 // deactivates its bot user. A token the actor may not manage is
 // KindNotFound, as a missing one (GitLab answers 404), so that token ids
-// reveal nothing. Revoking an already revoked token is KindConflict.
+// reveal nothing. Revoking an already revoked token succeeds and changes
+// nothing (GitLab's PersonalAccessToken#revoke! is idempotent, and its
+// DELETE endpoints answer 204 again), so that "rotate, then delete the old
+// id" and repeated clean-ups work; nothing is audited then.
 func (s *Service) RevokeToken(ctx context.Context, a Actor, id int64) error {
 	const op = "authority.RevokeToken"
 	err := s.store.Update(ctx, func(tx botgate.Tx) error {
@@ -334,7 +337,14 @@ func (s *Service) RevokeToken(ctx context.Context, a Actor, id int64) error {
 		if err := s.checkRevoke(ctx, tx, a, t); err != nil {
 			return err
 		}
-		return s.revoke(ctx, tx, a, t, "")
+		if t.Revoked {
+			return nil
+		}
+		err = s.revoke(ctx, tx, a, t, "")
+		if botgate.IsKind(err, botgate.KindConflict) {
+			return nil // revoked concurrently: the goal holds
+		}
+		return err
 	})
 	if err != nil {
 		return botgate.E(op, err)

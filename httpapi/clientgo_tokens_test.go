@@ -192,6 +192,9 @@ func TestClientGoPersonalAccessTokens(t *testing.T) {
 		if resp, err := f.bob.PersonalAccessTokens.RevokePersonalAccessTokenByID(order[20]); err != nil || resp.StatusCode != http.StatusNoContent {
 			t.Fatalf("bob revokes his own: %v", err)
 		}
+		if resp, err := f.bob.PersonalAccessTokens.RevokePersonalAccessTokenByID(order[20]); err != nil || resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("bob revokes his own again: %v, want 204 as GitLab", err)
+		}
 	})
 	t.Run("expiry rules", func(t *testing.T) {
 		_, resp, err := f.alice.Users.CreatePersonalAccessTokenForCurrentUser(&gitlab.CreatePersonalAccessTokenForCurrentUserOptions{

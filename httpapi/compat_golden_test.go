@@ -1,0 +1,143 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// compatCase is one request of a compatibility golden file.
+type compatCase struct {
+	name   string
+	method string
+	path   string
+	token  string
+	header map[string]string
+	body   any // JSON, if not nil
+}
+
+// compatHeaders are the response headers a compatibility golden file
+// records, when present: the ones GitLab clients read.
+var compatHeaders = []string{
+	"Link", "X-Next-Page", "X-Page", "X-Per-Page", "X-Prev-Page", "X-Total", "X-Total-Pages",
+	"Www-Authenticate",
+	"Ratelimit-Name", "Ratelimit-Limit", "Ratelimit-Observed", "Ratelimit-Remaining", "Ratelimit-Reset",
+	"Ratelimit-Resettime", "Retry-After",
+}
+
+// compatLog records requests and their answers (status, the headers
+// clients read, the body byte for byte) for a golden file.
+type compatLog struct {
+	e   *env
+	out strings.Builder
+}
+
+// do sends c, records it, and returns the answer.
+func (l *compatLog) do(t *testing.T, c compatCase) response {
+	t.Helper()
+	var body []byte
+	if c.body != nil {
+		var err error
+		if body, err = json.Marshal(c.body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req, err := http.NewRequest(c.method, l.e.srv.URL+c.path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("PRIVATE-TOKEN", c.token)
+	}
+	for k, v := range c.header {
+		req.Header.Set(k, v)
+	}
+	res := l.e.send(req)
+	fmt.Fprintf(&l.out, "== %s\n%s %s\n%d\n", c.name, c.method, c.path, res.status)
+	for _, h := range compatHeaders {
+		if v, ok := res.header[h]; ok {
+			fmt.Fprintf(&l.out, "%s: %s\n", h, strings.ReplaceAll(strings.Join(v, ", "), l.e.srv.URL, "http://botgate"))
+		}
+	}
+	fmt.Fprintf(&l.out, "%s\n", bytes.TrimSuffix(res.body, []byte("\n")))
+	return res
+}
+
+// golden compares what was recorded with testdata/name.
+func (l *compatLog) golden(t *testing.T, name string) {
+	t.Helper()
+	golden(t, name, []byte(l.out.String()))
+}
+
+// TestCompatRevokeTwice records that revoking an already revoked token
+// answers 204, as GitLab's DELETE endpoints do (PersonalAccessToken#revoke!
+// is idempotent), for every kind of token and /admin/token.
+func TestCompatRevokeTwice(t *testing.T) {
+	f := newFixture(t)
+	l := &compatLog{e: f.env}
+	pid, gid := f.project.ID, f.group.ID
+	pat := f.patFor(t, f.bobID, "bob-old", []string{"api"})
+	prat := f.resourceToken(t, "projects", pid, "deploy")
+	grat := f.resourceToken(t, "groups", gid, "triage")
+	adm := f.patFor(t, f.bobID, "bob-leaked", []string{"api"})
+	for _, c := range []compatCase{
+		{name: "revoke a personal access token", method: "DELETE", path: fmt.Sprintf("/api/v4/personal_access_tokens/%d", pat.id), token: f.bobTok},
+		{name: "revoke it again", method: "DELETE", path: fmt.Sprintf("/api/v4/personal_access_tokens/%d", pat.id), token: f.bobTok},
+		{name: "revoke a project access token", method: "DELETE", path: fmt.Sprintf("/api/v4/projects/%d/access_tokens/%d", pid, prat.id), token: f.aliceTok},
+		{name: "revoke it again", method: "DELETE", path: fmt.Sprintf("/api/v4/projects/%d/access_tokens/%d", pid, prat.id), token: f.aliceTok},
+		{name: "revoke a group access token", method: "DELETE", path: fmt.Sprintf("/api/v4/groups/%d/access_tokens/%d", gid, grat.id), token: f.aliceTok},
+		{name: "revoke it again", method: "DELETE", path: fmt.Sprintf("/api/v4/groups/%d/access_tokens/%d", gid, grat.id), token: f.aliceTok},
+		{name: "revoke by secret", method: "DELETE", path: "/api/v4/admin/token", token: f.root, body: map[string]string{"token": adm.secret}},
+		{name: "revoke by secret again", method: "DELETE", path: "/api/v4/admin/token", token: f.root, body: map[string]string{"token": adm.secret}},
+		{name: "look the revoked token up", method: "POST", path: "/api/v4/admin/token", token: f.root, body: map[string]string{"token": adm.secret}},
+		{name: "a missing token is still 404", method: "DELETE", path: "/api/v4/personal_access_tokens/9999", token: f.root},
+	} {
+		l.do(t, c)
+	}
+	l.golden(t, "compat_revoke.golden")
+}
+
+// issued is a token a compatibility test created: its id and secret.
+type issued struct {
+	id     int64
+	secret string
+}
+
+// patFor creates a personal access token for a user, as the administrator.
+func (f *fixture) patFor(t *testing.T, userID int64, name string, scopes []string) issued {
+	t.Helper()
+	res := f.postJSON("POST", fmt.Sprintf("/api/v4/users/%d/personal_access_tokens", userID), f.root,
+		map[string]any{"name": name, "scopes": scopes})
+	return f.issued(t, res)
+}
+
+// resourceToken creates a project or group access token as alice, the
+// group's Owner.
+func (f *fixture) resourceToken(t *testing.T, res string, id int64, name string) issued {
+	t.Helper()
+	r := f.postJSON("POST", fmt.Sprintf("/api/v4/%s/%d/access_tokens", res, id), f.aliceTok,
+		map[string]any{"name": name, "scopes": []string{"api"}, "access_level": 30})
+	return f.issued(t, r)
+}
+
+func (f *fixture) issued(t *testing.T, res response) issued {
+	t.Helper()
+	if res.status != http.StatusCreated {
+		t.Fatalf("creating a token: %d %s", res.status, res.body)
+	}
+	var v struct {
+		ID    int64  `json:"id"`
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal(res.body, &v); err != nil {
+		t.Fatal(err)
+	}
+	f.remember(v.Token)
+	return issued{id: v.ID, secret: v.Token}
+}
