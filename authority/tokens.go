@@ -475,6 +475,10 @@ func (s *Service) LookupToken(ctx context.Context, a Actor, secret string) (*bot
 	if !a.isAdmin() {
 		return nil, botgate.E(op, botgate.KindForbidden)
 	}
+	if !strings.HasPrefix(secret, s.prefix) && !strings.HasPrefix(secret, tokenfmt.DefaultPrefix) {
+		return nil, botgate.E(op, &botgate.Error{Kind: botgate.KindInvalid, Reason: botgate.ReasonTokenTypeUnsupported,
+			Field: "token", Message: "Token type not supported."})
+	}
 	if err := checkSecret(secret, s.prefix); err != nil {
 		return nil, botgate.E(op, err)
 	}

@@ -419,7 +419,7 @@ func matrixRows() []*mRow {
 				if a.human() {
 					return anyO
 				}
-				return outcome{"400/403 (no personal token for itself)", []int{400, 403}}
+				return outcome{"403/422 (no personal token for itself)", []int{403, 422}}
 			},
 			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
 				return fmt.Sprintf(v4+"/users/%d/personal_access_tokens", c.tok.userID), map[string]any{"name": m.name("pat"), "scopes": []string{"api"}}
@@ -430,7 +430,7 @@ func matrixRows() []*mRow {
 				if a.admin {
 					return anyO
 				}
-				return outcome{"400/403 (administrator scope)", []int{400, 403}}
+				return outcome{"400/403/422 (administrator scope)", []int{400, 403, 422}}
 			},
 			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
 				return v4 + "/user/personal_access_tokens", map[string]any{"name": m.name("pat"), "scopes": []string{"api", "sudo"}}
@@ -440,7 +440,7 @@ func matrixRows() []*mRow {
 				if a.human() {
 					return okO
 				}
-				return outcome{"400/403 (no personal token for itself)", []int{400, 403}}
+				return outcome{"403/422 (no personal token for itself)", []int{403, 422}}
 			},
 			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
 				return v4 + "/user/personal_access_tokens", map[string]any{"name": m.name("pat"), "scopes": []string{"api"}}
@@ -776,7 +776,7 @@ func resourceRows(where string) []*mRow {
 				if o := minting(tokenAdmin(where, manage))(a, scope); !o.ok() {
 					return o
 				}
-				return outcome{"400/403 (administrator scope)", []int{400, 403}}
+				return outcome{"400/403/422 (administrator scope)", []int{400, 403, 422}}
 			},
 			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
 				return base(m) + "/access_tokens", map[string]any{"name": m.name("tok"), "scopes": []string{"read_api", "sudo"}, "access_level": 10}
@@ -879,7 +879,7 @@ func resourceRows(where string) []*mRow {
 				if a.admin {
 					return anyO
 				}
-				return outcome{"400/403 (administrator scope)", []int{400, 403}}
+				return outcome{"400/403/422 (administrator scope)", []int{400, 403, 422}}
 			},
 			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
 				u := sa(m)

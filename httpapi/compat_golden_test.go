@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // compatCase is one request of a compatibility golden file.
@@ -140,4 +141,74 @@ func (f *fixture) issued(t *testing.T, res response) issued {
 	}
 	f.remember(v.Token)
 	return issued{id: v.ID, secret: v.Token}
+}
+
+// TestCompatStatusCodes records the answers whose status GitLab words
+// per endpoint: 422 for a broken rule when creating a personal access
+// token (render_api_error!(message, :unprocessable_entity)), 400 for the
+// same rule on a project access token (bad_request!), 400 for parameter
+// errors (Grape), and /admin/token's 422 for a token type it does not
+// handle and its own 404 body.
+func TestCompatStatusCodes(t *testing.T) {
+	f := newFixture(t)
+	l := &compatLog{e: f.env}
+	far := f.clock.Now().AddDate(3, 0, 0).Format("2006-01-02")
+	past := f.clock.Now().AddDate(0, 0, -3).Format("2006-01-02")
+	sa := f.postJSON("POST", fmt.Sprintf("/api/v4/groups/%d/service_accounts", f.group.ID), f.aliceTok, map[string]any{"name": "ci"}).json(t)
+	saTokens := fmt.Sprintf("/api/v4/groups/%d/service_accounts/%v/personal_access_tokens", f.group.ID, sa["id"])
+	for _, c := range []compatCase{
+		{name: "PAT beyond the maximum lifetime", method: "POST", path: fmt.Sprintf("/api/v4/users/%d/personal_access_tokens", f.bobID), token: f.root,
+			body: map[string]any{"name": "x", "scopes": []string{"api"}, "expires_at": far}},
+		{name: "PAT expiring in the past", method: "POST", path: "/api/v4/user/personal_access_tokens", token: f.aliceTok,
+			body: map[string]any{"name": "x", "scopes": []string{"api"}, "expires_at": past}},
+		{name: "PAT with a name too long", method: "POST", path: "/api/v4/user/personal_access_tokens", token: f.aliceTok,
+			body: map[string]any{"name": strings.Repeat("n", 300), "scopes": []string{"api"}}},
+		{name: "PAT with a scope the user may not hold", method: "POST", path: "/api/v4/user/personal_access_tokens", token: f.aliceTok,
+			body: map[string]any{"name": "x", "scopes": []string{"sudo"}}},
+		{name: "service account PAT beyond the maximum lifetime", method: "POST", path: saTokens, token: f.aliceTok,
+			body: map[string]any{"name": "x", "scopes": []string{"api"}, "expires_at": far}},
+		{name: "PAT without scopes is a parameter error", method: "POST", path: "/api/v4/user/personal_access_tokens", token: f.aliceTok,
+			body: map[string]any{"name": "x"}},
+		{name: "PAT with an unknown scope is a parameter error", method: "POST", path: "/api/v4/user/personal_access_tokens", token: f.aliceTok,
+			body: map[string]any{"name": "x", "scopes": []string{"everything"}}},
+		{name: "PAT with a malformed date is a parameter error", method: "POST", path: "/api/v4/user/personal_access_tokens", token: f.aliceTok,
+			body: map[string]any{"name": "x", "scopes": []string{"api"}, "expires_at": "soon"}},
+		{name: "project access token beyond the maximum lifetime", method: "POST", path: fmt.Sprintf("/api/v4/projects/%d/access_tokens", f.project.ID), token: f.aliceTok,
+			body: map[string]any{"name": "x", "scopes": []string{"api"}, "expires_at": far}},
+		{name: "admin token of a type botgate does not issue", method: "POST", path: "/api/v4/admin/token", token: f.root,
+			body: map[string]string{"token": "gldt-0123456789abcdefghij"}},
+		{name: "admin token revoke of a type botgate does not issue", method: "DELETE", path: "/api/v4/admin/token", token: f.root,
+			body: map[string]string{"token": "glrt-0123456789abcdefghij"}},
+		{name: "admin token unknown", method: "POST", path: "/api/v4/admin/token", token: f.root,
+			body: map[string]string{"token": "glpat-0123456789abcdefghij"}},
+		{name: "admin token without a token", method: "POST", path: "/api/v4/admin/token", token: f.root, body: map[string]string{}},
+	} {
+		l.do(t, c)
+	}
+	l.golden(t, "compat_status.golden")
+}
+
+// TestCompatInvalidTokenChallenge records the WWW-Authenticate header
+// GitLab sends with an invalid_token 401 (rack-oauth2's Bearer
+// challenge), and that other 401s carry none.
+func TestCompatInvalidTokenChallenge(t *testing.T) {
+	f := newErrorsEnv(t).fixture
+	l := &compatLog{e: f.env}
+	revoked := f.patFor(t, f.bobID, "revoked", []string{"api"})
+	f.postJSON("DELETE", fmt.Sprintf("/api/v4/personal_access_tokens/%d", revoked.id), f.root, nil)
+	tomorrow := f.clock.Now().AddDate(0, 0, 1).Format("2006-01-02")
+	exp := f.issued(t, f.postJSON("POST", fmt.Sprintf("/api/v4/users/%d/personal_access_tokens", f.bobID), f.root,
+		map[string]any{"name": "expiring", "scopes": []string{"api"}, "expires_at": tomorrow}))
+	f.clock.Advance(48 * time.Hour)
+	for _, c := range []compatCase{
+		{name: "revoked token", method: "GET", path: "/api/v4/user", token: revoked.secret},
+		{name: "expired token", method: "GET", path: "/api/v4/user", token: exp.secret},
+		{name: "revoked token as Bearer", method: "GET", path: "/api/v4/projects", header: map[string]string{"Authorization": "Bearer " + revoked.secret}},
+		{name: "no token", method: "GET", path: "/api/v4/user"},
+		{name: "revoked token at the gateway's forward-auth", method: "GET", path: "/-/auth", token: revoked.secret,
+			header: map[string]string{"X-Original-Method": "GET", "X-Original-URI": fmt.Sprintf("/api/v4/projects/%d/issues", f.project.ID)}},
+	} {
+		l.do(t, c)
+	}
+	l.golden(t, "compat_challenge.golden")
 }
