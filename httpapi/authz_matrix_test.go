@@ -257,6 +257,8 @@ func matrixRows() []*mRow {
 		{pattern: "/api/v4/", need: nPublic, build: fixed(v4+"/no/such/route", nil), rule: func(*mActor, string) outcome { return hiddenO }},
 		{pattern: "/api/botgate/v1/", need: nPublic, build: fixed(v1+"/no/such/route", nil), rule: func(*mActor, string) outcome { return hiddenO }},
 		{pattern: "GET /api/v4/version", need: nRead, build: fixed(v4+"/version", nil), rule: allOK},
+		{pattern: "GET /api/v4/metadata", need: nRead, build: fixed(v4+"/metadata", nil), rule: allOK},
+		{pattern: "GET /api/v4/namespaces", need: nRead, build: fixed(v4+"/namespaces", nil), rule: allOK},
 
 		// Users.
 		{pattern: "GET /api/v4/user", need: nUser, build: fixed(v4+"/user", nil), rule: allOK},
@@ -291,6 +293,7 @@ func matrixRows() []*mRow {
 				n := m.name("group")
 				return v4 + "/groups", map[string]any{"name": n, "path": n, "parent_id": m.g.ID}
 			}},
+		{pattern: "GET /api/v4/namespaces/{id}", need: nRead, build: func(m *mx, _ *testing.T, _ *mCase, _ bool) (string, any) { return v4 + "/namespaces/" + strings.TrimPrefix(gp("G", m), "/groups/"), nil }, rule: member("G", botgate.GuestAccess)},
 		{pattern: "GET /api/v4/groups/{id}", need: nRead, build: func(m *mx, _ *testing.T, _ *mCase, _ bool) (string, any) { return v4 + gp("G", m), nil }, rule: member("G", botgate.GuestAccess)},
 		{pattern: "PUT /api/v4/groups/{id}", need: nWrite, write: true, rule: member("inG", botgate.OwnerAccess),
 			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {

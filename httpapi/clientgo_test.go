@@ -29,7 +29,7 @@ func TestClientGoUsersGroupsProjects(t *testing.T) {
 	})
 	t.Run("version", func(t *testing.T) {
 		v := must[*gitlab.Version](t)(f.alice.Version.GetVersion())
-		if v.Version != "test" {
+		if v.Version != "18.11.0-botgate" || v.Revision != "test" {
 			t.Fatalf("version = %+v", v)
 		}
 	})

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
 )
 
 // compatCase is one request of a compatibility golden file.
@@ -66,7 +68,7 @@ func (l *compatLog) do(t *testing.T, c compatCase) response {
 			fmt.Fprintf(&l.out, "%s: %s\n", h, strings.ReplaceAll(strings.Join(v, ", "), l.e.srv.URL, "http://botgate"))
 		}
 	}
-	fmt.Fprintf(&l.out, "%s\n", bytes.TrimSuffix(res.body, []byte("\n")))
+	fmt.Fprintf(&l.out, "%s\n", strings.ReplaceAll(string(bytes.TrimSuffix(res.body, []byte("\n"))), l.e.srv.URL, "http://botgate"))
 	return res
 }
 
@@ -211,4 +213,47 @@ func TestCompatInvalidTokenChallenge(t *testing.T) {
 		l.do(t, c)
 	}
 	l.golden(t, "compat_challenge.golden")
+}
+
+// TestCompatVersionMetadataNamespaces records GET /version, GET /metadata
+// and GET /namespaces (list, by id, by URL-encoded path) in GitLab's
+// shapes, with GitLab's visibility: an administrator sees every
+// namespace, anyone else the groups they are a direct member of.
+func TestCompatVersionMetadataNamespaces(t *testing.T) {
+	f := newFixture(t)
+	l := &compatLog{e: f.env}
+	other := f.postJSON("POST", "/api/v4/groups", f.root, map[string]any{"name": "Secret", "path": "secret", "visibility": "private"})
+	if other.status != http.StatusCreated {
+		t.Fatalf("creating a group: %d %s", other.status, other.body)
+	}
+	for _, c := range []compatCase{
+		{name: "version", method: "GET", path: "/api/v4/version", token: f.bobTok},
+		{name: "metadata", method: "GET", path: "/api/v4/metadata", token: f.bobTok},
+		{name: "metadata needs a token", method: "GET", path: "/api/v4/metadata"},
+		{name: "namespaces of an administrator", method: "GET", path: "/api/v4/namespaces", token: f.root},
+		{name: "namespaces of a group owner", method: "GET", path: "/api/v4/namespaces", token: f.aliceTok},
+		{name: "namespaces of a project member", method: "GET", path: "/api/v4/namespaces", token: f.bobTok},
+		{name: "top-level namespaces", method: "GET", path: "/api/v4/namespaces?top_level_only=true", token: f.root},
+		{name: "namespaces searched", method: "GET", path: "/api/v4/namespaces?search=too", token: f.root},
+		{name: "namespace by id", method: "GET", path: fmt.Sprintf("/api/v4/namespaces/%d", f.subgroup.ID), token: f.aliceTok},
+		{name: "namespace by path", method: "GET", path: "/api/v4/namespaces/platform%2Ftools", token: f.aliceTok},
+		{name: "a private namespace one cannot see", method: "GET", path: "/api/v4/namespaces/secret", token: f.bobTok},
+		{name: "a missing namespace", method: "GET", path: "/api/v4/namespaces/9999", token: f.root},
+	} {
+		l.do(t, c)
+	}
+	l.golden(t, "compat_version.golden")
+	// client-go reads them.
+	v := must[*gitlab.Version](t)(f.bob.Version.GetVersion())
+	if !strings.HasPrefix(v.Version, "18.") {
+		t.Errorf("client-go version = %+v", v)
+	}
+	m := must[*gitlab.Metadata](t)(f.bob.Metadata.GetMetadata())
+	if m.Version != v.Version || m.KAS.Enabled || m.Enterprise {
+		t.Errorf("client-go metadata = %+v", m)
+	}
+	ns := must[*gitlab.Namespace](t)(f.alice.Namespaces.GetNamespace("platform/tools"))
+	if ns.ID != f.subgroup.ID || ns.Kind != "group" || ns.FullPath != "platform/tools" {
+		t.Errorf("client-go namespace = %+v", ns)
+	}
 }

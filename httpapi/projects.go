@@ -26,13 +26,14 @@ type projectJSON struct {
 
 // namespaceJSON is GitLab's project namespace entity.
 type namespaceJSON struct {
-	ID       int64  `json:"id"`
-	Name     string `json:"name"`
-	Path     string `json:"path"`
-	Kind     string `json:"kind"`
-	FullPath string `json:"full_path"`
-	ParentID *int64 `json:"parent_id"`
-	WebURL   string `json:"web_url"`
+	ID        int64   `json:"id"`
+	Name      string  `json:"name"`
+	Path      string  `json:"path"`
+	Kind      string  `json:"kind"`
+	FullPath  string  `json:"full_path"`
+	ParentID  *int64  `json:"parent_id"`
+	AvatarURL *string `json:"avatar_url"`
+	WebURL    string  `json:"web_url"`
 }
 
 func (s *Server) projectEntities(ctx context.Context, r *http.Request, ps []*botgate.Project) ([]projectJSON, error) {
@@ -54,11 +55,7 @@ func (s *Server) projectEntities(ctx context.Context, r *http.Request, ps []*bot
 		}
 		if g, ok := byID[p.NamespaceID]; ok {
 			j.NameWithNamespace = fullName(g, byID) + " / " + p.Name
-			j.Namespace = namespaceJSON{ID: g.ID, Name: g.Name, Path: g.Path, Kind: "group", FullPath: g.FullPath, WebURL: base + "/groups/" + g.FullPath}
-			if g.ParentID != 0 {
-				pid := g.ParentID
-				j.Namespace.ParentID = &pid
-			}
+			j.Namespace = groupNamespace(base, g)
 		}
 		out[i] = j
 	}

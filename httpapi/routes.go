@@ -17,6 +17,9 @@ func (s *Server) routes(cfg Config) {
 	v4 := s.authedUnder("/api/v4")
 	s.mux.Handle("/api/v4/", s.adapt(s.handleNotFound))
 	v4("GET /version", needRead, s.handleVersion)
+	v4("GET /metadata", needRead, s.handleMetadata)
+	v4("GET /namespaces", needRead, s.handleListNamespaces)
+	v4("GET /namespaces/{id}", needRead, s.handleGetNamespace)
 
 	// Users.
 	v4("GET /user", needUser, s.handleCurrentUser)
