@@ -257,3 +257,29 @@ func TestCompatVersionMetadataNamespaces(t *testing.T) {
 		t.Errorf("client-go namespace = %+v", ns)
 	}
 }
+
+// TestCompatAddMembersByIDs records POST /:res/:id/members with a
+// comma-separated user_id, which GitLab accepts (Members::CreateService).
+func TestCompatAddMembersByIDs(t *testing.T) {
+	f := newFixture(t)
+	l := &compatLog{e: f.env}
+	var ids []string
+	for _, n := range []string{"dave", "erin"} {
+		u := must[*gitlab.User](t)(f.admin.Users.CreateUser(&gitlab.CreateUserOptions{
+			Username: gitlab.Ptr(n), Name: gitlab.Ptr(n), Email: gitlab.Ptr(n + "@example.com")}))
+		ids = append(ids, fmt.Sprint(u.ID))
+	}
+	members := fmt.Sprintf("/api/v4/projects/%d/members", f.project.ID)
+	for _, c := range []compatCase{
+		{name: "two users at once", method: "POST", path: members, token: f.aliceTok,
+			body: map[string]any{"user_id": strings.Join(ids, ","), "access_level": 20}},
+		{name: "one already a member, one missing", method: "POST", path: fmt.Sprintf("/api/v4/groups/%d/members", f.group.ID), token: f.aliceTok,
+			body: map[string]any{"user_id": ids[0] + "," + fmt.Sprint(f.aliceID) + ",9999", "access_level": 20}},
+		{name: "without the role to add members", method: "POST", path: members, token: f.bobTok,
+			body: map[string]any{"user_id": strings.Join(ids, ","), "access_level": 10}},
+		{name: "the members", method: "GET", path: members, token: f.aliceTok},
+	} {
+		l.do(t, c)
+	}
+	l.golden(t, "compat_add_members.golden")
+}

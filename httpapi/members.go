@@ -2,7 +2,10 @@ package httpapi
 
 import (
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
@@ -116,6 +119,8 @@ func (s *Server) handleAddMember(typ botgate.ResourceType) authedFunc {
 		ref := p.str("user_id")
 		if ref == "" {
 			ref = p.str("username")
+		} else if strings.Contains(ref, ",") {
+			return s.addMembers(w, r, c, res, ref, botgate.AccessLevel(level), exp)
 		}
 		u, err := s.auth.UserByRef(r.Context(), strings.TrimSpace(ref))
 		if err != nil {
@@ -173,4 +178,64 @@ func (s *Server) handleRemoveMember(typ botgate.ResourceType) authedFunc {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
+}
+
+// addMembers adds the users of a comma-separated user_id, as GitLab's
+// Members::CreateService does for several users: each is added on its
+// own, and the answer is 201 {"status":"success"}, or {"status":"error",
+// "message":"bob: ...; carol: ..."} naming each user who could not be
+// added (those before and after are still added). A refusal of the
+// caller's right to add them refuses the whole request, as GitLab.
+func (s *Server) addMembers(w http.ResponseWriter, r *http.Request, c *call, res botgate.Resource, ids string, level botgate.AccessLevel, exp *time.Time) error {
+	var refs []string
+	for _, ref := range strings.Split(ids, ",") {
+		if ref = strings.TrimSpace(ref); ref != "" && !slices.Contains(refs, ref) {
+			refs = append(refs, ref)
+		}
+	}
+	if len(refs) == 0 {
+		return botgate.Invalid("user_id", "No users specified.")
+	}
+	if len(refs) > maxMembersAdded {
+		return botgate.Invalid("user_id", "Too many users specified (limit is %d)", maxMembersAdded)
+	}
+	var failed []string
+	for _, ref := range refs {
+		if _, err := strconv.ParseInt(ref, 10, 64); err != nil {
+			failed = append(failed, ref+": user_id is invalid")
+			continue
+		}
+		u, err := s.auth.UserByRef(r.Context(), ref)
+		if err == nil {
+			ref = u.Username
+			_, err = s.auth.AddMember(r.Context(), c.actor, res, u.ID, level, exp)
+		}
+		if err != nil {
+			switch botgate.KindOf(err) {
+			case botgate.KindInternal, botgate.KindForbidden, botgate.KindUnauthenticated:
+				// GitLab refuses the whole request when the caller may
+				// not add these members (authorize_admin_source_member!,
+				// Gitlab::Access::AccessDeniedError for owners).
+				return err
+			}
+			failed = append(failed, ref+": "+errorText(err))
+		}
+	}
+	if len(failed) > 0 {
+		return WriteJSON(w, http.StatusCreated, map[string]string{"status": "error", "message": strings.Join(failed, "; ")})
+	}
+	return WriteJSON(w, http.StatusCreated, map[string]string{"status": "success"})
+}
+
+// maxMembersAdded is GitLab's limit on users added at once
+// (Members::CreateService::DEFAULT_INVITE_LIMIT).
+const maxMembersAdded = 100
+
+// errorText is an error's message as GitLab's member errors word it:
+// without the status line.
+func errorText(err error) string {
+	if m := botgate.MessageOf(err); m != "" {
+		return m
+	}
+	return "could not be added"
 }
