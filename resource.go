@@ -86,6 +86,9 @@ type Project struct {
 type ProjectFilter struct {
 	IDs         []int64
 	NamespaceID int64
+	// IncludeSubgroups widens NamespaceID to the projects of the group's
+	// subgroups too, at any depth (at most 32 groups down).
+	IncludeSubgroups bool
 	Search      string
 	MemberID    int64 // projects the user is a direct member of
 	// VisibleTo, if set, selects the projects the viewer may see.

@@ -283,3 +283,22 @@ func TestCompatAddMembersByIDs(t *testing.T) {
 	}
 	l.golden(t, "compat_add_members.golden")
 }
+
+// TestCompatIncludeSubgroups records GET /groups/:id/projects with and
+// without include_subgroups=true (GitLab's GroupProjectsFinder).
+func TestCompatIncludeSubgroups(t *testing.T) {
+	f := newFixture(t)
+	l := &compatLog{e: f.env}
+	for _, c := range []compatCase{
+		{name: "the top group's own projects", method: "GET", path: fmt.Sprintf("/api/v4/groups/%d/projects", f.group.ID), token: f.aliceTok},
+		{name: "with its subgroups' projects", method: "GET", path: fmt.Sprintf("/api/v4/groups/%d/projects?include_subgroups=true", f.group.ID), token: f.aliceTok},
+		{name: "include_subgroups must be a boolean", method: "GET", path: fmt.Sprintf("/api/v4/groups/%d/projects?include_subgroups=maybe", f.group.ID), token: f.aliceTok},
+	} {
+		l.do(t, c)
+	}
+	l.golden(t, "compat_include_subgroups.golden")
+	ps := must[[]*gitlab.Project](t)(f.alice.Groups.ListGroupProjects(f.group.ID, &gitlab.ListGroupProjectsOptions{IncludeSubGroups: gitlab.Ptr(true)}))
+	if len(ps) != 1 || ps[0].ID != f.project.ID {
+		t.Errorf("client-go, include_subgroups: %d projects, want the subgroup's one", len(ps))
+	}
+}

@@ -88,6 +88,11 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, c *call, n
 		return err
 	}
 	f := botgate.ProjectFilter{NamespaceID: namespace, Search: p.str("search"), Page: pg.storePage()}
+	if sub, err := p.boolPtr("include_subgroups"); err != nil {
+		return err
+	} else if sub != nil && *sub && namespace != 0 {
+		f.IncludeSubgroups = true
+	}
 	if m, err := p.boolPtr("membership"); err != nil {
 		return err
 	} else if m != nil && *m && c.actor.User != nil {

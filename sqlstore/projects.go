@@ -86,7 +86,10 @@ func (t *Tx) ProjectByPath(ctx context.Context, fullPath string) (*botgate.Proje
 func (t *Tx) FindProjects(ctx context.Context, f botgate.ProjectFilter) ([]*botgate.Project, int, error) {
 	w := t.where()
 	in(&w, "id", f.IDs)
-	if f.NamespaceID != 0 {
+	switch {
+	case f.NamespaceID != 0 && f.IncludeSubgroups:
+		w.add("namespace_id IN ("+subgroupsQuery+")", f.NamespaceID)
+	case f.NamespaceID != 0:
 		w.add("namespace_id = ?", f.NamespaceID)
 	}
 	w.search(f.Search, "name", "path_with_namespace")

@@ -402,7 +402,7 @@ func testProjects(t *testing.T, open func(t *testing.T) botgate.Store) {
 
 	t.Run("Find", func(t *testing.T) {
 		s, ctx := open(t), t.Context()
-		var ps [4]*botgate.Project
+		var ps [6]*botgate.Project
 		var a, b *botgate.Group
 		var u *botgate.User
 		update(t, s, func(tx botgate.Tx) error {
@@ -412,6 +412,11 @@ func testProjects(t *testing.T, open func(t *testing.T) botgate.Store) {
 			ps[1] = mustCreateProject(ctx, t, tx, b, "api")
 			ps[2] = mustCreateProject(ctx, t, tx, a, "api_v2")
 			ps[3] = mustCreateProject(ctx, t, tx, b, "docs")
+			// alpha/sub/deep holds projects two levels below alpha.
+			sub := mustCreateGroup(ctx, t, tx, a, "sub")
+			deep := mustCreateGroup(ctx, t, tx, sub, "deep")
+			ps[4] = mustCreateProject(ctx, t, tx, sub, "tool")
+			ps[5] = mustCreateProject(ctx, t, tx, deep, "lib")
 			u = mustCreateUser(ctx, t, tx, newUser("u", botgate.HumanUser))
 			for _, p := range []*botgate.Project{ps[3], ps[0]} {
 				if err := tx.CreateMember(ctx, &botgate.Member{Resource: botgate.Resource{Type: botgate.ProjectResource, ID: p.ID},
@@ -436,7 +441,10 @@ func testProjects(t *testing.T, open func(t *testing.T) botgate.Store) {
 			want  []int64
 			total int
 		}{
-			{"all", botgate.ProjectFilter{}, id(0, 1, 2, 3), 4},
+			{"all", botgate.ProjectFilter{}, id(0, 1, 2, 3, 4, 5), 6},
+			{"NamespaceID with subgroups", botgate.ProjectFilter{NamespaceID: a.ID, IncludeSubgroups: true}, id(0, 2, 4, 5), 4},
+			{"NamespaceID without subgroups", botgate.ProjectFilter{NamespaceID: a.ID}, id(0, 2), 2},
+			{"subgroups of a leaf", botgate.ProjectFilter{NamespaceID: b.ID, IncludeSubgroups: true}, id(1, 3), 2},
 			{"IDs", botgate.ProjectFilter{IDs: id(3, 1)}, id(1, 3), 2},
 			{"NamespaceID", botgate.ProjectFilter{NamespaceID: b.ID}, id(1, 3), 2},
 			{"Search path", botgate.ProjectFilter{Search: "API"}, id(1, 2), 2},
@@ -445,7 +453,7 @@ func testProjects(t *testing.T, open func(t *testing.T) botgate.Store) {
 			{"Search literal underscore", botgate.ProjectFilter{Search: "i_v"}, id(2), 1},
 			{"MemberID", botgate.ProjectFilter{MemberID: u.ID}, id(0, 3), 2},
 			{"combined", botgate.ProjectFilter{NamespaceID: a.ID, Search: "api"}, id(2), 1},
-			{"page", botgate.ProjectFilter{Page: botgate.Page{Offset: 1, Limit: 2}}, id(1, 2), 4},
+			{"page", botgate.ProjectFilter{Page: botgate.Page{Offset: 1, Limit: 2}}, id(1, 2), 6},
 		}
 		view(t, s, func(tx botgate.Tx) error {
 			for _, tt := range tests {
