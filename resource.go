@@ -121,7 +121,12 @@ type Member struct {
 // MemberFilter selects memberships. Zero fields do not filter.
 type MemberFilter struct {
 	Resource *Resource
-	UserID   int64
+	// Inherited, with Resource, selects the memberships of Resource and of
+	// every group above it (at most 32 up), one per user: the highest
+	// access level, the nearest membership among equals. It is GitLab's
+	// members/all. The rows are ordered by user ID.
+	Inherited bool
+	UserID    int64
 	Page
 }
 

@@ -725,6 +725,12 @@ func resourceRows(where string) []*mRow {
 			build: func(m *mx, _ *testing.T, _ *mCase, _ bool) (string, any) {
 				return fmt.Sprintf("%s/members/%d", base(m), memberOf(m)), nil
 			}},
+		{pattern: "GET " + prefix + "/members/all", need: nRead, rule: member(where, botgate.GuestAccess),
+			build: func(m *mx, _ *testing.T, _ *mCase, _ bool) (string, any) { return base(m) + "/members/all", nil }},
+		{pattern: "GET " + prefix + "/members/all/{user_id}", need: nRead, rule: member(where, botgate.GuestAccess),
+			build: func(m *mx, _ *testing.T, _ *mCase, _ bool) (string, any) {
+				return fmt.Sprintf("%s/members/all/%d", base(m), memberOf(m)), nil
+			}},
 		{pattern: "PUT " + prefix + "/members/{user_id}", variant: "a Guest", need: nWrite, write: true, rule: member(where, botgate.MaintainerAccess),
 			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
 				id := memberOf(m)

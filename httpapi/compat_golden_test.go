@@ -302,3 +302,52 @@ func TestCompatIncludeSubgroups(t *testing.T) {
 		t.Errorf("client-go, include_subgroups: %d projects, want the subgroup's one", len(ps))
 	}
 }
+
+// TestCompatInheritedMembers records /members/all and /members/all/:user_id
+// on a project and a group: the direct members and those of the groups
+// above, one per user at the highest level, as GitLab's MembersFinder with
+// inherited relations.
+func TestCompatInheritedMembers(t *testing.T) {
+	f := newFixture(t)
+	l := &compatLog{e: f.env}
+	pid, sub, top := f.project.ID, f.subgroup.ID, f.group.ID
+	// Bob is Developer of the project and Maintainer of the top group: his
+	// inherited level is Maintainer. Carol is Reporter of the subgroup and
+	// Maintainer of the project: the project's row wins.
+	for _, m := range []struct {
+		path  string
+		user  int64
+		level int
+	}{
+		{fmt.Sprintf("/api/v4/groups/%d/members", top), f.bobID, 40},
+		{fmt.Sprintf("/api/v4/groups/%d/members", sub), f.carolID, 20},
+	} {
+		if res := f.postJSON("POST", m.path, f.aliceTok, map[string]any{"user_id": m.user, "access_level": m.level}); res.status != http.StatusCreated {
+			t.Fatalf("adding a member: %d %s", res.status, res.body)
+		}
+	}
+	for _, c := range []compatCase{
+		{name: "a project's direct members", method: "GET", path: fmt.Sprintf("/api/v4/projects/%d/members", pid), token: f.bobTok},
+		{name: "a project's members, inherited included", method: "GET", path: fmt.Sprintf("/api/v4/projects/%d/members/all", pid), token: f.bobTok},
+		{name: "one inherited member", method: "GET", path: fmt.Sprintf("/api/v4/projects/%d/members/all/%d", pid, f.bobID), token: f.bobTok},
+		{name: "a direct member through members/all", method: "GET", path: fmt.Sprintf("/api/v4/projects/%d/members/all/%d", pid, f.carolID), token: f.bobTok},
+		{name: "not a member, directly or not", method: "GET", path: fmt.Sprintf("/api/v4/projects/%d/members/all/%d", pid, f.rootID+999), token: f.bobTok},
+		{name: "a subgroup's members, inherited included", method: "GET", path: fmt.Sprintf("/api/v4/groups/%d/members/all", sub), token: f.aliceTok},
+		{name: "by path", method: "GET", path: "/api/v4/groups/platform%2Ftools/members/all?per_page=1", token: f.aliceTok},
+	} {
+		l.do(t, c)
+	}
+	l.golden(t, "compat_members_all.golden")
+	all := must[[]*gitlab.ProjectMember](t)(f.bob.ProjectMembers.ListAllProjectMembers(pid, nil))
+	levels := map[int64]gitlab.AccessLevelValue{}
+	for _, m := range all {
+		levels[m.ID] = m.AccessLevel
+	}
+	if levels[f.bobID] != gitlab.MaintainerPermissions || levels[f.carolID] != gitlab.MaintainerPermissions || levels[f.aliceID] != gitlab.OwnerPermissions {
+		t.Errorf("client-go ListAllProjectMembers levels = %v", levels)
+	}
+	one := must[*gitlab.ProjectMember](t)(f.bob.ProjectMembers.GetInheritedProjectMember(pid, f.bobID))
+	if one.AccessLevel != gitlab.MaintainerPermissions {
+		t.Errorf("client-go GetInheritedProjectMember = %+v", one)
+	}
+}

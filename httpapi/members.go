@@ -78,6 +78,50 @@ func (s *Server) handleListMembers(typ botgate.ResourceType) authedFunc {
 	}
 }
 
+// handleListAllMembers answers GET /{res}/:id/members/all: the members
+// with those inherited from the groups above, one per user at the highest
+// level (GitLab's MembersFinder with inherited relations).
+func (s *Server) handleListAllMembers(typ botgate.ResourceType) authedFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *call) error {
+		res, err := s.resourceOf(r, c, typ)
+		if err != nil {
+			return err
+		}
+		_, pg, err := s.readListParams(w, r)
+		if err != nil {
+			return err
+		}
+		ms, total, err := s.auth.AllMembers(r.Context(), c.actor, res, 0, pg.storePage())
+		if err != nil {
+			return err
+		}
+		out := make([]memberJSON, len(ms))
+		for i, m := range ms {
+			out[i] = s.memberEntity(r, m, c.viewer())
+		}
+		return s.writeList(w, r, pg, total, out)
+	}
+}
+
+// handleGetAllMember answers GET /{res}/:id/members/all/:user_id; 404
+// "Member Not Found" for a user who is no member, direct or inherited.
+func (s *Server) handleGetAllMember(typ botgate.ResourceType) authedFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *call) error {
+		res, uid, err := s.memberOf(r, c, typ)
+		if err != nil {
+			return err
+		}
+		ms, _, err := s.auth.AllMembers(r.Context(), c.actor, res, uid, botgate.Page{Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(ms) == 0 {
+			return botgate.NotFound("Member")
+		}
+		return WriteJSON(w, http.StatusOK, s.memberEntity(r, ms[0], c.viewer()))
+	}
+}
+
 func (s *Server) handleGetMember(typ botgate.ResourceType) authedFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *call) error {
 		res, uid, err := s.memberOf(r, c, typ)

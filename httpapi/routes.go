@@ -49,6 +49,8 @@ func (s *Server) routes(cfg Config) {
 		v4("GET "+p+"/members", needRead, s.handleListMembers(t))
 		v4("POST "+p+"/members", needWrite, s.handleAddMember(t))
 		v4("GET "+p+"/members/{user_id}", needRead, s.handleGetMember(t))
+		v4("GET "+p+"/members/all", needRead, s.handleListAllMembers(t))
+		v4("GET "+p+"/members/all/{user_id}", needRead, s.handleGetAllMember(t))
 		v4("PUT "+p+"/members/{user_id}", needWrite, s.handleUpdateMember(t))
 		v4("DELETE "+p+"/members/{user_id}", needWrite, s.handleRemoveMember(t))
 

@@ -565,6 +565,13 @@ func testMembers(t *testing.T, open func(t *testing.T) botgate.Store) {
 			{"user", botgate.MemberFilter{UserID: u2.ID}, []*botgate.Member{ms[1], ms[4]}, 2},
 			{"resource and user", botgate.MemberFilter{Resource: &pr, UserID: u1.ID}, []*botgate.Member{ms[2]}, 1},
 			{"page", botgate.MemberFilter{Page: botgate.Page{Offset: 1, Limit: 3}}, []*botgate.Member{ms[1], ms[4], ms[2]}, 5},
+			// Inherited: one row per user, by user ID; u1 is Owner of both
+			// p and g, and the nearer (p's) row wins; u2 comes from g, not
+			// from the unrelated g2.
+			{"inherited on a project", botgate.MemberFilter{Resource: &pr, Inherited: true}, []*botgate.Member{ms[2], ms[1], ms[0]}, 3},
+			{"inherited on a group", botgate.MemberFilter{Resource: &gr, Inherited: true}, []*botgate.Member{ms[3], ms[1]}, 2},
+			{"inherited, one user", botgate.MemberFilter{Resource: &pr, Inherited: true, UserID: u2.ID}, []*botgate.Member{ms[1]}, 1},
+			{"inherited, paged", botgate.MemberFilter{Resource: &pr, Inherited: true, Page: botgate.Page{Offset: 1, Limit: 1}}, []*botgate.Member{ms[1]}, 3},
 		}
 		view(t, s, func(tx botgate.Tx) error {
 			for _, tt := range tests {
