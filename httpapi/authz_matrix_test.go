@@ -293,7 +293,9 @@ func matrixRows() []*mRow {
 				n := m.name("group")
 				return v4 + "/groups", map[string]any{"name": n, "path": n, "parent_id": m.g.ID}
 			}},
-		{pattern: "GET /api/v4/namespaces/{id}", need: nRead, build: func(m *mx, _ *testing.T, _ *mCase, _ bool) (string, any) { return v4 + "/namespaces/" + strings.TrimPrefix(gp("G", m), "/groups/"), nil }, rule: member("G", botgate.GuestAccess)},
+		{pattern: "GET /api/v4/namespaces/{id}", need: nRead, build: func(m *mx, _ *testing.T, _ *mCase, _ bool) (string, any) {
+			return v4 + "/namespaces/" + strings.TrimPrefix(gp("G", m), "/groups/"), nil
+		}, rule: member("G", botgate.GuestAccess)},
 		{pattern: "GET /api/v4/groups/{id}", need: nRead, build: func(m *mx, _ *testing.T, _ *mCase, _ bool) (string, any) { return v4 + gp("G", m), nil }, rule: member("G", botgate.GuestAccess)},
 		{pattern: "PUT /api/v4/groups/{id}", need: nWrite, write: true, rule: member("inG", botgate.OwnerAccess),
 			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {

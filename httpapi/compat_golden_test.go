@@ -351,3 +351,32 @@ func TestCompatInheritedMembers(t *testing.T) {
 		t.Errorf("client-go GetInheritedProjectMember = %+v", one)
 	}
 }
+
+// TestCompatObjects records the user, project and member objects with the
+// fields GitLab documents that botgate fills (last_activity_on,
+// http_url_to_repo, membership_state, created_by, …); docs/api.md lists
+// the fields left out.
+func TestCompatObjects(t *testing.T) {
+	f := newFixture(t)
+	l := &compatLog{e: f.env}
+	f.clock.Advance(26 * time.Hour)
+	// A day later alice uses her token; bob never uses his again.
+	for _, c := range []compatCase{
+		{name: "oneself, after using a token today", method: "GET", path: "/api/v4/user", token: f.aliceTok},
+		{name: "another user, as an administrator", method: "GET", path: fmt.Sprintf("/api/v4/users/%d", f.aliceID), token: f.root},
+		{name: "another user, as anyone", method: "GET", path: fmt.Sprintf("/api/v4/users/%d", f.aliceID), token: f.bobTok},
+		{name: "a project", method: "GET", path: fmt.Sprintf("/api/v4/projects/%d", f.project.ID), token: f.bobTok},
+		{name: "a member added by alice", method: "GET", path: fmt.Sprintf("/api/v4/projects/%d/members/%d", f.project.ID, f.bobID), token: f.bobTok},
+	} {
+		l.do(t, c)
+	}
+	l.golden(t, "compat_objects.golden")
+	p := must[*gitlab.Project](t)(f.bob.Projects.GetProject(f.project.ID, nil))
+	if p.HTTPURLToRepo != f.srv.URL+"/platform/tools/release-bot.git" || p.PathWithNamespace != p.Namespace.FullPath+"/"+p.Path {
+		t.Errorf("client-go project: http_url_to_repo %q, path_with_namespace %q, namespace %q", p.HTTPURLToRepo, p.PathWithNamespace, p.Namespace.FullPath)
+	}
+	m := must[*gitlab.ProjectMember](t)(f.bob.ProjectMembers.GetProjectMember(f.project.ID, f.bobID))
+	if m.CreatedBy == nil || m.CreatedBy.ID != f.aliceID {
+		t.Errorf("client-go member: created by %+v, want alice", m.CreatedBy)
+	}
+}

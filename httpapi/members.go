@@ -23,16 +23,40 @@ type memberJSON struct {
 	ExpiresAt   *string `json:"expires_at"`
 	AccessLevel int     `json:"access_level"`
 	Email       string  `json:"email,omitempty"`
+	Locked      bool    `json:"locked"`
+	// MembershipState is "active": botgate has no invitations or access
+	// requests awaiting approval.
+	MembershipState string `json:"membership_state"`
+	// CreatedBy is the user who added the member, when botgate knows it.
+	CreatedBy *memberCreatorJSON `json:"created_by,omitempty"`
+}
+
+// memberCreatorJSON is GitLab's UserBasic of a member's creator.
+type memberCreatorJSON struct {
+	ID        int64   `json:"id"`
+	Username  string  `json:"username"`
+	Name      string  `json:"name"`
+	State     string  `json:"state"`
+	AvatarURL *string `json:"avatar_url"`
+	WebURL    string  `json:"web_url"`
 }
 
 func (s *Server) memberEntity(r *http.Request, m authority.MemberInfo, viewer *botgate.User) memberJSON {
 	j := memberJSON{
 		ID: m.User.ID, Username: m.User.Username, Name: m.User.Name, State: string(m.User.State),
 		WebURL: s.requestBase(r) + "/" + m.User.Username, CreatedAt: ts(m.CreatedAt),
-		ExpiresAt: datePtr(m.ExpiresAt), AccessLevel: int(m.AccessLevel),
+		ExpiresAt: datePtr(m.ExpiresAt), AccessLevel: int(m.AccessLevel), MembershipState: "active",
 	}
 	if viewer != nil && (viewer.Admin || viewer.ID == m.User.ID) {
 		j.Email = m.User.Email
+	}
+	if m.CreatedByID != 0 {
+		// The creator is shown when it can be read; a missing one (never
+		// the case: users are deactivated, not deleted) is left out.
+		if u, err := s.auth.User(r.Context(), m.CreatedByID); err == nil {
+			j.CreatedBy = &memberCreatorJSON{ID: u.ID, Username: u.Username, Name: u.Name, State: string(u.State),
+				WebURL: s.requestBase(r) + "/" + u.Username}
+		}
 	}
 	return j
 }

@@ -22,6 +22,13 @@ type projectJSON struct {
 	WebURL            string        `json:"web_url"`
 	Namespace         namespaceJSON `json:"namespace"`
 	Archived          bool          `json:"archived"`
+	// HTTPURLToRepo is where the repository is cloned over HTTP at the
+	// address the client used (through botgate's gateway, the GitLab
+	// behind it).
+	HTTPURLToRepo string   `json:"http_url_to_repo"`
+	AvatarURL     *string  `json:"avatar_url"`
+	Topics        []string `json:"topics"`
+	TagList       []string `json:"tag_list"`
 }
 
 // namespaceJSON is GitLab's project namespace entity.
@@ -52,6 +59,7 @@ func (s *Server) projectEntities(ctx context.Context, r *http.Request, ps []*bot
 			ID: p.ID, Description: p.Description, Name: p.Name, NameWithNamespace: p.Name,
 			Path: p.Path, PathWithNamespace: p.PathWithNamespace, CreatedAt: ts(p.CreatedAt),
 			DefaultBranch: p.DefaultBranch, Visibility: string(p.Visibility), WebURL: base + "/" + p.PathWithNamespace,
+			HTTPURLToRepo: base + "/" + p.PathWithNamespace + ".git", Topics: []string{}, TagList: []string{},
 		}
 		if g, ok := byID[p.NamespaceID]; ok {
 			j.NameWithNamespace = fullName(g, byID) + " / " + p.Name
