@@ -93,6 +93,12 @@ type ProjectFilter struct {
 	MemberID    int64 // projects the user is a direct member of
 	// VisibleTo, if set, selects the projects the viewer may see.
 	VisibleTo *Viewer
+	// IDAfter and IDBefore, if not zero, select the projects whose ID is
+	// greater, or smaller (keyset pagination).
+	IDAfter, IDBefore int64
+	// Order is "id" (the default), "name", "path" or "created_at",
+	// ascending unless Desc; ties are broken by ID, in the same direction.
+	Order OrderBy
 	Page
 }
 

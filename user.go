@@ -61,7 +61,16 @@ type UserFilter struct {
 	Owner      *Resource
 	Admin      *bool
 	State      UserState
+	// Order is "id" (the default), "name", "username" or "created_at",
+	// ascending unless Desc; ties are broken by ID, in the same direction.
+	Order OrderBy
 	Page
+}
+
+// OrderBy orders a list by a field, ascending unless Desc.
+type OrderBy struct {
+	Field string
+	Desc  bool
 }
 
 var usernameRE = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,254}$`)

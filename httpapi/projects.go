@@ -106,6 +106,22 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, c *call, n
 	} else if m != nil && *m && c.actor.User != nil {
 		f.MemberID = c.actor.User.ID
 	}
+	if f.Order, err = projectsOrder.read(p); err != nil {
+		return err
+	}
+	if f.IDAfter, err = p.int64("id_after"); err != nil {
+		return err
+	}
+	if f.IDBefore, err = p.int64("id_before"); err != nil {
+		return err
+	}
+	k, err := readKeyset(p, f.Order)
+	if err != nil {
+		return err
+	}
+	if k.on {
+		f.Page = botgate.Page{Limit: pg.perPage}
+	}
 	projects, total, err := s.auth.Projects(r.Context(), c.actor, f)
 	if err != nil {
 		return err
@@ -113,6 +129,13 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, c *call, n
 	out, err := s.projectEntities(r.Context(), r, projects)
 	if err != nil {
 		return err
+	}
+	if k.on {
+		var last int64
+		if len(projects) > 0 {
+			last = projects[len(projects)-1].ID
+		}
+		return s.writeKeysetList(w, r, pg, k, total, last, out)
 	}
 	return s.writeList(w, r, pg, total, out)
 }

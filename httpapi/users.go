@@ -102,6 +102,9 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, c *call
 		return err
 	}
 	f := botgate.UserFilter{Username: p.str("username"), Search: p.str("search"), Page: pg.storePage()}
+	if f.Order, err = usersOrder.read(p); err != nil {
+		return err
+	}
 	if p.has("active") {
 		f.State = botgate.UserActive
 	}

@@ -88,7 +88,11 @@ func (t *Tx) FindUsers(ctx context.Context, f botgate.UserFilter) ([]*botgate.Us
 	if f.State != "" {
 		w.add("state = ?", string(f.State))
 	}
-	return find(ctx, t, "FindUsers", userCols, "users", &w, "id", f.Page, scanUser)
+	order, err := orderBy(f.Order, map[string]string{"name": "name", "username": "username", "created_at": "created_at"})
+	if err != nil {
+		return nil, 0, err
+	}
+	return find(ctx, t, "FindUsers", userCols, "users", &w, order, f.Page, scanUser)
 }
 
 // UpdateUser writes every field of u but ID and CreatedAt.

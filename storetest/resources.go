@@ -454,6 +454,10 @@ func testProjects(t *testing.T, open func(t *testing.T) botgate.Store) {
 			{"MemberID", botgate.ProjectFilter{MemberID: u.ID}, id(0, 3), 2},
 			{"combined", botgate.ProjectFilter{NamespaceID: a.ID, Search: "api"}, id(2), 1},
 			{"page", botgate.ProjectFilter{Page: botgate.Page{Offset: 1, Limit: 2}}, id(1, 2), 6},
+			{"order by id, descending", botgate.ProjectFilter{Order: botgate.OrderBy{Field: "id", Desc: true}}, id(5, 4, 3, 2, 1, 0), 6},
+			{"order by path", botgate.ProjectFilter{Order: botgate.OrderBy{Field: "path"}}, id(1, 2, 3, 5, 4, 0), 6},
+			{"IDAfter (keyset)", botgate.ProjectFilter{IDAfter: ps[2].ID, Page: botgate.Page{Limit: 2}}, id(3, 4), 3},
+			{"IDBefore, descending (keyset)", botgate.ProjectFilter{IDBefore: ps[2].ID, Order: botgate.OrderBy{Field: "id", Desc: true}}, id(1, 0), 2},
 		}
 		view(t, s, func(tx botgate.Tx) error {
 			for _, tt := range tests {

@@ -217,6 +217,10 @@ func testFindUsers(t *testing.T, s botgate.Store) {
 		{"offset only", botgate.UserFilter{Page: botgate.Page{Offset: 3}}, id(3, 4), 5},
 		{"offset beyond", botgate.UserFilter{Page: botgate.Page{Offset: 10, Limit: 2}}, nil, 5},
 		{"filter and page", botgate.UserFilter{State: botgate.UserActive, Page: botgate.Page{Limit: 1, Offset: 1}}, id(2), 3},
+		{"order by id, descending", botgate.UserFilter{Order: botgate.OrderBy{Field: "id", Desc: true}}, id(4, 3, 2, 1, 0), 5},
+		{"order by username", botgate.UserFilter{Order: botgate.OrderBy{Field: "username"}}, id(0, 1, 3, 2, 4), 5},
+		{"order by username, descending, paged", botgate.UserFilter{Order: botgate.OrderBy{Field: "username", Desc: true}, Page: botgate.Page{Offset: 1, Limit: 2}}, id(2, 3), 5},
+		{"order by created_at: ties by id in the same direction", botgate.UserFilter{Order: botgate.OrderBy{Field: "created_at", Desc: true}}, id(4, 3, 2, 1, 0), 5},
 	}
 	view(t, s, func(tx botgate.Tx) error {
 		for _, tt := range tests {
@@ -234,6 +238,10 @@ func testFindUsers(t *testing.T, s botgate.Store) {
 			t.Fatalf("FindUsers by ID: %v, %v", got, err)
 		}
 		same(t, "FindUsers row", got[0], us[4], normUser)
+		_, _, err = tx.FindUsers(ctx, botgate.UserFilter{Order: botgate.OrderBy{Field: "email"}})
+		if !botgate.IsKind(err, botgate.KindInvalid) {
+			t.Fatalf("FindUsers ordered by an unknown field: %v, want KindInvalid", err)
+		}
 		return nil
 	})
 }
