@@ -65,13 +65,27 @@ func (s *Service) AddMember(ctx context.Context, a Actor, r botgate.Resource, us
 // Members lists the direct members of r, which the actor must be able to
 // see, and their total.
 func (s *Service) Members(ctx context.Context, a Actor, r botgate.Resource, p botgate.Page) ([]MemberInfo, int, error) {
+	return s.findMembers(ctx, a, botgate.MemberFilter{Resource: &r, Page: p})
+}
+
+// AllMembers lists the members of r, which the actor must be able to see,
+// with those it inherits from the groups above it: one per user, at the
+// highest level, as GitLab's members/all. userID, if not zero, selects
+// that user's.
+func (s *Service) AllMembers(ctx context.Context, a Actor, r botgate.Resource, userID int64, p botgate.Page) ([]MemberInfo, int, error) {
+	return s.findMembers(ctx, a, botgate.MemberFilter{Resource: &r, Inherited: true, UserID: userID, Page: p})
+}
+
+// findMembers lists the memberships f selects of a resource the actor
+// must be able to see, with their users.
+func (s *Service) findMembers(ctx context.Context, a Actor, f botgate.MemberFilter) ([]MemberInfo, int, error) {
 	var out []MemberInfo
 	var total int
 	err := s.store.View(ctx, func(tx botgate.Tx) error {
-		if err := s.visibleResource(ctx, tx, a, r); err != nil {
+		if err := s.visibleResource(ctx, tx, a, *f.Resource); err != nil {
 			return err
 		}
-		ms, n, err := tx.FindMembers(ctx, botgate.MemberFilter{Resource: &r, Page: p})
+		ms, n, err := tx.FindMembers(ctx, f)
 		if err != nil {
 			return err
 		}

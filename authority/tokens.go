@@ -329,7 +329,10 @@ func (s *Service) rotatedExpiry(old *botgate.Token, requested *time.Time) (*time
 // KindNotFound, as a missing one (GitLab answers 404), so that token ids
 // reveal nothing. Revoking a token rotated out but still within its
 // rotation grace window ends the window. Revoking an already revoked token
-// is KindConflict.
+// succeeds and changes nothing (GitLab's PersonalAccessToken#revoke! is
+// idempotent, and its DELETE endpoints answer 204 again), so that "rotate,
+// then delete the old id" and repeated clean-ups work; nothing is audited
+// then.
 func (s *Service) RevokeToken(ctx context.Context, a Actor, id int64) error {
 	const op = "authority.RevokeToken"
 	err := s.store.Update(ctx, func(tx botgate.Tx) error {
@@ -343,7 +346,14 @@ func (s *Service) RevokeToken(ctx context.Context, a Actor, id int64) error {
 		if ended, err := s.endGrace(ctx, tx, a, t, "revoked within the rotation grace window"); err != nil || ended {
 			return err
 		}
-		return s.revoke(ctx, tx, a, t, "")
+		if t.Revoked {
+			return nil
+		}
+		err = s.revoke(ctx, tx, a, t, "")
+		if botgate.IsKind(err, botgate.KindConflict) {
+			return nil // revoked concurrently: the goal holds
+		}
+		return err
 	})
 	if err != nil {
 		return botgate.E(op, err)
@@ -473,6 +483,10 @@ func (s *Service) LookupToken(ctx context.Context, a Actor, secret string) (*bot
 	const op = "authority.LookupToken"
 	if !a.isAdmin() {
 		return nil, botgate.E(op, botgate.KindForbidden)
+	}
+	if !strings.HasPrefix(secret, s.prefix) && !strings.HasPrefix(secret, tokenfmt.DefaultPrefix) {
+		return nil, botgate.E(op, &botgate.Error{Kind: botgate.KindInvalid, Reason: botgate.ReasonTokenTypeUnsupported,
+			Field: "token", Message: "Token type not supported."})
 	}
 	if err := checkSecret(secret, s.prefix); err != nil {
 		return nil, botgate.E(op, err)

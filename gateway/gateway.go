@@ -394,7 +394,7 @@ func (g *Gateway) writeDecision(w http.ResponseWriter, r *http.Request, mode int
 	if mode == modeAuth {
 		h.Set(HeaderError, asciiJSON(body))
 	}
-	_ = httpapi.WriteJSON(w, status, body)
+	httpapi.WriteErrorBody(w, status, body)
 	return false
 }
 

@@ -261,6 +261,8 @@ func matrixRows() []*mRow {
 		{pattern: "GET /v1/revocable_token_types", need: nPublic, build: fixed("/v1/revocable_token_types", nil), rule: func(*mActor, string) outcome { return unauthO }},
 		{pattern: "POST /v1/revoke_tokens", need: nPublic, build: fixed("/v1/revoke_tokens", []any{}), rule: func(*mActor, string) outcome { return unauthO }},
 		{pattern: "GET /api/v4/version", need: nRead, build: fixed(v4+"/version", nil), rule: allOK},
+		{pattern: "GET /api/v4/metadata", need: nRead, build: fixed(v4+"/metadata", nil), rule: allOK},
+		{pattern: "GET /api/v4/namespaces", need: nRead, build: fixed(v4+"/namespaces", nil), rule: allOK},
 
 		// Users.
 		{pattern: "GET /api/v4/user", need: nUser, build: fixed(v4+"/user", nil), rule: allOK},
@@ -295,6 +297,9 @@ func matrixRows() []*mRow {
 				n := m.name("group")
 				return v4 + "/groups", map[string]any{"name": n, "path": n, "parent_id": m.g.ID}
 			}},
+		{pattern: "GET /api/v4/namespaces/{id}", need: nRead, build: func(m *mx, _ *testing.T, _ *mCase, _ bool) (string, any) {
+			return v4 + "/namespaces/" + strings.TrimPrefix(gp("G", m), "/groups/"), nil
+		}, rule: member("G", botgate.GuestAccess)},
 		{pattern: "GET /api/v4/groups/{id}", need: nRead, build: func(m *mx, _ *testing.T, _ *mCase, _ bool) (string, any) { return v4 + gp("G", m), nil }, rule: member("G", botgate.GuestAccess)},
 		{pattern: "PUT /api/v4/groups/{id}", need: nWrite, write: true, rule: member("inG", botgate.OwnerAccess),
 			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
@@ -423,7 +428,7 @@ func matrixRows() []*mRow {
 				if a.human() {
 					return anyO
 				}
-				return outcome{"400/403 (no personal token for itself)", []int{400, 403}}
+				return outcome{"403/422 (no personal token for itself)", []int{403, 422}}
 			},
 			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
 				return fmt.Sprintf(v4+"/users/%d/personal_access_tokens", c.tok.userID), map[string]any{"name": m.name("pat"), "scopes": []string{"api"}}
@@ -434,7 +439,7 @@ func matrixRows() []*mRow {
 				if a.admin {
 					return anyO
 				}
-				return outcome{"400/403 (administrator scope)", []int{400, 403}}
+				return outcome{"400/403/422 (administrator scope)", []int{400, 403, 422}}
 			},
 			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
 				return v4 + "/user/personal_access_tokens", map[string]any{"name": m.name("pat"), "scopes": []string{"api", "sudo"}}
@@ -444,7 +449,7 @@ func matrixRows() []*mRow {
 				if a.human() {
 					return okO
 				}
-				return outcome{"400/403 (no personal token for itself)", []int{400, 403}}
+				return outcome{"403/422 (no personal token for itself)", []int{403, 422}}
 			},
 			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
 				return v4 + "/user/personal_access_tokens", map[string]any{"name": m.name("pat"), "scopes": []string{"api"}}
@@ -726,6 +731,12 @@ func resourceRows(where string) []*mRow {
 			build: func(m *mx, _ *testing.T, _ *mCase, _ bool) (string, any) {
 				return fmt.Sprintf("%s/members/%d", base(m), memberOf(m)), nil
 			}},
+		{pattern: "GET " + prefix + "/members/all", need: nRead, rule: member(where, botgate.GuestAccess),
+			build: func(m *mx, _ *testing.T, _ *mCase, _ bool) (string, any) { return base(m) + "/members/all", nil }},
+		{pattern: "GET " + prefix + "/members/all/{user_id}", need: nRead, rule: member(where, botgate.GuestAccess),
+			build: func(m *mx, _ *testing.T, _ *mCase, _ bool) (string, any) {
+				return fmt.Sprintf("%s/members/all/%d", base(m), memberOf(m)), nil
+			}},
 		{pattern: "PUT " + prefix + "/members/{user_id}", variant: "a Guest", need: nWrite, write: true, rule: member(where, botgate.MaintainerAccess),
 			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
 				id := memberOf(m)
@@ -780,7 +791,7 @@ func resourceRows(where string) []*mRow {
 				if o := minting(tokenAdmin(where, manage))(a, scope); !o.ok() {
 					return o
 				}
-				return outcome{"400/403 (administrator scope)", []int{400, 403}}
+				return outcome{"400/403/422 (administrator scope)", []int{400, 403, 422}}
 			},
 			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
 				return base(m) + "/access_tokens", map[string]any{"name": m.name("tok"), "scopes": []string{"read_api", "sudo"}, "access_level": 10}
@@ -883,7 +894,7 @@ func resourceRows(where string) []*mRow {
 				if a.admin {
 					return anyO
 				}
-				return outcome{"400/403 (administrator scope)", []int{400, 403}}
+				return outcome{"400/403/422 (administrator scope)", []int{400, 403, 422}}
 			},
 			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
 				u := sa(m)

@@ -25,6 +25,9 @@ func (s *Server) routes(cfg Config) {
 	v4 := s.authedUnder("/api/v4")
 	s.mux.Handle("/api/v4/", s.adapt(s.handleNotFound))
 	v4("GET /version", needRead, s.handleVersion)
+	v4("GET /metadata", needRead, s.handleMetadata)
+	v4("GET /namespaces", needRead, s.handleListNamespaces)
+	v4("GET /namespaces/{id}", needRead, s.handleGetNamespace)
 
 	// Users.
 	v4("GET /user", needUser, s.handleCurrentUser)
@@ -54,6 +57,8 @@ func (s *Server) routes(cfg Config) {
 		v4("GET "+p+"/members", needRead, s.handleListMembers(t))
 		v4("POST "+p+"/members", needWrite, s.handleAddMember(t))
 		v4("GET "+p+"/members/{user_id}", needRead, s.handleGetMember(t))
+		v4("GET "+p+"/members/all", needRead, s.handleListAllMembers(t))
+		v4("GET "+p+"/members/all/{user_id}", needRead, s.handleGetAllMember(t))
 		v4("PUT "+p+"/members/{user_id}", needWrite, s.handleUpdateMember(t))
 		v4("DELETE "+p+"/members/{user_id}", needWrite, s.handleRemoveMember(t))
 

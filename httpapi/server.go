@@ -344,10 +344,6 @@ func (s *Server) handleReadiness(w http.ResponseWriter, r *http.Request) error {
 	return WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-func (s *Server) handleVersion(w http.ResponseWriter, r *http.Request, c *call) error {
-	return WriteJSON(w, http.StatusOK, map[string]string{"version": s.version, "revision": "botgate"})
-}
-
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) error {
 	return WriteJSON(w, http.StatusNotFound, map[string]string{"error": "404 Not Found"})
 }
