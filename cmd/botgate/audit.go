@@ -27,17 +27,7 @@ func newAuditListCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List audit events, newest first, with filters",
-		Long: `list prints the audit log's events that match the filters, newest first (--order asc
-for oldest first), at most --limit of them. Like verify it works offline on the data
-directory, or on the servers' shared PostgreSQL store with --store; the same events
-are served to administrators by GET /api/botgate/v1/audit/events.
-
---since and --until take a time (2026-01-02 or RFC 3339) or a duration before now
-(24h, 7d).`,
-		Example: `  botgate audit list --data-dir ./data --since 24h
-  botgate audit list --action token.revoke --output json
-  botgate audit list --target-type token --target-id 42`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
@@ -93,27 +83,7 @@ func newAuditVerifyCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Verify the audit log's hash chain",
-		Long: `verify checks every audit event's hash and link, that no event is missing, that
-the log is not empty, and that it ends at the signed head recorded with the newest
-event. Editing or deleting an event is detected, and so is deleting the newest
-events and rewriting the recorded head. It works offline on the data directory
-(the hashes and the head are keyed by the pepper, so it needs the data
-directory's pepper file), or on the servers' shared PostgreSQL store with --store.
-
-It prints the head as SEQ:HASH. Keep that somewhere a writer of the database cannot
-reach (a ticket, another system's log); --expect-head SEQ:HASH later fails unless the
-log still holds that event with that hash, which detects the database being
-replaced by an older copy of itself.
-
-The data directory's audit-checkpoint file (signed with the pepper; written by
-'serve' every minute and by each successful verify) is checked the same way when it
-exists.
-
-Exit status: 0 intact, 3 broken.`,
-		Example: `  botgate audit verify --data-dir ./data
-  botgate audit verify --expect-head 1234:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
-  botgate audit verify --output json`,
-		Args: cobra.NoArgs,
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return err

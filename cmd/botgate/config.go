@@ -40,14 +40,7 @@ func newConfigCmd(e *env) *cobra.Command {
 	cmd.AddCommand(&cobra.Command{
 		Use:   "check [FILE]",
 		Short: "Check botgate.yaml and report every problem with its line",
-		Long: `check reads the configuration file (FILE, else --config or BOTGATE_CONFIG) and
-reports every problem at once as file:line:column: key: what to do. Unknown keys
-are refused so that a typo cannot silently change a setting.
-
-Exit status: 0 valid, 2 problems found.`,
-		Example: `  botgate config check /etc/botgate/botgate.yaml
-  BOTGATE_CONFIG=botgate.yaml botgate config check`,
-		Args: cobra.MaximumNArgs(1),
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var path string
 			switch {

@@ -15,17 +15,8 @@ import (
 
 func newRootCmd(e *env) *cobra.Command {
 	root := &cobra.Command{
-		Use:   "botgate",
-		Short: "Least-privilege tokens, rate limits and audit for every automation",
-		Long: `botgate gives every automation its own identity and least-privilege token in
-GitLab's model (project and group access tokens with bot users, service accounts,
-personal access tokens), serves a GitLab-compatible /api/v4 for managing them,
-and audits every change in a tamper-evident log.
-
-Start a server on the embedded SQLite store:
-  botgate serve
-
-API clients use BOTGATE_URL and BOTGATE_TOKEN.`,
+		Use:           "botgate",
+		Short:         "Least-privilege tokens, rate limits and audit for every automation",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -58,8 +49,8 @@ API clients use BOTGATE_URL and BOTGATE_TOKEN.`,
 	)
 	root.AddCommand(newVaultCmd(e), newSecretCmd(e), newBrokerCmd(e))
 	root.AddCommand(newScanCmd(e))
-	applyHelp(root, docs.Commands())
 	root.AddCommand(newExecCmd(e))
+	applyHelp(root, docs.Commands())
 	usageArgs(root)
 	return root
 }

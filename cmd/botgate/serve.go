@@ -30,29 +30,8 @@ func newServeCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the botgate server",
-		Long: `serve runs the botgate server: the GitLab-compatible API under /api/v4, botgate's
-own API under /api/botgate/v1, forward-auth at /-/auth, and health endpoints
-/-/health, /-/liveness and /-/readiness. Settings come from flags, then environment
-variables, then the configuration file (--config, BOTGATE_CONFIG; see
-'botgate config check').
-
-Before anything else it checks the gateway configuration and the TLS certificate,
-locks the data directory (one serve per directory) and binds its listeners. Then, on
-first start, it initialises the data directory like 'botgate init': the admin token
-is printed once, or written to --admin-token-file. On an initialised directory
---admin-token-file must name the first start's file; a lost token is replaced with
-'botgate admin recover'.
-
-With --tls-cert and --tls-key both listeners serve HTTPS; SIGHUP rereads the files.
-Each request is logged at debug; at info, a summary every minute.
-
-It stops gracefully on SIGTERM or SIGINT: in-flight requests finish, pending usage
-records and audit events are written.`,
-		Example: `  botgate serve
-  botgate serve --config /etc/botgate/botgate.yaml
-  botgate serve --listen 127.0.0.1:9000 --data-dir /var/lib/botgate`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return serve(cmd.Context(), e, o) },
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, args []string) error { return serve(cmd.Context(), e, o) },
 	}
 	cmd.Flags().StringVar(&o.listen, "listen", envOr(e.getenv, "BOTGATE_LISTEN", "127.0.0.1:8080"), "address to listen on [env BOTGATE_LISTEN]")
 	dataDirFlag(cmd, e, &o.dataDir)
