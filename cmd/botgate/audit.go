@@ -1,79 +1,61 @@
 package main
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/botgate/botgate"
-	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/cliout"
 	"github.com/botgate/botgate/server"
 )
 
 func newAuditCmd(e *env) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "audit",
-		Short: "Inspect and verify the audit log",
-	}
+	cmd := &cobra.Command{Use: "audit", Short: "Inspect and verify the audit log"}
 	cmd.AddCommand(newAuditVerifyCmd(e), newAuditListCmd(e))
 	return cmd
 }
 
+// openLocal opens the local instance that o names, for a command that
+// reads or checks it; close it when done.
+func openLocal(cmd *cobra.Command, e *env, o localOptions) (*server.Instance, error) {
+	return server.Open(cmd.Context(), server.Config{DataDir: o.dataDir, Store: o.store, Getenv: e.getenv, Vault: o.vault}, newLogger(e, o.logLevel))
+}
+
 func newAuditListCmd(e *env) *cobra.Command {
 	var o localOptions
-	var output, since, until, order string
-	var f botgate.AuditFilter
+	var output string
+	var q server.AuditQuery
 	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List audit events, newest first, with filters",
-		Args:  cobra.NoArgs,
+		Use: "list", Short: "List audit events, newest first, with filters", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			var err error
-			now := time.Now()
-			if f.Since, err = server.ParseSince(since, now); err != nil {
-				return usageErr("--since: %v", err)
+			f, err := q.Filter(time.Now())
+			if err != nil {
+				return cliout.Usage(err)
 			}
-			if f.Until, err = server.ParseSince(until, now); err != nil {
-				return usageErr("--until: %v", err)
-			}
-			switch order {
-			case "desc":
-				f.Descending = true
-			case "asc":
-			default:
-				return usageErr("--order must be asc or desc, not %q", order)
-			}
-			if f.Limit < 1 {
-				return usageErr("--limit must be at least 1")
-			}
-			in, err := server.Open(cmd.Context(), server.Config{DataDir: o.dataDir, Store: o.store, Getenv: e.getenv}, newLogger(e, o.logLevel))
+			in, err := openLocal(cmd, e, o)
 			if err != nil {
 				return err
 			}
 			defer in.Close()
 			l, err := in.AuditEvents(cmd.Context(), f)
-			if err != nil {
-				return cliErr(err)
-			}
-			return writeAs(e.stdout, output, l, l.WriteText)
+			return show(e.stdout, output, l, err, l.WriteText)
 		},
 	}
 	localFlags(cmd, e, &o, false)
 	outputFlag(cmd, &output)
 	fl := cmd.Flags()
-	fl.StringVar(&f.Action, "action", "", "only this action, e.g. token.create, token.revoke, admin.recover")
-	fl.Int64Var(&f.ActorID, "actor-id", 0, "only events by this user id")
-	fl.Int64Var(&f.TokenID, "token-id", 0, "only events done with this token id")
-	fl.StringVar(&f.TargetType, "target-type", "", "only events on this kind of target: token, user, group, project, member...")
-	fl.Int64Var(&f.TargetID, "target-id", 0, "only events on the target with this id")
-	fl.StringVar(&since, "since", "", "only events at or after this time, or this long ago (24h, 7d)")
-	fl.StringVar(&until, "until", "", "only events at or before this time, or this long ago")
-	fl.StringVar(&order, "order", "desc", "desc (newest first) or asc")
-	fl.IntVar(&f.Limit, "limit", 100, "at most this many events")
+	fl.StringVar(&q.Action, "action", "", "only this action, e.g. token.create, token.revoke, admin.recover")
+	fl.Int64Var(&q.ActorID, "actor-id", 0, "only events by this user id")
+	fl.Int64Var(&q.TokenID, "token-id", 0, "only events done with this token id")
+	fl.StringVar(&q.TargetType, "target-type", "", "only events on this kind of target: token, user, group, project, member...")
+	fl.Int64Var(&q.TargetID, "target-id", 0, "only events on the target with this id")
+	fl.StringVar(&q.Since, "since", "", "only events at or after this time, or this long ago (24h, 7d)")
+	fl.StringVar(&q.Until, "until", "", "only events at or before this time, or this long ago")
+	fl.StringVar(&q.Order, "order", "desc", "desc (newest first) or asc")
+	fl.IntVar(&q.Limit, "limit", 100, "at most this many events")
 	return cmd
 }
 
@@ -81,22 +63,16 @@ func newAuditVerifyCmd(e *env) *cobra.Command {
 	var o localOptions
 	var output, expect string
 	cmd := &cobra.Command{
-		Use:   "verify",
-		Short: "Verify the audit log's hash chain",
-		Args:  cobra.NoArgs,
+		Use: "verify", Short: "Verify the audit log's hash chain", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			var anchors []authority.Anchor
-			if expect != "" {
-				h, err := authority.ParseAuditHead(expect)
-				if err != nil {
-					return usageErr("--expect-head: %s", botgate.MessageOf(err))
-				}
-				anchors = append(anchors, authority.Anchor{Name: "expected head (--expect-head)", Head: h})
+			anchors, err := server.ExpectedHead(expect)
+			if err != nil {
+				return cliout.Usage(err)
 			}
-			in, err := server.Open(cmd.Context(), server.Config{DataDir: o.dataDir, Store: o.store, Getenv: e.getenv}, newLogger(e, o.logLevel))
+			in, err := openLocal(cmd, e, o)
 			if err != nil {
 				return err
 			}
@@ -105,13 +81,10 @@ func newAuditVerifyCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := writeAs(e.stdout, output, r, r.WriteText); err != nil {
+			if err := cliout.Show(e.stdout, output, r, r.WriteText); err != nil || r.OK {
 				return err
 			}
-			if !r.OK {
-				return &exitError{code: exitIntegrity, err: fmt.Errorf("audit chain broken at event %d", *r.BreakSeq)}
-			}
-			return nil
+			return cliout.Exitf(cliout.ExitIntegrity, "audit chain broken at event %d", *r.BreakSeq)
 		},
 	}
 	localFlags(cmd, e, &o, false)

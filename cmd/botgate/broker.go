@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -36,7 +35,7 @@ func (a *apiCmd) brokerAddCmd() *cobra.Command {
 			if err := a.show(out, err, nil); err != nil || out.State == "active" {
 				return err
 			}
-			return &exitError{code: exitServer, err: fmt.Errorf("registered, but the first mint failed (%s); the server's scheduler retries it", out.LastError)}
+			return cliout.Exitf(cliout.ExitServer, "registered, but the first mint failed (%s); the server's scheduler retries it", out.LastError)
 		},
 	})
 	f := cmd.Flags()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/apiclient"
+	"github.com/botgate/botgate/cliout"
 	"github.com/botgate/botgate/workload"
 )
 
@@ -47,7 +48,7 @@ func newExecCmd(e *env) *cobra.Command {
 				return cliErr(err)
 			}
 			if code != 0 {
-				return &exitError{code: code, err: commandExit{args[0], code}}
+				return cliout.Exit(code, commandExit{args[0], code})
 			}
 			return nil
 		},

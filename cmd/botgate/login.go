@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/botgate/botgate/apiclient"
+	"github.com/botgate/botgate/cli"
 	"github.com/botgate/botgate/cliout"
 )
 
@@ -42,7 +43,7 @@ func newLoginCmd(e *env) *cobra.Command {
 			return show(e.stdout, output, res, err, cliout.LoggedIn(res))
 		},
 	}
-	cmd.SetFlagErrorFunc(flagError)
+	cmd.SetFlagErrorFunc(cli.FlagError)
 	cmd.Flags().StringVar(&url, "url", "", "botgate server URL [env BOTGATE_URL]")
 	cmd.Flags().StringVar(&tokenFile, "token-file", "", "read the token from this file (mode 0600); - or omitted reads standard input")
 	outputFlag(cmd, &output)
@@ -75,7 +76,7 @@ func newLogoutCmd(e *env) *cobra.Command {
 			return show(e.stdout, cliout.Text, nil, err, cliout.Line("%s", strings.Join(lines, "\n")))
 		},
 	}
-	cmd.SetFlagErrorFunc(flagError)
+	cmd.SetFlagErrorFunc(cli.FlagError)
 	cmd.Flags().BoolVar(&revoke, "revoke", false, "revoke the stored token on the server first")
 	return cmd
 }

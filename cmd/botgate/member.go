@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/botgate/botgate/apiclient"
+	"github.com/botgate/botgate/cli"
 	"github.com/botgate/botgate/cliout"
 )
 
@@ -30,7 +31,7 @@ func (a *apiCmd) memberCmd(c *cobra.Command, run func(cmd *cobra.Command, n apic
 }
 
 func (a *apiCmd) memberListCmd() *cobra.Command {
-	var pf pageFlags
+	var pf cli.Page
 	cmd := a.memberCmd(&cobra.Command{
 		Use:   "list",
 		Short: "List the direct members of a project or group",
@@ -43,7 +44,7 @@ func (a *apiCmd) memberListCmd() *cobra.Command {
 		ms, err := g.Members(cmd.Context(), n, p)
 		return a.show(ms, err, nil)
 	})
-	pf.register(cmd)
+	pf.Register(cmd)
 	return cmd
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/botgate/botgate/apiclient"
+	"github.com/botgate/botgate/cli"
 	"github.com/botgate/botgate/cliout"
 )
 
@@ -14,7 +15,7 @@ import (
 
 func namespaceListCmd[V any](a *apiCmd, f *apiclient.NamespaceFilter,
 	list func(*apiclient.GitLab, context.Context, apiclient.NamespaceFilter, apiclient.Page) ([]V, error), short string) *cobra.Command {
-	var pf pageFlags
+	var pf cli.Page
 	cmd := a.command(&cobra.Command{
 		Use: "list", Short: short, Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -26,7 +27,7 @@ func namespaceListCmd[V any](a *apiCmd, f *apiclient.NamespaceFilter,
 			return a.show(vs, err, nil)
 		},
 	})
-	pf.register(cmd)
+	pf.Register(cmd)
 	return cmd
 }
 
@@ -86,15 +87,15 @@ func namespaceUpdateCmd[V any](a *apiCmd, kind string, update func(*apiclient.Gi
 		Short: "Change a " + kind + "'s name, path, description or visibility",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := needChange(cmd, "name", "path", "description", "visibility"); err != nil {
+			if err := cli.NeedChange(cmd, "name", "path", "description", "visibility"); err != nil {
 				return err
 			}
 			g, err := a.gitlab()
 			if err != nil {
 				return err
 			}
-			v, err := update(g, cmd.Context(), args[0], apiclient.NamespaceEdit{Name: changed(cmd, "name", name), Path: changed(cmd, "path", path),
-				Description: changed(cmd, "description", description), Visibility: changed(cmd, "visibility", visibility)})
+			v, err := update(g, cmd.Context(), args[0], apiclient.NamespaceEdit{Name: cli.Changed(cmd, "name", name), Path: cli.Changed(cmd, "path", path),
+				Description: cli.Changed(cmd, "description", description), Visibility: cli.Changed(cmd, "visibility", visibility)})
 			return a.change("Updated", v, err)
 		},
 	})
@@ -103,25 +104,6 @@ func namespaceUpdateCmd[V any](a *apiCmd, kind string, update func(*apiclient.Gi
 	cmd.Flags().StringVar(&description, "description", "", "new description")
 	cmd.Flags().StringVar(&visibility, "visibility", "", "private, internal or public")
 	return cmd
-}
-
-// changed returns a pointer to v when the flag was given, else nil, so an
-// update sends only what the user changed.
-func changed(cmd *cobra.Command, flag, v string) *string {
-	if cmd.Flags().Changed(flag) {
-		return &v
-	}
-	return nil
-}
-
-// needChange refuses an update that changes nothing.
-func needChange(cmd *cobra.Command, flags ...string) error {
-	for _, f := range flags {
-		if cmd.Flags().Changed(f) {
-			return nil
-		}
-	}
-	return usageErr("nothing to change: give at least one of --%s", strings.Join(flags, ", --"))
 }
 
 // deleteCmd builds a delete command that refuses to run without --yes;

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"context"
+
 	"github.com/botgate/botgate/apiclient"
 	"github.com/botgate/botgate/apiwire"
+	"github.com/botgate/botgate/cli"
 	"github.com/botgate/botgate/cliout"
 
 	"github.com/botgate/botgate"
@@ -68,12 +68,12 @@ func newScanCmd(e *env) *cobra.Command {
 				return revokeErr
 			}
 			if n := len(res.Findings); n > 0 {
-				return &exitError{code: exitFailure, err: fmt.Errorf("scan: %d token(s) found", n)}
+				return cliout.Exitf(cliout.ExitFailure, "scan: %d token(s) found", n)
 			}
 			return nil
 		},
 	}
-	cmd.SetFlagErrorFunc(flagError)
+	cmd.SetFlagErrorFunc(cli.FlagError)
 	f := cmd.Flags()
 	f.BoolVar(&o.git, "git", false, "scan the git history of each PATH (a repository) instead of its files")
 	f.BoolVar(&o.stdin, "stdin", false, "scan standard input")
@@ -92,7 +92,7 @@ func scanErr(err error) error {
 	if botgate.IsKind(err, botgate.KindNotFound) {
 		return cliErr(err)
 	}
-	return &exitError{code: exitUsage, err: shown{err}}
+	return cliout.Exit(cliout.ExitUsage, cliout.Shown(err))
 }
 
 // reportLeaks reports leaked tokens to the server, building the client

@@ -7,6 +7,7 @@ import (
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/apiclient"
+	"github.com/botgate/botgate/cli"
 )
 
 // ownerFlags registers --group and --project, the owner of service accounts.
@@ -39,7 +40,7 @@ func newServiceAccountCmd(e *env) *cobra.Command {
 
 func (a *apiCmd) saListCmd() *cobra.Command {
 	var o apiclient.Owner
-	var pf pageFlags
+	var pf cli.Page
 	cmd := a.command(&cobra.Command{
 		Use:   "list",
 		Short: "List service accounts",
@@ -57,7 +58,7 @@ func (a *apiCmd) saListCmd() *cobra.Command {
 		},
 	})
 	ownerFlags(cmd, &o)
-	pf.register(cmd)
+	pf.Register(cmd)
 	return cmd
 }
 
@@ -76,7 +77,7 @@ func (a *apiCmd) saCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			v, err := g.CreateServiceAccount(cmd.Context(), o, apiclient.AccountEdit{Name: changed(cmd, "name", name), Username: changed(cmd, "username", username), Email: changed(cmd, "email", email)})
+			v, err := g.CreateServiceAccount(cmd.Context(), o, apiclient.AccountEdit{Name: cli.Changed(cmd, "name", name), Username: cli.Changed(cmd, "username", username), Email: cli.Changed(cmd, "email", email)})
 			return a.change("Created", v, err)
 		},
 	})
@@ -102,15 +103,15 @@ func (a *apiCmd) saUpdateCmd() *cobra.Command {
 			if err := usage(o.Check(true)); err != nil {
 				return err
 			}
-			if err := needChange(cmd, "name", "username", "email"); err != nil {
+			if err := cli.NeedChange(cmd, "name", "username", "email"); err != nil {
 				return err
 			}
 			g, err := a.gitlab()
 			if err != nil {
 				return err
 			}
-			v, err := g.UpdateServiceAccount(cmd.Context(), o, id, apiclient.AccountEdit{Name: changed(cmd, "name", name),
-				Username: changed(cmd, "username", username), Email: changed(cmd, "email", email)})
+			v, err := g.UpdateServiceAccount(cmd.Context(), o, id, apiclient.AccountEdit{Name: cli.Changed(cmd, "name", name),
+				Username: cli.Changed(cmd, "username", username), Email: cli.Changed(cmd, "email", email)})
 			return a.change("Updated", v, err)
 		},
 	})
@@ -122,7 +123,7 @@ func (a *apiCmd) saUpdateCmd() *cobra.Command {
 }
 
 func (a *apiCmd) saTokenCmd() *cobra.Command {
-	cmd := groupCmd("token", "List, create, rotate and revoke a service account's tokens")
+	cmd := cli.Group("token", "List, create, rotate and revoke a service account's tokens")
 	cmd.AddCommand(
 		saWrap(a.tokenListCmd(), "list SA_ID", 1),
 		saWrap(a.tokenCreateCmd(), "create SA_ID", 1),

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/botgate/botgate/apiclient"
+	"github.com/botgate/botgate/cli"
 	"github.com/botgate/botgate/cliout"
 )
 
@@ -50,7 +51,7 @@ func newTokenCmd(e *env) *cobra.Command {
 func (a *apiCmd) tokenListCmd() *cobra.Command {
 	var t tokenTarget
 	var f apiclient.TokenFilter
-	var pf pageFlags
+	var pf cli.Page
 	cmd := a.command(&cobra.Command{
 		Use: "list", Short: "List tokens", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -61,7 +62,7 @@ func (a *apiCmd) tokenListCmd() *cobra.Command {
 			if f.State != "" && f.State != "active" && f.State != "inactive" {
 				return usageErr("--state must be active or inactive, not %q", f.State)
 			}
-			p, err := pf.check()
+			p, err := pf.Check()
 			if err != nil {
 				return err
 			}
@@ -80,7 +81,7 @@ func (a *apiCmd) tokenListCmd() *cobra.Command {
 	cmd.Flags().StringVar(&t.user, "user", "", "list this user's personal access tokens (`ID`; admin only)")
 	cmd.Flags().StringVar(&f.State, "state", "", "active or inactive (revoked or expired)")
 	cmd.Flags().StringVar(&f.Search, "search", "", "only tokens whose name contains this")
-	pf.register(cmd)
+	pf.Register(cmd)
 	return cmd
 }
 

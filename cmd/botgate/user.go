@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/botgate/botgate/apiclient"
+	"github.com/botgate/botgate/cli"
 )
 
 func newUserCmd(e *env) *cobra.Command {
@@ -33,7 +34,7 @@ func (a *apiCmd) userWhoamiCmd() *cobra.Command {
 
 func (a *apiCmd) userListCmd() *cobra.Command {
 	var f apiclient.UserFilter
-	var pf pageFlags
+	var pf cli.Page
 	cmd := a.command(&cobra.Command{
 		Use:   "list",
 		Short: "List users (administrators)",
@@ -50,7 +51,7 @@ func (a *apiCmd) userListCmd() *cobra.Command {
 	cmd.Flags().StringVar(&f.Search, "search", "", "only users whose name, username or e-mail contains this")
 	cmd.Flags().StringVar(&f.Username, "username", "", "only the user with this username")
 	cmd.Flags().BoolVar(&f.Humans, "humans", false, "only human users (no bots or service accounts)")
-	pf.register(cmd)
+	pf.Register(cmd)
 	return cmd
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/botgate/botgate/cliout"
 	"github.com/botgate/botgate/server"
 	"github.com/botgate/botgate/vault"
 )
@@ -48,7 +49,7 @@ func newVaultGenerateKeyCmd(e *env) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			k, err := vault.GenerateMasterKeyFile(args[0], rand.Reader)
 			if err != nil {
-				return shown{err}
+				return cliout.Shown(err)
 			}
 			defer k.Destroy()
 			_, err = fmt.Fprintf(e.stdout, "created master key %s in %s (mode 0600)\n", k.ID(), args[0])
@@ -82,7 +83,7 @@ func vaultCommand(e *env, c *cobra.Command, failed string, run func(context.Cont
 			return err
 		}
 		if n > 0 {
-			return &exitError{code: exitIntegrity, err: fmt.Errorf(failed, n)}
+			return cliout.Exitf(cliout.ExitIntegrity, failed, n)
 		}
 		return nil
 	}
