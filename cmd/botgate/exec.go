@@ -1,13 +1,11 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/apiclient"
 	"github.com/botgate/botgate/cliout"
 	"github.com/botgate/botgate/workload"
@@ -25,32 +23,23 @@ func newExecCmd(e *env) *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if automation == "" {
-				return usageErr("--automation is required: name the automation to act as")
+				return cliout.Usagef("--automation is required: name the automation to act as")
 			}
 			if cmd.ArgsLenAtDash() != 0 {
-				return usageErr("put the command after --: botgate exec --automation %s -- COMMAND", automation)
+				return cliout.Usagef("put the command after --: botgate exec --automation %s -- COMMAND", automation)
 			}
-			if url == "" {
-				url = e.getenv(apiclient.EnvURL)
-			}
-			if url == "" {
-				return usageErr("name the botgate server: --url URL or %s", apiclient.EnvURL)
-			}
-			base, err := apiclient.NormalizeURL(url)
+			base, err := apiclient.FlagURL(e.getenv, url, "name the botgate server: --url URL or "+apiclient.EnvURL)
 			if err != nil {
-				return usageErr("%s", botgate.MessageOf(err))
+				return cliout.Usage(err)
 			}
 			code, err := workload.Run(cmd.Context(), workload.Config{
 				URL: base, Automation: automation, Audience: audience, TTL: ttl, Upstream: upstream, Command: args,
 				Getenv: e.getenv, Environ: os.Environ(), Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr, Log: e.stderr,
 			})
-			if err != nil {
-				return cliErr(err)
+			if err != nil || code == 0 {
+				return cliout.Fail(err)
 			}
-			if code != 0 {
-				return cliout.Exit(code, commandExit{args[0], code})
-			}
-			return nil
+			return cliout.Exitf(code, "%s exited with status %d", args[0], code)
 		},
 	}
 	cmd.Flags().StringVar(&url, "url", "", "botgate server URL [env BOTGATE_URL]")
@@ -60,11 +49,3 @@ func newExecCmd(e *env) *cobra.Command {
 	cmd.Flags().DurationVar(&ttl, "ttl", 0, "token lifetime to ask for, at most the trust policy's max_ttl (default that maximum)")
 	return cmd
 }
-
-// commandExit reports a command's non-zero exit status.
-type commandExit struct {
-	name string
-	code int
-}
-
-func (c commandExit) Error() string { return fmt.Sprintf("%s exited with status %d", c.name, c.code) }

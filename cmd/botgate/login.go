@@ -2,7 +2,6 @@ package main
 
 import (
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -19,24 +18,19 @@ func newLoginCmd(e *env) *cobra.Command {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			if url == "" {
-				url = e.getenv(apiclient.EnvURL)
-			}
-			if url == "" {
-				return usageErr("--url is required (or set %s): the botgate server, e.g. http://127.0.0.1:8080", apiclient.EnvURL)
-			}
-			if _, err := apiclient.NormalizeURL(url); err != nil {
-				return usage(err)
+			base, err := apiclient.FlagURL(e.getenv, url, "--url is required (or set "+apiclient.EnvURL+"): the botgate server, e.g. http://127.0.0.1:8080")
+			if err != nil {
+				return cliout.Usage(err)
 			}
 			token, err := apiclient.ReadToken(e.stdin, e.stderr, tokenFile, true)
 			if err != nil {
-				return usage(err)
+				return cliout.Usage(err)
 			}
 			path, err := apiclient.CredentialsPath(e.getenv)
 			if err != nil {
-				return cliErr(err)
+				return cliout.Fail(err)
 			}
-			res, err := apiclient.Login(cmd.Context(), url, token, path)
+			res, err := apiclient.Login(cmd.Context(), base, token, path)
 			if err == nil && output != cliout.JSON && e.getenv(apiclient.EnvToken) != "" {
 				defer io.WriteString(e.stderr, "botgate: note: "+apiclient.EnvToken+" is set and takes precedence over the stored token\n")
 			}
@@ -55,25 +49,8 @@ func newLogoutCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "logout", Short: "Forget the stored server URL and token", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path, err := apiclient.CredentialsPath(e.getenv)
-			if err != nil {
-				return cliErr(err)
-			}
-			var lines []string
-			if revoke {
-				url, err := apiclient.RevokeStored(cmd.Context(), path)
-				if err != nil {
-					return cliErr(err)
-				}
-				lines = append(lines, "Revoked the stored token on "+url+".")
-			}
-			had, err := apiclient.RemoveCredentials(path)
-			if had {
-				lines = append(lines, "Removed "+path+".")
-			} else {
-				lines = append(lines, "Not logged in (no "+path+").")
-			}
-			return show(e.stdout, cliout.Text, nil, err, cliout.Line("%s", strings.Join(lines, "\n")))
+			done, err := apiclient.Logout(cmd.Context(), e.getenv, revoke)
+			return show(e.stdout, cliout.Text, nil, err, cliout.Line("%s", done))
 		},
 	}
 	cmd.SetFlagErrorFunc(cli.FlagError)

@@ -3,11 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/botgate/botgate/apiclient"
+	"github.com/botgate/botgate/apiwire"
 	"github.com/botgate/botgate/cli"
 	"github.com/botgate/botgate/cliout"
 )
@@ -23,28 +23,24 @@ func (t *tokenTarget) register(cmd *cobra.Command) {
 
 func (t *tokenTarget) owner() (apiclient.TokenOwner, error) {
 	o, err := apiclient.ParseTokenOwner(t.project, t.group, t.sa, t.user)
-	return o, usage(err)
+	return o, cliout.Usage(err)
 }
 
-// tokenRef parses a token argument: a numeric ID, or "self" for the token
-// in use. 'self' takes no --service-account; verb names the command in that
-// refusal.
-func tokenRef(ref string, o apiclient.TokenOwner, verb string) (apiclient.TokenRef, error) {
-	if ref != "self" {
-		id, err := parseID("the token ID", ref)
-		return apiclient.TokenRef{ID: id}, err
+// ownerRef is the owner and the token that args[0] names (ID or self).
+func (t *tokenTarget) ownerRef(args []string, verb string) (apiclient.TokenOwner, apiclient.TokenRef, error) {
+	o, err := t.owner()
+	if err != nil {
+		return o, apiclient.TokenRef{}, err
 	}
-	if o.Kind() == apiclient.KindServiceAccount {
-		return apiclient.TokenRef{}, usageErr("'self' needs no --service-account: run 'botgate token %s self' with the service account's token", verb)
-	}
-	return apiclient.TokenRef{Self: true}, nil
+	ref, err := apiclient.ParseTokenRef(args[0], o, verb)
+	return o, ref, cliout.Usage(err)
 }
 
 func newTokenCmd(e *env) *cobra.Command {
 	cmd, a := newAPIGroup(e, "token", "List, create, rotate and revoke access tokens")
 	cmd.AddCommand(a.tokenListCmd(), a.tokenShowCmd(), a.tokenCreateCmd(), a.tokenRotateCmd(), a.tokenRevokeCmd(),
 		a.tokenUsageCmd(), a.tokenLookupCmd())
-	a.refineAll(cmd)
+	a.RefineAll(cmd)
 	return cmd
 }
 
@@ -52,28 +48,27 @@ func (a *apiCmd) tokenListCmd() *cobra.Command {
 	var t tokenTarget
 	var f apiclient.TokenFilter
 	var pf cli.Page
-	cmd := a.command(&cobra.Command{
+	cmd := a.Command(&cobra.Command{
 		Use: "list", Short: "List tokens", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := t.owner()
 			if err != nil {
 				return err
 			}
-			if f.State != "" && f.State != "active" && f.State != "inactive" {
-				return usageErr("--state must be active or inactive, not %q", f.State)
+			if err := cliout.Usage(f.CheckState()); err != nil {
+				return err
 			}
 			p, err := pf.Check()
 			if err != nil {
 				return err
 			}
-			g, err := a.gitlab()
+			g, err := a.GitLab()
 			if err != nil {
 				return err
 			}
 			vs, err := g.Tokens(cmd.Context(), o, f, p)
-			kind := o.Kind()
-			return a.show(vs, err, func(w io.Writer) error {
-				return cliout.Tokens(w, vs, kind == apiclient.KindProject || kind == apiclient.KindGroup)
+			return a.Show(vs, err, func(w io.Writer) error {
+				return cliout.Tokens(w, vs, o.Kind() == apiclient.KindProject || o.Kind() == apiclient.KindGroup)
 			})
 		},
 	})
@@ -87,23 +82,14 @@ func (a *apiCmd) tokenListCmd() *cobra.Command {
 
 func (a *apiCmd) tokenShowCmd() *cobra.Command {
 	var t tokenTarget
-	cmd := a.command(&cobra.Command{
+	cmd := a.Command(&cobra.Command{
 		Use: "show ID|self", Short: "Show one token (self: the token in use)", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o, err := t.owner()
+			o, ref, err := t.ownerRef(args, "show")
 			if err != nil {
 				return err
 			}
-			ref, err := tokenRef(args[0], o, "show")
-			if err != nil {
-				return err
-			}
-			g, err := a.gitlab()
-			if err != nil {
-				return err
-			}
-			v, err := g.Token(cmd.Context(), o, ref)
-			return a.show(v, err, nil)
+			return cli.OnGitLab(a.API, func(g *apiclient.GitLab) (apiclient.Token, error) { return g.Token(cmd.Context(), o, ref) })
 		},
 	})
 	t.register(cmd)
@@ -113,45 +99,33 @@ func (a *apiCmd) tokenShowCmd() *cobra.Command {
 func (a *apiCmd) tokenRevokeCmd() *cobra.Command {
 	var t tokenTarget
 	var secretFile string
-	cmd := a.command(&cobra.Command{
+	cmd := a.Command(&cobra.Command{
 		Use: "revoke ID|self", Short: "Revoke a token; a project or group token's bot user is deactivated", Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := t.owner()
 			if err != nil {
 				return err
 			}
-			kind := o.Kind()
 			if cmd.Flags().Changed("secret-file") {
-				if len(args) != 0 || kind != apiclient.KindPersonal {
-					return usageErr("--secret-file takes no token ID, --project, --group or --service-account")
+				if len(args) != 0 || o.Kind() != apiclient.KindPersonal {
+					return cliout.Usagef("--secret-file takes no token ID, --project, --group or --service-account")
 				}
 				g, secret, err := a.bySecret(secretFile)
 				if err != nil {
 					return err
 				}
-				return a.show(map[string]any{"revoked": true}, g.RevokeTokenBySecret(cmd.Context(), secret), cliout.Line("Revoked the token with that secret."))
+				return a.Show(map[string]any{"revoked": true}, g.RevokeTokenBySecret(cmd.Context(), secret), cliout.Line("Revoked the token with that secret."))
 			}
-			if len(args) != 1 {
-				return usageErr("give the token ID, or self, or --secret-file")
-			}
-			ref := apiclient.TokenRef{Self: args[0] == "self"}
-			if ref.Self && kind != apiclient.KindPersonal {
-				return usageErr("'self' revokes the token in use, whatever its kind: drop --project, --group and --service-account")
-			} else if !ref.Self {
-				if ref.ID, err = parseID("the token ID", args[0]); err != nil {
-					return err
-				}
-			}
-			r, err := a.resolve()
+			ref, err := apiclient.ParseRevokeRef(args, o)
 			if err != nil {
-				return err
+				return cliout.Usage(err)
 			}
-			g, err := a.newGitLab(r)
+			r, g, err := a.ResolveGitLab()
 			if err != nil {
 				return err
 			}
 			out, text := cliout.Revoked(o, ref, r)
-			return a.show(out, g.RevokeToken(cmd.Context(), o, ref), text)
+			return a.Show(out, g.RevokeToken(cmd.Context(), o, ref), text)
 		},
 	})
 	t.register(cmd)
@@ -162,17 +136,17 @@ func (a *apiCmd) tokenRevokeCmd() *cobra.Command {
 // bySecret reads a token's secret from secretFile (or standard input) and
 // builds the client for a call to /admin/token with it.
 func (a *apiCmd) bySecret(secretFile string) (*apiclient.GitLab, string, error) {
-	secret, err := apiclient.ReadToken(a.e.stdin, a.e.stderr, secretFile, false)
+	secret, err := apiclient.ReadToken(a.Stdin, a.Stderr, secretFile, false)
 	if err != nil {
-		return nil, "", usage(err)
+		return nil, "", cliout.Usage(err)
 	}
-	g, err := a.gitlab()
+	g, err := a.GitLab()
 	return g, secret, err
 }
 
 func (a *apiCmd) tokenLookupCmd() *cobra.Command {
 	var secretFile string
-	cmd := a.command(&cobra.Command{
+	cmd := a.Command(&cobra.Command{
 		Use: "lookup", Short: "Identify a token from its secret (administrators)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g, secret, err := a.bySecret(secretFile)
@@ -180,7 +154,7 @@ func (a *apiCmd) tokenLookupCmd() *cobra.Command {
 				return err
 			}
 			v, err := g.LookupToken(cmd.Context(), secret)
-			return a.show(v, err, nil)
+			return a.Show(v, err, nil)
 		},
 	})
 	cmd.Flags().StringVar(&secretFile, "secret-file", "", "read the secret from this `FILE`; - or omitted reads standard input")
@@ -188,19 +162,14 @@ func (a *apiCmd) tokenLookupCmd() *cobra.Command {
 }
 
 func (a *apiCmd) tokenUsageCmd() *cobra.Command {
-	return a.command(&cobra.Command{
+	return a.Command(&cobra.Command{
 		Use: "usage ID", Short: "Show how a token was used through the gateway", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID("the token ID", args[0])
+			id, err := cli.ParseID("the token ID", args[0])
 			if err != nil {
 				return err
 			}
-			c, err := a.v1()
-			if err != nil {
-				return err
-			}
-			u, err := c.TokenUsage(cmd.Context(), id)
-			return a.show(u, err, nil)
+			return cli.OnV1(a.API, func(c *apiclient.V1) (*apiwire.TokenUsage, error) { return c.TokenUsage(cmd.Context(), id) })
 		},
 	})
 }
@@ -209,59 +178,42 @@ func (a *apiCmd) tokenUsageCmd() *cobra.Command {
 // shown once, after headline and the token's details.
 func (a *apiCmd) newToken(sink *cliout.SecretFile, v apiclient.Token, err error, fail, stored, headline string) error {
 	if err := sink.Finish(&v, err, fail, stored); err != nil {
-		return cliErr(err)
+		return cliout.Fail(err)
 	}
-	return a.show(v, nil, cliout.NewSecret(v, headline))
+	return a.Show(v, nil, cliout.NewSecret(v, headline))
 }
 
-// secretSink creates --token-file, if given, before the call.
-func secretSink(path string) (*cliout.SecretFile, error) {
+// secretSink creates --token-file, if given, before the call, and then
+// resolves the connection.
+func (a *apiCmd) secretSink(path string) (*cliout.SecretFile, apiclient.Resolved, *apiclient.GitLab, error) {
 	s, err := cliout.CreateSecretFile(path)
-	return s, usage(err)
+	if err != nil {
+		return nil, apiclient.Resolved{}, nil, cliout.Usage(err)
+	}
+	r, g, err := a.ResolveGitLab()
+	if err != nil {
+		s.Abort()
+	}
+	return s, r, g, err
 }
 
 func (a *apiCmd) tokenCreateCmd() *cobra.Command {
 	var t tokenTarget
-	var scopes, expires, description, level, tokenFile string
-	var n apiclient.NewToken
-	cmd := a.command(&cobra.Command{
+	var f apiclient.TokenFlags
+	var tokenFile string
+	cmd := a.Command(&cobra.Command{
 		Use: "create", Short: "Create a token and show its secret once", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o, err := t.owner()
 			if err != nil {
 				return err
 			}
-			kind := o.Kind()
-			if strings.TrimSpace(n.Name) == "" {
-				return usageErr("--name is required: name the automation the token serves, e.g. --name ci-deploy")
-			}
-			n.Scopes, err = apiclient.ParseScopes(scopes)
-			if err == nil {
-				n.ExpiresAt, err = apiclient.ParseDate("expires-at", expires)
-			}
-			switch {
-			case err != nil:
-				return usage(err)
-			case kind == apiclient.KindProject || kind == apiclient.KindGroup:
-				if level == "" {
-					return usageErr("--access-level is required for a %s access token: the lowest role the automation needs, e.g. reporter to read or developer to push", kind)
-				}
-				if n.AccessLevel, err = apiclient.ParseRole(level); err != nil {
-					return usage(err)
-				}
-			case level != "":
-				return usageErr("--access-level applies to project and group access tokens only")
-			}
-			if description != "" {
-				n.Description = &description
-			}
-			sink, err := secretSink(tokenFile)
+			n, err := f.Parse(o)
 			if err != nil {
-				return err
+				return cliout.Usage(err)
 			}
-			g, err := a.gitlab()
+			sink, _, g, err := a.secretSink(tokenFile)
 			if err != nil {
-				sink.Abort()
 				return err
 			}
 			v, err := g.CreateToken(cmd.Context(), o, n)
@@ -270,11 +222,11 @@ func (a *apiCmd) tokenCreateCmd() *cobra.Command {
 	})
 	t.register(cmd)
 	cmd.Flags().StringVar(&t.user, "user", "", "create a personal access token for this user `ID` (admin only)")
-	cmd.Flags().StringVar(&n.Name, "name", "", "the token's name: the automation it serves (required)")
-	cmd.Flags().StringVar(&scopes, "scopes", "", "comma-separated scopes, e.g. read_api or api,read_repository (required)")
-	cmd.Flags().StringVar(&expires, "expires-at", "", "expiry `DATE` (YYYY-MM-DD); the server's policy applies when omitted")
-	cmd.Flags().StringVar(&description, "description", "", "what the token is for")
-	cmd.Flags().StringVar(&level, "access-level", "", "project/group tokens: guest, planner, reporter, developer, maintainer, owner (or 10-50)")
+	cmd.Flags().StringVar(&f.Name, "name", "", "the token's name: the automation it serves (required)")
+	cmd.Flags().StringVar(&f.Scopes, "scopes", "", "comma-separated scopes, e.g. read_api or api,read_repository (required)")
+	cmd.Flags().StringVar(&f.ExpiresAt, "expires-at", "", "expiry `DATE` (YYYY-MM-DD); the server's policy applies when omitted")
+	cmd.Flags().StringVar(&f.Description, "description", "", "what the token is for")
+	cmd.Flags().StringVar(&f.AccessLevel, "access-level", "", "project/group tokens: guest, planner, reporter, developer, maintainer, owner (or 10-50)")
 	cmd.Flags().StringVar(&tokenFile, "token-file", "", "write the secret to this new `FILE` (mode 0600) instead of printing it")
 	return cmd
 }
@@ -282,48 +234,30 @@ func (a *apiCmd) tokenCreateCmd() *cobra.Command {
 func (a *apiCmd) tokenRotateCmd() *cobra.Command {
 	var t tokenTarget
 	var expires, tokenFile string
-	cmd := a.command(&cobra.Command{
+	cmd := a.Command(&cobra.Command{
 		Use: "rotate ID|self", Short: "Replace a token with a new secret; the old one stops working", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o, err := t.owner()
-			if err != nil {
-				return err
-			}
-			ref, err := tokenRef(args[0], o, "rotate")
+			o, ref, err := t.ownerRef(args, "rotate")
 			if err != nil {
 				return err
 			}
 			exp, err := apiclient.ParseDate("expires-at", expires)
 			if err != nil {
-				return usage(err)
+				return cliout.Usage(err)
 			}
-			r, err := a.resolve()
+			sink, r, g, err := a.secretSink(tokenFile)
 			if err != nil {
-				return err
-			}
-			sink, err := secretSink(tokenFile)
-			if err != nil {
-				return err
-			}
-			g, err := a.newGitLab(r)
-			if err != nil {
-				sink.Abort()
 				return err
 			}
 			v, err := g.RotateToken(cmd.Context(), o, ref, exp)
-			headline := fmt.Sprintf("Rotated token %s: its successor is token %d %q; the old secret no longer works.", ref, v.ID, v.Name)
-			stored := ""
+			stored, note := "", ""
 			if err == nil && ref.Self {
 				// The old token is revoked now: keep the stored credentials working.
-				var note string
-				stored, note = r.Replace(v.Token)
-				if stored != "" {
-					headline += " The stored credentials now hold the new token."
-				} else if note != "" {
-					fmt.Fprintln(a.e.stderr, "botgate:", note)
+				if stored, note = r.Replace(v.Token); note != "" && stored == "" {
+					fmt.Fprintln(a.Stderr, "botgate:", note)
 				}
 			}
-			return a.newToken(sink, v, err, "the server rotated to token %d but returned no secret: rotate or revoke it", stored, headline)
+			return a.newToken(sink, v, err, "the server rotated to token %d but returned no secret: rotate or revoke it", stored, cliout.Rotated(ref, v, stored != ""))
 		},
 	})
 	t.register(cmd)
