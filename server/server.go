@@ -371,6 +371,14 @@ func (s *Server) DemoResult() *governance.ApplyResult { return s.demo }
 // finished and the jobs have stopped. It returns nil when ctx ends, the
 // listener's error when one fails. Call Close afterwards.
 func (s *Server) Run(ctx context.Context) error {
+	// SIGHUP reloads the certificate. The handler is in place before any
+	// listener serves: a SIGHUP sent once the server answers must reload,
+	// never be lost or, with no handler yet, end the process.
+	hup := make(chan os.Signal, 1)
+	if s.certs != nil {
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	}
 	bctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	goBG := func(fn func(ctx context.Context)) {
@@ -426,11 +434,6 @@ func (s *Server) Run(ctx context.Context) error {
 	s.in.checkpointAudit(ctx, s.log)
 	tick := time.NewTicker(auditCheckpointEvery)
 	defer tick.Stop()
-	hup := make(chan os.Signal, 1)
-	if s.certs != nil {
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-	}
 	var runErr error
 wait:
 	for {
