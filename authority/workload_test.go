@@ -1,6 +1,7 @@
 package authority_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +76,74 @@ func TestMintWorkloadToken(t *testing.T) {
 			}
 			if !botgate.IsKind(err, tt.want) || !strings.Contains(botgate.MessageOf(err)+err.Error(), tt.msg) {
 				t.Fatalf("got %v, want kind %v saying %q", err, tt.want, tt.msg)
+			}
+		})
+	}
+}
+
+// TestWorkloadTokenIsNotRotated: a workload token lives minutes (at most
+// botgate.MaxWorkloadTTL); rotating it would give a successor whose life
+// is counted in days (at least one, or the expires_at asked for). Neither
+// the token itself (the job holding it) nor anyone managing it may turn
+// an exchanged token into a long-lived one: the workload exchanges a new
+// identity token instead.
+func TestWorkloadTokenIsNotRotated(t *testing.T) {
+	e := newEnv(t)
+	w := e.world()
+	rec := &botgate.Automation{Name: "deployer", OwnerGroupID: w.group.ID, Kind: botgate.AutomationProjectToken,
+		Projects: []string{"platform/api"}, Scopes: botgate.Scopes{botgate.ScopeAPI}, CreatedAt: e.clock.Now(), UpdatedAt: e.clock.Now()}
+	if err := e.store.Update(e.ctx, func(tx botgate.Tx) error { return tx.CreateAutomation(e.ctx, rec) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CreateResourceToken(e.ctx, w.owner, w.projectRes(), authority.NewToken{Name: "deployer", Scopes: []string{"api"},
+		AccessLevel: botgate.DeveloperAccess, Automation: "deployer"}); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	mint := func(t *testing.T) *authority.Created {
+		n++
+		c, err := e.svc.MintWorkloadToken(e.ctx, authority.WorkloadGrant{Automation: "deployer", ExpiresAt: e.clock.Now().Add(15 * time.Minute),
+			Subject: "project_path:platform/api:ref_type:branch:ref:main", Issuer: "https://gitlab.example.com",
+			JTI: "jti-" + strconv.Itoa(n), JTIExpiresAt: e.clock.Now().Add(5 * time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	later := botgate.Date(e.clock.Now()).AddDate(1, 0, 0)
+	for _, tt := range []struct {
+		name  string
+		actor func(t *testing.T, c *authority.Created) authority.Actor
+		exp   *time.Time
+	}{
+		{"by itself", func(t *testing.T, c *authority.Created) authority.Actor {
+			id, err := e.auth(c.Secret, authority.PurposeRotate)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return id.Actor(authority.RequestMeta{})
+		}, nil},
+		{"by itself, asking for a year", func(t *testing.T, c *authority.Created) authority.Actor {
+			id, err := e.auth(c.Secret, authority.PurposeRotate)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return id.Actor(authority.RequestMeta{})
+		}, &later},
+		{"by the team's Owner", func(*testing.T, *authority.Created) authority.Actor { return w.owner }, nil},
+		{"by an administrator, asking for a year", func(*testing.T, *authority.Created) authority.Actor { return e.admin }, &later},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := mint(t)
+			got, err := e.svc.RotateToken(e.ctx, tt.actor(t, c), c.Token.ID, tt.exp)
+			if err == nil {
+				t.Fatalf("rotated a 15-minute workload token into token %d ending %s", got.Token.ID, got.Token.ExpiresAt)
+			}
+			if !botgate.IsKind(err, botgate.KindInvalid) || !strings.Contains(botgate.MessageOf(err), "exchange") {
+				t.Fatalf("got %v, want KindInvalid saying to exchange a new identity token", err)
+			}
+			if _, err := e.auth(c.Secret, authority.PurposeAPI); err != nil {
+				t.Fatalf("the refused rotation changed the workload token: %v", err)
 			}
 		})
 	}
