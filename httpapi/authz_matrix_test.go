@@ -722,6 +722,24 @@ func resourceRows(where string) []*mRow {
 				}
 				return base(m) + "/members", map[string]any{"user_id": id, "access_level": 10}
 			}},
+		// Several users at once (GitLab's comma-separated user_id): each
+		// addition is decided as one alone would be.
+		{pattern: "POST " + prefix + "/members", variant: "several users as Guest", need: nWrite, write: true, rule: member(where, botgate.MaintainerAccess),
+			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
+				ids := fmt.Sprintf("%d,%d", m.victim.ID, m.users["nonmember"].ID)
+				if fresh {
+					ids = fmt.Sprintf("%d,%d", m.freshUser(t).ID, m.freshUser(t).ID)
+				}
+				return base(m) + "/members", map[string]any{"user_id": ids, "access_level": 10}
+			}},
+		{pattern: "POST " + prefix + "/members", variant: "several users as Owner", need: nWrite, write: true, rule: member(where, botgate.OwnerAccess),
+			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
+				ids := fmt.Sprintf("%d,%d", m.victim.ID, m.users["nonmember"].ID)
+				if fresh {
+					ids = fmt.Sprintf("%d,%d", m.freshUser(t).ID, m.freshUser(t).ID)
+				}
+				return base(m) + "/members", map[string]any{"user_id": ids, "access_level": 50}
+			}},
 		{pattern: "POST " + prefix + "/members", variant: "as Owner", need: nWrite, write: true, rule: member(where, botgate.OwnerAccess),
 			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
 				id := m.victim.ID
