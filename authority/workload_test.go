@@ -148,3 +148,51 @@ func TestWorkloadTokenIsNotRotated(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkloadTokenOnlyOnTheAutomationsTargets: the bot a workload token
+// goes to is found by its tokens' automation label, which anyone managing
+// a token can set. Someone outside the team labels their own project's bot
+// token with the team's automation: the team's jobs must not be handed a
+// token of that project (where the outsider reads what they write), only
+// of a bot on a target the automation declares.
+func TestWorkloadTokenOnlyOnTheAutomationsTargets(t *testing.T) {
+	e := newEnv(t)
+	w := e.world()
+	rec := &botgate.Automation{Name: "release", OwnerGroupID: w.group.ID, Kind: botgate.AutomationProjectToken,
+		Projects: []string{"platform/api"}, Scopes: botgate.Scopes{botgate.ScopeAPI}, CreatedAt: e.clock.Now(), UpdatedAt: e.clock.Now()}
+	if err := e.store.Update(e.ctx, func(tx botgate.Tx) error { return tx.CreateAutomation(e.ctx, rec) }); err != nil {
+		t.Fatal(err)
+	}
+	standing, err := e.svc.CreateResourceToken(e.ctx, w.owner, w.projectRes(), authority.NewToken{Name: "release", Scopes: []string{"api"},
+		AccessLevel: botgate.DeveloperAccess, Automation: "release"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The outsider's own group and project, and a bot there labelled with
+	// the team's automation.
+	og, err := e.svc.CreateGroup(e.ctx, w.outsider, authority.NewGroup{Name: "Drop", Path: "drop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := e.svc.CreateProject(e.ctx, w.outsider, authority.NewProject{Name: "Box", Path: "box", NamespaceID: og.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Second)
+	decoy, err := e.svc.CreateResourceToken(e.ctx, w.outsider, botgate.Resource{Type: botgate.ProjectResource, ID: op.ID},
+		authority.NewToken{Name: "decoy", Scopes: []string{"api"}, AccessLevel: botgate.MaintainerAccess})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.SetAutomation(e.ctx, w.outsider, decoy.Token.ID, "release"); err != nil {
+		t.Logf("labelling another team's automation refused: %v", err)
+	}
+	c, err := e.svc.MintWorkloadToken(e.ctx, authority.WorkloadGrant{Automation: "release", ExpiresAt: e.clock.Now().Add(10 * time.Minute),
+		Subject: "project_path:platform/api:ref_type:tag:ref:v1", Issuer: "https://gitlab.example.com", JTI: "j1", JTIExpiresAt: e.clock.Now().Add(5 * time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.User.ID != standing.User.ID || c.Token.Resource != w.projectRes() {
+		t.Fatalf("the team's job got a token of bot %d on %+v, want the automation's bot %d on platform/api", c.User.ID, c.Token.Resource, standing.User.ID)
+	}
+}
