@@ -74,6 +74,17 @@ func consoleRows() []*mRow {
 			return fmt.Sprintf("/-/console/tokens/%d%s", c.tok.id, suffix), nil
 		}
 	}
+	// victimFresh: a form on the victim's token, a fresh one for a case
+	// that reaches the handler.
+	victimFresh := func(suffix string) func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
+		return func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
+			id := m.victimT.id
+			if fresh {
+				id = m.freshPAT(t, m.victim.ID).id
+			}
+			return fmt.Sprintf("/-/console/tokens/%d%s", id, suffix), nil
+		}
+	}
 	// adminOrHiddenPage: another person's token is the administrators'.
 	adminOrHiddenPage := func(a *mActor, _ string) outcome {
 		if a.admin {
@@ -118,34 +129,16 @@ func consoleRows() []*mRow {
 			}},
 		{pattern: "GET /-/console/tokens/{id}/revoke", mode: "console", need: nConsole, build: victimTok("/revoke"), rule: adminOrHiddenPage},
 		{pattern: "POST /-/console/tokens/{id}/rotate", variant: "another's", mode: "console", need: nConsole, write: true,
-			rule: consoleWrite(adminOrHidden),
-			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
-				id := m.victimT.id
-				if fresh {
-					id = m.freshPAT(t, m.victim.ID).id
-				}
-				return fmt.Sprintf("/-/console/tokens/%d/rotate", id), nil
-			}},
+			rule:  consoleWrite(adminOrHidden),
+			build: victimFresh("/rotate")},
 		// A form without the session's CSRF token does nothing, whoever
 		// submits it.
 		{pattern: "POST /-/console/tokens/{id}/rotate", variant: "no CSRF token", mode: "console-no-csrf", need: nConsole, write: true,
-			rule: func(*mActor, string) outcome { return forbidO },
-			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
-				id := m.victimT.id
-				if fresh {
-					id = m.freshPAT(t, m.victim.ID).id
-				}
-				return fmt.Sprintf("/-/console/tokens/%d/rotate", id), nil
-			}},
+			rule:  func(*mActor, string) outcome { return forbidO },
+			build: victimFresh("/rotate")},
 		{pattern: "POST /-/console/tokens/{id}/revoke", variant: "another's", mode: "console", need: nConsole, write: true,
-			rule: consoleWrite(adminOrHidden),
-			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
-				id := m.victimT.id
-				if fresh {
-					id = m.freshPAT(t, m.victim.ID).id
-				}
-				return fmt.Sprintf("/-/console/tokens/%d/revoke", id), nil
-			}},
+			rule:  consoleWrite(adminOrHidden),
+			build: victimFresh("/revoke")},
 		// The team's automation on its project: a project access token, as
 		// the API's POST /projects/:id/access_tokens decides.
 		{pattern: "POST /-/console/automations/{name}/tokens", mode: "console", need: nConsole, write: true,
@@ -266,17 +259,8 @@ func (m *mx) console(method, path string, form url.Values, token string, cookies
 	for _, c := range cookies {
 		req.AddCookie(c)
 	}
-	res, err := noRedirects.Do(req)
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	out := response{status: res.StatusCode, header: res.Header, body: b}
-	if out.status == http.StatusSeeOther && strings.HasPrefix(res.Header.Get("Location"), "/-/console/sign_in") {
+	out := m.roundTrip(req)
+	if out.status == http.StatusSeeOther && strings.HasPrefix(out.header.Get("Location"), "/-/console/sign_in") {
 		out.status = statusToSignIn
 	}
 	return out

@@ -725,21 +725,9 @@ func resourceRows(where string) []*mRow {
 		// Several users at once (GitLab's comma-separated user_id): each
 		// addition is decided as one alone would be.
 		{pattern: "POST " + prefix + "/members", variant: "several users as Guest", need: nWrite, write: true, rule: member(where, botgate.MaintainerAccess),
-			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
-				ids := fmt.Sprintf("%d,%d", m.victim.ID, m.users["nonmember"].ID)
-				if fresh {
-					ids = fmt.Sprintf("%d,%d", m.freshUser(t).ID, m.freshUser(t).ID)
-				}
-				return base(m) + "/members", map[string]any{"user_id": ids, "access_level": 10}
-			}},
+			build: severalUsers(base, 10)},
 		{pattern: "POST " + prefix + "/members", variant: "several users as Owner", need: nWrite, write: true, rule: member(where, botgate.OwnerAccess),
-			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
-				ids := fmt.Sprintf("%d,%d", m.victim.ID, m.users["nonmember"].ID)
-				if fresh {
-					ids = fmt.Sprintf("%d,%d", m.freshUser(t).ID, m.freshUser(t).ID)
-				}
-				return base(m) + "/members", map[string]any{"user_id": ids, "access_level": 50}
-			}},
+			build: severalUsers(base, 50)},
 		{pattern: "POST " + prefix + "/members", variant: "as Owner", need: nWrite, write: true, rule: member(where, botgate.OwnerAccess),
 			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
 				id := m.victim.ID
@@ -974,6 +962,18 @@ func resourceRows(where string) []*mRow {
 				}
 				return fmt.Sprintf("%s/service_accounts/%d/personal_access_tokens/%d/rotate", base(m), u.ID, id), nil
 			}},
+	}
+}
+
+// severalUsers adds two users at once at the level (GitLab's
+// comma-separated user_id): fresh ones for a case that reaches the handler.
+func severalUsers(base func(*mx) string, level int) func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
+	return func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
+		ids := fmt.Sprintf("%d,%d", m.victim.ID, m.users["nonmember"].ID)
+		if fresh {
+			ids = fmt.Sprintf("%d,%d", m.freshUser(t).ID, m.freshUser(t).ID)
+		}
+		return base(m) + "/members", map[string]any{"user_id": ids, "access_level": level}
 	}
 }
 
@@ -1243,6 +1243,12 @@ func (m *mx) send(r *mRow, method, path, secret string, body any) response {
 	}
 	// A proxy asking forward-auth does not follow redirects: any answer
 	// but 200 is a refusal.
+	return m.roundTrip(req)
+}
+
+// roundTrip sends req without following redirects.
+func (m *mx) roundTrip(req *http.Request) response {
+	m.t.Helper()
 	res, err := noRedirects.Do(req)
 	if err != nil {
 		m.t.Fatal(err)
