@@ -233,7 +233,7 @@ func checkAdminScopes(u *botgate.User, scopes botgate.Scopes) error {
 // is KindNotFound, as a missing one, so that its existence is not revealed;
 // one whose access the actor does not hold itself (see checkMint) is
 // KindForbidden. Rotating a revoked token is KindInvalid ("Token already
-// revoked"); losing a race with a concurrent rotation is KindConflict.
+// revoked"), and so is rotating a workload token (botgate.Token.Workload); losing a race with a concurrent rotation is KindConflict.
 func (s *Service) RotateToken(ctx context.Context, a Actor, id int64, expiresAt *time.Time) (*Created, error) {
 	const op = "authority.RotateToken"
 	var out Created
@@ -252,6 +252,9 @@ func (s *Service) RotateToken(ctx context.Context, a Actor, id int64, expiresAt 
 		}
 		if old.Revoked {
 			return botgate.Invalid("token", "Token already revoked")
+		}
+		if old.Workload() {
+			return botgate.Invalid("token", "a workload token lives at most %s and is not rotated (its successor would live days): exchange a new identity token instead", botgate.MaxWorkloadTTL)
 		}
 		u, err := tx.User(ctx, old.UserID)
 		if err != nil {

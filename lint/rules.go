@@ -481,8 +481,7 @@ func broadTrust(s *Snapshot, _ Config) []Finding {
 		for i, p := range a.Trust {
 			c := p.Claims
 			var why []string
-			if wildcard(c["sub"]) && wildcard(c["project_path"]) && wildcard(c["namespace_path"]) &&
-				wildcard(c["repository"]) && wildcard(c["repository_owner"]) {
+			if botgate.ValidateTrustPolicy(c) != nil {
 				why = append(why, "any project (no project_path, namespace_path, repository or sub condition)")
 			}
 			if wildcard(c["sub"]) && wildcard(c["ref"]) && wildcard(c["environment"]) {

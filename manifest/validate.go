@@ -263,7 +263,7 @@ func declared(m *Manifest) string {
 
 // validateTrust checks an automation's trust policies: an https issuer, an
 // audience, a lifetime within the workload limits and well-formed claim
-// conditions.
+// conditions that name the workload's owner.
 func (p *parser) validateTrust(path string, a *Automation) {
 	seen := map[string]int{}
 	for k := range a.Trust {
@@ -293,6 +293,9 @@ func (p *parser) validateTrust(path string, a *Automation) {
 			if err := botgate.ValidateTrustCondition(name, v); err != nil {
 				p.addAt(tp+".claims."+name, "%s", botgate.MessageOf(err))
 			}
+		}
+		if err := botgate.ValidateTrustPolicy(conds); err != nil {
+			p.addAt(tp+".claims", "%s", botgate.MessageOf(err))
 		}
 		if v := conds["ref_type"]; v != "" && v != "branch" && v != "tag" && !strings.ContainsAny(v, "*?[") {
 			p.addAt(tp+".claims.ref_type", "ref_type is \"branch\" or \"tag\", not %q", v)
