@@ -255,7 +255,7 @@ func (c *FileConfig) compile() (*compiled, error) {
 		bodyTimeout:   c.BodyReadTimeout,
 	}
 	if out.enforcement, err = botgate.ParseEnforcement(c.Enforcement); err != nil {
-		return nil, bad("enforcement", "%s", botgate.MessageOf(err))
+		return nil, bad("enforcement", "enforcement must be enforce or shadow, got %q", c.Enforcement)
 	}
 	if out.envoyPrefix == "" {
 		out.envoyPrefix = DefaultEnvoyPrefix

@@ -407,7 +407,10 @@ func (g *Gateway) writeDecision(w http.ResponseWriter, r *http.Request, mode int
 		ratelimit.Headers(h, d.limit, d.now)
 	}
 	if d.shadow != "" {
+		// Let through: the limit's headers say where it stands, but
+		// nothing was refused that a client should retry after.
 		h.Set(HeaderShadow, d.shadow)
+		h.Del(ratelimit.HeaderRetryAfter)
 	}
 	if d.err == nil {
 		return true
