@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -370,5 +372,47 @@ func TestInstanceShadowOverridesEnforce(t *testing.T) {
 	evs, _ := shadowEvents(t, e, "poller", gateway.ShadowRateLimit)
 	if len(evs) != 1 || evs[0].Details["mode_source"] != "instance" {
 		t.Fatalf("audit: %d events (%v); want one, shadowed by the instance", len(evs), evs)
+	}
+}
+
+// TestDocsShadowMode checks the shadow mode section of docs/governance.md:
+// its manifest applies, plan shows the mode as the page does, and the
+// switch to enforce plans exactly as shown.
+func TestDocsShadowMode(t *testing.T) {
+	b, err := os.ReadFile("../docs/governance.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sec, ok := strings.Cut(string(b), "\n## Shadow mode")
+	if !ok {
+		t.Fatal("docs/governance.md has no shadow mode section")
+	}
+	sec, _, _ = strings.Cut(sec, "\n## ")
+	blocks := regexp.MustCompile("(?s)```(yaml|console)\n(.*?)```").FindAllStringSubmatch(sec, -1)
+	if len(blocks) < 6 || blocks[0][1] != "yaml" {
+		t.Fatalf("the section has %d blocks; want the manifest first, then the console sessions", len(blocks))
+	}
+	src := blocks[0][2]
+	e := newEnv(t, false)
+	first := e.plan(parse(t, src)).Text()
+	if want := "  + automation pipeline-poller (owner infra)\n      # declared automation has no record yet\n" +
+		"      enforcement: shadow (rate limit and loop breaker counted and audited, not enforced)\n"; !strings.Contains(first, want) ||
+		!strings.Contains(blocks[1][2], want) {
+		t.Errorf("plan of the documented manifest:\n%s\nthe page and the plan must both show:\n%s", first, want)
+	}
+	e.apply(parse(t, src), governance.ApplyOptions{ShowSecrets: true})
+	enforce := strings.Replace(src, "    enforcement: shadow\n", "", 1)
+	if enforce == src {
+		t.Fatal("the documented manifest does not say enforcement: shadow")
+	}
+	text := e.plan(parse(t, enforce)).Text()
+	var switched string
+	for _, bl := range blocks {
+		if s, ok := strings.CutPrefix(bl[2], "$ botgate plan -f shadow.yaml\nbotgate will make these changes:"); ok {
+			switched = "botgate will make these changes:" + strings.SplitN(s, "\n$ ", 2)[0] + "\n"
+		}
+	}
+	if switched == "" || switched != text {
+		t.Errorf("the switch to enforce plans:\n%s\nthe page shows:\n%s", text, switched)
 	}
 }

@@ -560,9 +560,13 @@ func shadowRefusals(s *Snapshot, _ Config) []Finding {
 			why = append(why, fmt.Sprintf("%d by the loop breaker", v.loop))
 			fix = append(fix, "fix the runaway loop that repeats the same request")
 		}
+		times := "times"
+		if v.rate+v.loop == 1 {
+			times = "time"
+		}
 		out = append(out, Finding{Subject: subject, Position: pos,
-			Message: fmt.Sprintf("%s would have been refused %d times in the last 24 hours (%s) but shadow mode let the requests through: %s before setting `enforcement: enforce`",
-				what, v.rate+v.loop, strings.Join(why, ", "), strings.Join(fix, ", and "))})
+			Message: fmt.Sprintf("%s would have been refused %d %s in the last 24 hours (%s) but shadow mode let the requests through: %s before setting `enforcement: enforce`",
+				what, v.rate+v.loop, times, strings.Join(why, ", "), strings.Join(fix, ", and "))})
 	}
 	return out
 }
