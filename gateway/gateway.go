@@ -314,10 +314,8 @@ func (g *Gateway) decide(ctx context.Context, o *original, pi *pathInfo, rt *rou
 			return d.fail(g.loopDetected(ctx, o, pi, rt, id, shape, v), resultLoop)
 		}
 		d.shadow = ShadowLoop
-		g.shadowed(ctx, o, id, ShadowLoop, source, map[string]string{
-			"method": o.method, "route": g.routePattern(o, pi, rt), "shape": shape, "count_in_window": strconv.Itoa(v.Count),
-			"threshold": strconv.Itoa(v.Threshold), "window": v.Window.String(), "route_name": rt.name,
-		})
+		g.shadowed(ctx, o, id, ShadowLoop, source, shadowWhat{method: o.method, route: g.routePattern(o, pi, rt),
+			routeName: rt.name, loop: v, isLoop: true, shape: shape})
 	} else {
 		res, err := g.limiter.Allow(ctx, key, limit, 1)
 		if err != nil {
@@ -334,10 +332,8 @@ func (g *Gateway) decide(ctx context.Context, o *original, pi *pathInfo, rt *rou
 					ratelimit.PerMinute(limit), ceilDuration(res.RetryAfter)), resultRateLimited)
 			}
 			d.shadow = ShadowRateLimit
-			g.shadowed(ctx, o, id, ShadowRateLimit, source, map[string]string{
-				"method": o.method, "route": g.routePattern(o, pi, rt), "route_name": rt.name,
-				"limit": strconv.FormatInt(int64(ratelimit.PerMinute(limit)), 10) + "/min",
-			})
+			g.shadowed(ctx, o, id, ShadowRateLimit, source, shadowWhat{method: o.method, route: g.routePattern(o, pi, rt),
+				routeName: rt.name, limit: limit})
 		}
 	}
 

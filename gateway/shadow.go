@@ -8,6 +8,7 @@ import (
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/ratelimit"
 )
 
 // AutomationModes is implemented by an AutomationLimits that also knows
@@ -72,11 +73,37 @@ type shadowEntry struct {
 
 // shadowRefusal is one request shadow mode let through, as audited.
 type shadowRefusal struct {
-	id      *authority.Identity
-	reason  string
-	source  string
-	ip, ua  string
-	details map[string]string
+	id     *authority.Identity
+	reason string
+	source string
+	ip, ua string
+	what   shadowWhat
+}
+
+// shadowWhat describes the decision of a shadow refusal for its audit
+// event; it holds no secret. Kept as fields, and made a map only for the
+// one event a minute that is written.
+type shadowWhat struct {
+	method, route, routeName string
+	// limit is the rate limit of a rate_limit refusal.
+	limit botgate.Limit
+	// loop is the breaker's verdict of a loop refusal (isLoop).
+	loop   ratelimit.Verdict
+	isLoop bool
+	// shape is the request shape digest of a loop refusal.
+	shape string
+}
+
+// details is the audit event's details of w.
+func (w *shadowWhat) details() map[string]string {
+	d := map[string]string{"method": w.method, "route": w.route, "route_name": w.routeName}
+	if !w.limit.IsZero() {
+		d["limit"] = strconv.FormatInt(int64(ratelimit.PerMinute(w.limit)), 10) + "/min"
+	}
+	if v := w.loop; w.isLoop {
+		d["shape"], d["count_in_window"], d["threshold"], d["window"] = w.shape, strconv.Itoa(v.Count), strconv.Itoa(v.Threshold), v.Window.String()
+	}
+	return d
 }
 
 // shadowAudit is one audit event to write: the refusals it stands for.
@@ -143,15 +170,14 @@ func (l *shadowLog) due(now time.Time, all bool) []shadowAudit {
 
 // shadowed records a request that mode shadow lets through although reason
 // would refuse it: it counts it in botgate_gateway_shadow_refusals_total
-// and audits it, coalesced (ShadowWindow). details describe the decision;
-// they must hold no secret.
-func (g *Gateway) shadowed(ctx context.Context, o *original, id *authority.Identity, reason, source string, details map[string]string) {
+// and audits it, coalesced (ShadowWindow).
+func (g *Gateway) shadowed(ctx context.Context, o *original, id *authority.Identity, reason, source string, what shadowWhat) {
 	g.metrics.shadowRefusals.WithLabelValues(reason, id.Token.Automation).Inc()
 	subject := id.Token.Automation
 	if subject == "" {
 		subject = limitKey(id.Token)
 	}
-	r := shadowRefusal{id: id, reason: reason, source: source, ip: o.ip, ua: o.userAgent, details: details}
+	r := shadowRefusal{id: id, reason: reason, source: source, ip: o.ip, ua: o.userAgent, what: what}
 	if a, ok := g.shadow.note(g.clock.Now(), shadowKey{subject, reason}, r); ok {
 		g.auditShadow(ctx, a)
 	}
@@ -169,10 +195,7 @@ func (g *Gateway) flushShadow(ctx context.Context, all bool) {
 // logged: shadow mode never refuses a request for it.
 func (g *Gateway) auditShadow(ctx context.Context, a shadowAudit) {
 	t := a.id.Token
-	d := make(map[string]string, len(a.details)+6)
-	for k, v := range a.details {
-		d[k] = v
-	}
+	d := a.what.details()
 	d["automation"] = t.Automation
 	d["reason"] = a.reason
 	d["mode_source"] = a.source
