@@ -20,15 +20,7 @@ func BenchmarkShadowDecision(b *testing.B) {
 	const shadow = "enforcement: shadow\nloop: {threshold: 1000000000}\nlimits: {default: {rate: 1, period: 1h}}\nroutes: [{name: up, gitlab: true}]\n"
 	setup := func(b *testing.B, config string) (http.Handler, []*http.Request) {
 		e := newBenchEnv(b, config)
-		reqs := make([]*http.Request, benchTokens*2)
-		for i := range reqs {
-			r := httptest.NewRequest("GET", "/-/auth", nil)
-			r.RemoteAddr = "192.0.2.1:1234"
-			r.Header.Set("X-Original-Method", "GET")
-			r.Header.Set("X-Original-URI", e.uri(i/benchTokens))
-			r.Header.Set("PRIVATE-TOKEN", e.secrets[i%benchTokens])
-			reqs[i] = r
-		}
+		reqs := e.authRequests()
 		h := e.gw.ForwardAuth()
 		// Twice over every token: the caches warm, each limit spent, and
 		// the one audit event of the minute written.
@@ -42,15 +34,7 @@ func BenchmarkShadowDecision(b *testing.B) {
 		return h, reqs
 	}
 	run := func(b *testing.B, h http.Handler, reqs []*http.Request, wantShadow string) {
-		w := &discardWriter{h: http.Header{}}
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			clear(w.h)
-			w.code = 0
-			h.ServeHTTP(w, reqs[i%len(reqs)])
-		}
-		b.StopTimer()
+		w := runDecisions(b, h, reqs)
 		if w.code != 200 || w.h.Get(gateway.HeaderShadow) != wantShadow {
 			b.Fatalf("last answer %d, shadow %q; want 200, %q", w.code, w.h.Get(gateway.HeaderShadow), wantShadow)
 		}
