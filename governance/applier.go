@@ -198,6 +198,7 @@ func (ap *applier) PutAutomation(ctx context.Context, a manifest.Automation) err
 		if a.RateLimit != "" {
 			details["rate_limit"] = a.RateLimit
 		}
+		details["enforcement"] = rec.Enforcement.String()
 		for i := range rec.Trust {
 			details["trust."+strconv.Itoa(i)] = rec.Trust[i].String()
 		}
@@ -215,7 +216,7 @@ func recordOf(a *manifest.Automation, ownerID int64, now time.Time) *botgate.Aut
 		Name: a.Name, OwnerGroupID: ownerID, Purpose: a.Purpose, Kind: botgate.AutomationKind(a.EffectiveKind()),
 		ServiceAccount: a.ServiceAccount, Projects: a.Projects, Groups: a.Groups, Scopes: a.ScopeSet(),
 		AccessLevel: a.Level(), ExpiresInDays: a.Lifetime(), Temporary: a.Temporary, RateLimit: a.Limit(),
-		Upstream: a.Upstream, Routes: a.Routes, Trust: a.TrustPolicies(), CreatedAt: now, UpdatedAt: now,
+		Upstream: a.Upstream, Routes: a.Routes, Trust: a.TrustPolicies(), Enforcement: a.Mode(), CreatedAt: now, UpdatedAt: now,
 	}
 }
 

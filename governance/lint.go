@@ -3,10 +3,12 @@ package governance
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/lint"
 	"github.com/botgate/botgate/manifest"
 )
@@ -75,7 +77,65 @@ func (g *Governor) Snapshot(ctx context.Context, o SnapshotOptions) (*lint.Snaps
 		s.Automations[i].TokenIDs = byAutomation[s.Automations[i].Name]
 	}
 	s.Secrets = w.lintSecrets()
+	if s.ShadowRefusals, err = g.shadowRefusals(ctx, now.Add(-ShadowRefusalWindow)); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// ShadowRefusalWindow is how far back Snapshot counts the requests shadow
+// mode let through that would have been refused (lint rule BG015).
+const ShadowRefusalWindow = 24 * time.Hour
+
+// shadowRefusals sums the gateway's "would have refused" audit events
+// since the time by automation (or token, without one) and reason.
+func (g *Governor) shadowRefusals(ctx context.Context, since time.Time) ([]lint.ShadowRefusal, error) {
+	type key struct {
+		automation, reason string
+		tokenID            int64
+	}
+	sums := map[key]*lint.ShadowRefusal{}
+	var out []*lint.ShadowRefusal
+	err := g.store.View(ctx, func(tx botgate.Tx) error {
+		var after int64
+		for {
+			page, err := tx.FindAudit(ctx, botgate.AuditFilter{Action: authority.ActionGatewayShadowRefusal, Since: &since,
+				AfterSeq: after, Page: botgate.Page{Limit: 1000}})
+			if err != nil {
+				return err
+			}
+			for _, e := range page {
+				after = e.Seq
+				n, err := strconv.Atoi(e.Details["count"])
+				if err != nil || n <= 0 {
+					continue
+				}
+				k := key{automation: e.Details["automation"], reason: e.Details["reason"]}
+				if k.automation == "" {
+					k.tokenID = e.TargetID
+				}
+				r := sums[k]
+				if r == nil {
+					r = &lint.ShadowRefusal{Automation: k.automation, Reason: k.reason, Since: e.Time}
+					sums[k] = r
+					out = append(out, r)
+				}
+				r.TokenID = e.TargetID
+				r.Count += n
+			}
+			if len(page) < 1000 {
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		return nil, botgate.E("governance.Snapshot", err)
+	}
+	res := make([]lint.ShadowRefusal, len(out))
+	for i, r := range out {
+		res[i] = *r
+	}
+	return res, nil
 }
 
 // Lint builds the snapshot and runs the rules on it.

@@ -149,7 +149,8 @@ func (g *Governor) readState(ctx context.Context) (manifest.State, map[string]*b
 	for _, a := range w.autos {
 		recs[a.Name] = a
 		la := manifest.LiveAutomation{Name: a.Name, Owner: w.groupPath(a.OwnerGroupID), Purpose: a.Purpose,
-			Kind: manifest.Kind(a.Kind), Temporary: a.Temporary, Upstream: a.Upstream, Routes: slices.Clone(a.Routes)}
+			Kind: manifest.Kind(a.Kind), Temporary: a.Temporary, Upstream: a.Upstream, Routes: slices.Clone(a.Routes),
+			Enforcement: a.Enforcement.String()}
 		if !a.RateLimit.IsZero() {
 			la.RateLimit = manifest.FormatRateLimit(a.RateLimit)
 		}

@@ -65,6 +65,24 @@ type Snapshot struct {
 	ServiceAccounts []ServiceAccount `json:"service_accounts,omitempty"`
 	Secrets         []Secret         `json:"secrets,omitempty"`
 	Policy          Policy           `json:"policy"`
+	// ShadowRefusals are the requests the gateway let through in shadow
+	// mode that would have been refused, over the last day.
+	ShadowRefusals []ShadowRefusal `json:"shadow_refusals,omitempty"`
+}
+
+// ShadowRefusal counts the requests of one automation (or, without one,
+// one token) that shadow mode let through although a limit would have
+// refused them, for one reason.
+type ShadowRefusal struct {
+	// Automation is the token's automation, "" if it names none.
+	Automation string `json:"automation,omitempty"`
+	// TokenID is the token of the latest such request.
+	TokenID int64 `json:"token_id"`
+	// Reason is rate_limit or loop.
+	Reason string `json:"reason"`
+	Count  int    `json:"count"`
+	// Since is when the first of them was seen.
+	Since time.Time `json:"since"`
 }
 
 // Token is a token with what is known of its use.

@@ -173,6 +173,12 @@ type Automation struct {
 	Temporary bool `yaml:"temporary,omitempty" json:"temporary,omitempty"`
 	// RateLimit is the automation's own limit, such as "600/min".
 	RateLimit string `yaml:"rate_limit,omitempty" json:"rate_limit,omitempty"`
+	// Enforcement is how the gateway applies the automation's rate limit
+	// and loop breaker: enforce (the default) refuses what they deny;
+	// shadow lets it through and counts, marks and audits what would have
+	// been refused, to try a limit before it bites. An instance in shadow
+	// mode (gateway.enforcement) shadows every automation.
+	Enforcement string `yaml:"enforcement,omitempty" json:"enforcement,omitempty"`
 	// Upstream is the base URL of the API the gateway forwards this
 	// automation's calls to, when it calls through the gateway.
 	Upstream string `yaml:"upstream,omitempty" json:"upstream,omitempty"`
@@ -314,6 +320,15 @@ func (a *Automation) Limit() botgate.Limit {
 		return botgate.Limit{}
 	}
 	return l
+}
+
+// Mode returns the automation's enforcement mode; Parse has checked it.
+func (a *Automation) Mode() botgate.Enforcement {
+	e, err := botgate.ParseEnforcement(a.Enforcement)
+	if err != nil {
+		return botgate.EnforcementEnforce
+	}
+	return e
 }
 
 // Target returns the full path of the automation's token resource: the

@@ -362,6 +362,7 @@ func (pl *planner) automations() {
 		diff("kind", string(cur.Kind), string(a.Kind))
 		diff("temporary", fmt.Sprint(cur.Temporary), fmt.Sprint(a.Temporary))
 		diff("rate_limit", cur.RateLimit, a.RateLimit)
+		diff("enforcement", enforcementName(cur.Enforcement), a.Mode().String())
 		diff("upstream", cur.Upstream, a.Upstream)
 		diff("routes", strings.Join(cur.Routes, ", "), strings.Join(a.Routes, ", "))
 		diffs = append(diffs, trustDiffs(cur.Trust, a.TrustPolicies())...)
@@ -369,6 +370,15 @@ func (pl *planner) automations() {
 			pl.add(Action{Op: OpPutAutomation, Automation: a.Name, Reason: "automation record differs from the manifest", Spec: &a, Diffs: diffs})
 		}
 	}
+}
+
+// enforcementName is a live record's mode as the plan shows it: enforce
+// for "", whatever else the record says as it says it.
+func enforcementName(s string) string {
+	if s == "" {
+		return botgate.EnforcementEnforce.String()
+	}
+	return s
 }
 
 // spec is the token the automation should have, were it issued at now.

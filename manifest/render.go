@@ -96,6 +96,9 @@ func (c *Changes) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "      %s: %s -> %s\n", d.Field, orNone(d.From), orNone(d.To))
 		}
 		if a.Op == OpPutAutomation && len(a.Diffs) == 0 {
+			if a.Spec.Mode().Shadow() {
+				b.WriteString("      enforcement: shadow (rate limit and loop breaker counted and audited, not enforced)\n")
+			}
 			for _, tp := range a.Spec.TrustPolicies() {
 				fmt.Fprintf(&b, "      trust: %s\n", tp.String())
 			}

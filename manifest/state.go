@@ -69,9 +69,11 @@ type LiveAutomation struct {
 	Kind      Kind   `json:"kind,omitempty"`
 	Temporary bool   `json:"temporary,omitempty"`
 	// RateLimit is as the manifest writes it, "" for the default.
-	RateLimit string   `json:"rate_limit,omitempty"`
-	Upstream  string   `json:"upstream,omitempty"`
-	Routes    []string `json:"routes,omitempty"`
+	RateLimit string `json:"rate_limit,omitempty"`
+	// Enforcement is enforce or shadow ("" for enforce).
+	Enforcement string   `json:"enforcement,omitempty"`
+	Upstream    string   `json:"upstream,omitempty"`
+	Routes      []string `json:"routes,omitempty"`
 	// Trust are the trust policies, each as botgate.TrustPolicy.String
 	// renders it.
 	Trust []string `json:"trust,omitempty"`

@@ -234,6 +234,9 @@ func (p *parser) validate(m *Manifest) {
 				p.addAt(path+".rate_limit", "%s", botgate.MessageOf(err))
 			}
 		}
+		if _, err := botgate.ParseEnforcement(a.Enforcement); err != nil {
+			p.addAt(path+".enforcement", "%s", botgate.MessageOf(err))
+		}
 		if a.Upstream != "" {
 			if _, err := botgate.ParseHTTPURL("upstream", a.Upstream); err != nil {
 				p.addAt(path+".upstream", "%s", botgate.MessageOf(err))

@@ -116,6 +116,10 @@ type GatewayConfig struct {
 	UpstreamCredential string
 	// MetricsPublic serves /metrics to anyone instead of administrators.
 	MetricsPublic bool
+	// Enforcement, if set, is the instance-wide mode of rate limits and the
+	// loop breaker (enforce or shadow), over the configuration's
+	// gateway.enforcement.
+	Enforcement string
 }
 
 // ScaleConfig chooses what a node shares with the others besides the
@@ -246,7 +250,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		Authority: in.Authority, Store: in.Store, Config: gwCfg, Trust: trust, Getenv: cfg.Getenv, Logger: log.With("component", "gateway"),
 		Limiter: in.scale.limiter, Breaker: br,
 		Credentials:      &gateway.ConfigCredentials{Getenv: cfg.Getenv, Next: &vaultcred.Source{Vault: s.vault}},
-		AutomationLimits: limits,
+		AutomationLimits: limits, Enforcement: cfg.Gateway.Enforcement,
 	})
 	if err != nil {
 		return nil, err
