@@ -10,9 +10,9 @@ import (
 // threshold and the channel, never the webhook URL or a mail password.
 const ActionExpiryNotice = "token.expiry_notified"
 
-// ActionTokenReissue is a due token rotated by a bulk reissue, its new
-// secret kept in the owning team's vault.
-const ActionTokenReissue = "token.reissue"
+// ActionTeamNotifyUpdate is a team's notice destinations stored or
+// removed; its details show the webhook redacted (RedactURL).
+const ActionTeamNotifyUpdate = "group.notify_update"
 
 // NoticeChannel is how an expiry notice reaches a team.
 type NoticeChannel string
