@@ -422,3 +422,13 @@ func orDash(s string) string {
 	}
 	return s
 }
+
+// ExpirySettings are the expiry job's settings from the configuration
+// file (config.File.ExpiryNotices): the thresholds in days and the
+// interval (zero values take the defaults), and the SMTP server, nil for
+// webhooks only.
+type ExpirySettings struct {
+	Thresholds []int
+	Interval   time.Duration
+	SMTP       *SMTPConfig
+}
