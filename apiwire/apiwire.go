@@ -194,7 +194,7 @@ type ReissueItem struct {
 	OldExpiresAt string  `json:"old_expires_at"`
 	NewTokenID   int64   `json:"new_token_id,omitempty"`
 	NewExpiresAt *string `json:"new_expires_at,omitempty"`
-	// VaultPath is where the new secret is kept: "group/path:name".
+	// VaultPath is where the new secret is kept: "vault:group/path/name".
 	VaultPath string `json:"vault_path,omitempty"`
 	// Error says why this token was not reissued.
 	Error string `json:"error,omitempty"`

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -115,5 +116,59 @@ func TestRunSendsExpiryNoticesOnceAcrossRestarts(t *testing.T) {
 	}
 	if seen[fmt.Sprintf("%d/30", first.ID)] != 1 || seen[fmt.Sprintf("%d/7", first.ID)] != 1 {
 		t.Errorf("notices %v: want the first token's 30- and 7-day notices", seen)
+	}
+}
+
+// TestReissueAPI calls POST /api/botgate/v1/tokens/reissue on a running
+// demo server: an administrator's dry run lists the due tokens, a user
+// without rights is refused with the authority's reason.
+func TestReissueAPI(t *testing.T) {
+	s := newTestServerWith(t, func(c *Config) { c.Demo = true })
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := runServer(ctx, s)
+	defer func() {
+		cancel()
+		wait(t, done)
+	}()
+	sys := authority.SystemActor()
+	admin, err := s.in.Authority.CreateUser(t.Context(), sys, authority.NewUser{Username: "ops-admin", Name: "Ops", Email: "ops@example.com", Admin: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nobody, err := s.in.Authority.CreateUser(t.Context(), sys, authority.NewUser{Username: "nobody", Name: "Nobody", Email: "nobody@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenOf := func(u *botgate.User) string {
+		c, err := s.in.Authority.CreatePersonalToken(t.Context(), sys, u.ID, authority.NewToken{Name: "cli", Scopes: []string{"api"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Secret
+	}
+	call := func(token, body string) (int, map[string]any) {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+s.Addr().String()+"/api/botgate/v1/tokens/reissue", strings.NewReader(body))
+		req.Header.Set("PRIVATE-TOKEN", token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	code, out := call(tokenOf(admin), `{"expiring_within": "365d", "dry_run": true}`)
+	if toks, _ := out["tokens"].([]any); code != http.StatusOK || len(toks) == 0 || out["dry_run"] != true {
+		t.Errorf("admin dry run: %d %v, want 200 listing the demo's tokens", code, out)
+	}
+	code, out = call(tokenOf(nobody), `{"expiring_within": "365d"}`)
+	if code != http.StatusForbidden || !strings.Contains(fmt.Sprint(out), "administrator") {
+		t.Errorf("a user without rights: %d %v, want 403 saying why", code, out)
+	}
+	if code, _ := call(tokenOf(admin), `{"expiring_within": "soon"}`); code != http.StatusBadRequest {
+		t.Errorf("a bad duration: %d, want 400", code)
 	}
 }
