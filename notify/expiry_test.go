@@ -196,6 +196,10 @@ func TestExpiryNoticesOncePerThreshold(t *testing.T) {
 			t.Errorf("audit event holds the webhook secret: %v", e.Details)
 		}
 	}
+	stored := in.audit(t, botgate.ActionTeamNotifyUpdate)
+	if len(stored) != 1 || stored[0].Details["webhook"] != "http://"+hook.srv.Listener.Addr().String()+"/…" {
+		t.Errorf("notify_update audit %v, want one event with the webhook redacted", stored)
+	}
 	if strings.Contains(logs.String(), "hooksecretvalue") || strings.Contains(logs.String(), "smtp-pass-123") {
 		t.Errorf("the log holds a secret:\n%s", logs.String())
 	}
