@@ -214,3 +214,10 @@ func (c *V1) TokenUsage(ctx context.Context, id int64) (*apiwire.TokenUsage, err
 func notVisible(kind, group, name string) string {
 	return kind + " " + group + "/" + name + " not found (or not visible to you)"
 }
+
+// ReissueTokens rotates the manifest-managed tokens due for reissue (or,
+// with DryRun, lists them) and returns the report, one entry per token.
+func (c *V1) ReissueTokens(ctx context.Context, in apiwire.Reissue) (*apiwire.ReissueReport, error) {
+	var out apiwire.ReissueReport
+	return &out, c.do(ctx, http.MethodPost, "/tokens/reissue", in, &out, "group "+in.Team+" not found (or not visible to you)")
+}

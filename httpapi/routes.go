@@ -135,6 +135,9 @@ func (s *Server) routes(cfg Config) {
 	if cfg.Linter != nil {
 		v1("GET /lint", needRead, s.lintHandler(cfg.Linter))
 	}
+	if cfg.Reissuer != nil {
+		v1("POST /tokens/reissue", needWrite, s.reissueHandler(cfg.Reissuer))
+	}
 
 	// The web console: server-rendered pages at / and below /-/console/.
 	if c := cfg.Console; c != nil {

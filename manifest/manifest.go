@@ -69,6 +69,21 @@ type Team struct {
 	Description string `yaml:"description,omitempty" json:"description,omitempty"`
 	// Members are the people (existing users) in the team.
 	Members []Member `yaml:"members,omitempty" json:"members,omitempty"`
+	// Notify is where botgate tells the team about its tokens (expiry
+	// notices); a subgroup without one is told through its nearest parent
+	// that has one.
+	Notify *Notify `yaml:"notify,omitempty" json:"notify,omitempty"`
+}
+
+// Notify is where a team's notices go: a webhook (Slack-compatible JSON)
+// and email addresses.
+type Notify struct {
+	// Webhook is an http(s) URL. It may embed a secret (chat incoming
+	// webhooks carry one in their path): botgate stores it but shows only
+	// its scheme and host (botgate.RedactURL).
+	Webhook string `yaml:"webhook,omitempty" json:"webhook,omitempty"`
+	// Email lists the addresses told.
+	Email []string `yaml:"email,omitempty" json:"email,omitempty"`
 }
 
 // FullPath is the team's full path.

@@ -26,6 +26,8 @@ func (a *Action) symbol() string {
 			return "~"
 		}
 		return "+"
+	case OpSetTeamNotify:
+		return "~"
 	}
 	return "+"
 }
@@ -53,6 +55,8 @@ func (a *Action) Title() string {
 		return fmt.Sprintf("token %s #%d: replace with %s", a.Old.Name, a.Old.ID, tokenLine(a.Token))
 	case OpRevokeToken:
 		return fmt.Sprintf("token %s #%d (%s on %s): revoke", a.Old.Name, a.Old.ID, a.Old.Kind, a.Old.target())
+	case OpSetTeamNotify:
+		return "team " + a.Notify.Team + ": notify"
 	}
 	return string(a.Op)
 }

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"net/mail"
 	"net/url"
 	"regexp"
 	"slices"
@@ -91,6 +92,19 @@ func (p *parser) validate(m *Manifest) {
 			users[strings.ToLower(mem.User)] = true
 			if _, err := ParseAccessLevel(mem.AccessLevel); err != nil {
 				p.addAt(mp+".access_level", "%s", botgate.MessageOf(err))
+			}
+		}
+		if n := t.Notify; n != nil {
+			if n.Webhook != "" {
+				// The message never echoes the URL: it may hold a secret.
+				if _, err := botgate.ParseHTTPURL("webhook", n.Webhook); err != nil {
+					p.addAt(path+".notify.webhook", "%s", botgate.MessageOf(err))
+				}
+			}
+			for k, addr := range n.Email {
+				if a, err := mail.ParseAddress(addr); err != nil || a.Address != addr {
+					p.addAt(fmt.Sprintf("%s.notify.email[%d]", path, k), "%q is not an email address: write it bare, such as team@example.com", addr)
+				}
 			}
 		}
 	}

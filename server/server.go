@@ -33,6 +33,7 @@ import (
 	"github.com/botgate/botgate/httpapi"
 	"github.com/botgate/botgate/identity"
 	"github.com/botgate/botgate/lint"
+	"github.com/botgate/botgate/notify"
 	"github.com/botgate/botgate/ratelimit"
 )
 
@@ -90,6 +91,13 @@ type Config struct {
 	Demo bool
 	// Identity configures the workload identity token exchange.
 	Identity IdentityConfig
+	// Expiry configures the expiry notices to owning teams (thresholds,
+	// interval, SMTP); the zero value notifies at 30, 7 and 1 days by
+	// webhook only.
+	Expiry notify.ExpirySettings
+	// WebhookClient posts the expiry notices' webhooks (default a client
+	// with a 10s timeout).
+	WebhookClient *http.Client
 }
 
 // IdentityConfig configures the workload identity token exchange
@@ -161,6 +169,8 @@ type Server struct {
 	// certs is the TLS certificate, nil without TLS.
 	certs *certificates
 	demo  *governance.ApplyResult
+	// expiry tells teams about their tokens' coming expiry.
+	expiry *notify.Expiry
 }
 
 // New builds the server cfg describes: the store, the authority and what
@@ -307,7 +317,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 			_, err := authority.Initialized(ctx, in.Store)
 			return err
 		},
-		Vault: s.vault, Broker: b, Linter: linter, Console: con,
+		Vault: s.vault, Broker: b, Linter: linter, Reissuer: gov.Reissue, Console: con,
 		Leaks:                s.gw,
 		Exchanger:            x,
 		TokenRevocationToken: cfg.TokenRevocationToken,
@@ -323,6 +333,21 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	}
 	if s.certs != nil {
 		s.api.TLSConfig = s.certs.tlsConfig()
+	}
+
+	// The expiry notices to owning teams.
+	var mailer *notify.Mailer
+	if cfg.Expiry.SMTP != nil {
+		if mailer, err = notify.NewMailer(*cfg.Expiry.SMTP); err != nil {
+			return nil, err
+		}
+	}
+	host, _ := os.Hostname()
+	s.expiry, err = notify.NewExpiry(notify.ExpiryConfig{Store: in.Store, Authority: in.Authority, Clock: cfg.Clock,
+		Thresholds: cfg.Expiry.Thresholds, Interval: cfg.Expiry.Interval, Holder: fmt.Sprintf("%s/%d", host, os.Getpid()),
+		HTTPClient: cfg.WebhookClient, Mailer: mailer, Logger: log.With("component", "expiry-notices"), Registerer: s.gw.Registry()})
+	if err != nil {
+		return nil, err
 	}
 
 	if cfg.Demo {
@@ -370,8 +395,8 @@ func (s *Server) DemoResult() *governance.ApplyResult { return s.demo }
 
 // Run serves until ctx is done or a listener fails. It starts every
 // background job (the authority's and the gateway's, the other nodes'
-// invalidations, the sweeps of the in-memory limits, the vault check, the rotation scheduler, the audit
-// checkpoint) and the listeners; when it returns, in-flight requests have
+// invalidations, the sweeps of the in-memory limits, the vault check, the
+// rotation scheduler, the expiry notices, the audit checkpoint) and the listeners; when it returns, in-flight requests have
 // finished and the jobs have stopped. It returns nil when ctx ends, the
 // listener's error when one fails. Call Close afterwards.
 func (s *Server) Run(ctx context.Context) error {
@@ -415,6 +440,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.scheduler != nil {
 		goBG(s.scheduler.Run)
 	}
+	goBG(s.expiry.Run)
 	goBG(func(ctx context.Context) { s.apiH.LogSummaries(ctx, requestSummaryEvery) })
 
 	errc := make(chan error, 2)
