@@ -312,7 +312,7 @@ func (ap *applier) keep(ctx context.Context, c *authority.Created) (string, erro
 	value := []byte(c.Secret)
 	defer clear(value)
 	name := SecretName(c.Token.Automation)
-	if _, _, err := ap.g.vault.PutSecret(ctx, ap.g.actor, authority.NewSecret{GroupID: owner.ID, Name: name,
+	if err := ap.g.vault.KeepIssuedSecret(ctx, ap.g.actor, authority.NewSecret{GroupID: owner.ID, Name: name,
 		Description: "Token of automation " + c.Token.Automation + " (written by botgate apply)", Value: value}); err != nil {
 		return "", err
 	}

@@ -7,34 +7,29 @@ import (
 	"time"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/apiwire"
 	"github.com/botgate/botgate/manifest"
 )
 
 // IssuedJSON is a token apply issued, as 'botgate apply --output json'
 // shows it. The secret is there only with --show-secrets.
-type IssuedJSON struct {
-	Automation string  `json:"automation"`
-	TokenID    int64   `json:"token_id"`
-	ExpiresAt  *string `json:"expires_at"`
-	SecretRef  string  `json:"secret_ref,omitempty"`
-	Secret     string  `json:"secret,omitempty"`
-}
+type IssuedJSON = apiwire.IssuedToken
 
-// ApplyJSON is 'botgate apply --output json': the plan, what was applied
-// of it, and the error that stopped it, if one did.
-type ApplyJSON struct {
-	Plan   *manifest.Changes `json:"plan"`
-	Steps  int               `json:"steps_applied"`
-	Tokens []IssuedJSON      `json:"tokens"`
-	// RemovedRecords are the automation records --prune removed.
-	RemovedRecords []string `json:"removed_records,omitempty"`
-	Error          string   `json:"error,omitempty"`
-}
+// ApplyJSON is 'botgate apply --output json' and the answer of the API's
+// apply: the plan, what was applied of it, and the error that stopped it,
+// if one did.
+type ApplyJSON = apiwire.ManifestApply
 
-// NewApplyJSON describes the apply of ch that returned res (nil when
-// nothing was done) and err.
+// NewApplyJSON describes the apply of ch, made by an actor who may apply
+// all of it, that returned res (nil when nothing was done) and err.
 func NewApplyJSON(ch *manifest.Changes, res *ApplyResult, err error) ApplyJSON {
-	out := ApplyJSON{Plan: ch, Tokens: []IssuedJSON{}}
+	return NewScopedApplyJSON(&ScopedPlan{Changes: ch, Refused: []Refusal{}, Outside: []Refusal{}, All: true}, false, res, err)
+}
+
+// NewScopedApplyJSON describes the apply of sp (with prune steps if
+// prune) that returned res (nil when nothing was done) and err.
+func NewScopedApplyJSON(sp *ScopedPlan, prune bool, res *ApplyResult, err error) ApplyJSON {
+	out := ApplyJSON{ManifestPlan: sp.Wire(prune), Tokens: []IssuedJSON{}}
 	if res != nil && res.Result != nil {
 		out.Steps = len(res.Steps)
 	}
