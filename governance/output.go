@@ -128,3 +128,59 @@ func dateOf(t *time.Time) string {
 	}
 	return t.UTC().Format(botgate.DateFormat)
 }
+
+// PlanOf is the scoped plan an API answer describes, for WriteText.
+func PlanOf(p apiwire.ManifestPlan) *ScopedPlan {
+	ch := p.Plan
+	if ch == nil {
+		ch = &manifest.Changes{}
+	}
+	return &ScopedPlan{Changes: ch, Refused: p.Refused, Outside: p.OutsideScope, All: p.All}
+}
+
+// WriteApplyAnswer writes an apply the server made (the API's answer) as
+// 'botgate apply' writes one made offline: the steps done, the tokens
+// issued and where their secrets are, and the summary. prune says whether
+// the apply ran the prune steps.
+func WriteApplyAnswer(w io.Writer, a *ApplyJSON, prune bool) error {
+	var b strings.Builder
+	if a.Plan != nil {
+		ran := a.Plan
+		if !prune {
+			ran = ran.WithoutPrune()
+		}
+		for i := 0; i < a.Steps && i < len(ran.Actions); i++ {
+			fmt.Fprintf(&b, "  %s %s: done\n", ran.Actions[i].Symbol(), ran.Actions[i].Title())
+		}
+	}
+	for _, t := range a.Tokens {
+		exp := "never"
+		if t.ExpiresAt != nil {
+			exp = *t.ExpiresAt
+		}
+		fmt.Fprintf(&b, "token #%d for %s (expires %s)", t.TokenID, t.Automation, exp)
+		if t.SecretRef != "" {
+			fmt.Fprintf(&b, ": secret in %s", t.SecretRef)
+		}
+		b.WriteString("\n")
+		if t.Secret != "" {
+			fmt.Fprintf(&b, "  %s\n", t.Secret)
+		}
+	}
+	switch {
+	case a.Steps == 0 && len(a.RemovedRecords) == 0 && a.Error == "":
+		b.WriteString("No changes: the instance matches the manifest.\n")
+	case a.Error == "":
+		if a.Steps > 0 {
+			fmt.Fprintf(&b, "Applied %d step(s).\n", a.Steps)
+		}
+		if n := len(a.RemovedRecords); n > 0 {
+			fmt.Fprintf(&b, "Removed %d automation record(s) no longer declared.\n", n)
+		}
+	}
+	if n := len(a.OutsideScope); n > 0 {
+		fmt.Fprintf(&b, "Left out %d prune step(s) outside your teams.\n", n)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
