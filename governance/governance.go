@@ -111,10 +111,16 @@ func (g *Governor) plan(ctx context.Context, m *manifest.Manifest) (*manifest.Ch
 	addRecordDiffs(ch, m, recs)
 	for _, name := range sortedNames(recs) {
 		if m.Automation(name) == nil {
-			ch.Warnings = append(ch.Warnings, fmt.Sprintf("automation record %s is not declared in the manifest: apply --prune removes it once it has no active token", name))
+			ch.Warnings = append(ch.Warnings, undeclaredRecord(name))
 		}
 	}
 	return ch, st, recs, nil
+}
+
+// undeclaredRecord is the plan's warning about an automation record the
+// manifest does not declare.
+func undeclaredRecord(name string) string {
+	return fmt.Sprintf("automation record %s is not declared in the manifest: apply --prune removes it once it has no active token", name)
 }
 
 func sortedNames(recs map[string]*botgate.Automation) []string {

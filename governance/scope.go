@@ -111,7 +111,26 @@ func (g *Governor) PlanFor(ctx context.Context, m *manifest.Manifest) (*ScopedPl
 		sp.Changes = ch
 		return sp, nil
 	}
+	// Other teams' undeclared records are none of the actor's business
+	// either, and its prune leaves them alone.
+	outside := map[string]bool{}
+	for name, rec := range recs {
+		if m.Automation(name) == nil && g.auth.JudgeManifestChange(ctx, g.actor, authority.ManifestChange{Object: "automation " + name, Team: ownerPath(st, rec)}) != nil {
+			outside[undeclaredRecord(name)] = true
+		}
+	}
+	sp.Warnings = nil
+	for _, w := range ch.Warnings {
+		if !outside[w] {
+			sp.Warnings = append(sp.Warnings, w)
+		}
+	}
 	for _, a := range ch.Actions {
+		if a.Prune && a.Old != nil && g.actor.Token != nil && a.Old.ID == g.actor.Token.ID {
+			// An apply never prunes the token it is made with.
+			sp.Warnings = append(sp.Warnings, fmt.Sprintf("the token this plan is made with (#%d) is not declared by any automation; prune leaves it alone", a.Old.ID))
+			continue
+		}
 		reason, err := g.judge(ctx, &a, m, st, recs)
 		if err != nil {
 			return nil, err
