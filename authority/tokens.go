@@ -82,8 +82,13 @@ func (s *Service) CreatePersonalToken(ctx context.Context, a Actor, userID int64
 // noBotMinting refuses the creation of identities and tokens by a project
 // or group bot, as GitLab does: a leaked resource token cannot make itself
 // new, longer-lived credentials. (Rotation of its own token stays allowed.)
+// The one exception is a team's governance token, which holds
+// manage_automations and not api: it reaches only the manifest endpoints,
+// whose every step JudgeManifestChange has judged (its team's objects, at
+// most its own role, never manage_automations or an administrator's
+// scope), and creating its team's automations' tokens is its purpose.
 func noBotMinting(a Actor) error {
-	if !a.isAdmin() && a.User != nil && (a.User.Kind == botgate.ProjectBot || a.User.Kind == botgate.GroupBot) {
+	if !a.isAdmin() && a.User != nil && (a.User.Kind == botgate.ProjectBot || a.User.Kind == botgate.GroupBot) && !throughManifestScope(a) {
 		return forbidden("project and group access tokens cannot create tokens or service accounts; use a personal or service account token")
 	}
 	return nil

@@ -327,7 +327,7 @@ func (g *Governor) keep(ctx context.Context, a authority.Actor, c *authority.Cre
 	value := []byte(c.Secret)
 	defer clear(value)
 	name := SecretName(c.Token.Automation)
-	if _, _, err := g.vault.PutSecret(ctx, a, authority.NewSecret{GroupID: owner.ID, Name: name,
+	if err := g.vault.KeepIssuedSecret(ctx, a, authority.NewSecret{GroupID: owner.ID, Name: name,
 		Description: "Token of automation " + c.Token.Automation + " (written by botgate " + by + ")", Value: value}); err != nil {
 		return "", err
 	}

@@ -231,3 +231,63 @@ func (w *world) lintSecrets() []lint.Secret {
 	}
 	return out
 }
+
+// LintFor lints the live instance against m as Lint does, for the
+// Governor's actor: an administrator sees every finding; anyone else only
+// the findings on the automations, service accounts and tokens of the
+// teams it may apply (authority.JudgeManifestChange), so that a team's
+// CI learns nothing about other teams.
+func (g *Governor) LintFor(ctx context.Context, m *manifest.Manifest, o SnapshotOptions, cfg lint.Config) (*lint.Report, error) {
+	if err := authority.MayApplyManifest(g.actor); err != nil {
+		return nil, err
+	}
+	o.Manifest = m
+	s, err := g.Snapshot(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	rep := lint.Run(s, cfg)
+	if authority.ManifestAll(g.actor) {
+		return rep, nil
+	}
+	mine := map[string]bool{}
+	team := func(path string) bool {
+		ok, seen := mine[path]
+		if !seen {
+			ok = path != "" && g.auth.JudgeManifestChange(ctx, g.actor, authority.ManifestChange{Object: "team " + path, Team: path}) == nil
+			mine[path] = ok
+		}
+		return ok
+	}
+	autos, sas := map[string]string{}, map[string]string{}
+	for _, a := range s.Automations {
+		autos[a.Name] = a.Owner
+	}
+	for _, sa := range s.ServiceAccounts {
+		sas[sa.Name] = sa.Owner
+	}
+	tokens := map[int64]lint.Token{}
+	for _, t := range s.Tokens {
+		tokens[t.ID] = t
+	}
+	kept := rep.Findings[:0]
+	for _, f := range rep.Findings {
+		var owner string
+		switch f.Subject.Type {
+		case "automation":
+			owner = autos[f.Subject.Name]
+		case "service_account":
+			owner = sas[f.Subject.Name]
+		case "token":
+			t := tokens[f.Subject.ID]
+			if owner = autos[t.Automation]; owner == "" {
+				owner = sas[t.Username]
+			}
+		}
+		if team(owner) {
+			kept = append(kept, f)
+		}
+	}
+	rep.Findings = kept
+	return rep, nil
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/botgate/botgate/broker"
 	"github.com/botgate/botgate/console"
 	"github.com/botgate/botgate/gateway"
+	"github.com/botgate/botgate/governance"
 	"github.com/botgate/botgate/httpapi"
 	"github.com/botgate/botgate/identity"
 	"github.com/botgate/botgate/internal/logbuf"
@@ -85,11 +86,11 @@ var matrixActors = []*mActor{
 func matrixScopes(a *mActor) []string {
 	switch {
 	case a.bot():
-		return []string{"api", "read_api", "self_rotate", "read_secret"}
+		return []string{"api", "read_api", "self_rotate", "read_secret", "manage_automations"}
 	case a.admin:
-		return []string{"api", "read_api", "read_user", "self_rotate", "read_secret", "sudo", "admin_mode"}
+		return []string{"api", "read_api", "read_user", "self_rotate", "read_secret", "sudo", "admin_mode", "manage_automations"}
 	}
-	return []string{"api", "read_api", "read_user", "self_rotate", "read_secret"}
+	return []string{"api", "read_api", "read_user", "self_rotate", "read_secret", "manage_automations"}
 }
 
 // The token states.
@@ -218,12 +219,16 @@ func newMatrix(t *testing.T, open func(t *testing.T, log *slog.Logger) botgate.S
 	if err != nil {
 		t.Fatal(err)
 	}
+	gov, err := governance.New(governance.Config{Authority: auth, Store: st, Vault: v, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	x, err := identity.New(identity.Config{Store: st, Minter: auth, Upstream: b, Clock: clock, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	api := httpapi.New(httpapi.Config{Authority: auth, Store: st, Logger: log, Version: "test", Clock: clock,
-		Vault: v, Broker: b, Linter: linter, Console: con, Exchanger: x,
+		Vault: v, Broker: b, Linter: linter, Console: con, Exchanger: x, Governance: governance.API{Governor: gov},
 		ForwardAuth: gw.ForwardAuth(), Metrics: gw.MetricsHandler(), MetricsPublic: true})
 	proxy := httptest.NewServer(gw.Proxy())
 	srv := httptest.NewServer(api)

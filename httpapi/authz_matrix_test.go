@@ -64,6 +64,7 @@ const (
 	nUser   = "user"   // read_user, read_api or api
 	nSelf   = "self"   // self_rotate or api
 	nAny    = "any"    // any scope
+	nManage = "manage" // manage_automations or api
 )
 
 func scopeMeets(need, scope string) bool {
@@ -76,6 +77,8 @@ func scopeMeets(need, scope string) bool {
 		return scope == "api" || scope == "read_api" || scope == "read_user"
 	case nSelf:
 		return scope == "api" || scope == "self_rotate"
+	case nManage:
+		return scope == "api" || scope == "manage_automations"
 	}
 	return true
 }
@@ -247,6 +250,15 @@ func gp(where string, m *mx) string {
 
 func fixed(path string, body any) func(*mx, *testing.T, *mCase, bool) (string, any) {
 	return func(*mx, *testing.T, *mCase, bool) (string, any) { return path, body }
+}
+
+// manifestBody is a manifest (JSON is YAML) declaring a new project in the
+// team, posted to path.
+func manifestBody(path string) func(*mx, *testing.T, *mCase, bool) (string, any) {
+	return func(m *mx, _ *testing.T, _ *mCase, _ bool) (string, any) {
+		return path, map[string]any{"version": 1, "teams": []any{map[string]any{"path": "platform"}},
+			"projects": []any{map[string]any{"path": m.name("mproject"), "group": "platform"}}}
+	}
 }
 
 func matrixRows() []*mRow {
@@ -524,6 +536,20 @@ func matrixRows() []*mRow {
 		{pattern: "GET /api/botgate/v1/audit/events", need: nRead, build: fixed(v1+"/audit/events", nil), rule: adminOnly},
 		{pattern: "GET /api/botgate/v1/audit/verify", need: nRead, build: fixed(v1+"/audit/verify", nil), rule: adminOnly},
 		{pattern: "GET /api/botgate/v1/lint", need: nRead, build: fixed(v1+"/lint", nil), rule: adminOnly},
+		// Governance as a service: plan, drift and lint answer anyone with
+		// the scope (each step is judged in the answer); apply changes the
+		// team's part only for its Maintainers and Owners (people or bots,
+		// with api or manage_automations) and administrators.
+		{pattern: "POST /api/botgate/v1/manifest/plan", need: nManage, build: manifestBody(v1 + "/manifest/plan"), rule: allOK},
+		{pattern: "POST /api/botgate/v1/manifest/drift", need: nManage, build: manifestBody(v1 + "/manifest/drift"), rule: allOK},
+		{pattern: "POST /api/botgate/v1/manifest/lint", need: nManage, build: manifestBody(v1 + "/manifest/lint"), rule: allOK},
+		{pattern: "POST /api/botgate/v1/manifest/apply", need: nManage, write: true, build: manifestBody(v1 + "/manifest/apply"),
+			rule: func(a *mActor, _ string) outcome {
+				if a.admin || a.level("G") >= botgate.MaintainerAccess {
+					return okO
+				}
+				return forbidO
+			}},
 		// Revoking a reported token is a write: api (or revoke_leaked,
 		// which no actor here holds).
 		{pattern: "POST /api/botgate/v1/leaks", need: nAny, write: true,

@@ -11,6 +11,7 @@ package lint
 
 import (
 	"cmp"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -364,4 +365,19 @@ func ExitCode(r *Report, failOn Severity) int {
 		}
 	}
 	return 0
+}
+
+// Query is the configuration as the API's lint parameters (unused_days,
+// expiring_days, max_secret_readers, disable); unset fields are left out.
+func (c Config) Query() url.Values {
+	q := url.Values{}
+	for name, v := range map[string]int{"unused_days": c.UnusedDays, "expiring_days": c.ExpiringDays, "max_secret_readers": c.MaxSecretReaders} {
+		if v > 0 {
+			q.Set(name, strconv.Itoa(v))
+		}
+	}
+	if len(c.Disabled) > 0 {
+		q.Set("disable", strings.Join(c.Disabled, ","))
+	}
+	return q
 }

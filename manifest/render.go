@@ -162,3 +162,6 @@ func (c *Changes) WriteJSON(w io.Writer) error {
 	_, err = w.Write(append(data, '\n'))
 	return err
 }
+
+// Symbol is the step's mark: + create, ~ change, - revoke.
+func (a *Action) Symbol() string { return a.symbol() }

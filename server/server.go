@@ -317,7 +317,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 			_, err := authority.Initialized(ctx, in.Store)
 			return err
 		},
-		Vault: s.vault, Broker: b, Linter: linter, Reissuer: gov.Reissue, Console: con,
+		Vault: s.vault, Broker: b, Linter: linter, Reissuer: gov.Reissue, Console: con, Governance: governance.API{Governor: gov},
 		Leaks:                s.gw,
 		Exchanger:            x,
 		TokenRevocationToken: cfg.TokenRevocationToken,
