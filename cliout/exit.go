@@ -17,6 +17,7 @@ const (
 	ExitAuth      = 4 // token missing, rejected, or lacking scope or role
 	ExitNotFound  = 5 // the thing named does not exist or is hidden
 	ExitServer    = 6 // the server failed, rate limited the request, or could not be reached
+	ExitChanges   = 7 // plan --exit-code: the plan has changes (apply would change the instance)
 )
 
 // ExitError is an error that calls for a specific exit status.

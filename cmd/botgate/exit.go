@@ -1,6 +1,10 @@
 package main
 
-import "github.com/botgate/botgate/cliout"
+import (
+	"errors"
+
+	"github.com/botgate/botgate/cliout"
+)
 
 // The exit statuses (cliout's table, documented in docs/cli.md) and the
 // errors that carry them, by the short names the local-instance commands
@@ -13,6 +17,7 @@ const (
 	exitAuth      = cliout.ExitAuth
 	exitNotFound  = cliout.ExitNotFound
 	exitServer    = cliout.ExitServer
+	exitChanges   = cliout.ExitChanges
 )
 
 var (
@@ -24,6 +29,9 @@ var (
 	checkFormat = func(output string, allowed ...string) error { return usage(cliout.Check(output, allowed...)) }
 	checkOutput = func(output string) error { return checkFormat(output) }
 )
+
+// errPlanChanges is the error of a plan --exit-code that found changes.
+var errPlanChanges = errors.New("the plan has changes (exit status 7, --exit-code)")
 
 // exitError is an error with an exit status, as cliout.ExitError.
 type exitError struct {

@@ -18,10 +18,14 @@ func newServeCmd(e *env) *cobra.Command {
 		Use: "serve", Short: "Run the botgate server", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg.Getenv = e.getenv
+			var err error
 			if e.conf != nil {
 				cfg.Gateway.File = e.conf.GatewayConfig()
+				cfg.Expiry, err = e.conf.ExpiryNotices(e.getenv)
 			}
-			err := opts.Apply(&cfg)
+			if err == nil {
+				err = opts.Apply(&cfg)
+			}
 			if err == nil {
 				err = server.Serve(cmd.Context(), cfg, server.Admin{Username: "root", Email: "admin@botgate.local", TokenFile: tokenFile}, newLogger(e, logLevel), e.stderr)
 			}
@@ -43,6 +47,8 @@ func newServeCmd(e *env) *cobra.Command {
 		"gateway configuration file (YAML: routes, limits, loop breaker, webhooks, trusted proxies) [env BOTGATE_GATEWAY_CONFIG]")
 	f.BoolVar(&cfg.Gateway.MetricsPublic, "metrics-public", envOr(e.getenv, "BOTGATE_METRICS_PUBLIC", "") == "true",
 		"serve /metrics without authentication (default: an administrator's token with read_api or api) [env BOTGATE_METRICS_PUBLIC=true]")
+	f.StringVar(&cfg.Gateway.Enforcement, "gateway-enforcement", envOr(e.getenv, "BOTGATE_GATEWAY_ENFORCEMENT", ""),
+		"enforce or shadow: in shadow the gateway lets through what rate limits and the loop breaker would refuse, and counts and audits it; overrides gateway.enforcement and every automation's enforce [env BOTGATE_GATEWAY_ENFORCEMENT]")
 	vaultFlags(cmd, e, &cfg.Vault)
 	// Scale-out. The URLs' defaults come from the environment but are not
 	// shown in --help: they may hold passwords.

@@ -39,7 +39,7 @@ func (t *tokenTarget) ownerRef(args []string, verb string) (apiclient.TokenOwner
 func newTokenCmd(e *env) *cobra.Command {
 	cmd, a := newAPIGroup(e, "token", "List, create, rotate and revoke access tokens")
 	cmd.AddCommand(a.tokenListCmd(), a.tokenShowCmd(), a.tokenCreateCmd(), a.tokenRotateCmd(), a.tokenRevokeCmd(),
-		a.tokenUsageCmd(), a.tokenLookupCmd())
+		a.tokenUsageCmd(), a.tokenLookupCmd(), a.tokenReissueCmd())
 	a.RefineAll(cmd)
 	return cmd
 }
