@@ -21,7 +21,7 @@ func newAdminRecoverCmd(e *env) *cobra.Command {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			res, err := server.RecoverAdmin(cmd.Context(), server.Config{DataDir: o.dataDir, Store: o.store, Getenv: e.getenv},
+			res, err := server.RecoverAdmin(cmd.Context(), o.config(e),
 				username, tokenFile, newLogger(e, o.logLevel))
 			return show(e.stdout, output, res, err, res.WriteText)
 		},

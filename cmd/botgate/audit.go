@@ -18,7 +18,7 @@ func newAuditCmd(e *env) *cobra.Command {
 // openLocal opens the local instance that o names, for a command that
 // reads or checks it; close it when done.
 func openLocal(cmd *cobra.Command, e *env, o localOptions) (*server.Instance, error) {
-	return server.Open(cmd.Context(), server.Config{DataDir: o.dataDir, Store: o.store, Getenv: e.getenv, Vault: o.vault}, newLogger(e, o.logLevel))
+	return server.Open(cmd.Context(), o.config(e), newLogger(e, o.logLevel))
 }
 
 func newAuditListCmd(e *env) *cobra.Command {

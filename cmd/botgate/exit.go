@@ -1,10 +1,6 @@
 package main
 
-import (
-	"errors"
-
-	"github.com/botgate/botgate/cliout"
-)
+import "github.com/botgate/botgate/cliout"
 
 // The exit statuses (cliout's table, documented in docs/cli.md) and the
 // errors that carry them, by the short names the local-instance commands
@@ -29,16 +25,3 @@ var (
 	checkFormat = func(output string, allowed ...string) error { return usage(cliout.Check(output, allowed...)) }
 	checkOutput = func(output string) error { return checkFormat(output) }
 )
-
-// errPlanChanges is the error of a plan --exit-code that found changes.
-var errPlanChanges = errors.New("the plan has changes (exit status 7, --exit-code)")
-
-// exitError is an error with an exit status, as cliout.ExitError.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string   { return e.err.Error() }
-func (e *exitError) Unwrap() error   { return e.err }
-func (e *exitError) ExitStatus() int { return e.code }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -25,7 +24,7 @@ func (a *apiCmd) tokenReissueCmd() *cobra.Command {
 				return err
 			}
 			if n := rep.Failed(); n > 0 {
-				return &exitError{code: exitFailure, err: fmt.Errorf("%d token(s) were not reissued: see the report", n)}
+				return cliout.Exitf(cliout.ExitFailure, "%d token(s) were not reissued: see the report", n)
 			}
 			return nil
 		},
