@@ -46,16 +46,24 @@ func queryParams(r *http.Request) *params {
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, errBodyTooLarge
-		}
-		if isTimeout(err) {
-			return nil, errBodyTimeout
+		if err := bodyLimitError(err); err != nil {
+			return nil, err
 		}
 		return nil, botgate.Invalid("", "could not read the request body")
 	}
 	return body, nil
+}
+
+// bodyLimitError is errBodyTooLarge or errBodyTimeout for an error reading
+// a body through http.MaxBytesReader that is one of those, else nil.
+func bodyLimitError(err error) error {
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return errBodyTooLarge
+	}
+	if isTimeout(err) {
+		return errBodyTimeout
+	}
+	return nil
 }
 
 // readParams parses the request's parameters.
