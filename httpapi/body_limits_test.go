@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/botgate/botgate/governance"
 	"github.com/botgate/botgate/httpapi"
 )
 
@@ -18,14 +17,9 @@ import (
 // one JSON value, a manifest) refuses a body above its limit with 413 and
 // one that does not arrive in time with 408, with the same error body.
 func TestBodyLimits(t *testing.T) {
-	e := newEnvWith(t, func(cfg *httpapi.Config) {
+	e := newGovernedEnv(t, func(cfg *httpapi.Config) {
 		cfg.MaxBodyBytes = 1 << 10
 		cfg.BodyReadTimeout = 300 * time.Millisecond
-		gov, err := governance.New(governance.Config{Authority: cfg.Authority, Store: cfg.Store, Logger: cfg.Logger})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Governance = governance.API{Governor: gov}
 	})
 	routes := []struct {
 		name, path string

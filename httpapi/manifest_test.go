@@ -17,13 +17,7 @@ import (
 // bad query flag, an empty, oversized or unparsable body, and that an
 // empty flag reads as false.
 func TestManifestRequestErrors(t *testing.T) {
-	e := newEnvWith(t, func(cfg *httpapi.Config) {
-		gov, err := governance.New(governance.Config{Authority: cfg.Authority, Store: cfg.Store, Logger: cfg.Logger})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Governance = governance.API{Governor: gov}
-	})
+	e := newGovernedEnv(t, nil)
 	const v1 = "/api/botgate/v1/manifest"
 	ok := "version: 1\nteams: [{path: platform}]\n"
 	cases := []struct {
@@ -46,4 +40,20 @@ func TestManifestRequestErrors(t *testing.T) {
 		fmt.Fprintf(&out, "== %s\nPOST %s\n%d\n%s\n\n", c.name, c.path, res.status, strings.TrimSpace(body))
 	}
 	golden.Check(t, "manifest_errors.golden", []byte(out.String()))
+}
+
+// newGovernedEnv is newEnvWith with governance as a service (the manifest
+// routes) on.
+func newGovernedEnv(t *testing.T, configure func(*httpapi.Config)) *env {
+	t.Helper()
+	return newEnvWith(t, func(cfg *httpapi.Config) {
+		if configure != nil {
+			configure(cfg)
+		}
+		gov, err := governance.New(governance.Config{Authority: cfg.Authority, Store: cfg.Store, Logger: cfg.Logger})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Governance = governance.API{Governor: gov}
+	})
 }
