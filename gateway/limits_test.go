@@ -124,6 +124,41 @@ func TestLimitConfigRejectsUnlimited(t *testing.T) {
 // reach it.
 type nilStore struct{ botgate.Store }
 
+// TestLoopWebhookFailureHidesURL checks that a team webhook that cannot
+// be reached is counted and logged with the cause but without its URL,
+// which for chat webhooks is a credential.
+func TestLoopWebhookFailureHidesURL(t *testing.T) {
+	gone := httptest.NewServer(http.NotFoundHandler())
+	hookURL := gone.URL + "/services/T0/B0/hook-secret"
+	gone.Close() // nothing listens there any more
+	f := newFixture(t, fixtureOpts{config: fmt.Sprintf(`
+loop: {threshold: 2, window: 1m, cooldown: 2m, refusal_delay: 0s}
+webhooks: {platform: "%s"}
+routes: [{name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true}]
+`, hookURL)})
+	notes := fmt.Sprintf("/api/v4/projects/%d/notes", f.proj.ID)
+	for i := 0; i < 3; i++ {
+		do(t, f.proxyReq("POST", notes, "loop-a", `{"body":"same"}`))
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(f.logs.String(), "webhook not delivered") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the failed webhook was not logged:\n%s", f.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	logs := f.logs.String()
+	if strings.Contains(logs, "hook-secret") {
+		t.Fatalf("the log shows the webhook URL:\n%s", logs)
+	}
+	if !strings.Contains(logs, "connection refused") {
+		t.Errorf("the log does not say why the webhook failed:\n%s", grepLines(logs, "webhook"))
+	}
+	if m := f.metrics(); !strings.Contains(m, "botgate_gateway_webhook_errors_total 1") {
+		t.Errorf("metrics lack the webhook error:\n%s", grepLines(m, "webhook"))
+	}
+}
+
 func TestLoopBreaker(t *testing.T) {
 	hooks := make(chan gateway.LoopEvent, 10)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
