@@ -198,7 +198,7 @@ func (s *Service) load(ctx context.Context, digest [sha256.Size]byte) (*cacheEnt
 		if err != nil {
 			return err
 		}
-		e.id = Identity{User: u, Token: forDecisions(t)}
+		e.id = Identity{User: s.users.get(u), Token: forDecisions(t)}
 		e.successor, err = s.graceSuccessor(ctx, tx, t, s.clock.Now())
 		return err
 	})

@@ -55,7 +55,9 @@ type FileConfig struct {
 	// MembershipTTL is how long a membership answer is cached (default
 	// 1m; botgate serve also empties the cache within a second of any
 	// membership change, through the store's authentication revision);
-	// MembershipCacheSize bounds the cache (default 65536).
+	// MembershipCacheSize bounds the cache, and the cache of what the
+	// gateway derives from each token (default 1,048,576: a million
+	// active tokens).
 	MembershipTTL       time.Duration `yaml:"membership_ttl"`
 	MembershipCacheSize int           `yaml:"membership_cache_size"`
 	// UsageFlushInterval is how often route usage is written (default 10s).
@@ -265,7 +267,7 @@ func (c *FileConfig) compile() (*compiled, error) {
 		out.membershipTTL = time.Minute
 	}
 	if out.membershipMax <= 0 {
-		out.membershipMax = 65536
+		out.membershipMax = 1 << 20
 	}
 	if out.flushEvery <= 0 {
 		out.flushEvery = 10 * time.Second

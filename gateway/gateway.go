@@ -172,7 +172,7 @@ func New(o Options) (*Gateway, error) {
 		g.latency[i] = g.metrics.latency.WithLabelValues(mode)
 	}
 	g.paths = newPathCache(8192)
-	g.idents = &identityCache{max: 65536, m: make(map[*botgate.Token]*identityInfo)}
+	g.idents = &identityCache{max: cfg.membershipMax, m: make(map[*botgate.Token]*identityInfo)}
 	g.members = newMemberships(o.Store, g.clock, cfg.membershipTTL, cfg.membershipMax)
 	g.usage = newUsageBuffer(maxUsageKeys, g.metrics.usageDropped)
 	g.proxies = make(map[*route]http.Handler)
@@ -518,8 +518,10 @@ func (ih *identityInfo) setHeaders(h http.Header) {
 
 // identityCache maps the authority's token values (shared and read-only
 // while cached there) to what the gateway derives from them. A reloaded
-// token is a new value and gets a new entry; the map starts over when
-// full.
+// token is a new value and gets a new entry; when the map is full, an
+// eighth of it (chosen by map order, which the runtime randomises) makes
+// room, so that a few more active tokens than the bound cost a few misses
+// rather than a miss on every request.
 type identityCache struct {
 	max int
 	mu  sync.RWMutex
@@ -543,7 +545,14 @@ func (c *identityCache) get(id *authority.Identity) *identityInfo {
 	}
 	c.mu.Lock()
 	if len(c.m) >= c.max {
-		clear(c.m)
+		n := len(c.m) - c.max + max(1, c.max/8)
+		for k := range c.m {
+			if n == 0 {
+				break
+			}
+			delete(c.m, k)
+			n--
+		}
 	}
 	c.m[id.Token] = ih
 	c.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/botgate/botgate"
@@ -41,6 +42,9 @@ func (c *memberships) level(ctx context.Context, userID int64, typ botgate.Resou
 	if level, ok := c.cache.Peek(k); ok {
 		return level, nil
 	}
+	// The reference is part of the request's URI: the key kept must not
+	// hold the whole URI in memory.
+	k.ref = strings.Clone(ref)
 	return c.cache.Get(ctx, k, func(ctx context.Context) (botgate.AccessLevel, error) {
 		return c.load(ctx, userID, typ, ref, now)
 	})

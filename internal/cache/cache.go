@@ -19,8 +19,10 @@ type Config[K comparable, V any] struct {
 	// nothing is kept, but concurrent loads of a key are still coalesced.
 	TTL time.Duration
 	// MaxEntries bounds the entries kept; 0 means no bound. Storing into
-	// a full cache drops the expired entries first, and every entry if
-	// that is not enough, so that the cache starts over rather than grows.
+	// a full cache drops the expired entries first and, if that is not
+	// enough, an eighth of the entries, chosen at random: a working set a
+	// little larger than the bound then misses a little more often,
+	// where emptying the cache would make it miss on every request.
 	MaxEntries int
 	// Negative, if set, reports the values that record an absence (such
 	// as "no such token"). They are kept for NegativeTTL if that is
@@ -184,8 +186,7 @@ func (c *Cache[K, V]) store(key K, v V, start time.Time, gen uint64) {
 	if c.cfg.MaxEntries > 0 && len(c.m) >= c.cfg.MaxEntries {
 		c.dropExpired(start)
 		if len(c.m) >= c.cfg.MaxEntries {
-			clear(c.m)
-			c.neg = 0
+			c.dropSome(len(c.m) - c.cfg.MaxEntries + max(1, c.cfg.MaxEntries/8))
 		}
 	}
 	c.m[key] = entry[V]{v: v, expires: start.Add(ttl), negative: negative}
@@ -201,6 +202,18 @@ func (c *Cache[K, V]) remove(key K) {
 		if e.negative {
 			c.neg--
 		}
+	}
+}
+
+// dropSome deletes n entries, in map order, which the runtime randomises;
+// c.mu is held.
+func (c *Cache[K, V]) dropSome(n int) {
+	for k := range c.m {
+		if n <= 0 {
+			return
+		}
+		c.remove(k)
+		n--
 	}
 }
 

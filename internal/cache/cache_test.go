@@ -138,7 +138,7 @@ func TestMaxEntries(t *testing.T) {
 	}{
 		{"room left after dropping the expired", max / 2, max - max/2 + 1},
 		{"all expired", max, 1},
-		{"all live: started over", 0, 1},
+		{"all live: an eighth dropped", 0, max - max/8 + 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
