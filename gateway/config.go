@@ -113,7 +113,9 @@ type LoopConfig struct {
 	// 429 is sent (default 1s; 0 turns it off), so that a script retrying
 	// at once on a 429 slows to one request per delay per connection
 	// instead of spending the gateway's CPU that other tokens need. A
-	// client that goes away is released at once.
+	// request refused by the rate limit is held as long, or until the
+	// token has budget again if that is sooner. A client that goes away
+	// is released at once.
 	RefusalDelay *time.Duration `yaml:"refusal_delay"`
 }
 

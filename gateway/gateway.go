@@ -421,12 +421,24 @@ func asciiJSON(v any) string {
 }
 
 // holdRefusal delays a refused loop request by the configured refusal
-// delay, or until the client goes away.
+// delay, and a rate-limited one by that delay or until the token has
+// budget again, whichever is sooner, or until the client goes away: a
+// client retrying at once on a 429 then costs the gateway one refusal per
+// delay per connection instead of the CPU other tokens need, and a
+// rate-limited client is answered no later than it could have succeeded.
 func (g *Gateway) holdRefusal(r *http.Request, d decision) {
-	if d.result != resultLoop || g.cfg.refusalDelay <= 0 {
+	delay := g.cfg.refusalDelay
+	switch d.result {
+	case resultLoop:
+	case resultRateLimited:
+		delay = min(delay, d.limit.RetryAfter)
+	default:
 		return
 	}
-	t := time.NewTimer(g.cfg.refusalDelay)
+	if delay <= 0 {
+		return
+	}
+	t := time.NewTimer(delay)
 	defer t.Stop()
 	select {
 	case <-t.C:
