@@ -217,6 +217,9 @@ func (s *Service) load(ctx context.Context, digest [sha256.Size]byte) (*cacheEnt
 func forDecisions(t *botgate.Token) *botgate.Token {
 	t.Digest, t.Description, t.LastUsedAt = nil, "", nil
 	t.LastUsedIPs, t.UserAgents = nil, nil
+	// What many tokens have in common is kept once (see intern).
+	t.Kind, t.Resource.Type, t.Automation = intern(t.Kind), intern(t.Resource.Type), intern(t.Automation)
+	t.Scopes = internScopes(t.Scopes)
 	return t
 }
 

@@ -3,6 +3,8 @@ package authority
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"unique"
 	"weak"
 
 	"github.com/botgate/botgate"
@@ -24,8 +26,14 @@ func newUserIntern() *userIntern {
 }
 
 // get returns the kept copy equal to u, or keeps u and returns it. The
-// returned user is shared and read-only.
+// returned user is shared and read-only. A project or group bot has one
+// token (and its rotations): its row is returned as it is, without the
+// bookkeeping, and only its short, common strings are shared.
 func (in *userIntern) get(u *botgate.User) *botgate.User {
+	u.Kind, u.State, u.Owner.Type = intern(u.Kind), intern(u.State), intern(u.Owner.Type)
+	if u.Kind == botgate.ProjectBot || u.Kind == botgate.GroupBot {
+		return u
+	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if p := in.m[u.ID].Value(); p != nil && *p == *u {
@@ -43,4 +51,46 @@ func (in *userIntern) forget(id int64) {
 		delete(in.m, id)
 	}
 	in.mu.Unlock()
+}
+
+// intern returns s sharing the memory of every equal string interned
+// before: for the few distinct values of a kind, a state or an
+// automation's name, kept once instead of once per cached token.
+func intern[S ~string](s S) S {
+	if s == "" {
+		return s
+	}
+	return S(unique.Make(string(s)).Value())
+}
+
+// scopeSets shares the scope lists of cached tokens: most tokens have one
+// of a few lists. Lists are kept by their text and never changed; past
+// maxScopeSets distinct lists, further ones are not shared.
+var (
+	scopeSets  sync.Map // string → botgate.Scopes
+	scopeCount atomic.Int64
+)
+
+const maxScopeSets = 1024
+
+// internScopes returns a shared list equal to s.
+func internScopes(s botgate.Scopes) botgate.Scopes {
+	if len(s) == 0 {
+		return s
+	}
+	k := s.String()
+	if v, ok := scopeSets.Load(k); ok {
+		return v.(botgate.Scopes)
+	}
+	for i := range s {
+		s[i] = intern(s[i])
+	}
+	if scopeCount.Load() >= maxScopeSets {
+		return s
+	}
+	v, loaded := scopeSets.LoadOrStore(k, s)
+	if !loaded {
+		scopeCount.Add(1)
+	}
+	return v.(botgate.Scopes)
 }

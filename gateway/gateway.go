@@ -516,16 +516,31 @@ func (g *Gateway) serveAuth(w http.ResponseWriter, r *http.Request) {
 type identityInfo struct {
 	user *botgate.User
 	// limitKey is limitKey(the token).
-	limitKey                      string
-	username, tokenID, automation []string
-	scopes                        []string
+	limitKey string
+	// values are the X-Botgate-* header values, in headerNames' order;
+	// setHeaders hands out one-element slices of this array, so that they
+	// take no memory of their own.
+	values [4]string
 }
 
+// The positions of identityInfo.values.
+const (
+	valueUser = iota
+	valueTokenID
+	valueAutomation
+	valueScopes
+)
+
+// headerNames are the identity headers, in identityInfo.values' order.
+var headerNames = [4]string{HeaderUser, HeaderTokenID, HeaderAutomation, HeaderScopes}
+
+// header returns the value at position i as a header's values.
+func (ih *identityInfo) header(i int) []string { return ih.values[i : i+1 : i+1] }
+
 func (ih *identityInfo) setHeaders(h http.Header) {
-	h[HeaderUser] = ih.username
-	h[HeaderTokenID] = ih.tokenID
-	h[HeaderAutomation] = ih.automation
-	h[HeaderScopes] = ih.scopes
+	for i, k := range headerNames {
+		h[k] = ih.header(i)
+	}
 }
 
 // identityCache maps the authority's token values (shared and read-only
@@ -548,12 +563,10 @@ func (c *identityCache) get(id *authority.Identity) *identityInfo {
 		return ih
 	}
 	ih = &identityInfo{
-		user:       id.User,
-		limitKey:   limitKey(id.Token),
-		username:   []string{id.User.Username},
-		tokenID:    []string{strconv.FormatInt(id.Token.ID, 10)},
-		automation: []string{id.Token.Automation},
-		scopes:     []string{id.Token.Scopes.String()},
+		user:     id.User,
+		limitKey: limitKey(id.Token),
+		values: [4]string{id.User.Username, strconv.FormatInt(id.Token.ID, 10), id.Token.Automation,
+			id.Token.Scopes.String()},
 	}
 	c.mu.Lock()
 	if len(c.m) >= c.max {

@@ -220,5 +220,5 @@ func BenchmarkMemoryPerActiveToken(b *testing.B) {
 	}
 	n := float64(len(secrets) - 1)
 	b.ReportMetric(float64(heap1-heap0)/n, "heap-B/token")
-	b.ReportMetric(float64(rss1-rss0)/n, "rss-B/token")
+	b.ReportMetric((float64(rss1)-float64(rss0))/n, "rss-B/token")
 }
