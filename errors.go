@@ -63,6 +63,9 @@ const (
 	ReasonNotEmpty Reason = "not_empty"
 	// ReasonNoRoute is a request that no configured route serves.
 	ReasonNoRoute Reason = "no_route"
+	// ReasonTokenTypeUnsupported is a secret that is no kind of token
+	// this instance issues (another GitLab token type, or none).
+	ReasonTokenTypeUnsupported Reason = "token_type_unsupported"
 	// ReasonUpstream is an error an upstream API answered; the message is
 	// the upstream's answer.
 	ReasonUpstream Reason = "upstream"

@@ -85,10 +85,19 @@ type Project struct {
 type ProjectFilter struct {
 	IDs         []int64
 	NamespaceID int64
-	Search      string
-	MemberID    int64 // projects the user is a direct member of
+	// IncludeSubgroups widens NamespaceID to the projects of the group's
+	// subgroups too, at any depth (at most 32 groups down).
+	IncludeSubgroups bool
+	Search           string
+	MemberID         int64 // projects the user is a direct member of
 	// VisibleTo, if set, selects the projects the viewer may see.
 	VisibleTo *Viewer
+	// IDAfter and IDBefore, if not zero, select the projects whose ID is
+	// greater, or smaller (keyset pagination).
+	IDAfter, IDBefore int64
+	// Order is "id" (the default), "name", "path" or "created_at",
+	// ascending unless Desc; ties are broken by ID, in the same direction.
+	Order OrderBy
 	Page
 }
 
@@ -117,7 +126,12 @@ type Member struct {
 // MemberFilter selects memberships. Zero fields do not filter.
 type MemberFilter struct {
 	Resource *Resource
-	UserID   int64
+	// Inherited, with Resource, selects the memberships of Resource and of
+	// every group above it (at most 32 up), one per user: the highest
+	// access level, the nearest membership among equals. It is GitLab's
+	// members/all. The rows are ordered by user ID.
+	Inherited bool
+	UserID    int64
 	// ActiveAt, if set, selects the memberships that have not expired at
 	// that time (no expiry, or an expiry after it).
 	ActiveAt *time.Time

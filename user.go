@@ -60,11 +60,18 @@ type UserFilter struct {
 	Owner      *Resource
 	Admin      *bool
 	State      UserState
-	// Sort is one of "id_asc" (default), "id_desc", "username_asc",
-	// "username_desc". Usernames sort by their bytes; an unknown Sort is
-	// KindInvalid.
-	Sort string
+	// Order is "id" (the default), "name", "username" or "created_at",
+	// ascending unless Desc; ties are broken by ID, in the same direction.
+	// Names and usernames sort by their bytes, whatever the database's
+	// locale. An unknown field is KindInvalid.
+	Order OrderBy
 	Page
+}
+
+// OrderBy orders a list by a field, ascending unless Desc.
+type OrderBy struct {
+	Field string
+	Desc  bool
 }
 
 // ValidateUsername checks a username the way GitLab does (letters, digits,

@@ -80,6 +80,7 @@ func (g *GitLab) Projects(ctx context.Context, f NamespaceFilter, p Page) ([]Pro
 		what = Describe("group", f.Within)
 	}
 	return collect(p, what, projectView, func(lo gitlab.ListOptions) ([]*gitlab.Project, *gitlab.Response, error) {
+		lo.OrderBy, lo.Sort = oldestFirst() // GitLab's default is newest first
 		opt.ListOptions = lo
 		if f.Within != "" {
 			return g.c.Groups.ListGroupProjects(IDOrPath(f.Within), &gitlab.ListGroupProjectsOptions{ListOptions: lo, Search: opt.Search}, gitlab.WithContext(ctx))

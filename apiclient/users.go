@@ -42,6 +42,7 @@ func (g *GitLab) Users(ctx context.Context, f UserFilter, p Page) ([]User, error
 		opt.Humans = gitlab.Ptr(true)
 	}
 	return collect(p, "the user list", userView, func(lo gitlab.ListOptions) ([]*gitlab.User, *gitlab.Response, error) {
+		lo.OrderBy, lo.Sort = oldestFirst() // GitLab's default is newest first
 		opt.ListOptions = lo
 		return g.c.Users.ListUsers(opt, gitlab.WithContext(ctx))
 	})
@@ -83,3 +84,7 @@ func (g *GitLab) DeleteUser(ctx context.Context, ref string) (string, error) {
 	resp, err := g.c.Users.DeleteUser(id, gitlab.WithContext(ctx))
 	return "user " + ref, Explain(err, resp, "user "+ref)
 }
+
+// oldestFirst is the order the CLI lists users and projects in: by ID,
+// ascending, whatever the server's default.
+func oldestFirst() (orderBy, sort string) { return "id", "asc" }

@@ -262,7 +262,21 @@ func TestRevokeDeactivatesBot(t *testing.T) {
 	if r := botgate.ReasonOf(err); r != botgate.ReasonTokenRevoked {
 		t.Fatalf("reason = %v", r)
 	}
-	wantKind(t, e.svc.RevokeToken(e.ctx, w.owner, c.Token.ID), botgate.KindConflict)
+	// Revoking again succeeds and changes nothing, as GitLab.
+	before, err := e.svc.AuditEvents(e.ctx, authority.SystemActor(), botgate.AuditFilter{Page: botgate.Page{Limit: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.RevokeToken(e.ctx, w.owner, c.Token.ID); err != nil {
+		t.Fatalf("revoking again: %v", err)
+	}
+	after, err := e.svc.AuditEvents(e.ctx, authority.SystemActor(), botgate.AuditFilter{Page: botgate.Page{Limit: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Fatalf("revoking again audited %d events", len(after)-len(before))
+	}
 }
 
 func TestRotation(t *testing.T) {

@@ -162,9 +162,9 @@ func (s *Service) ServiceAccounts(ctx context.Context, a Actor, q ServiceAccount
 			return err
 		}
 		owner := q.Owner
-		order := cmp.Or(q.OrderBy, "id") + "_" + cmp.Or(q.Sort, "desc")
+		order := botgate.OrderBy{Field: cmp.Or(q.OrderBy, "id"), Desc: q.Sort != "asc"}
 		var err error
-		out, total, err = tx.FindUsers(ctx, botgate.UserFilter{Kinds: []botgate.UserKind{botgate.ServiceAccount}, Owner: &owner, Sort: order, Page: q.Page})
+		out, total, err = tx.FindUsers(ctx, botgate.UserFilter{Kinds: []botgate.UserKind{botgate.ServiceAccount}, Owner: &owner, Order: order, Page: q.Page})
 		return err
 	})
 	if err != nil {

@@ -82,8 +82,13 @@ func (s *Service) CreatePersonalToken(ctx context.Context, a Actor, userID int64
 // noBotMinting refuses the creation of identities and tokens by a project
 // or group bot, as GitLab does: a leaked resource token cannot make itself
 // new, longer-lived credentials. (Rotation of its own token stays allowed.)
+// The one exception is a team's governance token, which holds
+// manage_automations and not api: it reaches only the manifest endpoints,
+// whose every step JudgeManifestChange has judged (its team's objects, at
+// most its own role, never manage_automations or an administrator's
+// scope), and creating its team's automations' tokens is its purpose.
 func noBotMinting(a Actor) error {
-	if !a.isAdmin() && a.User != nil && (a.User.Kind == botgate.ProjectBot || a.User.Kind == botgate.GroupBot) {
+	if !a.isAdmin() && a.User != nil && (a.User.Kind == botgate.ProjectBot || a.User.Kind == botgate.GroupBot) && !throughManifestScope(a) {
 		return forbidden("project and group access tokens cannot create tokens or service accounts; use a personal or service account token")
 	}
 	return nil
@@ -233,7 +238,7 @@ func checkAdminScopes(u *botgate.User, scopes botgate.Scopes) error {
 // is KindNotFound, as a missing one, so that its existence is not revealed;
 // one whose access the actor does not hold itself (see checkMint) is
 // KindForbidden. Rotating a revoked token is KindInvalid ("Token already
-// revoked"); losing a race with a concurrent rotation is KindConflict.
+// revoked"), and so is rotating a workload token (botgate.Token.Workload); losing a race with a concurrent rotation is KindConflict.
 func (s *Service) RotateToken(ctx context.Context, a Actor, id int64, expiresAt *time.Time) (*Created, error) {
 	const op = "authority.RotateToken"
 	var out Created
@@ -252,6 +257,9 @@ func (s *Service) RotateToken(ctx context.Context, a Actor, id int64, expiresAt 
 		}
 		if old.Revoked {
 			return botgate.Invalid("token", "Token already revoked")
+		}
+		if old.Workload() {
+			return botgate.Invalid("token", "a workload token lives at most %s and is not rotated (its successor would live days): exchange a new identity token instead", botgate.MaxWorkloadTTL)
 		}
 		u, err := tx.User(ctx, old.UserID)
 		if err != nil {
@@ -329,7 +337,10 @@ func (s *Service) rotatedExpiry(old *botgate.Token, requested *time.Time) (*time
 // KindNotFound, as a missing one (GitLab answers 404), so that token ids
 // reveal nothing. Revoking a token rotated out but still within its
 // rotation grace window ends the window. Revoking an already revoked token
-// is KindConflict.
+// succeeds and changes nothing (GitLab's PersonalAccessToken#revoke! is
+// idempotent, and its DELETE endpoints answer 204 again), so that "rotate,
+// then delete the old id" and repeated clean-ups work; nothing is audited
+// then.
 func (s *Service) RevokeToken(ctx context.Context, a Actor, id int64) error {
 	const op = "authority.RevokeToken"
 	err := s.store.Update(ctx, func(tx botgate.Tx) error {
@@ -343,7 +354,14 @@ func (s *Service) RevokeToken(ctx context.Context, a Actor, id int64) error {
 		if ended, err := s.endGrace(ctx, tx, a, t, "revoked within the rotation grace window"); err != nil || ended {
 			return err
 		}
-		return s.revoke(ctx, tx, a, t, "")
+		if t.Revoked {
+			return nil
+		}
+		err = s.revoke(ctx, tx, a, t, "")
+		if botgate.IsKind(err, botgate.KindConflict) {
+			return nil // revoked concurrently: the goal holds
+		}
+		return err
 	})
 	if err != nil {
 		return botgate.E(op, err)
@@ -473,6 +491,10 @@ func (s *Service) LookupToken(ctx context.Context, a Actor, secret string) (*bot
 	const op = "authority.LookupToken"
 	if !a.isAdmin() {
 		return nil, botgate.E(op, botgate.KindForbidden)
+	}
+	if !strings.HasPrefix(secret, s.prefix) && !strings.HasPrefix(secret, tokenfmt.DefaultPrefix) {
+		return nil, botgate.E(op, &botgate.Error{Kind: botgate.KindInvalid, Reason: botgate.ReasonTokenTypeUnsupported,
+			Field: "token", Message: "Token type not supported."})
 	}
 	if err := checkSecret(secret, s.prefix); err != nil {
 		return nil, botgate.E(op, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/mail"
 	"strings"
+	"time"
 
 	"github.com/botgate/botgate"
 )
@@ -292,4 +293,24 @@ func (s *Service) RecoverAdmin(ctx context.Context, username string) (*botgate.U
 		return nil, nil, "", botgate.E(op, err)
 	}
 	return u, t, secret, nil
+}
+
+// LastActivityOn returns the day the user last used one of its tokens
+// (GitLab's last_activity_on), or nil if it never did.
+func (s *Service) LastActivityOn(ctx context.Context, userID int64) (*time.Time, error) {
+	var out *time.Time
+	err := s.store.View(ctx, func(tx botgate.Tx) error {
+		since := time.Unix(0, 0).UTC()
+		ts, _, err := tx.FindTokens(ctx, botgate.TokenFilter{UserID: userID, LastUsedAfter: &since, Sort: "last_used_desc", Page: botgate.Page{Limit: 1}})
+		if err != nil || len(ts) == 0 || ts[0].LastUsedAt == nil {
+			return err
+		}
+		d := botgate.Date(*ts[0].LastUsedAt)
+		out = &d
+		return nil
+	})
+	if err != nil {
+		return nil, botgate.E("authority.LastActivityOn", err)
+	}
+	return out, nil
 }

@@ -29,7 +29,7 @@ import (
 //	members_all  GET /projects/:id/members/all lists inherited members
 //	keyset       pagination=keyset on GET /projects
 //	metadata     GET /metadata
-var features = []string{}
+var features = []string{"revoke_204", "members_all", "keyset", "metadata"}
 
 // steps are the steps every run of a migration script does, in order,
 // before the optional ones.

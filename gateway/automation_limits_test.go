@@ -84,7 +84,7 @@ func TestAutomationLimitsFromRecords(t *testing.T) {
 		{"TokenOverrideInConfigWins", "tokened", "10", "9"},
 		{"AutomationOverrideInConfigWinsOverRecord", "configured", "30", "29"},
 		{"RecordApplies", "recorded", "120", "119"},
-		{"RecordPerHourShownPerMinute", "hourly", "10", "599"},
+		{"RecordPerHourShownPerMinute", "hourly", "10", "10"}, // Remaining never above Limit
 		{"NoRecordedLimitTakesDefault", "plain", "500", "499"},
 	}
 	for _, tt := range tests {

@@ -64,7 +64,7 @@ func (s *Server) handleAdminTokenLookup(w http.ResponseWriter, r *http.Request, 
 	}
 	t, err := s.auth.LookupToken(r.Context(), c.actor, secret)
 	if err != nil {
-		return err
+		return adminTokenError(err)
 	}
 	return WriteJSON(w, http.StatusOK, adminTokenEntity(t))
 }
@@ -75,8 +75,17 @@ func (s *Server) handleAdminTokenRevoke(w http.ResponseWriter, r *http.Request, 
 		return err
 	}
 	if err := s.auth.RevokeTokenBySecret(r.Context(), c.actor, secret); err != nil {
-		return err
+		return adminTokenError(err)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// adminTokenError renders an unknown token as GitLab's /admin/token does:
+// render_api_error!({ error: 'Not found' }, :not_found).
+func adminTokenError(err error) error {
+	if botgate.KindOf(err) != botgate.KindNotFound {
+		return err
+	}
+	return &rendered{status: http.StatusNotFound, body: map[string]any{"message": map[string]string{"error": "Not found"}}, err: err}
 }

@@ -192,19 +192,22 @@ func TestClientGoPersonalAccessTokens(t *testing.T) {
 		if resp, err := f.bob.PersonalAccessTokens.RevokePersonalAccessTokenByID(order[20]); err != nil || resp.StatusCode != http.StatusNoContent {
 			t.Fatalf("bob revokes his own: %v", err)
 		}
+		if resp, err := f.bob.PersonalAccessTokens.RevokePersonalAccessTokenByID(order[20]); err != nil || resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("bob revokes his own again: %v, want 204 as GitLab", err)
+		}
 	})
 	t.Run("expiry rules", func(t *testing.T) {
 		_, resp, err := f.alice.Users.CreatePersonalAccessTokenForCurrentUser(&gitlab.CreatePersonalAccessTokenForCurrentUserOptions{
 			Name: gitlab.Ptr("too-long"), Scopes: &[]string{"api"}, ExpiresAt: gitlab.Ptr(gitlab.ISOTime(today.AddDate(2, 0, 0))),
 		})
-		wantStatus(t, "expiry beyond the maximum", resp, err, http.StatusBadRequest)
+		wantStatus(t, "expiry beyond the maximum", resp, err, http.StatusUnprocessableEntity)
 		if !strings.Contains(err.Error(), "Expires at must be before") {
 			t.Fatalf("beyond max: %v", err)
 		}
 		_, resp, err = f.alice.Users.CreatePersonalAccessTokenForCurrentUser(&gitlab.CreatePersonalAccessTokenForCurrentUserOptions{
 			Name: gitlab.Ptr("past"), Scopes: &[]string{"api"}, ExpiresAt: gitlab.Ptr(gitlab.ISOTime(today.AddDate(0, 0, -1))),
 		})
-		wantStatus(t, "expiry in the past", resp, err, http.StatusBadRequest)
+		wantStatus(t, "expiry in the past", resp, err, http.StatusUnprocessableEntity)
 	})
 }
 

@@ -53,7 +53,56 @@ func WriteJSON(w http.ResponseWriter, status int, v any) error {
 // in GitLab's shape. Internal causes are never shown.
 func WriteError(w http.ResponseWriter, err error) {
 	status, body := ErrorBody(err)
+	WriteErrorBody(w, status, body)
+}
+
+// WriteErrorBody writes an error body from ErrorBody with its status, and
+// the Bearer challenge GitLab sends with it.
+func WriteErrorBody(w http.ResponseWriter, status int, body any) {
+	if m, ok := body.(map[string]string); ok && m["error"] == "invalid_token" {
+		// GitLab answers an invalid token through rack-oauth2's
+		// Bearer::Unauthorized, which names the error in the challenge too.
+		w.Header().Set("WWW-Authenticate", bearerChallenge(m["error"], m["error_description"]))
+	}
 	_ = WriteJSON(w, status, body)
+}
+
+// bearerRealm is the realm of GitLab's Bearer challenges (rack-oauth2's
+// Rack::OAuth2::Server::Resource::DEFAULT_REALM).
+const bearerRealm = "Protected by OAuth 2.0"
+
+// bearerChallenge is the WWW-Authenticate value GitLab sends with an
+// invalid_token 401 (RFC 6750, section 3).
+func bearerChallenge(code, description string) string {
+	return `Bearer realm="` + bearerRealm + `", error="` + code + `", error_description="` + description + `"`
+}
+
+// rendered is an error that an endpoint renders as its GitLab counterpart
+// does, with its own status and body, where GitLab's endpoint departs
+// from the common rendering (render_api_error! with a status of its own).
+type rendered struct {
+	status int
+	body   any
+	err    error
+}
+
+func (r *rendered) Error() string { return r.err.Error() }
+func (r *rendered) Unwrap() error { return r.err }
+
+// unprocessable renders a broken rule (KindInvalid, but not a parameter
+// error) as 422 {"message":"<message>"}: GitLab's answer on the endpoints
+// that pass a service's validation errors to render_api_error!(message,
+// :unprocessable_entity), such as creating a personal access token.
+// Other errors pass unchanged.
+func unprocessable(err error) error {
+	if botgate.KindOf(err) != botgate.KindInvalid {
+		return err
+	}
+	msg := botgate.MessageOf(err)
+	if f := botgate.FieldOf(err); msg == "" || (f != "" && isParamError(msg, f)) {
+		return err
+	}
+	return &rendered{status: http.StatusUnprocessableEntity, body: map[string]string{"message": msg}, err: err}
 }
 
 // ErrorBody returns the status code and GitLab-shaped JSON body for err.
@@ -67,9 +116,16 @@ func ErrorBody(err error) (int, any) {
 	if errors.Is(err, errBodyTimeout) {
 		return http.StatusRequestTimeout, map[string]string{"message": "408 Request Timeout - the request body did not arrive in time"}
 	}
+	if r := (*rendered)(nil); errors.As(err, &r) {
+		return r.status, r.body
+	}
 	msg, reason := botgate.MessageOf(err), botgate.ReasonOf(err)
 	switch botgate.KindOf(err) {
 	case botgate.KindInvalid:
+		if reason == botgate.ReasonTokenTypeUnsupported {
+			// GitLab's /admin/token: render_api_error!(message, 422).
+			return http.StatusUnprocessableEntity, map[string]string{"message": msg}
+		}
 		if msg == "" {
 			msg = "Bad request"
 		}

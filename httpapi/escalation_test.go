@@ -60,7 +60,7 @@ func TestEscalationPathsAreClosed(t *testing.T) {
 		}, http.StatusForbidden, "cannot create tokens for itself"},
 		{"project token creates a personal token for itself", func() response {
 			return f.form("POST", "/api/v4/user/personal_access_tokens", labelled.Token, url.Values{"name": {"forever"}, "scopes[]": {"api"}})
-		}, http.StatusBadRequest, "project access token"},
+		}, http.StatusUnprocessableEntity, "project access token"},
 		{"token clears its own automation label", func() response {
 			return f.form("PUT", "/api/botgate/v1/tokens/"+labelledID+"/automation", labelled.Token, url.Values{"automation": {""}})
 		}, http.StatusForbidden, "own automation label"},

@@ -237,11 +237,11 @@ func (s *Server) handleRevokeSelfPAT(w http.ResponseWriter, r *http.Request, c *
 func (s *Server) createPAT(w http.ResponseWriter, r *http.Request, c *call, userID int64) error {
 	in, err := s.readNewToken(w, r)
 	if err != nil {
-		return err
+		return unprocessable(err)
 	}
 	out, err := s.auth.CreatePersonalToken(r.Context(), c.actor, userID, in)
 	if err != nil {
-		return err
+		return unprocessable(err)
 	}
 	return WriteJSON(w, http.StatusCreated, s.createdEntity(out))
 }

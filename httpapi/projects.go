@@ -22,17 +22,25 @@ type projectJSON struct {
 	WebURL            string        `json:"web_url"`
 	Namespace         namespaceJSON `json:"namespace"`
 	Archived          bool          `json:"archived"`
+	// HTTPURLToRepo is where the repository is cloned over HTTP at the
+	// address the client used (through botgate's gateway, the GitLab
+	// behind it).
+	HTTPURLToRepo string   `json:"http_url_to_repo"`
+	AvatarURL     *string  `json:"avatar_url"`
+	Topics        []string `json:"topics"`
+	TagList       []string `json:"tag_list"`
 }
 
 // namespaceJSON is GitLab's project namespace entity.
 type namespaceJSON struct {
-	ID       int64  `json:"id"`
-	Name     string `json:"name"`
-	Path     string `json:"path"`
-	Kind     string `json:"kind"`
-	FullPath string `json:"full_path"`
-	ParentID *int64 `json:"parent_id"`
-	WebURL   string `json:"web_url"`
+	ID        int64   `json:"id"`
+	Name      string  `json:"name"`
+	Path      string  `json:"path"`
+	Kind      string  `json:"kind"`
+	FullPath  string  `json:"full_path"`
+	ParentID  *int64  `json:"parent_id"`
+	AvatarURL *string `json:"avatar_url"`
+	WebURL    string  `json:"web_url"`
 }
 
 func (s *Server) projectEntities(ctx context.Context, r *http.Request, ps []*botgate.Project) ([]projectJSON, error) {
@@ -51,14 +59,11 @@ func (s *Server) projectEntities(ctx context.Context, r *http.Request, ps []*bot
 			ID: p.ID, Description: p.Description, Name: p.Name, NameWithNamespace: p.Name,
 			Path: p.Path, PathWithNamespace: p.PathWithNamespace, CreatedAt: ts(p.CreatedAt),
 			DefaultBranch: p.DefaultBranch, Visibility: string(p.Visibility), WebURL: base + consoleProjects + p.PathWithNamespace,
+			HTTPURLToRepo: base + "/" + p.PathWithNamespace + ".git", Topics: []string{}, TagList: []string{},
 		}
 		if g, ok := byID[p.NamespaceID]; ok {
 			j.NameWithNamespace = fullName(g, byID) + " / " + p.Name
-			j.Namespace = namespaceJSON{ID: g.ID, Name: g.Name, Path: g.Path, Kind: "group", FullPath: g.FullPath, WebURL: base + consoleGroups + g.FullPath}
-			if g.ParentID != 0 {
-				pid := g.ParentID
-				j.Namespace.ParentID = &pid
-			}
+			j.Namespace = groupNamespace(base, g)
 		}
 		out[i] = j
 	}
@@ -91,10 +96,31 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, c *call, n
 		return err
 	}
 	f := botgate.ProjectFilter{NamespaceID: namespace, Search: p.str("search"), Page: pg.storePage()}
+	if sub, err := p.boolPtr("include_subgroups"); err != nil {
+		return err
+	} else if sub != nil && *sub && namespace != 0 {
+		f.IncludeSubgroups = true
+	}
 	if m, err := p.boolPtr("membership"); err != nil {
 		return err
 	} else if m != nil && *m && c.actor.User != nil {
 		f.MemberID = c.actor.User.ID
+	}
+	if f.Order, err = projectsOrder.read(p); err != nil {
+		return err
+	}
+	if f.IDAfter, err = p.int64("id_after"); err != nil {
+		return err
+	}
+	if f.IDBefore, err = p.int64("id_before"); err != nil {
+		return err
+	}
+	k, err := readKeyset(p, f.Order)
+	if err != nil {
+		return err
+	}
+	if k.on {
+		f.Page = botgate.Page{Limit: pg.perPage}
 	}
 	projects, total, err := s.auth.Projects(r.Context(), c.actor, f)
 	if err != nil {
@@ -103,6 +129,13 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, c *call, n
 	out, err := s.projectEntities(r.Context(), r, projects)
 	if err != nil {
 		return err
+	}
+	if k.on {
+		var last int64
+		if len(projects) > 0 {
+			last = projects[len(projects)-1].ID
+		}
+		return s.writeKeysetList(w, r, pg, k, total, last, out)
 	}
 	return s.writeList(w, r, pg, total, out)
 }

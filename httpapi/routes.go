@@ -25,6 +25,9 @@ func (s *Server) routes(cfg Config) {
 	v4 := s.authedUnder("/api/v4")
 	s.mux.Handle("/api/v4/", s.adapt(s.handleNotFound))
 	v4("GET /version", needRead, s.handleVersion)
+	v4("GET /metadata", needRead, s.handleMetadata)
+	v4("GET /namespaces", needRead, s.handleListNamespaces)
+	v4("GET /namespaces/{id}", needRead, s.handleGetNamespace)
 
 	// Users.
 	v4("GET /user", needUser, s.handleCurrentUser)
@@ -54,6 +57,8 @@ func (s *Server) routes(cfg Config) {
 		v4("GET "+p+"/members", needRead, s.handleListMembers(t))
 		v4("POST "+p+"/members", needWrite, s.handleAddMember(t))
 		v4("GET "+p+"/members/{user_id}", needRead, s.handleGetMember(t))
+		v4("GET "+p+"/members/all", needRead, s.handleListAllMembers(t))
+		v4("GET "+p+"/members/all/{user_id}", needRead, s.handleGetAllMember(t))
 		v4("PUT "+p+"/members/{user_id}", needWrite, s.handleUpdateMember(t))
 		v4("DELETE "+p+"/members/{user_id}", needWrite, s.handleRemoveMember(t))
 
@@ -129,6 +134,18 @@ func (s *Server) routes(cfg Config) {
 	}
 	if cfg.Linter != nil {
 		v1("GET /lint", needRead, s.lintHandler(cfg.Linter))
+	}
+	if cfg.Reissuer != nil {
+		v1("POST /tokens/reissue", needWrite, s.reissueHandler(cfg.Reissuer))
+	}
+	// Governance as a service: a manifest in, its plan, apply, lint or
+	// drift out, for the caller's teams.
+	if cfg.Governance != nil {
+		h := &manifestHandlers{s: s, gov: cfg.Governance}
+		v1("POST /manifest/plan", needManage, h.plan(false))
+		v1("POST /manifest/drift", needManage, h.plan(true))
+		v1("POST /manifest/apply", needManage, h.apply)
+		v1("POST /manifest/lint", needManage, h.lint)
 	}
 
 	// The web console: server-rendered pages at / and below /-/console/.

@@ -180,11 +180,11 @@ func (s *Server) handleCreateServiceAccountToken(typ botgate.ResourceType) authe
 		}
 		in, err := s.readNewToken(w, r)
 		if err != nil {
-			return err
+			return unprocessable(err)
 		}
 		out, err := s.auth.CreateServiceAccountToken(r.Context(), c.actor, id, in)
 		if err != nil {
-			return err
+			return unprocessable(err)
 		}
 		return WriteJSON(w, http.StatusCreated, s.createdEntity(out))
 	}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/botgate/botgate"
@@ -28,6 +29,21 @@ type userJSON struct {
 	CanCreateProject bool    `json:"can_create_project"`
 	TwoFactorEnabled bool    `json:"two_factor_enabled"`
 	PrivateProfile   bool    `json:"private_profile"`
+	// Profile fields botgate does not keep: empty, as GitLab shows an
+	// unfilled profile.
+	Location     string  `json:"location"`
+	Skype        string  `json:"skype"`
+	Linkedin     string  `json:"linkedin"`
+	Twitter      string  `json:"twitter"`
+	Discord      string  `json:"discord"`
+	WebsiteURL   string  `json:"website_url"`
+	Organization string  `json:"organization"`
+	JobTitle     string  `json:"job_title"`
+	Pronouns     *string `json:"pronouns"`
+	// LastActivityOn is the day the user last used a token; shown where
+	// GitLab shows it (to the user itself and to administrators), for one
+	// user at a time.
+	LastActivityOn any `json:"last_activity_on,omitempty"` // a date, or null
 }
 
 func (s *Server) userEntity(r *http.Request, u *botgate.User, viewer *botgate.User) userJSON {
@@ -48,7 +64,24 @@ func (s *Server) userEntity(r *http.Request, u *botgate.User, viewer *botgate.Us
 func (c *call) viewer() *botgate.User { return c.actor.User }
 
 func (s *Server) handleCurrentUser(w http.ResponseWriter, r *http.Request, c *call) error {
-	return WriteJSON(w, http.StatusOK, s.userEntity(r, c.actor.User, c.actor.User))
+	return s.writeUser(w, r, c.actor.User, c.actor.User)
+}
+
+// writeUser writes one user's entity, with last_activity_on for the user
+// itself and administrators (GitLab's UserPublic and UserWithAdmin).
+func (s *Server) writeUser(w http.ResponseWriter, r *http.Request, u, viewer *botgate.User) error {
+	j := s.userEntity(r, u, viewer)
+	if viewer != nil && (viewer.Admin || viewer.ID == u.ID) {
+		day, err := s.auth.LastActivityOn(r.Context(), u.ID)
+		if err != nil {
+			return err
+		}
+		j.LastActivityOn = json.RawMessage("null")
+		if day != nil {
+			j.LastActivityOn = day.Format(botgate.DateFormat)
+		}
+	}
+	return WriteJSON(w, http.StatusOK, j)
 }
 
 func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -60,7 +93,7 @@ func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request, c *call) 
 	if err != nil {
 		return err
 	}
-	return WriteJSON(w, http.StatusOK, s.userEntity(r, u, c.viewer()))
+	return s.writeUser(w, r, u, c.viewer())
 }
 
 func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -69,6 +102,9 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, c *call
 		return err
 	}
 	f := botgate.UserFilter{Username: p.str("username"), Search: p.str("search"), Page: pg.storePage()}
+	if f.Order, err = usersOrder.read(p); err != nil {
+		return err
+	}
 	if p.has("active") {
 		f.State = botgate.UserActive
 	}

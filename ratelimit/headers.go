@@ -38,19 +38,30 @@ const (
 // Headers sets GitLab's rate-limit headers on h for the decision r taken at
 // now. r.Limit must be the limit the decision was taken under; if it is
 // zero, Headers sets nothing. Like http.Header.Set, it replaces any values
-// the headers had.
+// the headers had. The API and the gateway both call it, so the two answer
+// alike.
+//
+// GitLab's headers describe a fixed window (lib/gitlab/rack_attack/
+// request_throttle_data.rb): Limit is the quota per minute, Observed the
+// requests counted in the window (refused ones included, so it passes the
+// limit), Remaining = max(Limit − Observed, 0), Reset the end of the
+// window. botgate's limiter is a token bucket; Headers states it in those
+// terms, so that the figures hold together on every response:
 //
 //   - RateLimit-Limit: the limit as a per-minute figure, ⌈Rate·60s/Period⌉,
 //     as GitLab computes it. client-go sizes its own client-side limiter from
 //     the first response's value, so it must be the real sustained rate.
-//   - RateLimit-Remaining: r.Remaining, the events that would be allowed
-//     right now.
-//   - RateLimit-Observed: Burst − Remaining, the events that count against
-//     the burst now.
-//   - RateLimit-Reset: Unix epoch seconds, rounded up: when allowed, the time
-//     the key is back to a full burst (now + ResetAfter); when denied, the
-//     time a retry is allowed (now + RetryAfter). client-go waits until this
-//     instant before retrying a 429.
+//   - RateLimit-Remaining: the requests allowed right now (r.Remaining), at
+//     most the quota min(Limit, Burst), so never above Limit; 0 on a refusal.
+//   - RateLimit-Observed: quota − Remaining: what this minute's quota has
+//     been used for. On a refusal it goes past the quota by the requests the
+//     client is over (RetryAfter at the sustained rate, at least one), as
+//     GitLab's count goes past its limit.
+//   - RateLimit-Reset: Unix epoch seconds. When allowed, the end of the
+//     current minute, the same instant on every response of that minute;
+//     when refused, the instant a retry is allowed (now + RetryAfter,
+//     rounded up), which does not move while the client waits. client-go
+//     waits until this instant before retrying a 429.
 //
 // On a denial it also sets:
 //
@@ -70,22 +81,32 @@ func Headers(h http.Header, r botgate.LimitResult, now time.Time) {
 	if l.Rate <= 0 || l.Period <= 0 {
 		return
 	}
-	wait := r.ResetAfter
-	if !r.Allowed {
-		wait = r.RetryAfter
+	perMinute := PerMinute(l)
+	quota := perMinute
+	if l.Burst > 0 && int64(l.Burst) < quota {
+		quota = int64(l.Burst)
 	}
-	reset := ceilSecond(now.Add(max(wait, 0)))
+	remaining, observed := int64(0), quota
+	var reset time.Time
+	if r.Allowed {
+		remaining = min(int64(max(r.Remaining, 0)), quota)
+		observed = quota - remaining
+		reset = now.Truncate(time.Minute).Add(time.Minute)
+	} else {
+		observed = satAdd(quota, max(overBy(l, r.RetryAfter), 1))
+		reset = ceilSecond(now.Add(max(r.RetryAfter, 0)))
+	}
 
 	// ends[i] is where the i-th value ends in buf.
 	var (
 		stack [128]byte
 		ends  [6]int
 	)
-	buf := strconv.AppendInt(stack[:0], PerMinute(l), 10)
+	buf := strconv.AppendInt(stack[:0], perMinute, 10)
 	ends[0] = len(buf)
-	buf = strconv.AppendInt(buf, int64(max(r.Remaining, 0)), 10)
+	buf = strconv.AppendInt(buf, remaining, 10)
 	ends[1] = len(buf)
-	buf = strconv.AppendInt(buf, int64(max(l.Burst-r.Remaining, 0)), 10)
+	buf = strconv.AppendInt(buf, observed, 10)
 	ends[2] = len(buf)
 	buf = strconv.AppendInt(buf, reset.Unix(), 10)
 	ends[3] = len(buf)
@@ -137,6 +158,24 @@ func PerMinute(l botgate.Limit) int64 {
 		return math.MaxInt64
 	}
 	return int64(q)
+}
+
+// overBy is how many requests a wait of d stands for at l's sustained
+// rate, rounded up: how far over its budget a refused client is.
+func overBy(l botgate.Limit, d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	hi, lo := bits.Mul64(uint64(d), uint64(l.Rate))
+	period := uint64(l.Period)
+	if hi >= period {
+		return math.MaxInt64
+	}
+	q, rem := bits.Div64(hi, lo, period)
+	if rem != 0 {
+		q++
+	}
+	return int64(min(q, math.MaxInt64))
 }
 
 // ceilSecond rounds t up to a whole second.

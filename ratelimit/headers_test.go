@@ -60,16 +60,25 @@ func TestHeaders(t *testing.T) {
 			now:  at("2021-01-05T10:59:30Z"),
 			want: map[string]string{
 				"RateLimit-Limit": "2000", "RateLimit-Remaining": "1999", "RateLimit-Observed": "1",
-				"RateLimit-Reset": "1609844371", "Retry-After": "", "RateLimit-ResetTime": "",
+				"RateLimit-Reset": "1609844400", "Retry-After": "", "RateLimit-ResetTime": "",
 			},
 		},
 		{
-			name: "allowed, per-minute figure of an hourly limit",
+			name: "allowed, per-minute figure of an hourly limit: Remaining never above Limit",
 			r:    botgate.LimitResult{Allowed: true, Limit: hourly, Remaining: 7000, ResetAfter: 100 * time.Second},
-			now:  at("2021-01-05T10:58:20Z"),
+			now:  at("2021-01-05T10:59:20Z"),
 			want: map[string]string{
-				"RateLimit-Limit": "120", "RateLimit-Remaining": "7000", "RateLimit-Observed": "200",
+				"RateLimit-Limit": "120", "RateLimit-Remaining": "120", "RateLimit-Observed": "0",
 				"RateLimit-Reset": "1609844400", "Retry-After": "",
+			},
+		},
+		{
+			name: "allowed, a burst smaller than the per-minute figure",
+			r:    botgate.LimitResult{Allowed: true, Limit: botgate.Limit{Rate: 7200, Period: time.Hour, Burst: 10}, Remaining: 4},
+			now:  at("2021-01-05T10:59:00Z"),
+			want: map[string]string{
+				"RateLimit-Limit": "120", "RateLimit-Remaining": "4", "RateLimit-Observed": "6",
+				"RateLimit-Reset": "1609844400",
 			},
 		},
 		{
@@ -77,7 +86,7 @@ func TestHeaders(t *testing.T) {
 			r:    botgate.LimitResult{Limit: gitlabCom, RetryAfter: 29500 * time.Millisecond, ResetAfter: time.Minute},
 			now:  at("2021-01-05T10:59:30.5Z"),
 			want: map[string]string{
-				"RateLimit-Limit": "2000", "RateLimit-Remaining": "0", "RateLimit-Observed": "2000",
+				"RateLimit-Limit": "2000", "RateLimit-Remaining": "0", "RateLimit-Observed": "2984",
 				"RateLimit-Reset": "1609844400", "Retry-After": "30",
 				"RateLimit-ResetTime": "Tue, 05 Jan 2021 11:00:00 GMT",
 			},
@@ -273,5 +282,61 @@ func TestHeadersAllocations(t *testing.T) {
 				t.Fatalf("Headers allocates %.0f times, want at most 2", allocs)
 			}
 		})
+	}
+}
+
+// TestHeadersConsistent drives a real limiter past its limit and checks
+// what throttlers compute from the headers: Remaining never exceeds
+// Limit, Observed + Remaining is the quota while allowed and passes it
+// when refused, and Reset names the same instant on every answer of a
+// minute (allowed) or of a wait (refused).
+func TestHeadersConsistent(t *testing.T) {
+	clock := ratelimit.NewManualClock(time.Date(2026, 11, 24, 10, 11, 12, 0, time.UTC))
+	m := ratelimit.NewMemory(clock)
+	l := botgate.Limit{Rate: 7200, Period: time.Hour, Burst: 600} // botgate's API default
+	num := func(h http.Header, name string) int64 {
+		t.Helper()
+		v, err := strconv.ParseInt(h.Get(name), 10, 64)
+		if err != nil {
+			t.Fatalf("%s = %q: %v", name, h.Get(name), err)
+		}
+		return v
+	}
+	resets := map[bool]map[int64]bool{true: {}, false: {}}
+	var lastObserved int64
+	refused := 0
+	for i := range 700 {
+		r, err := m.Allow(context.Background(), "user:1", l, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := http.Header{}
+		ratelimit.Headers(h, r, clock.Now())
+		limit, remaining, observed := num(h, "RateLimit-Limit"), num(h, "RateLimit-Remaining"), num(h, "RateLimit-Observed")
+		if remaining > limit {
+			t.Fatalf("request %d: Remaining %d > Limit %d", i, remaining, limit)
+		}
+		if r.Allowed && observed+remaining != limit {
+			t.Fatalf("request %d: Observed %d + Remaining %d != Limit %d", i, observed, remaining, limit)
+		}
+		if !r.Allowed {
+			refused++
+			if observed <= limit || observed < lastObserved {
+				t.Fatalf("request %d refused: Observed %d, want above Limit %d and not below %d", i, observed, limit, lastObserved)
+			}
+		}
+		lastObserved = observed
+		resets[r.Allowed][num(h, "RateLimit-Reset")] = true
+		clock.Advance(10 * time.Millisecond)
+	}
+	if refused == 0 {
+		t.Fatal("no request was refused; the test proves nothing")
+	}
+	// 7 seconds of requests: one minute boundary at most while allowed.
+	if len(resets[true]) > 2 {
+		t.Errorf("allowed answers gave %d different RateLimit-Reset values", len(resets[true]))
+	}
+	if len(resets[false]) > 2 {
+		t.Errorf("refused answers gave %d different RateLimit-Reset values", len(resets[false]))
 	}
 }

@@ -145,6 +145,14 @@ const memberGroupsQuery = `WITH RECURSIVE reach(id, depth) AS (
 	SELECT g.id, r.depth + 1 FROM groups g JOIN reach r ON g.parent_id = r.id WHERE r.depth < 31
 ) SELECT id FROM reach`
 
+// subgroupsQuery selects a group (its one argument) and every group below
+// it, at most 32 levels down.
+const subgroupsQuery = `WITH RECURSIVE below(id, depth) AS (
+	SELECT CAST(? AS BIGINT), 0
+	UNION
+	SELECT g.id, b.depth + 1 FROM groups g JOIN below b ON g.parent_id = b.id WHERE b.depth < 31
+) SELECT id FROM below`
+
 // visibleTo adds the condition that v may see the group or project: it is
 // public, or, for a signed-in viewer, internal or one the viewer is a member
 // of, which the condition member selects with args.

@@ -106,12 +106,19 @@ func (t *Tx) Member(ctx context.Context, r botgate.Resource, userID int64) (*bot
 func (t *Tx) FindMembers(ctx context.Context, f botgate.MemberFilter) ([]*botgate.Member, int, error) {
 	const op = "FindMembers"
 	w := t.where()
+	from, order := "members", memberOrder
 	if f.Resource != nil {
 		col, err := t.resourceCol(op, *f.Resource)
 		if err != nil {
 			return nil, 0, err
 		}
-		w.add(col+" = ?", f.Resource.ID)
+		if f.Inherited {
+			// The subquery's arguments come first in the statement.
+			from, order = inheritedMembersFrom(f.Resource.Type), "user_id"
+			w.args = append(w.args, f.Resource.ID, f.Resource.ID)
+		} else {
+			w.add(col+" = ?", f.Resource.ID)
+		}
 	}
 	if f.UserID != 0 {
 		w.add("user_id = ?", f.UserID)
@@ -119,7 +126,33 @@ func (t *Tx) FindMembers(ctx context.Context, f botgate.MemberFilter) ([]*botgat
 	if f.ActiveAt != nil {
 		w.add("(expires_at IS NULL OR expires_at > ?)", toMicro(*f.ActiveAt))
 	}
-	return find(ctx, t, op, memberCols, "members", &w, memberOrder, f.Page, scanMember)
+	return find(ctx, t, op, memberCols, from, &w, order, f.Page, scanMember)
+}
+
+// inheritedMembersFrom is the FROM of an inherited listing of a resource
+// of type typ: the resource's own memberships and those of every group
+// above it, ranked per user by access level (highest first), then by
+// distance (nearest first), and the first of each user kept. It takes the
+// resource's ID twice.
+func inheritedMembersFrom(typ botgate.ResourceType) string {
+	start := `SELECT CAST(? AS BIGINT), 0`
+	own := `WHERE group_id = ? AND 1 = 0` // a group's own rows come through up
+	if typ == botgate.ProjectResource {
+		start = `SELECT namespace_id, 1 FROM projects WHERE id = ?`
+		own = `WHERE project_id = ?`
+	}
+	return `(WITH RECURSIVE up(id, depth) AS (
+		` + start + `
+		UNION
+		SELECT g.parent_id, up.depth + 1 FROM groups g JOIN up ON g.id = up.id WHERE g.parent_id IS NOT NULL AND up.depth < 31
+	), cand AS (
+		SELECT group_id, project_id, user_id, access_level, expires_at, created_by_id, created_at, 0 AS depth FROM members ` + own + `
+		UNION ALL
+		SELECT m.group_id, m.project_id, m.user_id, m.access_level, m.expires_at, m.created_by_id, m.created_at, up.depth
+		FROM members m JOIN up ON m.group_id = up.id
+	), ranked AS (
+		SELECT cand.*, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY access_level DESC, depth) AS rn FROM cand
+	) SELECT group_id, project_id, user_id, access_level, expires_at, created_by_id, created_at FROM ranked WHERE rn = 1) members`
 }
 
 // UpdateMember writes m's AccessLevel and ExpiresAt.

@@ -86,7 +86,10 @@ func (t *Tx) ProjectByPath(ctx context.Context, fullPath string) (*botgate.Proje
 func (t *Tx) FindProjects(ctx context.Context, f botgate.ProjectFilter) ([]*botgate.Project, int, error) {
 	w := t.where()
 	in(&w, "id", f.IDs)
-	if f.NamespaceID != 0 {
+	switch {
+	case f.NamespaceID != 0 && f.IncludeSubgroups:
+		w.add("namespace_id IN ("+subgroupsQuery+")", f.NamespaceID)
+	case f.NamespaceID != 0:
 		w.add("namespace_id = ?", f.NamespaceID)
 	}
 	w.search(f.Search, "name", "path_with_namespace")
@@ -98,7 +101,17 @@ func (t *Tx) FindProjects(ctx context.Context, f botgate.ProjectFilter) ([]*botg
 		w.visibleTo(*v, "id IN (SELECT project_id FROM members WHERE user_id = ? AND project_id IS NOT NULL"+memberCurrent+
 			") OR namespace_id IN ("+memberGroupsQuery+")", v.UserID, at, v.UserID, at)
 	}
-	return find(ctx, t, "FindProjects", projectCols, "projects", &w, "id", f.Page, scanProject)
+	if f.IDAfter != 0 {
+		w.add("id > ?", f.IDAfter)
+	}
+	if f.IDBefore != 0 {
+		w.add("id < ?", f.IDBefore)
+	}
+	order, err := orderBy(f.Order, map[string]string{"name": "name", "path": "path", "created_at": "created_at"})
+	if err != nil {
+		return nil, 0, err
+	}
+	return find(ctx, t, "FindProjects", projectCols, "projects", &w, order, f.Page, scanProject)
 }
 
 // UpdateProject writes every field of p but ID and CreatedAt.

@@ -403,3 +403,21 @@ func collect[T any](rows Rows, scan func(scanner) (*T, error)) ([]*T, error) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// orderBy returns the ORDER BY list for o over the columns cols allows
+// (field name to column), ties broken by id in the same direction. An
+// unknown field is KindInvalid.
+func orderBy(o botgate.OrderBy, cols map[string]string) (string, error) {
+	dir := ""
+	if o.Desc {
+		dir = " DESC"
+	}
+	if o.Field == "" || o.Field == "id" {
+		return "id" + dir, nil
+	}
+	col, ok := cols[o.Field]
+	if !ok {
+		return "", botgate.Invalid("order_by", "order_by does not have a valid value")
+	}
+	return col + dir + ", id" + dir, nil
+}

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"strings"
 
 	"github.com/botgate/botgate"
 )
@@ -70,27 +69,9 @@ func (t *Tx) UserByUsername(ctx context.Context, username string) (*botgate.User
 	return u, nil
 }
 
-// userOrders maps UserFilter.Sort to ORDER BY clauses; usernames sort by
-// their bytes (Dialect.Bytewise), whatever the database's locale.
-var userOrders = map[string]string{
-	"":              "id ASC",
-	"id_asc":        "id ASC",
-	"id_desc":       "id DESC",
-	"username_asc":  "ASC, id ASC",
-	"username_desc": "DESC, id DESC",
-}
-
-// FindUsers returns the users matching f, in f.Sort order, and their total.
+// FindUsers returns the users matching f, in f.Order order, and their total.
 func (t *Tx) FindUsers(ctx context.Context, f botgate.UserFilter) ([]*botgate.User, int, error) {
 	const op = "FindUsers"
-	order, ok := userOrders[f.Sort]
-	if !ok {
-		return nil, 0, &botgate.Error{Op: t.op(op), Kind: botgate.KindInvalid, Field: "sort",
-			Message: "sort does not have a valid value"}
-	}
-	if strings.HasPrefix(f.Sort, "username_") {
-		order = t.d.Bytewise("username") + " " + order
-	}
 	w := t.where()
 	in(&w, "id", f.IDs)
 	if f.Username != "" {
@@ -107,6 +88,10 @@ func (t *Tx) FindUsers(ctx context.Context, f botgate.UserFilter) ([]*botgate.Us
 	}
 	if f.State != "" {
 		w.add("state = ?", string(f.State))
+	}
+	order, err := orderBy(f.Order, map[string]string{"name": t.d.Bytewise("name"), "username": t.d.Bytewise("username"), "created_at": "created_at"})
+	if err != nil {
+		return nil, 0, err
 	}
 	return find(ctx, t, op, userCols, "users", &w, order, f.Page, scanUser)
 }

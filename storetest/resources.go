@@ -402,7 +402,7 @@ func testProjects(t *testing.T, open func(t *testing.T) botgate.Store) {
 
 	t.Run("Find", func(t *testing.T) {
 		s, ctx := open(t), t.Context()
-		var ps [4]*botgate.Project
+		var ps [6]*botgate.Project
 		var a, b *botgate.Group
 		var u *botgate.User
 		update(t, s, func(tx botgate.Tx) error {
@@ -412,6 +412,11 @@ func testProjects(t *testing.T, open func(t *testing.T) botgate.Store) {
 			ps[1] = mustCreateProject(ctx, t, tx, b, "api")
 			ps[2] = mustCreateProject(ctx, t, tx, a, "api_v2")
 			ps[3] = mustCreateProject(ctx, t, tx, b, "docs")
+			// alpha/sub/deep holds projects two levels below alpha.
+			sub := mustCreateGroup(ctx, t, tx, a, "sub")
+			deep := mustCreateGroup(ctx, t, tx, sub, "deep")
+			ps[4] = mustCreateProject(ctx, t, tx, sub, "tool")
+			ps[5] = mustCreateProject(ctx, t, tx, deep, "lib")
 			u = mustCreateUser(ctx, t, tx, newUser("u", botgate.HumanUser))
 			for _, p := range []*botgate.Project{ps[3], ps[0]} {
 				if err := tx.CreateMember(ctx, &botgate.Member{Resource: botgate.Resource{Type: botgate.ProjectResource, ID: p.ID},
@@ -436,7 +441,10 @@ func testProjects(t *testing.T, open func(t *testing.T) botgate.Store) {
 			want  []int64
 			total int
 		}{
-			{"all", botgate.ProjectFilter{}, id(0, 1, 2, 3), 4},
+			{"all", botgate.ProjectFilter{}, id(0, 1, 2, 3, 4, 5), 6},
+			{"NamespaceID with subgroups", botgate.ProjectFilter{NamespaceID: a.ID, IncludeSubgroups: true}, id(0, 2, 4, 5), 4},
+			{"NamespaceID without subgroups", botgate.ProjectFilter{NamespaceID: a.ID}, id(0, 2), 2},
+			{"subgroups of a leaf", botgate.ProjectFilter{NamespaceID: b.ID, IncludeSubgroups: true}, id(1, 3), 2},
 			{"IDs", botgate.ProjectFilter{IDs: id(3, 1)}, id(1, 3), 2},
 			{"NamespaceID", botgate.ProjectFilter{NamespaceID: b.ID}, id(1, 3), 2},
 			{"Search path", botgate.ProjectFilter{Search: "API"}, id(1, 2), 2},
@@ -445,7 +453,11 @@ func testProjects(t *testing.T, open func(t *testing.T) botgate.Store) {
 			{"Search literal underscore", botgate.ProjectFilter{Search: "i_v"}, id(2), 1},
 			{"MemberID", botgate.ProjectFilter{MemberID: u.ID}, id(0, 3), 2},
 			{"combined", botgate.ProjectFilter{NamespaceID: a.ID, Search: "api"}, id(2), 1},
-			{"page", botgate.ProjectFilter{Page: botgate.Page{Offset: 1, Limit: 2}}, id(1, 2), 4},
+			{"page", botgate.ProjectFilter{Page: botgate.Page{Offset: 1, Limit: 2}}, id(1, 2), 6},
+			{"order by id, descending", botgate.ProjectFilter{Order: botgate.OrderBy{Field: "id", Desc: true}}, id(5, 4, 3, 2, 1, 0), 6},
+			{"order by path", botgate.ProjectFilter{Order: botgate.OrderBy{Field: "path"}}, id(1, 2, 3, 5, 4, 0), 6},
+			{"IDAfter (keyset)", botgate.ProjectFilter{IDAfter: ps[2].ID, Page: botgate.Page{Limit: 2}}, id(3, 4), 3},
+			{"IDBefore, descending (keyset)", botgate.ProjectFilter{IDBefore: ps[2].ID, Order: botgate.OrderBy{Field: "id", Desc: true}}, id(1, 0), 2},
 		}
 		view(t, s, func(tx botgate.Tx) error {
 			for _, tt := range tests {
@@ -562,6 +574,13 @@ func testMembers(t *testing.T, open func(t *testing.T) botgate.Store) {
 			{"ActiveAt before expiry", botgate.MemberFilter{Resource: &pr, ActiveAt: ptr(day(30).Add(-time.Microsecond))}, []*botgate.Member{ms[2], ms[0]}, 2},
 			{"ActiveAt at expiry", botgate.MemberFilter{Resource: &pr, ActiveAt: ptr(day(30))}, []*botgate.Member{ms[2]}, 1},
 			{"ActiveAt after expiry", botgate.MemberFilter{ActiveAt: ptr(day(31)), Page: botgate.Page{Limit: 10}}, []*botgate.Member{ms[3], ms[1], ms[4], ms[2]}, 4},
+			// Inherited: one row per user, by user ID; u1 is Owner of both
+			// p and g, and the nearer (p's) row wins; u2 comes from g, not
+			// from the unrelated g2.
+			{"inherited on a project", botgate.MemberFilter{Resource: &pr, Inherited: true}, []*botgate.Member{ms[2], ms[1], ms[0]}, 3},
+			{"inherited on a group", botgate.MemberFilter{Resource: &gr, Inherited: true}, []*botgate.Member{ms[3], ms[1]}, 2},
+			{"inherited, one user", botgate.MemberFilter{Resource: &pr, Inherited: true, UserID: u2.ID}, []*botgate.Member{ms[1]}, 1},
+			{"inherited, paged", botgate.MemberFilter{Resource: &pr, Inherited: true, Page: botgate.Page{Offset: 1, Limit: 1}}, []*botgate.Member{ms[1]}, 3},
 		}
 		view(t, s, func(tx botgate.Tx) error {
 			for _, tt := range tests {

@@ -217,12 +217,11 @@ func testFindUsers(t *testing.T, s botgate.Store) {
 		{"offset only", botgate.UserFilter{Page: botgate.Page{Offset: 3}}, id(3, 4), 5},
 		{"offset beyond", botgate.UserFilter{Page: botgate.Page{Offset: 10, Limit: 2}}, nil, 5},
 		{"filter and page", botgate.UserFilter{State: botgate.UserActive, Page: botgate.Page{Limit: 1, Offset: 1}}, id(2), 3},
-		{"Sort id_asc", botgate.UserFilter{Sort: "id_asc"}, id(0, 1, 2, 3, 4), 5},
-		{"Sort id_desc", botgate.UserFilter{Sort: "id_desc"}, id(4, 3, 2, 1, 0), 5},
-		{"Sort username_asc", botgate.UserFilter{Sort: "username_asc"}, id(0, 1, 3, 2, 4), 5},
-		{"Sort username_desc", botgate.UserFilter{Sort: "username_desc"}, id(4, 2, 3, 1, 0), 5},
-		{"Sort username_desc, filter and page", botgate.UserFilter{Owner: &grp, Sort: "username_desc", Page: botgate.Page{Limit: 1}}, id(4), 2},
-		{"Sort id_desc, page", botgate.UserFilter{Sort: "id_desc", Page: botgate.Page{Offset: 1, Limit: 2}}, id(3, 2), 5},
+		{"order by id, descending", botgate.UserFilter{Order: botgate.OrderBy{Field: "id", Desc: true}}, id(4, 3, 2, 1, 0), 5},
+		{"order by username", botgate.UserFilter{Order: botgate.OrderBy{Field: "username"}}, id(0, 1, 3, 2, 4), 5},
+		{"order by username, descending, paged", botgate.UserFilter{Order: botgate.OrderBy{Field: "username", Desc: true}, Page: botgate.Page{Offset: 1, Limit: 2}}, id(2, 3), 5},
+		{"order by created_at: ties by id in the same direction", botgate.UserFilter{Order: botgate.OrderBy{Field: "created_at", Desc: true}}, id(4, 3, 2, 1, 0), 5},
+		{"order by username, descending, filter and page", botgate.UserFilter{Owner: &grp, Order: botgate.OrderBy{Field: "username", Desc: true}, Page: botgate.Page{Limit: 1}}, id(4), 2},
 	}
 	view(t, s, func(tx botgate.Tx) error {
 		for _, tt := range tests {
@@ -235,13 +234,17 @@ func testFindUsers(t *testing.T, s botgate.Store) {
 				wantTotal(t, "FindUsers", total, tt.total)
 			})
 		}
-		_, _, err := tx.FindUsers(ctx, botgate.UserFilter{Sort: "name_asc"})
-		wantKind(t, "FindUsers(unknown Sort)", err, botgate.KindInvalid)
+		_, _, err := tx.FindUsers(ctx, botgate.UserFilter{Order: botgate.OrderBy{Field: "email"}})
+		wantKind(t, "FindUsers(unknown order)", err, botgate.KindInvalid)
 		got, _, err := tx.FindUsers(ctx, botgate.UserFilter{IDs: id(4)})
 		if err != nil || len(got) != 1 {
 			t.Fatalf("FindUsers by ID: %v, %v", got, err)
 		}
 		same(t, "FindUsers row", got[0], us[4], normUser)
+		_, _, err = tx.FindUsers(ctx, botgate.UserFilter{Order: botgate.OrderBy{Field: "email"}})
+		if !botgate.IsKind(err, botgate.KindInvalid) {
+			t.Fatalf("FindUsers ordered by an unknown field: %v, want KindInvalid", err)
+		}
 		return nil
 	})
 }
