@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"syscall"
 	"testing"
 	"time"
@@ -40,33 +41,45 @@ const scaleTokens = 100_000
 //	go test -run '^$' -bench ForwardAuthScale -benchtime 20x ./gateway/
 func BenchmarkForwardAuthScale(b *testing.B) {
 	secrets, serve := newScaleWorld(b, scaleTokens)
+	ctx := context.Background()
 	start := time.Now()
-	for _, s := range secrets {
-		if code := serve(s); code != 200 {
-			b.Fatalf("warm-up: %d", code)
+	pprof.Do(ctx, pprof.Labels("side", "refill"), func(context.Context) {
+		for _, s := range secrets {
+			if code := serve(s); code != 200 {
+				b.Fatalf("warm-up: %d", code)
+			}
 		}
-	}
+	})
 	refill := time.Since(start) / scaleTokens
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	const block = 2000
 	var one, many time.Duration
 	var n, i int
+	// The two sides carry profile labels, so that a -cpuprofile of the
+	// run can be read for either alone (go tool pprof -tagfocus side=many),
+	// and apart from the warm-up (side=refill).
+	oneSide, manySide := pprof.Labels("side", "one"), pprof.Labels("side", "many")
 	for b.Loop() {
-		t0 := threadCPU()
-		for range block {
-			if code := serve(secrets[0]); code != 200 {
-				b.Fatalf("one token: %d", code)
+		var t0, t1, t2 time.Duration
+		pprof.Do(ctx, oneSide, func(context.Context) {
+			t0 = threadCPU()
+			for range block {
+				if code := serve(secrets[0]); code != 200 {
+					b.Fatalf("one token: %d", code)
+				}
 			}
-		}
-		t1 := threadCPU()
-		for range block {
-			if code := serve(secrets[i%scaleTokens]); code != 200 {
-				b.Fatalf("token %d: %d", i%scaleTokens, code)
+			t1 = threadCPU()
+		})
+		pprof.Do(ctx, manySide, func(context.Context) {
+			for range block {
+				if code := serve(secrets[i%scaleTokens]); code != 200 {
+					b.Fatalf("token %d: %d", i%scaleTokens, code)
+				}
+				i++
 			}
-			i++
-		}
-		t2 := threadCPU()
+			t2 = threadCPU()
+		})
 		one, many, n = one+t1-t0, many+t2-t1, n+block
 	}
 	b.ReportMetric(float64(one.Nanoseconds())/float64(n), "one-token-cpu-ns/op")
