@@ -38,6 +38,35 @@ type RequestMeta struct {
 type Identity struct {
 	User  *botgate.User
 	Token *botgate.Token
+	// derived is what a caller made of the identity (see Derived).
+	derived atomic.Pointer[any]
+}
+
+// Derived returns what make derives from id, made on the first call and
+// kept with id. An identity Authenticate answers from its cache is shared
+// by every request that presents the token, so a value derived from it
+// (the gateway's limit key and headers) is found with it rather than in a
+// map of the caller's own, which over many active tokens is one more
+// lookup missing the CPU caches, and it is forgotten with the identity
+// when the token is reloaded. One kind of value is kept per identity: a
+// T other than the one kept is made afresh on every call. make may run
+// more than once when requests race; one result is kept.
+func Derived[T any](id *Identity, make func(*Identity) *T) *T {
+	if p := id.derived.Load(); p != nil {
+		if v, ok := (*p).(*T); ok {
+			return v
+		}
+		return make(id)
+	}
+	v := make(id)
+	var kept any = v
+	if id.derived.CompareAndSwap(nil, &kept) {
+		return v
+	}
+	if v, ok := (*id.derived.Load()).(*T); ok {
+		return v
+	}
+	return v
 }
 
 // Actor returns the identity as an Actor for the request.

@@ -55,8 +55,7 @@ type FileConfig struct {
 	// MembershipTTL is how long a membership answer is cached (default
 	// 1m; botgate serve also empties the cache within a second of any
 	// membership change, through the store's authentication revision);
-	// MembershipCacheSize bounds the cache, and the cache of what the
-	// gateway derives from each token (default 1,048,576: a million
+	// MembershipCacheSize bounds the cache (default 1,048,576: a million
 	// active tokens).
 	MembershipTTL       time.Duration `yaml:"membership_ttl"`
 	MembershipCacheSize int           `yaml:"membership_cache_size"`

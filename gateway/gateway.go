@@ -77,9 +77,6 @@ type Gateway struct {
 	webhook *http.Client
 	members *memberships
 	paths   *pathCache
-	// idents keeps what the gateway derives from each identity: its
-	// X-Botgate-* header values and its limit key.
-	idents  *identityCache
 	usage   *usageBuffer
 	shadow  *shadowLog
 	metrics *metrics
@@ -182,7 +179,6 @@ func New(o Options) (*Gateway, error) {
 		g.latency[i] = g.metrics.latency.WithLabelValues(mode)
 	}
 	g.paths = newPathCache(8192)
-	g.idents = &identityCache{max: cfg.membershipMax, m: make(map[*botgate.Token]*identityInfo)}
 	g.members = newMemberships(o.Store, g.clock, cfg.membershipTTL, cfg.membershipMax)
 	g.usage = newUsageBuffer(maxUsageKeys, g.metrics.usageDropped)
 	g.shadow = &shadowLog{m: make(map[shadowKey]*shadowEntry)}
@@ -284,7 +280,7 @@ func (g *Gateway) decide(ctx context.Context, o *original, pi *pathInfo, rt *rou
 		return d.fail(err, resultError)
 	}
 	d.id = id
-	d.info = g.idents.get(id)
+	d.info = authority.Derived(id, newIdentityInfo)
 	key := d.info.limitKey
 	limit := g.limitOf(ctx, id.Token)
 
@@ -548,10 +544,10 @@ func (g *Gateway) serveAuth(w http.ResponseWriter, r *http.Request) {
 }
 
 // identityInfo is what the gateway derives from one identity, computed
-// once: its limit key and its X-Botgate-* header values. The slices are
-// shared by every response: nothing writes to them.
+// once and kept with it (authority.Derived): its limit key and its
+// X-Botgate-* header values. The slices are shared by every response:
+// nothing writes to them.
 type identityInfo struct {
-	user *botgate.User
 	// limitKey is limitKey(the token).
 	limitKey string
 	// values are the X-Botgate-* header values, in headerNames' order;
@@ -580,43 +576,12 @@ func (ih *identityInfo) setHeaders(h http.Header) {
 	}
 }
 
-// identityCache maps the authority's token values (shared and read-only
-// while cached there) to what the gateway derives from them. A reloaded
-// token is a new value and gets a new entry; when the map is full, an
-// eighth of it (chosen by map order, which the runtime randomises) makes
-// room, so that a few more active tokens than the bound cost a few misses
-// rather than a miss on every request.
-type identityCache struct {
-	max int
-	mu  sync.RWMutex
-	m   map[*botgate.Token]*identityInfo
-}
-
-func (c *identityCache) get(id *authority.Identity) *identityInfo {
-	c.mu.RLock()
-	ih := c.m[id.Token]
-	c.mu.RUnlock()
-	if ih != nil && ih.user == id.User {
-		return ih
-	}
-	ih = &identityInfo{
-		user:     id.User,
+// newIdentityInfo derives the gateway's values from an identity; the
+// authority keeps them with it (authority.Derived).
+func newIdentityInfo(id *authority.Identity) *identityInfo {
+	return &identityInfo{
 		limitKey: limitKey(id.Token),
 		values: [4]string{id.User.Username, strconv.FormatInt(id.Token.ID, 10), id.Token.Automation,
 			id.Token.Scopes.String()},
 	}
-	c.mu.Lock()
-	if len(c.m) >= c.max {
-		n := len(c.m) - c.max + max(1, c.max/8)
-		for k := range c.m {
-			if n == 0 {
-				break
-			}
-			delete(c.m, k)
-			n--
-		}
-	}
-	c.m[id.Token] = ih
-	c.mu.Unlock()
-	return ih
 }
