@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf16"
 
@@ -349,7 +350,7 @@ func (g *Gateway) decide(ctx context.Context, o *original, pi *pathInfo, rt *rou
 	}
 	if rt.gitlab && !(id.User.Admin && id.User.Active()) {
 		if typ, ref, ok := resourceRef(segs); ok {
-			level, err := g.members.level(ctx, id.User.ID, typ, ref, d.now)
+			level, err := g.members.level(ctx, d.info, id.User.ID, typ, ref, d.now)
 			if err != nil {
 				return d.fail(err, resultError)
 			}
@@ -554,6 +555,8 @@ type identityInfo struct {
 	// setHeaders hands out one-element slices of this array, so that they
 	// take no memory of their own.
 	values [4]string
+	// member is the last membership answer given to the identity.
+	member atomic.Pointer[memberMemo]
 }
 
 // The positions of identityInfo.values.
