@@ -353,13 +353,24 @@ type usageBuffer struct {
 
 type usageShard struct {
 	mu      sync.Mutex
-	pending map[int64]*botgate.TokenUsage
+	pending map[int64]*pendingUse
+}
+
+// pendingUse is one token's usage since the last flush. The latest
+// address and user agent are kept beside the lists, so that a request
+// from the same client as the one before reads this record alone: over
+// many active tokens, each further record read (the lists' arrays) is one
+// more miss of the CPU caches on every request.
+type pendingUse struct {
+	last     time.Time
+	ip, ua   string // ips[0] and uas[0], or ""
+	ips, uas []string
 }
 
 func newUsageBuffer() *usageBuffer {
 	b := &usageBuffer{}
 	for i := range b.shards {
-		b.shards[i].pending = make(map[int64]*botgate.TokenUsage)
+		b.shards[i].pending = make(map[int64]*pendingUse)
 	}
 	return b
 }
@@ -369,17 +380,19 @@ func (b *usageBuffer) note(id int64, at time.Time, ip, ua string) {
 	sh.mu.Lock()
 	u, ok := sh.pending[id]
 	if !ok {
-		u = &botgate.TokenUsage{TokenID: id}
+		u = &pendingUse{}
 		sh.pending[id] = u
 	}
-	if at.After(u.LastUsedAt) {
-		u.LastUsedAt = at
+	if at.After(u.last) {
+		u.last = at
 	}
-	if ip != "" && (len(u.IPs) == 0 || u.IPs[0] != ip) {
-		u.IPs = botgate.MergeRecent([]string{ip}, u.IPs, botgate.MaxRecentClients)
+	if ip != "" && ip != u.ip {
+		u.ips = botgate.MergeRecent([]string{ip}, u.ips, botgate.MaxRecentClients)
+		u.ip = ip
 	}
-	if ua != "" && (len(u.UserAgents) == 0 || u.UserAgents[0] != ua) {
-		u.UserAgents = botgate.MergeRecent([]string{ua}, u.UserAgents, botgate.MaxRecentClients)
+	if ua != "" && ua != u.ua {
+		u.uas = botgate.MergeRecent([]string{ua}, u.uas, botgate.MaxRecentClients)
+		u.ua = ua
 	}
 	sh.mu.Unlock()
 }
@@ -389,8 +402,8 @@ func (b *usageBuffer) take() []botgate.TokenUsage {
 	for i := range b.shards {
 		sh := &b.shards[i]
 		sh.mu.Lock()
-		for _, u := range sh.pending {
-			out = append(out, *u)
+		for id, u := range sh.pending {
+			out = append(out, botgate.TokenUsage{TokenID: id, LastUsedAt: u.last, IPs: u.ips, UserAgents: u.uas})
 		}
 		clear(sh.pending)
 		sh.mu.Unlock()
