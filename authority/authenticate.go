@@ -39,7 +39,7 @@ type Identity struct {
 	User  *botgate.User
 	Token *botgate.Token
 	// derived is what a caller made of the identity (see Derived).
-	derived atomic.Pointer[any]
+	derived atomic.Value
 }
 
 // Derived returns what make derives from id, made on the first call and
@@ -52,21 +52,35 @@ type Identity struct {
 // T other than the one kept is made afresh on every call. make may run
 // more than once when requests race; one result is kept.
 func Derived[T any](id *Identity, make func(*Identity) *T) *T {
-	if p := id.derived.Load(); p != nil {
-		if v, ok := (*p).(*T); ok {
-			return v
-		}
+	switch kept := id.derived.Load().(type) {
+	case *T:
+		return kept
+	case nil:
+	default:
 		return make(id)
 	}
 	v := make(id)
-	var kept any = v
-	if id.derived.CompareAndSwap(nil, &kept) {
+	if keepDerived(&id.derived, v) {
 		return v
 	}
-	if v, ok := (*id.derived.Load()).(*T); ok {
-		return v
+	if kept, ok := id.derived.Load().(*T); ok {
+		return kept
 	}
 	return v
+}
+
+// keepDerived keeps v in slot unless a value is kept there already, of
+// whatever type, and reports whether it did.
+func keepDerived(slot *atomic.Value, v any) (kept bool) {
+	// The slot holds its value in place (read without a further pointer
+	// to follow); storing a second type in it panics, which can happen
+	// only when two types race to be first.
+	defer func() {
+		if recover() != nil {
+			kept = false
+		}
+	}()
+	return slot.CompareAndSwap(nil, v)
 }
 
 // Actor returns the identity as an Actor for the request.
