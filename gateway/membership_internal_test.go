@@ -24,14 +24,21 @@ func (p *purgingStore) View(ctx context.Context, fn func(botgate.Tx) error) erro
 	return err
 }
 
-// TestMembershipPurgeDuringLoadIsNotCached shows that an answer read while
-// a purge ran is used once but not kept: it may predate the change.
-func TestMembershipPurgeDuringLoadIsNotCached(t *testing.T) {
+// openTestStore opens an empty SQLite store, closed when the test ends.
+func openTestStore(t *testing.T) *sqlite.Store {
+	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "botgate.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// TestMembershipPurgeDuringLoadIsNotCached shows that an answer read while
+// a purge ran is used once but not kept: it may predate the change.
+func TestMembershipPurgeDuringLoadIsNotCached(t *testing.T) {
+	st := openTestStore(t)
 	ps := &purgingStore{Store: st}
 	c := newMemberships(ps, botgate.SystemClock{}, time.Hour, 16)
 	ps.c = c
@@ -73,11 +80,7 @@ func (c *stepClock) Now() time.Time { return time.Unix(0, c.now.Load()) }
 // same: for the same resource, until the cache entry expires, and not
 // after a purge.
 func TestMembershipMemoFollowsTheCache(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "botgate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openTestStore(t)
 	cs := &countingStore{Store: st}
 	clk := &stepClock{}
 	clk.now.Store(time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC).UnixNano())

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"syscall"
@@ -17,7 +16,6 @@ import (
 	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/gateway"
 	"github.com/botgate/botgate/internal/heapstat"
-	"github.com/botgate/botgate/sqlite"
 	"github.com/botgate/botgate/tokenfmt"
 )
 
@@ -105,15 +103,10 @@ func threadCPU() time.Duration {
 func newScaleWorld(b *testing.B, n int) (secrets []string, serve func(secret string) int) {
 	b.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "botgate.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	d, _ := tokenfmt.NewDigester(benchPepper)
+	st, d := openBenchStore(b)
 	now := time.Now().UTC()
 	var project int64
-	err = st.Update(ctx, func(tx botgate.Tx) error {
+	err := st.Update(ctx, func(tx botgate.Tx) error {
 		g := &botgate.Group{Name: "scale", Path: "scale", FullPath: "scale", Visibility: botgate.Private, CreatedAt: now}
 		if err := tx.CreateGroup(ctx, g); err != nil {
 			return err
