@@ -223,6 +223,19 @@ func (r Resolved) Replace(token string) (stored, note string) {
 	return "", ""
 }
 
+// FlagURL is the server URL a command's --url gives: url, else
+// BOTGATE_URL, normalised; missing is the error when neither is set. Its
+// errors are KindInvalid.
+func FlagURL(getenv func(string) string, url, missing string) (string, error) {
+	if url == "" {
+		url = getenv(EnvURL)
+	}
+	if url == "" {
+		return "", botgate.Errorf(botgate.KindInvalid, "%s", missing)
+	}
+	return NormalizeURL(url)
+}
+
 // ServerGiven decides whether a command that can work either offline (on
 // the data directory) or through a server (plan, apply, lint) uses a
 // server, and resolves it when it does. A server is used when flagURL or

@@ -2,9 +2,12 @@ package apiclient
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
+
+	"github.com/botgate/botgate"
 )
 
 // Group is how the CLI shows a group.
@@ -178,4 +181,21 @@ func (g *GitLab) DeleteGroup(ctx context.Context, ref string) (string, error) {
 func (g *GitLab) DeleteProject(ctx context.Context, ref string) (string, error) {
 	resp, err := g.c.Projects.DeleteProject(IDOrPath(ref), nil, gitlab.WithContext(ctx))
 	return Describe("project", ref), Explain(err, resp, Describe("project", ref))
+}
+
+// Check checks a group or project (kind) to create, deriving its path
+// from its name when none is given. Its errors are KindInvalid.
+func (n *NewNamespace) Check(kind string) error {
+	if strings.TrimSpace(n.Name) == "" {
+		return botgate.Errorf(botgate.KindInvalid, "--name is required")
+	}
+	if kind == "project" && n.Within == "" {
+		return botgate.Errorf(botgate.KindInvalid, "--namespace is required: the group (ID or path) the project belongs to")
+	}
+	if n.Path == "" {
+		if n.Path = Slug(n.Name); n.Path == "" {
+			return botgate.Errorf(botgate.KindInvalid, "cannot derive a path from --name %q: give --path", n.Name)
+		}
+	}
+	return nil
 }

@@ -107,3 +107,27 @@ func ReadToken(stdin io.Reader, prompt io.Writer, file string, strict bool) (str
 	}
 	return token, nil
 }
+
+// Logout forgets the credentials stored by Login (revoke: after revoking
+// their token on its server) and says what it did.
+func Logout(ctx context.Context, getenv func(string) string, revoke bool) (string, error) {
+	path, err := CredentialsPath(getenv)
+	if err != nil {
+		return "", err
+	}
+	var lines []string
+	if revoke {
+		url, err := RevokeStored(ctx, path)
+		if err != nil {
+			return "", err
+		}
+		lines = append(lines, "Revoked the stored token on "+url+".")
+	}
+	had, err := RemoveCredentials(path)
+	if had {
+		lines = append(lines, "Removed "+path+".")
+	} else {
+		lines = append(lines, "Not logged in (no "+path+").")
+	}
+	return strings.Join(lines, "\n"), err
+}

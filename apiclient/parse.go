@@ -95,3 +95,78 @@ func ParseTokenOwner(project, group, serviceAccount, user string) (TokenOwner, e
 	}
 	return o, err
 }
+
+// ParseTokenRef parses a token argument: a numeric ID, or "self" for the
+// token in use. 'self' takes no --service-account; verb names the command
+// in that refusal.
+func ParseTokenRef(ref string, o TokenOwner, verb string) (TokenRef, error) {
+	if ref != "self" {
+		id, err := ParseID("the token ID", ref)
+		return TokenRef{ID: id}, err
+	}
+	if o.Kind() == KindServiceAccount {
+		return TokenRef{}, botgate.Errorf(botgate.KindInvalid, "'self' needs no --service-account: run 'botgate token %s self' with the service account's token", verb)
+	}
+	return TokenRef{Self: true}, nil
+}
+
+// ParseRevokeRef parses the token 'botgate token revoke' names: an ID,
+// or "self" for the token in use whatever its kind.
+func ParseRevokeRef(args []string, o TokenOwner) (TokenRef, error) {
+	if len(args) != 1 {
+		return TokenRef{}, botgate.Errorf(botgate.KindInvalid, "give the token ID, or self, or --secret-file")
+	}
+	if args[0] != "self" {
+		id, err := ParseID("the token ID", args[0])
+		return TokenRef{ID: id}, err
+	}
+	if o.Kind() != KindPersonal {
+		return TokenRef{}, botgate.Errorf(botgate.KindInvalid, "'self' revokes the token in use, whatever its kind: drop --project, --group and --service-account")
+	}
+	return TokenRef{Self: true}, nil
+}
+
+// CheckState checks a token list's --state.
+func (f TokenFilter) CheckState() error {
+	if f.State != "" && f.State != "active" && f.State != "inactive" {
+		return botgate.Errorf(botgate.KindInvalid, "--state must be active or inactive, not %q", f.State)
+	}
+	return nil
+}
+
+// TokenFlags are a token create's settings as the command line gives
+// them.
+type TokenFlags struct {
+	Name, Scopes, ExpiresAt, Description, AccessLevel string
+}
+
+// Parse checks the settings for a token of o and returns what CreateToken
+// needs. Its errors are KindInvalid and say what to give.
+func (f TokenFlags) Parse(o TokenOwner) (NewToken, error) {
+	n := NewToken{Name: f.Name}
+	if strings.TrimSpace(f.Name) == "" {
+		return n, botgate.Errorf(botgate.KindInvalid, "--name is required: name the automation the token serves, e.g. --name ci-deploy")
+	}
+	var err error
+	if n.Scopes, err = ParseScopes(f.Scopes); err != nil {
+		return n, err
+	}
+	if n.ExpiresAt, err = ParseDate("expires-at", f.ExpiresAt); err != nil {
+		return n, err
+	}
+	switch kind := o.Kind(); {
+	case kind == KindProject || kind == KindGroup:
+		if f.AccessLevel == "" {
+			return n, botgate.Errorf(botgate.KindInvalid, "--access-level is required for a %s access token: the lowest role the automation needs, e.g. reporter to read or developer to push", kind)
+		}
+		if n.AccessLevel, err = ParseRole(f.AccessLevel); err != nil {
+			return n, err
+		}
+	case f.AccessLevel != "":
+		return n, botgate.Errorf(botgate.KindInvalid, "--access-level applies to project and group access tokens only")
+	}
+	if f.Description != "" {
+		n.Description = &f.Description
+	}
+	return n, nil
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -230,6 +231,26 @@ func (c *V1) TokenUsage(ctx context.Context, id int64) (*apiwire.TokenUsage, err
 
 func notVisible(kind, group, name string) string {
 	return kind + " " + group + "/" + name + " not found (or not visible to you)"
+}
+
+// ReadSecretValue reads the value of 'botgate secret put': the file, or
+// else standard input (at most 1 MiB), without its trailing newline. Its
+// errors are KindInvalid; clear the value when done.
+func ReadSecretValue(stdin io.Reader, file string) ([]byte, error) {
+	var value []byte
+	var err error
+	if file != "" {
+		value, err = os.ReadFile(file)
+	} else {
+		value, err = io.ReadAll(io.LimitReader(stdin, 1<<20))
+	}
+	if err != nil {
+		return nil, botgate.Errorf(botgate.KindInvalid, "reading the value: %v", err)
+	}
+	if value = bytes.TrimRight(value, "\r\n"); len(value) == 0 {
+		return nil, botgate.Errorf(botgate.KindInvalid, "the value is empty: pipe it on standard input or pass --file")
+	}
+	return value, nil
 }
 
 // ReissueTokens rotates the manifest-managed tokens due for reissue (or,

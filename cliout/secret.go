@@ -121,3 +121,13 @@ func Revoked(o apiclient.TokenOwner, ref apiclient.TokenRef, r apiclient.Resolve
 	}
 	return out, Line("%s", line)
 }
+
+// Rotated is the headline of a token rotate of ref that returned v;
+// stored says the stored credentials now hold the new token.
+func Rotated(ref apiclient.TokenRef, v apiclient.Token, stored bool) string {
+	s := fmt.Sprintf("Rotated token %s: its successor is token %d %q; the old secret no longer works.", ref, v.ID, v.Name)
+	if stored {
+		s += " The stored credentials now hold the new token."
+	}
+	return s
+}

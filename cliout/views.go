@@ -276,6 +276,17 @@ func LoggedIn(r apiclient.LoginResult) func(io.Writer) error {
 	}
 }
 
+// Changed is the text of an object a command created or changed: "<verb>
+// <title>." and then its details.
+func Changed(verb string, v any) func(io.Writer) error {
+	return func(w io.Writer) error {
+		if _, err := io.WriteString(w, verb+" "+Title(v)+".\n"); err != nil {
+			return err
+		}
+		return Detail(w, v)
+	}
+}
+
 // Reissue writes a reissue report as a table, one row per due token, and
 // a closing count.
 func Reissue(w io.Writer, r *apiwire.ReissueReport) error {

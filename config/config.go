@@ -326,6 +326,23 @@ func (f *File) Settings() []Setting {
 	return out
 }
 
+// CheckFile checks the configuration file 'botgate config check' names:
+// the argument, else the file already loaded (--config, BOTGATE_CONFIG).
+// It returns the file's name; its errors are KindInvalid.
+func CheckFile(args []string, loaded *File) (string, error) {
+	var path string
+	switch {
+	case len(args) == 1:
+		path = args[0]
+	case loaded != nil:
+		path = loaded.Name()
+	default:
+		return "", botgate.Errorf(botgate.KindInvalid, "name the file: botgate config check FILE, --config FILE or %s", EnvFile)
+	}
+	_, err := Load(path)
+	return path, err
+}
+
 // checkNotifications checks the expiry and SMTP settings.
 func (f *File) checkNotifications(bad func(path, format string, args ...any), duration func(path, v string)) {
 	for i, d := range f.Notifications.Expiry.Thresholds {

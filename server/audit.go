@@ -200,3 +200,48 @@ func ParseSince(s string, now time.Time) (*time.Time, error) {
 	t := now.Add(-d)
 	return &t, nil
 }
+
+// AuditQuery is what 'botgate audit list' asks for: a filter, with its
+// times and order as the user wrote them.
+type AuditQuery struct {
+	botgate.AuditFilter
+	Since, Until string
+	Order        string // asc or desc
+}
+
+// Filter resolves q against now. Its errors are KindInvalid and name the
+// flag to fix.
+func (q AuditQuery) Filter(now time.Time) (botgate.AuditFilter, error) {
+	f := q.AuditFilter
+	var err error
+	if f.Since, err = ParseSince(q.Since, now); err != nil {
+		return f, botgate.Errorf(botgate.KindInvalid, "--since: %v", err)
+	}
+	if f.Until, err = ParseSince(q.Until, now); err != nil {
+		return f, botgate.Errorf(botgate.KindInvalid, "--until: %v", err)
+	}
+	switch q.Order {
+	case "desc":
+		f.Descending = true
+	case "asc":
+	default:
+		return f, botgate.Errorf(botgate.KindInvalid, "--order must be asc or desc, not %q", q.Order)
+	}
+	if f.Limit < 1 {
+		return f, botgate.Errorf(botgate.KindInvalid, "--limit must be at least 1")
+	}
+	return f, nil
+}
+
+// ExpectedHead is the anchor of --expect-head SEQ:HASH, none when s is
+// empty. Its error is KindInvalid.
+func ExpectedHead(s string) ([]authority.Anchor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	h, err := authority.ParseAuditHead(s)
+	if err != nil {
+		return nil, botgate.Errorf(botgate.KindInvalid, "--expect-head: %s", botgate.MessageOf(err))
+	}
+	return []authority.Anchor{{Name: "expected head (--expect-head)", Head: h}}, nil
+}

@@ -306,3 +306,21 @@ func (in *Instance) VaultStatus(ctx context.Context, log *slog.Logger) (*VaultSt
 	}
 	return s, nil
 }
+
+// Failure is the integrity failure a rotation ends with, nil when every
+// secret was rewrapped.
+func (r *Rotation) Failure() error {
+	if len(r.Failed) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d secrets could not be rewrapped; the old key is still required", len(r.Failed))
+}
+
+// Failure is the integrity failure a status check ends with, nil when
+// every secret opens.
+func (s *VaultStatus) Failure() error {
+	if len(s.Damaged) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d secrets do not open", len(s.Damaged))
+}

@@ -7,10 +7,7 @@ import (
 )
 
 func newAdminCmd(e *env) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "admin",
-		Short: "Administer the installation from its data directory",
-	}
+	cmd := &cobra.Command{Use: "admin", Short: "Administer the installation from its data directory"}
 	cmd.AddCommand(newAdminRecoverCmd(e))
 	return cmd
 }
@@ -19,28 +16,14 @@ func newAdminRecoverCmd(e *env) *cobra.Command {
 	var o localOptions
 	var username, tokenFile, output string
 	cmd := &cobra.Command{
-		Use:   "recover",
-		Short: "Mint a new administrator token with access to the data directory",
-		Long: `recover mints a new personal access token for an administrator (--username, else
-the oldest active one), for when every administrator token is lost. It works
-offline on the data directory (it needs the pepper), or on the servers' shared
-PostgreSQL store with --store and a copy of the pepper; a running server need not
-stop. It is recorded in the audit log as admin.recover.
-
-The token is printed once, or written to --admin-token-file (0600).`,
-		Example: `  botgate admin recover --data-dir /var/lib/botgate --admin-token-file ./admin.token
-  botgate admin recover --username alice --output json`,
-		Args: cobra.NoArgs,
+		Use: "recover", Short: "Mint a new administrator token with access to the data directory", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			res, err := server.RecoverAdmin(cmd.Context(), server.Config{DataDir: o.dataDir, Store: o.store, Getenv: e.getenv},
+			res, err := server.RecoverAdmin(cmd.Context(), o.config(e),
 				username, tokenFile, newLogger(e, o.logLevel))
-			if err != nil {
-				return cliErr(err)
-			}
-			return writeAs(e.stdout, output, res, res.WriteText)
+			return show(e.stdout, output, res, err, res.WriteText)
 		},
 	}
 	localFlags(cmd, e, &o, false)

@@ -1,13 +1,14 @@
 package main
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/botgate/botgate/apiclient"
 	"github.com/botgate/botgate/apiwire"
+	"github.com/botgate/botgate/cli"
 	"github.com/botgate/botgate/cliout"
 )
 
@@ -23,20 +24,20 @@ func newBrokerCmd(e *env) *cobra.Command {
 func (a *apiCmd) brokerAddCmd() *cobra.Command {
 	var in apiwire.CreateUpstream
 	var scopes string
-	cmd := a.command(&cobra.Command{
+	cmd := a.Command(&cobra.Command{
 		Use:   "add GROUP AUTOMATION --upstream-url URL --admin-secret SECRET --target T --scopes S",
 		Short: "Register an automation's upstream token and mint it", Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.v1()
+			c, err := a.V1()
 			if err != nil {
 				return err
 			}
 			in.Group, in.Automation, in.Scopes = args[0], args[1], strings.Split(scopes, ",")
 			out, err := c.CreateUpstream(cmd.Context(), in)
-			if err := a.show(out, err, nil); err != nil || out.State == "active" {
+			if err := a.Show(out, err, nil); err != nil || out.State == "active" {
 				return err
 			}
-			return &exitError{code: exitServer, err: fmt.Errorf("registered, but the first mint failed (%s); the server's scheduler retries it", out.LastError)}
+			return cliout.Exitf(cliout.ExitServer, "registered, but the first mint failed (%s); the server's scheduler retries it", out.LastError)
 		},
 	})
 	f := cmd.Flags()
@@ -56,15 +57,12 @@ func (a *apiCmd) brokerAddCmd() *cobra.Command {
 }
 
 func (a *apiCmd) brokerListCmd() *cobra.Command {
-	return a.command(&cobra.Command{
+	return a.Command(&cobra.Command{
 		Use: "list GROUP", Short: "List a team's upstream credentials", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.v1()
-			if err != nil {
-				return err
-			}
-			all, err := c.ListUpstreams(cmd.Context(), args[0])
-			return a.show(all, err, nil)
+			return cli.OnV1(a.API, func(c *apiclient.V1) ([]apiwire.UpstreamCredential, error) {
+				return c.ListUpstreams(cmd.Context(), args[0])
+			})
 		},
 	})
 }
@@ -72,22 +70,22 @@ func (a *apiCmd) brokerListCmd() *cobra.Command {
 // brokerByID is a command on one credential: action is "" (show), "rotate"
 // or "delete".
 func (a *apiCmd) brokerByID(use, short, action string) *cobra.Command {
-	return a.command(&cobra.Command{
+	return a.Command(&cobra.Command{
 		Use: use + " ID", Short: short, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
 			if err != nil {
-				return usageErr("ID must be a number")
+				return cliout.Usagef("ID must be a number")
 			}
-			c, err := a.v1()
+			c, err := a.V1()
 			if err != nil {
 				return err
 			}
 			out, err := c.Upstream(cmd.Context(), id, action)
 			if action == "delete" {
-				return show(a.e.stdout, cliout.Text, nil, err, cliout.Line("revoked upstream and removed credential %s", args[0]))
+				return show(a.Stdout, cliout.Text, nil, err, cliout.Line("revoked upstream and removed credential %s", args[0]))
 			}
-			return a.show(out, err, nil)
+			return a.Show(out, err, nil)
 		},
 	})
 }

@@ -21,6 +21,6 @@ func newGroupCmd(e *env) *cobra.Command {
 		a.deleteCmd("delete ID|PATH", "Delete a group with its subgroups, projects and their tokens",
 			"deleting a group deletes its subgroups and projects and revokes their access tokens", (*apiclient.GitLab).DeleteGroup),
 	)
-	a.refineAll(cmd)
+	a.RefineAll(cmd)
 	return cmd
 }

@@ -3,26 +3,14 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/cliout"
 	"github.com/botgate/botgate/migrate"
 )
 
 func newMigrateCmd(e *env) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "migrate",
-		Short: "Plan the move from one shared bot to one token per automation",
-	}
+	cmd := &cobra.Command{Use: "migrate", Short: "Plan the move from one shared bot to one token per automation"}
 	cmd.AddCommand(newMigratePlanCmd(e), newMigrateSampleCmd(e))
 	return cmd
-}
-
-// logFormat parses --format.
-func logFormat(s string) (migrate.Format, error) {
-	if f, ok := migrate.ParseFormat(s); ok {
-		return f, nil
-	}
-	return 0, usageErr("--format must be gitlab or botgate, not %q", s)
 }
 
 func newMigratePlanCmd(e *env) *cobra.Command {
@@ -31,18 +19,14 @@ func newMigratePlanCmd(e *env) *cobra.Command {
 		opts                         migrate.Options
 	)
 	cmd := &cobra.Command{
-		Use:   "plan --log FILE",
-		Short: "Propose a manifest with one automation per client of a shared bot",
-		Args:  cobra.NoArgs,
+		Use: "plan --log FILE", Short: "Propose a manifest with one automation per client of a shared bot", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if logFile == "" {
-				return usageErr("--log FILE is required: the shared bot's request log")
+				return cliout.Usagef("--log FILE is required: the shared bot's request log")
 			}
 			reqs, err := migrate.ReadLog(e.stdin, logFile, format)
-			if botgate.IsKind(err, botgate.KindInvalid) {
-				return usage(err)
-			} else if err != nil {
-				return err
+			if err != nil {
+				return cliout.Invalid(err)
 			}
 			p, err := migrate.Plan(reqs, opts)
 			if err != nil {
@@ -75,16 +59,14 @@ func newMigrateSampleCmd(e *env) *cobra.Command {
 		format string
 	)
 	cmd := &cobra.Command{
-		Use:   "sample",
-		Short: "Write a realistic sample request log of a shared bot",
-		Args:  cobra.NoArgs,
+		Use: "sample", Short: "Write a realistic sample request log of a shared bot", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := logFormat(format)
-			if err != nil {
-				return err
+			f, ok := migrate.ParseFormat(format)
+			if !ok {
+				return cliout.Usagef("--format must be gitlab or botgate, not %q", format)
 			}
 			if lines < migrate.MinSampleLines {
-				return usageErr("--lines must be at least %d", migrate.MinSampleLines)
+				return cliout.Usagef("--lines must be at least %d", migrate.MinSampleLines)
 			}
 			return migrate.GenerateSample(e.stdout, seed, lines, f)
 		},

@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/botgate/botgate/apiclient"
+	"github.com/botgate/botgate/cli"
 	"github.com/botgate/botgate/cliout"
 )
 
@@ -14,32 +14,22 @@ import (
 
 func namespaceListCmd[V any](a *apiCmd, f *apiclient.NamespaceFilter,
 	list func(*apiclient.GitLab, context.Context, apiclient.NamespaceFilter, apiclient.Page) ([]V, error), short string) *cobra.Command {
-	var pf pageFlags
-	cmd := a.command(&cobra.Command{
+	var pf cli.Page
+	cmd := a.Command(&cobra.Command{
 		Use: "list", Short: short, Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			g, p, err := a.gitlabPage(pf)
-			if err != nil {
-				return err
-			}
-			vs, err := list(g, cmd.Context(), *f, p)
-			return a.show(vs, err, nil)
+			return cli.OnGitLabPage(a.API, pf, func(g *apiclient.GitLab, p apiclient.Page) ([]V, error) { return list(g, cmd.Context(), *f, p) })
 		},
 	})
-	pf.register(cmd)
+	pf.Register(cmd)
 	return cmd
 }
 
 func namespaceShowCmd[V any](a *apiCmd, kind string, show func(*apiclient.GitLab, context.Context, string) (V, error)) *cobra.Command {
-	return a.command(&cobra.Command{
+	return a.Command(&cobra.Command{
 		Use: "show ID|PATH", Short: "Show a " + kind, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			g, err := a.gitlab()
-			if err != nil {
-				return err
-			}
-			v, err := show(g, cmd.Context(), args[0])
-			return a.show(v, err, nil)
+			return cli.OnGitLab(a.API, func(g *apiclient.GitLab) (V, error) { return show(g, cmd.Context(), args[0]) })
 		},
 	})
 }
@@ -49,26 +39,13 @@ func namespaceShowCmd[V any](a *apiCmd, kind string, show func(*apiclient.GitLab
 func namespaceCreateCmd[V any](a *apiCmd, kind string, create func(*apiclient.GitLab, context.Context, apiclient.NewNamespace) (V, error),
 	short, within, withinUsage, purpose string) *cobra.Command {
 	var n apiclient.NewNamespace
-	cmd := a.command(&cobra.Command{
+	cmd := a.Command(&cobra.Command{
 		Use: "create", Short: short, Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if strings.TrimSpace(n.Name) == "" {
-				return usageErr("--name is required")
+			if err := n.Check(kind); err != nil {
+				return cliout.Usage(err)
 			}
-			if kind == "project" && n.Within == "" {
-				return usageErr("--namespace is required: the group (ID or path) the project belongs to")
-			}
-			if n.Path == "" {
-				if n.Path = apiclient.Slug(n.Name); n.Path == "" {
-					return usageErr("cannot derive a path from --name %q: give --path", n.Name)
-				}
-			}
-			g, err := a.gitlab()
-			if err != nil {
-				return err
-			}
-			v, err := create(g, cmd.Context(), n)
-			return a.change("Created", v, err)
+			return a.ChangeOn("Created", func(g *apiclient.GitLab) (any, error) { return create(g, cmd.Context(), n) })
 		},
 	})
 	cmd.Flags().StringVar(&n.Name, "name", "", "display name (required)")
@@ -81,21 +58,16 @@ func namespaceCreateCmd[V any](a *apiCmd, kind string, create func(*apiclient.Gi
 
 func namespaceUpdateCmd[V any](a *apiCmd, kind string, update func(*apiclient.GitLab, context.Context, string, apiclient.NamespaceEdit) (V, error)) *cobra.Command {
 	var name, path, description, visibility string
-	cmd := a.command(&cobra.Command{
-		Use:   "update ID|PATH",
-		Short: "Change a " + kind + "'s name, path, description or visibility",
-		Args:  cobra.ExactArgs(1),
+	cmd := a.Command(&cobra.Command{
+		Use: "update ID|PATH", Short: "Change a " + kind + "'s name, path, description or visibility", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := needChange(cmd, "name", "path", "description", "visibility"); err != nil {
+			if err := cli.NeedChange(cmd, "name", "path", "description", "visibility"); err != nil {
 				return err
 			}
-			g, err := a.gitlab()
-			if err != nil {
-				return err
-			}
-			v, err := update(g, cmd.Context(), args[0], apiclient.NamespaceEdit{Name: changed(cmd, "name", name), Path: changed(cmd, "path", path),
-				Description: changed(cmd, "description", description), Visibility: changed(cmd, "visibility", visibility)})
-			return a.change("Updated", v, err)
+			return a.ChangeOn("Updated", func(g *apiclient.GitLab) (any, error) {
+				return update(g, cmd.Context(), args[0], apiclient.NamespaceEdit{Name: cli.Changed(cmd, "name", name), Path: cli.Changed(cmd, "path", path),
+					Description: cli.Changed(cmd, "description", description), Visibility: cli.Changed(cmd, "visibility", visibility)})
+			})
 		},
 	})
 	cmd.Flags().StringVar(&name, "name", "", "new display name")
@@ -105,41 +77,22 @@ func namespaceUpdateCmd[V any](a *apiCmd, kind string, update func(*apiclient.Gi
 	return cmd
 }
 
-// changed returns a pointer to v when the flag was given, else nil, so an
-// update sends only what the user changed.
-func changed(cmd *cobra.Command, flag, v string) *string {
-	if cmd.Flags().Changed(flag) {
-		return &v
-	}
-	return nil
-}
-
-// needChange refuses an update that changes nothing.
-func needChange(cmd *cobra.Command, flags ...string) error {
-	for _, f := range flags {
-		if cmd.Flags().Changed(f) {
-			return nil
-		}
-	}
-	return usageErr("nothing to change: give at least one of --%s", strings.Join(flags, ", --"))
-}
-
 // deleteCmd builds a delete command that refuses to run without --yes;
 // warn says what is lost. del returns what it deleted, for the output.
 func (a *apiCmd) deleteCmd(use, short, warn string, del func(*apiclient.GitLab, context.Context, string) (string, error)) *cobra.Command {
 	var yes bool
-	cmd := a.command(&cobra.Command{
+	cmd := a.Command(&cobra.Command{
 		Use: use, Short: short, Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !yes {
-				return usageErr("%s; add --yes to go ahead", warn)
+				return cliout.Usagef("%s; add --yes to go ahead", warn)
 			}
-			g, err := a.gitlab()
+			g, err := a.GitLab()
 			if err != nil {
 				return err
 			}
 			what, err := del(g, cmd.Context(), args[0])
-			return a.show(map[string]any{"deleted": args[0]}, err, cliout.Line("Deleted %s.", what))
+			return a.Show(map[string]any{"deleted": args[0]}, err, cliout.Line("Deleted %s.", what))
 		},
 	})
 	cmd.Flags().BoolVar(&yes, "yes", false, "confirm the deletion")

@@ -21,6 +21,6 @@ func newProjectCmd(e *env) *cobra.Command {
 		a.deleteCmd("delete ID|PATH", "Delete a project and revoke its access tokens",
 			"deleting a project revokes its access tokens and deactivates their bot users", (*apiclient.GitLab).DeleteProject),
 	)
-	a.refineAll(cmd)
+	a.RefineAll(cmd)
 	return cmd
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -12,20 +11,20 @@ import (
 
 func (a *apiCmd) tokenReissueCmd() *cobra.Command {
 	var in apiwire.Reissue
-	cmd := a.command(&cobra.Command{
+	cmd := a.Command(&cobra.Command{
 		Use: "reissue --expiring-within 30d [--team PATH] [--dry-run]", Short: "Rotate every manifest-managed token that expires soon, keeping the new secrets in the teams' vaults",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.v1()
+			c, err := a.V1()
 			if err != nil {
 				return err
 			}
 			rep, err := c.ReissueTokens(cmd.Context(), in)
-			if err := a.show(rep, err, func(w io.Writer) error { return cliout.Reissue(w, rep) }); err != nil {
+			if err := a.Show(rep, err, func(w io.Writer) error { return cliout.Reissue(w, rep) }); err != nil {
 				return err
 			}
 			if n := rep.Failed(); n > 0 {
-				return &exitError{code: exitFailure, err: fmt.Errorf("%d token(s) were not reissued: see the report", n)}
+				return cliout.Exitf(cliout.ExitFailure, "%d token(s) were not reissued: see the report", n)
 			}
 			return nil
 		},

@@ -1,66 +1,44 @@
 package main
 
 import (
-	"encoding/json"
-	"fmt"
-	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/cli"
+	"github.com/botgate/botgate/cliout"
 	"github.com/botgate/botgate/config"
 	"github.com/botgate/botgate/datadir"
-	"github.com/botgate/botgate/docs"
 )
 
 func newRootCmd(e *env) *cobra.Command {
 	root := &cobra.Command{
-		Use:   "botgate",
-		Short: "Least-privilege tokens, rate limits and audit for every automation",
-		Long: `botgate gives every automation its own identity and least-privilege token in
-GitLab's model (project and group access tokens with bot users, service accounts,
-personal access tokens), serves a GitLab-compatible /api/v4 for managing them,
-and audits every change in a tamper-evident log.
-
-Start a server on the embedded SQLite store:
-  botgate serve
-
-API clients use BOTGATE_URL and BOTGATE_TOKEN.`,
+		Use:           "botgate",
+		Short:         "Least-privilege tokens, rate limits and audit for every automation",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	// Every command inherits this unless it sets its own: a bad flag is a
 	// usage error wherever it is given.
-	root.SetFlagErrorFunc(flagError)
+	root.SetFlagErrorFunc(cli.FlagError)
 	root.Version = botgate.Version
 	root.SetVersionTemplate("botgate {{.Version}}\n")
 	var confPath string
 	root.PersistentFlags().StringVar(&confPath, "config", e.getenv(config.EnvFile),
 		"the configuration file, botgate.yaml; flags and environment variables override it [env "+config.EnvFile+"]")
-	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
-		return loadConfig(cmd, e, confPath)
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) (err error) {
+		e.conf, err = cli.LoadConfig(cmd, e.getenv, confPath)
+		return err
 	}
 	root.AddCommand(
-		newInitCmd(e),
-		newServeCmd(e),
-		newAuditCmd(e),
-		newVersionCmd(e),
-		newConfigCmd(e),
-		newAdminCmd(e),
-	)
-	root.AddCommand(newBenchCmd(e))
-	root.AddCommand(
+		newInitCmd(e), newServeCmd(e), newAuditCmd(e), newVersionCmd(e), newConfigCmd(e), newAdminCmd(e), newBenchCmd(e),
 		newPlanCmd(e), newApplyCmd(e), newLintCmd(e), newMigrateCmd(e),
-	)
-	root.AddCommand(
 		newLoginCmd(e), newLogoutCmd(e),
 		newTokenCmd(e), newUserCmd(e), newGroupCmd(e), newProjectCmd(e), newMemberCmd(e), newServiceAccountCmd(e),
+		newVaultCmd(e), newSecretCmd(e), newBrokerCmd(e), newScanCmd(e), newExecCmd(e),
 	)
-	root.AddCommand(newVaultCmd(e), newSecretCmd(e), newBrokerCmd(e))
-	root.AddCommand(newScanCmd(e))
-	applyHelp(root, docs.Commands())
-	root.AddCommand(newExecCmd(e))
-	usageArgs(root)
+	cli.Finish(root)
 	return root
 }
 
@@ -79,49 +57,25 @@ func dataDirFlag(cmd *cobra.Command, e *env, dst *string) {
 }
 
 // outputFlag registers --output text|json.
-func outputFlag(cmd *cobra.Command, dst *string) {
-	cmd.Flags().StringVarP(dst, "output", "o", "text", "output format: text or json")
-}
-
-// checkOutput validates --output text|json; a bad value is a usage error.
-func checkOutput(o string) error {
-	if o != "text" && o != "json" {
-		return usageErr("--output must be text or json, not %q", o)
-	}
-	return nil
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-// writeAs writes v as indented JSON when output is json, else with text.
-func writeAs(w io.Writer, output string, v any, text func(io.Writer) error) error {
-	if output == "json" {
-		return writeJSON(w, v)
-	}
-	return text(w)
-}
+var outputFlag = cli.OutputFlag
 
 func newVersionCmd(e *env) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
-		Use:   "version",
-		Short: "Print botgate's version",
-		Args:  cobra.NoArgs,
+		Use: "version", Short: "Print botgate's version", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
-				return err
-			}
-			if output == "json" {
-				return writeJSON(e.stdout, map[string]string{"version": botgate.Version})
-			}
-			_, err := fmt.Fprintln(e.stdout, "botgate", botgate.Version)
-			return err
+			return show(e.stdout, output, map[string]string{"version": botgate.Version}, checkOutput(output), cliout.Line("botgate %s", botgate.Version))
 		},
 	}
 	outputFlag(cmd, &output)
 	return cmd
+}
+
+// envDuration returns the environment variable's value, a positive
+// duration, or def.
+func envDuration(e *env, name string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(e.getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
 }

@@ -1,123 +1,91 @@
 package main
 
 import (
-	"context"
-	"fmt"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/botgate/botgate"
-
-	"github.com/botgate/botgate/governance"
+	"github.com/botgate/botgate/cliout"
 	"github.com/botgate/botgate/server"
 )
 
-type serveOptions struct {
-	listen    string
-	dataDir   string
-	tokenFile string
-	tls       server.TLSConfig
-	logLevel  string
-	gateway   gatewayOptions
-	vault     server.VaultConfig
-	scale     scaleOptions
-	api       apiOptions
-	demo      bool
-}
-
 func newServeCmd(e *env) *cobra.Command {
-	var o serveOptions
+	var cfg server.Config
+	var opts server.Options
+	var tokenFile, logLevel string
 	cmd := &cobra.Command{
-		Use:   "serve",
-		Short: "Run the botgate server",
-		Long: `serve runs the botgate server: the GitLab-compatible API under /api/v4, botgate's
-own API under /api/botgate/v1, forward-auth at /-/auth, and health endpoints
-/-/health, /-/liveness and /-/readiness. Settings come from flags, then environment
-variables, then the configuration file (--config, BOTGATE_CONFIG; see
-'botgate config check').
-
-Before anything else it checks the gateway configuration and the TLS certificate,
-locks the data directory (one serve per directory) and binds its listeners. Then, on
-first start, it initialises the data directory like 'botgate init': the admin token
-is printed once, or written to --admin-token-file. On an initialised directory
---admin-token-file must name the first start's file; a lost token is replaced with
-'botgate admin recover'.
-
-With --tls-cert and --tls-key both listeners serve HTTPS; SIGHUP rereads the files.
-Each request is logged at debug; at info, a summary every minute.
-
-It stops gracefully on SIGTERM or SIGINT: in-flight requests finish, pending usage
-records and audit events are written.`,
-		Example: `  botgate serve
-  botgate serve --config /etc/botgate/botgate.yaml
-  botgate serve --listen 127.0.0.1:9000 --data-dir /var/lib/botgate`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return serve(cmd.Context(), e, o) },
+		Use: "serve", Short: "Run the botgate server", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg.Getenv = e.getenv
+			var err error
+			if e.conf != nil {
+				cfg.Gateway.File = e.conf.GatewayConfig()
+				cfg.Expiry, err = e.conf.ExpiryNotices(e.getenv)
+			}
+			if err == nil {
+				err = opts.Apply(&cfg)
+			}
+			if err == nil {
+				err = server.Serve(cmd.Context(), cfg, server.Admin{Username: "root", Email: "admin@botgate.local", TokenFile: tokenFile}, newLogger(e, logLevel), e.stderr)
+			}
+			return cliout.Invalid(err)
+		},
 	}
-	cmd.Flags().StringVar(&o.listen, "listen", envOr(e.getenv, "BOTGATE_LISTEN", "127.0.0.1:8080"), "address to listen on [env BOTGATE_LISTEN]")
-	dataDirFlag(cmd, e, &o.dataDir)
-	cmd.Flags().StringVar(&o.tokenFile, "admin-token-file", envOr(e.getenv, "BOTGATE_ADMIN_TOKEN_FILE", ""), "on first start, write the admin token here (0600) [env BOTGATE_ADMIN_TOKEN_FILE]")
-	gatewayFlags(cmd, e, &o.gateway)
-	vaultFlags(cmd, e, &o.vault)
-	scaleFlags(cmd, e, &o.scale)
-	apiFlags(cmd, e, &o.api)
-	cmd.Flags().StringVar(&o.tls.CertFile, "tls-cert", envOr(e.getenv, "BOTGATE_TLS_CERT", ""), "serve the API and the proxy over HTTPS with this certificate (PEM, chain after the leaf); reread on SIGHUP [env BOTGATE_TLS_CERT]")
-	cmd.Flags().StringVar(&o.tls.KeyFile, "tls-key", envOr(e.getenv, "BOTGATE_TLS_KEY", ""), "the certificate's private key (PEM) [env BOTGATE_TLS_KEY]")
-	cmd.Flags().BoolVar(&o.demo, "demo", false, "apply the example automations (examples/automations.yaml, built in) at start and print how to explore them")
-	cmd.Flags().StringVar(&o.logLevel, "log-level", envOr(e.getenv, "BOTGATE_LOG_LEVEL", "info"), "debug, info, warn or error [env BOTGATE_LOG_LEVEL]")
+	f := cmd.Flags()
+	f.StringVar(&cfg.Listen, "listen", envOr(e.getenv, "BOTGATE_LISTEN", "127.0.0.1:8080"), "address to listen on [env BOTGATE_LISTEN]")
+	dataDirFlag(cmd, e, &cfg.DataDir)
+	f.StringVar(&tokenFile, "admin-token-file", envOr(e.getenv, "BOTGATE_ADMIN_TOKEN_FILE", ""), "on first start, write the admin token here (0600) [env BOTGATE_ADMIN_TOKEN_FILE]")
+	// The gateway.
+	f.StringVar(&cfg.ProxyListen, "proxy-listen", envOr(e.getenv, "BOTGATE_PROXY_LISTEN", ""),
+		"also run the gateway's reverse proxy on this address [env BOTGATE_PROXY_LISTEN]")
+	f.StringVar(&cfg.Gateway.Upstream, "upstream", envOr(e.getenv, "BOTGATE_UPSTREAM", ""),
+		"the proxy's upstream base URL (a GitLab instance), when there is no --gateway-config [env BOTGATE_UPSTREAM]")
+	f.StringVar(&cfg.Gateway.UpstreamCredential, "upstream-credential", envOr(e.getenv, "BOTGATE_UPSTREAM_CREDENTIAL", ""),
+		"reference to the upstream credential the proxy injects, env:NAME or file:PATH [env BOTGATE_UPSTREAM_CREDENTIAL]")
+	f.StringVar(&cfg.Gateway.ConfigFile, "gateway-config", envOr(e.getenv, "BOTGATE_GATEWAY_CONFIG", ""),
+		"gateway configuration file (YAML: routes, limits, loop breaker, webhooks, trusted proxies) [env BOTGATE_GATEWAY_CONFIG]")
+	f.BoolVar(&cfg.Gateway.MetricsPublic, "metrics-public", envOr(e.getenv, "BOTGATE_METRICS_PUBLIC", "") == "true",
+		"serve /metrics without authentication (default: an administrator's token with read_api or api) [env BOTGATE_METRICS_PUBLIC=true]")
+	f.StringVar(&cfg.Gateway.Enforcement, "gateway-enforcement", envOr(e.getenv, "BOTGATE_GATEWAY_ENFORCEMENT", ""),
+		"enforce or shadow: in shadow the gateway lets through what rate limits and the loop breaker would refuse, and counts and audits it; overrides gateway.enforcement and every automation's enforce [env BOTGATE_GATEWAY_ENFORCEMENT]")
+	vaultFlags(cmd, e, &cfg.Vault)
+	// Scale-out. The URLs' defaults come from the environment but are not
+	// shown in --help: they may hold passwords.
+	f.StringVar(&cfg.Store, "store", e.getenv("BOTGATE_STORE"),
+		"the store: sqlite (the data directory's database, the default) or a postgres:// URL shared by several nodes [env BOTGATE_STORE]")
+	f.StringVar(&cfg.Scale.Redis, "redis", e.getenv("BOTGATE_REDIS"),
+		"a redis:// URL: share rate limits, the loop breaker and revocations with the other nodes [env BOTGATE_REDIS]")
+	f.Lookup("store").DefValue, f.Lookup("redis").DefValue = "", ""
+	f.StringVar(&cfg.Scale.RedisPrefix, "redis-prefix", envOr(e.getenv, "BOTGATE_REDIS_PREFIX", "botgate:"),
+		"prefix of botgate's Redis keys and channel, for installations sharing one Redis [env BOTGATE_REDIS_PREFIX]")
+	f.StringVar(&cfg.Scale.RedisFail, "redis-fail", envOr(e.getenv, "BOTGATE_REDIS_FAIL", "open"),
+		"while Redis is unreachable: open (limit per node, stay ready) or closed (refuse, not ready) [env BOTGATE_REDIS_FAIL]")
+	f.DurationVar(&cfg.Scale.AuthCacheTTL, "auth-cache-ttl", envDuration(e, "BOTGATE_AUTH_CACHE_TTL", time.Minute),
+		"how long an authenticated token is trusted from memory; the backstop behind the store's revision (polled every second) and the fan-out [env BOTGATE_AUTH_CACHE_TTL]")
+	// The API's edge.
+	var trusted []string
+	if v := e.getenv("BOTGATE_TRUSTED_PROXIES"); v != "" {
+		trusted = strings.Split(v, ",")
+	}
+	f.StringSliceVar(&opts.TrustedProxies, "trusted-proxy", trusted,
+		"address or CIDR of a reverse proxy whose X-Forwarded-For/-Proto/-Host are believed; repeatable [env BOTGATE_TRUSTED_PROXIES, comma-separated]")
+	f.StringVar(&opts.RateLimit, "api-rate-limit", envOr(e.getenv, "BOTGATE_API_RATE_LIMIT", "7200/hour"),
+		"per-user limit on authenticated /api requests, as COUNT/PERIOD (s, min, hour); each bot, service account and person has its own budget [env BOTGATE_API_RATE_LIMIT]")
+	f.IntVar(&opts.RateBurst, "api-rate-burst", 600, "burst allowed above --api-rate-limit")
+	f.StringVar(&opts.ReadHeaderTimeout, "read-header-timeout", envOr(e.getenv, "BOTGATE_READ_HEADER_TIMEOUT", "10s"),
+		"how long the API listener waits for a request's headers [env BOTGATE_READ_HEADER_TIMEOUT]")
+	f.StringVar(&opts.BodyReadTimeout, "body-read-timeout", envOr(e.getenv, "BOTGATE_BODY_READ_TIMEOUT", "30s"),
+		"how long the API listener waits for a request's body; a slower one is answered 408 and its connection closed (the gateway proxy's is body_read_timeout in its configuration) [env BOTGATE_BODY_READ_TIMEOUT]")
+	opts.RevocationToken = e.getenv("BOTGATE_TOKEN_REVOCATION_TOKEN")
+	f.StringVar(&opts.RevocationTokenFile, "token-revocation-token-file", envOr(e.getenv, "BOTGATE_TOKEN_REVOCATION_TOKEN_FILE", ""),
+		"file holding the pre-shared token GitLab's secret detection sends to the token revocation API (/v1/revoke_tokens); without it, or BOTGATE_TOKEN_REVOCATION_TOKEN, that API refuses every call [env BOTGATE_TOKEN_REVOCATION_TOKEN_FILE]")
+	f.DurationVar(&opts.RotationGrace, "rotation-grace", envDuration(e, "BOTGATE_ROTATION_GRACE", 0),
+		"how long a rotated-out token still authenticates for ordinary calls (never to rotate), so that running jobs finish; 0 refuses it at once, as GitLab [env BOTGATE_ROTATION_GRACE]")
+	// TLS, the demo, the log.
+	f.StringVar(&cfg.TLS.CertFile, "tls-cert", envOr(e.getenv, "BOTGATE_TLS_CERT", ""), "serve the API and the proxy over HTTPS with this certificate (PEM, chain after the leaf); reread on SIGHUP [env BOTGATE_TLS_CERT]")
+	f.StringVar(&cfg.TLS.KeyFile, "tls-key", envOr(e.getenv, "BOTGATE_TLS_KEY", ""), "the certificate's private key (PEM) [env BOTGATE_TLS_KEY]")
+	f.BoolVar(&cfg.Demo, "demo", false, "apply the example automations (examples/automations.yaml, built in) at start and print how to explore them")
+	f.StringVar(&logLevel, "log-level", envOr(e.getenv, "BOTGATE_LOG_LEVEL", "info"), "debug, info, warn or error [env BOTGATE_LOG_LEVEL]")
 	return cmd
-}
-
-// configErr makes an invalid setting a usage error (exit status 2): the
-// command line or the configuration is to be fixed.
-func configErr(err error) error {
-	if botgate.IsKind(err, botgate.KindInvalid) {
-		return &exitError{code: exitUsage, err: shown{err}}
-	}
-	return err
-}
-
-func serve(ctx context.Context, e *env, o serveOptions) error {
-	log := newLogger(e, o.logLevel)
-	cfg := server.Config{
-		DataDir: o.dataDir, Store: o.scale.store, Getenv: e.getenv,
-		Listen: o.listen, ProxyListen: o.gateway.proxyListen,
-		Gateway: o.gateway.gateway, Vault: o.vault, Scale: o.scale.scale, Demo: o.demo, TLS: o.tls,
-	}
-	if e.conf != nil {
-		cfg.Gateway.File = e.conf.GatewayConfig()
-		var err error
-		if cfg.Expiry, err = e.conf.ExpiryNotices(e.getenv); err != nil {
-			return configErr(err)
-		}
-	}
-	if err := o.api.apply(&cfg); err != nil {
-		return err
-	}
-	// Bound and locked before anything is initialised: a port in use or
-	// another server on the data directory fails before a token is shown.
-	ls, err := server.Bind(cfg)
-	if err != nil {
-		return configErr(err)
-	}
-	cfg.Listeners = ls
-	res, err := server.Prepare(ctx, cfg, server.Admin{Username: "root", Email: "admin@botgate.local", TokenFile: o.tokenFile}, log)
-	if err != nil {
-		ls.Close()
-		return configErr(err)
-	}
-	if res != nil && res.TokenFile != "" {
-		fmt.Fprintf(e.stderr, "botgate: initialised %s; admin token written to %s\n", res.DataDir, res.TokenFile)
-	} else if res != nil {
-		fmt.Fprintf(e.stderr, "botgate: initialised %s; admin token (shown once, store it now):\n%s\n", res.DataDir, res.Token)
-	}
-	srv, err := server.New(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	if res := srv.DemoResult(); res != nil {
-		governance.WriteDemo(e.stderr, res, srv.Addr().String(), o.dataDir)
-	}
-	return srv.Run(ctx)
 }

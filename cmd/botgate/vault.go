@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/botgate/botgate/cliout"
 	"github.com/botgate/botgate/server"
 	"github.com/botgate/botgate/vault"
 )
@@ -48,7 +49,7 @@ func newVaultGenerateKeyCmd(e *env) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			k, err := vault.GenerateMasterKeyFile(args[0], rand.Reader)
 			if err != nil {
-				return shown{err}
+				return cliout.Shown(err)
 			}
 			defer k.Destroy()
 			_, err = fmt.Fprintf(e.stdout, "created master key %s in %s (mode 0600)\n", k.ID(), args[0])
@@ -57,39 +58,42 @@ func newVaultGenerateKeyCmd(e *env) *cobra.Command {
 	}
 }
 
-// vaultCommand makes c a command on the local instance's vault: run
-// works on the opened instance and returns its report, the report's text
-// and how many secrets failed; failed, a format taking that count, is the integrity
-// failure (exit status 3) to end with when some did.
-func vaultCommand(e *env, c *cobra.Command, failed string, run func(context.Context, *server.Instance) (report any, text func(io.Writer) error, failures int, err error)) *cobra.Command {
-	var dir, store, output string
-	var o server.VaultConfig
+// vaultReport is what a vault command shows; its failure, when it has
+// one, is an integrity failure (exit status 3).
+type vaultReport interface {
+	WriteText(io.Writer) error
+	Failure() error
+}
+
+// vaultCommand makes c a command on the local instance's vault: run works
+// on the opened instance and returns its report.
+func vaultCommand(e *env, c *cobra.Command, run func(context.Context, *server.Instance) (vaultReport, error)) *cobra.Command {
+	var o localOptions
+	var output string
 	c.Args = cobra.NoArgs
 	c.RunE = func(cmd *cobra.Command, args []string) error {
 		if err := checkOutput(output); err != nil {
 			return err
 		}
-		in, err := server.Open(cmd.Context(), server.Config{DataDir: dir, Store: store, Getenv: e.getenv, Vault: o}, newLogger(e, "warn"))
+		in, err := openLocal(cmd, e, o)
 		if err != nil {
 			return err
 		}
 		defer in.Close()
-		report, text, n, err := run(cmd.Context(), in)
+		r, err := run(cmd.Context(), in)
 		if err != nil {
 			return err
 		}
-		if err := show(e.stdout, output, report, nil, text); err != nil {
+		if err := cliout.Show(e.stdout, output, r, r.WriteText); err != nil || r.Failure() == nil {
 			return err
 		}
-		if n > 0 {
-			return &exitError{code: exitIntegrity, err: fmt.Errorf(failed, n)}
-		}
-		return nil
+		return cliout.Exit(cliout.ExitIntegrity, r.Failure())
 	}
-	dataDirFlag(c, e, &dir)
-	storeFlag(c, e, &store)
-	vaultFlags(c, e, &o)
+	dataDirFlag(c, e, &o.dataDir)
+	storeFlag(c, e, &o.store)
+	vaultFlags(c, e, &o.vault)
 	outputFlag(c, &output)
+	o.logLevel = "warn"
 	return c
 }
 
@@ -102,16 +106,12 @@ func newVaultRotateCmd(e *env) *cobra.Command {
 		Short: "Re-wrap every secret's data key under a new master key, online",
 		PreRunE: func(*cobra.Command, []string) error {
 			if newKey == "" {
-				return usageErr("--new-key-file is required")
+				return cliout.Usagef("--new-key-file is required")
 			}
 			return nil
 		},
-	}, "%d secrets could not be rewrapped; the old key is still required", func(ctx context.Context, in *server.Instance) (any, func(io.Writer) error, int, error) {
-		r, err := in.RotateMasterKey(ctx, newKey, batch, keep)
-		if err != nil {
-			return nil, nil, 0, err
-		}
-		return r, r.WriteText, len(r.Failed), nil
+	}, func(ctx context.Context, in *server.Instance) (vaultReport, error) {
+		return in.RotateMasterKey(ctx, newKey, batch, keep)
 	})
 	cmd.Flags().StringVar(&newKey, "new-key-file", "", "the new master key (created 0600 if missing)")
 	cmd.Flags().IntVar(&batch, "batch", 100, "secrets per batch")
@@ -121,13 +121,8 @@ func newVaultRotateCmd(e *env) *cobra.Command {
 
 func newVaultStatusCmd(e *env) *cobra.Command {
 	return vaultCommand(e, &cobra.Command{
-		Use:   "status",
-		Short: "Check the master key, open every secret, and count secrets per key",
-	}, "%d secrets do not open", func(ctx context.Context, in *server.Instance) (any, func(io.Writer) error, int, error) {
-		st, err := in.VaultStatus(ctx, newLogger(e, "warn"))
-		if err != nil {
-			return nil, nil, 0, err
-		}
-		return st, st.WriteText, len(st.Damaged), nil
+		Use: "status", Short: "Check the master key, open every secret, and count secrets per key",
+	}, func(ctx context.Context, in *server.Instance) (vaultReport, error) {
+		return in.VaultStatus(ctx, newLogger(e, "warn"))
 	})
 }
