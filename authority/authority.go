@@ -94,6 +94,7 @@ type Service struct {
 	auditKey    []byte
 
 	cache   *authCache
+	users   *userIntern
 	usage   *usageBuffer
 	auditor *asyncAuditor
 
@@ -167,6 +168,7 @@ func New(cfg Config) (*Service, error) {
 		flush = 10 * time.Second
 	}
 	s.cache = newAuthCache(ttl, s.clock)
+	s.users = newUserIntern()
 	s.usage = newUsageBuffer()
 	s.auditor = newAsyncAuditor(s, 4096)
 	s.flushEvery, s.pollEvery = flush, poll

@@ -351,6 +351,32 @@ routes: [{name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true}]
 	}
 }
 
+// TestRateLimitRefusalDelay checks that a request refused by the rate
+// limit is held like a loop refusal: for the refusal delay when the token
+// has no budget for longer, only until it has budget when that is sooner.
+func TestRateLimitRefusalDelay(t *testing.T) {
+	f := newFixture(t, fixtureOpts{config: `
+limits: {default: {rate: 1, period: 1m}}
+loop: {refusal_delay: 300ms}
+routes: [{name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true}]
+`})
+	uri := func(i int) string { return fmt.Sprintf("/api/v4/projects/%d/issues?page=%d", f.proj.ID, i) }
+	if resp, body := do(t, f.proxyReq("GET", uri(0), "proj-api", "")); resp.StatusCode != 200 {
+		t.Fatalf("first request: %d %s", resp.StatusCode, body)
+	}
+	for i, req := range []*http.Request{f.proxyReq("GET", uri(1), "proj-api", ""), f.nginxReq("GET", uri(2), "proj-api")} {
+		start := time.Now()
+		resp, body := do(t, req)
+		if resp.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("request %d: %d %s, want 429", i+1, resp.StatusCode, body)
+		}
+		// A lower bound only: the refusal cannot come before the delay.
+		if el := time.Since(start); el < 300*time.Millisecond {
+			t.Errorf("request %d: the refusal came after %v, want at least the 300ms refusal delay", i+1, el)
+		}
+	}
+}
+
 func TestForwardAuthLoopShape(t *testing.T) {
 	f := newFixture(t, fixtureOpts{config: `
 loop: {threshold: 3, refusal_delay: 0s}
