@@ -43,7 +43,9 @@ func (s *Service) CreatePersonalToken(ctx context.Context, a Actor, userID int64
 		return nil, botgate.E(op, err)
 	}
 	var out Created
-	err = s.store.Update(ctx, func(tx botgate.Tx) error {
+	// A new token touches no row of another's: it runs beside other
+	// shared updates.
+	err = s.update(ctx, func(tx botgate.Tx, _ bool) error {
 		u, err := tx.User(ctx, userID)
 		if botgate.IsKind(err, botgate.KindNotFound) {
 			return botgate.NotFound("User")
@@ -237,10 +239,13 @@ func checkAdminScopes(u *botgate.User, scopes botgate.Scopes) error {
 func (s *Service) RotateToken(ctx context.Context, a Actor, id int64, expiresAt *time.Time) (*Created, error) {
 	const op = "authority.RotateToken"
 	var out Created
-	err := s.store.Update(ctx, func(tx botgate.Tx) error {
+	err := s.update(ctx, func(tx botgate.Tx, shared bool) error {
 		old, err := s.manageableToken(ctx, tx, a, id)
 		if err != nil {
 			return err
+		}
+		if shared && !old.Resource.IsZero() {
+			return errWriterLock // its bot's membership may change
 		}
 		self := a.Token != nil && a.Token.ID == old.ID
 		if !self {
@@ -335,10 +340,14 @@ func (s *Service) rotatedExpiry(old *botgate.Token, requested *time.Time) (*time
 // then.
 func (s *Service) RevokeToken(ctx context.Context, a Actor, id int64) error {
 	const op = "authority.RevokeToken"
-	err := s.store.Update(ctx, func(tx botgate.Tx) error {
+	err := s.update(ctx, func(tx botgate.Tx, shared bool) error {
 		t, err := s.manageableToken(ctx, tx, a, id)
 		if err != nil {
 			return err
+		}
+		if shared && (t.Revoked || t.Kind == botgate.ProjectAccessToken || t.Kind == botgate.GroupAccessToken) {
+			// A grace window to end, or a bot to deactivate.
+			return errWriterLock
 		}
 		if err := s.checkRevoke(ctx, tx, a, t); err != nil {
 			return err
@@ -351,6 +360,11 @@ func (s *Service) RevokeToken(ctx context.Context, a Actor, id int64) error {
 		}
 		err = s.revoke(ctx, tx, a, t, "")
 		if botgate.IsKind(err, botgate.KindConflict) {
+			if shared {
+				// Revoked or rotated concurrently: run again alone, to
+				// end a grace window the rotation may have opened.
+				return errWriterLock
+			}
 			return nil // revoked concurrently: the goal holds
 		}
 		return err

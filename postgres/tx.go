@@ -103,16 +103,31 @@ func (t *tx) InsertID(ctx context.Context, query string, args ...any) (int64, er
 	return id, err
 }
 
-// LockAuditHead takes the audit chain's transaction-scoped advisory lock,
-// which every node's appends share, and returns the head of the chain: it
-// cannot move before this transaction ends.
-func (t *tx) LockAuditHead(ctx context.Context) (botgate.AuditHead, error) {
-	const op = "LockAuditHead"
+// LockAuditLane takes a lane of the audit chain that no other
+// transaction holds, the lowest free one (so that a single writer keeps to
+// lane 0), by locking its row (FOR UPDATE SKIP LOCKED), and takes n values
+// of the log's sequence in the same statement. When every lane is taken it
+// waits for one, chosen in turn. The row lock holds the lane until the
+// transaction ends: concurrent writers on every node append to different
+// lanes instead of waiting for one head.
+func (t *tx) LockAuditLane(ctx context.Context, n int) (botgate.AuditHead, []int64, error) {
+	const op = "LockAuditLane"
 	if err := t.Writable(op); err != nil {
-		return botgate.AuditHead{}, err
+		return botgate.AuditHead{}, nil, err
 	}
-	if _, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, t.s.auditLock); err != nil {
-		return botgate.AuditHead{}, t.DBError(op, err)
+	var h botgate.AuditHead
+	var seqs []int64
+	err := t.tx.QueryRow(ctx, `SELECT lane, seq, hash,
+		(SELECT array_agg(nextval('audit_events_seq')) FROM generate_series(1, $1::int))
+		FROM audit_lanes ORDER BY lane LIMIT 1 FOR UPDATE SKIP LOCKED`, n).Scan(&h.Lane, &h.Seq, &h.Hash, &seqs)
+	if errors.Is(err, pgx.ErrNoRows) {
+		lane := int(t.s.nextLane.Add(1) % botgate.AuditLanes)
+		err = t.tx.QueryRow(ctx, `SELECT lane, seq, hash,
+			(SELECT array_agg(nextval('audit_events_seq')) FROM generate_series(1, $1::int))
+			FROM audit_lanes WHERE lane = $2 FOR UPDATE`, n, lane).Scan(&h.Lane, &h.Seq, &h.Hash, &seqs)
 	}
-	return t.Tx.LockAuditHead(ctx)
+	if err != nil {
+		return botgate.AuditHead{}, nil, t.DBError(op, err)
+	}
+	return h, seqs, nil
 }

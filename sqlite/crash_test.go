@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"database/sql"
 	"fmt"
@@ -60,14 +61,9 @@ func TestCrashChild(t *testing.T) {
 			if err := tx.CreateToken(ctx, &tk); err != nil {
 				return err
 			}
-			head, err := tx.LockAuditHead(ctx)
-			if err != nil {
-				return err
-			}
 			e = botgate.AuditEvent{Time: time.Now(), ActorID: u.ID, Action: botgate.ActionTokenCreate,
 				TargetType: "token", TargetID: tk.ID, Details: map[string]string{"i": fmt.Sprint(i)}}
-			e.Seal(crashKey, head)
-			return tx.AppendAudit(ctx, &e)
+			return appendCrashEvent(ctx, tx, &e)
 		})
 		if err != nil {
 			t.Fatalf("write %d: %v", i, err)
@@ -185,13 +181,7 @@ func TestCrashLosesNoCommittedWrite(t *testing.T) {
 
 	// The chain goes on from the recovered head.
 	err = s.Update(t.Context(), func(tx botgate.Tx) error {
-		head, err := tx.LockAuditHead(t.Context())
-		if err != nil {
-			return err
-		}
-		e := &botgate.AuditEvent{Time: time.Now(), Action: botgate.ActionInit}
-		e.Seal(crashKey, head)
-		return tx.AppendAudit(t.Context(), e)
+		return appendCrashEvent(t.Context(), tx, &botgate.AuditEvent{Time: time.Now(), Action: botgate.ActionInit})
 	})
 	if err != nil {
 		t.Fatalf("appending after recovery: %v", err)
@@ -213,4 +203,19 @@ func view(t *testing.T, s botgate.Store, fn func(tx botgate.Tx) error) {
 	if err := s.View(t.Context(), fn); err != nil {
 		t.Fatalf("View: %v", err)
 	}
+}
+
+// appendCrashEvent seals e on the lane the transaction takes, appends it
+// and moves the lane's head.
+func appendCrashEvent(ctx context.Context, tx botgate.Tx, e *botgate.AuditEvent) error {
+	head, seqs, err := tx.LockAuditLane(ctx, 1)
+	if err != nil {
+		return err
+	}
+	e.Seal(crashKey, head, seqs[0])
+	if err := tx.AppendAudit(ctx, e); err != nil {
+		return err
+	}
+	to := botgate.AuditHead{Lane: e.Lane, Seq: e.LaneSeq, Hash: e.Hash}
+	return tx.AdvanceAuditLane(ctx, head, botgate.AuditLane{AuditHead: to})
 }
