@@ -91,17 +91,19 @@ func noBotMinting(a Actor) error {
 	return nil
 }
 
-// canManageToken reports whether the actor may read, rotate or revoke t.
-// A token may always manage itself (the edge checks its scope).
-func (s *Service) canManageToken(ctx context.Context, tx botgate.Tx, a Actor, t *botgate.Token) error {
+// canManageToken reports whether the actor may read, rotate or revoke t,
+// and returns t's user, which it reads unless t is the actor's own token
+// (nil then). A token may always manage itself (the edge checks its
+// scope).
+func (s *Service) canManageToken(ctx context.Context, tx botgate.Tx, a Actor, t *botgate.Token) (*botgate.User, error) {
 	if a.Token != nil && a.Token.ID == t.ID {
-		return nil
+		return nil, nil
 	}
 	u, err := tx.User(ctx, t.UserID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return s.canManageUser(ctx, tx, a, u)
+	return u, s.canManageUser(ctx, tx, a, u)
 }
 
 // token returns the token id, reported as a not-found "Token" when it does
@@ -118,17 +120,24 @@ func token(ctx context.Context, tx botgate.Tx, id int64) (*botgate.Token, error)
 // the actor may not manage is reported as not found, as a missing one is,
 // so that its existence is not revealed.
 func (s *Service) manageableToken(ctx context.Context, tx botgate.Tx, a Actor, id int64) (*botgate.Token, error) {
+	t, _, err := s.manageableTokenUser(ctx, tx, a, id)
+	return t, err
+}
+
+// manageableTokenUser is manageableToken, also returning the token's user.
+func (s *Service) manageableTokenUser(ctx context.Context, tx botgate.Tx, a Actor, id int64) (*botgate.Token, *botgate.User, error) {
 	t, err := token(ctx, tx, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := s.canManageToken(ctx, tx, a, t); err != nil {
+	u, err := s.canManageToken(ctx, tx, a, t)
+	if err != nil {
 		if botgate.IsKind(err, botgate.KindForbidden) {
-			return nil, botgate.NotFound("Token")
+			return nil, nil, botgate.NotFound("Token")
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	return t, nil
+	return t, u, nil
 }
 
 // insertToken generates a secret, stores the token's digest and audits it;
@@ -240,7 +249,7 @@ func (s *Service) RotateToken(ctx context.Context, a Actor, id int64, expiresAt 
 	const op = "authority.RotateToken"
 	var out Created
 	err := s.update(ctx, func(tx botgate.Tx, shared bool) error {
-		old, err := s.manageableToken(ctx, tx, a, id)
+		old, u, err := s.manageableTokenUser(ctx, tx, a, id)
 		if err != nil {
 			return err
 		}
@@ -258,9 +267,10 @@ func (s *Service) RotateToken(ctx context.Context, a Actor, id int64, expiresAt 
 		if old.Revoked {
 			return botgate.Invalid("token", "Token already revoked")
 		}
-		u, err := tx.User(ctx, old.UserID)
-		if err != nil {
-			return err
+		if u == nil {
+			if u, err = tx.User(ctx, old.UserID); err != nil {
+				return err
+			}
 		}
 		// The new token has the old one's access; the actor must hold it.
 		if err := s.checkMint(ctx, tx, a, u, old, self); err != nil {

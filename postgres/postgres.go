@@ -99,6 +99,7 @@ type Store struct {
 type Option func(*options)
 
 type options struct {
+	tracer   pgx.QueryTracer
 	maxConns int32
 	log      *slog.Logger
 	clock    botgate.Clock
@@ -113,6 +114,12 @@ func WithMaxConns(n int) Option {
 			o.maxConns = int32(n)
 		}
 	}
+}
+
+// WithQueryTracer traces every statement the store's connections send
+// (pgx's QueryTracer): a test counts a change's round trips with it.
+func WithQueryTracer(t pgx.QueryTracer) Option {
+	return func(o *options) { o.tracer = t }
 }
 
 // WithLogger sets the logger (default: discard).
@@ -154,6 +161,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	}
 	if o.maxConns > 0 {
 		cfg.MaxConns = o.maxConns
+	}
+	if o.tracer != nil {
+		cfg.ConnConfig.Tracer = o.tracer
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -17,15 +17,16 @@ var _ botgate.Tx = (*tx)(nil)
 // lower(…)), and text sorts by its bytes (COLLATE "C"), as SQLite sorts it,
 // whatever the database's locale.
 var dialect = sqlstore.Dialect{
-	Name:      "postgres",
-	Error:     dbError,
-	FoldEqual: func(col string) string { return "lower(" + col + ") = lower(?)" },
-	Like:      func(col string) string { return `COALESCE(` + col + `, '') ILIKE ? ESCAPE '\'` },
-	Bytewise:  func(col string) string { return col + ` COLLATE "C"` },
-	Arrays:    true,
-	ForUpdate: " FOR UPDATE",
-	True:      "true",
-	False:     "false",
+	Name:        "postgres",
+	Error:       dbError,
+	FoldEqual:   func(col string) string { return "lower(" + col + ") = lower(?)" },
+	Like:        func(col string) string { return `COALESCE(` + col + `, '') ILIKE ? ESCAPE '\'` },
+	Bytewise:    func(col string) string { return col + ` COLLATE "C"` },
+	Arrays:      true,
+	ForUpdate:   " FOR UPDATE",
+	NextTokenID: `SELECT nextval(pg_get_serial_sequence('tokens', 'id')) AS id`,
+	True:        "true",
+	False:       "false",
 }
 
 // tx is one View or Update transaction: the shared data methods of
