@@ -208,7 +208,13 @@ func (v *ChainVerifier) Add(e *AuditEvent) *ChainBreak {
 	lane := "lane " + strconv.Itoa(e.Lane)
 	switch {
 	case e.Place() != head.Seq+1:
-		return &ChainBreak{Seq: v.last[e.Lane] + 1, Reason: "event missing in " + lane + " (its events jump from place " +
+		// Lane 0's events before lanes were numbered consecutively, so the
+		// missing one's Seq is known; in other lanes name the event found.
+		missing := e.Seq
+		if e.Lane == 0 {
+			missing = v.last[0] + 1
+		}
+		return &ChainBreak{Seq: missing, Reason: "event missing in " + lane + " (its events jump from place " +
 			strconv.FormatInt(head.Seq, 10) + " to " + strconv.FormatInt(e.Place(), 10) + ")"}
 	case e.PrevHash != head.Hash:
 		return &ChainBreak{Seq: e.Seq, Reason: "previous-hash link does not match the event before it in " + lane}
