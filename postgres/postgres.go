@@ -13,13 +13,16 @@
 // writer lock: Updates from every node run one at a time, exactly as
 // SQLite's writers do (BEGIN IMMEDIATE), so the domain rules, written for
 // serialized writers, hold unchanged, and two Updates cannot deadlock on
-// row locks. On top of that, the security state changes are single
-// conditional writes (UPDATE tokens SET revoked = true … WHERE revoked =
-// false, UPDATE … WHERE version = $n) whose rows-affected count says who
-// won: two nodes rotating or revoking one token at the same time get
-// exactly one winner and one KindConflict. LockAuditHead takes the same
-// lock (again), so appends to the audit chain are serialized across nodes.
-// A row read to be merged (RecordTokenUsage) is also locked FOR UPDATE.
+// row locks. UpdateShared (botgate.SharedUpdater) takes the same lock
+// shared: the token writes run side by side, never beside an Update. The
+// security state changes are single conditional writes (UPDATE tokens SET
+// revoked = true … WHERE revoked = false, UPDATE … WHERE version = $n)
+// whose rows-affected count says who won: two nodes rotating or revoking
+// one token at the same time get exactly one winner and one KindConflict.
+// The audit log is kept in lanes (see LockAuditLane): concurrent writers
+// append to different lanes, each lane's row locked until its writer
+// commits. A row read to be merged (RecordTokenUsage) is locked FOR
+// UPDATE.
 //
 // A statement that fails on a constraint does not abort the transaction, as
 // in SQLite: writes that can clash run inside a savepoint, so the caller may
