@@ -61,6 +61,10 @@ type Automation struct {
 	// Routes optionally narrow the calls the gateway lets through, each
 	// "METHOD /path/pattern".
 	Routes []string
+	// Enforcement says whether the gateway enforces the automation's rate
+	// limit and loop breaker or only reports what it would have refused;
+	// "" is EnforcementEnforce.
+	Enforcement Enforcement
 	// Trust lists the workload identities that may act as the automation
 	// (token exchange); none means none may.
 	Trust     []TrustPolicy
@@ -87,4 +91,41 @@ func ValidateAutomationName(name string) error {
 		return Invalid("name", "automation name %q can contain only lower-case letters, digits, '.', '_' and '-' (at most 63), starting with a letter or digit", name)
 	}
 	return nil
+}
+
+// Enforcement is how the gateway applies an automation's rate limit and
+// loop breaker.
+type Enforcement string
+
+// The enforcement modes.
+const (
+	// EnforcementEnforce refuses what the limit or the breaker denies.
+	EnforcementEnforce Enforcement = "enforce"
+	// EnforcementShadow computes the same decisions but lets the request
+	// through, counting, marking and auditing what would have been refused,
+	// so that a team can try a limit before it bites.
+	EnforcementShadow Enforcement = "shadow"
+)
+
+// ParseEnforcement reads "enforce" or "shadow"; "" is EnforcementEnforce.
+// Errors are KindInvalid.
+func ParseEnforcement(s string) (Enforcement, error) {
+	switch e := Enforcement(s); e {
+	case "", EnforcementEnforce:
+		return EnforcementEnforce, nil
+	case EnforcementShadow:
+		return e, nil
+	}
+	return "", Invalid("enforcement", "enforcement %q is not a mode: use enforce or shadow", s)
+}
+
+// Shadow reports whether e is the shadow mode.
+func (e Enforcement) Shadow() bool { return e == EnforcementShadow }
+
+// String is the mode's name, "enforce" for "".
+func (e Enforcement) String() string {
+	if e == "" {
+		return string(EnforcementEnforce)
+	}
+	return string(e)
 }

@@ -28,3 +28,21 @@ func ParseHTTPURL(field, raw string) (*url.URL, error) {
 	}
 	return nil, Invalid(field, "%s must be an absolute http(s) URL without credentials: %s", field, problem)
 }
+
+// RedactURL is raw as botgate shows a URL that may embed a secret (a chat
+// webhook's path, a query's key): the scheme and host, and "/…" for
+// whatever path and query follow. An unparsable value shows as "(hidden)".
+func RedactURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(hidden)"
+	}
+	out := u.Scheme + "://" + u.Host
+	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		out += "/…"
+	}
+	return out
+}

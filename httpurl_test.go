@@ -55,3 +55,21 @@ func TestParseHTTPURL(t *testing.T) {
 		})
 	}
 }
+
+func TestRedactURL(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"https://hooks.slack.com/services/T000/B000/XXXXSECRET", "https://hooks.slack.com/…"},
+		{"https://chat.example.com/hook?token=abc", "https://chat.example.com/…"},
+		{"https://chat.example.com", "https://chat.example.com"},
+		{"https://user:pw@chat.example.com", "https://chat.example.com/…"},
+		{"::not a url", "(hidden)"},
+	} {
+		if got := botgate.RedactURL(tc.in); got != tc.want {
+			t.Errorf("RedactURL(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if strings.Contains(botgate.RedactURL(tc.in), "SECRET") || strings.Contains(botgate.RedactURL(tc.in), "abc") {
+			t.Errorf("RedactURL(%q) leaks the secret", tc.in)
+		}
+	}
+}

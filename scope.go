@@ -34,6 +34,12 @@ const (
 	// pipeline report leaked tokens (POST /api/botgate/v1/leaks), which
 	// revokes them, and nothing else.
 	ScopeRevokeLeaked Scope = "revoke_leaked"
+	// ScopeManageAutomations is botgate's own: it lets a team's CI plan,
+	// apply, lint and check the drift of the team's part of an automations
+	// manifest (/api/botgate/v1/manifest/...), and nothing else. It grants
+	// no general API access, and the tokens such an apply issues never
+	// carry it (see GrantableByManifest).
+	ScopeManageAutomations Scope = "manage_automations"
 )
 
 // allScopes is every scope, in GitLab's documentation order.
@@ -41,7 +47,7 @@ var allScopes = []Scope{
 	ScopeAPI, ScopeReadAPI, ScopeReadUser, ScopeReadRepository, ScopeWriteRepository,
 	ScopeReadRegistry, ScopeWriteRegistry, ScopeReadVirtualRegistry, ScopeWriteVirtualRegistry,
 	ScopeCreateRunner, ScopeManageRunner, ScopeK8sProxy, ScopeSelfRotate, ScopeAIFeatures,
-	ScopeAdminMode, ScopeSudo, ScopeReadServicePing, ScopeReadSecret, ScopeRevokeLeaked,
+	ScopeAdminMode, ScopeSudo, ScopeReadServicePing, ScopeReadSecret, ScopeRevokeLeaked, ScopeManageAutomations,
 }
 
 // adminScopes may be held only by an administrator's personal token.
@@ -60,6 +66,15 @@ func (s Scope) AdminOnly() bool { return slices.Contains(adminScopes, s) }
 // access token: every non-admin scope except read_user.
 func (s Scope) ResourceBotScope() bool {
 	return s.Known() && !s.AdminOnly() && s != ScopeReadUser
+}
+
+// GrantableByManifest reports whether a token acting through
+// manage_automations (without api) may give s to a token it issues: any
+// scope a team's bot may hold, but neither an administrator's scope nor
+// manage_automations itself, so that a team's governance token never
+// mints another governance token or anything above its team.
+func (s Scope) GrantableByManifest() bool {
+	return s.Known() && !s.AdminOnly() && s != ScopeManageAutomations
 }
 
 // Scopes is a set of scopes, kept sorted and without duplicates by

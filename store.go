@@ -259,4 +259,6 @@ type Tx interface {
 	// ReleaseLease gives the lease up if holder holds it; otherwise it
 	// does nothing.
 	ReleaseLease(ctx context.Context, name, holder string) error
+
+	NoticeTx
 }

@@ -60,6 +60,15 @@ func (t *Token) Expired(now time.Time) bool {
 // Active reports whether the token is neither revoked nor expired at now.
 func (t *Token) Active(now time.Time) bool { return !t.Revoked && !t.Expired(now) }
 
+// Workload reports whether the token was given for a workload identity: it
+// lives MaxWorkloadTTL or less from its creation. No other token does (the
+// API gives expiry dates, at least a day ahead), so the rule needs no mark
+// of its own. Such a token is never rotated: its life would be counted in
+// days; the workload exchanges a new identity token instead.
+func (t *Token) Workload() bool {
+	return t.ExpiresAt != nil && t.ExpiresAt.Sub(t.CreatedAt) <= MaxWorkloadTTL
+}
+
 // State is "active" or "inactive", as GitLab reports it.
 func (t *Token) State(now time.Time) string {
 	if t.Active(now) {

@@ -79,11 +79,53 @@ func ValidateTrustCondition(claim, pattern string) error {
 	return nil
 }
 
+// ownerClaims are the claims that say whose a workload is: its project or
+// repository and their namespace or owner, or (sub) all of that, or a
+// Kubernetes service account's namespace.
+var ownerClaims = []string{"sub", "project_path", "namespace_path", "repository", "repository_owner"}
+
+// ValidateTrustPolicy checks that a policy's claim conditions name the
+// workload's owner literally: a condition on one of sub, project_path,
+// namespace_path, repository or repository_owner whose owner part (the
+// text before the first '/': the namespace or repository owner; for a sub
+// without '/', such as a Kubernetes service account's, the text before its
+// last ':') has no glob. An issuer such as gitlab.com or GitHub Actions
+// signs the jobs of anyone who creates a project there: a policy without
+// such a condition would admit theirs. The error is KindInvalid and says
+// what to write.
+func ValidateTrustPolicy(claims map[string]string) error {
+	for _, c := range ownerClaims {
+		if v, ok := claims[c]; ok && literalOwner(c, v) {
+			return nil
+		}
+	}
+	return Invalid("claims", "the policy does not name whose jobs it admits: add a condition with a literal namespace or owner "+
+		"(project_path: group/project or group/*, namespace_path, repository: owner/repo, repository_owner, or sub, "+
+		"e.g. system:serviceaccount:namespace:name); a glob there would admit jobs of projects anyone can create")
+}
+
+// literalOwner reports whether a condition on claim names the owner
+// without a glob (see ValidateTrustPolicy).
+func literalOwner(claim, pattern string) bool {
+	owner := pattern
+	if i := strings.IndexByte(pattern, '/'); i >= 0 {
+		owner = pattern[:i]
+	} else if i := strings.LastIndexByte(pattern, ':'); claim == "sub" && i >= 0 {
+		owner = pattern[:i]
+	}
+	return strings.TrimRight(owner, ":") != "" && !strings.ContainsAny(owner, `*?[\`)
+}
+
 // Match checks the token's claims (as decoded from JSON) against the
 // policy's conditions, in name order, and returns nil if all hold, or a
-// KindForbidden error naming the first condition that failed. Issuer,
-// audience and lifetime are the verifier's concern.
+// KindForbidden error naming the first condition that failed. A policy
+// that does not name the workload's owner (ValidateTrustPolicy) admits
+// nothing, whenever it was stored. Issuer, audience and lifetime are the
+// verifier's concern.
 func (p *TrustPolicy) Match(claims map[string]any) error {
+	if err := ValidateTrustPolicy(p.Claims); err != nil {
+		return Errorf(KindForbidden, "%s", MessageOf(err))
+	}
 	names := make([]string, 0, len(p.Claims))
 	for n := range p.Claims {
 		names = append(names, n)

@@ -222,3 +222,32 @@ func (r Resolved) Replace(token string) (stored, note string) {
 	}
 	return "", ""
 }
+
+// ServerGiven decides whether a command that can work either offline (on
+// the data directory) or through a server (plan, apply, lint) uses a
+// server, and resolves it when it does. A server is used when flagURL or
+// BOTGATE_URL names one, or, unless offline says the command was pointed
+// at a data directory, store or configuration file, when 'botgate login'
+// stored credentials. Naming a server and a local instance at once is
+// KindInvalid.
+func ServerGiven(getenv func(string) string, flagURL string, offline bool) (Resolved, bool, error) {
+	named := flagURL != "" || getenv(EnvURL) != ""
+	if named && offline {
+		return Resolved{}, false, botgate.Errorf(botgate.KindInvalid,
+			"both a server (--url or %s) and a local instance (--data-dir, --store or --config) are named: use one", EnvURL)
+	}
+	if !named {
+		if offline {
+			return Resolved{}, false, nil
+		}
+		path, err := CredentialsPath(getenv)
+		if err != nil {
+			return Resolved{}, false, nil
+		}
+		if _, err := os.Stat(path); err != nil {
+			return Resolved{}, false, nil
+		}
+	}
+	r, err := Resolve(getenv, flagURL)
+	return r, true, err
+}

@@ -51,35 +51,52 @@ func NewV1(r Resolved, o Options) (*V1, error) {
 // answer into out (unless nil). notFound is the message of a 404.
 func (c *V1) do(ctx context.Context, method, path string, body, out any, notFound string) error {
 	var rd io.Reader
+	ctype := ""
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return botgate.E(botgate.KindInternal, err)
 		}
-		rd = bytes.NewReader(b)
+		rd, ctype = bytes.NewReader(b), "application/json"
 	}
+	code, raw, err := c.send(ctx, method, path, ctype, rd)
+	if err != nil {
+		return err
+	}
+	if code >= 300 {
+		return statusError(code, raw, notFound)
+	}
+	return decodeAnswer(code, raw, out)
+}
+
+// send sends a request with a body of content type ctype (none when rd is
+// nil) to path under /api/botgate/v1 and returns the answer's status and
+// body.
+func (c *V1) send(ctx context.Context, method, path, ctype string, rd io.Reader) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.url+"/api/botgate/v1"+path, rd)
 	if err != nil {
-		return botgate.Errorf(botgate.KindInvalid, "bad server URL %q", c.url)
+		return 0, nil, botgate.Errorf(botgate.KindInvalid, "bad server URL %q", c.url)
 	}
 	req.Header.Set("PRIVATE-TOKEN", c.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
 	}
 	req.Header.Set("User-Agent", c.ua)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return Explain(err, nil, "")
+		return 0, nil, Explain(err, nil, "")
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return botgate.Errorf(botgate.KindInternal, "reading the answer: %v", err)
+		return 0, nil, botgate.Errorf(botgate.KindInternal, "reading the answer: %v", err)
 	}
-	if resp.StatusCode >= 300 {
-		return statusError(resp.StatusCode, raw, notFound)
-	}
-	if out != nil && resp.StatusCode != http.StatusNoContent {
+	return resp.StatusCode, raw, nil
+}
+
+// decodeAnswer decodes a successful answer into out (unless nil).
+func decodeAnswer(code int, raw []byte, out any) error {
+	if out != nil && code != http.StatusNoContent {
 		if err := json.Unmarshal(raw, out); err != nil {
 			return botgate.Errorf(botgate.KindInternal, "the server's answer is not what was expected: %v", err)
 		}
@@ -213,4 +230,11 @@ func (c *V1) TokenUsage(ctx context.Context, id int64) (*apiwire.TokenUsage, err
 
 func notVisible(kind, group, name string) string {
 	return kind + " " + group + "/" + name + " not found (or not visible to you)"
+}
+
+// ReissueTokens rotates the manifest-managed tokens due for reissue (or,
+// with DryRun, lists them) and returns the report, one entry per token.
+func (c *V1) ReissueTokens(ctx context.Context, in apiwire.Reissue) (*apiwire.ReissueReport, error) {
+	var out apiwire.ReissueReport
+	return &out, c.do(ctx, http.MethodPost, "/tokens/reissue", in, &out, "group "+in.Team+" not found (or not visible to you)")
 }

@@ -1,6 +1,7 @@
 // Package apiwire holds the JSON shapes of botgate's own API,
 // /api/botgate/v1: httpapi writes them and apiclient reads them, so the
-// server and its client cannot drift apart. It has no behaviour.
+// server and its client cannot drift apart. It has no behaviour beyond
+// counting.
 package apiwire
 
 // Secret is a team secret's metadata; the value is never part of it.
@@ -160,4 +161,52 @@ type AuditEvent struct {
 	Details    map[string]string `json:"details"`
 	PrevHash   string            `json:"prev_hash"`
 	Hash       string            `json:"hash"`
+}
+
+// Reissue is the body of POST /tokens/reissue: rotate every
+// manifest-managed token expiring within ExpiringWithin ("30d", "2w"),
+// expired ones included, keeping each new secret in its team's vault.
+type Reissue struct {
+	ExpiringWithin string `json:"expiring_within"`
+	// Team narrows the reissue to one team's automations (a group's full
+	// path); empty means every team, for administrators.
+	Team string `json:"team,omitempty"`
+	// DryRun lists the due tokens without rotating them.
+	DryRun bool `json:"dry_run,omitempty"`
+}
+
+// ReissueReport is the answer of POST /tokens/reissue: one entry per due
+// token, each with its outcome.
+type ReissueReport struct {
+	DryRun         bool          `json:"dry_run"`
+	ExpiringWithin string        `json:"expiring_within"`
+	Team           string        `json:"team,omitempty"`
+	Tokens         []ReissueItem `json:"tokens"`
+}
+
+// ReissueItem is one due token: what it was, and what replaced it or
+// why nothing did.
+type ReissueItem struct {
+	TokenID      int64   `json:"token_id"`
+	Token        string  `json:"token"`
+	Automation   string  `json:"automation"`
+	Team         string  `json:"team"`
+	OldExpiresAt string  `json:"old_expires_at"`
+	NewTokenID   int64   `json:"new_token_id,omitempty"`
+	NewExpiresAt *string `json:"new_expires_at,omitempty"`
+	// VaultPath is where the new secret is kept: "vault:group/path/name".
+	VaultPath string `json:"vault_path,omitempty"`
+	// Error says why this token was not reissued.
+	Error string `json:"error,omitempty"`
+}
+
+// Failed counts the tokens whose reissue failed.
+func (r *ReissueReport) Failed() int {
+	n := 0
+	for _, t := range r.Tokens {
+		if t.Error != "" {
+			n++
+		}
+	}
+	return n
 }

@@ -20,7 +20,8 @@ const (
 const InventoryLevel = botgate.ReporterAccess
 
 // SignIn authenticates a console sign-in exactly as Authenticate does an
-// API request, and then admits only a person's personal access token with
+// API request, refuses a rotated-out token still in its grace window
+// (KindUnauthenticated, ReasonTokenRevoked), and then admits only a person's personal access token with
 // the read_api or api scope: bots, service accounts and project or group
 // access tokens cannot sign in (KindForbidden, saying so). The sign-in is
 // audited.
@@ -29,6 +30,12 @@ func (s *Service) SignIn(ctx context.Context, secret string, meta RequestMeta) (
 	id, err := s.Authenticate(ctx, secret, meta)
 	if err != nil {
 		return nil, err
+	}
+	if id.Token.Revoked {
+		// Rotated out, within the grace window: that keeps running jobs
+		// going, and is no way in for a person.
+		return nil, &botgate.Error{Op: op, Kind: botgate.KindUnauthenticated, Reason: botgate.ReasonTokenRevoked,
+			Message: "this token was rotated; sign in with the token that replaced it"}
 	}
 	if err := consoleEligible(id.User, id.Token); err != nil {
 		return nil, botgate.E(op, err)

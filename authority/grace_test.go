@@ -197,3 +197,23 @@ func TestRotationGraceNotForRevokedTokens(t *testing.T) {
 	_, err = e.auth(c.Secret, authority.PurposeAPI)
 	wantKind(t, err, botgate.KindUnauthenticated)
 }
+
+// TestRotationGraceNotForConsoleSignIn: the grace window keeps running
+// jobs going; it is no way in for a person. A rotated-out token signing in
+// to the console is refused as revoked, and no sign-in is audited (before,
+// it got a session, audited, which died on the next page).
+func TestRotationGraceNotForConsoleSignIn(t *testing.T) {
+	g := newGraceEnv(t, 10*time.Minute)
+	g.clock.Advance(time.Minute)
+	_, err := g.svc.SignIn(g.ctx, g.oldSec, authority.RequestMeta{IP: "192.0.2.1"})
+	wantKind(t, err, botgate.KindUnauthenticated)
+	if r := botgate.ReasonOf(err); r != botgate.ReasonTokenRevoked {
+		t.Fatalf("reason %v, want %v", r, botgate.ReasonTokenRevoked)
+	}
+	if evs := g.audit(botgate.AuditFilter{Action: authority.ActionConsoleSignIn}); len(evs) != 0 {
+		t.Fatalf("sign-ins audited: %+v", evs)
+	}
+	if _, err := g.svc.SignIn(g.ctx, g.newSec, authority.RequestMeta{IP: "192.0.2.1"}); err != nil {
+		t.Fatalf("the new token signs in: %v", err)
+	}
+}

@@ -52,7 +52,7 @@ func schemaAt6(t *testing.T, dir string, exec func(query string, args ...any)) {
 }
 
 // TestLegacyChainVerifiesAfterMigration: a log written before lanes keeps
-// verifying once migration 0010 ran, and the next events continue it, on
+// verifying once migration 0009 ran, and the next events continue it, on
 // either store.
 func TestLegacyChainVerifiesAfterMigration(t *testing.T) {
 	pepper := []byte(strings.Repeat("legacy-chain-pep", 2))

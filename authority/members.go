@@ -62,6 +62,49 @@ func (s *Service) AddMember(ctx context.Context, a Actor, r botgate.Resource, us
 	return m, nil
 }
 
+// AddMembers adds several users to r at one level, as GitLab's
+// Members::CreateService does for a comma-separated user_id. The actor's
+// right to add members at that level is the request's, decided once before
+// any is added: an error returned is the whole request's (as AddMember's
+// would be for one user), and nothing was added. Otherwise each user is
+// added on its own (AddMember), and errs[i] is userIDs[i]'s refusal (a
+// missing user, an existing member, another resource's bot), nil if added.
+func (s *Service) AddMembers(ctx context.Context, a Actor, r botgate.Resource, userIDs []int64, level botgate.AccessLevel, expiresAt *time.Time) (errs []error, err error) {
+	const op = "authority.AddMembers"
+	if !level.ValidMemberLevel() {
+		return nil, botgate.E(op, botgate.Invalid("access_level", "access_level does not have a valid value (10, 15, 20, 30, 40 or 50)"))
+	}
+	if err := s.checkFutureDate("expires_at", expiresAt, false); err != nil {
+		return nil, botgate.E(op, err)
+	}
+	err = s.store.View(ctx, func(tx botgate.Tx) error {
+		if err := resourceExists(ctx, tx, r); err != nil {
+			return err
+		}
+		have, err := s.require(ctx, tx, a, r, botgate.MaintainerAccess)
+		if err != nil {
+			return err
+		}
+		if level > have {
+			return forbidden("you cannot grant a role above your own (%s)", have)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, botgate.E(op, err)
+	}
+	errs = make([]error, len(userIDs))
+	for i, id := range userIDs {
+		_, errs[i] = s.AddMember(ctx, a, r, id, level, expiresAt)
+		switch botgate.KindOf(errs[i]) {
+		case botgate.KindInternal, botgate.KindForbidden, botgate.KindUnauthenticated:
+			// The actor's right changed since it was decided: stop.
+			return errs, botgate.E(op, errs[i])
+		}
+	}
+	return errs, nil
+}
+
 // Members lists the direct members of r, which the actor must be able to
 // see, and their total.
 func (s *Service) Members(ctx context.Context, a Actor, r botgate.Resource, p botgate.Page) ([]MemberInfo, int, error) {

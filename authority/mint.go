@@ -41,6 +41,13 @@ func (s *Service) checkMint(ctx context.Context, tx botgate.Tx, a Actor, u *botg
 	if self {
 		return nil
 	}
+	if throughManifestScope(a) {
+		for _, sc := range t.Scopes {
+			if !sc.GrantableByManifest() {
+				return forbidden("a token acting through manage_automations cannot give the %s scope", sc)
+			}
+		}
+	}
 	if !a.isAdmin() {
 		for _, sc := range t.Scopes {
 			if sc.AdminOnly() {

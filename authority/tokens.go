@@ -84,8 +84,13 @@ func (s *Service) CreatePersonalToken(ctx context.Context, a Actor, userID int64
 // noBotMinting refuses the creation of identities and tokens by a project
 // or group bot, as GitLab does: a leaked resource token cannot make itself
 // new, longer-lived credentials. (Rotation of its own token stays allowed.)
+// The one exception is a team's governance token, which holds
+// manage_automations and not api: it reaches only the manifest endpoints,
+// whose every step JudgeManifestChange has judged (its team's objects, at
+// most its own role, never manage_automations or an administrator's
+// scope), and creating its team's automations' tokens is its purpose.
 func noBotMinting(a Actor) error {
-	if !a.isAdmin() && a.User != nil && (a.User.Kind == botgate.ProjectBot || a.User.Kind == botgate.GroupBot) {
+	if !a.isAdmin() && a.User != nil && (a.User.Kind == botgate.ProjectBot || a.User.Kind == botgate.GroupBot) && !throughManifestScope(a) {
 		return forbidden("project and group access tokens cannot create tokens or service accounts; use a personal or service account token")
 	}
 	return nil
@@ -244,7 +249,7 @@ func checkAdminScopes(u *botgate.User, scopes botgate.Scopes) error {
 // is KindNotFound, as a missing one, so that its existence is not revealed;
 // one whose access the actor does not hold itself (see checkMint) is
 // KindForbidden. Rotating a revoked token is KindInvalid ("Token already
-// revoked"); losing a race with a concurrent rotation is KindConflict.
+// revoked"), and so is rotating a workload token (botgate.Token.Workload); losing a race with a concurrent rotation is KindConflict.
 func (s *Service) RotateToken(ctx context.Context, a Actor, id int64, expiresAt *time.Time) (*Created, error) {
 	const op = "authority.RotateToken"
 	var out Created
@@ -266,6 +271,9 @@ func (s *Service) RotateToken(ctx context.Context, a Actor, id int64, expiresAt 
 		}
 		if old.Revoked {
 			return botgate.Invalid("token", "Token already revoked")
+		}
+		if old.Workload() {
+			return botgate.Invalid("token", "a workload token lives at most %s and is not rotated (its successor would live days): exchange a new identity token instead", botgate.MaxWorkloadTTL)
 		}
 		if u == nil {
 			if u, err = tx.User(ctx, old.UserID); err != nil {

@@ -11,6 +11,13 @@ import (
 // per trip, when a token's runaway loop is cut off.
 const ActionGatewayLoopTripped = "gateway.loop_tripped"
 
+// ActionGatewayShadowRefusal is the audit action the gateway records when
+// it lets requests through in shadow mode that an automation's rate limit
+// or loop breaker would have refused: at most one per automation and
+// reason a minute, its "count" detail saying how many requests it stands
+// for.
+const ActionGatewayShadowRefusal = "gateway.shadow_refusal"
+
 // GatewayEvent is something the gateway saw about a token that must be
 // audited, such as a tripped loop breaker. Details must not hold secrets.
 type GatewayEvent struct {

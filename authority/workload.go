@@ -2,6 +2,8 @@ package authority
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/botgate/botgate"
@@ -111,32 +113,67 @@ func (s *Service) workloadBot(ctx context.Context, tx botgate.Tx, rec *botgate.A
 		}
 		return u, &botgate.Token{Kind: botgate.ServiceAccountToken}, nil
 	}
-	kind := botgate.ProjectAccessToken
-	if rec.Kind == botgate.AutomationGroupToken {
-		kind = botgate.GroupAccessToken
+	targets, kind, err := automationTargets(ctx, tx, rec)
+	if err != nil {
+		return nil, nil, err
 	}
 	// The standing token (issued by apply) never expires or outlives
 	// every workload token, so looking only at those keeps this lookup
-	// small however many jobs ran (index tokens_automation).
+	// small however many jobs ran (index tokens_automation). Only a bot on
+	// a target the automation declares counts: the label alone is anyone's
+	// to set on a token they manage.
 	after := s.clock.Now().Add(botgate.MaxWorkloadTTL + time.Minute)
-	var ts []*botgate.Token
-	for _, f := range []botgate.TokenFilter{{ExpiresAfter: &after}, {NeverExpires: true}} {
-		var err error
-		f.Automation, f.Kinds, f.Sort, f.Page = rec.Name, []botgate.TokenKind{kind}, "created_desc", botgate.Page{Limit: 1}
-		ts, _, err = tx.FindTokens(ctx, f)
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(ts) > 0 {
-			break
+	var newest *botgate.Token
+	for _, r := range targets {
+		for _, f := range []botgate.TokenFilter{{ExpiresAfter: &after}, {NeverExpires: true}} {
+			f.Automation, f.Kinds, f.Resource, f.Sort, f.Page = rec.Name, []botgate.TokenKind{kind}, &r, "created_desc", botgate.Page{Limit: 1}
+			ts, _, err := tx.FindTokens(ctx, f)
+			if err != nil {
+				return nil, nil, err
+			}
+			if len(ts) > 0 && (newest == nil || ts[0].CreatedAt.After(newest.CreatedAt)) {
+				newest = ts[0]
+			}
 		}
 	}
-	if len(ts) == 0 {
-		return nil, nil, botgate.Errorf(botgate.KindNotFound, "automation %s has no bot yet: `botgate apply` creates it", rec.Name)
+	if newest == nil {
+		return nil, nil, botgate.Errorf(botgate.KindNotFound, "automation %s has no bot yet on %s: `botgate apply` creates it", rec.Name, strings.Join(append(slices.Clone(rec.Projects), rec.Groups...), ", "))
 	}
+	ts := []*botgate.Token{newest}
 	u, err := tx.User(ctx, ts[0].UserID)
 	if err != nil {
 		return nil, nil, err
 	}
 	return u, &botgate.Token{Kind: kind, Resource: ts[0].Resource, AccessLevel: ts[0].AccessLevel}, nil
+}
+
+// automationTargets resolves the projects (or groups) a project (or group)
+// token automation declares, and the kind of its tokens. A declared target
+// that does not exist is skipped: apply creates none.
+func automationTargets(ctx context.Context, tx botgate.Tx, rec *botgate.Automation) ([]botgate.Resource, botgate.TokenKind, error) {
+	var out []botgate.Resource
+	if rec.Kind == botgate.AutomationGroupToken {
+		for _, path := range rec.Groups {
+			g, err := tx.GroupByPath(ctx, path)
+			if botgate.IsKind(err, botgate.KindNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, "", err
+			}
+			out = append(out, botgate.Resource{Type: botgate.GroupResource, ID: g.ID})
+		}
+		return out, botgate.GroupAccessToken, nil
+	}
+	for _, path := range rec.Projects {
+		p, err := tx.ProjectByPath(ctx, path)
+		if botgate.IsKind(err, botgate.KindNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, botgate.Resource{Type: botgate.ProjectResource, ID: p.ID})
+	}
+	return out, botgate.ProjectAccessToken, nil
 }

@@ -1,6 +1,7 @@
 package authority_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -77,5 +78,121 @@ func TestMintWorkloadToken(t *testing.T) {
 				t.Fatalf("got %v, want kind %v saying %q", err, tt.want, tt.msg)
 			}
 		})
+	}
+}
+
+// TestWorkloadTokenIsNotRotated: a workload token lives minutes (at most
+// botgate.MaxWorkloadTTL); rotating it would give a successor whose life
+// is counted in days (at least one, or the expires_at asked for). Neither
+// the token itself (the job holding it) nor anyone managing it may turn
+// an exchanged token into a long-lived one: the workload exchanges a new
+// identity token instead.
+func TestWorkloadTokenIsNotRotated(t *testing.T) {
+	e := newEnv(t)
+	w := e.world()
+	rec := &botgate.Automation{Name: "deployer", OwnerGroupID: w.group.ID, Kind: botgate.AutomationProjectToken,
+		Projects: []string{"platform/api"}, Scopes: botgate.Scopes{botgate.ScopeAPI}, CreatedAt: e.clock.Now(), UpdatedAt: e.clock.Now()}
+	if err := e.store.Update(e.ctx, func(tx botgate.Tx) error { return tx.CreateAutomation(e.ctx, rec) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CreateResourceToken(e.ctx, w.owner, w.projectRes(), authority.NewToken{Name: "deployer", Scopes: []string{"api"},
+		AccessLevel: botgate.DeveloperAccess, Automation: "deployer"}); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	mint := func(t *testing.T) *authority.Created {
+		n++
+		c, err := e.svc.MintWorkloadToken(e.ctx, authority.WorkloadGrant{Automation: "deployer", ExpiresAt: e.clock.Now().Add(15 * time.Minute),
+			Subject: "project_path:platform/api:ref_type:branch:ref:main", Issuer: "https://gitlab.example.com",
+			JTI: "jti-" + strconv.Itoa(n), JTIExpiresAt: e.clock.Now().Add(5 * time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	later := botgate.Date(e.clock.Now()).AddDate(1, 0, 0)
+	for _, tt := range []struct {
+		name  string
+		actor func(t *testing.T, c *authority.Created) authority.Actor
+		exp   *time.Time
+	}{
+		{"by itself", func(t *testing.T, c *authority.Created) authority.Actor {
+			id, err := e.auth(c.Secret, authority.PurposeRotate)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return id.Actor(authority.RequestMeta{})
+		}, nil},
+		{"by itself, asking for a year", func(t *testing.T, c *authority.Created) authority.Actor {
+			id, err := e.auth(c.Secret, authority.PurposeRotate)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return id.Actor(authority.RequestMeta{})
+		}, &later},
+		{"by the team's Owner", func(*testing.T, *authority.Created) authority.Actor { return w.owner }, nil},
+		{"by an administrator, asking for a year", func(*testing.T, *authority.Created) authority.Actor { return e.admin }, &later},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := mint(t)
+			got, err := e.svc.RotateToken(e.ctx, tt.actor(t, c), c.Token.ID, tt.exp)
+			if err == nil {
+				t.Fatalf("rotated a 15-minute workload token into token %d ending %s", got.Token.ID, got.Token.ExpiresAt)
+			}
+			if !botgate.IsKind(err, botgate.KindInvalid) || !strings.Contains(botgate.MessageOf(err), "exchange") {
+				t.Fatalf("got %v, want KindInvalid saying to exchange a new identity token", err)
+			}
+			if _, err := e.auth(c.Secret, authority.PurposeAPI); err != nil {
+				t.Fatalf("the refused rotation changed the workload token: %v", err)
+			}
+		})
+	}
+}
+
+// TestWorkloadTokenOnlyOnTheAutomationsTargets: the bot a workload token
+// goes to is found by its tokens' automation label, which anyone managing
+// a token can set. Someone outside the team labels their own project's bot
+// token with the team's automation: the team's jobs must not be handed a
+// token of that project (where the outsider reads what they write), only
+// of a bot on a target the automation declares.
+func TestWorkloadTokenOnlyOnTheAutomationsTargets(t *testing.T) {
+	e := newEnv(t)
+	w := e.world()
+	rec := &botgate.Automation{Name: "release", OwnerGroupID: w.group.ID, Kind: botgate.AutomationProjectToken,
+		Projects: []string{"platform/api"}, Scopes: botgate.Scopes{botgate.ScopeAPI}, CreatedAt: e.clock.Now(), UpdatedAt: e.clock.Now()}
+	if err := e.store.Update(e.ctx, func(tx botgate.Tx) error { return tx.CreateAutomation(e.ctx, rec) }); err != nil {
+		t.Fatal(err)
+	}
+	standing, err := e.svc.CreateResourceToken(e.ctx, w.owner, w.projectRes(), authority.NewToken{Name: "release", Scopes: []string{"api"},
+		AccessLevel: botgate.DeveloperAccess, Automation: "release"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The outsider's own group and project, and a bot there labelled with
+	// the team's automation.
+	og, err := e.svc.CreateGroup(e.ctx, w.outsider, authority.NewGroup{Name: "Drop", Path: "drop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := e.svc.CreateProject(e.ctx, w.outsider, authority.NewProject{Name: "Box", Path: "box", NamespaceID: og.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Second)
+	decoy, err := e.svc.CreateResourceToken(e.ctx, w.outsider, botgate.Resource{Type: botgate.ProjectResource, ID: op.ID},
+		authority.NewToken{Name: "decoy", Scopes: []string{"api"}, AccessLevel: botgate.MaintainerAccess})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.SetAutomation(e.ctx, w.outsider, decoy.Token.ID, "release"); err != nil {
+		t.Logf("labelling another team's automation refused: %v", err)
+	}
+	c, err := e.svc.MintWorkloadToken(e.ctx, authority.WorkloadGrant{Automation: "release", ExpiresAt: e.clock.Now().Add(10 * time.Minute),
+		Subject: "project_path:platform/api:ref_type:tag:ref:v1", Issuer: "https://gitlab.example.com", JTI: "j1", JTIExpiresAt: e.clock.Now().Add(5 * time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.User.ID != standing.User.ID || c.Token.Resource != w.projectRes() {
+		t.Fatalf("the team's job got a token of bot %d on %+v, want the automation's bot %d on platform/api", c.User.ID, c.Token.Resource, standing.User.ID)
 	}
 }

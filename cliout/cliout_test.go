@@ -105,3 +105,25 @@ func TestSecretFile(t *testing.T) {
 		t.Errorf("the unused file is still there: %v", err)
 	}
 }
+
+func TestReissue(t *testing.T) {
+	newExp := "2027-03-01"
+	rep := &apiwire.ReissueReport{ExpiringWithin: "30d", Tokens: []apiwire.ReissueItem{
+		{TokenID: 7, Token: "triage", Automation: "triage", Team: "platform", OldExpiresAt: "2026-12-10", NewTokenID: 9,
+			NewExpiresAt: &newExp, VaultPath: "vault:platform/triage.token"},
+		{TokenID: 8, Token: "loader", Automation: "loader", Team: "data", OldExpiresAt: "2026-12-04", Error: "Token not found"},
+	}}
+	var b strings.Builder
+	if err := Reissue(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"VAULT PATH", "vault:platform/triage.token", "2027-03-01", "error: Token not found", "1 of 2 token(s) reissued; 1 failed."} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("reissue table lacks %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	if err := Reissue(&b, &apiwire.ReissueReport{ExpiringWithin: "7d"}); err != nil || !strings.Contains(b.String(), "No manifest-managed token expires within 7d.") {
+		t.Errorf("empty report: %q, %v", b.String(), err)
+	}
+}

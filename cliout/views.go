@@ -275,3 +275,37 @@ func LoggedIn(r apiclient.LoginResult) func(io.Writer) error {
 		return err
 	}
 }
+
+// Reissue writes a reissue report as a table, one row per due token, and
+// a closing count.
+func Reissue(w io.Writer, r *apiwire.ReissueReport) error {
+	if len(r.Tokens) == 0 {
+		_, err := fmt.Fprintf(w, "No manifest-managed token expires within %s.\n", r.ExpiringWithin)
+		return err
+	}
+	rows := make([][]string, 0, len(r.Tokens))
+	for _, t := range r.Tokens {
+		result := "reissued"
+		switch {
+		case r.DryRun:
+			result = "due (dry run)"
+		case t.Error != "":
+			result = "error: " + t.Error
+		}
+		rows = append(rows, []string{strconv.FormatInt(t.TokenID, 10), t.Automation, t.Team, t.OldExpiresAt,
+			FmtStamp(t.NewExpiresAt), OrDash(t.VaultPath), result})
+	}
+	if err := Table(w, []string{"TOKEN", "AUTOMATION", "TEAM", "OLD EXPIRY", "NEW EXPIRY", "VAULT PATH", "RESULT"}, rows); err != nil {
+		return err
+	}
+	var err error
+	switch failed := r.Failed(); {
+	case r.DryRun:
+		_, err = fmt.Fprintf(w, "%d token(s) due within %s; run without --dry-run to reissue them.\n", len(r.Tokens), r.ExpiringWithin)
+	case failed > 0:
+		_, err = fmt.Fprintf(w, "%d of %d token(s) reissued; %d failed.\n", len(r.Tokens)-failed, len(r.Tokens), failed)
+	default:
+		_, err = fmt.Fprintf(w, "%d token(s) reissued; each new secret is in its team's vault.\n", len(r.Tokens))
+	}
+	return err
+}

@@ -9,6 +9,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"net/mail"
 	"os"
 	"sort"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 	"github.com/botgate/botgate/gateway"
 	"github.com/botgate/botgate/internal/yamlfile"
 	"github.com/botgate/botgate/manifest"
+	"github.com/botgate/botgate/notify"
 )
 
 // EnvFile is the environment variable naming the configuration file.
@@ -92,10 +94,40 @@ type Proxy struct {
 
 // Notifications says whom botgate tells about events. Webhooks maps a
 // team (a group's full path, or "*" for the rest) to the URL told when one
-// of its tokens trips the loop breaker; more events and channels will join
-// it here.
+// of its tokens trips the loop breaker. Expiry tunes the expiry notices,
+// which go to the destinations each team declares in the manifest
+// (teams[].notify); SMTP is the mail server they are sent through.
 type Notifications struct {
 	Webhooks map[string]string `yaml:"webhooks"`
+	Expiry   Expiry            `yaml:"expiry"`
+	SMTP     SMTP              `yaml:"smtp"`
+}
+
+// Expiry tunes the expiry notices.
+type Expiry struct {
+	// Thresholds are the days before a token's expiry at which its team is
+	// told (default 30, 7 and 1).
+	Thresholds []int `yaml:"thresholds"`
+	// Interval is how often tokens are checked (default 1h).
+	Interval string `yaml:"interval"`
+}
+
+// SMTP is the mail server expiry notices are sent through. The password
+// is read from PasswordFile or the environment variable PasswordEnv, never
+// written in this file.
+type SMTP struct {
+	Host         string `yaml:"host"`
+	Port         int    `yaml:"port"`
+	From         string `yaml:"from"`
+	Username     string `yaml:"username"`
+	PasswordFile string `yaml:"password_file"`
+	PasswordEnv  string `yaml:"password_env"`
+	// Password is refused: it is here so that the refusal can say where
+	// the password goes instead.
+	Password string `yaml:"password"`
+	// RequireSTARTTLS refuses to send over a connection the server does
+	// not offer to encrypt (STARTTLS is used whenever offered).
+	RequireSTARTTLS bool `yaml:"require_starttls"`
 }
 
 // Load reads and checks the configuration file at path. Problems are
@@ -203,6 +235,7 @@ func (f *File) check() []yamlfile.Problem {
 	default:
 		bad("redis.fail", "%q: write open (limit per node, stay ready) or closed (refuse, not ready)", f.Redis.Fail)
 	}
+	f.checkNotifications(bad, duration)
 	if g := f.Gateway; g != nil {
 		if len(g.TrustedProxies) > 0 {
 			bad("gateway.trusted_proxies", "put trusted_proxies at the top level: one list serves the API and the gateway")
@@ -291,4 +324,76 @@ func (f *File) Settings() []Setting {
 		}
 	}
 	return out
+}
+
+// checkNotifications checks the expiry and SMTP settings.
+func (f *File) checkNotifications(bad func(path, format string, args ...any), duration func(path, v string)) {
+	for i, d := range f.Notifications.Expiry.Thresholds {
+		if d < 1 || d > 365 {
+			bad(fmt.Sprintf("notifications.expiry.thresholds[%d]", i), "%d is not a number of days from 1 to 365", d)
+		}
+	}
+	duration("notifications.expiry.interval", f.Notifications.Expiry.Interval)
+	s := f.Notifications.SMTP
+	if s.Password != "" {
+		// Never echo it.
+		bad("notifications.smtp.password", "do not write the SMTP password in this file: put it in a file named by password_file (mode 0600), or in the environment variable named by password_env")
+	}
+	if s == (SMTP{Password: s.Password}) {
+		return
+	}
+	if s.Host == "" {
+		bad("notifications.smtp", "smtp needs a host")
+	}
+	if s.Port < 0 || s.Port > 65535 {
+		bad("notifications.smtp.port", "port %d is not a number from 1 to 65535", s.Port)
+	}
+	if a, err := mail.ParseAddress(s.From); err != nil || a.Address != s.From {
+		bad("notifications.smtp.from", "%q is not an email address: write it bare, such as botgate@example.com", s.From)
+	}
+	if s.PasswordFile != "" && s.PasswordEnv != "" {
+		bad("notifications.smtp", "name the password once: password_file or password_env")
+	}
+	if (s.PasswordFile != "" || s.PasswordEnv != "") && s.Username == "" {
+		bad("notifications.smtp.username", "a password needs a username")
+	}
+	if s.PasswordFile != "" {
+		if _, err := os.Stat(s.PasswordFile); err != nil {
+			bad("notifications.smtp.password_file", "cannot read %s: %v", s.PasswordFile, unwrapPath(err))
+		}
+	}
+}
+
+// ExpiryNotices is the expiry job's configuration the file describes, with
+// the SMTP password read from its file (trailing newline trimmed) or
+// environment variable. Errors never hold the password.
+func (f *File) ExpiryNotices(getenv func(string) string) (notify.ExpirySettings, error) {
+	out := notify.ExpirySettings{Thresholds: f.Notifications.Expiry.Thresholds}
+	if v := f.Notifications.Expiry.Interval; v != "" {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return out, botgate.Invalid("notifications.expiry.interval", "%q is not a duration", v)
+		}
+		out.Interval = d
+	}
+	s := f.Notifications.SMTP
+	if s.Host == "" {
+		return out, nil
+	}
+	c := &notify.SMTPConfig{Host: s.Host, Port: s.Port, From: s.From, Username: s.Username, RequireTLS: s.RequireSTARTTLS}
+	switch {
+	case s.PasswordFile != "":
+		b, err := os.ReadFile(s.PasswordFile)
+		if err != nil {
+			return out, botgate.Invalid("notifications.smtp.password_file", "reading the SMTP password: %v", unwrapPath(err))
+		}
+		c.Password = strings.TrimRight(string(b), "\r\n")
+	case s.PasswordEnv != "":
+		c.Password = getenv(s.PasswordEnv)
+		if c.Password == "" {
+			return out, botgate.Invalid("notifications.smtp.password_env", "the environment variable %s named by password_env is not set", s.PasswordEnv)
+		}
+	}
+	out.SMTP = c
+	return out, nil
 }

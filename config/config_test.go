@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/botgate/botgate/config"
 )
@@ -114,5 +115,67 @@ func TestExampleIsValid(t *testing.T) {
 				t.Errorf("docs/configuration.md does not describe %q", k)
 			}
 		}
+	}
+}
+
+func TestExpiryNotices(t *testing.T) {
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "smtp-password")
+	if err := os.WriteFile(pwFile, []byte("file-secret-1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := config.Parse("botgate.yaml", []byte(`
+notifications:
+  expiry: {thresholds: [14, 3], interval: 30m}
+  smtp:
+    host: smtp.example.com
+    port: 587
+    from: botgate@example.com
+    username: botgate
+    password_file: `+pwFile+`
+    require_starttls: true
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := f.ExpiryNotices(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Thresholds) != 2 || s.Interval != 30*time.Minute || s.SMTP == nil || s.SMTP.Password != "file-secret-1" ||
+		!s.SMTP.RequireTLS || s.SMTP.Port != 587 || s.SMTP.From != "botgate@example.com" {
+		t.Errorf("ExpiryNotices = %+v (smtp %+v)", s, s.SMTP)
+	}
+
+	f, err = config.Parse("botgate.yaml", []byte(`
+notifications:
+  smtp: {host: smtp.example.com, from: botgate@example.com, username: botgate, password_env: SMTP_PW}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := f.ExpiryNotices(func(k string) string { return map[string]string{"SMTP_PW": "env-secret-2"}[k] }); err != nil || s.SMTP.Password != "env-secret-2" {
+		t.Errorf("password from the environment: %+v, %v", s.SMTP, err)
+	}
+	if _, err := f.ExpiryNotices(func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "SMTP_PW") {
+		t.Errorf("an unset password variable: %v, want an error naming it", err)
+	}
+
+	_, err = config.Parse("botgate.yaml", []byte(`
+notifications:
+  expiry: {thresholds: [0], interval: soon}
+  smtp: {from: "not an address", password: inline-secret-3}
+`))
+	if err == nil {
+		t.Fatal("bad notification settings were accepted")
+	}
+	for _, want := range []string{"notifications.expiry.thresholds[0]", "notifications.expiry.interval", "notifications.smtp.password",
+		"notifications.smtp.from", "smtp needs a host"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("problems do not mention %s:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "inline-secret-3") {
+		t.Errorf("the problems echo the inline password:\n%v", err)
 	}
 }

@@ -16,12 +16,19 @@ import (
 // month, lines for refusals per automation per hour. The page embeds them
 // as images from the console's own origin, which the CSP allows.
 
-func (c *Console) charts(w http.ResponseWriter, r *http.Request, s *session) error {
+// chartsOf reads the charts of the request's team (?team=, 0 for every
+// team the person may see).
+func (c *Console) chartsOf(r *http.Request, s *session) (int64, *authority.Charts, error) {
 	team, err := intParam(r, "team", 0)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	ch, err := c.auth.Charts(r.Context(), s.actor(), team)
+	return team, ch, err
+}
+
+func (c *Console) charts(w http.ResponseWriter, r *http.Request, s *session) error {
+	team, ch, err := c.chartsOf(r, s)
 	if err != nil {
 		return err
 	}
@@ -43,11 +50,7 @@ func writeSVG(w http.ResponseWriter, body string, width, height int) {
 func esc(s string) string { return template.HTMLEscapeString(s) }
 
 func (c *Console) expirySVG(w http.ResponseWriter, r *http.Request, s *session) error {
-	team, err := intParam(r, "team", 0)
-	if err != nil {
-		return err
-	}
-	ch, err := c.auth.Charts(r.Context(), s.actor(), team)
+	_, ch, err := c.chartsOf(r, s)
 	if err != nil {
 		return err
 	}
@@ -80,18 +83,19 @@ func expiryBars(ch *authority.Charts) string {
 		bar(i, m.Count, m.Month.Format("Jan 06"), colour)
 	}
 	bar(len(ch.ExpiryMonths), ch.NoExpiry, "never", "#57606a")
-	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#57606a"/>`, left-4, top+plotH, left+13*(barW+gap), top+plotH)
+	axis(&b, left-4, left+13*(barW+gap), top+plotH)
 	return b.String()
+}
+
+// axis draws the horizontal axis from x1 to x2 at height y.
+func axis(b *strings.Builder, x1, x2, y int) {
+	fmt.Fprintf(b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#57606a"/>`, x1, y, x2, y)
 }
 
 // hourlySVG serves one of the hourly charts: requests or refusals.
 func (c *Console) hourlySVG(series func(*authority.Charts) map[string][]int, what string) pageFunc {
 	return func(w http.ResponseWriter, r *http.Request, s *session) error {
-		team, err := intParam(r, "team", 0)
-		if err != nil {
-			return err
-		}
-		ch, err := c.auth.Charts(r.Context(), s.actor(), team)
+		_, ch, err := c.chartsOf(r, s)
 		if err != nil {
 			return err
 		}
@@ -112,7 +116,7 @@ func hourlyLines(series map[string][]int, hours []time.Time, what string) string
 	}
 	slices.Sort(names)
 	var b strings.Builder
-	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#57606a"/>`, left, top+plotH, left+plotW, top+plotH)
+	axis(&b, left, left+plotW, top+plotH)
 	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%d</text>`, left-4, top+8, most)
 	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">0</text>`, left-4, top+plotH)
 	n := len(hours)

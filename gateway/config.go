@@ -68,6 +68,13 @@ type FileConfig struct {
 	// client that trickles its body is answered 408 instead of holding the
 	// request open.
 	BodyReadTimeout time.Duration `yaml:"body_read_timeout"`
+	// Enforcement is the instance-wide mode of rate limits and the loop
+	// breaker: enforce (the default) refuses what they deny, as each
+	// automation's own mode says; shadow lets every such request through,
+	// counting, marking (X-Botgate-Shadow) and auditing what would have
+	// been refused. Instance-wide shadow overrides every automation's
+	// enforce; an automation in shadow is shadowed under enforce too.
+	Enforcement string `yaml:"enforcement"`
 	// Routes map requests (by host and path prefix) to upstreams and
 	// policies. Without routes, forward-auth uses one default route with
 	// GitLab membership checks and the proxy has nowhere to send requests.
@@ -217,6 +224,7 @@ type compiled struct {
 	flushEvery      time.Duration
 	maxTokenLen     int
 	bodyTimeout     time.Duration
+	enforcement     botgate.Enforcement
 	routes          []*route
 }
 
@@ -245,6 +253,9 @@ func (c *FileConfig) compile() (*compiled, error) {
 		flushEvery:    c.UsageFlushInterval,
 		maxTokenLen:   c.MaxTokenLength,
 		bodyTimeout:   c.BodyReadTimeout,
+	}
+	if out.enforcement, err = botgate.ParseEnforcement(c.Enforcement); err != nil {
+		return nil, bad("enforcement", "enforcement must be enforce or shadow, got %q", c.Enforcement)
 	}
 	if out.envoyPrefix == "" {
 		out.envoyPrefix = DefaultEnvoyPrefix

@@ -10,6 +10,23 @@ import (
 // TestConfigErrorsInTheFilesTerms: a gateway configuration's problems name
 // the line and the key, and say what is wanted in the file's words, never
 // the Go types it is read into.
+// TestConfigRejectsUnknownEnforcement: the instance-wide mode is enforce or
+// shadow; anything else is refused, naming the key.
+func TestConfigRejectsUnknownEnforcement(t *testing.T) {
+	fc, err := gateway.ParseConfigNamed("gateway.yaml", []byte("enforcement: dry-run\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = fc.Validate()
+	if err == nil || !strings.Contains(err.Error(), `enforcement must be enforce or shadow, got "dry-run"`) {
+		t.Fatalf("Validate = %v; want the key and the modes named", err)
+	}
+	fc.Enforcement = "shadow"
+	if err := fc.Validate(); err != nil {
+		t.Fatalf("enforcement: shadow: %v", err)
+	}
+}
+
 func TestConfigErrorsInTheFilesTerms(t *testing.T) {
 	tests := []struct{ name, yaml, want string }{
 		{"Duration", "loop:\n  window: soon\n", `gateway.yaml:2: loop.window: "soon" is not a duration`},

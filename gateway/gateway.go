@@ -55,7 +55,11 @@ type Options struct {
 	WebhookClient *http.Client
 	// AutomationLimits, if set, supplies automations' own rate limits
 	// (botgate's automation records); see Gateway.limitOf for precedence.
+	// If it is also an AutomationModes, automations' enforcement modes.
 	AutomationLimits AutomationLimits
+	// Enforcement, if set, overrides Config.Enforcement: the instance-wide
+	// mode, enforce or shadow (the serve flag).
+	Enforcement string
 }
 
 // Gateway decides on third-party API requests for forward-auth proxies
@@ -77,6 +81,7 @@ type Gateway struct {
 	// X-Botgate-* header values and its limit key.
 	idents  *identityCache
 	usage   *usageBuffer
+	shadow  *shadowLog
 	metrics *metrics
 	counts  [2]map[string]prometheus.Counter
 	latency [2]prometheus.Observer
@@ -121,6 +126,11 @@ func New(o Options) (*Gateway, error) {
 	fc := o.Config
 	if fc == nil {
 		fc = &FileConfig{}
+	}
+	if o.Enforcement != "" {
+		c := *fc
+		c.Enforcement = o.Enforcement
+		fc = &c
 	}
 	cfg, err := fc.compile()
 	if err != nil {
@@ -175,6 +185,7 @@ func New(o Options) (*Gateway, error) {
 	g.idents = &identityCache{max: 65536, m: make(map[*botgate.Token]*identityInfo)}
 	g.members = newMemberships(o.Store, g.clock, cfg.membershipTTL, cfg.membershipMax)
 	g.usage = newUsageBuffer(maxUsageKeys, g.metrics.usageDropped)
+	g.shadow = &shadowLog{m: make(map[shadowKey]*shadowEntry)}
 	g.proxies = make(map[*route]http.Handler)
 	g.fallback = &route{name: "default", prefix: "/", gitlab: true}
 	for _, rt := range cfg.routes {
@@ -227,6 +238,7 @@ func (g *Gateway) Close() error {
 		g.stop()
 		g.bg.Wait()
 		err = g.FlushUsage(context.Background())
+		g.flushShadow(context.Background(), true)
 	})
 	return err
 }
@@ -249,8 +261,11 @@ type decision struct {
 	now time.Time
 	// retryAfter, when set, overrides Retry-After (loop refusals).
 	retryAfter time.Duration
-	err        error
-	result     string
+	// shadow is why the request would have been refused had its mode
+	// been enforce (ShadowRateLimit, ShadowLoop), "" if it would not.
+	shadow string
+	err    error
+	result string
 }
 
 // decide runs the checks on one request: path, token, loop breaker, rate
@@ -285,25 +300,41 @@ func (g *Gateway) decide(ctx context.Context, o *original, pi *pathInfo, rt *rou
 	if err != nil {
 		return d.fail(err, resultError)
 	}
+	// In shadow mode (modeOf) a refusal of the breaker or the limit,
+	// computed as in enforce mode, is counted and audited, and the request
+	// goes on to the other checks.
 	if v.Denied() {
 		if res, err := g.limiter.Allow(ctx, key, limit, 0); err == nil {
-			d.limit, d.hasLimit, d.now = res, true, g.clock.Now()
+			d.limit, d.hasLimit = res, true
 		}
-		d.retryAfter = v.RetryAfter
-		return d.fail(g.loopDetected(ctx, o, pi, rt, id, shape, v), resultLoop)
-	}
-
-	res, err := g.limiter.Allow(ctx, key, limit, 1)
-	if err != nil {
-		return d.fail(err, resultError)
-	}
-	// One reading of the clock serves the rest of the decision.
-	d.limit, d.hasLimit, d.now = res, true, g.clock.Now()
-	if !res.Allowed {
-		g.metrics.limiterDenials.Inc()
-		return d.fail(botgate.Errorf(botgate.KindRateLimited,
-			"This token has exceeded its rate limit of %d requests per minute. Try again in %s.",
-			ratelimit.PerMinute(limit), ceilDuration(res.RetryAfter)), resultRateLimited)
+		d.now = g.clock.Now()
+		mode, source := g.modeOf(ctx, id.Token)
+		if !mode.Shadow() {
+			d.retryAfter = v.RetryAfter
+			return d.fail(g.loopDetected(ctx, o, pi, rt, id, shape, v), resultLoop)
+		}
+		d.shadow = ShadowLoop
+		g.shadowed(ctx, o, id, ShadowLoop, source, shadowWhat{method: o.method, route: g.routePattern(o, pi, rt),
+			routeName: rt.name, loop: v, isLoop: true, shape: shape})
+	} else {
+		res, err := g.limiter.Allow(ctx, key, limit, 1)
+		if err != nil {
+			return d.fail(err, resultError)
+		}
+		// One reading of the clock serves the rest of the decision.
+		d.limit, d.hasLimit, d.now = res, true, g.clock.Now()
+		if !res.Allowed {
+			mode, source := g.modeOf(ctx, id.Token)
+			if !mode.Shadow() {
+				g.metrics.limiterDenials.Inc()
+				return d.fail(botgate.Errorf(botgate.KindRateLimited,
+					"This token has exceeded its rate limit of %d requests per minute. Try again in %s.",
+					ratelimit.PerMinute(limit), ceilDuration(res.RetryAfter)), resultRateLimited)
+			}
+			d.shadow = ShadowRateLimit
+			g.shadowed(ctx, o, id, ShadowRateLimit, source, shadowWhat{method: o.method, route: g.routePattern(o, pi, rt),
+				routeName: rt.name, limit: limit})
+		}
 	}
 
 	pol := rt.policyFor(o.method, segs)
@@ -370,6 +401,12 @@ func (g *Gateway) writeDecision(w http.ResponseWriter, r *http.Request, mode int
 	h := w.Header()
 	if d.hasLimit {
 		ratelimit.Headers(h, d.limit, d.now)
+	}
+	if d.shadow != "" {
+		// Let through: the limit's headers say where it stands, but
+		// nothing was refused that a client should retry after.
+		h.Set(HeaderShadow, d.shadow)
+		h.Del(ratelimit.HeaderRetryAfter)
 	}
 	if d.err == nil {
 		return true

@@ -43,10 +43,7 @@ func (g *Gateway) loopDetected(ctx context.Context, o *original, pi *pathInfo, r
 	shape string, v ratelimit.Verdict) error {
 	now := g.clock.Now()
 	until := now.Add(v.RetryAfter)
-	pattern := rt.policyFor(o.method, pi.segs).pattern
-	if pattern == "" {
-		pattern = pi.pattern
-	}
+	pattern := g.routePattern(o, pi, rt)
 	suspended := false
 	if v.Outcome == ratelimit.Tripped {
 		g.metrics.loopTrips.Inc()
@@ -96,6 +93,15 @@ func (g *Gateway) loopDetected(ctx context.Context, o *original, pi *pathInfo, r
 			until.UTC().Format(time.RFC3339), humanDuration(ceilDuration(v.RetryAfter)))
 	}
 	return &botgate.Error{Op: "gateway.loop", Kind: botgate.KindRateLimited, Reason: botgate.ReasonLoopDetected, Message: msg}
+}
+
+// routePattern is the route pattern of the request, for audit events and
+// webhooks: the policy rule's, else the canonical path's.
+func (g *Gateway) routePattern(o *original, pi *pathInfo, rt *route) string {
+	if p := rt.policyFor(o.method, pi.segs).pattern; p != "" {
+		return p
+	}
+	return pi.pattern
 }
 
 // humanDuration writes d for people: "5 minutes", "90 seconds".

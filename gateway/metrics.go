@@ -20,8 +20,8 @@ const (
 )
 
 // metrics are the gateway's Prometheus collectors, in a registry of its
-// own. Labels carry only fixed words and configured route names: never a
-// token, a path or an address.
+// own. Labels carry only fixed words, configured route names and
+// automation names: never a token, a path or an address.
 type metrics struct {
 	reg            *prometheus.Registry
 	decisions      *prometheus.CounterVec
@@ -33,6 +33,7 @@ type metrics struct {
 	webhookErrors  prometheus.Counter
 	upstreamErrors *prometheus.CounterVec
 	usageDropped   prometheus.Counter
+	shadowRefusals *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -75,9 +76,13 @@ func newMetrics() *metrics {
 			Namespace: "botgate", Subsystem: "gateway", Name: "usage_dropped_total",
 			Help: "Route usage records dropped because the buffer was full.",
 		}),
+		shadowRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "botgate", Subsystem: "gateway", Name: "shadow_refusals_total",
+			Help: "Requests let through in shadow mode that would have been refused, by reason (rate_limit, loop) and automation.",
+		}, []string{"reason", "automation"}),
 	}
 	m.reg.MustRegister(m.decisions, m.latency, m.limiterDenials, m.loopTrips, m.loopBlocked,
-		m.suspensions, m.webhookErrors, m.upstreamErrors, m.usageDropped)
+		m.suspensions, m.webhookErrors, m.upstreamErrors, m.usageDropped, m.shadowRefusals)
 	for _, mode := range []string{"auth", "proxy"} {
 		for _, r := range []string{resultAllowed, resultUnauthenticated, resultForbidden, resultRateLimited, resultLoop, resultInvalid, resultError} {
 			m.decisions.WithLabelValues(mode, r)

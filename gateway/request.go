@@ -44,6 +44,10 @@ const (
 	// drop the auth response's body (nginx auth_request) and must
 	// rebuild it for the client.
 	HeaderError = "X-Botgate-Error"
+	// HeaderShadow is on a response the gateway let through in shadow mode
+	// although its rate limit or loop breaker would have refused it; its
+	// value is the reason: rate_limit or loop.
+	HeaderShadow = "X-Botgate-Shadow"
 )
 
 // headerValue returns the first value of the header named by key, which

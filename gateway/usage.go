@@ -70,9 +70,11 @@ func (b *usageBuffer) take() []botgate.RouteUsage {
 
 // FlushUsage writes the route usage recorded since the last flush, and
 // asks the authority to write its token usage (last used, addresses, user
-// agents) too.
+// agents) too. It also audits the shadow refusals counted since their
+// last audit event, once their ShadowWindow has passed.
 func (g *Gateway) FlushUsage(ctx context.Context) error {
 	err := g.auth.FlushUsage(ctx)
+	g.flushShadow(ctx, false)
 	batch := g.usage.take()
 	if len(batch) == 0 {
 		return err

@@ -20,7 +20,10 @@ type applier struct {
 	refs map[int64]string
 }
 
-var _ manifest.Applier = (*applier)(nil)
+var (
+	_ manifest.Applier      = (*applier)(nil)
+	_ manifest.TeamNotifier = (*applier)(nil)
+)
 
 // Applier returns the Governor's manifest.Applier, for callers that run
 // manifest.Apply themselves. Secrets of the tokens it issues are kept in the
@@ -198,6 +201,7 @@ func (ap *applier) PutAutomation(ctx context.Context, a manifest.Automation) err
 		if a.RateLimit != "" {
 			details["rate_limit"] = a.RateLimit
 		}
+		details["enforcement"] = rec.Enforcement.String()
 		for i := range rec.Trust {
 			details["trust."+strconv.Itoa(i)] = rec.Trust[i].String()
 		}
@@ -215,7 +219,7 @@ func recordOf(a *manifest.Automation, ownerID int64, now time.Time) *botgate.Aut
 		Name: a.Name, OwnerGroupID: ownerID, Purpose: a.Purpose, Kind: botgate.AutomationKind(a.EffectiveKind()),
 		ServiceAccount: a.ServiceAccount, Projects: a.Projects, Groups: a.Groups, Scopes: a.ScopeSet(),
 		AccessLevel: a.Level(), ExpiresInDays: a.Lifetime(), Temporary: a.Temporary, RateLimit: a.Limit(),
-		Upstream: a.Upstream, Routes: a.Routes, Trust: a.TrustPolicies(), CreatedAt: now, UpdatedAt: now,
+		Upstream: a.Upstream, Routes: a.Routes, Trust: a.TrustPolicies(), Enforcement: a.Mode(), CreatedAt: now, UpdatedAt: now,
 	}
 }
 
@@ -270,6 +274,16 @@ func (ap *applier) RotateToken(ctx context.Context, tokenID int64, expiresAt *ti
 	return ap.issued(ctx, op, c)
 }
 
+// SetTeamNotify stores the team's notice destinations through the
+// authority.
+func (ap *applier) SetTeamNotify(ctx context.Context, n manifest.NotifySpec) error {
+	gr, err := ap.group(ctx, n.Team)
+	if err != nil {
+		return botgate.E("governance.SetTeamNotify", err)
+	}
+	return ap.g.auth.SetTeamNotify(ctx, ap.g.actor, gr.ID, n.Webhook, n.Email)
+}
+
 // RevokeToken revokes the token.
 func (ap *applier) RevokeToken(ctx context.Context, tokenID int64) error {
 	return ap.g.auth.RevokeToken(ctx, ap.g.actor, tokenID)
@@ -284,7 +298,7 @@ func (ap *applier) issued(ctx context.Context, op string, c *authority.Created) 
 	if ap.g.vault == nil || c.Token.Automation == "" {
 		return is, nil
 	}
-	ref, err := ap.keep(ctx, c)
+	ref, err := ap.g.keep(ctx, ap.g.actor, c, "apply")
 	if err != nil {
 		if rerr := ap.g.auth.RevokeToken(ctx, ap.g.actor, c.Token.ID); rerr != nil && !botgate.IsKind(rerr, botgate.KindConflict) {
 			ap.g.log.Error("revoking a token whose secret could not be kept", "token_id", c.Token.ID, "err", rerr)
@@ -295,10 +309,11 @@ func (ap *applier) issued(ctx context.Context, op string, c *authority.Created) 
 	return is, nil
 }
 
-// keep writes the secret to the vault of the automation's owner team.
-func (ap *applier) keep(ctx context.Context, c *authority.Created) (string, error) {
+// keep writes the secret to the vault of the automation's owner team, as
+// the actor; by names the command, in the secret's description.
+func (g *Governor) keep(ctx context.Context, a authority.Actor, c *authority.Created, by string) (string, error) {
 	var owner *botgate.Group
-	err := ap.g.store.View(ctx, func(tx botgate.Tx) error {
+	err := g.store.View(ctx, func(tx botgate.Tx) error {
 		rec, err := tx.AutomationByName(ctx, c.Token.Automation)
 		if err != nil {
 			return err
@@ -312,8 +327,8 @@ func (ap *applier) keep(ctx context.Context, c *authority.Created) (string, erro
 	value := []byte(c.Secret)
 	defer clear(value)
 	name := SecretName(c.Token.Automation)
-	if _, _, err := ap.g.vault.PutSecret(ctx, ap.g.actor, authority.NewSecret{GroupID: owner.ID, Name: name,
-		Description: "Token of automation " + c.Token.Automation + " (written by botgate apply)", Value: value}); err != nil {
+	if err := g.vault.KeepIssuedSecret(ctx, a, authority.NewSecret{GroupID: owner.ID, Name: name,
+		Description: "Token of automation " + c.Token.Automation + " (written by botgate " + by + ")", Value: value}); err != nil {
 		return "", err
 	}
 	return botgate.SecretRef{GroupPath: owner.FullPath, Name: name}.String(), nil

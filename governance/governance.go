@@ -96,19 +96,31 @@ func SecretName(automation string) string { return automation + ".token" }
 // (including scopes, targets and lifetime, which manifest.Plan leaves to
 // the tokens) folded into the automation record steps.
 func (g *Governor) Plan(ctx context.Context, m *manifest.Manifest) (*manifest.Changes, error) {
+	ch, _, _, err := g.plan(ctx, m)
+	return ch, err
+}
+
+// plan is Plan that also returns the state it read.
+func (g *Governor) plan(ctx context.Context, m *manifest.Manifest) (*manifest.Changes, manifest.State, map[string]*botgate.Automation, error) {
 	st, recs, err := g.readState(ctx)
 	if err != nil {
-		return nil, err
+		return nil, st, nil, err
 	}
 	sameSpelling(m, &st)
 	ch := manifest.Plan(m, st, g.auth.Now())
 	addRecordDiffs(ch, m, recs)
 	for _, name := range sortedNames(recs) {
 		if m.Automation(name) == nil {
-			ch.Warnings = append(ch.Warnings, fmt.Sprintf("automation record %s is not declared in the manifest: apply --prune removes it once it has no active token", name))
+			ch.Warnings = append(ch.Warnings, undeclaredRecord(name))
 		}
 	}
-	return ch, nil
+	return ch, st, recs, nil
+}
+
+// undeclaredRecord is the plan's warning about an automation record the
+// manifest does not declare.
+func undeclaredRecord(name string) string {
+	return fmt.Sprintf("automation record %s is not declared in the manifest: apply --prune removes it once it has no active token", name)
 }
 
 func sortedNames(recs map[string]*botgate.Automation) []string {
@@ -217,9 +229,20 @@ func (g *Governor) pruneRecords(ctx context.Context, m *manifest.Manifest, progr
 		return nil, botgate.E(op, err)
 	}
 	var removed []string
+	all := authority.ManifestAll(g.actor)
 	for _, rec := range recs {
 		if m.Automation(rec.Name) != nil {
 			continue
+		}
+		if !all {
+			// Prune is limited to the actor's teams.
+			owner, err := g.groupPathOf(ctx, rec.OwnerGroupID)
+			if err != nil {
+				return removed, botgate.E(op, err)
+			}
+			if g.auth.JudgeManifestChange(ctx, g.actor, authority.ManifestChange{Object: "automation " + rec.Name, Team: owner}) != nil {
+				continue
+			}
 		}
 		done := false
 		err := g.store.Update(ctx, func(tx botgate.Tx) error {
@@ -248,6 +271,23 @@ func (g *Governor) pruneRecords(ctx context.Context, m *manifest.Manifest, progr
 		}
 	}
 	return removed, nil
+}
+
+// groupPathOf returns the full path of group id, "" if it is gone.
+func (g *Governor) groupPathOf(ctx context.Context, id int64) (string, error) {
+	var path string
+	err := g.store.View(ctx, func(tx botgate.Tx) error {
+		gr, err := tx.Group(ctx, id)
+		if botgate.IsKind(err, botgate.KindNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		path = gr.FullPath
+		return nil
+	})
+	return path, err
 }
 
 // issuing counts the steps of ch that hand out a new secret.

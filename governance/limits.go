@@ -11,9 +11,10 @@ import (
 	"github.com/botgate/botgate/internal/cache"
 )
 
-// Limits supplies the gateway with each automation's own rate limit and
-// route allowlist from its automation record (gateway.AutomationLimits and
-// gateway.AutomationRoutes). Answers are kept in
+// Limits supplies the gateway with each automation's own rate limit,
+// route allowlist and enforcement mode from its automation record
+// (gateway.AutomationLimits, gateway.AutomationRoutes and
+// gateway.AutomationModes). Answers are kept in
 // memory for a short time, so that the gateway's hot path reads the store
 // at most once per automation per TTL; a change made by `botgate apply`
 // takes effect within the TTL, or at once after Purge.
@@ -26,11 +27,13 @@ type Limits struct {
 type limitEntry struct {
 	limit  botgate.Limit // zero: none recorded
 	routes []string
+	mode   botgate.Enforcement
 }
 
 var (
 	_ gateway.AutomationLimits = (*Limits)(nil)
 	_ gateway.AutomationRoutes = (*Limits)(nil)
+	_ gateway.AutomationModes  = (*Limits)(nil)
 )
 
 // maxLimitEntries bounds the cache.
@@ -76,6 +79,22 @@ func (l *Limits) AutomationRoutes(ctx context.Context, automation string) ([]str
 	return e.routes, len(e.routes) > 0, nil
 }
 
+// AutomationMode returns the automation's recorded enforcement mode:
+// EnforcementEnforce when it has no record. A store failure is logged and
+// answered with enforce: a record that cannot be read must not lift a
+// limit.
+func (l *Limits) AutomationMode(ctx context.Context, automation string) botgate.Enforcement {
+	e, err := l.entry(ctx, automation)
+	if err != nil {
+		l.log.Warn("reading an automation's record", "automation", automation, "err", err)
+		return botgate.EnforcementEnforce
+	}
+	if e.mode.Shadow() {
+		return botgate.EnforcementShadow
+	}
+	return botgate.EnforcementEnforce
+}
+
 // entry returns the cached answer about the automation, reading its
 // record when the cache has none or it is older than the TTL. A store
 // failure is returned and not cached.
@@ -96,7 +115,7 @@ func (l *Limits) entry(ctx context.Context, automation string) (limitEntry, erro
 		case err != nil:
 			return limitEntry{}, fmt.Errorf("reading the record of automation %s: %w", automation, err)
 		}
-		return limitEntry{limit: rec.RateLimit, routes: rec.Routes}, nil
+		return limitEntry{limit: rec.RateLimit, routes: rec.Routes, mode: rec.Enforcement}, nil
 	})
 }
 

@@ -3,10 +3,12 @@ package governance
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/lint"
 	"github.com/botgate/botgate/manifest"
 )
@@ -75,7 +77,65 @@ func (g *Governor) Snapshot(ctx context.Context, o SnapshotOptions) (*lint.Snaps
 		s.Automations[i].TokenIDs = byAutomation[s.Automations[i].Name]
 	}
 	s.Secrets = w.lintSecrets()
+	if s.ShadowRefusals, err = g.shadowRefusals(ctx, now.Add(-ShadowRefusalWindow)); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// ShadowRefusalWindow is how far back Snapshot counts the requests shadow
+// mode let through that would have been refused (lint rule BG015).
+const ShadowRefusalWindow = 24 * time.Hour
+
+// shadowRefusals sums the gateway's "would have refused" audit events
+// since the time by automation (or token, without one) and reason.
+func (g *Governor) shadowRefusals(ctx context.Context, since time.Time) ([]lint.ShadowRefusal, error) {
+	type key struct {
+		automation, reason string
+		tokenID            int64
+	}
+	sums := map[key]*lint.ShadowRefusal{}
+	var out []*lint.ShadowRefusal
+	err := g.store.View(ctx, func(tx botgate.Tx) error {
+		var after int64
+		for {
+			page, err := tx.FindAudit(ctx, botgate.AuditFilter{Action: authority.ActionGatewayShadowRefusal, Since: &since,
+				AfterSeq: after, Page: botgate.Page{Limit: 1000}})
+			if err != nil {
+				return err
+			}
+			for _, e := range page {
+				after = e.Seq
+				n, err := strconv.Atoi(e.Details["count"])
+				if err != nil || n <= 0 {
+					continue
+				}
+				k := key{automation: e.Details["automation"], reason: e.Details["reason"]}
+				if k.automation == "" {
+					k.tokenID = e.TargetID
+				}
+				r := sums[k]
+				if r == nil {
+					r = &lint.ShadowRefusal{Automation: k.automation, Reason: k.reason, Since: e.Time}
+					sums[k] = r
+					out = append(out, r)
+				}
+				r.TokenID = e.TargetID
+				r.Count += n
+			}
+			if len(page) < 1000 {
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		return nil, botgate.E("governance.Snapshot", err)
+	}
+	res := make([]lint.ShadowRefusal, len(out))
+	for i, r := range out {
+		res[i] = *r
+	}
+	return res, nil
 }
 
 // Lint builds the snapshot and runs the rules on it.
@@ -170,4 +230,64 @@ func (w *world) lintSecrets() []lint.Secret {
 		out = append(out, ls)
 	}
 	return out
+}
+
+// LintFor lints the live instance against m as Lint does, for the
+// Governor's actor: an administrator sees every finding; anyone else only
+// the findings on the automations, service accounts and tokens of the
+// teams it may apply (authority.JudgeManifestChange), so that a team's
+// CI learns nothing about other teams.
+func (g *Governor) LintFor(ctx context.Context, m *manifest.Manifest, o SnapshotOptions, cfg lint.Config) (*lint.Report, error) {
+	if err := authority.MayApplyManifest(g.actor); err != nil {
+		return nil, err
+	}
+	o.Manifest = m
+	s, err := g.Snapshot(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	rep := lint.Run(s, cfg)
+	if authority.ManifestAll(g.actor) {
+		return rep, nil
+	}
+	mine := map[string]bool{}
+	team := func(path string) bool {
+		ok, seen := mine[path]
+		if !seen {
+			ok = path != "" && g.auth.JudgeManifestChange(ctx, g.actor, authority.ManifestChange{Object: "team " + path, Team: path}) == nil
+			mine[path] = ok
+		}
+		return ok
+	}
+	autos, sas := map[string]string{}, map[string]string{}
+	for _, a := range s.Automations {
+		autos[a.Name] = a.Owner
+	}
+	for _, sa := range s.ServiceAccounts {
+		sas[sa.Name] = sa.Owner
+	}
+	tokens := map[int64]lint.Token{}
+	for _, t := range s.Tokens {
+		tokens[t.ID] = t
+	}
+	kept := rep.Findings[:0]
+	for _, f := range rep.Findings {
+		var owner string
+		switch f.Subject.Type {
+		case "automation":
+			owner = autos[f.Subject.Name]
+		case "service_account":
+			owner = sas[f.Subject.Name]
+		case "token":
+			t := tokens[f.Subject.ID]
+			if owner = autos[t.Automation]; owner == "" {
+				owner = sas[t.Username]
+			}
+		}
+		if team(owner) {
+			kept = append(kept, f)
+		}
+	}
+	rep.Findings = kept
+	return rep, nil
 }

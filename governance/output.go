@@ -7,34 +7,29 @@ import (
 	"time"
 
 	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/apiwire"
 	"github.com/botgate/botgate/manifest"
 )
 
 // IssuedJSON is a token apply issued, as 'botgate apply --output json'
 // shows it. The secret is there only with --show-secrets.
-type IssuedJSON struct {
-	Automation string  `json:"automation"`
-	TokenID    int64   `json:"token_id"`
-	ExpiresAt  *string `json:"expires_at"`
-	SecretRef  string  `json:"secret_ref,omitempty"`
-	Secret     string  `json:"secret,omitempty"`
-}
+type IssuedJSON = apiwire.IssuedToken
 
-// ApplyJSON is 'botgate apply --output json': the plan, what was applied
-// of it, and the error that stopped it, if one did.
-type ApplyJSON struct {
-	Plan   *manifest.Changes `json:"plan"`
-	Steps  int               `json:"steps_applied"`
-	Tokens []IssuedJSON      `json:"tokens"`
-	// RemovedRecords are the automation records --prune removed.
-	RemovedRecords []string `json:"removed_records,omitempty"`
-	Error          string   `json:"error,omitempty"`
-}
+// ApplyJSON is 'botgate apply --output json' and the answer of the API's
+// apply: the plan, what was applied of it, and the error that stopped it,
+// if one did.
+type ApplyJSON = apiwire.ManifestApply
 
-// NewApplyJSON describes the apply of ch that returned res (nil when
-// nothing was done) and err.
+// NewApplyJSON describes the apply of ch, made by an actor who may apply
+// all of it, that returned res (nil when nothing was done) and err.
 func NewApplyJSON(ch *manifest.Changes, res *ApplyResult, err error) ApplyJSON {
-	out := ApplyJSON{Plan: ch, Tokens: []IssuedJSON{}}
+	return NewScopedApplyJSON(&ScopedPlan{Changes: ch, Refused: []Refusal{}, Outside: []Refusal{}, All: true}, false, res, err)
+}
+
+// NewScopedApplyJSON describes the apply of sp (with prune steps if
+// prune) that returned res (nil when nothing was done) and err.
+func NewScopedApplyJSON(sp *ScopedPlan, prune bool, res *ApplyResult, err error) ApplyJSON {
+	out := ApplyJSON{ManifestPlan: sp.Wire(prune), Tokens: []IssuedJSON{}}
 	if res != nil && res.Result != nil {
 		out.Steps = len(res.Steps)
 	}
@@ -132,4 +127,60 @@ func dateOf(t *time.Time) string {
 		return "never"
 	}
 	return t.UTC().Format(botgate.DateFormat)
+}
+
+// PlanOf is the scoped plan an API answer describes, for WriteText.
+func PlanOf(p apiwire.ManifestPlan) *ScopedPlan {
+	ch := p.Plan
+	if ch == nil {
+		ch = &manifest.Changes{}
+	}
+	return &ScopedPlan{Changes: ch, Refused: p.Refused, Outside: p.OutsideScope, All: p.All}
+}
+
+// WriteApplyAnswer writes an apply the server made (the API's answer) as
+// 'botgate apply' writes one made offline: the steps done, the tokens
+// issued and where their secrets are, and the summary. prune says whether
+// the apply ran the prune steps.
+func WriteApplyAnswer(w io.Writer, a *ApplyJSON, prune bool) error {
+	var b strings.Builder
+	if a.Plan != nil {
+		ran := a.Plan
+		if !prune {
+			ran = ran.WithoutPrune()
+		}
+		for i := 0; i < a.Steps && i < len(ran.Actions); i++ {
+			fmt.Fprintf(&b, "  %s %s: done\n", ran.Actions[i].Symbol(), ran.Actions[i].Title())
+		}
+	}
+	for _, t := range a.Tokens {
+		exp := "never"
+		if t.ExpiresAt != nil {
+			exp = *t.ExpiresAt
+		}
+		fmt.Fprintf(&b, "token #%d for %s (expires %s)", t.TokenID, t.Automation, exp)
+		if t.SecretRef != "" {
+			fmt.Fprintf(&b, ": secret in %s", t.SecretRef)
+		}
+		b.WriteString("\n")
+		if t.Secret != "" {
+			fmt.Fprintf(&b, "  %s\n", t.Secret)
+		}
+	}
+	switch {
+	case a.Steps == 0 && len(a.RemovedRecords) == 0 && a.Error == "":
+		b.WriteString("No changes: the instance matches the manifest.\n")
+	case a.Error == "":
+		if a.Steps > 0 {
+			fmt.Fprintf(&b, "Applied %d step(s).\n", a.Steps)
+		}
+		if n := len(a.RemovedRecords); n > 0 {
+			fmt.Fprintf(&b, "Removed %d automation record(s) no longer declared.\n", n)
+		}
+	}
+	if n := len(a.OutsideScope); n > 0 {
+		fmt.Fprintf(&b, "Left out %d prune step(s) outside your teams.\n", n)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }

@@ -26,6 +26,7 @@ type world struct {
 	autos    []*botgate.Automation
 	tokens   []*botgate.Token
 	secrets  []*botgate.Secret
+	notify   []*botgate.TeamNotify
 	// routes are the tokens' recorded route usage, by token ID.
 	routes map[int64][]botgate.RouteUsage
 }
@@ -65,6 +66,9 @@ func (g *Governor) readWorld(ctx context.Context, withUsage bool) (*world, error
 			return err
 		}
 		if w.tokens, _, err = tx.FindTokens(ctx, botgate.TokenFilter{Revoked: new(bool), Sort: "created_asc"}); err != nil {
+			return err
+		}
+		if w.notify, err = tx.FindTeamNotify(ctx); err != nil {
 			return err
 		}
 		if !withUsage {
@@ -145,11 +149,18 @@ func (g *Governor) readState(ctx context.Context) (manifest.State, map[string]*b
 		}
 		st.Members = append(st.Members, manifest.LiveMember{Resource: r, User: u.Username, AccessLevel: m.AccessLevel})
 	}
+	for _, n := range w.notify {
+		if path := w.groupPath(n.GroupID); path != "" {
+			st.TeamNotify = append(st.TeamNotify, manifest.LiveTeamNotify{Team: path, WebhookDigest: manifest.WebhookDigest(n.WebhookURL),
+				WebhookShown: botgate.RedactURL(n.WebhookURL), Email: slices.Clone(n.Emails)})
+		}
+	}
 	recs := map[string]*botgate.Automation{}
 	for _, a := range w.autos {
 		recs[a.Name] = a
 		la := manifest.LiveAutomation{Name: a.Name, Owner: w.groupPath(a.OwnerGroupID), Purpose: a.Purpose,
-			Kind: manifest.Kind(a.Kind), Temporary: a.Temporary, Upstream: a.Upstream, Routes: slices.Clone(a.Routes)}
+			Kind: manifest.Kind(a.Kind), Temporary: a.Temporary, Upstream: a.Upstream, Routes: slices.Clone(a.Routes),
+			Enforcement: a.Enforcement.String()}
 		if !a.RateLimit.IsZero() {
 			la.RateLimit = manifest.FormatRateLimit(a.RateLimit)
 		}

@@ -23,6 +23,7 @@ const (
 	needUser                   // read_user, read_api or api
 	needSelfRotate             // self_rotate or api
 	needAny                    // any scope (the token's own self endpoints)
+	needManage                 // manage_automations or api (the manifest endpoints, and nothing else)
 )
 
 func (n need) scopes() []botgate.Scope {
@@ -35,6 +36,8 @@ func (n need) scopes() []botgate.Scope {
 		return []botgate.Scope{botgate.ScopeAPI, botgate.ScopeReadAPI, botgate.ScopeReadUser}
 	case needSelfRotate:
 		return []botgate.Scope{botgate.ScopeAPI, botgate.ScopeSelfRotate}
+	case needManage:
+		return []botgate.Scope{botgate.ScopeAPI, botgate.ScopeManageAutomations}
 	}
 	return nil
 }

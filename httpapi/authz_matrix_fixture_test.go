@@ -17,8 +17,11 @@ import (
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/broker"
+	"github.com/botgate/botgate/console"
 	"github.com/botgate/botgate/gateway"
+	"github.com/botgate/botgate/governance"
 	"github.com/botgate/botgate/httpapi"
+	"github.com/botgate/botgate/identity"
 	"github.com/botgate/botgate/internal/logbuf"
 	"github.com/botgate/botgate/internal/pgtest"
 	"github.com/botgate/botgate/lint"
@@ -83,11 +86,11 @@ var matrixActors = []*mActor{
 func matrixScopes(a *mActor) []string {
 	switch {
 	case a.bot():
-		return []string{"api", "read_api", "self_rotate", "read_secret"}
+		return []string{"api", "read_api", "self_rotate", "read_secret", "manage_automations"}
 	case a.admin:
-		return []string{"api", "read_api", "read_user", "self_rotate", "read_secret", "sudo", "admin_mode"}
+		return []string{"api", "read_api", "read_user", "self_rotate", "read_secret", "sudo", "admin_mode", "manage_automations"}
 	}
-	return []string{"api", "read_api", "read_user", "self_rotate", "read_secret"}
+	return []string{"api", "read_api", "read_user", "self_rotate", "read_secret", "manage_automations"}
 }
 
 // The token states.
@@ -133,6 +136,11 @@ type mx struct {
 	// behind it.
 	proxy     *httptest.Server
 	forwarded *atomic.Int64
+	// The console's sessions, by the token that signed in; the team's
+	// automation (a project access token on its project).
+	sessions   map[string]consoleSession
+	automation string
+	st         botgate.Store
 }
 
 func openSQLiteMatrix(t *testing.T, log *slog.Logger) botgate.Store {
@@ -204,9 +212,23 @@ func newMatrix(t *testing.T, open func(t *testing.T, log *slog.Logger) botgate.S
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every part server.New gives the API: the console and the workload
+	// identity exchange too.
+	linter := func(ctx context.Context, cfg lint.Config) (*lint.Report, error) { return &lint.Report{}, nil }
+	con, err := console.New(console.Config{Authority: auth, Store: st, Vault: v, Linter: linter, Logger: log, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gov, err := governance.New(governance.Config{Authority: auth, Store: st, Vault: v, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := identity.New(identity.Config{Store: st, Minter: auth, Upstream: b, Clock: clock, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
 	api := httpapi.New(httpapi.Config{Authority: auth, Store: st, Logger: log, Version: "test", Clock: clock,
-		Vault: v, Broker: b,
-		Linter:      func(ctx context.Context, cfg lint.Config) (*lint.Report, error) { return &lint.Report{}, nil },
+		Vault: v, Broker: b, Linter: linter, Console: con, Exchanger: x, Governance: governance.API{Governor: gov},
 		ForwardAuth: gw.ForwardAuth(), Metrics: gw.MetricsHandler(), MetricsPublic: true})
 	proxy := httptest.NewServer(gw.Proxy())
 	srv := httptest.NewServer(api)
@@ -231,7 +253,7 @@ func newMatrix(t *testing.T, open func(t *testing.T, log *slog.Logger) botgate.S
 	dead := httptest.NewServer(http.NotFoundHandler())
 	dead.Close()
 	m := &mx{env: e, ctx: ctx, admin: authority.Actor{User: rootUser}, v: v,
-		users: map[string]*botgate.User{}, tokens: map[tokKey]mToken{}, deadURL: dead.URL,
+		users: map[string]*botgate.User{}, tokens: map[tokKey]mToken{}, deadURL: dead.URL, sessions: map[string]consoleSession{}, st: st,
 		proxy: proxy, forwarded: forwarded}
 	m.build(t)
 	return m
@@ -309,6 +331,16 @@ func (m *mx) build(t *testing.T) {
 	m.check(t, err)
 	m.p, err = m.auth.CreateProject(ctx, admin, authority.NewProject{Name: "App", Path: "app", NamespaceID: m.g.ID})
 	m.check(t, err)
+	// The team's automation, which the console creates tokens of, and
+	// which trusts a workload identity (of an issuer nobody runs here).
+	m.automation = "triage"
+	m.check(t, m.st.Update(ctx, func(tx botgate.Tx) error {
+		return tx.CreateAutomation(ctx, &botgate.Automation{Name: m.automation, OwnerGroupID: m.g.ID, Kind: botgate.AutomationProjectToken,
+			Projects: []string{"platform/app"}, Scopes: botgate.Scopes{botgate.ScopeReadAPI}, AccessLevel: botgate.ReporterAccess,
+			Trust: []botgate.TrustPolicy{{Issuer: m.deadURL, Audience: "botgate", MaxTTL: botgate.DefaultWorkloadTTL,
+				Claims: map[string]string{"project_path": "platform/app"}}},
+			CreatedAt: m.clock.Now(), UpdatedAt: m.clock.Now()})
+	}))
 	m.sa, err = m.auth.CreateServiceAccount(ctx, admin, m.res("G"), authority.NewServiceAccount{Name: "sa-actor", Username: "sa-actor"})
 	m.check(t, err)
 	m.users["service-account"] = m.sa

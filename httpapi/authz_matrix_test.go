@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -63,6 +64,7 @@ const (
 	nUser   = "user"   // read_user, read_api or api
 	nSelf   = "self"   // self_rotate or api
 	nAny    = "any"    // any scope
+	nManage = "manage" // manage_automations or api
 )
 
 func scopeMeets(need, scope string) bool {
@@ -75,6 +77,8 @@ func scopeMeets(need, scope string) bool {
 		return scope == "api" || scope == "read_api" || scope == "read_user"
 	case nSelf:
 		return scope == "api" || scope == "self_rotate"
+	case nManage:
+		return scope == "api" || scope == "manage_automations"
 	}
 	return true
 }
@@ -246,6 +250,15 @@ func gp(where string, m *mx) string {
 
 func fixed(path string, body any) func(*mx, *testing.T, *mCase, bool) (string, any) {
 	return func(*mx, *testing.T, *mCase, bool) (string, any) { return path, body }
+}
+
+// manifestBody is a manifest (JSON is YAML) declaring a new project in the
+// team, posted to path.
+func manifestBody(path string) func(*mx, *testing.T, *mCase, bool) (string, any) {
+	return func(m *mx, _ *testing.T, _ *mCase, _ bool) (string, any) {
+		return path, map[string]any{"version": 1, "teams": []any{map[string]any{"path": "platform"}},
+			"projects": []any{map[string]any{"path": m.name("mproject"), "group": "platform"}}}
+	}
 }
 
 func matrixRows() []*mRow {
@@ -523,6 +536,20 @@ func matrixRows() []*mRow {
 		{pattern: "GET /api/botgate/v1/audit/events", need: nRead, build: fixed(v1+"/audit/events", nil), rule: adminOnly},
 		{pattern: "GET /api/botgate/v1/audit/verify", need: nRead, build: fixed(v1+"/audit/verify", nil), rule: adminOnly},
 		{pattern: "GET /api/botgate/v1/lint", need: nRead, build: fixed(v1+"/lint", nil), rule: adminOnly},
+		// Governance as a service: plan, drift and lint answer anyone with
+		// the scope (each step is judged in the answer); apply changes the
+		// team's part only for its Maintainers and Owners (people or bots,
+		// with api or manage_automations) and administrators.
+		{pattern: "POST /api/botgate/v1/manifest/plan", need: nManage, build: manifestBody(v1 + "/manifest/plan"), rule: allOK},
+		{pattern: "POST /api/botgate/v1/manifest/drift", need: nManage, build: manifestBody(v1 + "/manifest/drift"), rule: allOK},
+		{pattern: "POST /api/botgate/v1/manifest/lint", need: nManage, build: manifestBody(v1 + "/manifest/lint"), rule: allOK},
+		{pattern: "POST /api/botgate/v1/manifest/apply", need: nManage, write: true, build: manifestBody(v1 + "/manifest/apply"),
+			rule: func(a *mActor, _ string) outcome {
+				if a.admin || a.level("G") >= botgate.MaintainerAccess {
+					return okO
+				}
+				return forbidO
+			}},
 		// Revoking a reported token is a write: api (or revoke_leaked,
 		// which no actor here holds).
 		{pattern: "POST /api/botgate/v1/leaks", need: nAny, write: true,
@@ -605,6 +632,8 @@ func matrixRows() []*mRow {
 			}},
 	}
 	rows = append(rows, gatewayRows()...)
+	rows = append(rows, consoleRows()...)
+	rows = append(rows, identityRows()...)
 	rows = append(rows, resourceRows("G")...)
 	rows = append(rows, resourceRows("P")...)
 	return rows
@@ -719,6 +748,12 @@ func resourceRows(where string) []*mRow {
 				}
 				return base(m) + "/members", map[string]any{"user_id": id, "access_level": 10}
 			}},
+		// Several users at once (GitLab's comma-separated user_id): each
+		// addition is decided as one alone would be.
+		{pattern: "POST " + prefix + "/members", variant: "several users as Guest", need: nWrite, write: true, rule: member(where, botgate.MaintainerAccess),
+			build: severalUsers(base, 10)},
+		{pattern: "POST " + prefix + "/members", variant: "several users as Owner", need: nWrite, write: true, rule: member(where, botgate.OwnerAccess),
+			build: severalUsers(base, 50)},
 		{pattern: "POST " + prefix + "/members", variant: "as Owner", need: nWrite, write: true, rule: member(where, botgate.OwnerAccess),
 			build: func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
 				id := m.victim.ID
@@ -956,8 +991,32 @@ func resourceRows(where string) []*mRow {
 	}
 }
 
+// severalUsers adds two users at once at the level (GitLab's
+// comma-separated user_id): fresh ones for a case that reaches the handler.
+func severalUsers(base func(*mx) string, level int) func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
+	return func(m *mx, t *testing.T, c *mCase, fresh bool) (string, any) {
+		ids := fmt.Sprintf("%d,%d", m.victim.ID, m.users["nonmember"].ID)
+		if fresh {
+			ids = fmt.Sprintf("%d,%d", m.freshUser(t).ID, m.freshUser(t).ID)
+		}
+		return base(m) + "/members", map[string]any{"user_id": ids, "access_level": level}
+	}
+}
+
 // expected is the outcome the rules give a case.
 func expected(r *mRow, c *mCase) outcome {
+	switch {
+	case r.mode == "console-sign-in" && signsIn(c):
+		return seeO
+	case r.mode == "console-sign-in":
+		return outcome{"401/403 (does not sign in)", []int{401, 403}}
+	case r.need == nConsole && !signsIn(c) && strings.HasPrefix(r.pattern, "POST "):
+		return unauthO
+	case r.need == nConsole && !signsIn(c):
+		return toSignInO
+	case r.need == nConsole:
+		return r.rule(c.actor, c.scope)
+	}
 	if r.need == nPublic {
 		return r.rule(c.actor, c.scope)
 	}
@@ -976,6 +1035,9 @@ func expected(r *mRow, c *mCase) outcome {
 // reaches reports whether the case gets past authentication and the
 // route's scope check.
 func reaches(r *mRow, c *mCase) bool {
+	if r.need == nConsole {
+		return signsIn(c)
+	}
 	return r.need != nPublic && c.state == stActive && !c.actor.deactivated && scopeMeets(r.need, c.scope)
 }
 
@@ -995,6 +1057,7 @@ func runMatrix(t *testing.T, open func(*testing.T, *slog.Logger) botgate.Store) 
 	checkCoverage(t, routes, rows)
 	t.Run("a rotated-out token on a rotate route revokes its family", func(t *testing.T) { familyRevocation(t, m) })
 	t.Run("sudo acts as the user named, and only for administrators", func(t *testing.T) { sudo(t, m) })
+	t.Run("a console session is new at sign-in and ends at sign-out or with its token", func(t *testing.T) { consoleSessions(t, m) })
 	var cases, reached int
 	for _, r := range rows {
 		method, _, ok := strings.Cut(r.pattern, " ")
@@ -1018,13 +1081,24 @@ func runMatrix(t *testing.T, open func(*testing.T, *slog.Logger) botgate.Store) 
 						}
 						want := expected(r, c)
 						path, body := r.build(m, t, c, fresh)
+						secret := c.tok.secret
+						if strings.HasPrefix(r.mode, "console") {
+							m.session(secret) // signed in before the audit mark
+						}
 						var seq int64
 						if r.write {
 							seq = m.auditSeq(t)
 						}
-						secret := c.tok.secret
 						before := m.forwarded.Load()
-						res := m.send(r, method, path, secret, body)
+						var res response
+						switch {
+						case strings.HasPrefix(r.mode, "console"):
+							res = m.sendConsole(r, method, path, c, fresh)
+						case r.mode == "form":
+							res = m.sendForm(path, secret, body.(url.Values))
+						default:
+							res = m.send(r, method, path, secret, body)
+						}
 						cases++
 						if reaches(r, c) {
 							reached++
@@ -1036,7 +1110,9 @@ func runMatrix(t *testing.T, open func(*testing.T, *slog.Logger) botgate.Store) 
 						if r.mode == "proxy" && !(res.status >= 200 && res.status < 300) && m.forwarded.Load() != before {
 							t.Errorf("%s: refused with HTTP %d but forwarded upstream", what, res.status)
 						}
-						if r.write && !(res.status >= 200 && res.status < 300) {
+						// The console answers a done form with a redirect.
+						done := res.status >= 200 && res.status < 300 || strings.HasPrefix(r.mode, "console") && res.status == http.StatusSeeOther
+						if r.write && !done {
 							var allow []string
 							if (state == stRotated || state == stRevoked) && strings.HasSuffix(path, "/rotate") {
 								allow = append(allow, botgate.ActionTokenFamilyRevoke)
@@ -1193,6 +1269,12 @@ func (m *mx) send(r *mRow, method, path, secret string, body any) response {
 	}
 	// A proxy asking forward-auth does not follow redirects: any answer
 	// but 200 is a refusal.
+	return m.roundTrip(req)
+}
+
+// roundTrip sends req without following redirects.
+func (m *mx) roundTrip(req *http.Request) response {
+	m.t.Helper()
 	res, err := noRedirects.Do(req)
 	if err != nil {
 		m.t.Fatal(err)

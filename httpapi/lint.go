@@ -28,6 +28,23 @@ func (s *Server) handleLint(w http.ResponseWriter, r *http.Request, c *call, l L
 	if u := c.actor.User; u == nil || !u.Admin || !u.Active() {
 		return botgate.Errorf(botgate.KindForbidden, "the lint report is for administrators")
 	}
+	cfg, err := lintConfig(r)
+	if err != nil {
+		return err
+	}
+	rep, err := l(r.Context(), cfg)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	return rep.WriteJSON(w)
+}
+
+// lintConfig reads the rules' query parameters: unused_days,
+// expiring_days, max_secret_readers (positive integers) and disable (rule
+// IDs, comma-separated).
+func lintConfig(r *http.Request) (lint.Config, error) {
 	var cfg lint.Config
 	q := r.URL.Query()
 	for _, p := range []struct {
@@ -40,7 +57,7 @@ func (s *Server) handleLint(w http.ResponseWriter, r *http.Request, c *call, l L
 		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
-			return botgate.Invalid(p.name, "%s is invalid: give a positive whole number", p.name)
+			return cfg, botgate.Invalid(p.name, "%s is invalid: give a positive whole number", p.name)
 		}
 		*p.dst = n
 	}
@@ -49,11 +66,5 @@ func (s *Server) handleLint(w http.ResponseWriter, r *http.Request, c *call, l L
 			cfg.Disabled = append(cfg.Disabled, strings.TrimSpace(id))
 		}
 	}
-	rep, err := l(r.Context(), cfg)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	return rep.WriteJSON(w)
+	return cfg, nil
 }

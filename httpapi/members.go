@@ -253,7 +253,8 @@ func (s *Server) handleRemoveMember(typ botgate.ResourceType) authedFunc {
 // own, and the answer is 201 {"status":"success"}, or {"status":"error",
 // "message":"bob: ...; carol: ..."} naming each user who could not be
 // added (those before and after are still added). A refusal of the
-// caller's right to add them refuses the whole request, as GitLab.
+// caller's right to add them refuses the whole request, as GitLab; the
+// authority (AddMembers) decides which.
 func (s *Server) addMembers(w http.ResponseWriter, r *http.Request, c *call, res botgate.Resource, ids string, level botgate.AccessLevel, exp *time.Time) error {
 	var refs []string
 	for _, ref := range strings.Split(ids, ",") {
@@ -267,26 +268,42 @@ func (s *Server) addMembers(w http.ResponseWriter, r *http.Request, c *call, res
 	if len(refs) > maxMembersAdded {
 		return botgate.Invalid("user_id", "Too many users specified (limit is %d)", maxMembersAdded)
 	}
-	var failed []string
-	for _, ref := range refs {
+	// Each ref's user, or why it has none; the authority decides the rest.
+	type entry struct {
+		name string
+		err  error
+	}
+	entries := make([]entry, len(refs))
+	var users []int64
+	var at []int // entries index of each of users
+	for i, ref := range refs {
+		entries[i].name = ref
 		if _, err := strconv.ParseInt(ref, 10, 64); err != nil {
-			failed = append(failed, ref+": user_id is invalid")
+			entries[i].err = botgate.Invalid("user_id", "user_id is invalid")
 			continue
 		}
 		u, err := s.auth.UserByRef(r.Context(), ref)
-		if err == nil {
-			ref = u.Username
-			_, err = s.auth.AddMember(r.Context(), c.actor, res, u.ID, level, exp)
-		}
 		if err != nil {
-			switch botgate.KindOf(err) {
-			case botgate.KindInternal, botgate.KindForbidden, botgate.KindUnauthenticated:
-				// GitLab refuses the whole request when the caller may
-				// not add these members (authorize_admin_source_member!,
-				// Gitlab::Access::AccessDeniedError for owners).
+			if k := botgate.KindOf(err); k != botgate.KindNotFound && k != botgate.KindInvalid {
 				return err
 			}
-			failed = append(failed, ref+": "+errorText(err))
+			entries[i].err = err
+			continue
+		}
+		entries[i].name = u.Username
+		users, at = append(users, u.ID), append(at, i)
+	}
+	errs, err := s.auth.AddMembers(r.Context(), c.actor, res, users, level, exp)
+	if err != nil {
+		return err
+	}
+	for j, err := range errs {
+		entries[at[j]].err = err
+	}
+	var failed []string
+	for _, en := range entries {
+		if en.err != nil {
+			failed = append(failed, en.name+": "+errorText(en.err))
 		}
 	}
 	if len(failed) > 0 {

@@ -135,6 +135,18 @@ func (s *Server) routes(cfg Config) {
 	if cfg.Linter != nil {
 		v1("GET /lint", needRead, s.lintHandler(cfg.Linter))
 	}
+	if cfg.Reissuer != nil {
+		v1("POST /tokens/reissue", needWrite, s.reissueHandler(cfg.Reissuer))
+	}
+	// Governance as a service: a manifest in, its plan, apply, lint or
+	// drift out, for the caller's teams.
+	if cfg.Governance != nil {
+		h := &manifestHandlers{s: s, gov: cfg.Governance}
+		v1("POST /manifest/plan", needManage, h.plan(false))
+		v1("POST /manifest/drift", needManage, h.plan(true))
+		v1("POST /manifest/apply", needManage, h.apply)
+		v1("POST /manifest/lint", needManage, h.lint)
+	}
 
 	// The web console: server-rendered pages at / and below /-/console/.
 	if c := cfg.Console; c != nil {

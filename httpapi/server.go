@@ -65,6 +65,12 @@ type Config struct {
 	Broker Broker
 	// Linter serves GET /api/botgate/v1/lint; without one it answers 404.
 	Linter Linter
+	// Reissuer serves POST /api/botgate/v1/tokens/reissue; without one it
+	// answers 404.
+	Reissuer Reissuer
+	// Governance serves POST /api/botgate/v1/manifest/{plan,apply,lint,drift};
+	// without one they answer 404.
+	Governance Governance
 	// Leaks is told of tokens POST /api/botgate/v1/leaks revokes (the
 	// gateway, with its team webhooks); nil tells no one.
 	Leaks LeakNotifier

@@ -11,6 +11,7 @@ package lint
 
 import (
 	"cmp"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,6 +66,24 @@ type Snapshot struct {
 	ServiceAccounts []ServiceAccount `json:"service_accounts,omitempty"`
 	Secrets         []Secret         `json:"secrets,omitempty"`
 	Policy          Policy           `json:"policy"`
+	// ShadowRefusals are the requests the gateway let through in shadow
+	// mode that would have been refused, over the last day.
+	ShadowRefusals []ShadowRefusal `json:"shadow_refusals,omitempty"`
+}
+
+// ShadowRefusal counts the requests of one automation (or, without one,
+// one token) that shadow mode let through although a limit would have
+// refused them, for one reason.
+type ShadowRefusal struct {
+	// Automation is the token's automation, "" if it names none.
+	Automation string `json:"automation,omitempty"`
+	// TokenID is the token of the latest such request.
+	TokenID int64 `json:"token_id"`
+	// Reason is rate_limit or loop.
+	Reason string `json:"reason"`
+	Count  int    `json:"count"`
+	// Since is when the first of them was seen.
+	Since time.Time `json:"since"`
 }
 
 // Token is a token with what is known of its use.
@@ -346,4 +365,19 @@ func ExitCode(r *Report, failOn Severity) int {
 		}
 	}
 	return 0
+}
+
+// Query is the configuration as the API's lint parameters (unused_days,
+// expiring_days, max_secret_readers, disable); unset fields are left out.
+func (c Config) Query() url.Values {
+	q := url.Values{}
+	for name, v := range map[string]int{"unused_days": c.UnusedDays, "expiring_days": c.ExpiringDays, "max_secret_readers": c.MaxSecretReaders} {
+		if v > 0 {
+			q.Set(name, strconv.Itoa(v))
+		}
+	}
+	if len(c.Disabled) > 0 {
+		q.Set("disable", strings.Join(c.Disabled, ","))
+	}
+	return q
 }

@@ -189,6 +189,17 @@ func TestRules(t *testing.T) {
 			{Name: "anyref", Owner: "o", Trust: []botgate.TrustPolicy{{Issuer: "https://gitlab.example.com", Audience: "b",
 				Claims: map[string]string{"project_path": "org/app"}}}},
 		}}, []string{"automation/anyref"}, "any branch or tag (no ref condition)"},
+		{"shadow refusals: rate limit and loop summed", "BG015", Snapshot{ShadowRefusals: []ShadowRefusal{
+			{Automation: "poller", TokenID: 7, Reason: "rate_limit", Count: 40, Since: days(-1)},
+			{Automation: "poller", TokenID: 7, Reason: "rate_limit", Count: 2, Since: now},
+			{Automation: "poller", TokenID: 7, Reason: "loop", Count: 3, Since: now},
+		}}, []string{"automation/poller"}, "would have been refused 45 times in the last 24 hours (42 by its rate limit, 3 by the loop breaker)"},
+		{"shadow refusals: loop only says fix the loop", "BG015", Snapshot{ShadowRefusals: []ShadowRefusal{
+			{Automation: "looper", TokenID: 8, Reason: "loop", Count: 9, Since: now},
+		}}, []string{"automation/looper"}, "fix the runaway loop that repeats the same request before setting `enforcement: enforce`"},
+		{"shadow refusals: a token without automation", "BG015", Snapshot{ShadowRefusals: []ShadowRefusal{
+			{TokenID: 12, Reason: "rate_limit", Count: 5, Since: now},
+		}}, []string{"token/12"}, "token #12 would have been refused 5 times"},
 		{"bot token without automation", "BG012", Snapshot{
 			Tokens: []Token{
 				{ID: 22, Name: "manual", Kind: botgate.GroupAccessToken, CreatedAt: days(-1)},

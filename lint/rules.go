@@ -68,6 +68,9 @@ func Rules() []Rule {
 		{ID: "BG014", Name: "broad-trust-policy", Severity: SeverityWarning, check: broadTrust,
 			Summary: "A trust policy admits jobs of any project, or of any branch or tag.",
 			Help:    "Pin the policy to the project (`claims.project_path`) and to a protected ref (`claims.ref` with `claims.ref_protected: \"true\"`), or to one service account (`claims.sub`)."},
+		{ID: "BG015", Name: "shadow-refusals", Severity: SeverityWarning, check: shadowRefusals,
+			Summary: "An automation in shadow mode would have been refused by its rate limit or the loop breaker in the last 24 hours.",
+			Help:    "Before setting `enforcement: enforce`, raise `rate_limit:` to what the automation really needs (or slow the client down), and fix the runaway loop the breaker saw; then check that lint no longer reports it."},
 	}
 }
 
@@ -481,8 +484,7 @@ func broadTrust(s *Snapshot, _ Config) []Finding {
 		for i, p := range a.Trust {
 			c := p.Claims
 			var why []string
-			if wildcard(c["sub"]) && wildcard(c["project_path"]) && wildcard(c["namespace_path"]) &&
-				wildcard(c["repository"]) && wildcard(c["repository_owner"]) {
+			if botgate.ValidateTrustPolicy(c) != nil {
 				why = append(why, "any project (no project_path, namespace_path, repository or sub condition)")
 			}
 			if wildcard(c["sub"]) && wildcard(c["ref"]) && wildcard(c["environment"]) {
@@ -495,6 +497,75 @@ func broadTrust(s *Snapshot, _ Config) []Finding {
 				Message: fmt.Sprintf("automation %s: trust[%d] (issuer %s) admits jobs of %s: anyone who can run a pipeline there can act as the bot; pin `claims.project_path` and `claims.ref` (with `ref_protected: \"true\"`)",
 					a.Name, i, p.Issuer, strings.Join(why, " and of "))})
 		}
+	}
+	return out
+}
+
+// shadowRefusals reports the automations (and tokens without one) that
+// shadow mode let through although they would have been refused, with the
+// count and what to fix before enforcing.
+func shadowRefusals(s *Snapshot, _ Config) []Finding {
+	type key struct {
+		automation string
+		tokenID    int64
+	}
+	type sum struct {
+		rate, loop int
+		tokenID    int64
+	}
+	sums := map[key]*sum{}
+	var order []key
+	for _, r := range s.ShadowRefusals {
+		k := key{automation: r.Automation}
+		if k.automation == "" {
+			k.tokenID = r.TokenID
+		}
+		v := sums[k]
+		if v == nil {
+			v = &sum{}
+			sums[k] = v
+			order = append(order, k)
+		}
+		v.tokenID = r.TokenID
+		switch r.Reason {
+		case "loop":
+			v.loop += r.Count
+		default:
+			v.rate += r.Count
+		}
+	}
+	slices.SortFunc(order, func(a, b key) int {
+		if c := strings.Compare(a.automation, b.automation); c != 0 {
+			return c
+		}
+		return int(a.tokenID - b.tokenID)
+	})
+	var out []Finding
+	for _, k := range order {
+		v := sums[k]
+		subject, what := Subject{Type: "automation", Name: k.automation}, "automation "+k.automation
+		var pos *manifest.Position
+		if k.automation == "" {
+			subject, what = Subject{Type: "token", ID: k.tokenID}, fmt.Sprintf("token #%d", k.tokenID)
+		} else {
+			pos = declaredPosition(s, k.automation)
+		}
+		var why, fix []string
+		if v.rate > 0 {
+			why = append(why, fmt.Sprintf("%d by its rate limit", v.rate))
+			fix = append(fix, "raise `rate_limit:` to what it really needs (or slow the client down)")
+		}
+		if v.loop > 0 {
+			why = append(why, fmt.Sprintf("%d by the loop breaker", v.loop))
+			fix = append(fix, "fix the runaway loop that repeats the same request")
+		}
+		times := "times"
+		if v.rate+v.loop == 1 {
+			times = "time"
+		}
+		out = append(out, Finding{Subject: subject, Position: pos,
+			Message: fmt.Sprintf("%s would have been refused %d %s in the last 24 hours (%s) but shadow mode let the requests through: %s before setting `enforcement: enforce`",
+				what, v.rate+v.loop, times, strings.Join(why, ", "), strings.Join(fix, ", and "))})
 	}
 	return out
 }

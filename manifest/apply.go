@@ -42,6 +42,15 @@ type Applier interface {
 	RevokeToken(ctx context.Context, tokenID int64) error
 }
 
+// TeamNotifier is an Applier that also stores teams' notice destinations
+// (OpSetTeamNotify). It is separate so that an Applier without it still
+// applies every other step.
+type TeamNotifier interface {
+	// SetTeamNotify stores the team's webhook and email addresses,
+	// replacing any; an empty spec removes them.
+	SetTeamNotify(ctx context.Context, n NotifySpec) error
+}
+
 // Issued is a token Apply created or rotated. Secret is the plaintext,
 // shown once: store it (in the vault) or print it on request, never log it.
 type Issued struct {
@@ -180,6 +189,12 @@ func applyOne(ctx context.Context, a *Action, ap Applier) (*Issued, error) {
 			return &is, err
 		}
 		return &is, nil
+	case OpSetTeamNotify:
+		tn, ok := ap.(TeamNotifier)
+		if !ok {
+			return nil, botgate.Errorf(botgate.KindInvalid, "this applier cannot store a team's notice destinations")
+		}
+		return nil, tn.SetTeamNotify(ctx, *a.Notify)
 	case OpRevokeToken:
 		err := ap.RevokeToken(ctx, a.Old.ID)
 		if botgate.IsKind(err, botgate.KindConflict) {

@@ -69,6 +69,21 @@ type Team struct {
 	Description string `yaml:"description,omitempty" json:"description,omitempty"`
 	// Members are the people (existing users) in the team.
 	Members []Member `yaml:"members,omitempty" json:"members,omitempty"`
+	// Notify is where botgate tells the team about its tokens (expiry
+	// notices); a subgroup without one is told through its nearest parent
+	// that has one.
+	Notify *Notify `yaml:"notify,omitempty" json:"notify,omitempty"`
+}
+
+// Notify is where a team's notices go: a webhook (Slack-compatible JSON)
+// and email addresses.
+type Notify struct {
+	// Webhook is an http(s) URL. It may embed a secret (chat incoming
+	// webhooks carry one in their path): botgate stores it but shows only
+	// its scheme and host (botgate.RedactURL).
+	Webhook string `yaml:"webhook,omitempty" json:"webhook,omitempty"`
+	// Email lists the addresses told.
+	Email []string `yaml:"email,omitempty" json:"email,omitempty"`
 }
 
 // FullPath is the team's full path.
@@ -173,6 +188,12 @@ type Automation struct {
 	Temporary bool `yaml:"temporary,omitempty" json:"temporary,omitempty"`
 	// RateLimit is the automation's own limit, such as "600/min".
 	RateLimit string `yaml:"rate_limit,omitempty" json:"rate_limit,omitempty"`
+	// Enforcement is how the gateway applies the automation's rate limit
+	// and loop breaker: enforce (the default) refuses what they deny;
+	// shadow lets it through and counts, marks and audits what would have
+	// been refused, to try a limit before it bites. An instance in shadow
+	// mode (gateway.enforcement) shadows every automation.
+	Enforcement string `yaml:"enforcement,omitempty" json:"enforcement,omitempty"`
 	// Upstream is the base URL of the API the gateway forwards this
 	// automation's calls to, when it calls through the gateway.
 	Upstream string `yaml:"upstream,omitempty" json:"upstream,omitempty"`
@@ -314,6 +335,15 @@ func (a *Automation) Limit() botgate.Limit {
 		return botgate.Limit{}
 	}
 	return l
+}
+
+// Mode returns the automation's enforcement mode; Parse has checked it.
+func (a *Automation) Mode() botgate.Enforcement {
+	e, err := botgate.ParseEnforcement(a.Enforcement)
+	if err != nil {
+		return botgate.EnforcementEnforce
+	}
+	return e
 }
 
 // Target returns the full path of the automation's token resource: the

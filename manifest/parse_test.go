@@ -169,6 +169,7 @@ func TestParseErrors(t *testing.T) {
 		{"expiry too long", strings.Replace(validBase, "    access_level: reporter", "    access_level: reporter\n    expires_in: 400d", 1), []string{"longer than the maximum token lifetime of 365d"}},
 		{"expiry within rotation lead", strings.Replace(validBase, "    access_level: reporter", "    access_level: reporter\n    expires_in: 10d", 1), []string{"rotated on every apply"}},
 		{"bad expiry", strings.Replace(validBase, "    access_level: reporter", "    access_level: reporter\n    expires_in: 3 months", 1), []string{`"3 months" is not a duration`}},
+		{"bad enforcement", strings.Replace(validBase, "    access_level: reporter", "    access_level: reporter\n    enforcement: dry-run", 1), []string{`automations[0].enforcement: enforcement "dry-run" is not a mode: use enforce or shadow`}},
 		{"bad rate", strings.Replace(validBase, "    access_level: reporter", "    access_level: reporter\n    rate_limit: fast", 1), []string{`"fast" is not a rate`}},
 		{"upstream with credentials", strings.Replace(validBase, "    access_level: reporter", "    access_level: reporter\n    upstream: https://u:glpat-secret@gitlab.example.com", 1), []string{"without credentials"}},
 		{"upstream with credentials, no scheme", strings.Replace(validBase, "    access_level: reporter", "    access_level: reporter\n    upstream: u:glpat-secret@gitlab.example.com", 1), []string{"without credentials"}},

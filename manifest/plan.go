@@ -32,6 +32,9 @@ const (
 	// cannot be edited.
 	OpReplaceToken Op = "replace_token"
 	OpRevokeToken  Op = "revoke_token"
+	// OpSetTeamNotify stores a team's notice destinations (an empty
+	// NotifySpec removes them).
+	OpSetTeamNotify Op = "set_team_notify"
 )
 
 // Action is one step of a plan. Exactly the fields its Op needs are set.
@@ -57,6 +60,8 @@ type Action struct {
 	Token *TokenSpec `json:"token,omitempty"`
 	// Old is the existing token rotated, replaced or revoked.
 	Old *LiveToken `json:"old,omitempty"`
+	// Notify is a team's notice destinations, for OpSetTeamNotify.
+	Notify *NotifySpec `json:"notify,omitempty"`
 	// Diffs lists what changes, for ~ steps.
 	Diffs []Diff `json:"diffs,omitempty"`
 }
@@ -100,6 +105,16 @@ type MemberSpec struct {
 	AccessLevel botgate.AccessLevel `json:"access_level"`
 	// From is the current level, 0 for a new membership.
 	From botgate.AccessLevel `json:"from,omitempty"`
+}
+
+// NotifySpec is the notice destinations to store for a team. Webhook is
+// the URL itself, for Apply alone: it never goes to JSON or text, which
+// show WebhookShown (botgate.RedactURL).
+type NotifySpec struct {
+	Team         string   `json:"team"`
+	Webhook      string   `json:"-"`
+	WebhookShown string   `json:"webhook,omitempty"`
+	Email        []string `json:"email,omitempty"`
 }
 
 // TokenSpec is a token to issue for an automation.
@@ -199,6 +214,7 @@ func Plan(m *Manifest, live State, now time.Time) *Changes {
 	pl.projects()
 	pl.serviceAccounts()
 	pl.members()
+	pl.teamNotify()
 	pl.automations()
 	pl.tokens()
 	for _, r := range pl.removals {
@@ -362,6 +378,7 @@ func (pl *planner) automations() {
 		diff("kind", string(cur.Kind), string(a.Kind))
 		diff("temporary", fmt.Sprint(cur.Temporary), fmt.Sprint(a.Temporary))
 		diff("rate_limit", cur.RateLimit, a.RateLimit)
+		diff("enforcement", enforcementName(cur.Enforcement), a.Mode().String())
 		diff("upstream", cur.Upstream, a.Upstream)
 		diff("routes", strings.Join(cur.Routes, ", "), strings.Join(a.Routes, ", "))
 		diffs = append(diffs, trustDiffs(cur.Trust, a.TrustPolicies())...)
@@ -369,6 +386,15 @@ func (pl *planner) automations() {
 			pl.add(Action{Op: OpPutAutomation, Automation: a.Name, Reason: "automation record differs from the manifest", Spec: &a, Diffs: diffs})
 		}
 	}
+}
+
+// enforcementName is a live record's mode as the plan shows it: enforce
+// for "", whatever else the record says as it says it.
+func enforcementName(s string) string {
+	if s == "" {
+		return botgate.EnforcementEnforce.String()
+	}
+	return s
 }
 
 // spec is the token the automation should have, were it issued at now.
@@ -574,4 +600,40 @@ func fmtDate(t *time.Time) string {
 		return "never"
 	}
 	return t.UTC().Format(botgate.DateFormat)
+}
+
+// teamNotify stores each declared team's notice destinations where they
+// differ from the stored ones; a declared team that declares none has its
+// stored ones removed.
+func (pl *planner) teamNotify() {
+	live := map[string]LiveTeamNotify{}
+	for _, n := range pl.live.TeamNotify {
+		live[strings.ToLower(n.Team)] = n
+	}
+	for _, t := range pl.m.Teams {
+		var want Notify
+		if t.Notify != nil {
+			want = *t.Notify
+		}
+		have, stored := live[strings.ToLower(t.FullPath())]
+		if WebhookDigest(want.Webhook) == have.WebhookDigest && slices.Equal(want.Email, have.Email) {
+			continue
+		}
+		var diffs []Diff
+		if WebhookDigest(want.Webhook) != have.WebhookDigest {
+			diffs = append(diffs, Diff{Field: "notify.webhook", From: orNone(have.WebhookShown), To: orNone(botgate.RedactURL(want.Webhook))})
+		}
+		if !slices.Equal(want.Email, have.Email) {
+			diffs = append(diffs, Diff{Field: "notify.email", From: orNone(strings.Join(have.Email, ", ")), To: orNone(strings.Join(want.Email, ", "))})
+		}
+		reason := "declared notice destinations differ from the stored ones"
+		if !stored {
+			reason = "the team declares notice destinations"
+		} else if want.Webhook == "" && len(want.Email) == 0 {
+			reason = "the team no longer declares notice destinations"
+		}
+		pl.add(Action{Op: OpSetTeamNotify, Reason: reason, Diffs: diffs, Notify: &NotifySpec{
+			Team: t.FullPath(), Webhook: want.Webhook, WebhookShown: botgate.RedactURL(want.Webhook), Email: slices.Clone(want.Email),
+		}})
+	}
 }

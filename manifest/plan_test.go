@@ -89,6 +89,30 @@ func TestPlanFromEmpty(t *testing.T) {
 	golden.Check(t, "plan_empty.json", js.Bytes())
 }
 
+// TestPlanShowsShadowMode plans a new automation in shadow mode: the plan
+// says so under its record, in text and JSON.
+func TestPlanShowsShadowMode(t *testing.T) {
+	m := example(t)
+	m.Automation("pipeline-poller").Enforcement = "shadow"
+	c := Plan(m, State{}, t0)
+	text := c.Text()
+	want := "  + automation pipeline-poller (owner gitlab-org/engineering-productivity)\n      # declared automation has no record yet\n" +
+		"      enforcement: shadow (rate limit and loop breaker counted and audited, not enforced)\n"
+	if !strings.Contains(text, want) {
+		t.Fatalf("plan text:\n%s\nwant it to contain:\n%s", text, want)
+	}
+	if n := strings.Count(text, "enforcement: shadow"); n != 1 {
+		t.Errorf("%d automations shown in shadow mode, want 1 (enforce is not shown for new records)", n)
+	}
+	var js bytes.Buffer
+	if err := c.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(js.String(), `"enforcement": "shadow"`) {
+		t.Errorf("plan JSON does not carry the automation's enforcement")
+	}
+}
+
 // TestPlanIdempotent applies plans (through the in-memory applier) and
 // plans again: nothing left to do, until time brings tokens near expiry.
 func TestPlanIdempotent(t *testing.T) {
@@ -244,6 +268,30 @@ func TestPlanDrift(t *testing.T) {
 			m.Automation("danger-review").RateLimit = "900/min"
 		}, []Op{OpPutAutomation}, func(t *testing.T, c *Changes) {
 			if d := c.Actions[0].Diffs; len(d) != 1 || d[0].From != "600/min" || d[0].To != "900/min" {
+				t.Errorf("diffs = %+v", d)
+			}
+		}},
+		{"enforcement switched to shadow", func(s *State, m *Manifest) {
+			m.Automation("danger-review").Enforcement = "shadow"
+		}, []Op{OpPutAutomation}, func(t *testing.T, c *Changes) {
+			if d := c.Actions[0].Diffs; len(d) != 1 || d[0].Field != "enforcement" || d[0].From != "enforce" || d[0].To != "shadow" {
+				t.Errorf("diffs = %+v", d)
+			}
+			if text := c.Text(); !strings.Contains(text, "  ~ automation danger-review (owner gitlab-org/engineering-productivity)\n      # automation record differs from the manifest\n      enforcement: enforce -> shadow\n") {
+				t.Errorf("plan text:\n%s", text)
+			}
+		}},
+		{"enforcement written out is no change", func(s *State, m *Manifest) {
+			m.Automation("danger-review").Enforcement = "enforce"
+		}, nil, nil},
+		{"enforcement back to enforce from a shadow record", func(s *State, m *Manifest) {
+			for i := range s.Automations {
+				if s.Automations[i].Name == "danger-review" {
+					s.Automations[i].Enforcement = "shadow"
+				}
+			}
+		}, []Op{OpPutAutomation}, func(t *testing.T, c *Changes) {
+			if d := c.Actions[0].Diffs; len(d) != 1 || d[0].From != "shadow" || d[0].To != "enforce" {
 				t.Errorf("diffs = %+v", d)
 			}
 		}},

@@ -26,6 +26,8 @@ func (a *Action) symbol() string {
 			return "~"
 		}
 		return "+"
+	case OpSetTeamNotify:
+		return "~"
 	}
 	return "+"
 }
@@ -53,6 +55,8 @@ func (a *Action) Title() string {
 		return fmt.Sprintf("token %s #%d: replace with %s", a.Old.Name, a.Old.ID, tokenLine(a.Token))
 	case OpRevokeToken:
 		return fmt.Sprintf("token %s #%d (%s on %s): revoke", a.Old.Name, a.Old.ID, a.Old.Kind, a.Old.target())
+	case OpSetTeamNotify:
+		return "team " + a.Notify.Team + ": notify"
 	}
 	return string(a.Op)
 }
@@ -96,6 +100,9 @@ func (c *Changes) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "      %s: %s -> %s\n", d.Field, orNone(d.From), orNone(d.To))
 		}
 		if a.Op == OpPutAutomation && len(a.Diffs) == 0 {
+			if a.Spec.Mode().Shadow() {
+				b.WriteString("      enforcement: shadow (rate limit and loop breaker counted and audited, not enforced)\n")
+			}
 			for _, tp := range a.Spec.TrustPolicies() {
 				fmt.Fprintf(&b, "      trust: %s\n", tp.String())
 			}
@@ -155,3 +162,6 @@ func (c *Changes) WriteJSON(w io.Writer) error {
 	_, err = w.Write(append(data, '\n'))
 	return err
 }
+
+// Symbol is the step's mark: + create, ~ change, - revoke.
+func (a *Action) Symbol() string { return a.symbol() }

@@ -121,7 +121,7 @@ func (ap *stateApplier) PutAutomation(_ context.Context, a Automation) error {
 		return err
 	}
 	rec := LiveAutomation{Name: a.Name, Owner: a.Owner, Purpose: a.Purpose, Kind: a.EffectiveKind(), Temporary: a.Temporary,
-		RateLimit: a.RateLimit, Upstream: a.Upstream, Routes: a.Routes}
+		RateLimit: a.RateLimit, Upstream: a.Upstream, Routes: a.Routes, Enforcement: a.Mode().String()}
 	for _, tp := range a.TrustPolicies() {
 		rec.Trust = append(rec.Trust, tp.String())
 	}

@@ -1,6 +1,8 @@
 package manifest
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"time"
 
@@ -15,7 +17,9 @@ type State struct {
 	Projects        []LiveProject        `json:"projects,omitempty"`
 	ServiceAccounts []LiveServiceAccount `json:"service_accounts,omitempty"`
 	Members         []LiveMember         `json:"members,omitempty"`
-	Automations     []LiveAutomation     `json:"automations,omitempty"`
+	// TeamNotify are the teams' stored notice destinations.
+	TeamNotify  []LiveTeamNotify `json:"team_notify,omitempty"`
+	Automations []LiveAutomation `json:"automations,omitempty"`
 	// Tokens are the tokens of bots, service accounts and, if the caller
 	// wishes, people. Revoked and expired tokens may be included; the
 	// planner ignores them.
@@ -69,9 +73,11 @@ type LiveAutomation struct {
 	Kind      Kind   `json:"kind,omitempty"`
 	Temporary bool   `json:"temporary,omitempty"`
 	// RateLimit is as the manifest writes it, "" for the default.
-	RateLimit string   `json:"rate_limit,omitempty"`
-	Upstream  string   `json:"upstream,omitempty"`
-	Routes    []string `json:"routes,omitempty"`
+	RateLimit string `json:"rate_limit,omitempty"`
+	// Enforcement is enforce or shadow ("" for enforce).
+	Enforcement string   `json:"enforcement,omitempty"`
+	Upstream    string   `json:"upstream,omitempty"`
+	Routes      []string `json:"routes,omitempty"`
 	// Trust are the trust policies, each as botgate.TrustPolicy.String
 	// renders it.
 	Trust []string `json:"trust,omitempty"`
@@ -109,4 +115,24 @@ func (t *LiveToken) target() string {
 		return "user " + t.User
 	}
 	return t.Resource.String()
+}
+
+// LiveTeamNotify is a team's stored notice destinations. The webhook is
+// kept as its digest (WebhookDigest), so that a State can travel and be
+// shown without the URL, which may hold a secret.
+type LiveTeamNotify struct {
+	Team          string   `json:"team"`
+	WebhookDigest string   `json:"webhook_digest,omitempty"`
+	WebhookShown  string   `json:"webhook,omitempty"`
+	Email         []string `json:"email,omitempty"`
+}
+
+// WebhookDigest is the digest of a webhook URL that LiveTeamNotify keeps:
+// hex SHA-256, "" for no URL.
+func WebhookDigest(url string) string {
+	if url == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(url))
+	return hex.EncodeToString(sum[:])
 }

@@ -137,3 +137,20 @@ func TestPlanTrust(t *testing.T) {
 		t.Errorf("diffs after dropping trust = %+v", d)
 	}
 }
+
+// TestParseTrustNamesTheOwner: a trust policy whose conditions do not name
+// the workload's owner literally is refused at parse time, where it is
+// written, with the condition to add.
+func TestParseTrustNamesTheOwner(t *testing.T) {
+	for _, claims := range []string{
+		"          ref: main\n          ref_protected: true\n",
+		"          project_path: \"*/app\"\n          ref: main\n",
+		"          namespace_path: \"or?\"\n",
+	} {
+		src := trustBase[:strings.Index(trustBase, "        claims:\n")+len("        claims:\n")] + claims
+		_, err := ParseNamed("m.yaml", strings.NewReader(src))
+		if err == nil || !strings.Contains(err.Error(), "trust[0].claims") || !strings.Contains(err.Error(), "does not name whose jobs") {
+			t.Errorf("claims\n%s: Parse = %v, want the policy refused for not naming the owner", claims, err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"net/mail"
 	"net/url"
 	"regexp"
 	"slices"
@@ -91,6 +92,19 @@ func (p *parser) validate(m *Manifest) {
 			users[strings.ToLower(mem.User)] = true
 			if _, err := ParseAccessLevel(mem.AccessLevel); err != nil {
 				p.addAt(mp+".access_level", "%s", botgate.MessageOf(err))
+			}
+		}
+		if n := t.Notify; n != nil {
+			if n.Webhook != "" {
+				// The message never echoes the URL: it may hold a secret.
+				if _, err := botgate.ParseHTTPURL("webhook", n.Webhook); err != nil {
+					p.addAt(path+".notify.webhook", "%s", botgate.MessageOf(err))
+				}
+			}
+			for k, addr := range n.Email {
+				if a, err := mail.ParseAddress(addr); err != nil || a.Address != addr {
+					p.addAt(fmt.Sprintf("%s.notify.email[%d]", path, k), "%q is not an email address: write it bare, such as team@example.com", addr)
+				}
 			}
 		}
 	}
@@ -234,6 +248,9 @@ func (p *parser) validate(m *Manifest) {
 				p.addAt(path+".rate_limit", "%s", botgate.MessageOf(err))
 			}
 		}
+		if _, err := botgate.ParseEnforcement(a.Enforcement); err != nil {
+			p.addAt(path+".enforcement", "%s", botgate.MessageOf(err))
+		}
 		if a.Upstream != "" {
 			if _, err := botgate.ParseHTTPURL("upstream", a.Upstream); err != nil {
 				p.addAt(path+".upstream", "%s", botgate.MessageOf(err))
@@ -263,7 +280,7 @@ func declared(m *Manifest) string {
 
 // validateTrust checks an automation's trust policies: an https issuer, an
 // audience, a lifetime within the workload limits and well-formed claim
-// conditions.
+// conditions that name the workload's owner.
 func (p *parser) validateTrust(path string, a *Automation) {
 	seen := map[string]int{}
 	for k := range a.Trust {
@@ -293,6 +310,9 @@ func (p *parser) validateTrust(path string, a *Automation) {
 			if err := botgate.ValidateTrustCondition(name, v); err != nil {
 				p.addAt(tp+".claims."+name, "%s", botgate.MessageOf(err))
 			}
+		}
+		if err := botgate.ValidateTrustPolicy(conds); err != nil {
+			p.addAt(tp+".claims", "%s", botgate.MessageOf(err))
 		}
 		if v := conds["ref_type"]; v != "" && v != "branch" && v != "tag" && !strings.ContainsAny(v, "*?[") {
 			p.addAt(tp+".claims.ref_type", "ref_type is \"branch\" or \"tag\", not %q", v)

@@ -33,6 +33,7 @@ import (
 	"github.com/botgate/botgate/httpapi"
 	"github.com/botgate/botgate/identity"
 	"github.com/botgate/botgate/lint"
+	"github.com/botgate/botgate/notify"
 	"github.com/botgate/botgate/ratelimit"
 )
 
@@ -90,6 +91,13 @@ type Config struct {
 	Demo bool
 	// Identity configures the workload identity token exchange.
 	Identity IdentityConfig
+	// Expiry configures the expiry notices to owning teams (thresholds,
+	// interval, SMTP); the zero value notifies at 30, 7 and 1 days by
+	// webhook only.
+	Expiry notify.ExpirySettings
+	// WebhookClient posts the expiry notices' webhooks (default a client
+	// with a 10s timeout).
+	WebhookClient *http.Client
 }
 
 // IdentityConfig configures the workload identity token exchange
@@ -116,6 +124,10 @@ type GatewayConfig struct {
 	UpstreamCredential string
 	// MetricsPublic serves /metrics to anyone instead of administrators.
 	MetricsPublic bool
+	// Enforcement, if set, is the instance-wide mode of rate limits and the
+	// loop breaker (enforce or shadow), over the configuration's
+	// gateway.enforcement.
+	Enforcement string
 }
 
 // ScaleConfig chooses what a node shares with the others besides the
@@ -157,6 +169,8 @@ type Server struct {
 	// certs is the TLS certificate, nil without TLS.
 	certs *certificates
 	demo  *governance.ApplyResult
+	// expiry tells teams about their tokens' coming expiry.
+	expiry *notify.Expiry
 }
 
 // New builds the server cfg describes: the store, the authority and what
@@ -246,7 +260,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		Authority: in.Authority, Store: in.Store, Config: gwCfg, Trust: trust, Getenv: cfg.Getenv, Logger: log.With("component", "gateway"),
 		Limiter: in.scale.limiter, Breaker: br,
 		Credentials:      &gateway.ConfigCredentials{Getenv: cfg.Getenv, Next: &vaultcred.Source{Vault: s.vault}},
-		AutomationLimits: limits,
+		AutomationLimits: limits, Enforcement: cfg.Gateway.Enforcement,
 	})
 	if err != nil {
 		return nil, err
@@ -303,7 +317,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 			_, err := authority.Initialized(ctx, in.Store)
 			return err
 		},
-		Vault: s.vault, Broker: b, Linter: linter, Console: con,
+		Vault: s.vault, Broker: b, Linter: linter, Reissuer: gov.Reissue, Console: con, Governance: governance.API{Governor: gov},
 		Leaks:                s.gw,
 		Exchanger:            x,
 		TokenRevocationToken: cfg.TokenRevocationToken,
@@ -319,6 +333,21 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 	}
 	if s.certs != nil {
 		s.api.TLSConfig = s.certs.tlsConfig()
+	}
+
+	// The expiry notices to owning teams.
+	var mailer *notify.Mailer
+	if cfg.Expiry.SMTP != nil {
+		if mailer, err = notify.NewMailer(*cfg.Expiry.SMTP); err != nil {
+			return nil, err
+		}
+	}
+	host, _ := os.Hostname()
+	s.expiry, err = notify.NewExpiry(notify.ExpiryConfig{Store: in.Store, Authority: in.Authority, Clock: cfg.Clock,
+		Thresholds: cfg.Expiry.Thresholds, Interval: cfg.Expiry.Interval, Holder: fmt.Sprintf("%s/%d", host, os.Getpid()),
+		HTTPClient: cfg.WebhookClient, Mailer: mailer, Logger: log.With("component", "expiry-notices"), Registerer: s.gw.Registry()})
+	if err != nil {
+		return nil, err
 	}
 
 	if cfg.Demo {
@@ -366,11 +395,19 @@ func (s *Server) DemoResult() *governance.ApplyResult { return s.demo }
 
 // Run serves until ctx is done or a listener fails. It starts every
 // background job (the authority's and the gateway's, the other nodes'
-// invalidations, the sweeps of the in-memory limits, the vault check, the rotation scheduler, the audit
-// checkpoint) and the listeners; when it returns, in-flight requests have
+// invalidations, the sweeps of the in-memory limits, the vault check, the
+// rotation scheduler, the expiry notices, the audit checkpoint) and the listeners; when it returns, in-flight requests have
 // finished and the jobs have stopped. It returns nil when ctx ends, the
 // listener's error when one fails. Call Close afterwards.
 func (s *Server) Run(ctx context.Context) error {
+	// SIGHUP reloads the certificate. The handler is in place before any
+	// listener serves: a SIGHUP sent once the server answers must reload,
+	// never be lost or, with no handler yet, end the process.
+	hup := make(chan os.Signal, 1)
+	if s.certs != nil {
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	}
 	bctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	goBG := func(fn func(ctx context.Context)) {
@@ -403,6 +440,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.scheduler != nil {
 		goBG(s.scheduler.Run)
 	}
+	goBG(s.expiry.Run)
 	goBG(func(ctx context.Context) { s.apiH.LogSummaries(ctx, requestSummaryEvery) })
 
 	errc := make(chan error, 2)
@@ -426,11 +464,6 @@ func (s *Server) Run(ctx context.Context) error {
 	s.in.checkpointAudit(ctx, s.log)
 	tick := time.NewTicker(auditCheckpointEvery)
 	defer tick.Stop()
-	hup := make(chan os.Signal, 1)
-	if s.certs != nil {
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
-	}
 	var runErr error
 wait:
 	for {

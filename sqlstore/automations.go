@@ -10,25 +10,26 @@ import (
 )
 
 const automationCols = `id, name, owner_group_id, purpose, kind, service_account, projects, groups_json, scopes,
-	access_level, expires_in_days, is_temporary, rate, rate_period_us, rate_burst, upstream, routes, trust, created_at, updated_at`
+	access_level, expires_in_days, is_temporary, rate, rate_period_us, rate_burst, upstream, routes, trust, enforcement, created_at, updated_at`
 
 func scanAutomation(r scanner) (*botgate.Automation, error) {
 	var (
 		a                                      botgate.Automation
 		kind, projects, groups, scopes, routes string
-		trust                                  string
+		trust, enforcement                     string
 		level, expires, rate, period, burst    int64
 		created, updated                       int64
 		temporary                              bool
 	)
 	if err := r.Scan(&a.ID, &a.Name, &a.OwnerGroupID, &a.Purpose, &kind, &a.ServiceAccount, &projects, &groups, &scopes,
-		&level, &expires, &temporary, &rate, &period, &burst, &a.Upstream, &routes, &trust, &created, &updated); err != nil {
+		&level, &expires, &temporary, &rate, &period, &burst, &a.Upstream, &routes, &trust, &enforcement, &created, &updated); err != nil {
 		return nil, err
 	}
 	a.Kind = botgate.AutomationKind(kind)
 	a.AccessLevel = botgate.AccessLevel(level)
 	a.ExpiresInDays = int(expires)
 	a.Temporary = temporary
+	a.Enforcement = botgate.Enforcement(enforcement)
 	a.RateLimit = botgate.Limit{Rate: int(rate), Period: time.Duration(period) * time.Microsecond, Burst: int(burst)}
 	for _, l := range []struct {
 		src string
@@ -89,10 +90,10 @@ func (t *Tx) CreateAutomation(ctx context.Context, a *botgate.Automation) error 
 	projects, groups, scopes, routes := automationLists(a)
 	id, err := t.insertID(ctx, `INSERT INTO automations (name, owner_group_id, purpose, kind, service_account, projects,
 		groups_json, scopes, access_level, expires_in_days, is_temporary, rate, rate_period_us, rate_burst, upstream,
-		routes, trust, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		routes, trust, enforcement, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.Name, a.OwnerGroupID, a.Purpose, string(a.Kind), a.ServiceAccount, projects, groups, scopes,
 		int64(a.AccessLevel), a.ExpiresInDays, a.Temporary, a.RateLimit.Rate, a.RateLimit.Period.Microseconds(),
-		a.RateLimit.Burst, a.Upstream, routes, automationTrust(a), toMicro(a.CreatedAt), toMicro(a.UpdatedAt))
+		a.RateLimit.Burst, a.Upstream, routes, automationTrust(a), a.Enforcement.String(), toMicro(a.CreatedAt), toMicro(a.UpdatedAt))
 	if err != nil {
 		err = t.dbError(op, err)
 		if e, ok := err.(*botgate.Error); ok && e.Kind == botgate.KindConflict {
@@ -134,10 +135,10 @@ func (t *Tx) UpdateAutomation(ctx context.Context, a *botgate.Automation) error 
 	projects, groups, scopes, routes := automationLists(a)
 	n, err := t.execGuarded(ctx, `UPDATE automations SET owner_group_id = ?, purpose = ?, kind = ?, service_account = ?,
 		projects = ?, groups_json = ?, scopes = ?, access_level = ?, expires_in_days = ?, is_temporary = ?, rate = ?,
-		rate_period_us = ?, rate_burst = ?, upstream = ?, routes = ?, trust = ?, updated_at = ? WHERE id = ?`,
+		rate_period_us = ?, rate_burst = ?, upstream = ?, routes = ?, trust = ?, enforcement = ?, updated_at = ? WHERE id = ?`,
 		a.OwnerGroupID, a.Purpose, string(a.Kind), a.ServiceAccount, projects, groups, scopes, int64(a.AccessLevel),
 		a.ExpiresInDays, a.Temporary, a.RateLimit.Rate, a.RateLimit.Period.Microseconds(), a.RateLimit.Burst,
-		a.Upstream, routes, automationTrust(a), toMicro(a.UpdatedAt), a.ID)
+		a.Upstream, routes, automationTrust(a), a.Enforcement.String(), toMicro(a.UpdatedAt), a.ID)
 	if err != nil {
 		return refError(t.dbError(op, err), "owner_group_id", "owner group does not exist")
 	}

@@ -12,6 +12,10 @@ func automationID(a *botgate.Automation) int64 { return a.ID }
 func normAutomation(a botgate.Automation) botgate.Automation {
 	a.Projects, a.Groups, a.Routes = emptyNil(a.Projects), emptyNil(a.Groups), emptyNil(a.Routes)
 	a.Scopes = emptyNil(a.Scopes)
+	// "" is the enforce mode; a store may spell it out.
+	if a.Enforcement == "" {
+		a.Enforcement = botgate.EnforcementEnforce
+	}
 	a.CreatedAt, a.UpdatedAt = normTime(a.CreatedAt), normTime(a.UpdatedAt)
 	return a
 }
@@ -20,7 +24,8 @@ func normAutomation(a botgate.Automation) botgate.Automation {
 // (lists, limits with sub-second periods, times at microseconds in UTC);
 // names are unique; the owner must exist; FindAutomations filters and
 // orders by name; UpdateAutomation keeps Name and CreatedAt; missing
-// records are KindNotFound; and a View cannot write.
+// records are KindNotFound; and a View cannot write. The enforcement mode
+// round-trips and changes with an update ("" reads as enforce).
 func testAutomations(t *testing.T, s botgate.Store) {
 	ctx := t.Context()
 	var team, other *botgate.Group
@@ -37,6 +42,7 @@ func testAutomations(t *testing.T, s botgate.Store) {
 		ExpiresInDays: 90, Temporary: true,
 		RateLimit: botgate.Limit{Rate: 1200, Period: 1500 * time.Millisecond, Burst: 40},
 		Upstream:  "https://gitlab.example.com", Routes: []string{"GET /api/v4/projects/*/issues"},
+		Enforcement: botgate.EnforcementShadow,
 		Trust: []botgate.TrustPolicy{
 			{Issuer: "https://gitlab.example.com", Audience: "https://botgate.example.com", MaxTTL: 10 * time.Minute,
 				Claims: map[string]string{"project_path": "eng/app", "ref": "main", "ref_protected": "true"}},
@@ -178,6 +184,7 @@ func testAutomations(t *testing.T, s botgate.Store) {
 		changed.RateLimit = botgate.Limit{}
 		changed.Upstream = ""
 		changed.Routes = nil
+		changed.Enforcement = botgate.EnforcementEnforce
 		changed.UpdatedAt = at(3 * time.Hour)
 		update(t, s, func(tx botgate.Tx) error { return tx.UpdateAutomation(ctx, &changed) })
 		want := changed

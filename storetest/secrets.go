@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 
@@ -256,31 +255,11 @@ func testSecretUpdateRace(t *testing.T, stores []botgate.Store) {
 	team := vaultGroup(t, stores[0], "team")
 	sec := newSecret(team.ID, "k", "00112233aabbccdd", []byte("v0"))
 	vaultUpdate(t, stores[0], func(tx botgate.Tx) error { return tx.CreateSecret(ctx, sec) })
-	const n = 8
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			mine := *sec
-			mine.Sealed = fmt.Appendf(nil, "v%d", i+1)
-			errs[i] = stores[i%len(stores)].Update(ctx, func(tx botgate.Tx) error { return tx.UpdateSecret(ctx, &mine) })
-		}()
-	}
-	wg.Wait()
-	won := 0
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			won++
-		case !botgate.IsKind(err, botgate.KindConflict):
-			t.Errorf("writer %d: %v, want nil or KindConflict", i, err)
-		}
-	}
-	if won != 1 {
-		t.Fatalf("%d conditional writes of version 1 won, want exactly 1", won)
-	}
+	exactlyOneWins(t, stores, "conditional writes of version 1", func(ctx context.Context, tx botgate.Tx, i int) error {
+		mine := *sec
+		mine.Sealed = fmt.Appendf(nil, "v%d", i+1)
+		return tx.UpdateSecret(ctx, &mine)
+	})
 }
 
 func testUpstream(t *testing.T, s botgate.Store) {
@@ -442,34 +421,8 @@ func testLeases(t *testing.T, s botgate.Store) {
 // testLeaseRace has holders on every store race for one lease at the same
 // instant: exactly one wins.
 func testLeaseRace(t *testing.T, stores []botgate.Store) {
-	ctx := context.Background()
-	const n = 12
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs[i] = stores[i%len(stores)].Update(ctx, func(tx botgate.Tx) error {
-				_, err := tx.AcquireLease(ctx, "rotation-scheduler", fmt.Sprintf("holder-%d", i), vaultBase, time.Minute)
-				return err
-			})
-		}()
-	}
-	close(start)
-	wg.Wait()
-	won := 0
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			won++
-		case !botgate.IsKind(err, botgate.KindConflict):
-			t.Errorf("holder %d: %v, want nil or KindConflict", i, err)
-		}
-	}
-	if won != 1 {
-		t.Fatalf("%d holders acquired one lease at once, want exactly 1", won)
-	}
+	exactlyOneWins(t, stores, "holders acquiring one lease", func(ctx context.Context, tx botgate.Tx, i int) error {
+		_, err := tx.AcquireLease(ctx, "rotation-scheduler", fmt.Sprintf("holder-%d", i), vaultBase, time.Minute)
+		return err
+	})
 }

@@ -61,6 +61,9 @@ func Exercise(t *testing.T, open func(t *testing.T) botgate.Store) {
 	t.Run("Audit", func(t *testing.T) { testAudit(t, open) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, open(t)) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, open(t)) })
+	t.Run("TeamNotify", func(t *testing.T) { testTeamNotify(t, open(t)) })
+	t.Run("ExpiryNotices", func(t *testing.T) { testExpiryNotices(t, open(t)) })
+	t.Run("ExpiryNoticeRace", func(t *testing.T) { testExpiryNoticeRace(t, []botgate.Store{open(t)}) })
 	t.Run("Transactions", func(t *testing.T) { testTransactions(t, open) })
 	t.Run("Concurrency", func(t *testing.T) {
 		t.Run("RevokeRace", func(t *testing.T) {
@@ -104,6 +107,10 @@ func ExerciseTwo(t *testing.T, open2 func(t *testing.T) (botgate.Store, botgate.
 	t.Run("AuditAppendRace", func(t *testing.T) {
 		a, b := open2(t)
 		testAuditRace(t, []botgate.Store{a, b})
+	})
+	t.Run("ExpiryNoticeRace", func(t *testing.T) {
+		a, b := open2(t)
+		testExpiryNoticeRace(t, []botgate.Store{a, b})
 	})
 }
 

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -52,6 +51,17 @@ func testUsedTokenIDs(t *testing.T, s botgate.Store) {
 // testUsedTokenIDRace exchanges one identity token from many goroutines
 // (spread over the stores, which share one database): exactly one wins.
 func testUsedTokenIDRace(t *testing.T, stores []botgate.Store) {
+	exactlyOneWins(t, stores, "exchanges of one jti", func(ctx context.Context, tx botgate.Tx, _ int) error {
+		return tx.UseTokenID(ctx, "https://gitlab.example.com", "job-42", at(time.Hour), at(0))
+	})
+}
+
+// exactlyOneWins runs op in one transaction each of many goroutines at the
+// same instant, spread over the stores (which share one database), and
+// checks that exactly one succeeds and every other loses with
+// KindConflict; what names the attempts in the failure.
+func exactlyOneWins(t *testing.T, stores []botgate.Store, what string, op func(ctx context.Context, tx botgate.Tx, i int) error) {
+	t.Helper()
 	ctx := context.Background()
 	const n = 12
 	var wg sync.WaitGroup
@@ -62,9 +72,7 @@ func testUsedTokenIDRace(t *testing.T, stores []botgate.Store) {
 		go func() {
 			defer wg.Done()
 			<-start
-			errs[i] = stores[i%len(stores)].Update(ctx, func(tx botgate.Tx) error {
-				return tx.UseTokenID(ctx, "https://gitlab.example.com", "job-42", at(time.Hour), at(0))
-			})
+			errs[i] = stores[i%len(stores)].Update(ctx, func(tx botgate.Tx) error { return op(ctx, tx, i) })
 		}()
 	}
 	close(start)
@@ -75,10 +83,10 @@ func testUsedTokenIDRace(t *testing.T, stores []botgate.Store) {
 		case err == nil:
 			won++
 		case !botgate.IsKind(err, botgate.KindConflict):
-			t.Errorf("exchange %d: %v, want nil or KindConflict", i, err)
+			t.Errorf("%s, attempt %d: %v, want nil or KindConflict", what, i, err)
 		}
 	}
 	if won != 1 {
-		t.Fatalf("%s", fmt.Sprintf("%d exchanges of one jti succeeded, want exactly 1", won))
+		t.Fatalf("%d %s succeeded at once, want exactly 1", won, what)
 	}
 }

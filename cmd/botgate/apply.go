@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/botgate/botgate/apiclient"
 	"github.com/botgate/botgate/cliout"
 	"github.com/botgate/botgate/governance"
 )
@@ -24,6 +25,13 @@ func newApplyCmd(e *env) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
+			}
+			c, err := o.server(cmd, e)
+			if err != nil {
+				return err
+			}
+			if c != nil {
+				return applyRemote(cmd, e, c, file, output, apiclient.ManifestOptions{Prune: prune, RevealSecrets: showSecrets})
 			}
 			m, gov, done, err := o.open(cmd.Context(), e, file, true)
 			if err != nil {
@@ -67,8 +75,40 @@ func newApplyCmd(e *env) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "the automations manifest (YAML; - for standard input)")
 	cmd.Flags().BoolVar(&prune, "prune", false, "also revoke tokens no declared automation claims (drift, removed automations)")
-	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "print new token secrets once (they are kept in the vault in any case)")
+	cmd.Flags().BoolVar(&showSecrets, "show-secrets", false, "print new token secrets once (they are kept in the vault in any case); through a server, only if you may read the owning team's vault")
 	outputFlag(cmd, &output)
 	localFlags(cmd, e, &o, true)
 	return cmd
+}
+
+// applyRemote applies the manifest in file through the server c.
+func applyRemote(cmd *cobra.Command, e *env, c *apiclient.V1, file, output string, o apiclient.ManifestOptions) error {
+	_, raw, err := readManifestRaw(e, file)
+	if err != nil {
+		return err
+	}
+	out, err := c.ApplyManifest(cmd.Context(), raw, o)
+	if out != nil {
+		if output == "json" {
+			if werr := cliout.WriteJSON(e.stdout, out); werr != nil {
+				return werr
+			}
+		} else {
+			for _, w := range out.Plan.Warnings {
+				fmt.Fprintln(e.stderr, "warning:", w)
+			}
+			if !o.Prune {
+				if n := len(out.Plan.Actions) - len(out.Plan.WithoutPrune().Actions); n > 0 {
+					fmt.Fprintf(e.stderr, "note: %d prune step(s) skipped; see 'botgate plan' and pass --prune to run them\n", n)
+				}
+			}
+			if werr := governance.WriteApplyAnswer(e.stdout, out, o.Prune); werr != nil {
+				return werr
+			}
+		}
+	}
+	if err != nil && out != nil && len(out.Tokens) > 0 {
+		return cliErr(fmt.Errorf("%w (run apply again to resume)", err))
+	}
+	return cliErr(err)
 }

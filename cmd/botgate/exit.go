@@ -18,7 +18,11 @@ const (
 	exitAuth      = 4 // token missing, rejected, or lacking scope or role
 	exitNotFound  = 5 // the thing named does not exist or is hidden
 	exitServer    = 6 // the server failed, rate limited the request, or could not be reached
+	exitChanges   = 7 // plan --exit-code: the plan has changes (apply would change the instance)
 )
+
+// errPlanChanges is the error of a plan --exit-code that found changes.
+var errPlanChanges = errors.New("the plan has changes (exit status 7, --exit-code)")
 
 // exitError carries a specific exit code.
 type exitError struct {

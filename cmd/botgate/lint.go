@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/botgate/botgate/apiclient"
 	"github.com/botgate/botgate/cliout"
 	"github.com/botgate/botgate/governance"
 	"github.com/botgate/botgate/lint"
@@ -44,6 +45,24 @@ func newLintCmd(e *env) *cobra.Command {
 					cfg.Disabled = append(cfg.Disabled, strings.ToUpper(strings.TrimSpace(id)))
 				}
 			}
+			c, err := o.server(cmd, e)
+			if err != nil {
+				return err
+			}
+			if c != nil {
+				if file == "" {
+					return usageErr("through a server, lint needs -f FILE: the manifest whose part you may see")
+				}
+				_, raw, err := readManifestRaw(e, file)
+				if err != nil {
+					return err
+				}
+				rep, err := c.LintManifest(cmd.Context(), raw, apiclient.ManifestOptions{Lint: cfg.Query()})
+				if err != nil {
+					return cliErr(err)
+				}
+				return showLint(e, output, rep, fail)
+			}
 			opts := governance.SnapshotOptions{Window: daysDuration(days)}
 			if file != "" {
 				if opts.Manifest, err = readManifest(e, file); err != nil {
@@ -59,14 +78,7 @@ func newLintCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := cliout.ShowReport(e.stdout, output, rep); err != nil {
-				return err
-			}
-			if code := lint.ExitCode(rep, fail); code != 0 {
-				c := rep.Counts()
-				return &exitError{code: code, err: fmt.Errorf("lint: %d error(s), %d warning(s), %d note(s)", c.Errors, c.Warnings, c.Notes)}
-			}
-			return nil
+			return showLint(e, output, rep, fail)
 		},
 	}
 	f := cmd.Flags()
@@ -83,3 +95,16 @@ func newLintCmd(e *env) *cobra.Command {
 
 // daysDuration is a whole number of days as a duration.
 func daysDuration(days int) time.Duration { return time.Duration(days) * 24 * time.Hour }
+
+// showLint shows the report and returns the exit status its findings at
+// or above fail call for.
+func showLint(e *env, output string, rep *lint.Report, fail lint.Severity) error {
+	if err := cliout.ShowReport(e.stdout, output, rep); err != nil {
+		return err
+	}
+	if code := lint.ExitCode(rep, fail); code != 0 {
+		c := rep.Counts()
+		return &exitError{code: code, err: fmt.Errorf("lint: %d error(s), %d warning(s), %d note(s)", c.Errors, c.Warnings, c.Notes)}
+	}
+	return nil
+}

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/botgate/botgate"
+	"github.com/botgate/botgate/apiclient"
 	"github.com/botgate/botgate/governance"
 	"github.com/botgate/botgate/manifest"
 	"github.com/botgate/botgate/server"
@@ -19,9 +24,12 @@ type localOptions struct {
 	store    string
 	vault    server.VaultConfig
 	logLevel string
+	// url is the server to work through instead (--url).
+	url string
 }
 
 func localFlags(cmd *cobra.Command, e *env, o *localOptions, withVault bool) {
+	cmd.Flags().StringVar(&o.url, "url", "", "work through this botgate server (default: $BOTGATE_URL, else the one stored by botgate login) instead of a local data directory")
 	dataDirFlag(cmd, e, &o.dataDir)
 	storeFlag(cmd, e, &o.store)
 	if withVault {
@@ -59,20 +67,73 @@ func (o localOptions) open(ctx context.Context, e *env, file string, withVault b
 
 // readManifest parses the manifest file ("-" for standard input).
 func readManifest(e *env, file string) (*manifest.Manifest, error) {
+	m, _, err := readManifestRaw(e, file)
+	return m, err
+}
+
+// readManifestRaw reads and parses the manifest file ("-" for standard
+// input) and returns its text too, to send to a server.
+func readManifestRaw(e *env, file string) (*manifest.Manifest, []byte, error) {
 	if file == "" {
-		return nil, usageErr("-f FILE is required: the manifest to plan (see examples/automations.yaml)")
+		return nil, nil, usageErr("-f FILE is required: the manifest to plan (see examples/automations.yaml)")
 	}
+	name, r := file, io.Reader(e.stdin)
 	if file == "-" {
-		return manifest.ParseNamed("<stdin>", e.stdin)
+		name = "<stdin>"
+	} else {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer f.Close()
+		r = f
 	}
-	return manifest.ParseFile(file)
+	raw, err := io.ReadAll(io.LimitReader(r, manifest.MaxSize+1))
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := manifest.ParseNamed(name, bytes.NewReader(raw))
+	return m, raw, err
+}
+
+// server returns the client of the server the command works through, nil
+// when it works on a local instance (apiclient.ServerGiven decides).
+func (o localOptions) server(cmd *cobra.Command, e *env) (*apiclient.V1, error) {
+	f := cmd.Flags()
+	offline := f.Changed("data-dir") || f.Changed("store") || e.getenv("BOTGATE_DATA_DIR") != "" || e.getenv("BOTGATE_STORE") != "" || e.conf != nil
+	r, ok, err := apiclient.ServerGiven(e.getenv, o.url, offline)
+	if err != nil {
+		if botgate.KindOf(err) == botgate.KindInvalid {
+			return nil, usageErr("%s", botgate.MessageOf(err))
+		}
+		return nil, cliErr(err)
+	}
+	if !ok {
+		return nil, nil
+	}
+	c, err := apiclient.NewV1(r, apiclient.Options{})
+	return c, cliErr(err)
+}
+
+// planExit is the exit status of a plan: exitAuth when it holds steps the
+// caller may not take, exitChanges with --exit-code when it holds changes.
+func planExit(sp *governance.ScopedPlan, exitOnChanges, prune bool) error {
+	if err := sp.RefusedError(); err != nil {
+		return cliErr(err)
+	}
+	if exitOnChanges && sp.Pending(prune) {
+		return &exitError{code: exitChanges, err: errPlanChanges}
+	}
+	return nil
 }
 
 func newPlanCmd(e *env) *cobra.Command {
 	var (
-		o      localOptions
-		file   string
-		output string
+		o        localOptions
+		file     string
+		output   string
+		exitCode bool
+		prune    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "plan -f FILE",
@@ -81,6 +142,25 @@ func newPlanCmd(e *env) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
+			}
+			c, err := o.server(cmd, e)
+			if err != nil {
+				return err
+			}
+			if c != nil {
+				_, raw, err := readManifestRaw(e, file)
+				if err != nil {
+					return err
+				}
+				p, err := c.PlanManifest(cmd.Context(), raw, apiclient.ManifestOptions{Prune: prune})
+				if err != nil {
+					return cliErr(err)
+				}
+				sp := governance.PlanOf(*p)
+				if err := show(e.stdout, output, p, nil, sp.WriteText); err != nil {
+					return err
+				}
+				return planExit(sp, exitCode, prune)
 			}
 			m, gov, done, err := o.open(cmd.Context(), e, file, false)
 			if err != nil {
@@ -91,10 +171,15 @@ func newPlanCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return show(e.stdout, output, ch, nil, ch.WriteText)
+			if err := show(e.stdout, output, ch, nil, ch.WriteText); err != nil {
+				return err
+			}
+			return planExit(&governance.ScopedPlan{Changes: ch, All: true}, exitCode, prune)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "the automations manifest (YAML; - for standard input)")
+	cmd.Flags().BoolVar(&exitCode, "exit-code", false, "exit with status 7 when the plan has changes (for merge-request pipelines)")
+	cmd.Flags().BoolVar(&prune, "prune", false, "with --exit-code, count the prune steps as changes too")
 	outputFlag(cmd, &output)
 	localFlags(cmd, e, &o, false)
 	return cmd

@@ -86,6 +86,10 @@ func serve(ctx context.Context, e *env, o serveOptions) error {
 	}
 	if e.conf != nil {
 		cfg.Gateway.File = e.conf.GatewayConfig()
+		var err error
+		if cfg.Expiry, err = e.conf.ExpiryNotices(e.getenv); err != nil {
+			return configErr(err)
+		}
 	}
 	if err := o.api.apply(&cfg); err != nil {
 		return err

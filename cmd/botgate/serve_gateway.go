@@ -25,4 +25,6 @@ func gatewayFlags(cmd *cobra.Command, e *env, o *gatewayOptions) {
 		"gateway configuration file (YAML: routes, limits, loop breaker, webhooks, trusted proxies) [env BOTGATE_GATEWAY_CONFIG]")
 	f.BoolVar(&o.gateway.MetricsPublic, "metrics-public", envOr(e.getenv, "BOTGATE_METRICS_PUBLIC", "") == "true",
 		"serve /metrics without authentication (default: an administrator's token with read_api or api) [env BOTGATE_METRICS_PUBLIC=true]")
+	f.StringVar(&o.gateway.Enforcement, "gateway-enforcement", envOr(e.getenv, "BOTGATE_GATEWAY_ENFORCEMENT", ""),
+		"enforce or shadow: in shadow the gateway lets through what rate limits and the loop breaker would refuse, and counts and audits it; overrides gateway.enforcement and every automation's enforce [env BOTGATE_GATEWAY_ENFORCEMENT]")
 }

@@ -42,7 +42,7 @@ func tokenRef(ref string, o apiclient.TokenOwner, verb string) (apiclient.TokenR
 func newTokenCmd(e *env) *cobra.Command {
 	cmd, a := newAPIGroup(e, "token", "List, create, rotate and revoke access tokens")
 	cmd.AddCommand(a.tokenListCmd(), a.tokenShowCmd(), a.tokenCreateCmd(), a.tokenRotateCmd(), a.tokenRevokeCmd(),
-		a.tokenUsageCmd(), a.tokenLookupCmd())
+		a.tokenUsageCmd(), a.tokenLookupCmd(), a.tokenReissueCmd())
 	a.refineAll(cmd)
 	return cmd
 }

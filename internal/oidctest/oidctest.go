@@ -86,23 +86,22 @@ func Client(issuers ...*Issuer) *http.Client {
 // with it from now on. It returns the key ID.
 func (is *Issuer) Rotate(t testing.TB) string {
 	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	is.mu.Lock()
-	defer is.mu.Unlock()
-	is.next++
-	kid := fmt.Sprintf("key-%d", is.next)
-	is.keys[kid] = k
-	is.published = append(is.published, kid)
-	is.current = kid
-	return kid
+	return is.addKey(t, "key", func(kid string) {
+		is.published = append(is.published, kid)
+		is.current = kid
+	})
 }
 
 // Unpublished generates a key the issuer does not publish, for tokens an
 // attacker signs; it returns its ID.
 func (is *Issuer) Unpublished(t testing.TB) string {
+	t.Helper()
+	return is.addKey(t, "rogue", func(string) {})
+}
+
+// addKey generates a P-256 key with the next ID after prefix, keeps it,
+// and calls then with its ID, under the issuer's lock.
+func (is *Issuer) addKey(t testing.TB, prefix string, then func(kid string)) string {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -111,8 +110,9 @@ func (is *Issuer) Unpublished(t testing.TB) string {
 	is.mu.Lock()
 	defer is.mu.Unlock()
 	is.next++
-	kid := fmt.Sprintf("rogue-%d", is.next)
+	kid := fmt.Sprintf("%s-%d", prefix, is.next)
 	is.keys[kid] = k
+	then(kid)
 	return kid
 }
 

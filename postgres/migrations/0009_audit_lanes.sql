@@ -1,4 +1,4 @@
--- 0010_audit_lanes: the audit log's chain becomes lanes, so that writers
+-- 0009_audit_lanes: the audit log's chain becomes lanes, so that writers
 -- running side by side (several connections, several nodes) append to
 -- different chains instead of queuing on one head; the log's order (seq)
 -- comes from a sequence. Lane 0 continues the existing chain: its head is

@@ -1,4 +1,4 @@
--- 0010_audit_lanes: the audit log's chain becomes lanes, so that writers
+-- 0009_audit_lanes: the audit log's chain becomes lanes, so that writers
 -- running side by side (PostgreSQL, several nodes) append to different
 -- chains instead of queuing on one head. Lane 0 continues the existing
 -- chain: its head is the log's newest event, with the signed head that was

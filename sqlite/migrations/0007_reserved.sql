@@ -1,2 +1,0 @@
--- 0007: reserved for a change merged separately (this file is replaced by it).
-SELECT 1;
