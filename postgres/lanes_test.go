@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
@@ -109,7 +110,7 @@ func TestTwoNodesWriteSideBySide(t *testing.T) {
 	key := authority.AuditKey(pepper)
 	res, err := authority.VerifyAudit(ctx, stores[1], key)
 	if err != nil || !res.OK() {
-		t.Fatalf("the log after concurrent writes: %+v %v", res, err)
+		t.Fatalf("the log after concurrent writes: %v, %d events, break %+v", err, res.Events, res.Break)
 	}
 	// 3 events per lap, then per race a creation and one rotation.
 	if want := int64(clients*laps*3 + 5*2); res.Events != want {
@@ -190,4 +191,91 @@ func laneUse(ctx context.Context, s *postgres.Store) (map[int]int, error) {
 		out[l] = n
 	}
 	return out, rows.Err()
+}
+
+// TestLaneTakenAfterACommitGoesOnInTheLogsOrder forces the interleaving
+// that once broke a log written from two nodes: a writer starts taking a
+// lane and drawing places in the log's order (many of them, so that this
+// takes a while), and meanwhile a writer on the other node takes a lane,
+// appends and commits. Whichever lanes they end up with, each lane's
+// events must be in the log's order. Drawing the places before the lane
+// is locked let the first writer take the lane the second had just
+// committed to and append after it with an earlier place in the log: the
+// log verified as "event missing".
+func TestLaneTakenAfterACommitGoesOnInTheLogsOrder(t *testing.T) {
+	ctx := t.Context()
+	url := freshSchema(t)
+	slow, quick := open(t, url), open(t, url)
+	key := []byte(strings.Repeat("lane-order-key..", 2))
+	const draws = 300_000 // about half a second of nextval
+
+	slowDone := make(chan error, 1)
+	go func() {
+		slowDone <- slow.UpdateShared(ctx, func(tx botgate.Tx) error {
+			head, seqs, err := tx.LockAuditLane(ctx, draws)
+			if err != nil {
+				return err
+			}
+			return appendSealed(ctx, tx, key, head, seqs[0], "slow")
+		})
+	}()
+	// Wait until the slow writer is drawing.
+	for {
+		var last int64
+		if err := slow.Pool().QueryRow(ctx, `SELECT last_value FROM audit_events_seq`).Scan(&last); err != nil {
+			t.Fatal(err)
+		}
+		if last > 1000 {
+			break
+		}
+		select {
+		case err := <-slowDone:
+			t.Fatalf("the slow writer finished before the other started: %v", err)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	err := quick.UpdateShared(ctx, func(tx botgate.Tx) error {
+		head, seqs, err := tx.LockAuditLane(ctx, 1)
+		if err != nil {
+			return err
+		}
+		return appendSealed(ctx, tx, key, head, seqs[0], "quick")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-slowDone; err != nil {
+		t.Fatal(err)
+	}
+
+	var events []*botgate.AuditEvent
+	err = quick.View(ctx, func(tx botgate.Tx) (err error) {
+		events, err = tx.FindAudit(ctx, botgate.AuditFilter{})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := botgate.NewChainVerifier(key)
+	for _, e := range events {
+		t.Logf("%s: seq %d, lane %d place %d", e.ActorName, e.Seq, e.Lane, e.LaneSeq)
+		if brk := v.Add(e); brk != nil {
+			t.Fatalf("the log does not verify at %d: %s", brk.Seq, brk.Reason)
+		}
+	}
+	if len(events) != 2 {
+		t.Fatalf("%d events, want 2", len(events))
+	}
+}
+
+// appendSealed appends one event after head as the log's event seq and
+// moves the lane's head.
+func appendSealed(ctx context.Context, tx botgate.Tx, key []byte, head botgate.AuditHead, seq int64, actor string) error {
+	e := &botgate.AuditEvent{Time: time.Now(), ActorName: actor, Action: botgate.ActionInit}
+	e.Seal(key, head, seq)
+	if err := tx.AppendAudit(ctx, e); err != nil {
+		return err
+	}
+	to := botgate.AuditHead{Lane: e.Lane, Seq: e.LaneSeq, Hash: e.Hash}
+	return tx.AdvanceAuditLane(ctx, head, botgate.AuditLane{AuditHead: to})
 }
