@@ -11,6 +11,7 @@ import (
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/postgres"
+	"github.com/botgate/botgate/storetest"
 )
 
 // TestTwoNodesWriteSideBySide runs token writes from two nodes (two
@@ -216,7 +217,7 @@ func TestLaneTakenAfterACommitGoesOnInTheLogsOrder(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			return appendSealed(ctx, tx, key, head, seqs[0], "slow")
+			return storetest.AppendAfter(ctx, tx, key, head, seqs[0], &botgate.AuditEvent{Time: time.Now(), ActorName: "slow", Action: botgate.ActionInit})
 		})
 	}()
 	// Wait until the slow writer is drawing.
@@ -239,7 +240,7 @@ func TestLaneTakenAfterACommitGoesOnInTheLogsOrder(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		return appendSealed(ctx, tx, key, head, seqs[0], "quick")
+		return storetest.AppendAfter(ctx, tx, key, head, seqs[0], &botgate.AuditEvent{Time: time.Now(), ActorName: "quick", Action: botgate.ActionInit})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -266,16 +267,4 @@ func TestLaneTakenAfterACommitGoesOnInTheLogsOrder(t *testing.T) {
 	if len(events) != 2 {
 		t.Fatalf("%d events, want 2", len(events))
 	}
-}
-
-// appendSealed appends one event after head as the log's event seq and
-// moves the lane's head.
-func appendSealed(ctx context.Context, tx botgate.Tx, key []byte, head botgate.AuditHead, seq int64, actor string) error {
-	e := &botgate.AuditEvent{Time: time.Now(), ActorName: actor, Action: botgate.ActionInit}
-	e.Seal(key, head, seq)
-	if err := tx.AppendAudit(ctx, e); err != nil {
-		return err
-	}
-	to := botgate.AuditHead{Lane: e.Lane, Seq: e.LaneSeq, Hash: e.Hash}
-	return tx.AdvanceAuditLane(ctx, head, botgate.AuditLane{AuditHead: to})
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/sqlite"
+	"github.com/botgate/botgate/storetest"
 )
 
 // crashEnv names the database the crash child writes to; the child test
@@ -212,10 +213,5 @@ func appendCrashEvent(ctx context.Context, tx botgate.Tx, e *botgate.AuditEvent)
 	if err != nil {
 		return err
 	}
-	e.Seal(crashKey, head, seqs[0])
-	if err := tx.AppendAudit(ctx, e); err != nil {
-		return err
-	}
-	to := botgate.AuditHead{Lane: e.Lane, Seq: e.LaneSeq, Hash: e.Hash}
-	return tx.AdvanceAuditLane(ctx, head, botgate.AuditLane{AuditHead: to})
+	return storetest.AppendAfter(ctx, tx, crashKey, head, seqs[0], e)
 }

@@ -381,7 +381,14 @@ func appendEvent(ctx context.Context, tx botgate.Tx, e *botgate.AuditEvent) erro
 	if err != nil {
 		return err
 	}
-	e.Seal(auditKey, head, seqs[0])
+	return AppendAfter(ctx, tx, auditKey, head, seqs[0], e)
+}
+
+// AppendAfter seals e under key after head, a lane the transaction holds,
+// as the log's event seq, appends it and moves the lane's head, recorded
+// as signed "signed HASH" (not a MAC: the store keeps what it is given).
+func AppendAfter(ctx context.Context, tx botgate.Tx, key []byte, head botgate.AuditHead, seq int64, e *botgate.AuditEvent) error {
+	e.Seal(key, head, seq)
 	if err := tx.AppendAudit(ctx, e); err != nil {
 		return err
 	}
