@@ -79,3 +79,39 @@ func startOnce(b *testing.B, mk func(addr string) *exec.Cmd) time.Duration {
 	b.Fatalf("%s did not answer /-/health within 20s", cmd.Path)
 	return 0
 }
+
+// BenchmarkVersionCPU measures the CPU time (user + system) of one
+// `botgate version`, against a Go program that prints one line
+// (testdata/hello), alternating the two in one run. Nearly all of it is
+// the Go runtime starting a large binary and running every linked
+// package's init. It reports the mean of each and their ratio.
+//
+//	go test -run '^$' -bench VersionCPU -benchtime 30x ./server
+func BenchmarkVersionCPU(b *testing.B) {
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "botgate")
+	hello := filepath.Join(dir, "hello")
+	for _, c := range [][]string{{"-o", bin, "../cmd/botgate"}, {"-o", hello, "./testdata/hello"}} {
+		cmd := exec.Command("go", append([]string{"build"}, c...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("go build %v: %v\n%s", c, err, out)
+		}
+	}
+	cpu := func(path string, args ...string) time.Duration {
+		cmd := exec.Command(path, args...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("%s: %v\n%s", path, err, out)
+		}
+		return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
+	var tBot, tHello time.Duration
+	b.ResetTimer()
+	for range b.N {
+		tHello += cpu(hello)
+		tBot += cpu(bin, "version")
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(tBot.Microseconds())/1000/n, "botgate-cpu-ms")
+	b.ReportMetric(float64(tHello.Microseconds())/1000/n, "hello-cpu-ms")
+	b.ReportMetric(float64(tBot)/float64(tHello), "ratio")
+}
