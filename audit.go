@@ -41,11 +41,13 @@ const (
 	ActionAuthRotatedGrace = "auth.rotated_within_grace"
 )
 
-// AuditEvent is one entry of the tamper-evident audit log. Events form a
-// chain: Hash covers the event and PrevHash, so editing or deleting an event
-// breaks every hash after it. Details never hold secrets.
+// AuditEvent is one entry of the tamper-evident audit log. Events form
+// chains, one per lane (see docs/security.md, "The audit log"): Hash covers
+// the event, its place in its lane and PrevHash, the hash of the lane's
+// event before it, so editing, deleting, inserting or moving an event
+// breaks its lane. Details never hold secrets.
 type AuditEvent struct {
-	Seq        int64 // 1, 2, 3, ... assigned in chain order
+	Seq        int64 // the log's order: increasing, unique, with gaps where a transaction rolled back
 	Time       time.Time
 	ActorID    int64  // the acting user, 0 for anonymous or the system
 	ActorName  string // the acting user's username at the time
@@ -59,13 +61,44 @@ type AuditEvent struct {
 	Details    map[string]string
 	PrevHash   string // hex
 	Hash       string // hex
+
+	// Lane is the chain the event was appended to, and LaneSeq its place
+	// there (1, 2, 3, …). An event written before the log had lanes has
+	// LaneSeq 0: it is in lane 0 at place Seq, under the first hash form.
+	Lane    int
+	LaneSeq int64
 }
 
-// AuditHead is the newest event of the chain: its sequence number and hash.
-// The zero AuditHead is the head of an empty log.
+// Place returns the event's place in its lane.
+func (e *AuditEvent) Place() int64 {
+	if e.LaneSeq == 0 {
+		return e.Seq
+	}
+	return e.LaneSeq
+}
+
+// AuditLanes is how many lanes the audit log has: the chains that
+// concurrent writers append to side by side. Lane 0 continues the single
+// chain of the log before it had lanes; a single writer only ever uses it.
+const AuditLanes = 16
+
+// AuditHead is the newest event of one lane of the chain: the lane, the
+// event's place in it and its hash. The zero AuditHead is the head of an
+// empty lane 0.
 type AuditHead struct {
-	Seq  int64
+	Lane int
+	Seq  int64 // the event's place in its lane (its Place)
 	Hash string
+}
+
+// AuditLane is a lane as the store records it: its head, the head signed
+// by the authority (so that a writer of the database cannot move it back
+// to hide the newest events), and the auth revision, the Seq of the lane's
+// newest event that could invalidate a cached authentication.
+type AuditLane struct {
+	AuditHead
+	Signed   string
+	Revision int64
 }
 
 // AuditFilter selects audit events. Zero fields do not filter.
@@ -96,9 +129,17 @@ func ChainHash(key []byte, prev string, e *AuditEvent) string {
 		num(int64(len(s)))
 		m.Write([]byte(s))
 	}
-	str("botgate-audit-v1")
-	str(prev)
-	num(e.Seq)
+	if e.LaneSeq == 0 {
+		str("botgate-audit-v1")
+		str(prev)
+		num(e.Seq)
+	} else {
+		str("botgate-audit-v2")
+		str(prev)
+		num(int64(e.Lane))
+		num(e.LaneSeq)
+		num(e.Seq)
+	}
 	num(e.Time.UTC().UnixMicro())
 	num(e.ActorID)
 	str(e.ActorName)
@@ -118,9 +159,12 @@ func ChainHash(key []byte, prev string, e *AuditEvent) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// Seal sets e's Seq, PrevHash and Hash to follow head.
-func (e *AuditEvent) Seal(key []byte, head AuditHead) {
-	e.Seq = head.Seq + 1
+// Seal places e after head in head's lane, as the log's event seq, and sets
+// its PrevHash and Hash.
+func (e *AuditEvent) Seal(key []byte, head AuditHead, seq int64) {
+	e.Seq = seq
+	e.Lane = head.Lane
+	e.LaneSeq = head.Seq + 1
 	e.PrevHash = head.Hash
 	e.Time = e.Time.UTC().Truncate(time.Microsecond)
 	e.Hash = ChainHash(key, head.Hash, e)
@@ -132,20 +176,72 @@ type ChainBreak struct {
 	Reason string
 }
 
-// VerifyChain checks events, which must be consecutive and in order, against
-// the key, starting after head. It returns the first break, or nil, and the
-// new head.
+// ChainVerifier checks the events of a log, read in Seq order, lane by
+// lane: in each lane every event must follow the one before it (its place,
+// its PrevHash), carry the hash of its content under the key, and come
+// later in the log's order than its predecessor.
+type ChainVerifier struct {
+	key   []byte
+	heads [AuditLanes]AuditHead
+	last  [AuditLanes]int64 // the Seq of each lane's head
+}
+
+// NewChainVerifier returns a verifier starting from empty lanes.
+func NewChainVerifier(key []byte) *ChainVerifier {
+	v := &ChainVerifier{key: key}
+	for i := range v.heads {
+		v.heads[i].Lane = i
+	}
+	return v
+}
+
+// Head returns the lane's newest verified event.
+func (v *ChainVerifier) Head(lane int) AuditHead { return v.heads[lane] }
+
+// Add checks the next event of the log and returns where it breaks, or
+// nil.
+func (v *ChainVerifier) Add(e *AuditEvent) *ChainBreak {
+	if e.Lane < 0 || e.Lane >= AuditLanes || (e.LaneSeq == 0 && e.Lane != 0) {
+		return &ChainBreak{Seq: e.Seq, Reason: "the event names no lane of the log (lane " + strconv.Itoa(e.Lane) + ")"}
+	}
+	head := v.heads[e.Lane]
+	lane := "lane " + strconv.Itoa(e.Lane)
+	switch {
+	case e.Place() != head.Seq+1:
+		// Lane 0's events before lanes were numbered consecutively, so the
+		// missing one's Seq is known; in other lanes name the event found.
+		missing := e.Seq
+		if e.Lane == 0 {
+			missing = v.last[0] + 1
+		}
+		return &ChainBreak{Seq: missing, Reason: "event missing in " + lane + " (its events jump from place " +
+			strconv.FormatInt(head.Seq, 10) + " to " + strconv.FormatInt(e.Place(), 10) + ")"}
+	case e.PrevHash != head.Hash:
+		return &ChainBreak{Seq: e.Seq, Reason: "previous-hash link does not match the event before it in " + lane}
+	case !hmac.Equal([]byte(ChainHash(v.key, head.Hash, e)), []byte(e.Hash)):
+		return &ChainBreak{Seq: e.Seq, Reason: "event content does not match its hash (edited)"}
+	case head.Seq > 0 && e.Seq <= v.last[e.Lane]:
+		return &ChainBreak{Seq: e.Seq, Reason: "the event is out of order: " + lane + " holds it after event " + strconv.FormatInt(v.last[e.Lane], 10)}
+	}
+	v.heads[e.Lane] = AuditHead{Lane: e.Lane, Seq: e.Place(), Hash: e.Hash}
+	v.last[e.Lane] = e.Seq
+	return nil
+}
+
+// VerifyChain checks events, which must be consecutive events of one lane
+// in order, against the key, starting after head. It returns the first
+// break, or nil, and the new head.
 func VerifyChain(key []byte, head AuditHead, events []*AuditEvent) (AuditHead, *ChainBreak) {
 	for _, e := range events {
 		switch {
-		case e.Seq != head.Seq+1:
-			return head, &ChainBreak{Seq: head.Seq + 1, Reason: "event missing (sequence jumps to " + strconv.FormatInt(e.Seq, 10) + ")"}
+		case e.Lane != head.Lane || e.Place() != head.Seq+1:
+			return head, &ChainBreak{Seq: e.Seq, Reason: "event missing (lane " + strconv.Itoa(e.Lane) + " jumps to place " + strconv.FormatInt(e.Place(), 10) + ")"}
 		case e.PrevHash != head.Hash:
 			return head, &ChainBreak{Seq: e.Seq, Reason: "previous-hash link does not match the event before it"}
 		case !hmac.Equal([]byte(ChainHash(key, head.Hash, e)), []byte(e.Hash)):
 			return head, &ChainBreak{Seq: e.Seq, Reason: "event content does not match its hash (edited)"}
 		}
-		head = AuditHead{Seq: e.Seq, Hash: e.Hash}
+		head = AuditHead{Lane: e.Lane, Seq: e.Place(), Hash: e.Hash}
 	}
 	return head, nil
 }

@@ -24,6 +24,17 @@ type Store interface {
 	Close() error
 }
 
+// SharedUpdater is a Store whose writers can run side by side. UpdateShared
+// is Update for the few changes that stay correct next to each other
+// without the store's writer lock: each decides its race with one
+// conditional write (a token revoked only if it is not yet, a jti used
+// once) and touches only rows of its own. They still exclude, and are
+// excluded by, every ordinary Update, so the rules written for serialized
+// writers hold against them. A Store without it serializes every writer.
+type SharedUpdater interface {
+	UpdateShared(ctx context.Context, fn func(Tx) error) error
+}
+
 // Tx is one transaction. Its methods return *Error values: KindNotFound for
 // a missing row, KindConflict for a unique-key clash or a lost conditional
 // write, KindInvalid for a broken reference, KindInternal otherwise. Methods
@@ -134,13 +145,20 @@ type Tx interface {
 	// first (ties by method, then route). An unknown token has none.
 	FindRouteUsage(ctx context.Context, tokenID int64) ([]RouteUsage, error)
 
-	// LockAuditHead returns the head of the audit chain and holds it until
-	// the transaction ends, so that appends are serialized across
-	// processes. Only valid inside Update.
-	LockAuditHead(ctx context.Context) (AuditHead, error)
-	// AppendAudit inserts a sealed event; its Seq must be head.Seq+1
-	// (KindConflict otherwise).
+	// LockAuditLane takes one lane of the audit chain for the rest of the
+	// transaction, a lane no other transaction holds if there is one (a
+	// single writer always gets lane 0), and returns its head and n new
+	// Seq values, increasing, for the events the transaction appends. Only
+	// valid inside Update.
+	LockAuditLane(ctx context.Context, n int) (AuditHead, []int64, error)
+	// AppendAudit inserts a sealed event. KindConflict if its lane already
+	// holds an event at its place or its Seq is taken.
 	AppendAudit(ctx context.Context, e *AuditEvent) error
+	// AdvanceAuditLane moves the lane's recorded head from from to to,
+	// only if it is still from: KindConflict otherwise.
+	AdvanceAuditLane(ctx context.Context, from AuditHead, to AuditLane) error
+	// AuditLanes returns every lane as recorded, by lane.
+	AuditLanes(ctx context.Context) ([]AuditLane, error)
 	// FindAudit returns the events matching f in Seq order (descending if
 	// asked).
 	FindAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)

@@ -20,19 +20,27 @@ const (
 // Token is an access token. Its secret is never stored: only Digest, an
 // HMAC of the secret under a server-side pepper.
 type Token struct {
-	ID          int64
+	// The fields every request reads come first, so that they share the
+	// first 64 bytes (one CPU cache line) of a cached token: over many
+	// active tokens, each further line read is a miss of the CPU caches.
+	ID int64
+	// FamilyID is the ID of the first token of the rotation chain.
+	FamilyID  int64
+	Revoked   bool
+	ExpiresAt *time.Time // a date (00:00 UTC), or nil for no expiry
+	// Automation names the automation the token serves (botgate's addition).
+	Automation string
+	Scopes     Scopes
+
 	UserID      int64
 	Kind        TokenKind
 	Name        string
 	Description string
-	Scopes      Scopes
 	// AccessLevel and Resource are set for project and group access tokens.
 	AccessLevel AccessLevel
 	Resource    Resource
 	Digest      []byte
-	Revoked     bool
 	RevokedAt   *time.Time
-	ExpiresAt   *time.Time // a date (00:00 UTC), or nil for no expiry
 	CreatedAt   time.Time
 	CreatedByID int64
 	LastUsedAt  *time.Time
@@ -42,10 +50,6 @@ type Token struct {
 	UserAgents  []string
 	// PreviousID is the token this one replaced by rotation, 0 if none.
 	PreviousID int64
-	// FamilyID is the ID of the first token of the rotation chain.
-	FamilyID int64
-	// Automation names the automation the token serves (botgate's addition).
-	Automation string
 }
 
 // MaxRecentClients bounds LastUsedIPs and UserAgents.

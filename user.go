@@ -30,13 +30,14 @@ const (
 
 // User is an identity: a person, a project or group bot, or a service account.
 type User struct {
+	// The fields every request reads come first (see Token).
 	ID       int64
+	Admin    bool
+	State    UserState
+	Kind     UserKind
 	Username string
 	Name     string
 	Email    string
-	Kind     UserKind
-	Admin    bool
-	State    UserState
 	// Owner is the resource a bot belongs to (its project or group), or the
 	// team (group) or project that owns a service account. Zero for humans
 	// and instance-level service accounts.

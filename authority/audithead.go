@@ -63,6 +63,10 @@ func headMAC(key []byte, use string, h botgate.AuditHead) []byte {
 		m.Write(n[:])
 		m.Write([]byte(s))
 	}
+	if h.Lane != 0 {
+		// Lane 0's heads are signed as the single chain's were.
+		use += "-lane-" + strconv.Itoa(h.Lane)
+	}
 	str("botgate-audit-" + use + "-v1")
 	binary.BigEndian.PutUint64(n[:], uint64(h.Seq))
 	m.Write(n[:])
@@ -75,8 +79,9 @@ func signHead(key []byte, use string, h botgate.AuditHead) string {
 	return FormatAuditHead(h) + ":" + hex.EncodeToString(headMAC(key, use, h))
 }
 
-// openHead parses SEQ:HASH:MAC and checks the MAC, in constant time.
-func openHead(key []byte, use, s string) (botgate.AuditHead, error) {
+// openHead parses SEQ:HASH:MAC, a head of the lane, and checks the MAC, in
+// constant time.
+func openHead(key []byte, use string, lane int, s string) (botgate.AuditHead, error) {
 	s = strings.TrimSpace(s)
 	i := strings.LastIndexByte(s, ':')
 	if i < 0 || strings.Count(s, ":") != 2 {
@@ -86,6 +91,7 @@ func openHead(key []byte, use, s string) (botgate.AuditHead, error) {
 	if err != nil {
 		return h, fmt.Errorf("it is malformed")
 	}
+	h.Lane = lane
 	mac, err := hex.DecodeString(s[i+1:])
 	if err != nil || !hmac.Equal(mac, headMAC(key, use, h)) {
 		return botgate.AuditHead{}, fmt.Errorf("its signature does not match (it was rewritten without the key)")
@@ -102,7 +108,7 @@ func SignCheckpoint(key []byte, h botgate.AuditHead) string {
 // OpenCheckpoint checks a checkpoint file's content and returns the head
 // it anchors. Errors are KindInvalid, saying why.
 func OpenCheckpoint(key []byte, content string) (botgate.AuditHead, error) {
-	h, err := openHead(key, headUseCheckpoint, content)
+	h, err := openHead(key, headUseCheckpoint, 0, content)
 	if err != nil {
 		return h, botgate.Invalid("checkpoint", "the audit checkpoint is not valid: %v", err)
 	}
@@ -113,27 +119,38 @@ func OpenCheckpoint(key []byte, content string) (botgate.AuditHead, error) {
 // audit chain has begun (a head is recorded). Errors are the store's
 // (KindInternal); a store without a head is not an error.
 func Initialized(ctx context.Context, store botgate.Store) (bool, error) {
-	return hasSetting(ctx, store, settingAuditHead)
+	lanes, err := auditLanes(ctx, store)
+	for _, l := range lanes {
+		if l.Signed != "" {
+			return true, err
+		}
+	}
+	return false, err
 }
 
-// RecordedAuditHead returns the head recorded with the newest append, its
-// signature checked: KindConflict if it is missing, unsigned or forged
-// (the log's end cannot be trusted), KindInternal from the store. The
-// server checkpoints it.
-func RecordedAuditHead(ctx context.Context, store botgate.Store, key []byte) (botgate.AuditHead, error) {
-	const op = "authority.RecordedAuditHead"
-	var recorded string
-	err := store.View(ctx, func(tx botgate.Tx) (err error) {
-		recorded, err = tx.Setting(ctx, settingAuditHead)
+// auditLanes reads the recorded lanes of the audit log.
+func auditLanes(ctx context.Context, store botgate.Store) (lanes []botgate.AuditLane, err error) {
+	err = store.View(ctx, func(tx botgate.Tx) (err error) {
+		lanes, err = tx.AuditLanes(ctx)
 		return err
 	})
-	if botgate.IsKind(err, botgate.KindNotFound) {
-		return botgate.AuditHead{}, botgate.E(op, botgate.Errorf(botgate.KindConflict, "no audit head is recorded"))
-	}
+	return lanes, err
+}
+
+// RecordedAuditHead returns the head recorded for lane 0, the lane a
+// single writer uses and the checkpoint follows, its signature checked:
+// KindConflict if it is missing, unsigned or forged (the log's end cannot
+// be trusted), KindInternal from the store. The server checkpoints it.
+func RecordedAuditHead(ctx context.Context, store botgate.Store, key []byte) (botgate.AuditHead, error) {
+	const op = "authority.RecordedAuditHead"
+	lanes, err := auditLanes(ctx, store)
 	if err != nil {
 		return botgate.AuditHead{}, botgate.E(op, err)
 	}
-	h, err := openHead(key, headUseRecorded, recorded)
+	if len(lanes) == 0 || lanes[0].Signed == "" {
+		return botgate.AuditHead{}, botgate.E(op, botgate.Errorf(botgate.KindConflict, "no audit head is recorded"))
+	}
+	h, err := openHead(key, headUseRecorded, 0, lanes[0].Signed)
 	if err != nil {
 		return h, botgate.E(op, botgate.Errorf(botgate.KindConflict, "the recorded audit head cannot be trusted: %v", err))
 	}

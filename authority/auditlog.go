@@ -157,93 +157,117 @@ func VerifyAudit(ctx context.Context, store botgate.Store, key []byte) (VerifyRe
 	return VerifyAuditAnchored(ctx, store, key)
 }
 
-// VerifyAuditAnchored checks the audit chain in store under key: every
-// event's hash, every link, no gaps; that the log is not empty (an
-// initialised instance's log starts with its init event); that it ends at
-// the head recorded with the last append, whose signature must match (a
-// writer of the database cannot forge it, so cannot hide deleted newest
-// events); and that it holds every anchor's event with the anchor's hash
-// (an operator's --expect-head, the checkpoint), so that even an older
-// copy of the database, with its own signed head, is detected. It reads
-// the log in pages and needs no Service, so offline tools can call it.
+// VerifyAuditAnchored checks the audit chain in store under key, lane by
+// lane: every event's hash, every link, no gaps, each lane's events in the
+// log's order; that the log is not empty (an initialised instance's log
+// starts with its init event); that every lane ends at the head recorded
+// with its last append, whose signature must match (a writer of the
+// database cannot forge it, so cannot hide deleted newest events); and
+// that lane 0 holds every anchor's event with the anchor's hash (an
+// operator's --expect-head, the checkpoint), so that even an older copy of
+// the database, with its own signed heads, is detected. It reads the log
+// in pages, all from one snapshot (events that commit meanwhile are left
+// for the next run), and needs no Service, so offline tools can call it.
+// Head in the result is lane 0's.
 func VerifyAuditAnchored(ctx context.Context, store botgate.Store, key []byte, anchors ...Anchor) (VerifyResult, error) {
 	var res VerifyResult
-	var recorded string
-	var haveRecorded bool
-	for {
-		var page []*botgate.AuditEvent
-		err := store.View(ctx, func(tx botgate.Tx) (err error) {
-			page, err = tx.FindAudit(ctx, botgate.AuditFilter{AfterSeq: res.Head.Seq, Page: botgate.Page{Limit: 1000}})
-			if err != nil || len(page) > 0 {
+	err := store.View(ctx, func(tx botgate.Tx) error {
+		res = VerifyResult{}
+		lanes, err := tx.AuditLanes(ctx)
+		if err != nil {
+			return err
+		}
+		v := botgate.NewChainVerifier(key)
+		var after int64
+		for {
+			page, err := tx.FindAudit(ctx, botgate.AuditFilter{AfterSeq: after, Page: botgate.Page{Limit: 1000}})
+			if err != nil {
 				return err
 			}
-			recorded, err = tx.Setting(ctx, settingAuditHead)
-			if botgate.IsKind(err, botgate.KindNotFound) {
-				return nil
-			}
-			haveRecorded = err == nil
-			return err
-		})
-		if err != nil {
-			return res, botgate.E("authority.VerifyAudit", err)
-		}
-		if len(page) == 0 {
-			break
-		}
-		head, brk := botgate.VerifyChain(key, res.Head, page)
-		for _, e := range page {
-			if e.Seq > head.Seq {
+			if len(page) == 0 {
 				break
 			}
-			for _, a := range anchors {
-				if a.Head.Seq == e.Seq && !hmac.Equal([]byte(a.Head.Hash), []byte(e.Hash)) {
-					res.Events += e.Seq - 1 - res.Head.Seq
-					res.Break = &botgate.ChainBreak{Seq: e.Seq, Reason: fmt.Sprintf(
-						"event %d is not the one the %s names (%s): the log was replaced", e.Seq, a.Name, FormatAuditHead(a.Head))}
-					return res, nil
+			for _, e := range page {
+				if brk := v.Add(e); brk != nil {
+					res.Break = brk
+					res.Head = v.Head(0)
+					return nil
+				}
+				res.Events++
+				if e.Lane != 0 {
+					continue
+				}
+				for _, a := range anchors {
+					if a.Head.Seq == e.Place() && !hmac.Equal([]byte(a.Head.Hash), []byte(e.Hash)) {
+						res.Head = v.Head(0)
+						res.Events--
+						res.Break = &botgate.ChainBreak{Seq: e.Seq, Reason: fmt.Sprintf(
+							"event %d is not the one the %s names (%s): the log was replaced", e.Seq, a.Name, FormatAuditHead(a.Head))}
+						return nil
+					}
 				}
 			}
+			after = page[len(page)-1].Seq
 		}
-		res.Events += head.Seq - res.Head.Seq
-		res.Head = head
-		if brk != nil {
-			res.Break = brk
-			return res, nil
+		res.Head = v.Head(0)
+		res.Break = checkLanes(key, v, lanes, res.Events)
+		if res.Break != nil {
+			return nil
 		}
-	}
-	if res.Events == 0 {
-		res.Break = &botgate.ChainBreak{Seq: 1, Reason: "the log is empty, but an initialised instance's log starts with its init event (every event was deleted)"}
-		return res, nil
-	}
-	if !haveRecorded {
-		res.Break = &botgate.ChainBreak{Seq: res.Head.Seq + 1, Reason: "no head is recorded for the log (it was deleted)"}
-		return res, nil
-	}
-	rec, err := openHead(key, headUseRecorded, recorded)
-	switch {
-	case err != nil:
-		res.Break = &botgate.ChainBreak{Seq: res.Head.Seq + 1, Reason: "the recorded head cannot be trusted: " + err.Error() +
-			" (a head written before botgate signed heads is signed by the next audited change)"}
-		return res, nil
-	case rec.Seq > res.Head.Seq:
-		res.Break = &botgate.ChainBreak{Seq: res.Head.Seq + 1, Reason: "events " + strconv.FormatInt(res.Head.Seq+1, 10) + " to " + strconv.FormatInt(rec.Seq, 10) + " are missing (the log was truncated)"}
-		return res, nil
-	case rec.Seq == res.Head.Seq && !hmac.Equal([]byte(rec.Hash), []byte(res.Head.Hash)):
-		res.Break = &botgate.ChainBreak{Seq: rec.Seq, Reason: "the newest event does not match the recorded head"}
-		return res, nil
-	case rec.Seq < res.Head.Seq:
-		res.Break = &botgate.ChainBreak{Seq: rec.Seq + 1, Reason: "the recorded head names event " + strconv.FormatInt(rec.Seq, 10) + ", older than the log's newest (an older head was put back)"}
-		return res, nil
-	}
-	for _, a := range anchors {
-		if a.Head.Seq > res.Head.Seq {
-			res.Break = &botgate.ChainBreak{Seq: res.Head.Seq + 1, Reason: fmt.Sprintf(
-				"the log ends at event %d, before event %d that the %s names (%s): it was truncated or replaced by an older copy",
-				res.Head.Seq, a.Head.Seq, a.Name, FormatAuditHead(a.Head))}
-			return res, nil
+		for _, a := range anchors {
+			if a.Head.Seq > res.Head.Seq {
+				res.Break = &botgate.ChainBreak{Seq: after + 1, Reason: fmt.Sprintf(
+					"the log ends at event %d, before event %d that the %s names (%s): it was truncated or replaced by an older copy",
+					res.Head.Seq, a.Head.Seq, a.Name, FormatAuditHead(a.Head))}
+				return nil
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		return res, botgate.E("authority.VerifyAudit", err)
 	}
 	return res, nil
+}
+
+// checkLanes compares the lanes verified with the heads the store
+// recorded, signed, with their last appends.
+func checkLanes(key []byte, v *botgate.ChainVerifier, lanes []botgate.AuditLane, events int64) *botgate.ChainBreak {
+	if events == 0 {
+		return &botgate.ChainBreak{Seq: 1, Reason: "the log is empty, but an initialised instance's log starts with its init event (every event was deleted)"}
+	}
+	if len(lanes) != botgate.AuditLanes {
+		return &botgate.ChainBreak{Seq: 1, Reason: fmt.Sprintf("the log records %d lanes, not %d (lanes were deleted or added)", len(lanes), botgate.AuditLanes)}
+	}
+	for i, l := range lanes {
+		got := v.Head(i)
+		name := ""
+		if i != 0 {
+			name = " of lane " + strconv.Itoa(i)
+		}
+		if l.Lane != i {
+			return &botgate.ChainBreak{Seq: 1, Reason: fmt.Sprintf("the log records lane %d where lane %d belongs", l.Lane, i)}
+		}
+		if l.Signed == "" && got.Seq == 0 && l.Seq == 0 {
+			continue // never used
+		}
+		if l.Signed == "" {
+			return &botgate.ChainBreak{Seq: got.Seq + 1, Reason: "no head is recorded" + name + " for the log (it was deleted)"}
+		}
+		rec, err := openHead(key, headUseRecorded, i, l.Signed)
+		switch {
+		case err != nil:
+			return &botgate.ChainBreak{Seq: got.Seq + 1, Reason: "the recorded head" + name + " cannot be trusted: " + err.Error() +
+				" (a head written before botgate signed heads is signed by the next audited change)"}
+		case rec.Seq > got.Seq:
+			return &botgate.ChainBreak{Seq: got.Seq + 1, Reason: "events " + strconv.FormatInt(got.Seq+1, 10) + " to " + strconv.FormatInt(rec.Seq, 10) + name + " are missing (the log was truncated)"}
+		case rec.Seq == got.Seq && !hmac.Equal([]byte(rec.Hash), []byte(got.Hash)):
+			return &botgate.ChainBreak{Seq: rec.Seq, Reason: "the newest event" + name + " does not match the recorded head"}
+		case rec.Seq < got.Seq:
+			return &botgate.ChainBreak{Seq: rec.Seq + 1, Reason: "the recorded head" + name + " names event " + strconv.FormatInt(rec.Seq, 10) + ", older than the log's newest (an older head was put back)"}
+		}
+	}
+	return nil
 }
 
 // AuditEvents returns audit events matching f; administrators only.

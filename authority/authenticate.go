@@ -38,6 +38,49 @@ type RequestMeta struct {
 type Identity struct {
 	User  *botgate.User
 	Token *botgate.Token
+	// derived is what a caller made of the identity (see Derived).
+	derived atomic.Value
+}
+
+// Derived returns what make derives from id, made on the first call and
+// kept with id. An identity Authenticate answers from its cache is shared
+// by every request that presents the token, so a value derived from it
+// (the gateway's limit key and headers) is found with it rather than in a
+// map of the caller's own, which over many active tokens is one more
+// lookup missing the CPU caches, and it is forgotten with the identity
+// when the token is reloaded. One kind of value is kept per identity: a
+// T other than the one kept is made afresh on every call. make may run
+// more than once when requests race; one result is kept.
+func Derived[T any](id *Identity, make func(*Identity) *T) *T {
+	switch kept := id.derived.Load().(type) {
+	case *T:
+		return kept
+	case nil:
+	default:
+		return make(id)
+	}
+	v := make(id)
+	if keepDerived(&id.derived, v) {
+		return v
+	}
+	if kept, ok := id.derived.Load().(*T); ok {
+		return kept
+	}
+	return v
+}
+
+// keepDerived keeps v in slot unless a value is kept there already, of
+// whatever type, and reports whether it did.
+func keepDerived(slot *atomic.Value, v any) (kept bool) {
+	// The slot holds its value in place (read without a further pointer
+	// to follow); storing a second type in it panics, which can happen
+	// only when two types race to be first.
+	defer func() {
+		if recover() != nil {
+			kept = false
+		}
+	}()
+	return slot.CompareAndSwap(nil, v)
 }
 
 // Actor returns the identity as an Actor for the request.
@@ -198,7 +241,7 @@ func (s *Service) load(ctx context.Context, digest [sha256.Size]byte) (*cacheEnt
 		if err != nil {
 			return err
 		}
-		e.id = Identity{User: u, Token: forDecisions(t)}
+		e.id = Identity{User: s.users.get(u), Token: forDecisions(t)}
 		e.successor, err = s.graceSuccessor(ctx, tx, t, s.clock.Now())
 		return err
 	})
@@ -217,6 +260,9 @@ func (s *Service) load(ctx context.Context, digest [sha256.Size]byte) (*cacheEnt
 func forDecisions(t *botgate.Token) *botgate.Token {
 	t.Digest, t.Description, t.LastUsedAt = nil, "", nil
 	t.LastUsedIPs, t.UserAgents = nil, nil
+	// What many tokens have in common is kept once (see intern).
+	t.Kind, t.Resource.Type, t.Automation = intern(t.Kind), intern(t.Resource.Type), intern(t.Automation)
+	t.Scopes = internScopes(t.Scopes)
 	return t
 }
 
@@ -321,13 +367,24 @@ type usageBuffer struct {
 
 type usageShard struct {
 	mu      sync.Mutex
-	pending map[int64]*botgate.TokenUsage
+	pending map[int64]*pendingUse
+}
+
+// pendingUse is one token's usage since the last flush. The latest
+// address and user agent are kept beside the lists, so that a request
+// from the same client as the one before reads this record alone: over
+// many active tokens, each further record read (the lists' arrays) is one
+// more miss of the CPU caches on every request.
+type pendingUse struct {
+	last     time.Time
+	ip, ua   string // ips[0] and uas[0], or ""
+	ips, uas []string
 }
 
 func newUsageBuffer() *usageBuffer {
 	b := &usageBuffer{}
 	for i := range b.shards {
-		b.shards[i].pending = make(map[int64]*botgate.TokenUsage)
+		b.shards[i].pending = make(map[int64]*pendingUse)
 	}
 	return b
 }
@@ -337,17 +394,19 @@ func (b *usageBuffer) note(id int64, at time.Time, ip, ua string) {
 	sh.mu.Lock()
 	u, ok := sh.pending[id]
 	if !ok {
-		u = &botgate.TokenUsage{TokenID: id}
+		u = &pendingUse{}
 		sh.pending[id] = u
 	}
-	if at.After(u.LastUsedAt) {
-		u.LastUsedAt = at
+	if at.After(u.last) {
+		u.last = at
 	}
-	if ip != "" && (len(u.IPs) == 0 || u.IPs[0] != ip) {
-		u.IPs = botgate.MergeRecent([]string{ip}, u.IPs, botgate.MaxRecentClients)
+	if ip != "" && ip != u.ip {
+		u.ips = botgate.MergeRecent([]string{ip}, u.ips, botgate.MaxRecentClients)
+		u.ip = ip
 	}
-	if ua != "" && (len(u.UserAgents) == 0 || u.UserAgents[0] != ua) {
-		u.UserAgents = botgate.MergeRecent([]string{ua}, u.UserAgents, botgate.MaxRecentClients)
+	if ua != "" && ua != u.ua {
+		u.uas = botgate.MergeRecent([]string{ua}, u.uas, botgate.MaxRecentClients)
+		u.ua = ua
 	}
 	sh.mu.Unlock()
 }
@@ -357,8 +416,8 @@ func (b *usageBuffer) take() []botgate.TokenUsage {
 	for i := range b.shards {
 		sh := &b.shards[i]
 		sh.mu.Lock()
-		for _, u := range sh.pending {
-			out = append(out, *u)
+		for id, u := range sh.pending {
+			out = append(out, botgate.TokenUsage{TokenID: id, LastUsedAt: u.last, IPs: u.ips, UserAgents: u.uas})
 		}
 		clear(sh.pending)
 		sh.mu.Unlock()

@@ -14,6 +14,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -94,6 +95,7 @@ type Service struct {
 	auditKey    []byte
 
 	cache   *authCache
+	users   *userIntern
 	usage   *usageBuffer
 	auditor *asyncAuditor
 
@@ -167,6 +169,7 @@ func New(cfg Config) (*Service, error) {
 		flush = 10 * time.Second
 	}
 	s.cache = newAuthCache(ttl, s.clock)
+	s.users = newUserIntern()
 	s.usage = newUsageBuffer()
 	s.auditor = newAsyncAuditor(s, 4096)
 	s.flushEvery, s.pollEvery = flush, poll
@@ -302,33 +305,53 @@ func (s *Service) event(a Actor, action, targetType string, targetID int64, targ
 	return e
 }
 
-// record seals and appends events inside tx, keeping the recorded chain head
-// in the settings, signed (see audithead.go), so that a truncated log is
-// detected.
+// record seals and appends events inside tx, on the audit lane the
+// transaction holds, and moves the lane's recorded head, signed (see
+// audithead.go), so that a truncated lane is detected. A change that can
+// invalidate cached authentications also moves the lane's revision, which
+// every node polls.
 func (s *Service) record(ctx context.Context, tx botgate.Tx, events ...*botgate.AuditEvent) error {
-	head, err := tx.LockAuditHead(ctx)
+	from, seqs, err := tx.LockAuditLane(ctx, len(events))
 	if err != nil {
 		return err
 	}
-	for _, e := range events {
-		e.Seal(s.auditKey, head)
+	if len(seqs) != len(events) {
+		return botgate.Errorf(botgate.KindInternal, "the store reserved %d audit sequence numbers for %d events", len(seqs), len(events))
+	}
+	head := from
+	var rev int64
+	for i, e := range events {
+		e.Seal(s.auditKey, head, seqs[i])
 		if err := tx.AppendAudit(ctx, e); err != nil {
 			return err
 		}
-		head = botgate.AuditHead{Seq: e.Seq, Hash: e.Hash}
-	}
-	if err := tx.PutSetting(ctx, settingAuditHead, signHead(s.auditKey, headUseRecorded, head)); err != nil {
-		return err
-	}
-	for _, e := range events {
+		head = botgate.AuditHead{Lane: e.Lane, Seq: e.LaneSeq, Hash: e.Hash}
 		if invalidates(e.Action) {
-			return tx.PutSetting(ctx, SettingAuthRevision, strconv.FormatInt(head.Seq, 10))
+			rev = e.Seq
 		}
 	}
-	return nil
+	return tx.AdvanceAuditLane(ctx, from, botgate.AuditLane{AuditHead: head, Signed: signHead(s.auditKey, headUseRecorded, head), Revision: rev})
 }
 
-const settingAuditHead = "audit_head"
+// update runs fn in a transaction beside other shared updates when the
+// store allows it (see botgate.SharedUpdater), and in an ordinary Update
+// otherwise; shared tells fn which. fn, when shared, must decide each race
+// with a conditional write and touch only rows of its own: a case that
+// needs more (a bot to deactivate, a membership to change) returns
+// errWriterLock, and fn runs again in an ordinary Update.
+func (s *Service) update(ctx context.Context, fn func(tx botgate.Tx, shared bool) error) error {
+	if su, ok := s.store.(botgate.SharedUpdater); ok {
+		err := su.UpdateShared(ctx, func(tx botgate.Tx) error { return fn(tx, true) })
+		if !errors.Is(err, errWriterLock) {
+			return err
+		}
+	}
+	return s.store.Update(ctx, func(tx botgate.Tx) error { return fn(tx, false) })
+}
+
+// errWriterLock asks update to run its function again under the store's
+// writer lock.
+var errWriterLock = errors.New("this change needs the store's writer lock")
 
 // changed tells the cache and any fan-out that tokens changed.
 func (s *Service) changed(ids []int64) {

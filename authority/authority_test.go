@@ -704,14 +704,24 @@ func TestAuditChainDetectsTampering(t *testing.T) {
 		// the new newest event, in the old unsigned form or keeping the
 		// old signature: the head's MAC needs the key.
 		{"deleted newest events, head rewritten", `DELETE FROM audit_events WHERE seq >= (SELECT max(seq) - 1 FROM audit_events);
-			UPDATE settings SET value = (SELECT seq || ':' || hash FROM audit_events ORDER BY seq DESC LIMIT 1) WHERE key = 'audit_head'`,
+			UPDATE audit_lanes SET seq = (SELECT max(seq) FROM audit_events), hash = (SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1),
+				signed = (SELECT seq || ':' || hash FROM audit_events ORDER BY seq DESC LIMIT 1) WHERE lane = 0`,
 			func(last int64) int64 { return last - 1 }},
 		{"deleted newest events, head rewritten keeping its signature", `DELETE FROM audit_events WHERE seq >= (SELECT max(seq) - 1 FROM audit_events);
-			UPDATE settings SET value = (SELECT seq || ':' || hash FROM audit_events ORDER BY seq DESC LIMIT 1) || substr(value, instr(substr(value, instr(value, ':') + 1), ':') + instr(value, ':')) WHERE key = 'audit_head'`,
+			UPDATE audit_lanes SET seq = (SELECT max(seq) FROM audit_events), hash = (SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1),
+				signed = (SELECT seq || ':' || hash FROM audit_events ORDER BY seq DESC LIMIT 1) || ':' || substr(signed, length(signed) - 63) WHERE lane = 0`,
 			func(last int64) int64 { return last - 1 }},
 		{"head deleted with the newest events", `DELETE FROM audit_events WHERE seq >= (SELECT max(seq) - 1 FROM audit_events);
-			DELETE FROM settings WHERE key = 'audit_head'`, func(last int64) int64 { return last - 1 }},
-		{"every event and the head deleted", `DELETE FROM audit_events; DELETE FROM settings WHERE key = 'audit_head'`, func(int64) int64 { return 1 }},
+			UPDATE audit_lanes SET seq = 0, hash = '', signed = '' WHERE lane = 0`, func(last int64) int64 { return last - 1 }},
+		{"every event and the head deleted", `DELETE FROM audit_events; UPDATE audit_lanes SET seq = 0, hash = '', signed = ''`, func(int64) int64 { return 1 }},
+		{"event inserted", `INSERT INTO audit_events (seq, "time", actor_id, actor_name, token_id, action, target_type, target_id, target_name,
+				ip, user_agent, details, prev_hash, hash, lane, lane_seq)
+			SELECT (SELECT max(seq) + 1 FROM audit_events), "time", actor_id, 'mallory', token_id, action, target_type, target_id, target_name,
+				ip, user_agent, details, hash, hash, lane, (SELECT max(lane_seq) + 1 FROM audit_events) FROM audit_events WHERE seq = (SELECT max(seq) FROM audit_events)`,
+			func(last int64) int64 { return last + 1 }},
+		{"events reordered", `UPDATE audit_events SET seq = -seq WHERE seq IN (3, 4);
+			UPDATE audit_events SET seq = CASE seq WHEN -3 THEN 4 ELSE 3 END WHERE seq IN (-3, -4)`, func(int64) int64 { return 3 }},
+		{"event moved to another lane", `UPDATE audit_events SET lane = 1 WHERE seq = (SELECT max(seq) FROM audit_events)`, func(last int64) int64 { return last }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

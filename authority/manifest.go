@@ -170,15 +170,18 @@ func roleWords(l botgate.AccessLevel) string {
 	return "a " + l.String()
 }
 
-// KeepIssuedSecret stores the secret of a token a manifest apply just
-// issued in the vault of the automation's owner team (groupID), as the
-// actor that issued it. Unlike PutSecret it accepts a team's bot acting
-// through manage_automations: the token was issued under
-// JudgeManifestChange's rules, which made the actor a Maintainer or Owner
-// of that team, and the secret goes nowhere but the team's own vault. The
-// actor must still be an administrator, botgate itself, or a Maintainer or
-// Owner of the team. KindForbidden otherwise.
-func (v *Vault) KeepIssuedSecret(ctx context.Context, a Actor, in NewSecret) error {
+// KeepIssuedSecret stores the secret of a token a manifest apply or a
+// reissue just issued in the vault of the automation's owner team
+// (groupID), as the actor that issued it; command names what issued it
+// ("apply", "token reissue"). Unlike PutSecret it accepts a team's bot
+// acting through manage_automations: the token was issued under
+// JudgeManifestChange's rules (or DueTokens'), which made the actor a
+// Maintainer or Owner of that team, and the secret goes nowhere but the
+// team's own vault. The actor must still be an administrator, botgate
+// itself, or a Maintainer or Owner of the team. KindForbidden otherwise.
+// The audit event of a write on a Maintainer's or Owner's behalf names
+// the command and the actor ("token reissue by alice").
+func (v *Vault) KeepIssuedSecret(ctx context.Context, a Actor, command string, in NewSecret) error {
 	const op = "authority.Vault.KeepIssuedSecret"
 	if !a.isAdmin() {
 		if a.User == nil {
@@ -192,8 +195,8 @@ func (v *Vault) KeepIssuedSecret(ctx context.Context, a Actor, in NewSecret) err
 			return botgate.E(op, err)
 		}
 		// The write itself is botgate's, on the actor's behalf; the audit
-		// event names the actor.
-		a = Actor{System: true, Name: "apply by " + a.User.Username, IP: a.IP, UserAgent: a.UserAgent}
+		// event names the command and the actor.
+		a = Actor{System: true, Name: command + " by " + a.User.Username, IP: a.IP, UserAgent: a.UserAgent}
 	}
 	_, _, err := v.PutSecret(ctx, a, in)
 	return err

@@ -103,8 +103,8 @@ func BenchmarkMemoryPerToken(b *testing.B) {
 		for b.Loop() {
 			before := heapstat.Live()
 			ids := load(b)
-			for _, id := range ids {
-				authority.ForDecisions(id.Token)
+			for i := range ids {
+				authority.ForDecisions(ids[i].Token)
 			}
 			reportPerToken(b, before, ids)
 		}

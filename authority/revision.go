@@ -2,6 +2,7 @@ package authority
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -9,10 +10,10 @@ import (
 	"github.com/botgate/botgate"
 )
 
-// SettingAuthRevision is the store setting bumped (to the audit sequence
-// number of the change) by every change that can invalidate a cached
-// authentication or membership answer.
-const SettingAuthRevision = "auth_revision"
+// The authentication revision moves with every change that can invalidate
+// a cached authentication or membership answer: each audit lane records
+// the Seq of its newest such change (botgate.AuditLane.Revision), and the
+// revision is their sum, which grows whenever any lane's does.
 
 // invalidates reports whether an audited action can change the answer to
 // "who does this token prove, and what may it reach".
@@ -32,16 +33,15 @@ func invalidates(action string) bool {
 // Revision reads the store's authentication revision ("" before the first
 // invalidating change).
 func Revision(ctx context.Context, store botgate.Store) (string, error) {
-	var rev string
-	err := store.View(ctx, func(tx botgate.Tx) error {
-		v, err := tx.Setting(ctx, SettingAuthRevision)
-		if botgate.IsKind(err, botgate.KindNotFound) {
-			return nil
-		}
-		rev = v
-		return err
-	})
-	return rev, err
+	lanes, err := auditLanes(ctx, store)
+	var sum int64
+	for _, l := range lanes {
+		sum += l.Revision
+	}
+	if err != nil || sum == 0 {
+		return "", err
+	}
+	return strconv.FormatInt(sum, 10), nil
 }
 
 // watchRevision polls the store's revision and empties the cache when

@@ -43,7 +43,9 @@ func (s *Service) CreatePersonalToken(ctx context.Context, a Actor, userID int64
 		return nil, botgate.E(op, err)
 	}
 	var out Created
-	err = s.store.Update(ctx, func(tx botgate.Tx) error {
+	// A new token touches no row of another's: it runs beside other
+	// shared updates.
+	err = s.update(ctx, func(tx botgate.Tx, _ bool) error {
 		u, err := tx.User(ctx, userID)
 		if botgate.IsKind(err, botgate.KindNotFound) {
 			return botgate.NotFound("User")
@@ -94,17 +96,19 @@ func noBotMinting(a Actor) error {
 	return nil
 }
 
-// canManageToken reports whether the actor may read, rotate or revoke t.
-// A token may always manage itself (the edge checks its scope).
-func (s *Service) canManageToken(ctx context.Context, tx botgate.Tx, a Actor, t *botgate.Token) error {
+// canManageToken reports whether the actor may read, rotate or revoke t,
+// and returns t's user, which it reads unless t is the actor's own token
+// (nil then). A token may always manage itself (the edge checks its
+// scope).
+func (s *Service) canManageToken(ctx context.Context, tx botgate.Tx, a Actor, t *botgate.Token) (*botgate.User, error) {
 	if a.Token != nil && a.Token.ID == t.ID {
-		return nil
+		return nil, nil
 	}
 	u, err := tx.User(ctx, t.UserID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return s.canManageUser(ctx, tx, a, u)
+	return u, s.canManageUser(ctx, tx, a, u)
 }
 
 // token returns the token id, reported as a not-found "Token" when it does
@@ -121,17 +125,24 @@ func token(ctx context.Context, tx botgate.Tx, id int64) (*botgate.Token, error)
 // the actor may not manage is reported as not found, as a missing one is,
 // so that its existence is not revealed.
 func (s *Service) manageableToken(ctx context.Context, tx botgate.Tx, a Actor, id int64) (*botgate.Token, error) {
+	t, _, err := s.manageableTokenUser(ctx, tx, a, id)
+	return t, err
+}
+
+// manageableTokenUser is manageableToken, also returning the token's user.
+func (s *Service) manageableTokenUser(ctx context.Context, tx botgate.Tx, a Actor, id int64) (*botgate.Token, *botgate.User, error) {
 	t, err := token(ctx, tx, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := s.canManageToken(ctx, tx, a, t); err != nil {
+	u, err := s.canManageToken(ctx, tx, a, t)
+	if err != nil {
 		if botgate.IsKind(err, botgate.KindForbidden) {
-			return nil, botgate.NotFound("Token")
+			return nil, nil, botgate.NotFound("Token")
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	return t, nil
+	return t, u, nil
 }
 
 // insertToken generates a secret, stores the token's digest and audits it;
@@ -242,10 +253,13 @@ func checkAdminScopes(u *botgate.User, scopes botgate.Scopes) error {
 func (s *Service) RotateToken(ctx context.Context, a Actor, id int64, expiresAt *time.Time) (*Created, error) {
 	const op = "authority.RotateToken"
 	var out Created
-	err := s.store.Update(ctx, func(tx botgate.Tx) error {
-		old, err := s.manageableToken(ctx, tx, a, id)
+	err := s.update(ctx, func(tx botgate.Tx, shared bool) error {
+		old, u, err := s.manageableTokenUser(ctx, tx, a, id)
 		if err != nil {
 			return err
+		}
+		if shared && !old.Resource.IsZero() {
+			return errWriterLock // its bot's membership may change
 		}
 		self := a.Token != nil && a.Token.ID == old.ID
 		if !self {
@@ -261,9 +275,10 @@ func (s *Service) RotateToken(ctx context.Context, a Actor, id int64, expiresAt 
 		if old.Workload() {
 			return botgate.Invalid("token", "a workload token lives at most %s and is not rotated (its successor would live days): exchange a new identity token instead", botgate.MaxWorkloadTTL)
 		}
-		u, err := tx.User(ctx, old.UserID)
-		if err != nil {
-			return err
+		if u == nil {
+			if u, err = tx.User(ctx, old.UserID); err != nil {
+				return err
+			}
 		}
 		// The new token has the old one's access; the actor must hold it.
 		if err := s.checkMint(ctx, tx, a, u, old, self); err != nil {
@@ -343,10 +358,14 @@ func (s *Service) rotatedExpiry(old *botgate.Token, requested *time.Time) (*time
 // then.
 func (s *Service) RevokeToken(ctx context.Context, a Actor, id int64) error {
 	const op = "authority.RevokeToken"
-	err := s.store.Update(ctx, func(tx botgate.Tx) error {
+	err := s.update(ctx, func(tx botgate.Tx, shared bool) error {
 		t, err := s.manageableToken(ctx, tx, a, id)
 		if err != nil {
 			return err
+		}
+		if shared && (t.Revoked || t.Kind == botgate.ProjectAccessToken || t.Kind == botgate.GroupAccessToken) {
+			// A grace window to end, or a bot to deactivate.
+			return errWriterLock
 		}
 		if err := s.checkRevoke(ctx, tx, a, t); err != nil {
 			return err
@@ -359,6 +378,11 @@ func (s *Service) RevokeToken(ctx context.Context, a Actor, id int64) error {
 		}
 		err = s.revoke(ctx, tx, a, t, "")
 		if botgate.IsKind(err, botgate.KindConflict) {
+			if shared {
+				// Revoked or rotated concurrently: run again alone, to
+				// end a grace window the rotation may have opened.
+				return errWriterLock
+			}
 			return nil // revoked concurrently: the goal holds
 		}
 		return err

@@ -53,7 +53,9 @@ func (s *Service) MintWorkloadToken(ctx context.Context, g WorkloadGrant) (*Crea
 	}
 	actor := Actor{System: true, IP: g.IP, UserAgent: g.UserAgent}
 	var out Created
-	err := s.store.Update(ctx, func(tx botgate.Tx) error {
+	// The jti is used once (a conditional insert) and the token is new:
+	// exchanges run beside other shared updates.
+	err := s.update(ctx, func(tx botgate.Tx, _ bool) error {
 		if err := tx.UseTokenID(ctx, g.Issuer, g.JTI, g.JTIExpiresAt, now); err != nil {
 			if botgate.IsKind(err, botgate.KindConflict) {
 				return botgate.Errorf(botgate.KindConflict, "the identity token was already exchanged (jti %q): identity tokens are single-use", g.JTI)

@@ -30,6 +30,9 @@ type Options struct {
 	RunawayConns int
 	RunawayRate  float64
 	RunawayNoop  bool
+	// RunawayFlood makes the runaway send a new page on every request,
+	// so that the rate limit refuses it rather than the loop breaker.
+	RunawayFlood bool
 	RefusalDelay *time.Duration // nil: the gateway's default
 	Pages        uint64
 	AuthTTL      time.Duration

@@ -1,19 +1,15 @@
 package broker
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/notify"
 )
 
 // LeaseName is the store lease the rotation scheduler runs under.
@@ -206,30 +202,11 @@ func (s *Scheduler) notifyExpiring(ctx context.Context, c *botgate.UpstreamCrede
 		ExpiresAt: c.ExpiresAt.Format(botgate.DateFormat), DaysLeft: int(c.ExpiresAt.Sub(botgate.Date(now)).Hours() / 24),
 		AutoRotate: c.AutoRotate, SentAt: now.UTC(),
 	}
-	body, err := json.Marshal(n)
+	// The webhook URL can itself be a credential: PostJSON's errors never
+	// name it.
+	status, err := notify.PostJSON(ctx, s.hc, notify.Webhook{URL: c.Notify, Event: n.Event}, n)
 	if err != nil {
-		return err
-	}
-	// The webhook URL can itself be a credential (incoming-webhook URLs
-	// carry one in their path): no error below names it.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.Notify, bytes.NewReader(body))
-	if err != nil {
-		return errors.New("the webhook URL is not usable")
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "botgate/"+botgate.Version)
-	req.Header.Set("X-Botgate-Event", n.Event)
-	resp, err := s.hc.Do(req)
-	if err != nil {
-		if ue, ok := errors.AsType[*url.Error](err); ok {
-			err = ue.Err
-		}
-		return fmt.Errorf("posting the expiry webhook: %w", err)
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("webhook answered HTTP %d", resp.StatusCode)
+		return fmt.Errorf("the expiry notice: %w", err)
 	}
 	return s.b.store.Update(ctx, func(tx botgate.Tx) error {
 		cur, err := tx.UpstreamCredential(ctx, c.ID)
@@ -241,7 +218,7 @@ func (s *Scheduler) notifyExpiring(ctx context.Context, c *botgate.UpstreamCrede
 			return err
 		}
 		d := s.b.details(cur)
-		d["expires_at"], d["days_left"], d["webhook_status"] = n.ExpiresAt, itoa(int64(n.DaysLeft)), itoa(int64(resp.StatusCode))
+		d["expires_at"], d["days_left"], d["webhook_status"] = n.ExpiresAt, itoa(int64(n.DaysLeft)), itoa(int64(status))
 		return s.b.vault.Audit(ctx, tx, authority.SystemActor(), botgate.ActionUpstreamExpiring, "upstream_credential", cur.ID, cur.Automation, d)
 	})
 }

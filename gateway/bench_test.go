@@ -39,18 +39,26 @@ type benchEnv struct {
 	up      *httptest.Server
 }
 
-func newBenchEnv(b *testing.B, config string) *benchEnv {
+// openBenchStore opens an empty SQLite store for a benchmark, closed when
+// it ends, and the digester of benchPepper.
+func openBenchStore(b *testing.B) (*sqlite.Store, *tokenfmt.Digester) {
 	b.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "botgate.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "botgate.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
 	d, _ := tokenfmt.NewDigester(benchPepper)
+	return st, d
+}
+
+func newBenchEnv(b *testing.B, config string) *benchEnv {
+	b.Helper()
+	ctx := context.Background()
+	st, d := openBenchStore(b)
 	now := time.Now().UTC()
 	e := &benchEnv{secrets: make([]string, benchTokens)}
-	err = st.Update(ctx, func(tx botgate.Tx) error {
+	err := st.Update(ctx, func(tx botgate.Tx) error {
 		u := &botgate.User{Username: "bench-bot", Name: "bench", Kind: botgate.ServiceAccount, State: botgate.UserActive, CreatedAt: now}
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err

@@ -55,7 +55,8 @@ type FileConfig struct {
 	// MembershipTTL is how long a membership answer is cached (default
 	// 1m; botgate serve also empties the cache within a second of any
 	// membership change, through the store's authentication revision);
-	// MembershipCacheSize bounds the cache (default 65536).
+	// MembershipCacheSize bounds the cache (default 1,048,576: a million
+	// active tokens).
 	MembershipTTL       time.Duration `yaml:"membership_ttl"`
 	MembershipCacheSize int           `yaml:"membership_cache_size"`
 	// UsageFlushInterval is how often route usage is written (default 10s).
@@ -118,7 +119,9 @@ type LoopConfig struct {
 	// 429 is sent (default 1s; 0 turns it off), so that a script retrying
 	// at once on a 429 slows to one request per delay per connection
 	// instead of spending the gateway's CPU that other tokens need. A
-	// client that goes away is released at once.
+	// request refused by the rate limit is held as long, or until the
+	// token has budget again if that is sooner. A client that goes away
+	// is released at once.
 	RefusalDelay *time.Duration `yaml:"refusal_delay"`
 }
 
@@ -276,7 +279,7 @@ func (c *FileConfig) compile() (*compiled, error) {
 		out.membershipTTL = time.Minute
 	}
 	if out.membershipMax <= 0 {
-		out.membershipMax = 65536
+		out.membershipMax = 1 << 20
 	}
 	if out.flushEvery <= 0 {
 		out.flushEvery = 10 * time.Second

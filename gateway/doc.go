@@ -40,7 +40,8 @@
 //     budget.
 //  4. The token's rate limit (GCRA; default 2,000 a minute, overridable per
 //     automation and per token; there is no "unlimited") — 429 with
-//     Retry-After when exceeded. RateLimit-Limit, -Remaining, -Reset and
+//     Retry-After when exceeded, held like a loop refusal (at most until
+//     the token has budget again). RateLimit-Limit, -Remaining, -Reset and
 //     -Observed are on every answer about a valid token, proxied ones
 //     included. Limits and loop blocks are kept per rotation family, so
 //     rotating a token neither resets its budget nor lifts a block.

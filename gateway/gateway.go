@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf16"
 
@@ -77,9 +78,6 @@ type Gateway struct {
 	webhook *http.Client
 	members *memberships
 	paths   *pathCache
-	// idents keeps what the gateway derives from each identity: its
-	// X-Botgate-* header values and its limit key.
-	idents  *identityCache
 	usage   *usageBuffer
 	shadow  *shadowLog
 	metrics *metrics
@@ -182,7 +180,6 @@ func New(o Options) (*Gateway, error) {
 		g.latency[i] = g.metrics.latency.WithLabelValues(mode)
 	}
 	g.paths = newPathCache(8192)
-	g.idents = &identityCache{max: 65536, m: make(map[*botgate.Token]*identityInfo)}
 	g.members = newMemberships(o.Store, g.clock, cfg.membershipTTL, cfg.membershipMax)
 	g.usage = newUsageBuffer(maxUsageKeys, g.metrics.usageDropped)
 	g.shadow = &shadowLog{m: make(map[shadowKey]*shadowEntry)}
@@ -284,7 +281,7 @@ func (g *Gateway) decide(ctx context.Context, o *original, pi *pathInfo, rt *rou
 		return d.fail(err, resultError)
 	}
 	d.id = id
-	d.info = g.idents.get(id)
+	d.info = authority.Derived(id, newIdentityInfo)
 	key := d.info.limitKey
 	limit := g.limitOf(ctx, id.Token)
 
@@ -353,7 +350,7 @@ func (g *Gateway) decide(ctx context.Context, o *original, pi *pathInfo, rt *rou
 	}
 	if rt.gitlab && !(id.User.Admin && id.User.Active()) {
 		if typ, ref, ok := resourceRef(segs); ok {
-			level, err := g.members.level(ctx, id.User.ID, typ, ref, d.now)
+			level, err := g.members.level(ctx, d.info, id.User.ID, typ, ref, d.now)
 			if err != nil {
 				return d.fail(err, resultError)
 			}
@@ -458,12 +455,24 @@ func asciiJSON(v any) string {
 }
 
 // holdRefusal delays a refused loop request by the configured refusal
-// delay, or until the client goes away.
+// delay, and a rate-limited one by that delay or until the token has
+// budget again, whichever is sooner, or until the client goes away: a
+// client retrying at once on a 429 then costs the gateway one refusal per
+// delay per connection instead of the CPU other tokens need, and a
+// rate-limited client is answered no later than it could have succeeded.
 func (g *Gateway) holdRefusal(r *http.Request, d decision) {
-	if d.result != resultLoop || g.cfg.refusalDelay <= 0 {
+	delay := g.cfg.refusalDelay
+	switch d.result {
+	case resultLoop:
+	case resultRateLimited:
+		delay = min(delay, d.limit.RetryAfter)
+	default:
 		return
 	}
-	t := time.NewTimer(g.cfg.refusalDelay)
+	if delay <= 0 {
+		return
+	}
+	t := time.NewTimer(delay)
 	defer t.Stop()
 	select {
 	case <-t.C:
@@ -536,53 +545,46 @@ func (g *Gateway) serveAuth(w http.ResponseWriter, r *http.Request) {
 }
 
 // identityInfo is what the gateway derives from one identity, computed
-// once: its limit key and its X-Botgate-* header values. The slices are
-// shared by every response: nothing writes to them.
+// once and kept with it (authority.Derived): its limit key and its
+// X-Botgate-* header values. The slices are shared by every response:
+// nothing writes to them.
 type identityInfo struct {
-	user *botgate.User
 	// limitKey is limitKey(the token).
-	limitKey                      string
-	username, tokenID, automation []string
-	scopes                        []string
+	limitKey string
+	// values are the X-Botgate-* header values, in headerNames' order;
+	// setHeaders hands out one-element slices of this array, so that they
+	// take no memory of their own.
+	values [4]string
+	// member is the last membership answer given to the identity.
+	member atomic.Pointer[memberMemo]
 }
+
+// The positions of identityInfo.values.
+const (
+	valueUser = iota
+	valueTokenID
+	valueAutomation
+	valueScopes
+)
+
+// headerNames are the identity headers, in identityInfo.values' order.
+var headerNames = [4]string{HeaderUser, HeaderTokenID, HeaderAutomation, HeaderScopes}
+
+// header returns the value at position i as a header's values.
+func (ih *identityInfo) header(i int) []string { return ih.values[i : i+1 : i+1] }
 
 func (ih *identityInfo) setHeaders(h http.Header) {
-	h[HeaderUser] = ih.username
-	h[HeaderTokenID] = ih.tokenID
-	h[HeaderAutomation] = ih.automation
-	h[HeaderScopes] = ih.scopes
+	for i, k := range headerNames {
+		h[k] = ih.header(i)
+	}
 }
 
-// identityCache maps the authority's token values (shared and read-only
-// while cached there) to what the gateway derives from them. A reloaded
-// token is a new value and gets a new entry; the map starts over when
-// full.
-type identityCache struct {
-	max int
-	mu  sync.RWMutex
-	m   map[*botgate.Token]*identityInfo
-}
-
-func (c *identityCache) get(id *authority.Identity) *identityInfo {
-	c.mu.RLock()
-	ih := c.m[id.Token]
-	c.mu.RUnlock()
-	if ih != nil && ih.user == id.User {
-		return ih
+// newIdentityInfo derives the gateway's values from an identity; the
+// authority keeps them with it (authority.Derived).
+func newIdentityInfo(id *authority.Identity) *identityInfo {
+	return &identityInfo{
+		limitKey: limitKey(id.Token),
+		values: [4]string{id.User.Username, strconv.FormatInt(id.Token.ID, 10), id.Token.Automation,
+			id.Token.Scopes.String()},
 	}
-	ih = &identityInfo{
-		user:       id.User,
-		limitKey:   limitKey(id.Token),
-		username:   []string{id.User.Username},
-		tokenID:    []string{strconv.FormatInt(id.Token.ID, 10)},
-		automation: []string{id.Token.Automation},
-		scopes:     []string{id.Token.Scopes.String()},
-	}
-	c.mu.Lock()
-	if len(c.m) >= c.max {
-		clear(c.m)
-	}
-	c.m[id.Token] = ih
-	c.mu.Unlock()
-	return ih
 }

@@ -124,6 +124,41 @@ func TestLimitConfigRejectsUnlimited(t *testing.T) {
 // reach it.
 type nilStore struct{ botgate.Store }
 
+// TestLoopWebhookFailureHidesURL checks that a team webhook that cannot
+// be reached is counted and logged with the cause but without its URL,
+// which for chat webhooks is a credential.
+func TestLoopWebhookFailureHidesURL(t *testing.T) {
+	gone := httptest.NewServer(http.NotFoundHandler())
+	hookURL := gone.URL + "/services/T0/B0/hook-secret"
+	gone.Close() // nothing listens there any more
+	f := newFixture(t, fixtureOpts{config: fmt.Sprintf(`
+loop: {threshold: 2, window: 1m, cooldown: 2m, refusal_delay: 0s}
+webhooks: {platform: "%s"}
+routes: [{name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true}]
+`, hookURL)})
+	notes := fmt.Sprintf("/api/v4/projects/%d/notes", f.proj.ID)
+	for i := 0; i < 3; i++ {
+		do(t, f.proxyReq("POST", notes, "loop-a", `{"body":"same"}`))
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(f.logs.String(), "webhook not delivered") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the failed webhook was not logged:\n%s", f.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	logs := f.logs.String()
+	if strings.Contains(logs, "hook-secret") {
+		t.Fatalf("the log shows the webhook URL:\n%s", logs)
+	}
+	if !strings.Contains(logs, "connection refused") {
+		t.Errorf("the log does not say why the webhook failed:\n%s", grepLines(logs, "webhook"))
+	}
+	if m := f.metrics(); !strings.Contains(m, "botgate_gateway_webhook_errors_total 1") {
+		t.Errorf("metrics lack the webhook error:\n%s", grepLines(m, "webhook"))
+	}
+}
+
 func TestLoopBreaker(t *testing.T) {
 	hooks := make(chan gateway.LoopEvent, 10)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -313,6 +348,32 @@ routes: [{name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true}]
 	cfg, _ := gateway.ParseConfig([]byte("loop: {refusal_delay: -1s}"))
 	if _, err := gateway.New(gateway.Options{Authority: f.auth, Store: f.store, Config: cfg}); !botgate.IsKind(err, botgate.KindInvalid) {
 		t.Errorf("a negative refusal delay: %v, want KindInvalid", err)
+	}
+}
+
+// TestRateLimitRefusalDelay checks that a request refused by the rate
+// limit is held like a loop refusal: for the refusal delay when the token
+// has no budget for longer, only until it has budget when that is sooner.
+func TestRateLimitRefusalDelay(t *testing.T) {
+	f := newFixture(t, fixtureOpts{config: `
+limits: {default: {rate: 1, period: 1m}}
+loop: {refusal_delay: 300ms}
+routes: [{name: gitlab, upstream: "{{UPSTREAM}}", gitlab: true}]
+`})
+	uri := func(i int) string { return fmt.Sprintf("/api/v4/projects/%d/issues?page=%d", f.proj.ID, i) }
+	if resp, body := do(t, f.proxyReq("GET", uri(0), "proj-api", "")); resp.StatusCode != 200 {
+		t.Fatalf("first request: %d %s", resp.StatusCode, body)
+	}
+	for i, req := range []*http.Request{f.proxyReq("GET", uri(1), "proj-api", ""), f.nginxReq("GET", uri(2), "proj-api")} {
+		start := time.Now()
+		resp, body := do(t, req)
+		if resp.StatusCode != http.StatusTooManyRequests {
+			t.Fatalf("request %d: %d %s, want 429", i+1, resp.StatusCode, body)
+		}
+		// A lower bound only: the refusal cannot come before the delay.
+		if el := time.Since(start); el < 300*time.Millisecond {
+			t.Errorf("request %d: the refusal came after %v, want at least the 300ms refusal delay", i+1, el)
+		}
 	}
 }
 

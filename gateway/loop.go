@@ -1,17 +1,16 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/notify"
 	"github.com/botgate/botgate/ratelimit"
 )
 
@@ -142,24 +141,14 @@ func (g *Gateway) notifyTeam(id *authority.Identity, event string, tokenID int64
 // deliver posts ev as JSON to a team's webhook, trying three times.
 // Failures are logged and counted, never retried forever.
 func (g *Gateway) deliver(ctx context.Context, team, url, event string, tokenID int64, ev any) {
-	body, err := json.Marshal(ev)
-	if err != nil {
-		return
-	}
+	hook := notify.Webhook{URL: url, Event: event, UserAgent: "botgate-gateway"}
+	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-		if err != nil {
-			break
+		if _, err = notify.PostJSON(ctx, g.webhook, hook, ev); err == nil {
+			return
 		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("User-Agent", "botgate-gateway")
-		req.Header.Set("X-Botgate-Event", event)
-		resp, err := g.webhook.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode < 300 {
-				return
-			}
+		if errors.Is(err, notify.ErrUnusableURL) {
+			break
 		}
 		select {
 		case <-ctx.Done():
@@ -168,8 +157,9 @@ func (g *Gateway) deliver(ctx context.Context, team, url, event string, tokenID 
 		}
 	}
 	g.metrics.webhookErrors.Inc()
-	// The URL may embed a secret (chat webhooks do): log the team only.
-	g.log.Error("webhook not delivered", "event", event, "team", team, "token_id", tokenID)
+	// The URL may embed a secret (chat webhooks do): log the team only;
+	// PostJSON's errors never name the URL.
+	g.log.Error("webhook not delivered", "event", event, "team", team, "token_id", tokenID, "err", err)
 }
 
 // webhookFor finds the webhook of the token's owning team: the group of

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/botgate/botgate"
@@ -35,15 +36,42 @@ func newMemberships(store botgate.Store, clock botgate.Clock, ttl time.Duration,
 }
 
 // level returns the user's effective access level on the resource the
-// escaped reference names; NoAccess if the resource does not exist.
-func (c *memberships) level(ctx context.Context, userID int64, typ botgate.ResourceType, ref string, now time.Time) (botgate.AccessLevel, error) {
+// escaped reference names; NoAccess if the resource does not exist. The
+// answer is first looked for in info, which keeps the last one the
+// identity was given from the cache (see memberMemo).
+func (c *memberships) level(ctx context.Context, info *identityInfo, userID int64, typ botgate.ResourceType, ref string, now time.Time) (botgate.AccessLevel, error) {
+	m := info.member.Load()
+	if m != nil && m.ref == ref && m.typ == typ && now.UnixNano() < m.expires && m.gen == c.cache.Generation() {
+		return m.level, nil
+	}
 	k := memberKey{userID, typ, ref}
-	if level, ok := c.cache.Peek(k); ok {
+	if level, expires, gen, ok := c.cache.PeekUntil(k); ok {
+		if m == nil || now.UnixNano() >= m.expires || m.gen != gen {
+			info.member.Store(&memberMemo{ref: strings.Clone(ref), typ: typ, level: level, expires: expires.UnixNano(), gen: gen})
+		}
 		return level, nil
 	}
+	// The reference is part of the request's URI: the key kept must not
+	// hold the whole URI in memory.
+	k.ref = strings.Clone(ref)
 	return c.cache.Get(ctx, k, func(ctx context.Context) (botgate.AccessLevel, error) {
 		return c.load(ctx, userID, typ, ref, now)
 	})
+}
+
+// memberMemo is one membership answer of the cache kept with the identity
+// it was given to (identityInfo.member), until the cache entry expires or
+// the cache is purged: over many active tokens, the identity is at hand
+// where the cache's map is one more lookup missing the CPU caches. Each
+// identity keeps one, for the last resource it reached, replaced only
+// once it is stale, so that a token moving between resources does not
+// allocate a memo on every request. It is never changed once made.
+type memberMemo struct {
+	ref     string
+	typ     botgate.ResourceType
+	level   botgate.AccessLevel
+	expires int64  // the cache entry's expiry, Unix nanoseconds
+	gen     uint64 // the cache's generation when it was read
 }
 
 func (c *memberships) load(ctx context.Context, userID int64, typ botgate.ResourceType, ref string, now time.Time) (botgate.AccessLevel, error) {

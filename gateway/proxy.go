@@ -159,10 +159,10 @@ func (g *Gateway) newProxy(rt *route) http.Handler {
 			// The values decide derived once for this identity; the
 			// upstream only reads them.
 			info := st.d.info
-			h[HeaderUser] = info.username
-			h[HeaderTokenID] = info.tokenID
+			h[HeaderUser] = info.header(valueUser)
+			h[HeaderTokenID] = info.header(valueTokenID)
 			if st.d.id.Token.Automation != "" {
-				h[HeaderAutomation] = info.automation
+				h[HeaderAutomation] = info.header(valueAutomation)
 			}
 			if st.credHeader != "" {
 				h.Set(st.credHeader, st.credValue)

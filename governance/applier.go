@@ -310,7 +310,8 @@ func (ap *applier) issued(ctx context.Context, op string, c *authority.Created) 
 }
 
 // keep writes the secret to the vault of the automation's owner team, as
-// the actor; by names the command, in the secret's description.
+// the actor; by names the command, in the secret's description and in
+// the audit event of a write on a team member's behalf.
 func (g *Governor) keep(ctx context.Context, a authority.Actor, c *authority.Created, by string) (string, error) {
 	var owner *botgate.Group
 	err := g.store.View(ctx, func(tx botgate.Tx) error {
@@ -327,7 +328,7 @@ func (g *Governor) keep(ctx context.Context, a authority.Actor, c *authority.Cre
 	value := []byte(c.Secret)
 	defer clear(value)
 	name := SecretName(c.Token.Automation)
-	if err := g.vault.KeepIssuedSecret(ctx, a, authority.NewSecret{GroupID: owner.ID, Name: name,
+	if err := g.vault.KeepIssuedSecret(ctx, a, by, authority.NewSecret{GroupID: owner.ID, Name: name,
 		Description: "Token of automation " + c.Token.Automation + " (written by botgate " + by + ")", Value: value}); err != nil {
 		return "", err
 	}

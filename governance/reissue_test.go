@@ -112,3 +112,61 @@ func TestReissue(t *testing.T) {
 		t.Errorf("a bad duration: %v, want KindInvalid", err)
 	}
 }
+
+// TestKeptSecretAuditNamesCommand checks that the audit event of a token
+// secret kept in the team's vault on a Maintainer's behalf names the
+// command that issued the token, and the Maintainer: an apply's says
+// "apply by maya", a reissue's "token reissue by maya".
+func TestKeptSecretAuditNamesCommand(t *testing.T) {
+	e := newEnv(t, true)
+	ctx := t.Context()
+	var maya authority.Actor
+	for _, name := range []string{"maya", "dev"} {
+		u, err := e.auth.CreateUser(ctx, authority.SystemActor(), authority.NewUser{Username: name, Name: name, Email: name + "@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "maya" {
+			maya = authority.Actor{User: u}
+		}
+	}
+	e.apply(parse(t, reissueManifest), governance.ApplyOptions{})
+	// keptBy is the actor name of the newest vault write of the
+	// automation's token secret.
+	keptBy := func(automation string) string {
+		t.Helper()
+		evs, err := e.auth.AuditEvents(ctx, authority.SystemActor(), botgate.AuditFilter{TargetType: "secret", Descending: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			if (ev.Action == botgate.ActionSecretCreate || ev.Action == botgate.ActionSecretUpdate) && ev.TargetName == "platform/"+governance.SecretName(automation) {
+				return ev.ActorName
+			}
+		}
+		t.Fatalf("no vault write of %s's token secret among %d secret events", automation, len(evs))
+		return ""
+	}
+
+	// maya, the team's Maintainer, applies a manifest that adds an
+	// automation: its token is issued and kept on her behalf.
+	added := reissueManifest + "  - {name: notes, purpose: Writes notes., owner: platform, projects: [platform/app], scopes: [read_api], access_level: reporter, expires_in: 20d}\n"
+	if _, _, err := (governance.API{Governor: e.gov}).Apply(ctx, maya, parse(t, added), false, false); err != nil {
+		t.Fatal(err)
+	}
+	if got := keptBy("notes"); got != "apply by maya" {
+		t.Errorf("the apply's vault write is audited as %q, want %q", got, "apply by maya")
+	}
+
+	// maya reissues the team's due token (triage's).
+	rep, err := e.gov.Reissue(ctx, maya, apiwire.Reissue{ExpiringWithin: "30d", Team: "platform"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Tokens) == 0 || rep.Tokens[0].Automation != "triage" || rep.Tokens[0].VaultPath == "" {
+		t.Fatalf("reissue %+v: want triage's token rotated and kept", rep.Tokens)
+	}
+	if got := keptBy("triage"); got != "token reissue by maya" {
+		t.Errorf("the reissue's vault write is audited as %q, want %q", got, "token reissue by maya")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -141,6 +142,45 @@ type mx struct {
 	sessions   map[string]consoleSession
 	automation string
 	st         botgate.Store
+	// cfg is the server's configuration (checkParts looks at it).
+	cfg httpapi.Config
+}
+
+// partsLeftOut are the httpapi.Config fields the matrix's server leaves
+// unset, each with the reason. Every other field must be set: an optional
+// part left out registers no routes, and the matrix would not see them.
+var partsLeftOut = map[string]string{
+	"Ready":                "always ready: the readiness route is covered either way",
+	"Trust":                "no reverse proxy in front; forwarded headers are not what the matrix is about",
+	"MaxBodyBytes":         "the default",
+	"BodyReadTimeout":      "the default",
+	"Limiter":              "rate limiting has its own tests; a 429 would hide the outcome under test",
+	"APILimit":             "no limiter",
+	"Leaks":                "tells no one; registers no route",
+	"TokenRevocationToken": "none configured: the token revocation rows expect every call refused",
+}
+
+// checkParts fails for every httpapi.Config field the matrix's server
+// leaves unset without a reason in partsLeftOut, so that a new optional
+// part (and its routes) cannot be left out of the matrix unnoticed.
+func checkParts(t *testing.T, cfg httpapi.Config) {
+	t.Helper()
+	v := reflect.ValueOf(cfg)
+	for i := range v.NumField() {
+		name := v.Type().Field(i).Name
+		_, left := partsLeftOut[name]
+		switch zero := v.Field(i).IsZero(); {
+		case zero && !left:
+			t.Errorf("the matrix's server leaves httpapi.Config.%s unset: set it, so its routes are in the matrix, or say in partsLeftOut why not", name)
+		case !zero && left:
+			t.Errorf("httpapi.Config.%s is set, but partsLeftOut says it is left out", name)
+		}
+	}
+	for name := range partsLeftOut {
+		if _, ok := v.Type().FieldByName(name); !ok {
+			t.Errorf("partsLeftOut names httpapi.Config.%s, which does not exist", name)
+		}
+	}
 }
 
 func openSQLiteMatrix(t *testing.T, log *slog.Logger) botgate.Store {
@@ -227,9 +267,10 @@ func newMatrix(t *testing.T, open func(t *testing.T, log *slog.Logger) botgate.S
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := httpapi.New(httpapi.Config{Authority: auth, Store: st, Logger: log, Version: "test", Clock: clock,
-		Vault: v, Broker: b, Linter: linter, Console: con, Exchanger: x, Governance: governance.API{Governor: gov},
-		ForwardAuth: gw.ForwardAuth(), Metrics: gw.MetricsHandler(), MetricsPublic: true})
+	cfg := httpapi.Config{Authority: auth, Store: st, Logger: log, Version: "test", Clock: clock,
+		Vault: v, Broker: b, Linter: linter, Console: con, Exchanger: x, Governance: governance.API{Governor: gov}, Reissuer: gov.Reissue,
+		ForwardAuth: gw.ForwardAuth(), Metrics: gw.MetricsHandler(), MetricsPublic: true}
+	api := httpapi.New(cfg)
 	proxy := httptest.NewServer(gw.Proxy())
 	srv := httptest.NewServer(api)
 	e := &env{t: t, srv: srv, auth: auth, clock: clock, logs: logs, root: secret, rootID: tok.ID}
@@ -254,7 +295,7 @@ func newMatrix(t *testing.T, open func(t *testing.T, log *slog.Logger) botgate.S
 	dead.Close()
 	m := &mx{env: e, ctx: ctx, admin: authority.Actor{User: rootUser}, v: v,
 		users: map[string]*botgate.User{}, tokens: map[tokKey]mToken{}, deadURL: dead.URL, sessions: map[string]consoleSession{}, st: st,
-		proxy: proxy, forwarded: forwarded}
+		proxy: proxy, forwarded: forwarded, cfg: cfg}
 	m.build(t)
 	return m
 }

@@ -261,6 +261,40 @@ func manifestBody(path string) func(*mx, *testing.T, *mCase, bool) (string, any)
 	}
 }
 
+// reissueBody reissues the team's tokens (every team's for "") expiring
+// within a day; a case that reaches the handler first gets a token of the
+// team's automation that expires tomorrow, so there is one to rotate.
+func reissueBody(team string) func(*mx, *testing.T, *mCase, bool) (string, any) {
+	return func(m *mx, t *testing.T, _ *mCase, fresh bool) (string, any) {
+		if fresh {
+			tomorrow := botgate.Date(m.clock.Now()).AddDate(0, 0, 1)
+			c, err := m.auth.CreateResourceToken(m.ctx, m.admin, m.res("P"), authority.NewToken{Name: m.name("due"), Scopes: []string{"read_api"},
+				AccessLevel: botgate.ReporterAccess, ExpiresAt: &tomorrow, Automation: m.automation})
+			m.check(t, err)
+			m.keep(c)
+		}
+		body := map[string]any{"expiring_within": "1d"}
+		if team != "" {
+			body["team"] = team
+		}
+		return "/api/botgate/v1/tokens/reissue", body
+	}
+}
+
+// reissuing is the rule for a bulk reissue: administrators may; project
+// and group access tokens never (a rotation mints); the rest follows r.
+func reissuing(r func(*mActor, string) outcome) func(*mActor, string) outcome {
+	return func(a *mActor, scope string) outcome {
+		switch {
+		case a.admin:
+			return okO
+		case a.bot():
+			return forbidO
+		}
+		return r(a, scope)
+	}
+}
+
 func matrixRows() []*mRow {
 	v4, v1 := "/api/v4", "/api/botgate/v1"
 	rows := []*mRow{
@@ -550,6 +584,13 @@ func matrixRows() []*mRow {
 				}
 				return forbidO
 			}},
+		// Reissuing rotates, so it mints: bots never may; a team's tokens
+		// are its Maintainers' and Owners' to reissue, every team's the
+		// administrators'.
+		{pattern: "POST /api/botgate/v1/tokens/reissue", variant: "the team's", need: nWrite, write: true, build: reissueBody("platform"),
+			rule: reissuing(member("G", botgate.MaintainerAccess))},
+		{pattern: "POST /api/botgate/v1/tokens/reissue", variant: "every team's", need: nWrite, write: true, build: reissueBody(""),
+			rule: reissuing(adminOnly)},
 		// Revoking a reported token is a write: api (or revoke_leaked,
 		// which no actor here holds).
 		{pattern: "POST /api/botgate/v1/leaks", need: nAny, write: true,
@@ -1054,6 +1095,7 @@ func runMatrix(t *testing.T, open func(*testing.T, *slog.Logger) botgate.Store) 
 	m := newMatrix(t, open)
 	rows := matrixRows()
 	routes := append(m.srv.Config.Handler.(*httpapi.Server).Routes(), proxyRoute)
+	checkParts(t, m.cfg)
 	checkCoverage(t, routes, rows)
 	t.Run("a rotated-out token on a rotate route revokes its family", func(t *testing.T) { familyRevocation(t, m) })
 	t.Run("sudo acts as the user named, and only for administrators", func(t *testing.T) { sudo(t, m) })

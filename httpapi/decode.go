@@ -28,8 +28,9 @@ type params struct {
 // errBodyTooLarge is returned for a body above the server's limit.
 var errBodyTooLarge = &botgate.Error{Kind: botgate.KindInvalid, Message: "request body is too large"}
 
-// readParams parses the request's parameters.
-func (s *Server) readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
+// queryParams returns the parameters of the request's query string alone
+// (token parameters left out), for routes whose body is not parameters.
+func queryParams(r *http.Request) *params {
 	p := &params{v: make(map[string][]string)}
 	for k, vs := range r.URL.Query() {
 		if edge.IsTokenParam(k) {
@@ -37,19 +38,43 @@ func (s *Server) readParams(w http.ResponseWriter, r *http.Request) (*params, er
 		}
 		p.v[normKey(k)] = append(p.v[normKey(k)], vs...)
 	}
+	return p
+}
+
+// readBody reads the request's body, at most limit bytes: a larger body is
+// errBodyTooLarge, one that does not arrive in time errBodyTimeout.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		if err := bodyLimitError(err); err != nil {
+			return nil, err
+		}
+		return nil, botgate.Invalid("", "could not read the request body")
+	}
+	return body, nil
+}
+
+// bodyLimitError is errBodyTooLarge or errBodyTimeout for an error reading
+// a body through http.MaxBytesReader that is one of those, else nil.
+func bodyLimitError(err error) error {
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return errBodyTooLarge
+	}
+	if isTimeout(err) {
+		return errBodyTimeout
+	}
+	return nil
+}
+
+// readParams parses the request's parameters.
+func (s *Server) readParams(w http.ResponseWriter, r *http.Request) (*params, error) {
+	p := queryParams(r)
 	if r.Body == nil || r.Body == http.NoBody {
 		return p, p.checkLengths()
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	body, err := readBody(w, r, s.maxBody)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, errBodyTooLarge
-		}
-		if isTimeout(err) {
-			return nil, errBodyTimeout
-		}
-		return nil, botgate.Invalid("", "could not read the request body")
+		return nil, err
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return p, p.checkLengths()
@@ -215,6 +240,18 @@ func (p *params) boolPtr(name string) (*bool, error) {
 		return nil, invalidParam(name)
 	}
 	return &v, nil
+}
+
+// flag returns a true/false parameter, false when absent or empty.
+func (p *params) flag(name string) (bool, error) {
+	if p.str(name) == "" {
+		return false, nil
+	}
+	v, err := p.boolPtr(name)
+	if err != nil {
+		return false, botgate.Invalid(name, "%s must be true or false", name)
+	}
+	return *v, nil
 }
 
 // date returns a date parameter ("2026-11-24", or a date-time whose date is

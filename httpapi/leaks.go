@@ -84,16 +84,13 @@ func (s *Server) handleLeaks(w http.ResponseWriter, r *http.Request, c *call) er
 func (s *Server) decodeJSONBody(w http.ResponseWriter, r *http.Request, v any, shape string) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.maxBody))
 	err := dec.Decode(v)
-	var tooLarge *http.MaxBytesError
 	switch {
 	case err == nil && dec.More():
 		return botgate.Invalid("", "the body must be one value, %s", shape)
 	case err == nil:
 		return nil
-	case errors.As(err, &tooLarge):
-		return errBodyTooLarge
-	case isTimeout(err):
-		return errBodyTimeout
+	case bodyLimitError(err) != nil:
+		return bodyLimitError(err)
 	case errors.Is(err, io.EOF):
 		return botgate.Invalid("", "the body must be %s", shape)
 	}

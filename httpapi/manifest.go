@@ -3,10 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"errors"
-	"io"
 	"net/http"
-	"strconv"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/apiwire"
@@ -42,16 +39,9 @@ type manifestHandlers struct {
 
 // read reads and parses the manifest in the body.
 func (h *manifestHandlers) read(w http.ResponseWriter, r *http.Request) (*manifest.Manifest, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, apiwire.MaxManifestBody))
+	body, err := readBody(w, r, apiwire.MaxManifestBody)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, errBodyTooLarge
-		}
-		if isTimeout(err) {
-			return nil, errBodyTimeout
-		}
-		return nil, botgate.Invalid("", "could not read the request body")
+		return nil, err
 	}
 	if len(body) == 0 {
 		return nil, botgate.Invalid("manifest", "the body is empty: send the automations manifest (YAML)")
@@ -63,24 +53,11 @@ func (h *manifestHandlers) read(w http.ResponseWriter, r *http.Request) (*manife
 	return m, nil
 }
 
-// flag reads a true/false query parameter.
-func flag(r *http.Request, name string) (bool, error) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
-		return false, nil
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		return false, botgate.Invalid(name, "%s must be true or false", name)
-	}
-	return b, nil
-}
-
 // plan answers POST /manifest/plan (and, with drift, /manifest/drift,
 // where prune steps count as changes): apiwire.ManifestPlan.
 func (h *manifestHandlers) plan(drift bool) authedFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *call) error {
-		prune, err := flag(r, "prune")
+		prune, err := queryParams(r).flag("prune")
 		if err != nil {
 			return err
 		}
@@ -101,11 +78,12 @@ func (h *manifestHandlers) plan(drift bool) authedFunc {
 // 409 while another apply runs) with the same body when it stopped.
 // Query: prune, reveal_secrets.
 func (h *manifestHandlers) apply(w http.ResponseWriter, r *http.Request, c *call) error {
-	prune, err := flag(r, "prune")
+	q := queryParams(r)
+	prune, err := q.flag("prune")
 	if err != nil {
 		return err
 	}
-	reveal, err := flag(r, "reveal_secrets")
+	reveal, err := q.flag("reveal_secrets")
 	if err != nil {
 		return err
 	}

@@ -405,7 +405,8 @@ func (e *Expiry) send(ctx context.Context, d *due, ch botgate.NoticeChannel, now
 	n := notice(d, now)
 	switch ch {
 	case botgate.NoticeWebhook:
-		return PostJSON(ctx, e.hc, d.dest.WebhookURL, EventTokenExpiring, n)
+		_, err := PostJSON(ctx, e.hc, Webhook{URL: d.dest.WebhookURL, Event: EventTokenExpiring}, n)
+		return err
 	case botgate.NoticeEmail:
 		subject := fmt.Sprintf("[botgate] %s expires in %s", n.TokenName, plural(n.DaysLeft, "day"))
 		body := n.Text + "\n\n" + fmt.Sprintf("Token:      %s (#%d, %s)\nAutomation: %s\nTeam:       %s\nExpires:    %s\n",

@@ -48,6 +48,18 @@ automations:
 `, hook, triageLife, quietLife)
 }
 
+// startNotified starts an instance, the webhook and the mail server (TLS,
+// botgate's login) that tell team platform, and applies manifestWith with
+// the lifetimes.
+func startNotified(t *testing.T, triageLife, quietLife string) (*instance, *webhook, *mailServer) {
+	t.Helper()
+	in := newInstance(t)
+	hook := startWebhook(t)
+	ms := startMailServer(t, true, "botgate", "smtp-pass-123")
+	in.apply(t, manifestWith(hook.url(), triageLife, quietLife))
+	return in, hook, ms
+}
+
 // job builds the expiry job of a node named holder.
 func job(t *testing.T, in *instance, ms *mailServer, holder string, log *slog.Logger, reg prometheus.Registerer) *notify.Expiry {
 	t.Helper()
@@ -101,10 +113,7 @@ func counter(t *testing.T, reg *prometheus.Registry, channel, result string) flo
 }
 
 func TestExpiryNoticesOncePerThreshold(t *testing.T) {
-	in := newInstance(t)
-	hook := startWebhook(t)
-	ms := startMailServer(t, true, "botgate", "smtp-pass-123")
-	in.apply(t, manifestWith(hook.url(), "40d", "40d"))
+	in, hook, ms := startNotified(t, "40d", "40d")
 	tok := in.token(t, "triage")
 	exp := *tok.ExpiresAt
 
@@ -212,11 +221,8 @@ func TestExpiryNoticesOncePerThreshold(t *testing.T) {
 }
 
 func TestExpiryNoticeCoversLargerThresholds(t *testing.T) {
-	in := newInstance(t)
-	hook := startWebhook(t)
-	ms := startMailServer(t, true, "botgate", "smtp-pass-123")
 	// The token starts 5 days from its expiry: the 30-day notice is moot.
-	in.apply(t, manifestWith(hook.url(), "5d", "90d"))
+	in, hook, ms := startNotified(t, "5d", "90d")
 	exp := *in.token(t, "triage").ExpiresAt
 	reg := prometheus.NewRegistry()
 	j := job(t, in, ms, "node-a", nil, reg)
@@ -239,10 +245,7 @@ func TestExpiryNoticeCoversLargerThresholds(t *testing.T) {
 }
 
 func TestExpiryOneNodeAtATime(t *testing.T) {
-	in := newInstance(t)
-	hook := startWebhook(t)
-	ms := startMailServer(t, true, "botgate", "smtp-pass-123")
-	in.apply(t, manifestWith(hook.url(), "3d", "90d"))
+	in, hook, ms := startNotified(t, "3d", "90d")
 	a := job(t, in, ms, "node-a", nil, nil)
 	b := job(t, in, ms, "node-b", nil, nil)
 	runOnce(t, a)

@@ -45,7 +45,7 @@ func (s *Store) Notifier(rnd io.Reader, log *slog.Logger) (*Notifier, error) {
 	if _, err := io.ReadFull(rnd, id[:]); err != nil {
 		return nil, botgate.E("postgres.Notifier", botgate.KindInternal, err)
 	}
-	return &Notifier{s: s, channel: fmt.Sprintf("botgate_invalidate_%016x", uint64(s.auditLock)),
+	return &Notifier{s: s, channel: fmt.Sprintf("botgate_invalidate_%016x", uint64(s.writeLock)),
 		node: hex.EncodeToString(id[:]), log: log}, nil
 }
 

@@ -13,13 +13,16 @@
 // writer lock: Updates from every node run one at a time, exactly as
 // SQLite's writers do (BEGIN IMMEDIATE), so the domain rules, written for
 // serialized writers, hold unchanged, and two Updates cannot deadlock on
-// row locks. On top of that, the security state changes are single
-// conditional writes (UPDATE tokens SET revoked = true … WHERE revoked =
-// false, UPDATE … WHERE version = $n) whose rows-affected count says who
-// won: two nodes rotating or revoking one token at the same time get
-// exactly one winner and one KindConflict. LockAuditHead takes the same
-// lock (again), so appends to the audit chain are serialized across nodes.
-// A row read to be merged (RecordTokenUsage) is also locked FOR UPDATE.
+// row locks. UpdateShared (botgate.SharedUpdater) takes the same lock
+// shared: the token writes run side by side, never beside an Update. The
+// security state changes are single conditional writes (UPDATE tokens SET
+// revoked = true … WHERE revoked = false, UPDATE … WHERE version = $n)
+// whose rows-affected count says who won: two nodes rotating or revoking
+// one token at the same time get exactly one winner and one KindConflict.
+// The audit log is kept in lanes (see LockAuditLane): concurrent writers
+// append to different lanes, each lane's row locked until its writer
+// commits. A row read to be merged (RecordTokenUsage) is locked FOR
+// UPDATE.
 //
 // A statement that fails on a constraint does not abort the transaction, as
 // in SQLite: writes that can clash run inside a savepoint, so the caller may
@@ -62,6 +65,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -83,19 +87,22 @@ type Store struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger
 
-	// auditLock and migrateLock are the advisory lock keys, derived from
+	// writeLock and migrateLock are the advisory lock keys, derived from
 	// the schema the store lives in, so that stores in different schemas
 	// of one database do not serialize each other.
-	auditLock   int64
+	writeLock   int64
 	migrateLock int64
 
 	rebind sqlstore.Rebinder // the shared code's ? placeholders as $n
+
+	nextLane atomic.Uint32 // the audit lane to wait for when all are taken
 }
 
 // Option configures Open.
 type Option func(*options)
 
 type options struct {
+	tracer   pgx.QueryTracer
 	maxConns int32
 	log      *slog.Logger
 	clock    botgate.Clock
@@ -110,6 +117,12 @@ func WithMaxConns(n int) Option {
 			o.maxConns = int32(n)
 		}
 	}
+}
+
+// WithQueryTracer traces every statement the store's connections send
+// (pgx's QueryTracer): a test counts a change's round trips with it.
+func WithQueryTracer(t pgx.QueryTracer) Option {
+	return func(o *options) { o.tracer = t }
 }
 
 // WithLogger sets the logger (default: discard).
@@ -152,6 +165,9 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	if o.maxConns > 0 {
 		cfg.MaxConns = o.maxConns
 	}
+	if o.tracer != nil {
+		cfg.ConnConfig.Tracer = o.tracer
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, botgate.E(op, botgate.KindInternal, redact(err))
@@ -167,7 +183,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		return nil, &botgate.Error{Op: op, Kind: botgate.KindInvalid, Field: "store",
 			Message: "the connection's search_path names no existing schema: create the schema first"}
 	}
-	s.auditLock = lockKey(schema, "audit")
+	s.writeLock = lockKey(schema, "audit") // named so before the audit log had lanes
 	s.migrateLock = lockKey(schema, "migrate")
 	if err := s.migrate(ctx, o.clock); err != nil {
 		pool.Close()
@@ -210,16 +226,34 @@ func (s *Store) Close() error {
 
 // View runs fn in a read-only transaction on one snapshot of the database.
 func (s *Store) View(ctx context.Context, fn func(botgate.Tx) error) error {
-	return s.run(ctx, "postgres.View", false, fn)
+	return s.run(ctx, "postgres.View", lockNone, fn)
 }
 
 // Update runs fn in a read-write transaction, committed if fn returns nil
-// and rolled back otherwise.
+// and rolled back otherwise. It holds the store's writer lock: no other
+// Update or UpdateShared runs meanwhile, on any node.
 func (s *Store) Update(ctx context.Context, fn func(botgate.Tx) error) error {
-	return s.run(ctx, "postgres.Update", true, fn)
+	return s.run(ctx, "postgres.Update", lockExclusive, fn)
 }
 
-func (s *Store) run(ctx context.Context, op string, write bool, fn func(botgate.Tx) error) error {
+// UpdateShared is Update holding the writer lock shared: UpdateShared
+// transactions run side by side (see botgate.SharedUpdater), and none runs
+// while an Update does.
+func (s *Store) UpdateShared(ctx context.Context, fn func(botgate.Tx) error) error {
+	return s.run(ctx, "postgres.Update", lockShared, fn)
+}
+
+// How a transaction holds the writer lock.
+type lockMode int
+
+const (
+	lockNone lockMode = iota // a View
+	lockExclusive
+	lockShared
+)
+
+func (s *Store) run(ctx context.Context, op string, mode lockMode, fn func(botgate.Tx) error) error {
+	write := mode != lockNone
 	opts := pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadWrite}
 	if !write {
 		opts = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
@@ -236,11 +270,16 @@ func (s *Store) run(ctx context.Context, op string, write bool, fn func(botgate.
 			pgTx.Rollback(context.WithoutCancel(ctx))
 		}
 	}()
-	if write {
+	switch mode {
+	case lockExclusive:
 		// One writer at a time across every node, as SQLite's BEGIN
 		// IMMEDIATE has it: the domain rules were written for serialized
 		// writers, and no two Updates can deadlock on row locks.
-		if _, err := pgTx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.auditLock); err != nil {
+		if _, err := pgTx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, s.writeLock); err != nil {
+			return dbError(op, err)
+		}
+	case lockShared:
+		if _, err := pgTx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, s.writeLock); err != nil {
 			return dbError(op, err)
 		}
 	}

@@ -17,15 +17,16 @@ var _ botgate.Tx = (*tx)(nil)
 // lower(…)), and text sorts by its bytes (COLLATE "C"), as SQLite sorts it,
 // whatever the database's locale.
 var dialect = sqlstore.Dialect{
-	Name:      "postgres",
-	Error:     dbError,
-	FoldEqual: func(col string) string { return "lower(" + col + ") = lower(?)" },
-	Like:      func(col string) string { return `COALESCE(` + col + `, '') ILIKE ? ESCAPE '\'` },
-	Bytewise:  func(col string) string { return col + ` COLLATE "C"` },
-	Arrays:    true,
-	ForUpdate: " FOR UPDATE",
-	True:      "true",
-	False:     "false",
+	Name:        "postgres",
+	Error:       dbError,
+	FoldEqual:   func(col string) string { return "lower(" + col + ") = lower(?)" },
+	Like:        func(col string) string { return `COALESCE(` + col + `, '') ILIKE ? ESCAPE '\'` },
+	Bytewise:    func(col string) string { return col + ` COLLATE "C"` },
+	Arrays:      true,
+	ForUpdate:   " FOR UPDATE",
+	NextTokenID: `SELECT nextval(pg_get_serial_sequence('tokens', 'id')) AS id`,
+	True:        "true",
+	False:       "false",
 }
 
 // tx is one View or Update transaction: the shared data methods of
@@ -103,16 +104,49 @@ func (t *tx) InsertID(ctx context.Context, query string, args ...any) (int64, er
 	return id, err
 }
 
-// LockAuditHead takes the audit chain's transaction-scoped advisory lock,
-// which every node's appends share, and returns the head of the chain: it
-// cannot move before this transaction ends.
-func (t *tx) LockAuditHead(ctx context.Context) (botgate.AuditHead, error) {
-	const op = "LockAuditHead"
+// LockAuditLane takes a lane of the audit chain that no other
+// transaction holds, the lowest free one (so that a single writer keeps to
+// lane 0), by locking its row (FOR UPDATE SKIP LOCKED), and takes n values
+// of the log's sequence in the same statement. When every lane is taken it
+// waits for one, chosen in turn. The row lock holds the lane until the
+// transaction ends: concurrent writers on every node append to different
+// lanes instead of waiting for one head.
+//
+// The values are drawn once the lane is locked, never before (see
+// lockLaneSQL): the writer that takes a lane after another committed to it
+// then draws later values than that writer did, so each lane's order is
+// the log's order, which verification reads and requires.
+func (t *tx) LockAuditLane(ctx context.Context, n int) (botgate.AuditHead, []int64, error) {
+	const op = "LockAuditLane"
 	if err := t.Writable(op); err != nil {
-		return botgate.AuditHead{}, err
+		return botgate.AuditHead{}, nil, err
 	}
-	if _, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, t.s.auditLock); err != nil {
-		return botgate.AuditHead{}, t.DBError(op, err)
+	var h botgate.AuditHead
+	var seqs []int64
+	err := t.tx.QueryRow(ctx, lockLaneSQL("ORDER BY lane LIMIT 1 FOR UPDATE SKIP LOCKED"), n).Scan(&h.Lane, &h.Seq, &h.Hash, &seqs)
+	if errors.Is(err, pgx.ErrNoRows) {
+		lane := int(t.s.nextLane.Add(1) % botgate.AuditLanes)
+		err = t.tx.QueryRow(ctx, lockLaneSQL("WHERE lane = $2 FOR UPDATE"), n, lane).Scan(&h.Lane, &h.Seq, &h.Hash, &seqs)
 	}
-	return t.Tx.LockAuditHead(ctx)
+	if err != nil {
+		return botgate.AuditHead{}, nil, t.DBError(op, err)
+	}
+	return h, seqs, nil
+}
+
+// lockLaneSQL is the statement that locks the lane audit_lanes' lock
+// clause picks and returns its head with $1 values of the log's sequence.
+// The values must be drawn after the row lock is held. An uncorrelated
+// subquery beside FOR UPDATE is an InitPlan that PostgreSQL evaluates in
+// the scan, below the row locking: a writer could draw its values, be
+// overtaken by one that draws later values, takes the lane and commits,
+// then take the lane itself and append after it with earlier values — the
+// lane out of the log's order, reported as an event missing. So the lane
+// is locked in a materialized CTE, and the values come from a subquery
+// correlated with the locked row, evaluated only for the row the CTE
+// returns.
+func lockLaneSQL(lock string) string {
+	return `WITH l AS MATERIALIZED (SELECT lane, seq, hash FROM audit_lanes ` + lock + `)
+		SELECT lane, seq, hash, ARRAY(SELECT nextval('audit_events_seq') FROM generate_series(l.lane + 1, l.lane + $1::int))
+		FROM l`
 }

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"bufio"
+	"context"
 	"crypto/sha256"
 	"database/sql"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/sqlite"
+	"github.com/botgate/botgate/storetest"
 )
 
 // crashEnv names the database the crash child writes to; the child test
@@ -60,14 +62,9 @@ func TestCrashChild(t *testing.T) {
 			if err := tx.CreateToken(ctx, &tk); err != nil {
 				return err
 			}
-			head, err := tx.LockAuditHead(ctx)
-			if err != nil {
-				return err
-			}
 			e = botgate.AuditEvent{Time: time.Now(), ActorID: u.ID, Action: botgate.ActionTokenCreate,
 				TargetType: "token", TargetID: tk.ID, Details: map[string]string{"i": fmt.Sprint(i)}}
-			e.Seal(crashKey, head)
-			return tx.AppendAudit(ctx, &e)
+			return appendCrashEvent(ctx, tx, &e)
 		})
 		if err != nil {
 			t.Fatalf("write %d: %v", i, err)
@@ -185,13 +182,7 @@ func TestCrashLosesNoCommittedWrite(t *testing.T) {
 
 	// The chain goes on from the recovered head.
 	err = s.Update(t.Context(), func(tx botgate.Tx) error {
-		head, err := tx.LockAuditHead(t.Context())
-		if err != nil {
-			return err
-		}
-		e := &botgate.AuditEvent{Time: time.Now(), Action: botgate.ActionInit}
-		e.Seal(crashKey, head)
-		return tx.AppendAudit(t.Context(), e)
+		return appendCrashEvent(t.Context(), tx, &botgate.AuditEvent{Time: time.Now(), Action: botgate.ActionInit})
 	})
 	if err != nil {
 		t.Fatalf("appending after recovery: %v", err)
@@ -213,4 +204,14 @@ func view(t *testing.T, s botgate.Store, fn func(tx botgate.Tx) error) {
 	if err := s.View(t.Context(), fn); err != nil {
 		t.Fatalf("View: %v", err)
 	}
+}
+
+// appendCrashEvent seals e on the lane the transaction takes, appends it
+// and moves the lane's head.
+func appendCrashEvent(ctx context.Context, tx botgate.Tx, e *botgate.AuditEvent) error {
+	head, seqs, err := tx.LockAuditLane(ctx, 1)
+	if err != nil {
+		return err
+	}
+	return storetest.AppendAfter(ctx, tx, crashKey, head, seqs[0], e)
 }

@@ -138,11 +138,11 @@ func TestViewRefusesWrites(t *testing.T) {
 		t.Fatal("a View wrote")
 	}
 	err = s.View(ctx, func(tx botgate.Tx) error {
-		_, err := tx.LockAuditHead(ctx)
+		_, _, err := tx.LockAuditLane(ctx, 1)
 		return err
 	})
 	if err == nil {
-		t.Error("LockAuditHead worked in a View")
+		t.Error("LockAuditLane worked in a View")
 	}
 	view(t, s, func(tx botgate.Tx) error {
 		_, err := tx.UserByUsername(ctx, "sneaky")

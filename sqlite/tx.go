@@ -20,8 +20,10 @@ var dialect = sqlstore.Dialect{
 	Like:      func(col string) string { return col + ` LIKE ? ESCAPE '\'` },
 	Bytewise:  func(col string) string { return col },
 	NoLimit:   " LIMIT -1",
-	True:      "1",
-	False:     "0",
+	// Under the single writer, as INTEGER PRIMARY KEY assigns it.
+	NextTokenID: `SELECT COALESCE(MAX(id), 0) + 1 AS id FROM tokens`,
+	True:        "1",
+	False:       "0",
 }
 
 // tx is one View or Update transaction: the shared data methods of

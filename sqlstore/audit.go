@@ -4,14 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/botgate/botgate"
 )
 
 const auditCols = `seq, "time", actor_id, actor_name, token_id, action, target_type, target_id, target_name,
-	ip, user_agent, details, prev_hash, hash`
+	ip, user_agent, details, prev_hash, hash, lane, lane_seq`
 
 func scanAudit(r scanner) (*botgate.AuditEvent, error) {
 	var (
@@ -20,7 +19,7 @@ func scanAudit(r scanner) (*botgate.AuditEvent, error) {
 		details sql.NullString
 	)
 	if err := r.Scan(&e.Seq, &at, &e.ActorID, &e.ActorName, &e.TokenID, &e.Action, &e.TargetType, &e.TargetID,
-		&e.TargetName, &e.IP, &e.UserAgent, &details, &e.PrevHash, &e.Hash); err != nil {
+		&e.TargetName, &e.IP, &e.UserAgent, &details, &e.PrevHash, &e.Hash, &e.Lane, &e.LaneSeq); err != nil {
 		return nil, err
 	}
 	e.Time = fromMicro(at)
@@ -32,48 +31,38 @@ func scanAudit(r scanner) (*botgate.AuditEvent, error) {
 	return &e, nil
 }
 
-// auditHead reads the newest event's sequence number and hash.
-func (t *Tx) auditHead(ctx context.Context) (botgate.AuditHead, error) {
-	var h botgate.AuditHead
-	row := t.queryRow(ctx, `SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`)
-	if err := row.Scan(&h.Seq, &h.Hash); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return h, err
-	}
-	return h, nil
-}
-
-// LockAuditHead returns the head of the audit chain. It relies on the
-// backend's writer lock, which an Update holds from its start, so that the
-// head cannot move before the transaction ends; a backend that needs more
-// takes its lock and then calls this method.
-func (t *Tx) LockAuditHead(ctx context.Context) (botgate.AuditHead, error) {
-	const op = "LockAuditHead"
+// LockAuditLane returns the head of lane 0 and the n Seq values after the
+// log's newest. It relies on the backend's writer lock, which an Update
+// holds from its start, so that neither can move before the transaction
+// ends; a backend whose writers run side by side overrides it.
+func (t *Tx) LockAuditLane(ctx context.Context, n int) (botgate.AuditHead, []int64, error) {
+	const op = "LockAuditLane"
 	if err := t.writable(op); err != nil {
-		return botgate.AuditHead{}, err
+		return botgate.AuditHead{}, nil, err
 	}
-	h, err := t.auditHead(ctx)
-	if err != nil {
-		return h, t.dbError(op, err)
+	var (
+		h    botgate.AuditHead
+		last int64
+	)
+	row := t.queryRow(ctx, `SELECT seq, hash, (SELECT COALESCE(MAX(seq), 0) FROM audit_events) FROM audit_lanes WHERE lane = 0`)
+	if err := row.Scan(&h.Seq, &h.Hash, &last); err != nil {
+		return h, nil, t.dbError(op, err)
 	}
-	return h, nil
+	seqs := make([]int64, n)
+	for i := range seqs {
+		seqs[i] = last + 1 + int64(i)
+	}
+	return h, seqs, nil
 }
 
-// AppendAudit inserts a sealed event that follows the current head.
+// AppendAudit inserts a sealed event.
 func (t *Tx) AppendAudit(ctx context.Context, e *botgate.AuditEvent) error {
 	const op = "AppendAudit"
 	if err := t.writable(op); err != nil {
 		return err
 	}
-	if e.Hash == "" {
+	if e.Hash == "" || e.LaneSeq == 0 {
 		return &botgate.Error{Op: t.op(op), Kind: botgate.KindInvalid, Message: "audit event is not sealed"}
-	}
-	h, err := t.auditHead(ctx)
-	if err != nil {
-		return t.dbError(op, err)
-	}
-	if e.Seq != h.Seq+1 || e.PrevHash != h.Hash {
-		return &botgate.Error{Op: t.op(op), Kind: botgate.KindConflict, Message: fmt.Sprintf(
-			"audit event %d does not follow the head of the chain (%d)", e.Seq, h.Seq)}
 	}
 	var details any
 	if len(e.Details) > 0 {
@@ -83,14 +72,57 @@ func (t *Tx) AppendAudit(ctx context.Context, e *botgate.AuditEvent) error {
 		}
 		details = string(b)
 	}
-	if _, err := t.execGuarded(ctx, `INSERT INTO audit_events (seq, "time", actor_id, actor_name, token_id, action,
-		target_type, target_id, target_name, ip, user_agent, details, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	// Unguarded: an event that cannot be appended fails its transaction.
+	if _, err := t.exec(ctx, `INSERT INTO audit_events (seq, "time", actor_id, actor_name, token_id, action,
+		target_type, target_id, target_name, ip, user_agent, details, prev_hash, hash, lane, lane_seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.Seq, toMicro(e.Time), e.ActorID, e.ActorName, e.TokenID, e.Action, e.TargetType, e.TargetID,
-		e.TargetName, e.IP, e.UserAgent, details, e.PrevHash, e.Hash); err != nil {
+		e.TargetName, e.IP, e.UserAgent, details, e.PrevHash, e.Hash, e.Lane, e.LaneSeq); err != nil {
 		return t.dbError(op, err)
 	}
 	return nil
+}
+
+// AdvanceAuditLane moves the lane's head from from to to, only if it is
+// still from. A zero to.Revision keeps the lane's revision.
+func (t *Tx) AdvanceAuditLane(ctx context.Context, from botgate.AuditHead, to botgate.AuditLane) error {
+	const op = "AdvanceAuditLane"
+	if err := t.writable(op); err != nil {
+		return err
+	}
+	n, err := t.exec(ctx, `UPDATE audit_lanes SET seq = ?, hash = ?, signed = ?,
+		revision = CASE WHEN ? > 0 THEN ? ELSE revision END
+		WHERE lane = ? AND seq = ? AND hash = ?`,
+		to.Seq, to.Hash, to.Signed, to.Revision, to.Revision, from.Lane, from.Seq, from.Hash)
+	if err != nil {
+		return t.dbError(op, err)
+	}
+	if n != 1 || to.Lane != from.Lane {
+		return &botgate.Error{Op: t.op(op), Kind: botgate.KindConflict, Message: fmt.Sprintf(
+			"audit lane %d does not end at place %d (another transaction moved it)", from.Lane, from.Seq)}
+	}
+	return nil
+}
+
+// AuditLanes returns every lane as recorded, by lane.
+func (t *Tx) AuditLanes(ctx context.Context) ([]botgate.AuditLane, error) {
+	const op = "AuditLanes"
+	rows, err := t.query(ctx, `SELECT lane, seq, hash, signed, revision FROM audit_lanes ORDER BY lane`)
+	if err != nil {
+		return nil, t.dbError(op, err)
+	}
+	lanes, err := collect(rows, func(r scanner) (*botgate.AuditLane, error) {
+		var l botgate.AuditLane
+		return &l, r.Scan(&l.Lane, &l.Seq, &l.Hash, &l.Signed, &l.Revision)
+	})
+	if err != nil {
+		return nil, t.dbError(op, err)
+	}
+	out := make([]botgate.AuditLane, len(lanes))
+	for i, l := range lanes {
+		out[i] = *l
+	}
+	return out, nil
 }
 
 // FindAudit returns the events matching f in Seq order. Since and Until are

@@ -84,6 +84,9 @@ type Dialect struct {
 	// ForUpdate is appended to a SELECT of a row about to be merged and
 	// written back, to lock it ("" where the writer lock suffices).
 	ForUpdate string
+	// NextTokenID is a query whose one row's id column is the ID a new
+	// token gets.
+	NextTokenID string
 	// True and False are the boolean literals.
 	True, False string
 }

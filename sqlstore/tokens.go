@@ -99,10 +99,12 @@ func (t *Tx) CreateToken(ctx context.Context, tk *botgate.Token) error {
 	if err != nil {
 		return botgate.E(t.op(op), botgate.KindInternal, err)
 	}
-	id, err := t.insertID(ctx, `INSERT INTO tokens (user_id, kind, name, description, scopes, access_level,
+	// The new token's ID is taken in the statement, so that a new family
+	// (whose ID is its first token's) costs no second statement.
+	id, err := t.insertID(ctx, `INSERT INTO tokens (id, user_id, kind, name, description, scopes, access_level,
 		resource_type, resource_id, digest, revoked, revoked_at, expires_at, created_at, created_by_id,
 		last_used_at, last_used_ips, user_agents, previous_id, family_id, automation)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		SELECT n.id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(NULLIF(?, 0), n.id), ? FROM (`+t.d.NextTokenID+`) AS n`,
 		tk.UserID, string(tk.Kind), tk.Name, tk.Description, tk.Scopes.String(), int(tk.AccessLevel),
 		string(tk.Resource.Type), tk.Resource.ID, tk.Digest, tk.Revoked, toMicroPtr(tk.RevokedAt),
 		toMicroPtr(tk.ExpiresAt), toMicro(tk.CreatedAt), tk.CreatedByID, toMicroPtr(tk.LastUsedAt),
@@ -121,11 +123,7 @@ func (t *Tx) CreateToken(ctx context.Context, tk *botgate.Token) error {
 		return err
 	}
 	if tk.FamilyID == 0 {
-		// A new family: its ID is its first token's.
-		if _, err := t.exec(ctx, `UPDATE tokens SET family_id = id WHERE id = ?`, id); err != nil {
-			return t.dbError(op, err)
-		}
-		tk.FamilyID = id
+		tk.FamilyID = id // a new family: its ID is its first token's
 	}
 	tk.ID = id
 	return nil

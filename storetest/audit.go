@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,25 +11,46 @@ import (
 
 func auditSeq(e *botgate.AuditEvent) int64 { return e.Seq }
 
-// wantChain fails the test unless the store's whole audit log is n events,
-// numbered 1..n, that verify as one chain.
+// wantChain fails the test unless the store's whole audit log is n
+// events, in increasing Seq order, that verify lane by lane, and whose
+// lanes end at the heads the store recorded. It returns the events.
 func wantChain(t *testing.T, s botgate.Store, n int) []*botgate.AuditEvent {
 	t.Helper()
-	var events []*botgate.AuditEvent
+	var (
+		events []*botgate.AuditEvent
+		lanes  []botgate.AuditLane
+	)
 	view(t, s, func(tx botgate.Tx) error {
 		var err error
 		events, err = tx.FindAudit(t.Context(), botgate.AuditFilter{})
+		if err != nil {
+			return err
+		}
+		lanes, err = tx.AuditLanes(t.Context())
 		return err
 	})
 	if len(events) != n {
 		t.Fatalf("audit log has %d events, want %d", len(events), n)
 	}
-	head, brk := botgate.VerifyChain(auditKey, botgate.AuditHead{}, events)
-	if brk != nil {
-		t.Fatalf("audit chain breaks at %d: %s", brk.Seq, brk.Reason)
+	v := botgate.NewChainVerifier(auditKey)
+	for i, e := range events {
+		if i > 0 && e.Seq <= events[i-1].Seq {
+			t.Fatalf("audit event %d follows event %d", e.Seq, events[i-1].Seq)
+		}
+		if brk := v.Add(e); brk != nil {
+			t.Fatalf("audit chain breaks at %d: %s", brk.Seq, brk.Reason)
+		}
 	}
-	if head.Seq != int64(n) {
-		t.Fatalf("audit chain head %d, want %d", head.Seq, n)
+	if len(lanes) != botgate.AuditLanes {
+		t.Fatalf("AuditLanes: %d lanes, want %d", len(lanes), botgate.AuditLanes)
+	}
+	for i, l := range lanes {
+		if l.AuditHead != v.Head(i) {
+			t.Errorf("lane %d: recorded head %+v, the events end at %+v", i, l.AuditHead, v.Head(i))
+		}
+		if l.Seq > 0 && l.Signed != "signed "+l.Hash {
+			t.Errorf("lane %d: recorded signed head %q, want the one AdvanceAuditLane wrote", i, l.Signed)
+		}
 	}
 	return events
 }
@@ -37,12 +59,15 @@ func testAudit(t *testing.T, open func(t *testing.T) botgate.Store) {
 	t.Run("EmptyHead", func(t *testing.T) {
 		s, ctx := open(t), t.Context()
 		update(t, s, func(tx botgate.Tx) error {
-			head, err := tx.LockAuditHead(ctx)
+			head, seqs, err := tx.LockAuditLane(ctx, 3)
 			if err != nil {
 				return err
 			}
 			if head != (botgate.AuditHead{}) {
-				t.Errorf("LockAuditHead on an empty log: got %+v, want the zero head", head)
+				t.Errorf("LockAuditLane on an empty log: got %+v, want the zero head (lane 0)", head)
+			}
+			if len(seqs) != 3 || seqs[0] < 1 || seqs[1] <= seqs[0] || seqs[2] <= seqs[1] {
+				t.Errorf("LockAuditLane(3): seqs %v, want three increasing positive values", seqs)
 			}
 			return nil
 		})
@@ -53,6 +78,7 @@ func testAudit(t *testing.T, open func(t *testing.T) botgate.Store) {
 			}
 			return err
 		})
+		wantChain(t, s, 0)
 	})
 
 	t.Run("ChainRoundTrip", func(t *testing.T) {
@@ -70,13 +96,16 @@ func testAudit(t *testing.T, open func(t *testing.T) botgate.Store) {
 			}
 		}
 		update(t, s, func(tx botgate.Tx) error {
-			head, err := tx.LockAuditHead(ctx)
+			head, seqs, err := tx.LockAuditLane(ctx, 1)
 			if err != nil {
 				return err
 			}
 			last := events[len(events)-1]
-			if head != (botgate.AuditHead{Seq: last.Seq, Hash: last.Hash}) {
-				t.Errorf("LockAuditHead: got %+v, want {%d %s}", head, last.Seq, last.Hash)
+			if head != (botgate.AuditHead{Lane: last.Lane, Seq: last.LaneSeq, Hash: last.Hash}) {
+				t.Errorf("LockAuditLane: got %+v, want {%d %d %s}", head, last.Lane, last.LaneSeq, last.Hash)
+			}
+			if seqs[0] <= last.Seq {
+				t.Errorf("LockAuditLane: next seq %d, want after the newest event's %d", seqs[0], last.Seq)
 			}
 			return nil
 		})
@@ -89,29 +118,103 @@ func testAudit(t *testing.T, open func(t *testing.T) botgate.Store) {
 				return appendEvent(ctx, tx, &botgate.AuditEvent{Time: base, Action: botgate.ActionUserCreate})
 			})
 		}
+		events := wantChain(t, s, 3)
 		tests := []struct {
 			name string
 			head func(h botgate.AuditHead) botgate.AuditHead
+			seq  func(seq int64) int64
 		}{
-			{"sequence taken (stale head)", func(h botgate.AuditHead) botgate.AuditHead { return botgate.AuditHead{Seq: h.Seq - 1, Hash: "stale"} }},
-			{"sequence gap", func(h botgate.AuditHead) botgate.AuditHead { return botgate.AuditHead{Seq: h.Seq + 1, Hash: h.Hash} }},
-			{"empty-log head on a full log", func(botgate.AuditHead) botgate.AuditHead { return botgate.AuditHead{} }},
+			{"place taken (stale head)", func(h botgate.AuditHead) botgate.AuditHead { return botgate.AuditHead{Seq: h.Seq - 1, Hash: "stale"} }, nil},
+			{"place gap", func(h botgate.AuditHead) botgate.AuditHead { return botgate.AuditHead{Seq: h.Seq + 1, Hash: h.Hash} }, nil},
+			{"empty-lane head on a full lane", func(botgate.AuditHead) botgate.AuditHead { return botgate.AuditHead{} }, nil},
+			{"seq taken", nil, func(int64) int64 { return events[1].Seq }},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				err := s.Update(ctx, func(tx botgate.Tx) error {
-					head, err := tx.LockAuditHead(ctx)
+					head, seqs, err := tx.LockAuditLane(ctx, 1)
 					if err != nil {
 						return err
 					}
+					from, seq := head, seqs[0]
+					if tt.head != nil {
+						from = tt.head(head)
+					}
+					if tt.seq != nil {
+						seq = tt.seq(seq)
+					}
 					e := &botgate.AuditEvent{Time: base, Action: botgate.ActionTokenRevoke}
-					e.Seal(auditKey, tt.head(head))
-					return tx.AppendAudit(ctx, e)
+					e.Seal(auditKey, from, seq)
+					if err := tx.AppendAudit(ctx, e); err != nil {
+						return err
+					}
+					to := botgate.AuditHead{Lane: e.Lane, Seq: e.LaneSeq, Hash: e.Hash}
+					return tx.AdvanceAuditLane(ctx, from, botgate.AuditLane{AuditHead: to, Signed: "signed " + e.Hash})
 				})
-				wantKind(t, "AppendAudit", err, botgate.KindConflict)
+				wantKind(t, "appending after a wrong head", err, botgate.KindConflict)
 				wantChain(t, s, 3)
 			})
 		}
+	})
+
+	t.Run("SharedWritersTakeLanes", func(t *testing.T) {
+		s, ctx := open(t), t.Context()
+		su, ok := s.(botgate.SharedUpdater)
+		if !ok {
+			t.Skip("the store serializes every writer (no UpdateShared): one lane is all it uses")
+		}
+		// Writers that hold their lane until all of them have one: each
+		// must get a lane of its own, or they would wait forever (the
+		// context ends the test then).
+		const writers = 4
+		var ready sync.WaitGroup
+		ready.Add(writers)
+		errs := make(chan error, writers)
+		for i := range writers {
+			go func() {
+				errs <- su.UpdateShared(ctx, func(tx botgate.Tx) error {
+					head, seqs, err := tx.LockAuditLane(ctx, 2)
+					if err != nil {
+						ready.Done()
+						return err
+					}
+					ready.Done()
+					ready.Wait()
+					from := head
+					for j, seq := range seqs {
+						e := &botgate.AuditEvent{Time: base, Action: botgate.ActionTokenCreate, TargetID: int64(10*i + j)}
+						e.Seal(auditKey, head, seq)
+						if err := tx.AppendAudit(ctx, e); err != nil {
+							return err
+						}
+						head = botgate.AuditHead{Lane: e.Lane, Seq: e.LaneSeq, Hash: e.Hash}
+					}
+					return tx.AdvanceAuditLane(ctx, from, botgate.AuditLane{AuditHead: head, Signed: "signed " + head.Hash, Revision: 1})
+				})
+			}()
+		}
+		for range writers {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		events := wantChain(t, s, 2*writers)
+		used := map[int]bool{}
+		for _, e := range events {
+			used[e.Lane] = true
+		}
+		if len(used) != writers {
+			t.Errorf("%d concurrent writers used lanes %v, want one lane each", writers, used)
+		}
+		view(t, s, func(tx botgate.Tx) error {
+			lanes, err := tx.AuditLanes(ctx)
+			for _, l := range lanes {
+				if used[l.Lane] != (l.Revision == 1) {
+					t.Errorf("lane %d: revision %d", l.Lane, l.Revision)
+				}
+			}
+			return err
+		})
 	})
 
 	t.Run("Find", func(t *testing.T) {

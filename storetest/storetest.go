@@ -374,12 +374,24 @@ func mustCreateToken(ctx context.Context, t *testing.T, tx botgate.Tx, tk *botga
 	return tk
 }
 
-// appendEvent seals e after the locked head and appends it.
+// appendEvent seals e after the head of the lane the transaction takes,
+// appends it and moves the lane's head.
 func appendEvent(ctx context.Context, tx botgate.Tx, e *botgate.AuditEvent) error {
-	head, err := tx.LockAuditHead(ctx)
+	head, seqs, err := tx.LockAuditLane(ctx, 1)
 	if err != nil {
 		return err
 	}
-	e.Seal(auditKey, head)
-	return tx.AppendAudit(ctx, e)
+	return AppendAfter(ctx, tx, auditKey, head, seqs[0], e)
+}
+
+// AppendAfter seals e under key after head, a lane the transaction holds,
+// as the log's event seq, appends it and moves the lane's head, recorded
+// as signed "signed HASH" (not a MAC: the store keeps what it is given).
+func AppendAfter(ctx context.Context, tx botgate.Tx, key []byte, head botgate.AuditHead, seq int64, e *botgate.AuditEvent) error {
+	e.Seal(key, head, seq)
+	if err := tx.AppendAudit(ctx, e); err != nil {
+		return err
+	}
+	to := botgate.AuditHead{Lane: e.Lane, Seq: e.LaneSeq, Hash: e.Hash}
+	return tx.AdvanceAuditLane(ctx, head, botgate.AuditLane{AuditHead: to, Signed: "signed " + e.Hash})
 }

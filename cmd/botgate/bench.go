@@ -47,6 +47,7 @@ func newBenchCmd(e *env) *cobra.Command {
 	f.IntVar(&o.RunawayConns, "runaway-connections", 1, "runaway: connections of the looping client (each as fast as it can); 0 runs an A/A control: the quiet load against itself, the measurement's noise floor")
 	f.Uint64Var(&o.Pages, "pages", 0, "pages each token cycles through (0: a new page on every lap, so the loop breaker tracks ever more request shapes)")
 	f.BoolVar(&o.RunawayNoop, "runaway-noop", false, "runaway: control run, the looping client calls a no-op handler on the same server instead of /-/auth")
+	f.BoolVar(&o.RunawayFlood, "runaway-flood", false, "runaway: the looping client asks for a new page each time, so that the rate limit refuses it instead of the loop breaker")
 	f.DurationVar(&refusalDelay, "refusal-delay", 0, "runaway: the gateway's loop.refusal_delay (unset: the gateway's default, 1s; 0 answers refused loop requests at once)")
 	f.DurationVar(&o.AuthTTL, "auth-cache-ttl", 0, "the authority's token cache TTL (0: botgate's default, 1m)")
 	f.DurationVar(&o.MemberTTL, "membership-ttl", 0, "the gateway's membership cache TTL (0: botgate's default, 10s)")

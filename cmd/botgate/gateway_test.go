@@ -216,19 +216,7 @@ routes:
 // postJSON posts body as token and decodes the 201 answer into v.
 func postJSON(t *testing.T, url, token, body string, v any) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
-	req.Header.Set("PRIVATE-TOKEN", token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST %s: %d %s", url, resp.StatusCode, b)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("POST %s: %v", url, err)
+	if code := apiCall(t, http.MethodPost, url, token, json.RawMessage(body), v); code != http.StatusCreated {
+		t.Fatalf("POST %s: %d", url, code)
 	}
 }

@@ -374,9 +374,10 @@ func TestAuditVerifyAnchors(t *testing.T) {
 	}
 	truncate := []string{
 		"DELETE FROM audit_events WHERE seq >= (SELECT max(seq) - 1 FROM audit_events)",
-		"UPDATE settings SET value = (SELECT seq || ':' || hash FROM audit_events ORDER BY seq DESC LIMIT 1) WHERE key = 'audit_head'",
+		`UPDATE audit_lanes SET seq = (SELECT max(seq) FROM audit_events), hash = (SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1),
+			signed = (SELECT seq || ':' || hash FROM audit_events ORDER BY seq DESC LIMIT 1) WHERE lane = 0`,
 	}
-	wipe := []string{"DELETE FROM audit_events", "DELETE FROM settings WHERE key = 'audit_head'"}
+	wipe := []string{"DELETE FROM audit_events", "UPDATE audit_lanes SET seq = 0, hash = '', signed = ''"}
 	broken := func(t *testing.T, out string, err error, want string) {
 		t.Helper()
 		if exitCode(err) != 3 || !strings.Contains(out, "BROKEN") || !strings.Contains(out, want) {

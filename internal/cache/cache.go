@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -19,8 +20,10 @@ type Config[K comparable, V any] struct {
 	// nothing is kept, but concurrent loads of a key are still coalesced.
 	TTL time.Duration
 	// MaxEntries bounds the entries kept; 0 means no bound. Storing into
-	// a full cache drops the expired entries first, and every entry if
-	// that is not enough, so that the cache starts over rather than grows.
+	// a full cache drops the expired entries first and, if that is not
+	// enough, an eighth of the entries, chosen at random: a working set a
+	// little larger than the bound then misses a little more often,
+	// where emptying the cache would make it miss on every request.
 	MaxEntries int
 	// Negative, if set, reports the values that record an absence (such
 	// as "no such token"). They are kept for NegativeTTL if that is
@@ -46,8 +49,8 @@ type Cache[K comparable, V any] struct {
 
 	mu  sync.RWMutex
 	m   map[K]entry[V]
-	neg int    // negative entries in m
-	gen uint64 // incremented by every Purge
+	neg int           // negative entries in m
+	gen atomic.Uint64 // incremented by every Purge, with mu held
 }
 
 type entry[V any] struct {
@@ -88,7 +91,7 @@ func (c *Cache[K, V]) Get(ctx context.Context, key K, load func(context.Context)
 	now := c.cfg.Now()
 	c.mu.RLock()
 	e, ok := c.m[key]
-	gen := c.gen
+	gen := c.gen.Load()
 	c.mu.RUnlock()
 	if ok && now.Before(e.expires) {
 		return e.v, nil
@@ -141,6 +144,25 @@ func (c *Cache[K, V]) Peek(key K) (V, bool) {
 	return e.v, true
 }
 
+// PeekUntil is Peek that also says until when the value may be used and
+// the generation it belongs to: a caller that keeps the value aside, so
+// as to find it again without this map, may use it until it expires and
+// while Generation still returns gen.
+func (c *Cache[K, V]) PeekUntil(key K) (v V, expires time.Time, gen uint64, ok bool) {
+	now := c.cfg.Now()
+	c.mu.RLock()
+	e, ok := c.m[key]
+	gen = c.gen.Load()
+	c.mu.RUnlock()
+	if !ok || !now.Before(e.expires) {
+		return v, time.Time{}, 0, false
+	}
+	return e.v, e.expires, gen, true
+}
+
+// Generation returns a number that every Purge changes.
+func (c *Cache[K, V]) Generation() uint64 { return c.gen.Load() }
+
 // Len returns the number of entries kept, expired ones included.
 func (c *Cache[K, V]) Len() int {
 	c.mu.RLock()
@@ -154,7 +176,7 @@ func (c *Cache[K, V]) Purge() {
 	c.mu.Lock()
 	clear(c.m)
 	c.neg = 0
-	c.gen++
+	c.gen.Add(1)
 	c.mu.Unlock()
 }
 
@@ -171,7 +193,7 @@ func (c *Cache[K, V]) store(key K, v V, start time.Time, gen uint64) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gen != gen {
+	if c.gen.Load() != gen {
 		return
 	}
 	c.remove(key)
@@ -184,8 +206,7 @@ func (c *Cache[K, V]) store(key K, v V, start time.Time, gen uint64) {
 	if c.cfg.MaxEntries > 0 && len(c.m) >= c.cfg.MaxEntries {
 		c.dropExpired(start)
 		if len(c.m) >= c.cfg.MaxEntries {
-			clear(c.m)
-			c.neg = 0
+			c.dropSome(len(c.m) - c.cfg.MaxEntries + max(1, c.cfg.MaxEntries/8))
 		}
 	}
 	c.m[key] = entry[V]{v: v, expires: start.Add(ttl), negative: negative}
@@ -201,6 +222,18 @@ func (c *Cache[K, V]) remove(key K) {
 		if e.negative {
 			c.neg--
 		}
+	}
+}
+
+// dropSome deletes n entries, in map order, which the runtime randomises;
+// c.mu is held.
+func (c *Cache[K, V]) dropSome(n int) {
+	for k := range c.m {
+		if n <= 0 {
+			return
+		}
+		c.remove(k)
+		n--
 	}
 }
 

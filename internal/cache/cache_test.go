@@ -138,7 +138,7 @@ func TestMaxEntries(t *testing.T) {
 	}{
 		{"room left after dropping the expired", max / 2, max - max/2 + 1},
 		{"all expired", max, 1},
-		{"all live: started over", 0, 1},
+		{"all live: an eighth dropped", 0, max - max/8 + 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -367,5 +367,32 @@ func TestRace(t *testing.T) {
 	wg.Wait()
 	if c.Len() > 8 {
 		t.Fatalf("%d entries, bound 8", c.Len())
+	}
+}
+
+// TestPeekUntil checks that PeekUntil says when the value was loaded to
+// expire and that a Purge changes the generation it returns.
+func TestPeekUntil(t *testing.T) {
+	clk := newClock()
+	loadedAt := clk.Now()
+	c := cache.New(cache.Config[string, string]{TTL: time.Minute, Now: clk.Now})
+	if _, _, _, ok := c.PeekUntil("k"); ok {
+		t.Fatal("PeekUntil found a key never loaded")
+	}
+	var n counter
+	if _, err := c.Get(context.Background(), "k", n.load("one")); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(10 * time.Second)
+	v, expires, gen, ok := c.PeekUntil("k")
+	if !ok || v != "one" || !expires.Equal(loadedAt.Add(time.Minute)) || gen != c.Generation() {
+		t.Fatalf("PeekUntil = %q, %v, %d, %v; want one, %v, %d, true", v, expires, gen, ok, loadedAt.Add(time.Minute), c.Generation())
+	}
+	c.Purge()
+	if c.Generation() == gen {
+		t.Fatalf("Purge left the generation at %d", gen)
+	}
+	if _, _, _, ok := c.PeekUntil("k"); ok {
+		t.Fatal("PeekUntil found a purged key")
 	}
 }

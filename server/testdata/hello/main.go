@@ -1,5 +1,5 @@
-// Command hello is the baseline of BenchmarkVersionCPU: a Go program that
-// prints one line and exits, as `botgate version` does.
+// Command hello is the baseline of BenchmarkVersion: a Go program that
+// prints one line and exits.
 package main
 
 import "fmt"
