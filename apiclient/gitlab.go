@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/go-retryablehttp"
 	gitlab "gitlab.com/gitlab-org/api/client-go/v2"
@@ -177,11 +178,12 @@ func (g *GitLab) GroupID(ctx context.Context, ref string) (int64, error) {
 	return x.ID, nil
 }
 
-var nonSlug = regexp.MustCompile(`[^a-z0-9_.-]+`)
+// nonSlug is compiled on first use, not at every start of the binary.
+var nonSlug = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-z0-9_.-]+`) })
 
 // Slug derives a URL path from a name, as GitLab's UI suggests one.
 func Slug(name string) string {
-	return strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(name), "-"), "-.")
+	return strings.Trim(nonSlug().ReplaceAllString(strings.ToLower(name), "-"), "-.")
 }
 
 // accessLevels maps role names to GitLab access levels.

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/lint"
@@ -18,16 +19,19 @@ type call struct {
 	write    bool
 }
 
+// Compiled on first use, not at every start of the binary.
 var (
-	apiPrefixRE = regexp.MustCompile(`^/api/(:version|v4)`)
-	numericRE   = regexp.MustCompile(`^[0-9]+$`)
-	gitRE       = regexp.MustCompile(`\.git/(info/refs|git-upload-pack|git-receive-pack)$`)
+	apiPrefixRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^/api/(:version|v4)`) })
+	numericRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+$`) })
+	gitRE       = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\.git/(info/refs|git-upload-pack|git-receive-pack)$`)
+	})
 )
 
 // normalizeRoute returns the route pattern, from the logged route when
 // there is one, else from the path with IDs replaced by placeholders.
 func normalizeRoute(r *Request) string {
-	if m := gitRE.FindStringSubmatch(r.Path); m != nil {
+	if m := gitRE().FindStringSubmatch(r.Path); m != nil {
 		return "/:namespace/:project.git/" + m[1]
 	}
 	route := r.Route
@@ -37,7 +41,7 @@ func normalizeRoute(r *Request) string {
 			switch {
 			case i > 0 && (segs[i-1] == "projects" || segs[i-1] == "groups") && s != "":
 				segs[i] = ":id"
-			case i > 0 && numericRE.MatchString(s):
+			case i > 0 && numericRE().MatchString(s):
 				if name := singular(segs[i-1]); name == "iid" {
 					segs[i] = ":iid"
 				} else {
@@ -47,7 +51,7 @@ func normalizeRoute(r *Request) string {
 		}
 		route = strings.Join(segs, "/")
 	}
-	route = apiPrefixRE.ReplaceAllString(route, "")
+	route = apiPrefixRE().ReplaceAllString(route, "")
 	if route == "" {
 		route = "/"
 	}

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/botgate/botgate"
@@ -284,7 +285,8 @@ func defaultOwner(clients []Client) string {
 	return best
 }
 
-var nameCleanRE = regexp.MustCompile(`[^a-z0-9._-]+`)
+// nameCleanRE is compiled on first use, not at every start of the binary.
+var nameCleanRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-z0-9._-]+`) })
 
 // infer fills in the proposal for one client.
 func infer(c *Client, names map[string]bool) {
@@ -310,11 +312,11 @@ func infer(c *Client, names map[string]bool) {
 			dominant = k
 		}
 	}
-	base := nameCleanRE.ReplaceAllString(strings.ToLower(c.Family), "-")
+	base := nameCleanRE().ReplaceAllString(strings.ToLower(c.Family), "-")
 	if dominant != "" && !strings.HasSuffix(base, strings.ReplaceAll(dominant, "_", "-")) {
 		base += "-" + strings.ReplaceAll(dominant, "_", "-")
 	}
-	base = strings.Trim(nameCleanRE.ReplaceAllString(strings.ToLower(base), "-"), "-._")
+	base = strings.Trim(nameCleanRE().ReplaceAllString(strings.ToLower(base), "-"), "-._")
 	if len(base) > 56 {
 		base = strings.Trim(base[:56], "-._")
 	}

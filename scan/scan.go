@@ -25,6 +25,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/tokenfmt"
@@ -149,8 +150,9 @@ const maxPrefix = 64
 const legacyLen = 20
 
 // routableRE matches the routable layout after the prefix: base64url body,
-// ".01.", two base36 length digits and seven base36 checksum digits.
-var routableRE = regexp.MustCompile(`\A[0-9A-Za-z_-]+\.01\.[0-9a-z]{9}`)
+// ".01.", two base36 length digits and seven base36 checksum digits. It is
+// compiled on first use, not at every start of the binary.
+var routableRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\A[0-9A-Za-z_-]+\.01\.[0-9a-z]{9}`) })
 
 // New returns a Scanner. Errors are KindInvalid for an unusable prefix.
 func New(cfg Config) (*Scanner, error) {
@@ -242,7 +244,7 @@ func (s *Scanner) routableAt(buf []byte, at int, q []byte, longer [][]byte) (hit
 	if len(rest) > maxToken {
 		rest = rest[:maxToken]
 	}
-	m := routableRE.Find(rest)
+	m := routableRE().Find(rest)
 	if m == nil {
 		return hit{}, false
 	}

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -152,30 +153,36 @@ func walk(n *yaml.Node, path string, pos Positions) {
 	}
 }
 
+// The expressions that read the YAML package's messages, compiled on the
+// first message rather than at every start of the binary.
 var (
-	reLine     = regexp.MustCompile(`^line (\d+): `)
-	reUnknown  = regexp.MustCompile(`field (\S+) not found in type`)
-	reMismatch = regexp.MustCompile("cannot unmarshal (!!\\w+)(?: `(.*)`)? into (\\S+)$")
-	reSeen     = regexp.MustCompile(`mapping key "(.*)" already defined at line (\d+)`)
+	reLine     = lazyRE(`^line (\d+): `)
+	reUnknown  = lazyRE(`field (\S+) not found in type`)
+	reMismatch = lazyRE("cannot unmarshal (!!\\w+)(?: `(.*)`)? into (\\S+)$")
+	reSeen     = lazyRE(`mapping key "(.*)" already defined at line (\d+)`)
 )
+
+func lazyRE(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // explain turns one of the YAML package's messages, which speak of Go
 // types, into the file's terms.
 func explain(file, msg string, pos Positions) Problem {
 	p := Problem{File: file, Line: 1}
-	if m := reLine.FindStringSubmatch(msg); m != nil {
+	if m := reLine().FindStringSubmatch(msg); m != nil {
 		p.Line, _ = strconv.Atoi(m[1])
 		msg = msg[len(m[0]):]
 	}
 	switch {
-	case reUnknown.MatchString(msg):
-		key := reUnknown.FindStringSubmatch(msg)[1]
+	case reUnknown().MatchString(msg):
+		key := reUnknown().FindStringSubmatch(msg)[1]
 		p.Message = fmt.Sprintf("unknown key %q (unknown keys are refused so that a typo cannot silently change a setting)", key)
-	case reSeen.MatchString(msg):
-		m := reSeen.FindStringSubmatch(msg)
+	case reSeen().MatchString(msg):
+		m := reSeen().FindStringSubmatch(msg)
 		p.Message = fmt.Sprintf("key %q is written twice (first at line %s): keep one", m[1], m[2])
-	case reMismatch.MatchString(msg):
-		m := reMismatch.FindStringSubmatch(msg)
+	case reMismatch().MatchString(msg):
+		m := reMismatch().FindStringSubmatch(msg)
 		p.Message = fmt.Sprintf("%s is not %s", found(m[1], m[2]), wanted(m[3]))
 	default:
 		p.Message = msg
@@ -183,7 +190,7 @@ func explain(file, msg string, pos Positions) Problem {
 	// The path on that line whose value the problem is about: the value
 	// named, else the innermost one.
 	want := ""
-	if m := reMismatch.FindStringSubmatch(msg); m != nil {
+	if m := reMismatch().FindStringSubmatch(msg); m != nil {
 		switch m[1] {
 		case "!!map":
 			want = "map"
