@@ -1,5 +1,6 @@
 // Package benchrun measures botgate's gateway on loopback against baselines,
-// in interleaved A/B rounds: the harness behind botgate bench.
+// in interleaved rounds whose first side alternates (A B, B A, …), each
+// side warmed up before it is measured: the harness behind botgate bench.
 package benchrun
 
 import (
@@ -178,10 +179,11 @@ func WriteText(w io.Writer, rep *Report) error {
 	fmt.Fprintf(bw, "%d tokens, %d connections per side, %d rounds of %s per side\n", rep.Tokens, rep.Connections, rep.Rounds, rep.Duration)
 	for _, sc := range rep.Scenarios {
 		fmt.Fprintf(bw, "\n%s: %s\n", sc.Name, sc.What)
-		fmt.Fprintf(bw, "  %-5s  %-44s  %-44s  %s\n", "round", sc.Outcome.A, sc.Outcome.B, "ratio")
+		fmt.Fprintf(bw, "  %-5s  %-14s  %-44s  %-44s  %s\n", "round", "first", sc.Outcome.A, sc.Outcome.B, "ratio")
 		for _, r := range sc.Outcome.Rounds {
-			fmt.Fprintf(bw, "  %-5d  %-44s  %-44s  %.3f\n", r.N, resultCell(r.A), resultCell(r.B), r.Ratio)
+			fmt.Fprintf(bw, "  %-5d  %-14s  %-44s  %-44s  %.3f\n", r.N, r.First, resultCell(r.A), resultCell(r.B), r.Ratio)
 		}
+		fmt.Fprintf(bw, "  %-5s  %-14s  %-44s  %-44s\n", "med.", "", sideCell(sc.Outcome.MedianA), sideCell(sc.Outcome.MedianB))
 		cmp, verdict := ">=", "met"
 		if sc.AtMost {
 			cmp = "<="
@@ -208,6 +210,11 @@ func floats(xs []float64) string {
 		parts[i] = fmt.Sprintf("%.3f", x)
 	}
 	return strings.Join(parts, " ")
+}
+
+// sideCell is a side's medians over the rounds, in resultCell's layout.
+func sideCell(s loadgen.Side) string {
+	return fmt.Sprintf("%7.0f req/s p50 %-8s p99 %-8s", s.Throughput, fmtDur(s.P50), fmtDur(s.P99))
 }
 
 func resultCell(r loadgen.Result) string {

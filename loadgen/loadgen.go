@@ -5,8 +5,9 @@
 //
 // Loopback machines shared by several builds are noisy: the same server
 // measures tens of percent apart minutes apart. Compare therefore runs two
-// trials interleaved, A, B, A, B …, for several rounds in one invocation and
-// reports every round's ratio and their median, which is what a claim such
+// trials interleaved, A B, B A, A B … (the side that goes first alternates),
+// for several rounds in one invocation and reports every round's ratio and
+// their median, which is what a claim such
 // as "the gateway keeps 0.9× the throughput of a no-op handler" should rest
 // on.
 //

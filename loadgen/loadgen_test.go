@@ -177,8 +177,18 @@ func TestCompareInterleaves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := strings.Repeat("AB", 7); strings.Join(order, "") != want {
+	// The side that goes first alternates: A B, B A, A B …
+	if want := "AB" + "BA" + "AB" + "BA" + "AB" + "BA" + "AB"; strings.Join(order, "") != want {
 		t.Errorf("order = %s, want %s", strings.Join(order, ""), want)
+	}
+	for _, rd := range out.Rounds {
+		if want := map[bool]string{true: "A", false: "B"}[rd.N%2 == 1]; rd.First != want {
+			t.Errorf("round %d: First = %q, want %q", rd.N, rd.First, want)
+		}
+	}
+	// A's throughputs are 50, 100, 150, 200, 250, 300, 10: median 150.
+	if out.MedianA.Throughput != 150 || out.MedianB.Throughput != 100 {
+		t.Errorf("side medians = %v, %v, want 150, 100", out.MedianA.Throughput, out.MedianB.Throughput)
 	}
 	if !slices.Equal(progress, []int{1, 2, 3, 4, 5, 6, 7}) {
 		t.Errorf("progress rounds = %v", progress)
@@ -342,6 +352,39 @@ func TestRunKeepAliveAndBounds(t *testing.T) {
 	}
 	if seen["t0"] != 100 || seen["t1"] != 100 || seen["t2"] != 100 {
 		t.Errorf("token use = %v, want 100 each", seen)
+	}
+}
+
+// TestRunExcludesWarmup checks that the warm-up's requests reach the
+// server (opening the connections) but not the result: a run bounded at
+// 50 measured requests reports exactly 50, however many the warm-up sent.
+func TestRunExcludesWarmup(t *testing.T) {
+	for _, warmup := range []time.Duration{0, 150 * time.Millisecond} {
+		srv := newCountingServer(t, http.StatusOK)
+		fn, err := loadgen.Rotation{Target: srv.URL, Tokens: []loadgen.Token{{Secret: "t"}}, Shapes: []loadgen.Shape{{Path: "/"}}}.Func()
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := loadgen.Run(t.Context(), loadgen.Config{Name: "warm", Target: srv.URL, Connections: 2, MaxRequests: 50,
+			Duration: time.Minute, Warmup: warmup, Request: fn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.mu.Lock()
+		served := len(srv.paths)
+		srv.mu.Unlock()
+		if res.Requests != 50 || res.Latency.Count() != 50 || res.Status[200] != 50 {
+			t.Errorf("warm-up %v: %d requests, %d latencies, status %v in the result, want 50", warmup, res.Requests, res.Latency.Count(), res.Status)
+		}
+		switch {
+		case warmup == 0 && served != 50:
+			t.Errorf("no warm-up: the server answered %d requests, want 50", served)
+		case warmup > 0 && served <= 50:
+			t.Errorf("warm-up %v: the server answered %d requests, want more than the 50 measured", warmup, served)
+		}
+		if res.Dials != 2 {
+			t.Errorf("warm-up %v: %d dials for 2 workers", warmup, res.Dials)
+		}
 	}
 }
 

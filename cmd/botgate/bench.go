@@ -17,7 +17,7 @@ func newBenchCmd(e *env) *cobra.Command {
 	var refusalDelay time.Duration
 	cmd := &cobra.Command{
 		Use:       "bench [auth|proxy|runaway]...",
-		Short:     "Measure the gateway on loopback against baselines (interleaved A/B rounds)",
+		Short:     "Measure the gateway on loopback against baselines (interleaved rounds, A B then B A)",
 		ValidArgs: benchrun.Scenarios(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(output); err != nil {
@@ -37,9 +37,9 @@ func newBenchCmd(e *env) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&o.Rounds, "rounds", 5, fmt.Sprintf("A/B rounds per scenario (at least %d)", loadgen.MinRounds))
+	f.IntVar(&o.Rounds, "rounds", 5, fmt.Sprintf("rounds per scenario (at least %d); the side that runs first alternates, A B, B A, …", loadgen.MinRounds))
 	f.DurationVar(&o.Duration, "duration", 3*time.Second, "measured time of each side of each round")
-	f.DurationVar(&o.Warmup, "warmup", 300*time.Millisecond, "unmeasured load before each side of each round")
+	f.DurationVar(&o.Warmup, "warmup", 300*time.Millisecond, "unmeasured load before each side of each round, excluded from the figures")
 	f.IntVar(&o.Connections, "connections", 16, "keep-alive connections (one worker each) per side")
 	f.IntVar(&o.Tokens, "tokens", 10000, "distinct tokens the requests rotate through")
 	f.IntVar(&o.QuietTokens, "quiet-tokens", 1000, "runaway: tokens of the quiet load")
