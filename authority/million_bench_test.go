@@ -2,8 +2,6 @@ package authority_test
 
 import (
 	"context"
-	"crypto/rand"
-	"fmt"
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
@@ -11,12 +9,11 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
+	"github.com/botgate/botgate/internal/benchdata"
 	"github.com/botgate/botgate/internal/heapstat"
 	"github.com/botgate/botgate/sqlite"
 	"github.com/botgate/botgate/tokenfmt"
@@ -60,7 +57,14 @@ func BenchmarkStoredTokens(b *testing.B) {
 	}
 	b.Cleanup(func() { st.Close() })
 	start := time.Now()
-	secrets := storeBotTokens(b, st, n)
+	d, err := tokenfmt.NewDigester(pepper)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, secrets, err := benchdata.ProjectBots(ctx, st, d, benchdata.Bots{N: n, Batch: 10_000})
+	if err != nil {
+		b.Fatal(err)
+	}
 	build := time.Since(start)
 	order := make([]int32, n)
 	for i, j := range mrand.Perm(n) {
@@ -104,10 +108,6 @@ func BenchmarkStoredTokens(b *testing.B) {
 	})
 
 	b.Run("floor-vs-cached", func(b *testing.B) {
-		d, err := tokenfmt.NewDigester(pepper)
-		if err != nil {
-			b.Fatal(err)
-		}
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		block := min(1000, n)
@@ -121,13 +121,13 @@ func BenchmarkStoredTokens(b *testing.B) {
 			}
 			var t0, t1, t2 time.Duration
 			pprof.Do(ctx, floorSide, func(context.Context) {
-				t0 = threadCPU()
+				t0 = benchdata.ThreadCPU()
 				for _, j := range idx {
 					if _, err := d.CheckDigest(secrets[j], tokenfmt.DefaultPrefix); err != nil {
 						b.Fatal(err)
 					}
 				}
-				t1 = threadCPU()
+				t1 = benchdata.ThreadCPU()
 			})
 			pprof.Do(ctx, cachedSide, func(ctx context.Context) {
 				for _, j := range idx {
@@ -135,7 +135,7 @@ func BenchmarkStoredTokens(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				t2 = threadCPU()
+				t2 = benchdata.ThreadCPU()
 			})
 			floor, cached, ops = floor+t1-t0, cached+t2-t1, ops+len(idx)
 		}
@@ -143,63 +143,6 @@ func BenchmarkStoredTokens(b *testing.B) {
 		b.ReportMetric(float64(cached.Nanoseconds())/float64(ops), "cached-cpu-ns/op")
 		b.ReportMetric(float64(cached)/float64(floor), "cached/floor")
 	})
-}
-
-// storeBotTokens writes n project access tokens, each of its own project
-// bot, in transactions of 10,000, and returns their secrets.
-func storeBotTokens(b *testing.B, st *sqlite.Store, n int) []string {
-	b.Helper()
-	ctx := context.Background()
-	d, err := tokenfmt.NewDigester(pepper)
-	if err != nil {
-		b.Fatal(err)
-	}
-	now := time.Now().UTC()
-	var project int64
-	err = st.Update(ctx, func(tx botgate.Tx) error {
-		g := &botgate.Group{Name: "scale", Path: "scale", FullPath: "scale", Visibility: botgate.Private, CreatedAt: now}
-		if err := tx.CreateGroup(ctx, g); err != nil {
-			return err
-		}
-		p := &botgate.Project{Name: "p", Path: "p", PathWithNamespace: "scale/p", NamespaceID: g.ID, Visibility: botgate.Private, CreatedAt: now}
-		err := tx.CreateProject(ctx, p)
-		project = p.ID
-		return err
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	r := botgate.Resource{Type: botgate.ProjectResource, ID: project}
-	secrets := make([]string, n)
-	const batch = 10_000
-	for start := 0; start < n; start += batch {
-		err := st.Update(ctx, func(tx botgate.Tx) error {
-			for i := start; i < min(start+batch, n); i++ {
-				name := fmt.Sprintf("project_%d_bot_%07d", project, i)
-				u := &botgate.User{Username: name, Name: name, Email: name + "@noreply.botgate.local", Kind: botgate.ProjectBot,
-					State: botgate.UserActive, Owner: r, CreatedAt: now}
-				if err := tx.CreateUser(ctx, u); err != nil {
-					return err
-				}
-				s, err := tokenfmt.Generate(rand.Reader, tokenfmt.DefaultPrefix, tokenfmt.Routing{User: u.ID})
-				if err != nil {
-					return err
-				}
-				dg := d.Digest(s)
-				if err := tx.CreateToken(ctx, &botgate.Token{UserID: u.ID, Kind: botgate.ProjectAccessToken, Name: name,
-					Scopes: botgate.Scopes{botgate.ScopeAPI}, AccessLevel: botgate.DeveloperAccess, Resource: r, Digest: dg[:],
-					CreatedAt: now}); err != nil {
-					return err
-				}
-				secrets[i] = s
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	return secrets
 }
 
 // writeHeapProfile writes the heap profile to path.
@@ -212,15 +155,4 @@ func writeHeapProfile(b *testing.B, path string) {
 	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
 		b.Fatal(err)
 	}
-}
-
-// threadCPU returns the CPU time of the calling thread (Linux
-// RUSAGE_THREAD); the caller locks its goroutine to the thread.
-func threadCPU() time.Duration {
-	const rusageThread = 1
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
