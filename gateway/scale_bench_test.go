@@ -2,21 +2,18 @@ package gateway_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"runtime/pprof"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/botgate/botgate"
 	"github.com/botgate/botgate/authority"
 	"github.com/botgate/botgate/gateway"
+	"github.com/botgate/botgate/internal/benchdata"
 	"github.com/botgate/botgate/internal/heapstat"
-	"github.com/botgate/botgate/tokenfmt"
 )
 
 // scaleTokens is how many distinct tokens, each of its own bot user and
@@ -61,13 +58,13 @@ func BenchmarkForwardAuthScale(b *testing.B) {
 	for b.Loop() {
 		var t0, t1, t2 time.Duration
 		pprof.Do(ctx, oneSide, func(context.Context) {
-			t0 = threadCPU()
+			t0 = benchdata.ThreadCPU()
 			for range block {
 				if code := serve(secrets[0]); code != 200 {
 					b.Fatalf("one token: %d", code)
 				}
 			}
-			t1 = threadCPU()
+			t1 = benchdata.ThreadCPU()
 		})
 		pprof.Do(ctx, manySide, func(context.Context) {
 			for range block {
@@ -76,7 +73,7 @@ func BenchmarkForwardAuthScale(b *testing.B) {
 				}
 				i++
 			}
-			t2 = threadCPU()
+			t2 = benchdata.ThreadCPU()
 		})
 		one, many, n = one+t1-t0, many+t2-t1, n+block
 	}
@@ -86,17 +83,6 @@ func BenchmarkForwardAuthScale(b *testing.B) {
 	b.ReportMetric(float64(refill.Nanoseconds()), "refill-ns/token")
 }
 
-// threadCPU returns the CPU time of the calling thread (Linux
-// RUSAGE_THREAD); the caller locks its goroutine to the thread.
-func threadCPU() time.Duration {
-	const rusageThread = 1
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // newScaleWorld is a gateway over SQLite holding n tokens, each of its own
 // project bot, member of one project; serve presents a token to /-/auth
 // (a GET of the project's pipelines) and returns the status.
@@ -104,53 +90,9 @@ func newScaleWorld(b *testing.B, n int) (secrets []string, serve func(secret str
 	b.Helper()
 	ctx := context.Background()
 	st, d := openBenchStore(b)
-	now := time.Now().UTC()
-	var project int64
-	err := st.Update(ctx, func(tx botgate.Tx) error {
-		g := &botgate.Group{Name: "scale", Path: "scale", FullPath: "scale", Visibility: botgate.Private, CreatedAt: now}
-		if err := tx.CreateGroup(ctx, g); err != nil {
-			return err
-		}
-		p := &botgate.Project{Name: "p", Path: "p", PathWithNamespace: "scale/p", NamespaceID: g.ID, Visibility: botgate.Private, CreatedAt: now}
-		err := tx.CreateProject(ctx, p)
-		project = p.ID
-		return err
-	})
+	project, secrets, err := benchdata.ProjectBots(ctx, st, d, benchdata.Bots{N: n, Batch: 5000, Member: true, Automations: 50})
 	if err != nil {
 		b.Fatal(err)
-	}
-	r := botgate.Resource{Type: botgate.ProjectResource, ID: project}
-	secrets = make([]string, n)
-	const batch = 5000
-	for start := 0; start < n; start += batch {
-		err := st.Update(ctx, func(tx botgate.Tx) error {
-			for i := start; i < min(start+batch, n); i++ {
-				name := fmt.Sprintf("project_%d_bot_scale%06d", project, i)
-				u := &botgate.User{Username: name, Name: name, Email: name + "@noreply.botgate.local", Kind: botgate.ProjectBot,
-					State: botgate.UserActive, Owner: r, CreatedAt: now}
-				if err := tx.CreateUser(ctx, u); err != nil {
-					return err
-				}
-				if err := tx.CreateMember(ctx, &botgate.Member{Resource: r, UserID: u.ID, AccessLevel: botgate.DeveloperAccess, CreatedAt: now}); err != nil {
-					return err
-				}
-				s, err := tokenfmt.Generate(rand.Reader, tokenfmt.DefaultPrefix, tokenfmt.Routing{User: u.ID})
-				if err != nil {
-					return err
-				}
-				dg := d.Digest(s)
-				if err := tx.CreateToken(ctx, &botgate.Token{UserID: u.ID, Kind: botgate.ProjectAccessToken, Name: name,
-					Scopes: botgate.Scopes{botgate.ScopeAPI}, AccessLevel: botgate.DeveloperAccess, Resource: r, Digest: dg[:],
-					CreatedAt: now, Automation: fmt.Sprintf("scale-%d", i%50)}); err != nil {
-					return err
-				}
-				secrets[i] = s
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
 	}
 	auth, err := authority.New(authority.Config{Store: st, Pepper: benchPepper, CacheTTL: time.Hour, UsageFlushInterval: time.Hour})
 	if err != nil {
