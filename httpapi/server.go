@@ -335,7 +335,8 @@ func requestID() string {
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
-	return WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeHealth(w)
+	return nil
 }
 
 func (s *Server) handleReadiness(w http.ResponseWriter, r *http.Request) error {
@@ -344,7 +345,8 @@ func (s *Server) handleReadiness(w http.ResponseWriter, r *http.Request) error {
 		defer cancel()
 		if err := s.ready(ctx); err != nil {
 			s.log.Warn("not ready", "err", err)
-			return WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "failed", "message": botgate.MessageOf(err)})
+			writeNotReady(w, botgate.MessageOf(err))
+			return nil
 		}
 	}
 	return WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
+	"sync"
+	"time"
 
 	"github.com/botgate/botgate"
 
 	"github.com/botgate/botgate/datadir"
+	"github.com/botgate/botgate/httpapi"
 )
 
 // Listeners are what a server holds before anything else is done: its
@@ -20,6 +24,16 @@ import (
 type Listeners struct {
 	api, proxy net.Listener
 	lock       *datadir.Lock
+	// certs is the TLS certificate, nil without TLS.
+	certs *certificates
+	// apiSrv serves the API listener, from Serve on (start) or from Run;
+	// until Run installs the API in starting, it answers /-/health and
+	// holds every other request (httpapi.Starting).
+	apiSrv   *http.Server
+	starting *httpapi.Starting
+	once     sync.Once
+	// served gets apiSrv's Serve error.
+	served chan error
 }
 
 // Bind checks the gateway configuration and the TLS certificate, locks
@@ -49,7 +63,7 @@ func Bind(cfg Config) (_ *Listeners, err error) {
 		}
 	}
 	if cfg.TLS.enabled() {
-		if _, err := newCertificates(cfg.TLS); err != nil {
+		if l.certs, err = newCertificates(cfg.TLS); err != nil {
 			return nil, err
 		}
 	}
@@ -66,7 +80,36 @@ func Bind(cfg Config) (_ *Listeners, err error) {
 			return nil, fmt.Errorf("listening on %s: %w", cfg.ProxyListen, err)
 		}
 	}
+	l.starting = httpapi.NewStarting()
+	l.apiSrv = &http.Server{
+		Handler: l.starting,
+		// The body's deadline is per request (httpapi's BodyReadTimeout):
+		// ReadTimeout would also cancel the context of an answer that
+		// takes longer than it.
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		IdleTimeout:       2 * time.Minute,
+	}
+	if l.certs != nil {
+		l.apiSrv.TLSConfig = l.certs.tlsConfig()
+	}
+	l.served = make(chan error, 1)
 	return l, nil
+}
+
+// start serves the API listener, once: /-/health answers from then on,
+// the API once Run installs it.
+func (l *Listeners) start() {
+	l.once.Do(func() {
+		go func() {
+			var err error
+			if l.certs != nil {
+				err = l.apiSrv.ServeTLS(l.api, "", "")
+			} else {
+				err = l.apiSrv.Serve(l.api)
+			}
+			l.served <- err
+		}()
+	})
 }
 
 // Addr is the API listener's address.
@@ -82,6 +125,16 @@ func (l *Listeners) Close() error {
 }
 
 func (l *Listeners) closeListeners() {
+	if l.starting != nil {
+		// Requests still waiting for an API that was never installed
+		// are refused, not left hanging: they get their 503 before the
+		// connections close.
+		l.starting.Fail()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		l.apiSrv.Shutdown(ctx)
+		cancel()
+		l.apiSrv.Close()
+	}
 	for _, ln := range []net.Listener{l.api, l.proxy} {
 		if ln != nil {
 			ln.Close()

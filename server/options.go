@@ -91,6 +91,8 @@ func Serve(ctx context.Context, cfg Config, admin Admin, log *slog.Logger, notes
 		return err
 	}
 	cfg.Listeners = ls
+	// /-/health answers from here on; the API once Run installs it.
+	ls.start()
 	res, err := Prepare(ctx, cfg, admin, log)
 	if err != nil {
 		ls.Close()

@@ -197,11 +197,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		}
 	}
 	s.apiLn, s.proxyLn = s.bound.api, s.bound.proxy
-	if cfg.TLS.enabled() {
-		if s.certs, err = newCertificates(cfg.TLS); err != nil {
-			return nil, err
-		}
-	}
+	s.certs = s.bound.certs
 	if s.in, err = open(ctx, cfg, false, log); err != nil {
 		return nil, err
 	}
@@ -323,17 +319,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err erro
 		TokenRevocationToken: cfg.TokenRevocationToken,
 		ForwardAuth:          s.gw.ForwardAuth(), Metrics: s.gw.MetricsHandler(), MetricsPublic: cfg.Gateway.MetricsPublic,
 	})
-	s.api = &http.Server{
-		Handler: in.scale.readiness(s.apiH),
-		// The body's deadline is per request (httpapi's BodyReadTimeout):
-		// ReadTimeout would also cancel the context of an answer that
-		// takes longer than it.
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
-		IdleTimeout:       2 * time.Minute,
-	}
-	if s.certs != nil {
-		s.api.TLSConfig = s.certs.tlsConfig()
-	}
+	s.api = s.bound.apiSrv
 
 	// The expiry notices to owning teams.
 	var mailer *notify.Mailer
@@ -454,8 +440,10 @@ func (s *Server) Run(ctx context.Context) error {
 		}()
 	}
 	s.log.Info("botgate listening", "addr", s.apiLn.Addr().String(), "data_dir", s.cfg.DataDir, "version", botgate.Version)
+	s.bound.start()
+	s.bound.starting.Install(s.in.scale.readiness(s.apiH))
 	go func() {
-		if err := s.serve(s.api, s.apiLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := <-s.bound.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
 		}
 	}()
