@@ -79,6 +79,10 @@ func invalid(format string, args ...any) error {
 	return botgate.Errorf(botgate.KindInvalid, format, args...)
 }
 
+// initGrace is how long a first start's initialisation may go on once
+// serve is stopped.
+const initGrace = 30 * time.Second
+
 // Serve runs a server until ctx ends, as 'botgate serve' does. It binds
 // the listeners and locks the data directory before anything else, so
 // that a port in use or another server on the data directory fails before
@@ -93,7 +97,15 @@ func Serve(ctx context.Context, cfg Config, admin Admin, log *slog.Logger, notes
 	cfg.Listeners = ls
 	// /-/health answers from here on; the API once Run installs it.
 	ls.start()
-	res, err := Prepare(ctx, cfg, admin, log)
+	// A first start's initialisation runs to its end even if serve is
+	// stopped meanwhile (it takes milliseconds): stopped half-way it would
+	// leave a data directory that counts as initialised with no
+	// administrator's token written anywhere. A store that does not answer
+	// still gets it cancelled, initGrace after the stop.
+	ictx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	defer context.AfterFunc(ctx, func() { time.AfterFunc(initGrace, cancel) })()
+	res, err := Prepare(ictx, cfg, admin, log)
 	if err != nil {
 		ls.Close()
 		return err
@@ -102,6 +114,10 @@ func Serve(ctx context.Context, cfg Config, admin Admin, log *slog.Logger, notes
 		fmt.Fprintf(notes, "botgate: initialised %s; admin token written to %s\n", res.DataDir, res.TokenFile)
 	} else if res != nil {
 		fmt.Fprintf(notes, "botgate: initialised %s; admin token (shown once, store it now):\n%s\n", res.DataDir, res.Token)
+	}
+	if ctx.Err() != nil {
+		// Stopped while initialising: the token is out, nothing to serve.
+		return ls.Close()
 	}
 	srv, err := New(ctx, cfg, log)
 	if err != nil {

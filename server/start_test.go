@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -131,5 +132,49 @@ func TestHeldRequestsRefusedWhenTheServerDoesNotStart(t *testing.T) {
 	}
 	if s.err != nil {
 		t.Errorf("held request after a failed start: %v, want a 503 answer", s.err)
+	}
+}
+
+// TestServeStoppedWhileInitialisingFinishesTheInitialisation: serve
+// stopped during a first start (a supervisor that saw /-/health and moved
+// on, an impatient ^C) still writes the administrator's token; a data
+// directory must never count as initialised with no token written.
+func TestServeStoppedWhileInitialisingFinishesTheInitialisation(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{DataDir: filepath.Join(dir, "data"), Getenv: func(string) string { return "" }, Listen: "127.0.0.1:0"}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	tokenFile := filepath.Join(dir, "admin.token")
+	var notes strings.Builder
+	if err := Serve(ctx, cfg, Admin{Username: "root", Email: "root@botgate.test", TokenFile: tokenFile},
+		slog.New(slog.DiscardHandler), &notes); err != nil {
+		t.Fatalf("Serve stopped while initialising: %v", err)
+	}
+	token, err := os.ReadFile(tokenFile)
+	if err != nil || len(strings.TrimSpace(string(token))) == 0 {
+		t.Fatalf("admin token after a stopped first start: %q, %v; want the token written", token, err)
+	}
+	// The directory serves, and the token written is an administrator's.
+	srv, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	rctx, stop := context.WithCancel(context.Background())
+	done := runServer(rctx, srv)
+	req, _ := http.NewRequest(http.MethodGet, "http://"+srv.Addr().String()+"/api/v4/user", nil)
+	req.Header.Set("PRIVATE-TOKEN", strings.TrimSpace(string(token)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"is_admin":true`) {
+		t.Errorf("GET /api/v4/user with the written token: %d %s, want the administrator", resp.StatusCode, body)
+	}
+	stop()
+	if err := wait(t, done); err != nil {
+		t.Errorf("Run: %v", err)
 	}
 }
