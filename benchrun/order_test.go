@@ -16,11 +16,11 @@ import (
 // medians are the medians of the rounds.
 func TestRunAlternatesAndExcludesWarmup(t *testing.T) {
 	if testing.Short() {
-		t.Skip("drives load for about two seconds")
+		t.Skip("drives load for about six seconds")
 	}
-	const duration = 100 * time.Millisecond
+	const duration = 400 * time.Millisecond
 	noHold := time.Duration(0) // a refusal answers at once rather than outlasting the measured window
-	o := Options{Rounds: 6, Duration: duration, Warmup: 200 * time.Millisecond, Connections: 2, Tokens: 200,
+	o := Options{Rounds: 6, Duration: duration, Warmup: 100 * time.Millisecond, Connections: 2, Tokens: 200,
 		QuietTokens: 10, QuietRate: 100, RunawayConns: 1, RefusalDelay: &noHold}
 	var progress bytes.Buffer
 	rep, err := Run(t.Context(), o, []string{"auth"}, &progress)

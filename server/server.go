@@ -439,9 +439,10 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	s.log.Info("botgate listening", "addr", s.apiLn.Addr().String(), "data_dir", s.cfg.DataDir, "version", botgate.Version)
 	s.bound.start()
 	s.bound.starting.Install(s.in.scale.readiness(s.apiH))
+	// Said once the API serves: whoever waits for this line may call it.
+	s.log.Info("botgate listening", "addr", s.apiLn.Addr().String(), "data_dir", s.cfg.DataDir, "version", botgate.Version)
 	go func() {
 		if err := <-s.bound.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
